@@ -1,0 +1,57 @@
+// Composition root: reads the configuration, builds the objects, runs the chosen subcommand.
+#include "app/commands.hpp"
+#include "core/config.hpp"
+#include "core/log.hpp"
+
+#include <CLI/CLI.hpp>
+#include <sodium.h>
+
+#include <cstdio>
+#include <iostream>
+
+int main(int argc, char** argv) {
+    using namespace emporium;
+    if (sodium_init() < 0) {
+        std::fprintf(stderr, "libsodium failed to initialise\n");
+        return 1;
+    }
+    CLI::App cli{"Emporium e-commerce backend"};
+    cli.require_subcommand(1);
+    std::string env_file = ".env";
+    cli.add_option("--env-file", env_file, "optional .env file (environment variables win)");
+
+    auto* serve = cli.add_subcommand("serve", "run the HTTP API server");
+    auto* migrate = cli.add_subcommand("migrate", "apply pending database migrations");
+    auto* seed = cli.add_subcommand("seed", "load deterministic demo data");
+    app::SeedOptions seed_opts;
+    seed->add_option("--products", seed_opts.products, "number of products")->check(CLI::Range(0, 10'000'000));
+    seed->add_option("--users", seed_opts.users, "number of users")->check(CLI::Range(0, 10'000'000));
+    seed->add_option("--orders", seed_opts.orders, "number of historical orders")->check(CLI::Range(0, 100'000'000));
+    seed->add_option("--seed", seed_opts.seed, "random seed (same seed, same data)");
+    seed->add_flag("--if-empty", seed_opts.only_if_empty, "do nothing when products already exist");
+    auto* version = cli.add_subcommand("version", "print the version");
+
+    CLI11_PARSE(cli, argc, argv);
+
+    if (version->parsed()) {
+        std::cout << "emporium " << app::version() << "\n";
+        return 0;
+    }
+    core::Config config;
+    try {
+        config = core::Config::load(core::ConfigSource::from_environment(env_file));
+    } catch (const core::ConfigError& e) {
+        std::fprintf(stderr, "configuration error: %s\n", e.what());
+        return 2;
+    }
+    core::log::init(config.log_level);
+    try {
+        if (serve->parsed()) return app::run_serve(config);
+        if (migrate->parsed()) return app::run_migrate(config);
+        if (seed->parsed()) return app::run_seed(config, seed_opts);
+    } catch (const std::exception& e) {
+        core::log::error("fatal", {{"error", e.what()}});
+        return 1;
+    }
+    return 0;
+}

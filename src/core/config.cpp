@@ -1,0 +1,177 @@
+#include "core/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <thread>
+
+namespace emporium::core {
+namespace {
+
+std::string_view trim(std::string_view s) {
+    const auto* ws = " \t\r";
+    auto b = s.find_first_not_of(ws);
+    if (b == std::string_view::npos) return {};
+    auto e = s.find_last_not_of(ws);
+    return s.substr(b, e - b + 1);
+}
+
+bool valid_key(std::string_view key) {
+    if (key.empty()) return false;
+    for (char c : key) {
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        if (!ok) return false;
+    }
+    return !(key[0] >= '0' && key[0] <= '9');
+}
+
+std::vector<std::string> split_list(std::string_view s) {
+    std::vector<std::string> out;
+    while (!s.empty()) {
+        auto comma = s.find(',');
+        auto item = trim(s.substr(0, comma));
+        if (!item.empty()) out.emplace_back(item);
+        if (comma == std::string_view::npos) break;
+        s.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> parse_dotenv(std::string_view text) {
+    std::map<std::string, std::string> out;
+    std::size_t line_no = 0;
+    while (!text.empty()) {
+        ++line_no;
+        auto nl = text.find('\n');
+        auto line = trim(text.substr(0, nl));
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        if (line.empty() || line.front() == '#') continue;
+        if (line.starts_with("export ")) line = trim(line.substr(7));
+        auto eq = line.find('=');
+        if (eq == std::string_view::npos)
+            throw ConfigError(".env line " + std::to_string(line_no) + ": expected KEY=value");
+        auto key = trim(line.substr(0, eq));
+        if (!valid_key(key))
+            throw ConfigError(".env line " + std::to_string(line_no) + ": invalid variable name '" +
+                              std::string(key) + "'");
+        auto value = trim(line.substr(eq + 1));
+        if (!value.empty() && (value.front() == '"' || value.front() == '\'')) {
+            char q = value.front();
+            auto close = value.find(q, 1);
+            if (close == std::string_view::npos)
+                throw ConfigError(".env line " + std::to_string(line_no) + ": unterminated quote");
+            value = value.substr(1, close - 1);
+        } else {
+            auto hash = value.find(" #");
+            if (hash != std::string_view::npos) value = trim(value.substr(0, hash));
+        }
+        out[std::string(key)] = std::string(value);
+    }
+    return out;
+}
+
+ConfigSource ConfigSource::from_environment(const std::string& dotenv_path) {
+    std::map<std::string, std::string> file_values;
+    std::ifstream in(dotenv_path);
+    if (in) {
+        std::stringstream ss;
+        ss << in.rdbuf();
+        file_values = parse_dotenv(ss.str());
+    }
+    return ConfigSource([file_values = std::move(file_values)](const std::string& key) -> std::optional<std::string> {
+        if (const char* v = std::getenv(key.c_str())) return std::string(v);  // NOLINT(concurrency-mt-unsafe): read at startup
+        auto it = file_values.find(key);
+        if (it != file_values.end()) return it->second;
+        return std::nullopt;
+    });
+}
+
+ConfigSource ConfigSource::from_map(std::map<std::string, std::string> values) {
+    return ConfigSource([values = std::move(values)](const std::string& key) -> std::optional<std::string> {
+        auto it = values.find(key);
+        if (it != values.end()) return it->second;
+        return std::nullopt;
+    });
+}
+
+std::string ConfigSource::get_string(const std::string& key, std::string fallback) const {
+    auto v = get(key);
+    return v && !v->empty() ? *v : std::move(fallback);
+}
+
+std::int64_t ConfigSource::get_int(const std::string& key, std::int64_t fallback, std::int64_t min,
+                                   std::int64_t max) const {
+    auto v = get(key);
+    if (!v || v->empty()) return fallback;
+    std::int64_t out = 0;
+    const char* first = v->data();
+    const char* last = v->data() + v->size();
+    auto [ptr, ec] = std::from_chars(first, last, out);
+    if (ec != std::errc{} || ptr != last)
+        throw ConfigError(key + ": expected an integer, got '" + *v + "'");
+    if (out < min || out > max)
+        throw ConfigError(key + ": " + *v + " is out of range [" + std::to_string(min) + ", " +
+                          std::to_string(max) + "]");
+    return out;
+}
+
+bool ConfigSource::get_bool(const std::string& key, bool fallback) const {
+    auto v = get(key);
+    if (!v || v->empty()) return fallback;
+    if (*v == "1" || *v == "true" || *v == "yes" || *v == "on") return true;
+    if (*v == "0" || *v == "false" || *v == "no" || *v == "off") return false;
+    throw ConfigError(key + ": expected true/false, got '" + *v + "'");
+}
+
+std::chrono::milliseconds ConfigSource::get_ms(const std::string& key, std::int64_t fallback_ms) const {
+    return std::chrono::milliseconds(get_int(key, fallback_ms, 1, std::int64_t{24} * 3600 * 1000));
+}
+
+Config Config::load(const ConfigSource& src) {
+    Config c;
+    c.log_level = src.get_string("LOG_LEVEL", c.log_level);
+    static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+    if (std::find(kLevels.begin(), kLevels.end(), c.log_level) == kLevels.end())
+        throw ConfigError("LOG_LEVEL: expected one of trace|debug|info|warn|error|critical|off, got '" +
+                          c.log_level + "'");
+    c.shop_name = src.get_string("SHOP_NAME", c.shop_name);
+
+    auto& h = c.http;
+    h.host = src.get_string("HTTP_HOST", h.host);
+    h.port = static_cast<std::uint16_t>(src.get_int("HTTP_PORT", h.port, 0, 65535));
+    h.threads = static_cast<unsigned>(src.get_int("HTTP_THREADS", 0, 0, 256));
+    if (h.threads == 0) h.threads = std::max(1U, std::thread::hardware_concurrency());
+    h.body_limit = static_cast<std::size_t>(src.get_int("HTTP_BODY_LIMIT", 1024 * 1024, 1024, 1LL << 30));
+    h.header_limit = static_cast<std::size_t>(src.get_int("HTTP_HEADER_LIMIT", 16 * 1024, 1024, 1LL << 20));
+    h.header_timeout = src.get_ms("HTTP_HEADER_TIMEOUT_MS", 10'000);
+    h.idle_timeout = src.get_ms("HTTP_IDLE_TIMEOUT_MS", 60'000);
+    h.request_timeout = src.get_ms("HTTP_REQUEST_TIMEOUT_MS", 10'000);
+    h.shutdown_grace = src.get_ms("HTTP_SHUTDOWN_GRACE_MS", 10'000);
+    h.max_connections = static_cast<std::size_t>(src.get_int("HTTP_MAX_CONNECTIONS", 10'000, 1, 1'000'000));
+    h.docs_dir = src.get_string("DOCS_DIR", h.docs_dir);
+    h.trusted_proxies = split_list(src.get_string("TRUSTED_PROXIES", ""));
+
+    auto& d = c.db;
+    d.url = src.get_string("DATABASE_URL", d.url);
+    d.pool_size = static_cast<std::size_t>(src.get_int("DB_POOL_SIZE", 16, 1, 1000));
+    d.acquire_timeout = src.get_ms("DB_ACQUIRE_TIMEOUT_MS", 2'000);
+    d.query_timeout = src.get_ms("DB_QUERY_TIMEOUT_MS", 5'000);
+    d.connect_timeout = src.get_ms("DB_CONNECT_TIMEOUT_MS", 3'000);
+    d.migrations_dir = src.get_string("MIGRATIONS_DIR", d.migrations_dir);
+
+    auto& r = c.redis;
+    r.url = src.get_string("REDIS_URL", r.url);
+    r.command_timeout = src.get_ms("REDIS_TIMEOUT_MS", 2'000);
+    r.connect_timeout = src.get_ms("REDIS_CONNECT_TIMEOUT_MS", 1'000);
+    if (!r.url.starts_with("redis://")) throw ConfigError("REDIS_URL: expected redis://host:port[/db]");
+    if (!d.url.starts_with("postgresql://") && !d.url.starts_with("postgres://"))
+        throw ConfigError("DATABASE_URL: expected postgresql://user@host:port/dbname");
+    return c;
+}
+
+}  // namespace emporium::core

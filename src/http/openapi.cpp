@@ -1,0 +1,62 @@
+#include "http/openapi.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace emporium::http {
+
+namespace json = boost::json;
+
+OpenApi::OpenApi(std::string title, std::string version) {
+    doc_["openapi"] = "3.1.0";
+    doc_["info"] = json::object{{"title", std::move(title)},
+                                {"version", std::move(version)},
+                                {"description", "Emporium e-commerce backend API. Errors are RFC 9457 "
+                                                "application/problem+json documents with a stable `code`."}};
+    doc_["paths"] = json::object{};
+    doc_["tags"] = json::array{};
+    json::object problem{
+        {"type", "object"},
+        {"required", json::array{"type", "title", "status", "code", "request_id"}},
+        {"properties",
+         json::object{
+             {"type", json::object{{"type", "string"}, {"format", "uri"}}},
+             {"title", json::object{{"type", "string"}}},
+             {"status", json::object{{"type", "integer"}}},
+             {"detail", json::object{{"type", "string"}}},
+             {"code", json::object{{"type", "string"}, {"description", "stable machine-readable error code"}}},
+             {"request_id", json::object{{"type", "string"}}},
+             {"errors",
+              json::object{{"type", "array"},
+                           {"items", json::object{{"type", "object"},
+                                                  {"properties", json::object{{"field", json::object{{"type", "string"}}},
+                                                                              {"message", json::object{{"type", "string"}}}}}}}}},
+         }}};
+    doc_["components"] = json::object{{"schemas", json::object{{"Problem", std::move(problem)}}}};
+}
+
+void OpenApi::add_operation(const std::string& path, std::string_view method, json::object operation) {
+    auto& paths = doc_["paths"].as_object();
+    auto& item = paths[path];
+    if (!item.is_object()) item = json::object{};
+    item.as_object()[method] = std::move(operation);
+}
+
+void OpenApi::add_schema(const std::string& name, json::object schema) {
+    doc_["components"].as_object()["schemas"].as_object()[name] = std::move(schema);
+}
+
+void OpenApi::add_tag(const std::string& name, const std::string& description) {
+    doc_["tags"].as_array().push_back(json::object{{"name", name}, {"description", description}});
+}
+
+std::string OpenApi::serialize() const { return json::serialize(doc_); }
+
+json::object OpenApi::problem_ref(std::string_view description) {
+    return json::object{
+        {"description", description},
+        {"content", json::object{{"application/problem+json",
+                                  json::object{{"schema", json::object{{"$ref", "#/components/schemas/Problem"}}}}}}}};
+}
+
+}  // namespace emporium::http

@@ -1,0 +1,375 @@
+#include "http/server.hpp"
+
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "core/spawn.hpp"
+#include "http/problem.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+
+#include <chrono>
+#include <variant>
+
+namespace emporium::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+using namespace boost::asio::experimental::awaitable_operators;
+
+struct Server::Session {
+    beast::tcp_stream stream;
+    std::string peer;
+    bool idle = true;
+    explicit Session(tcp::socket s) : stream(std::move(s)) {}
+};
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+bool valid_request_id(std::string_view id) {
+    if (id.empty() || id.size() > 128) return false;
+    for (char c : id) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                  c == '_' || c == '.';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+bool is_json_content_type(std::string_view ct) {
+    auto semi = ct.find(';');
+    auto base = ct.substr(0, semi);
+    while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+    std::string lower(base);
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return lower == "application/json" || (lower.starts_with("application/") && lower.ends_with("+json"));
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+void record(const std::string& method, const std::string& route, unsigned status, double seconds) {
+    auto& m = core::Metrics::global();
+    m.counter("emporium_http_requests_total", "HTTP requests by method, route template and status",
+              {{"method", method}, {"route", route}, {"status", std::to_string(status)}})
+        .inc();
+    m.histogram("emporium_http_request_duration_seconds", "HTTP request latency by route template",
+                {{"route", route}})
+        .observe(seconds);
+}
+
+}  // namespace
+
+Server::Server(core::Runtime& runtime, core::HttpConfig config, const Router& router)
+    : runtime_(runtime),
+      config_(std::move(config)),
+      router_(router),
+      acceptor_(runtime.context(0)),
+      sessions_(runtime.size()) {}
+
+Server::~Server() = default;
+
+std::string Server::client_ip(const std::string& peer, std::string_view forwarded_for,
+                              const std::vector<std::string>& trusted_proxies) {
+    auto trusted = [&](std::string_view ip) {
+        return std::find(trusted_proxies.begin(), trusted_proxies.end(), ip) != trusted_proxies.end();
+    };
+    if (forwarded_for.empty() || !trusted(peer)) return peer;
+    // Walk X-Forwarded-For from the right: the first address not ours is the client.
+    std::string_view rest = forwarded_for;
+    std::string_view candidate;
+    while (!rest.empty()) {
+        auto comma = rest.rfind(',');
+        auto item = trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(0, comma);
+        if (item.empty()) continue;
+        candidate = item;
+        if (!trusted(item)) break;
+    }
+    return candidate.empty() ? peer : std::string(candidate);
+}
+
+std::uint16_t Server::start() {
+    auto address = asio::ip::make_address(config_.host);
+    tcp::endpoint endpoint(address, config_.port);
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+    auto port = acceptor_.local_endpoint().port();
+    core::spawn_tracked(acceptor_.get_executor(), accept_loop(this), "http.accept");
+    return port;
+}
+
+asio::awaitable<void> accept_loop(Server* server) {
+    asio::steady_timer backoff(server->acceptor_.get_executor());
+    while (server->acceptor_.is_open()) {
+        auto& ctx = server->runtime_.next();
+        auto [ec, socket] = co_await server->acceptor_.async_accept(ctx, kTuple);
+        if (ec == asio::error::operation_aborted || !server->acceptor_.is_open()) break;
+        if (ec) {
+            // Typically EMFILE: do not spin, give the process a moment to free descriptors.
+            core::log::warn("accept failed", {{"error", ec.message()}});
+            backoff.expires_after(50ms);
+            co_await backoff.async_wait(kTuple);
+            continue;
+        }
+        if (server->active_.load() >= server->config_.max_connections) {
+            boost::system::error_code ignored;
+            socket.close(ignored);
+            continue;
+        }
+        server->active_.fetch_add(1);
+        auto ex = socket.get_executor();
+        core::spawn_tracked(ex, run_session(server, std::move(socket)), "http.session");
+    }
+}
+
+void Server::shutdown(std::function<void()> on_drained) {
+    draining_.store(true);
+    asio::post(acceptor_.get_executor(), [this, on_drained = std::move(on_drained)]() mutable {
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+        for (std::size_t i = 0; i < runtime_.size(); ++i) {
+            asio::post(runtime_.context(i), [this, i] {
+                for (auto* s : sessions_[i])
+                    if (s->idle) s->stream.cancel();
+            });
+        }
+        auto timer = std::make_shared<asio::steady_timer>(runtime_.context(0));
+        wait_drained(timer, std::chrono::steady_clock::now() + config_.shutdown_grace, std::move(on_drained));
+    });
+}
+
+void Server::wait_drained(std::shared_ptr<asio::steady_timer> timer, std::chrono::steady_clock::time_point until,
+                          std::function<void()> on_drained) {
+    if (active_.load() == 0 || std::chrono::steady_clock::now() >= until) {
+        if (active_.load() != 0)
+            core::log::warn("shutdown grace period elapsed", {{"open_connections", active_.load()}});
+        on_drained();
+        return;
+    }
+    timer->expires_after(20ms);
+    timer->async_wait([this, timer, until, on_drained = std::move(on_drained)](boost::system::error_code) mutable {
+        wait_drained(timer, until, std::move(on_drained));
+    });
+}
+
+asio::awaitable<void> run_session(Server* server, tcp::socket socket) {
+    const auto& cfg = server->config_;
+    boost::system::error_code ec;
+    socket.set_option(tcp::no_delay(true), ec);
+    Server::Session session(std::move(socket));
+    {
+        auto ep = session.stream.socket().remote_endpoint(ec);
+        session.peer = ec ? std::string("unknown") : ep.address().to_string();
+    }
+    auto index = core::Runtime::current_index();
+    auto& registry = server->sessions_[index == core::Runtime::kNoContext ? 0 : index];
+    registry.insert(&session);
+
+    beast::flat_buffer buffer;
+    for (;;) {
+        if (server->draining_.load()) break;
+        // Wait for the first byte of the next request under the idle timeout; the header
+        // must then arrive within the header timeout (slow senders are cut off).
+        if (buffer.size() == 0) {
+            session.idle = true;
+            session.stream.expires_after(cfg.idle_timeout);
+            auto [rec, n] = co_await session.stream.async_read_some(buffer.prepare(8192), kTuple);
+            session.idle = false;
+            if (rec) break;
+            buffer.commit(n);
+        }
+        session.idle = false;
+        auto started = std::chrono::steady_clock::now();
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit));
+        parser.body_limit(cfg.body_limit);
+        session.stream.expires_after(cfg.header_timeout);
+        auto [hec, hn] = co_await bhttp::async_read_header(session.stream, buffer, parser, kTuple);
+        std::string request_id = core::random_hex_id();
+        std::optional<core::Error> early;
+        if (hec == bhttp::error::header_limit) {
+            early = core::make_error(core::Errc::kHeadersTooLarge, "request headers exceed the limit");
+        } else if (hec == beast::error::timeout || hec == asio::error::operation_aborted ||
+                   hec == bhttp::error::end_of_stream || hec == asio::error::eof ||
+                   hec == asio::error::connection_reset) {
+            break;
+        } else if (hec) {
+            early = core::make_error(core::Errc::kBadRequest, "malformed HTTP request");
+        }
+        if (!early) {
+            auto incoming = parser.get()["X-Request-Id"];
+            if (valid_request_id(incoming)) request_id = std::string(incoming);
+            auto cl = parser.content_length();
+            if (cl && *cl > cfg.body_limit) {
+                early = core::make_error(core::Errc::kPayloadTooLarge,
+                                         "request body exceeds " + std::to_string(cfg.body_limit) + " bytes");
+            }
+        }
+        if (!early) {
+            auto expect = parser.get()[bhttp::field::expect];
+            if (beast::iequals(expect, "100-continue")) {
+                static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+                session.stream.expires_after(cfg.request_timeout);
+                co_await asio::async_write(session.stream, asio::buffer(kContinue.data(), kContinue.size()), kTuple);
+            }
+            session.stream.expires_after(cfg.request_timeout);
+            auto [bec, bn] = co_await bhttp::async_read(session.stream, buffer, parser, kTuple);
+            if (bec == bhttp::error::body_limit) {
+                early = core::make_error(core::Errc::kPayloadTooLarge,
+                                         "request body exceeds " + std::to_string(cfg.body_limit) + " bytes");
+            } else if (bec == beast::error::timeout || bec == asio::error::eof ||
+                       bec == bhttp::error::partial_message || bec == asio::error::connection_reset) {
+                break;
+            } else if (bec) {
+                early = core::make_error(core::Errc::kBadRequest, "malformed HTTP request body");
+            }
+        }
+
+        Response res;
+        std::string route = "unmatched";
+        std::string method = "OTHER";
+        bool keep_alive = false;
+        bool head = false;
+        if (early) {
+            // After a framing error the rest of the stream cannot be trusted: answer and close.
+            res = problem_response(11, request_id, *early);
+            res.keep_alive(false);
+        } else {
+            Request req = parser.release();
+            method = std::string(req.method_string());
+            head = req.method() == Verb::head;
+            keep_alive = req.keep_alive() && !server->draining_.load();
+            res = co_await server->dispatch(req, session, request_id, route);
+            res.version(req.version());
+            res.keep_alive(keep_alive);
+        }
+        res.set("X-Request-Id", request_id);
+        res.prepare_payload();
+        session.stream.expires_after(cfg.request_timeout);
+        boost::system::error_code wec;
+        if (head) {
+            bhttp::response_serializer<bhttp::string_body> sr(res);
+            std::tie(wec, std::ignore) = co_await bhttp::async_write_header(session.stream, sr, kTuple);
+        } else {
+            std::tie(wec, std::ignore) = co_await bhttp::async_write(session.stream, res, kTuple);
+        }
+        auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        auto status = res.result_int();
+        record(method, route, status, seconds);
+        if (core::log::enabled(core::log::Level::kInfo)) {
+            core::log::info("request", {{"request_id", request_id},
+                                        {"method", method},
+                                        {"route", route},
+                                        {"status", status},
+                                        {"duration_ms", seconds * 1000.0},
+                                        {"peer", session.peer}});
+        }
+        if (wec || !res.keep_alive()) break;
+    }
+    session.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    session.stream.close();
+    registry.erase(&session);
+    server->active_.fetch_sub(1);
+}
+
+asio::awaitable<Response> Server::dispatch(Request& req, Session& session, std::string request_id, std::string& route) {
+    RequestContext ctx{req, std::move(request_id), {}, {}, {}, {}, std::chrono::steady_clock::now() + config_.request_timeout,
+                       std::nullopt, {}};
+    ctx.client_ip = client_ip(session.peer, req["X-Forwarded-For"], config_.trusted_proxies);
+
+    auto target = boost::urls::parse_origin_form(req.target());
+    if (!target) co_return problem_response(ctx, core::Errc::kBadRequest, "malformed request target");
+    for (auto param : target->params()) ctx.query_params.emplace_back(param.key, param.value);
+
+    auto method = req.method();
+    auto match = router_.match(method == Verb::head ? Verb::get : method, target->encoded_path());
+    if (match.kind == RouteMatch::Kind::kNotFound) {
+        co_return problem_response(ctx, core::Errc::kNotFound, "no resource at " + std::string(target->encoded_path()));
+    }
+    if (match.kind == RouteMatch::Kind::kMethodNotAllowed) {
+        std::string allow;
+        for (auto v : match.allowed) {
+            if (!allow.empty()) allow += ", ";
+            allow += bhttp::to_string(v);
+            if (v == Verb::get) allow += ", HEAD";
+        }
+        auto res = problem_response(ctx, core::Errc::kMethodNotAllowed,
+                                    std::string(req.method_string()) + " is not allowed here; allowed: " + allow);
+        res.set(bhttp::field::allow, allow);
+        co_return res;
+    }
+    const Route& r = *match.route;
+    route = r.path;
+    ctx.route = r.path;
+    ctx.path_params = std::move(match.params);
+
+    if (r.options.json_body && (method == Verb::post || method == Verb::put || method == Verb::patch) &&
+        !req.body().empty() && !is_json_content_type(req[bhttp::field::content_type])) {
+        co_return problem_response(ctx, core::Errc::kUnsupportedMediaType, "request body must be application/json");
+    }
+    co_return co_await run_route(ctx, r);
+}
+
+asio::awaitable<Response> Server::run_route(RequestContext& ctx, const Route& route) {
+    std::vector<std::pair<std::string, std::string>> extra_headers;
+    Response res;
+    try {
+        std::optional<Response> short_circuit;
+        for (const auto& mw : middlewares_) {
+            auto result = co_await mw(ctx, route);
+            for (auto& h : result.extra_headers) extra_headers.push_back(std::move(h));
+            if (result.response) {
+                short_circuit = std::move(result.response);
+                break;
+            }
+        }
+        if (short_circuit) {
+            res = std::move(*short_circuit);
+        } else {
+            asio::steady_timer budget(co_await asio::this_coro::executor);
+            budget.expires_at(ctx.deadline);
+            auto outcome = co_await (route.handler(ctx) || budget.async_wait(asio::use_awaitable));
+            if (outcome.index() == 0) {
+                res = std::move(std::get<0>(outcome));
+            } else {
+                core::log::warn("request timed out", {{"request_id", ctx.request_id}, {"route", ctx.route}});
+                res = problem_response(ctx, core::Errc::kUnavailable, "the request took too long; try again");
+            }
+        }
+    } catch (const core::InfraError& e) {
+        core::log::error("dependency failure", {{"request_id", ctx.request_id}, {"route", ctx.route}, {"error", e.what()}});
+        res = problem_response(ctx, core::Errc::kUnavailable, "a backing service is unavailable; try again");
+        res.set(bhttp::field::retry_after, "1");
+    } catch (const std::exception& e) {
+        core::log::error("unhandled exception", {{"request_id", ctx.request_id}, {"route", ctx.route}, {"error", e.what()}});
+        res = problem_response(ctx, core::Errc::kInternal, "internal error");
+    }
+    for (auto& [k, v] : extra_headers) res.set(k, v);
+    co_return res;
+}
+
+}  // namespace emporium::http

@@ -1,0 +1,31 @@
+#include "http/types.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace emporium::http {
+
+std::string_view RequestContext::param(std::string_view name) const {
+    for (const auto& [k, v] : path_params)
+        if (k == name) return v;
+    return {};
+}
+
+std::optional<std::string_view> RequestContext::query(std::string_view name) const {
+    for (const auto& [k, v] : query_params)
+        if (k == name) return std::string_view(v);
+    return std::nullopt;
+}
+
+Response text_response(const RequestContext& ctx, Status status, std::string body, std::string_view content_type) {
+    Response res{status, ctx.request.version()};
+    res.set(bhttp::field::content_type, content_type);
+    res.set("X-Request-Id", ctx.request_id);
+    res.body() = std::move(body);
+    return res;
+}
+
+Response json_response(const RequestContext& ctx, Status status, const boost::json::value& body) {
+    return text_response(ctx, status, boost::json::serialize(body), "application/json");
+}
+
+}  // namespace emporium::http
