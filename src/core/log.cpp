@@ -1,6 +1,7 @@
 #include "core/log.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -28,6 +29,12 @@ void append_json_string(std::string& out, std::string_view s) {
 
 }  // namespace
 
+Field::Field(std::string_view k, std::string_view v) : key(k) { append_json_string(json, v); }
+
+Field::Field(std::string_view k, double v) : key(k) {
+    json = boost::json::serialize(boost::json::value(v));
+}
+
 void init(std::string_view level) {
     auto logger = spdlog::stderr_logger_mt("emporium");
     // The message part (%v) is already a sequence of JSON members.
@@ -45,11 +52,11 @@ void write(Level level, std::string_view msg, Fields fields) {
     line.reserve(64 + msg.size());
     line += "\"msg\":";
     append_json_string(line, msg);
-    for (const auto& [key, value] : fields) {
+    for (const auto& field : fields) {
         line += ',';
-        append_json_string(line, key);
+        append_json_string(line, field.key);
         line += ':';
-        line += boost::json::serialize(value);
+        line += field.json;
     }
     spdlog::default_logger_raw()->log(to_spd(level), std::string_view(line));
 }

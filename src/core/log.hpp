@@ -1,8 +1,8 @@
 #pragma once
 
-#include <boost/json/value.hpp>
-
+#include <concepts>
 #include <initializer_list>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -10,7 +10,20 @@ namespace emporium::core::log {
 
 // Structured JSON-lines logging on top of spdlog: every line is one JSON object
 // {"ts":..., "level":..., "msg":..., <fields>}. Never pass secrets as fields.
-using Fields = std::initializer_list<std::pair<std::string_view, boost::json::value>>;
+// One key/value of a log line; the value is kept as its JSON text.
+struct Field {
+    Field(std::string_view k, std::string_view v);
+    Field(std::string_view k, const std::string& v) : Field(k, std::string_view(v)) {}
+    Field(std::string_view k, const char* v) : Field(k, std::string_view(v)) {}
+    Field(std::string_view k, bool v) : key(k), json(v ? "true" : "false") {}
+    Field(std::string_view k, double v);
+    template <std::integral T>
+    Field(std::string_view k, T v) : key(k), json(std::to_string(v)) {}
+
+    std::string_view key;
+    std::string json;
+};
+using Fields = std::initializer_list<Field>;
 
 enum class Level { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
 

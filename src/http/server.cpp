@@ -262,8 +262,9 @@ asio::awaitable<void> run_session(Server* server, tcp::socket socket) {
             Request req = parser.release();
             method = std::string(req.method_string());
             head = req.method() == Verb::head;
-            keep_alive = req.keep_alive() && !server->draining_.load();
             res = co_await server->dispatch(req, session, request_id, route);
+            // Decided after the handler: a drain that started meanwhile closes this connection.
+            keep_alive = req.keep_alive() && !server->draining_.load();
             res.version(req.version());
             res.keep_alive(keep_alive);
         }
@@ -334,39 +335,62 @@ asio::awaitable<Response> Server::dispatch(Request& req, Session& session, std::
     co_return co_await run_route(ctx, r);
 }
 
+namespace {
+
+// Runs the route handler and turns every exception into a problem response, so the caller's
+// race against the request budget always sees a successful completion.
+asio::awaitable<Response> guarded_handler(const Route* route, RequestContext* ctx) {
+    try {
+        co_return co_await route->handler(*ctx);
+    } catch (const core::TimeoutError& e) {
+        core::log::error("dependency timeout", {{"request_id", ctx->request_id}, {"route", ctx->route}, {"error", e.what()}});
+    } catch (const core::InfraError& e) {
+        core::log::error("dependency failure", {{"request_id", ctx->request_id}, {"route", ctx->route}, {"error", e.what()}});
+    } catch (const boost::system::system_error& e) {
+        if (e.code() == asio::error::operation_aborted) throw;  // cancelled by the budget timer
+        core::log::error("unhandled exception", {{"request_id", ctx->request_id}, {"route", ctx->route}, {"error", e.what()}});
+        co_return problem_response(*ctx, core::Errc::kInternal, "internal error");
+    } catch (const std::exception& e) {
+        core::log::error("unhandled exception", {{"request_id", ctx->request_id}, {"route", ctx->route}, {"error", e.what()}});
+        co_return problem_response(*ctx, core::Errc::kInternal, "internal error");
+    }
+    auto res = problem_response(*ctx, core::Errc::kUnavailable, "a backing service is unavailable; try again");
+    res.set(bhttp::field::retry_after, "1");
+    co_return res;
+}
+
+}  // namespace
+
 asio::awaitable<Response> Server::run_route(RequestContext& ctx, const Route& route) {
     std::vector<std::pair<std::string, std::string>> extra_headers;
     Response res;
-    try {
-        std::optional<Response> short_circuit;
-        for (const auto& mw : middlewares_) {
-            auto result = co_await mw(ctx, route);
-            for (auto& h : result.extra_headers) extra_headers.push_back(std::move(h));
-            if (result.response) {
-                short_circuit = std::move(result.response);
-                break;
-            }
+    std::optional<Response> short_circuit;
+    for (const auto& mw : middlewares_) {
+        MiddlewareResult result;
+        try {
+            result = co_await mw(ctx, route);
+        } catch (const std::exception& e) {
+            core::log::error("middleware failed", {{"request_id", ctx.request_id}, {"route", ctx.route}, {"error", e.what()}});
+            result.response = problem_response(ctx, core::Errc::kUnavailable, "a backing service is unavailable; try again");
         }
-        if (short_circuit) {
-            res = std::move(*short_circuit);
+        for (auto& h : result.extra_headers) extra_headers.push_back(std::move(h));
+        if (result.response) {
+            short_circuit = std::move(result.response);
+            break;
+        }
+    }
+    if (short_circuit) {
+        res = std::move(*short_circuit);
+    } else {
+        asio::steady_timer budget(co_await asio::this_coro::executor);
+        budget.expires_at(ctx.deadline);
+        auto outcome = co_await (guarded_handler(&route, &ctx) || budget.async_wait(asio::use_awaitable));
+        if (outcome.index() == 0) {
+            res = std::move(std::get<0>(outcome));
         } else {
-            asio::steady_timer budget(co_await asio::this_coro::executor);
-            budget.expires_at(ctx.deadline);
-            auto outcome = co_await (route.handler(ctx) || budget.async_wait(asio::use_awaitable));
-            if (outcome.index() == 0) {
-                res = std::move(std::get<0>(outcome));
-            } else {
-                core::log::warn("request timed out", {{"request_id", ctx.request_id}, {"route", ctx.route}});
-                res = problem_response(ctx, core::Errc::kUnavailable, "the request took too long; try again");
-            }
+            core::log::warn("request timed out", {{"request_id", ctx.request_id}, {"route", ctx.route}});
+            res = problem_response(ctx, core::Errc::kUnavailable, "the request took too long; try again");
         }
-    } catch (const core::InfraError& e) {
-        core::log::error("dependency failure", {{"request_id", ctx.request_id}, {"route", ctx.route}, {"error", e.what()}});
-        res = problem_response(ctx, core::Errc::kUnavailable, "a backing service is unavailable; try again");
-        res.set(bhttp::field::retry_after, "1");
-    } catch (const std::exception& e) {
-        core::log::error("unhandled exception", {{"request_id", ctx.request_id}, {"route", ctx.route}, {"error", e.what()}});
-        res = problem_response(ctx, core::Errc::kInternal, "internal error");
     }
     for (auto& [k, v] : extra_headers) res.set(k, v);
     co_return res;

@@ -27,6 +27,8 @@ std::size_t StaticFiles::load_directory(const std::string& dir) {
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
         if (!entry.is_regular_file()) continue;
         auto name = entry.path().filename().string();
+        // Source maps and licence texts are not needed by the browser and are large.
+        if (name.ends_with(".map") || name.ends_with(".txt") || name.ends_with(".md")) continue;
         std::ifstream in(entry.path(), std::ios::binary);
         std::stringstream ss;
         ss << in.rdbuf();

@@ -1,0 +1,52 @@
+# The two commands: `make run` (a demo shop on this machine) and `make test` (the whole suite).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+RUN_PRESET  ?= release
+TEST_PRESET ?= ci
+SEED_ARGS   ?= --products 2000 --users 200 --orders 5000 --seed 42
+
+# ccache: share hits between build directories and across precompiled headers.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
+
+.PHONY: help deps build build-test run stop test test-unit services-test clean format
+
+help:
+	@echo "make run    install what is missing, build, start PostgreSQL + Redis, migrate, seed, serve"
+	@echo "make test   same set-up, then the whole test suite (ctest)"
+	@echo "make stop   stop everything 'make run' started"
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	@cmake --preset $(RUN_PRESET) >/dev/null
+	@cmake --build --preset $(RUN_PRESET)
+
+build-test: deps
+	@cmake --preset $(TEST_PRESET) >/dev/null
+	@cmake --build --preset $(TEST_PRESET)
+
+run: build
+	@bash scripts/run.sh build/$(RUN_PRESET) $(SEED_ARGS)
+
+stop:
+	@bash scripts/run.sh --stop
+
+test: build-test
+	@bash scripts/services.sh start test
+	@eval "$$(bash scripts/services.sh env test)"; \
+	  ctest --test-dir build/$(TEST_PRESET) -j2 --timeout 600 --output-on-failure; rc=$$?; \
+	  [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop test; exit $$rc
+
+# Fast loop: unit tests only, no services.
+test-unit: build-test
+	@ctest --test-dir build/$(TEST_PRESET) -L unit -j2 --output-on-failure
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	@rm -rf build

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Emporium needs on Debian 12: one pinned list of apt
+# packages (versions as shipped by Debian 12 "bookworm") and the npm packages of package.json.
+# Idempotent: only missing packages are installed. Needs root or sudo for apt.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+# name  (minimum version we build and test with)
+APT_PACKAGES=(
+  build-essential        # g++ 12
+  cmake                  # >= 3.25
+  ninja-build
+  ccache
+  pkg-config
+  git
+  libboost1.81-dev       # Asio, Beast (header-only)
+  libboost-json1.81-dev
+  libboost-url1.81-dev
+  libpq-dev              # libpq 15
+  postgresql-15          # server + contrib (pg_trgm, citext) for local runs and tests
+  postgresql-client-15
+  redis-server           # Redis 7.0
+  redis-tools
+  libhiredis-dev         # 0.14 (redisReader)
+  libsodium-dev          # 1.0.18 (Argon2id, randomness)
+  libjwt-dev             # 1.10
+  libcurl4-openssl-dev   # SMTP + payment provider HTTPS
+  libssl-dev             # SHA-1 for Redis script digests, HMAC
+  libhpdf-dev            # PDF receipts
+  libspdlog-dev          # 1.10
+  libfmt-dev
+  libcli11-dev           # 2.1
+  libgtest-dev           # 1.12
+  libgmock-dev
+  libbenchmark-dev       # 1.7
+  wrk                    # load tests (bench/)
+  nginx-light            # reference static server (bench/) and the scale-out test
+  poppler-utils          # pdftotext, for receipt tests
+  python3-aiosmtpd       # a real SMTP server for e-mail tests
+  curl
+  procps
+)
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+missing=()
+# Node.js may come from another repository that bundles npm; only ask apt when npm is absent.
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+for p in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # policy-rc.d keeps Debian from auto-starting system services (nginx, redis, postgres) on
+  # install: we run our own instances on our own ports.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Swagger UI for /docs (versions pinned in package.json / package-lock.json).
+if [ ! -f "$root/node_modules/swagger-ui-dist/swagger-ui-bundle.js" ]; then
+  echo "deps: installing npm packages"
+  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

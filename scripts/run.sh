@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# `make run`: local PostgreSQL + Redis (scripts/services.sh), migrations, demo data, then the API
+# (and, once they exist, the worker and the scheduler). Ctrl-C or `make stop` stops what this
+# started, by pid file (.local/dev/run/*.pid).
+#   scripts/run.sh BUILD_DIR [seed args…]
+#   scripts/run.sh --stop
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+run_dir="$root/.local/dev/run"
+mkdir -p "$run_dir"
+
+stop_all() {
+  for f in "$run_dir"/*.pid; do
+    [ -e "$f" ] || continue
+    pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+  bash "$root/scripts/services.sh" stop dev
+}
+
+if [ "${1:-}" = "--stop" ]; then stop_all; echo "stopped"; exit 0; fi
+
+build_dir=${1:?usage: run.sh BUILD_DIR [seed args]}
+shift
+bin="$root/$build_dir/src/app/emporium"
+[ -x "$bin" ] || { echo "run.sh: $bin not built" >&2; exit 1; }
+
+bash "$root/scripts/services.sh" start dev
+eval "$(bash "$root/scripts/services.sh" env dev)"
+export DOCS_DIR=${DOCS_DIR:-$root/node_modules/swagger-ui-dist}
+export MIGRATIONS_DIR=${MIGRATIONS_DIR:-$root/migrations}
+export HTTP_PORT=${HTTP_PORT:-8080}
+cd "$root"
+
+"$bin" migrate
+"$bin" seed --if-empty "$@"
+
+trap 'echo; echo "stopping…"; stop_all; exit 0' INT TERM
+"$bin" serve > >(tee "$run_dir/serve.out") 2> "$run_dir/serve.log" &
+echo $! > "$run_dir/serve.pid"
+
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$run_dir/serve.out" 2>/dev/null && break
+  kill -0 "$(cat "$run_dir/serve.pid")" 2>/dev/null || { cat "$run_dir/serve.log" >&2; stop_all; exit 1; }
+  sleep 0.1
+done
+echo "Emporium is up: API http://127.0.0.1:$HTTP_PORT/api/v1 — docs http://127.0.0.1:$HTTP_PORT/docs/"
+echo "logs: $run_dir/serve.log — Ctrl-C (or 'make stop' from another shell) stops everything."
+wait "$(cat "$run_dir/serve.pid")" || true
+stop_all

@@ -1,0 +1,73 @@
+#include "app/commands.hpp"
+#include "app/wiring.hpp"
+#include "core/log.hpp"
+#include "core/runtime.hpp"
+#include "db/pg.hpp"
+#include "http/openapi.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "http/system_routes.hpp"
+#include "redis/redis.hpp"
+
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
+#include <iostream>
+
+namespace emporium::app {
+
+std::string version() { return EMPORIUM_VERSION; }
+
+namespace {
+
+boost::asio::awaitable<void> probe_postgres(core::PerContext<db::Pool>* pools) { co_await pools->local().ping(); }
+boost::asio::awaitable<void> probe_redis(core::PerContext<redis::Client>* clients) { co_await clients->local().ping(); }
+
+}  // namespace
+
+int run_serve(const core::Config& config) {
+    core::Runtime runtime(config.http.threads);
+    core::PerContext<db::Pool> pools(runtime, [&](boost::asio::io_context& ctx, std::size_t) {
+        return std::make_unique<db::Pool>(ctx.get_executor(), pool_options(config, runtime.size()));
+    });
+    core::PerContext<redis::Client> redis_clients(runtime, [&](boost::asio::io_context& ctx, std::size_t) {
+        return std::make_unique<redis::Client>(ctx.get_executor(), redis_options(config));
+    });
+
+    http::Router router;
+    http::OpenApi openapi("Emporium API", version());
+    std::vector<http::ReadinessCheck> checks;
+    checks.push_back({"postgres", [p = &pools] { return probe_postgres(p); }});
+    checks.push_back({"redis", [r = &redis_clients] { return probe_redis(r); }});
+    http::register_system_routes(router, openapi, std::move(checks), config.http.docs_dir);
+
+    http::Server server(runtime, config.http, router);
+    std::uint16_t port = 0;
+    try {
+        port = server.start();
+    } catch (const std::system_error& e) {
+        core::log::error("cannot listen", {{"host", config.http.host}, {"port", config.http.port}, {"error", e.what()}});
+        return 1;
+    }
+    std::string base = "http://" + config.http.host + ":" + std::to_string(port);
+    core::log::info("listening", {{"url", base}, {"docs", base + "/docs/"}, {"threads", runtime.size()}});
+    // One plain line on stdout for scripts and humans (the port when HTTP_PORT=0).
+    std::cout << "emporium listening on " << base << " (API docs: " << base << "/docs/)" << std::endl;
+
+    boost::asio::signal_set signals(runtime.context(0), SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        core::log::info("shutting down", {{"signal", signo}, {"open_connections", server.active_connections()}});
+        server.shutdown([&] {
+            for (auto& p : pools) p->close();
+            for (auto& r : redis_clients) r->close();
+            runtime.release_work();
+            runtime.stop();
+        });
+    });
+    runtime.run();
+    core::log::info("stopped");
+    return 0;
+}
+
+}  // namespace emporium::app

@@ -1,0 +1,92 @@
+#include "core/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace emporium::core {
+namespace {
+
+TEST(Dotenv, ParsesKeysCommentsQuotesAndExport) {
+    auto v = parse_dotenv(
+        "# comment\n"
+        "HTTP_PORT=9000\n"
+        "export LOG_LEVEL=debug\n"
+        "SHOP_NAME=\"My # Shop\"\n"
+        "QUOTED='single'\n"
+        "TRAILING=value # note\n"
+        "\n"
+        "EMPTY=\n");
+    EXPECT_EQ(v.at("HTTP_PORT"), "9000");
+    EXPECT_EQ(v.at("LOG_LEVEL"), "debug");
+    EXPECT_EQ(v.at("SHOP_NAME"), "My # Shop");
+    EXPECT_EQ(v.at("QUOTED"), "single");
+    EXPECT_EQ(v.at("TRAILING"), "value");
+    EXPECT_EQ(v.at("EMPTY"), "");
+}
+
+TEST(Dotenv, RejectsMalformedLinesWithLineNumber) {
+    try {
+        parse_dotenv("A=1\nnot a pair\n");
+        FAIL() << "expected ConfigError";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("line 2"), std::string::npos);
+    }
+    EXPECT_THROW(parse_dotenv("1ABC=x"), ConfigError);
+    EXPECT_THROW(parse_dotenv("A=\"open"), ConfigError);
+}
+
+TEST(Config, DefaultsWhenNothingIsSet) {
+    auto c = Config::load(ConfigSource::from_map({}));
+    EXPECT_EQ(c.http.port, 8080);
+    EXPECT_EQ(c.http.host, "127.0.0.1");
+    EXPECT_GE(c.http.threads, 1U);
+    EXPECT_EQ(c.http.body_limit, 1024U * 1024U);
+    EXPECT_EQ(c.log_level, "info");
+    EXPECT_EQ(c.db.pool_size, 16U);
+}
+
+TEST(Config, ReadsOverrides) {
+    auto c = Config::load(ConfigSource::from_map({{"HTTP_PORT", "0"},
+                                                  {"HTTP_THREADS", "3"},
+                                                  {"HTTP_BODY_LIMIT", "2048"},
+                                                  {"HTTP_IDLE_TIMEOUT_MS", "1500"},
+                                                  {"TRUSTED_PROXIES", "127.0.0.1, 10.0.0.1"},
+                                                  {"DATABASE_URL", "postgresql://u@h:1/d"},
+                                                  {"REDIS_URL", "redis://h:2/1"}}));
+    EXPECT_EQ(c.http.port, 0);
+    EXPECT_EQ(c.http.threads, 3U);
+    EXPECT_EQ(c.http.body_limit, 2048U);
+    EXPECT_EQ(c.http.idle_timeout, std::chrono::milliseconds(1500));
+    ASSERT_EQ(c.http.trusted_proxies.size(), 2U);
+    EXPECT_EQ(c.http.trusted_proxies[1], "10.0.0.1");
+    EXPECT_EQ(c.db.url, "postgresql://u@h:1/d");
+}
+
+TEST(Config, RejectsInvalidValuesNamingTheVariable) {
+    auto expect_error = [](std::map<std::string, std::string> m, const std::string& key) {
+        try {
+            Config::load(ConfigSource::from_map(std::move(m)));
+            ADD_FAILURE() << "expected ConfigError for " << key;
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+        }
+    };
+    expect_error({{"HTTP_PORT", "80x"}}, "HTTP_PORT");
+    expect_error({{"HTTP_PORT", "70000"}}, "HTTP_PORT");
+    expect_error({{"HTTP_PORT", "-1"}}, "HTTP_PORT");
+    expect_error({{"LOG_LEVEL", "loud"}}, "LOG_LEVEL");
+    expect_error({{"DB_POOL_SIZE", "0"}}, "DB_POOL_SIZE");
+    expect_error({{"REDIS_URL", "http://x"}}, "REDIS_URL");
+    expect_error({{"DATABASE_URL", "mysql://x"}}, "DATABASE_URL");
+    expect_error({{"HTTP_IDLE_TIMEOUT_MS", "0"}}, "HTTP_IDLE_TIMEOUT_MS");
+}
+
+TEST(Config, EnvironmentOverridesDotenvFile) {
+    ConfigSource src([](const std::string& k) -> std::optional<std::string> {
+        if (k == "HTTP_PORT") return "1234";
+        return std::nullopt;
+    });
+    EXPECT_EQ(Config::load(src).http.port, 1234);
+}
+
+}  // namespace
+}  // namespace emporium::core
