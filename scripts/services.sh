@@ -6,7 +6,8 @@
 #   scripts/services.sh env   [dev|test]   print `export` lines for the profile
 #   scripts/services.sh status [dev|test]
 #
-# Ports: PG_PORT / REDIS_PORT override the profile defaults (dev 55432/56379, test 55433/56380).
+# Ports: PG_PORT / REDIS_PORT override the profile defaults (dev 55432/56379, test 55433/56380,
+# bench 55434/56381).
 # PostgreSQL refuses to run as root, so its data directory belongs to the unprivileged
 # `postgres` user (created by the postgresql package). Both listen on 127.0.0.1 only.
 set -euo pipefail
@@ -17,7 +18,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 case "$profile" in
   dev)  pg_port=${PG_PORT:-55432}; redis_port=${REDIS_PORT:-56379} ;;
   test) pg_port=${PG_PORT:-55433}; redis_port=${REDIS_PORT:-56380} ;;
-  *) echo "services.sh: unknown profile '$profile' (dev|test)" >&2; exit 2 ;;
+  bench) pg_port=${PG_PORT:-55434}; redis_port=${REDIS_PORT:-56381} ;;
+  *) echo "services.sh: unknown profile '$profile' (dev|test|bench)" >&2; exit 2 ;;
 esac
 base="$root/.local/$profile"
 pg_bin=$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || true)
@@ -70,7 +72,7 @@ start_pg() {
   if as_pg "$pg_bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then return; fi
   as_pg "$pg_bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 -o "-p $pg_port" start >/dev/null \
     || { tail -20 "$data/server.log" >&2; exit 1; }
-  if [ "$profile" = dev ]; then
+  if [ "$profile" != test ]; then
     if ! psql -h 127.0.0.1 -p "$pg_port" -U emporium -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname='emporium'" | grep -q 1; then
       psql -h 127.0.0.1 -p "$pg_port" -U emporium -d postgres -qc "CREATE DATABASE emporium" >/dev/null
     fi
@@ -111,7 +113,7 @@ stop_redis() {
 }
 
 print_env() {
-  if [ "$profile" = test ]; then
+  if [ "$profile" = test ] || [ "$profile" = bench ]; then
     echo "export EMPORIUM_TEST_DATABASE_URL=postgresql://emporium@127.0.0.1:$pg_port/postgres"
     echo "export EMPORIUM_TEST_REDIS_URL=redis://127.0.0.1:$redis_port"
     echo "export EMPORIUM_TEST_PG_DATA=$(readlink -f "$base/pg" 2>/dev/null || echo "$base/pg")"
