@@ -8,12 +8,20 @@
 
 namespace emporium::http {
 
+// Who may call a route; enforced by the authentication middleware.
+enum class Access {
+    kPublic,         // anyone; a valid bearer token is still read if present
+    kAuthenticated,  // any signed-in user (401 without a valid token)
+    kAdmin,          // role admin (401 without a token, 403 for other roles)
+};
+
 // Options of one route, read by the server's middleware.
 struct RouteOptions {
     // Rate-limit policy group (auth, read, write, ...); empty = the default for the method.
     std::string group;
     // POST/PUT/PATCH bodies must be JSON (else 415).
     bool json_body = true;
+    Access access = Access::kPublic;
 };
 
 struct Route {

@@ -1,0 +1,107 @@
+#include "http/json_body.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/parse_options.hpp>
+
+#include <algorithm>
+
+namespace emporium::http {
+
+namespace json = boost::json;
+
+core::Result<json::object> parse_json_object(const Request& request) {
+    const auto& body = request.body();
+    if (body.empty()) return core::make_error(core::Errc::kBadRequest, "a JSON object body is required");
+    json::parse_options opts;
+    opts.max_depth = 32;
+    boost::system::error_code ec;
+    auto value = json::parse(body, ec, {}, opts);
+    if (ec) return core::make_error(core::Errc::kBadRequest, "the body is not valid JSON: " + ec.message());
+    if (!value.is_object()) return core::make_error(core::Errc::kBadRequest, "the body must be a JSON object");
+    return std::move(value.as_object());
+}
+
+std::size_t utf8_length(std::string_view s) {
+    return static_cast<std::size_t>(
+        std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U; }));
+}
+
+std::optional<std::string> FieldReader::string(std::string_view field, bool required, std::size_t min_len,
+                                               std::size_t max_len, bool trim) {
+    auto it = object_.find(field);
+    if (it == object_.end() || it->value().is_null()) {
+        if (required) fail(field, "is required");
+        return std::nullopt;
+    }
+    if (!it->value().is_string()) {
+        fail(field, "must be a string");
+        return std::nullopt;
+    }
+    std::string_view v = it->value().as_string();
+    if (trim) {
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '\n' || v.front() == '\r')) v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\n' || v.back() == '\r')) v.remove_suffix(1);
+    }
+    if (v.find('\0') != std::string_view::npos) {
+        fail(field, "must not contain NUL characters");
+        return std::nullopt;
+    }
+    auto len = utf8_length(v);
+    if (len < min_len || len > max_len) {
+        fail(field, "must be between " + std::to_string(min_len) + " and " + std::to_string(max_len) + " characters");
+        return std::nullopt;
+    }
+    return std::string(v);
+}
+
+std::optional<std::int64_t> FieldReader::integer(std::string_view field, bool required, std::int64_t min, std::int64_t max) {
+    auto it = object_.find(field);
+    if (it == object_.end() || it->value().is_null()) {
+        if (required) fail(field, "is required");
+        return std::nullopt;
+    }
+    const auto& v = it->value();
+    std::optional<std::int64_t> out;
+    if (v.is_int64()) {
+        out = v.as_int64();
+    } else if (v.is_uint64()) {
+        if (v.as_uint64() <= static_cast<std::uint64_t>(max)) out = static_cast<std::int64_t>(v.as_uint64());
+    }
+    if (!out) {
+        fail(field, v.is_number() ? "must be an integer between " + std::to_string(min) + " and " + std::to_string(max)
+                                  : "must be an integer");
+        return std::nullopt;
+    }
+    if (*out < min || *out > max) {
+        fail(field, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+        return std::nullopt;
+    }
+    return out;
+}
+
+std::optional<bool> FieldReader::boolean(std::string_view field, bool required) {
+    auto it = object_.find(field);
+    if (it == object_.end() || it->value().is_null()) {
+        if (required) fail(field, "is required");
+        return std::nullopt;
+    }
+    if (!it->value().is_bool()) {
+        fail(field, "must be true or false");
+        return std::nullopt;
+    }
+    return it->value().as_bool();
+}
+
+void FieldReader::reject_unknown(std::initializer_list<std::string_view> known) {
+    for (const auto& member : object_) {
+        if (std::find(known.begin(), known.end(), member.key()) == known.end()) fail(member.key(), "is not a known field");
+    }
+}
+
+void FieldReader::fail(std::string_view field, std::string message) { errors_.push_back({path(field), std::move(message)}); }
+
+core::Error FieldReader::error(std::string message) const {
+    return core::make_error(core::Errc::kValidation, std::move(message), errors_);
+}
+
+}  // namespace emporium::http
