@@ -42,7 +42,7 @@ boost::asio::awaitable<void> client(db::Pool* pool, Shared* shared, std::uint64_
     while (Clock::now() < shared->until) {
         auto t0 = Clock::now();
         try {
-            auto r = co_await pool->query(kSelect, {aid(rng)});
+            auto r = co_await pool->query(kSelect, aid(rng));
             if (r.rows() != 1) shared->errors.fetch_add(1);
         } catch (const std::exception&) {
             shared->errors.fetch_add(1);

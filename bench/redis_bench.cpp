@@ -29,7 +29,7 @@ boost::asio::awaitable<void> client(redis::Client* redis, Shared* shared, std::u
     while (Clock::now() < shared->until) {
         auto t0 = Clock::now();
         try {
-            auto r = co_await redis->command({"GET", "key:" + std::to_string(key(rng))});
+            auto r = co_await redis->command(redis::cmd("GET", "key:" + std::to_string(key(rng))));
             if (r.is_error()) shared->errors.fetch_add(1);
         } catch (const std::exception&) {
             shared->errors.fetch_add(1);

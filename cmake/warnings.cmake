@@ -6,3 +6,7 @@ target_compile_options(emporium_warnings INTERFACE
 if(EMPORIUM_WERROR)
     target_compile_options(emporium_warnings INTERFACE -Werror)
 endif()
+# GCC 12 reports false -Wmismatched-new-delete on Boost.Asio coroutine frames at -O2.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+    target_compile_options(emporium_warnings INTERFACE -Wno-mismatched-new-delete)
+endif()

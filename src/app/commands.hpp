@@ -9,6 +9,11 @@ namespace emporium::app {
 
 using SeedOptions = seed::SeedOptions;
 
+struct CreateAdminOptions {
+    std::string email;
+    std::string name = "Administrator";
+};
+
 std::string version();
 
 // `emporium serve`: the HTTP API until SIGTERM/SIGINT; returns the process exit code.
@@ -17,5 +22,9 @@ int run_serve(const core::Config& config);
 int run_migrate(const core::Config& config);
 // `emporium seed`: deterministic demo data.
 int run_seed(const core::Config& config, const SeedOptions& options);
+// `emporium create-admin --email E [--name N]`: creates an admin account; the password comes from
+// EMPORIUM_ADMIN_PASSWORD or one line of stdin. Exit code 0, 1 (rejected: policy, duplicate, or
+// database failure), 2 (no password given).
+int run_create_admin(const core::Config& config, const CreateAdminOptions& options);
 
 }  // namespace emporium::app

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
     }
     CLI::App cli{"Emporium e-commerce backend"};
     cli.require_subcommand(1);
+    // Global options (--env-file) are accepted after the subcommand too: `emporium serve --env-file x`.
+    cli.fallthrough();
     std::string env_file = ".env";
     cli.add_option("--env-file", env_file, "optional .env file (environment variables win)");
 
@@ -29,6 +31,12 @@ int main(int argc, char** argv) {
     seed->add_option("--orders", seed_opts.orders, "number of historical orders")->check(CLI::Range(0, 100'000'000));
     seed->add_option("--seed", seed_opts.seed, "random seed (same seed, same data)");
     seed->add_flag("--if-empty", seed_opts.only_if_empty, "do nothing when products already exist");
+    auto* create_admin = cli.add_subcommand(
+        "create-admin",
+        "create an administrator (password from EMPORIUM_ADMIN_PASSWORD or one line of stdin)");
+    app::CreateAdminOptions admin_opts;
+    create_admin->add_option("--email", admin_opts.email, "the admin's e-mail address")->required();
+    create_admin->add_option("--name", admin_opts.name, "display name");
     auto* version = cli.add_subcommand("version", "print the version");
 
     CLI11_PARSE(cli, argc, argv);
@@ -49,6 +57,7 @@ int main(int argc, char** argv) {
         if (serve->parsed()) return app::run_serve(config);
         if (migrate->parsed()) return app::run_migrate(config);
         if (seed->parsed()) return app::run_seed(config, seed_opts);
+        if (create_admin->parsed()) return app::run_create_admin(config, admin_opts);
     } catch (const std::exception& e) {
         core::log::error("fatal", {{"error", e.what()}});
         return 1;

@@ -1,5 +1,8 @@
 #include "app/commands.hpp"
 #include "app/wiring.hpp"
+#include "auth/auth_routes.hpp"
+#include "core/cpu_pool.hpp"
+#include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/runtime.hpp"
 #include "db/pg.hpp"
@@ -7,12 +10,15 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "http/system_routes.hpp"
+#include "ratelimit/rate_limit_middleware.hpp"
 #include "redis/redis.hpp"
 
 #include <boost/asio/signal_set.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
+#include <thread>
 
 namespace emporium::app {
 
@@ -26,6 +32,8 @@ boost::asio::awaitable<void> probe_redis(core::PerContext<redis::Client>* client
 }  // namespace
 
 int run_serve(const core::Config& config) {
+    // Password hashing runs here, never on the I/O threads.
+    core::CpuPool cpu(std::max(1U, std::thread::hardware_concurrency()));
     core::Runtime runtime(config.http.threads);
     core::PerContext<db::Pool> pools(runtime, [&](boost::asio::io_context& ctx, std::size_t) {
         return std::make_unique<db::Pool>(ctx.get_executor(), pool_options(config, runtime.size()));
@@ -41,7 +49,25 @@ int run_serve(const core::Config& config) {
     checks.push_back({"redis", [r = &redis_clients] { return probe_redis(r); }});
     http::register_system_routes(router, openapi, std::move(checks), config.http.docs_dir);
 
+    auto auth_settings = auth::AuthSettings::from_config(config.auth);
+    if (auth_settings.jwt.secret.empty()) {
+        auth_settings.jwt.secret = core::random_hex_id() + core::random_hex_id();
+        core::log::warn(
+            "JWT_SECRET is not set: using a random key for this process only; tokens will not work "
+            "across processes or restarts. Set JWT_SECRET in production.");
+    }
+    auto auth_service = std::make_shared<auth::AuthService>(
+        std::move(auth_settings), auth::AuthStore([p = &pools]() -> db::Pool& { return p->local(); }), cpu);
+    auth::register_routes(router, openapi, auth_service);
+    auto limiter = std::make_shared<ratelimit::RateLimiter>(
+        [r = &redis_clients]() -> redis::Client& { return r->local(); },
+        redis::Keys(config.rate_limit.key_prefix));
+
     http::Server server(runtime, config.http, router);
+    // Order matters: rate limiting first (cheap rejection of floods, including bad tokens), then auth.
+    server.use(ratelimit::make_rate_limit_middleware(
+        limiter, config.rate_limit, auth::bearer_user_resolver(auth_service)));
+    server.use(auth::make_auth_middleware(auth_service));
     std::uint16_t port = 0;
     try {
         port = server.start();
@@ -66,6 +92,7 @@ int run_serve(const core::Config& config) {
         });
     });
     runtime.run();
+    cpu.join();
     core::log::info("stopped");
     return 0;
 }

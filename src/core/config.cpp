@@ -1,5 +1,7 @@
 #include "core/config.hpp"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
@@ -40,7 +42,82 @@ std::vector<std::string> split_list(std::string_view s) {
     return out;
 }
 
+std::vector<std::string_view> split_words(std::string_view s) {
+    std::vector<std::string_view> out;
+    while (!s.empty()) {
+        auto b = s.find_first_not_of(" \t");
+        if (b == std::string_view::npos) break;
+        s.remove_prefix(b);
+        auto e = s.find_first_of(" \t");
+        out.push_back(s.substr(0, e));
+        if (e == std::string_view::npos) break;
+        s.remove_prefix(e);
+    }
+    return out;
+}
+
+bool parse_positive(std::string_view s, std::int64_t& out) {
+    if (s.empty()) return false;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc{} && ptr == s.data() + s.size() && out > 0;
+}
+
+// "s", "60s", "500ms", "1m", "min", "1h" → milliseconds; 0 when malformed.
+std::int64_t parse_period_ms(std::string_view s) {
+    std::size_t digits = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+    std::int64_t count = 1;
+    if (digits > 0 && !parse_positive(s.substr(0, digits), count)) return 0;
+    auto unit = s.substr(digits);
+    std::int64_t unit_ms = 0;
+    if (unit == "ms")
+        unit_ms = 1;
+    else if (unit == "s")
+        unit_ms = 1'000;
+    else if (unit == "m" || unit == "min")
+        unit_ms = 60'000;
+    else if (unit == "h")
+        unit_ms = 3'600'000;
+    if (unit_ms == 0 || count > std::int64_t{24} * 3'600'000 / unit_ms) return 0;
+    return count * unit_ms;
+}
+
 }  // namespace
+
+RateLimitPolicy parse_rate_limit_policy(const std::string& key,
+                                        std::string_view text,
+                                        bool default_fail_open) {
+    auto fail = [&key, text]() {
+        return ConfigError(key +
+                           ": expected \"N/<period> [burst B] [fail-open|fail-closed]\" such as "
+                           "\"5/60s burst 5\", got '" +
+                           std::string(text) + "'");
+    };
+    auto words = split_words(text);
+    if (words.empty()) throw fail();
+    RateLimitPolicy p;
+    p.fail_open = default_fail_open;
+    auto slash = words[0].find('/');
+    if (slash == std::string_view::npos || !parse_positive(words[0].substr(0, slash), p.requests))
+        throw fail();
+    auto period_ms = parse_period_ms(words[0].substr(slash + 1));
+    if (period_ms == 0) throw fail();
+    p.period = std::chrono::milliseconds(period_ms);
+    p.burst = p.requests;
+    for (std::size_t i = 1; i < words.size(); ++i) {
+        if (words[i] == "burst" && i + 1 < words.size()) {
+            if (!parse_positive(words[++i], p.burst)) throw fail();
+        } else if (words[i] == "fail-open") {
+            p.fail_open = true;
+        } else if (words[i] == "fail-closed") {
+            p.fail_open = false;
+        } else {
+            throw fail();
+        }
+    }
+    if (p.requests > 1'000'000 || p.burst > 1'000'000) throw fail();
+    return p;
+}
 
 std::map<std::string, std::string> parse_dotenv(std::string_view text) {
     std::map<std::string, std::string> out;
@@ -168,6 +245,35 @@ Config Config::load(const ConfigSource& src) {
     r.url = src.get_string("REDIS_URL", r.url);
     r.command_timeout = src.get_ms("REDIS_TIMEOUT_MS", 2'000);
     r.connect_timeout = src.get_ms("REDIS_CONNECT_TIMEOUT_MS", 1'000);
+    auto& a = c.auth;
+    a.jwt_secret = src.get_string("JWT_SECRET", "");
+    if (!a.jwt_secret.empty() && a.jwt_secret.size() < 32)
+        throw ConfigError("JWT_SECRET: must be at least 32 bytes (HS256 needs a 256-bit key)");
+    a.jwt_issuer = src.get_string("JWT_ISSUER", a.jwt_issuer);
+    a.jwt_audience = src.get_string("JWT_AUDIENCE", a.jwt_audience);
+    a.access_token_ttl = std::chrono::seconds(src.get_int("ACCESS_TOKEN_TTL_S", 900, 1, 86'400));
+    a.refresh_token_ttl = std::chrono::seconds(src.get_int("REFRESH_TOKEN_TTL_S", 2'592'000, 1, 31'536'000));
+    a.jwt_leeway = std::chrono::seconds(src.get_int("JWT_LEEWAY_S", 30, 0, 300));
+    a.argon2_memlimit_bytes =
+        static_cast<std::size_t>(src.get_int("ARGON2_MEMLIMIT_BYTES",
+                                             19'922'944,
+                                             static_cast<std::int64_t>(crypto_pwhash_MEMLIMIT_MIN),
+                                             1LL << 32));
+    a.argon2_opslimit = static_cast<std::uint64_t>(
+        src.get_int("ARGON2_OPSLIMIT", 2, static_cast<std::int64_t>(crypto_pwhash_OPSLIMIT_MIN), 32));
+    a.refresh_reuse_grace =
+        std::chrono::milliseconds(src.get_int("REFRESH_REUSE_GRACE_MS", 2'000, 0, 60'000));
+
+    auto& rl = c.rate_limit;
+    rl.enabled = src.get_bool("RATE_LIMIT_ENABLED", rl.enabled);
+    rl.key_prefix = src.get_string("RATE_LIMIT_KEY_PREFIX", rl.key_prefix);
+    if (auto v = src.get("RATE_LIMIT_AUTH"); v && !v->empty())
+        rl.auth = parse_rate_limit_policy("RATE_LIMIT_AUTH", *v, false);
+    if (auto v = src.get("RATE_LIMIT_READ"); v && !v->empty())
+        rl.read = parse_rate_limit_policy("RATE_LIMIT_READ", *v, true);
+    if (auto v = src.get("RATE_LIMIT_WRITE"); v && !v->empty())
+        rl.write = parse_rate_limit_policy("RATE_LIMIT_WRITE", *v, true);
+
     if (!r.url.starts_with("redis://")) throw ConfigError("REDIS_URL: expected redis://host:port[/db]");
     if (!d.url.starts_with("postgresql://") && !d.url.starts_with("postgres://"))
         throw ConfigError("DATABASE_URL: expected postgresql://user@host:port/dbname");

@@ -73,12 +73,57 @@ struct RedisConfig {
     std::chrono::milliseconds connect_timeout{1'000};
 };
 
+struct AuthConfig {
+    // HS256 key (at least 32 bytes). Empty: `serve` generates a random key per process and warns,
+    // so tokens only work on the process that issued them; every process of a deployment must
+    // share one secret.
+    std::string jwt_secret;
+    std::string jwt_issuer = "emporium";
+    std::string jwt_audience = "emporium-api";
+    std::chrono::seconds access_token_ttl{900};
+    std::chrono::seconds refresh_token_ttl{2'592'000};
+    // Clock skew tolerated for exp (past) and iat (future).
+    std::chrono::seconds jwt_leeway{30};
+    // Argon2id cost (libsodium crypto_pwhash_str); defaults: OWASP's 19 MiB, 2 iterations.
+    std::size_t argon2_memlimit_bytes = 19'922'944;
+    std::uint64_t argon2_opslimit = 2;
+    // A consumed refresh token presented again within this window (a concurrent refresh that lost
+    // the race) gets 401 without revoking its family; later it counts as reuse (theft).
+    std::chrono::milliseconds refresh_reuse_grace{2'000};
+};
+
+// One leaky-bucket policy: the bucket holds at most `burst` requests and drains `requests` per
+// `period`. Written "N/<period> [burst B] [fail-open|fail-closed]", e.g. "5/60s burst 5".
+struct RateLimitPolicy {
+    std::int64_t requests = 1;
+    std::chrono::milliseconds period{1'000};
+    std::int64_t burst = 1;
+    // When Redis cannot be asked: let the request through (true) or answer 503 (false).
+    bool fail_open = true;
+};
+
+// Parses a policy string (see RateLimitPolicy); throws ConfigError naming `key` when malformed.
+// `default_fail_open` applies when the string names no failure mode.
+RateLimitPolicy parse_rate_limit_policy(const std::string& key,
+                                        std::string_view text,
+                                        bool default_fail_open);
+
+struct RateLimitConfig {
+    bool enabled = true;
+    std::string key_prefix = "emporium:";  // buckets are <prefix>rl:<group>:<hash>
+    RateLimitPolicy auth{5, std::chrono::milliseconds(60'000), 5, false};
+    RateLimitPolicy read{100, std::chrono::milliseconds(1'000), 200, true};
+    RateLimitPolicy write{20, std::chrono::milliseconds(1'000), 20, true};
+};
+
 struct Config {
     std::string log_level = "info";
     std::string shop_name = "Emporium Demo Shop";
     HttpConfig http;
     DbConfig db;
     RedisConfig redis;
+    AuthConfig auth;
+    RateLimitConfig rate_limit;
 
     // Reads every variable documented in .env.example; throws ConfigError on invalid values.
     static Config load(const ConfigSource& source);

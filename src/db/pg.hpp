@@ -13,12 +13,14 @@
 #include <boost/json/value.hpp>
 
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace emporium::db {
@@ -28,14 +30,19 @@ using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 // ---- errors (the one place SQLSTATE is mapped) -------------------------------------------------
 class DbError : public core::InfraError {
 public:
-    DbError(std::string message, std::string sqlstate) : core::InfraError(std::move(message)), sqlstate_(std::move(sqlstate)) {}
+    DbError(std::string message, std::string sqlstate, std::string constraint = {})
+        : core::InfraError(std::move(message)), sqlstate_(std::move(sqlstate)), constraint_(std::move(constraint)) {}
     const std::string& sqlstate() const { return sqlstate_; }
+    // Name of the violated constraint for integrity errors (23xxx), else empty. Lets a store tell
+    // e.g. a duplicate e-mail from a duplicate idempotency key without parsing messages.
+    const std::string& constraint() const { return constraint_; }
     bool is_unique_violation() const { return sqlstate_ == "23505"; }
     bool is_check_violation() const { return sqlstate_ == "23514"; }
     bool is_foreign_key_violation() const { return sqlstate_ == "23503"; }
 
 private:
     std::string sqlstate_;
+    std::string constraint_;
 };
 // 40001 serialization_failure, 40P01 deadlock_detected: the transaction may be retried.
 class RetryableDbError : public DbError {
@@ -58,8 +65,10 @@ public:
     using core::TimeoutError::TimeoutError;
 };
 
-// Throws the right subclass for a SQLSTATE (empty or class 08 → ConnectionLostError).
-[[noreturn]] void throw_db_error(std::string message, std::string sqlstate);
+// Throws the right subclass for a SQLSTATE: 40001/40P01 → RetryableDbError; empty, class 08 and
+// 57P01..57P03 → ConnectionLostError; 57014 (statement_timeout fired on the server) →
+// QueryTimeoutError; anything else → DbError.
+[[noreturn]] void throw_db_error(std::string message, std::string sqlstate, std::string constraint = {});
 
 // ---- parameters ---------------------------------------------------------------------------------
 // One text-format parameter; std::nullopt is SQL NULL. Converting constructors make
@@ -94,6 +103,22 @@ private:
 };
 using Params = std::vector<Param>;
 
+// Builds Params without a braced list. GCC 12 rejects a braced list that is a temporary inside a
+// co_await expression ("array used as initializer"): write `co_await pool.query(stmt, id, name)`
+// (the variadic overloads below) or `db::params(id, name)`, not `co_await pool.query(stmt, {id, name})`.
+template <typename... Args>
+Params params(Args&&... args) {
+    Params out;
+    out.reserve(sizeof...(Args));
+    (out.emplace_back(std::forward<Args>(args)), ...);
+    return out;
+}
+
+namespace detail {
+template <typename... Args>
+concept ParamList = sizeof...(Args) > 0 && (std::constructible_from<Param, Args&&> && ...);
+}  // namespace detail
+
 // A named statement. The name identifies it in logs and metrics and is the prepared-statement
 // name on each connection; the same name must always carry the same SQL. Both views must outlive
 // the awaited call (string literals, usually `static constexpr`).
@@ -115,6 +140,8 @@ public:
     bool empty() const { return rows() == 0; }
     // Rows affected by INSERT/UPDATE/DELETE (PQcmdTuples).
     std::int64_t affected() const;
+    // The command tag ("INSERT 0 1", "COMMIT", "ROLLBACK"…), empty for a default-constructed result.
+    std::string_view command() const;
     // Index of a column by name; throws DbError if absent.
     int column(std::string_view name) const;
 
@@ -143,6 +170,26 @@ struct Bytea {
     std::string bytes;
 };
 
+// The supported conversions (defined in pg_types.cpp); any other T fails to link.
+template <>
+bool QueryResult::get<bool>(std::size_t row, int col) const;
+template <>
+std::int32_t QueryResult::get<std::int32_t>(std::size_t row, int col) const;
+template <>
+std::int64_t QueryResult::get<std::int64_t>(std::size_t row, int col) const;
+template <>
+double QueryResult::get<double>(std::size_t row, int col) const;
+template <>
+std::string QueryResult::get<std::string>(std::size_t row, int col) const;
+template <>
+Timestamp QueryResult::get<Timestamp>(std::size_t row, int col) const;
+template <>
+std::vector<std::int64_t> QueryResult::get<std::vector<std::int64_t>>(std::size_t row, int col) const;
+template <>
+boost::json::value QueryResult::get<boost::json::value>(std::size_t row, int col) const;
+template <>
+Bytea QueryResult::get<Bytea>(std::size_t row, int col) const;
+
 // ---- connection ---------------------------------------------------------------------------------
 struct ConnectionOptions {
     std::string url;  // postgresql://user[:password]@host:port/dbname[?options]
@@ -167,6 +214,11 @@ public:
     // Runs one statement; concurrent calls are pipelined and answered in order. Throws DbError
     // subclasses (with SQLSTATE) and QueryTimeoutError.
     boost::asio::awaitable<QueryResult> query(Statement stmt, Params params = {});
+    template <typename... Args>
+        requires detail::ParamList<Args...>
+    boost::asio::awaitable<QueryResult> query(Statement stmt, Args&&... args) {
+        return query(stmt, db::params(std::forward<Args>(args)...));
+    }
     // Unnamed, unprepared statement (dynamic SQL); still parameterised.
     boost::asio::awaitable<QueryResult> query_unprepared(std::string sql, Params params = {});
     // Multi-statement script via the simple query protocol (no parameters). Requires nothing in flight.
@@ -208,6 +260,11 @@ public:
     // One statement on a shared (pipelined) connection. Throws as Connection::query, or
     // PoolTimeoutError when no connection can be had in time.
     boost::asio::awaitable<QueryResult> query(Statement stmt, Params params = {});
+    template <typename... Args>
+        requires detail::ParamList<Args...>
+    boost::asio::awaitable<QueryResult> query(Statement stmt, Args&&... args) {
+        return query(stmt, db::params(std::forward<Args>(args)...));
+    }
     boost::asio::awaitable<QueryResult> query_unprepared(std::string sql, Params params = {});
     // Starts a transaction on an exclusive connection.
     boost::asio::awaitable<Transaction> begin(Isolation isolation = Isolation::kReadCommitted);
@@ -238,6 +295,11 @@ public:
     ~Transaction();
 
     boost::asio::awaitable<QueryResult> query(Statement stmt, Params params = {});
+    template <typename... Args>
+        requires detail::ParamList<Args...>
+    boost::asio::awaitable<QueryResult> query(Statement stmt, Args&&... args) {
+        return query(stmt, db::params(std::forward<Args>(args)...));
+    }
     boost::asio::awaitable<QueryResult> query_unprepared(std::string sql, Params params = {});
     boost::asio::awaitable<void> commit();
     boost::asio::awaitable<void> rollback();

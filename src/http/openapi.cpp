@@ -50,6 +50,13 @@ void OpenApi::add_tag(const std::string& name, const std::string& description) {
     doc_["tags"].as_array().push_back(json::object{{"name", name}, {"description", description}});
 }
 
+void OpenApi::add_security_scheme(const std::string& name, json::object scheme) {
+    auto& components = doc_["components"].as_object();
+    auto& schemes = components["securitySchemes"];
+    if (!schemes.is_object()) schemes = json::object{};
+    schemes.as_object()[name] = std::move(scheme);
+}
+
 std::string OpenApi::serialize() const { return json::serialize(doc_); }
 
 json::object OpenApi::problem_ref(std::string_view description) {

@@ -17,6 +17,8 @@ public:
     void add_operation(const std::string& path, std::string_view method, boost::json::object operation);
     void add_schema(const std::string& name, boost::json::object schema);
     void add_tag(const std::string& name, const std::string& description);
+    // components.securitySchemes[name] (e.g. bearerAuth), for operations' `security` lists.
+    void add_security_scheme(const std::string& name, boost::json::object scheme);
 
     const boost::json::object& document() const { return doc_; }
     std::string serialize() const;

@@ -213,6 +213,10 @@ asio::awaitable<void> run_session(Server* server, tcp::socket socket) {
         std::optional<core::Error> early;
         if (hec == bhttp::error::header_limit) {
             early = core::make_error(core::Errc::kHeadersTooLarge, "request headers exceed the limit");
+        } else if (hec == bhttp::error::body_limit) {
+            // Content-Length above the limit is detected with the header.
+            early = core::make_error(core::Errc::kPayloadTooLarge,
+                                     "request body exceeds " + std::to_string(cfg.body_limit) + " bytes");
         } else if (hec == beast::error::timeout || hec == asio::error::operation_aborted ||
                    hec == bhttp::error::end_of_stream || hec == asio::error::eof ||
                    hec == asio::error::connection_reset) {

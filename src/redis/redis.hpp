@@ -1,9 +1,19 @@
 #pragma once
 // Asynchronous Redis client: RESP over an Asio socket, replies parsed by hiredis's redisReader.
 // One Client is one TCP connection that carries many concurrent commands (pipelined, answered in
-// order). Reconnects with backoff; EVALSHA falls back to SCRIPT LOAD on NOSCRIPT.
+// order). Connects lazily, reconnects with backoff; EVALSHA falls back to SCRIPT LOAD on NOSCRIPT.
 //
-// Threading: a Client belongs to the executor it was created with (one io_context thread).
+// Threading: a Client / Subscriber belongs to the executor it was created with (one io_context
+// thread) and must only be used from that thread. It must outlive the calls made on it.
+//
+// Failure model:
+//  - An error *reply* (wrong type, unknown command, a Lua error) is a Reply of type kError.
+//  - RedisError: the connection failed or could not be opened, or the client is inside its
+//    reconnect backoff window (then it fails fast without touching the network). The next command
+//    after the backoff reconnects, so a restarted server is picked up without a new Client.
+//  - RedisTimeoutError: no reply within the timeout. Redis answers in order, so the late reply
+//    would be taken for the next command's: the connection is closed, the other commands in flight
+//    on it fail with RedisError, and the next command reconnects.
 
 #include "core/error.hpp"
 
@@ -16,6 +26,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace emporium::redis {
@@ -47,9 +59,11 @@ struct Reply {
 };
 
 struct ClientOptions {
-    std::string url = "redis://127.0.0.1:6379/0";  // redis://[:password@]host:port[/db]
-    std::chrono::milliseconds command_timeout{2000};
-    std::chrono::milliseconds connect_timeout{1000};
+    // redis://[[user]:password@]host[:port][/db]; AUTH and SELECT are sent after every connect.
+    std::string url = "redis://127.0.0.1:6379/0";
+    std::chrono::milliseconds command_timeout{2000};  // default per command / pipeline
+    std::chrono::milliseconds connect_timeout{1000};  // resolve + connect + AUTH/SELECT
+    // Reconnect backoff after a failed connect: 100 ms, doubling up to this cap, reset on success.
     std::chrono::milliseconds max_backoff{2000};
 };
 
@@ -65,8 +79,12 @@ private:
     std::string sha1_;
 };
 
+// Blocking commands (BLPOP, XREADGROUP … BLOCK, WAIT) hold the connection until they return and
+// delay every command queued behind them: give them a Client of their own and pass a `timeout`
+// longer than the server-side block time.
 class Client {
 public:
+    // Parses options.url (throws RedisError if malformed); does not connect yet.
     Client(boost::asio::any_io_executor ex, ClientOptions options);
     ~Client();
     Client(const Client&) = delete;
@@ -74,16 +92,25 @@ public:
 
     // Sends one command (binary-safe arguments). Error replies are returned as Reply::kError, not
     // thrown. Throws RedisError when the connection fails, RedisTimeoutError after the timeout
-    // (`timeout` overrides the configured one, e.g. for blocking commands).
+    // (`timeout` overrides command_timeout, e.g. for blocking commands). Many coroutines may call
+    // this concurrently; each gets its own reply.
     boost::asio::awaitable<Reply> command(std::vector<std::string> args,
                                           std::optional<std::chrono::milliseconds> timeout = std::nullopt);
-    // Several commands written at once; replies in the same order.
+    // Several commands written at once; replies in the same order (one per command, error replies
+    // in place). One timeout (command_timeout) covers the whole batch.
     boost::asio::awaitable<std::vector<Reply>> pipeline(std::vector<std::vector<std::string>> commands);
-    // EVALSHA; on NOSCRIPT loads the script and retries once.
-    boost::asio::awaitable<Reply> eval(const Script& script, std::vector<std::string> keys, std::vector<std::string> args);
+    // EVALSHA; on NOSCRIPT loads the script and retries once (load + run pipelined). The script's
+    // own errors, and a script that does not compile, come back as kError replies. `script` is
+    // taken by value so the coroutine never refers to a caller's temporary.
+    boost::asio::awaitable<Reply> eval(Script script,
+                                       std::vector<std::string> keys,
+                                       std::vector<std::string> args);
+    // Throws RedisError unless the server answers PONG.
     boost::asio::awaitable<void> ping();
 
+    // True while a connection is open and ready (false before the first command and after a loss).
     bool is_connected() const;
+    // Closes the connection and fails in-flight commands with RedisError; later calls throw too.
     void close();
 
     struct Impl;
@@ -92,7 +119,10 @@ private:
     std::shared_ptr<Impl> impl_;
 };
 
-// A connection in subscribe mode (pub/sub needs its own connection).
+// A connection in subscribe mode (pub/sub needs its own connection). Driven by one coroutine at a
+// time (a typical consumer loop calls next() repeatedly); using it from two at once throws
+// std::logic_error. Pub/sub is at-most-once: messages published while disconnected are lost, which
+// is why next() reports a lost connection instead of hiding it.
 class Subscriber {
 public:
     struct Message {
@@ -101,9 +131,19 @@ public:
     };
     Subscriber(boost::asio::any_io_executor ex, ClientOptions options);
     ~Subscriber();
+    Subscriber(const Subscriber&) = delete;
+    Subscriber& operator=(const Subscriber&) = delete;
+
+    // Subscribes (connecting if needed) and returns once the server confirmed every channel, so a
+    // PUBLISH made afterwards is delivered. Throws RedisError / RedisTimeoutError (command_timeout).
     boost::asio::awaitable<void> subscribe(std::vector<std::string> channels);
-    // Waits for the next message (re-subscribes after a reconnect). Throws RedisError if the connection fails.
-    boost::asio::awaitable<Message> next();
+    // Waits for the next message. Throws RedisError when the connection fails; the next call then
+    // reconnects (after the backoff delay, waiting it out rather than failing fast) and
+    // re-subscribes to every channel before waiting. With `timeout`, throws RedisTimeoutError when
+    // no message arrived in time; the connection stays open.
+    boost::asio::awaitable<Message> next(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+    bool is_connected() const;
+    // Closes the connection; a next() in progress and every later call throw RedisError.
     void close();
 
     struct Impl;
@@ -111,6 +151,25 @@ public:
 private:
     std::shared_ptr<Impl> impl_;
 };
+
+// Builds a command's argument list: cmd("SET", key, value, "EX", 60). Numbers are formatted in
+// decimal. Use it instead of a braced list inside a co_await expression, which GCC 12 rejects
+// ("array used as initializer"): write `co_await c.command(redis::cmd("GET", k))`, not
+// `co_await c.command({"GET", k})`.
+template <typename... Parts>
+std::vector<std::string> cmd(const Parts&... parts) {
+    std::vector<std::string> args;
+    args.reserve(sizeof...(parts));
+    auto add = [&args](const auto& part) {
+        if constexpr (std::is_arithmetic_v<std::decay_t<decltype(part)>>) {
+            args.push_back(std::to_string(part));
+        } else {
+            args.emplace_back(part);
+        }
+    };
+    (add(parts), ...);
+    return args;
+}
 
 // Builds namespaced keys: "<prefix><part>:<part>…". Tests use a unique prefix per test.
 class Keys {

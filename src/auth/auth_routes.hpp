@@ -1,0 +1,36 @@
+#pragma once
+// HTTP adapters of the authentication context: the /api/v1/auth routes (documented in the OpenAPI
+// document), the bearer-token middleware that enforces RouteOptions::access, and the resolver the
+// rate limiter uses to key writes per user.
+
+#include "auth/auth_service.hpp"
+#include "http/openapi.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace emporium::auth {
+
+inline constexpr const char* kRealm = "emporium";
+
+// POST /register, /login, /refresh, /logout, /logout-all; GET /me; GET /users/{id} (admin), all
+// under /api/v1/auth. The service must outlive the router.
+void register_routes(http::Router& router, http::OpenApi& openapi, std::shared_ptr<AuthService> service);
+
+// Reads `Authorization: Bearer <jwt>`; on success sets RequestContext::user_id and user_role.
+// Enforces the route's access: kAuthenticated/kAdmin without a token → 401 with
+// `WWW-Authenticate: Bearer realm="emporium"`; with a bad token → 401 adding error="invalid_token";
+// kAdmin with another role → 403 (error="insufficient_scope"). On kPublic routes a bad token is
+// ignored (the request proceeds anonymously).
+http::Middleware make_auth_middleware(std::shared_ptr<const AuthService> service);
+
+// The user id of a request's valid bearer token, or nullopt (for per-user rate limiting, which
+// runs before the authentication middleware).
+std::function<std::optional<std::int64_t>(const http::RequestContext&)> bearer_user_resolver(
+    std::shared_ptr<const AuthService> service);
+
+}  // namespace emporium::auth

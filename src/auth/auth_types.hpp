@@ -1,0 +1,59 @@
+#pragma once
+// Plain types of the authentication context: users, roles, token claims and token pairs.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace emporium::auth {
+
+using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
+
+enum class Role {
+    kCustomer,
+    kAdmin,
+};
+
+// "customer" / "admin": stored in users.role and in the `role` claim.
+std::string_view role_name(Role role) noexcept;
+std::optional<Role> parse_role(std::string_view name) noexcept;
+
+struct User {
+    std::int64_t id = 0;
+    std::string email;  // normalised (trimmed, lower case)
+    std::string name;
+    Role role = Role::kCustomer;
+    Timestamp created_at{};
+};
+
+// What a verified access token says.
+struct AccessClaims {
+    std::int64_t user_id = 0;
+    Role role = Role::kCustomer;
+    std::string jti;
+    std::int64_t issued_at = 0;   // unix seconds
+    std::int64_t expires_at = 0;  // unix seconds
+};
+
+// Returned by login and refresh. The refresh token is opaque (only its SHA-256 is stored).
+struct TokenPair {
+    std::string access_token;
+    std::chrono::seconds access_expires_in{0};
+    std::string refresh_token;
+    std::chrono::seconds refresh_expires_in{0};
+};
+
+struct RegisterInput {
+    std::string email;
+    std::string password;
+    std::string name;
+};
+
+struct LoginResult {
+    User user;
+    TokenPair tokens;
+};
+
+}  // namespace emporium::auth

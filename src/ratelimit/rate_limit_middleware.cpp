@@ -1,0 +1,164 @@
+#include "ratelimit/rate_limit_middleware.hpp"
+
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "http/problem.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <algorithm>
+#include <atomic>
+
+namespace emporium::ratelimit {
+
+namespace {
+
+namespace asio = boost::asio;
+
+core::Metrics::Counter& decisions(const std::string& group, const std::string& decision) {
+    return core::Metrics::global().counter("emporium_rate_limit_decisions_total",
+                                           "Rate-limit decisions",
+                                           {{"group", group}, {"decision", decision}});
+}
+
+// The counters of one group, looked up once (the registry lookup takes a mutex).
+struct GroupCounters {
+    explicit GroupCounters(const std::string& group)
+        : allowed(decisions(group, "allowed")),
+          limited(decisions(group, "limited")),
+          fail_open(decisions(group, "fail_open")),
+          fail_closed(decisions(group, "fail_closed")) {}
+    core::Metrics::Counter& allowed;
+    core::Metrics::Counter& limited;
+    core::Metrics::Counter& fail_open;
+    core::Metrics::Counter& fail_closed;
+};
+
+struct State {
+    std::shared_ptr<RateLimiter> limiter;
+    core::RateLimitConfig config;
+    UserResolver resolve_user;
+    GroupCounters auth_counters{"auth"};
+    GroupCounters read_counters{"read"};
+    GroupCounters write_counters{"write"};
+
+    const GroupCounters& counters(const std::string& group) const {
+        return group == "auth" ? auth_counters : group == "read" ? read_counters : write_counters;
+    }
+};
+
+// At most one "limiter unavailable" line per 10 s per process and failure mode: Redis being down
+// must not flood the logs.
+bool should_log_failure(bool fail_open) {
+    static std::atomic<std::int64_t> last_open_ms{0};
+    static std::atomic<std::int64_t> last_closed_ms{0};
+    auto& last_ms = fail_open ? last_open_ms : last_closed_ms;
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+    auto last = last_ms.load(std::memory_order_relaxed);
+    return now - last >= 10'000 && last_ms.compare_exchange_strong(last, now, std::memory_order_relaxed);
+}
+
+std::string seconds_up(std::chrono::milliseconds ms) {
+    return std::to_string((ms.count() + 999) / 1000);
+}
+
+// The `email` member of a JSON object body, trimmed and lower-cased; empty when absent.
+std::string body_email(const http::Request& request) {
+    const auto& body = request.body();
+    if (body.empty()) return {};
+    boost::system::error_code ec;
+    auto value = boost::json::parse(body, ec);
+    if (ec || !value.is_object()) return {};
+    const auto* email = value.as_object().if_contains("email");
+    if (email == nullptr || !email->is_string()) return {};
+    std::string_view v = email->as_string();
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '\r' || v.front() == '\n'))
+        v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r' || v.back() == '\n'))
+        v.remove_suffix(1);
+    std::string out(v);
+    std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+        return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    });
+    return out;
+}
+
+asio::awaitable<http::MiddlewareResult>
+limit_request(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                // the server awaits the middleware directly
+    std::shared_ptr<const State> state,
+    http::RequestContext& ctx,
+    const http::Route& route) {
+    http::MiddlewareResult result;
+    if (!state->config.enabled || !route.path.starts_with("/api/")) co_return result;
+
+    const auto group = route_group(route);
+    const auto& cfg = state->config;
+    const core::RateLimitPolicy& policy = group == "auth" ? cfg.auth : group == "read" ? cfg.read : cfg.write;
+    std::string identity = "ip:" + ctx.client_ip;
+    if (group == "auth") {
+        if (auto email = body_email(ctx.request); !email.empty()) identity += "|email:" + email;
+    } else if (group == "write" && state->resolve_user) {
+        if (auto user = state->resolve_user(ctx)) identity = "user:" + std::to_string(*user);
+    }
+
+    Decision d;
+    try {
+        d = co_await state->limiter->check(policy, group, std::move(identity));
+    } catch (const core::InfraError& e) {
+        const bool open = policy.fail_open;
+        (open ? state->counters(group).fail_open : state->counters(group).fail_closed).inc();
+        if (should_log_failure(open)) {
+            core::log::warn(
+                open ? "rate limiter unavailable: failing open" : "rate limiter unavailable: failing closed",
+                {{"request_id", ctx.request_id}, {"group", group}, {"error", e.what()}});
+        }
+        if (!open) {
+            result.response = http::problem_response(
+                ctx, core::Errc::kUnavailable, "rate limiting is unavailable; try again shortly");
+            result.response->set(http::bhttp::field::retry_after, "1");
+        }
+        co_return result;
+    }
+    result.extra_headers.emplace_back("RateLimit-Limit", std::to_string(d.limit));
+    result.extra_headers.emplace_back("RateLimit-Remaining", std::to_string(d.remaining));
+    result.extra_headers.emplace_back("RateLimit-Reset", seconds_up(d.reset));
+    if (d.allowed) {
+        state->counters(group).allowed.inc();
+        co_return result;
+    }
+    state->counters(group).limited.inc();
+    result.response = http::problem_response(
+        ctx, core::Errc::kRateLimited, "too many requests; retry after " + seconds_up(d.retry_after) + " s");
+    result.extra_headers.emplace_back("Retry-After",
+                                      seconds_up(std::max(d.retry_after, std::chrono::milliseconds(1))));
+    co_return result;
+}
+
+struct RateLimitMiddleware {
+    std::shared_ptr<const State> state;
+    asio::awaitable<http::MiddlewareResult> operator()(http::RequestContext& ctx,
+                                                       const http::Route& route) const {
+        return limit_request(state, ctx, route);
+    }
+};
+
+}  // namespace
+
+std::string route_group(const http::Route& route) {
+    const auto& g = route.options.group;
+    if (g == "auth" || g == "read" || g == "write") return g;
+    return route.method == http::Verb::get || route.method == http::Verb::head ? "read" : "write";
+}
+
+http::Middleware make_rate_limit_middleware(std::shared_ptr<RateLimiter> limiter,
+                                            core::RateLimitConfig config,
+                                            UserResolver resolve_user) {
+    auto state =
+        std::make_shared<const State>(State{std::move(limiter), std::move(config), std::move(resolve_user)});
+    return RateLimitMiddleware{std::move(state)};
+}
+
+}  // namespace emporium::ratelimit

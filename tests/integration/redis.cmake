@@ -1,0 +1,11 @@
+# Redis client integration tests: need the test Redis from `make test` (EMPORIUM_TEST_REDIS_URL).
+# redis_restart_itest also starts private redis-server processes (it stops and restarts them).
+emporium_add_test(NAME redis_client_itest
+    SOURCES integration/redis_client_itest.cpp
+    LIBS emporium_redis LABELS integration)
+emporium_add_test(NAME redis_restart_itest
+    SOURCES integration/redis_restart_itest.cpp
+    LIBS emporium_redis LABELS integration)
+emporium_add_test(NAME redis_subscriber_itest
+    SOURCES integration/redis_subscriber_itest.cpp
+    LIBS emporium_redis LABELS integration)
