@@ -32,6 +32,8 @@ ours_pg=$("$root/$build/bench/emporium_bench_pg" "$url" "$clients" "$threads" "$
 echo "redis-benchmark -t get -c $clients …" >&2
 rb=$(redis-benchmark -h 127.0.0.1 -p "$redis_port" -t get -c "$clients" -n $((secs * 60000)) -r 100000 --threads 1 -q 2>/dev/null \
      | tr '\r' '\n' | awk -F'[: ]+' '/^GET/ {print int($2)}' | tail -1)
+rbp=$(redis-benchmark -h 127.0.0.1 -p "$redis_port" -t get -c "$clients" -n $((secs * 200000)) -r 100000 -P 16 --threads 1 -q 2>/dev/null \
+      | tr '\r' '\n' | awk -F'[: ]+' '/^GET/ {print int($2)}' | tail -1)
 echo "emporium redis::Client, $clients clients …" >&2
 ours_redis=$("$root/$build/bench/emporium_bench_redis" "redis://127.0.0.1:$redis_port/0" "$clients" "$threads" "$secs" 100000 | sed -E 's/ops=([0-9]+).*/\1/')
 
@@ -41,6 +43,7 @@ table=$(cat <<T
 |---|---|---|---|---|---|
 | PostgreSQL point SELECT, $clients clients | $ours_pg q/s | \`pgbench -S -M prepared -c $clients -j $threads\` | $pgb q/s | $(ratio "$ours_pg" "$pgb") | ≥ 80% |
 | Redis GET, $clients clients | $ours_redis ops/s | \`redis-benchmark -t get -c $clients\` | $rb ops/s | $(ratio "$ours_redis" "$rb") | ≥ 80% |
+| Redis GET, $clients clients (reference pipelined) | $ours_redis ops/s | \`redis-benchmark -t get -c $clients -P 16\` | $rbp ops/s | $(ratio "$ours_redis" "$rbp") | (information) |
 T
 )
 echo "$table" | tee "$out_dir/data_layer.md"

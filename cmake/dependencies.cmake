@@ -8,6 +8,8 @@ find_package(PostgreSQL 15 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis>=0.14)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
+pkg_check_modules(LIBJWT REQUIRED IMPORTED_TARGET libjwt>=1.10)
+find_package(OpenSSL 3 REQUIRED)
 
 # Settings shared by every target that uses Boost.Asio.
 add_library(emporium_boost INTERFACE)
