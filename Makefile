@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 RUN_PRESET  ?= release
-TEST_PRESET ?= ci
+TEST_PRESET ?= release
 SEED_ARGS   ?= --products 2000 --users 200 --orders 5000 --seed 42
 
 # ccache: share hits between build directories and across precompiled headers.
@@ -23,7 +23,7 @@ deps:
 
 build: deps
 	@cmake --preset $(RUN_PRESET) >/dev/null
-	@cmake --build --preset $(RUN_PRESET)
+	@cmake --build --preset $(RUN_PRESET) --target emporium
 
 build-test: deps
 	@cmake --preset $(TEST_PRESET) >/dev/null

@@ -1,6 +1,7 @@
 #include "app/commands.hpp"
 #include "app/wiring.hpp"
 #include "auth/auth_routes.hpp"
+#include "catalog/catalog_routes.hpp"
 #include "core/cpu_pool.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -59,6 +60,13 @@ int run_serve(const core::Config& config) {
     auto auth_service = std::make_shared<auth::AuthService>(
         std::move(auth_settings), auth::AuthStore([p = &pools]() -> db::Pool& { return p->local(); }), cpu);
     auth::register_routes(router, openapi, auth_service);
+    catalog::register_routes(
+        router,
+        openapi,
+        std::make_shared<catalog::CatalogService>(
+            catalog::CatalogStore([p = &pools]() -> db::Pool& { return p->local(); }),
+            catalog::CatalogCache([r = &redis_clients]() -> redis::Client& { return r->local(); },
+                                  redis::Keys(config.rate_limit.key_prefix))));
     auto limiter = std::make_shared<ratelimit::RateLimiter>(
         [r = &redis_clients]() -> redis::Client& { return r->local(); },
         redis::Keys(config.rate_limit.key_prefix));

@@ -1,0 +1,78 @@
+#pragma once
+// Cache-aside for catalog reads in Redis, with a single-flight rebuild lock.
+//
+// lookup(): GET the key; on a miss try `SET <key>:lock <token> NX PX lock_ttl`. The winner gets
+// kLoad (it reads the database and calls fill()); the others poll the key for a short while, then
+// fall back to the longer-lived stale copy, then to the database themselves (kMiss). Redis
+// failures never fail a request: they count as a miss (kMiss) and the caller reads the database.
+//
+// Keys (all under the redis::Keys prefix): catalog:product:<id> (+ ":stale", ":lock") and
+// catalog:list:<generation>:<hash> with catalog:list-stale:<hash>; catalog:gen is INCR'd by every
+// product write, so list pages of an older generation are never read again.
+
+#include "redis/redis.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace emporium::catalog {
+
+struct CacheSettings {
+    bool enabled = true;
+    std::chrono::milliseconds product_ttl{60'000};
+    std::chrono::milliseconds list_ttl{30'000};
+    std::chrono::milliseconds jitter{15'000};  // random extra TTL in [0, jitter]
+    std::chrono::milliseconds stale_ttl{600'000};
+    std::chrono::milliseconds lock_ttl{3'000};
+    std::chrono::milliseconds wait_step{10};
+    int wait_steps = 20;  // losers poll for wait_step * wait_steps at most
+};
+
+struct CacheLookup {
+    enum class Kind { kHit, kStale, kLoad, kMiss };
+    Kind kind = Kind::kMiss;
+    std::optional<std::string> value;  // kHit, kStale
+    std::string lock_token;            // kLoad: pass to fill()
+};
+
+// Must be used from the thread of the Redis client the provider returns (one per I/O context).
+class CatalogCache {
+public:
+    using ClientProvider = std::function<redis::Client&()>;
+
+    // An empty provider disables the cache (every lookup is kMiss without touching Redis).
+    CatalogCache(ClientProvider clients, redis::Keys keys, CacheSettings settings = {});
+
+    bool enabled() const { return settings_.enabled && static_cast<bool>(clients_); }
+    const CacheSettings& settings() const { return settings_; }
+
+    std::string product_key(std::int64_t id) const;
+    // The generation of list pages (0 when unset); nullopt when Redis is unavailable.
+    boost::asio::awaitable<std::optional<std::int64_t>> generation();
+    std::string list_key(std::int64_t generation, const std::string& query_hash) const;
+    std::string list_stale_key(const std::string& query_hash) const;
+
+    // `cache` labels the metric emporium_cache_requests_total{cache,result}.
+    boost::asio::awaitable<CacheLookup> lookup(std::string cache, std::string key, std::string stale_key);
+    // Stores `value` (when given) under key (TTL + jitter) and stale_key, then releases the lock
+    // if it still holds `lock_token`.
+    boost::asio::awaitable<void> fill(std::string key,
+                                      std::string stale_key,
+                                      std::optional<std::string> value,
+                                      std::chrono::milliseconds ttl,
+                                      std::string lock_token);
+    // After a product write: drops its entries and bumps the list generation.
+    boost::asio::awaitable<void> invalidate_product(std::int64_t id);
+
+private:
+    ClientProvider clients_;
+    redis::Keys keys_;
+    CacheSettings settings_;
+};
+
+}  // namespace emporium::catalog

@@ -1,0 +1,76 @@
+#pragma once
+// Business rules of the catalog: categories, products (admin writes with optimistic concurrency
+// and a stock ledger), reviews, and the ranked, searchable listing with opaque keyset cursors.
+// Reads of products and listing pages go through the Redis cache (CatalogCache); every product
+// write invalidates it. No HTTP and no SQL here.
+//
+// Cursor format: base64url(JSON) with s (sort), m (text mode: "", "fts", "trgm"), f (hash of the
+// filters), k (last sort key as text), i (last id), p (max purchase count snapshot) and t (the
+// "now" snapshot, µs): later pages rank with the snapshot of the first page, so pages stay
+// consistent while purchase counts and ages move.
+
+#include "catalog/catalog_cache.hpp"
+#include "catalog/catalog_store.hpp"
+#include "catalog/catalog_types.hpp"
+#include "core/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace emporium::catalog {
+
+// Encodes / decodes listing cursors (exposed for tests). decode returns nullopt for anything
+// that is not a cursor this service produced.
+std::string encode_cursor(const ListCursor& cursor);
+std::optional<ListCursor> decode_cursor(std::string_view text);
+
+// Methods are coroutines for the I/O thread that calls them (its database pool and Redis
+// client). Infrastructure failures of PostgreSQL propagate as InfraError subclasses; Redis
+// failures only bypass the cache.
+class CatalogService {
+public:
+    CatalogService(CatalogStore store, CatalogCache cache);
+
+    boost::asio::awaitable<std::vector<Category>> list_categories();
+    // Errors: kNotFound.
+    boost::asio::awaitable<core::Result<Category>> get_category(std::string slug);
+    // Errors: kValidation (slug shape, unknown parent), kConflict (slug taken).
+    boost::asio::awaitable<core::Result<Category>> create_category(NewCategory input);
+
+    // Public view unless `include_hidden` (admins): inactive and deleted products are kNotFound.
+    boost::asio::awaitable<core::Result<Product>> get_product(std::int64_t id, bool include_hidden = false);
+    // Errors: kValidation (field errors), kConflict (sku taken).
+    boost::asio::awaitable<core::Result<Product>> create_product(NewProduct input);
+    // Errors: kValidation, kNotFound, kPreconditionFailed (stale version).
+    boost::asio::awaitable<core::Result<Product>> update_product(std::int64_t id, ProductPatch patch);
+    // Soft delete. Errors: kNotFound.
+    boost::asio::awaitable<core::Result<void>> delete_product(std::int64_t id);
+
+    // Errors: kValidation, kNotFound, kConflict (already reviewed).
+    boost::asio::awaitable<core::Result<Review>> add_review(std::int64_t product_id,
+                                                            std::int64_t user_id,
+                                                            NewReview input);
+    // Newest first. Errors: kNotFound (product not visible), kBadRequest (bad cursor).
+    boost::asio::awaitable<core::Result<ReviewPage>> list_reviews(std::int64_t product_id,
+                                                                  std::int64_t limit,
+                                                                  std::optional<std::string> cursor);
+
+    // Errors: kValidation (relevance without q, min_price > max_price, limit out of range),
+    // kBadRequest (cursor malformed or from another sort / filter), kNotFound (unknown category).
+    boost::asio::awaitable<core::Result<ProductPage>> list_products(ListQuery query);
+
+    CatalogStore& store() { return store_; }
+
+private:
+    boost::asio::awaitable<std::optional<ProductPage>> load_page(ListQuery query,
+                                                                 std::optional<ListCursor> cursor);
+
+    CatalogStore store_;
+    CatalogCache cache_;
+};
+
+}  // namespace emporium::catalog

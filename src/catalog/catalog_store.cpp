@@ -1,0 +1,536 @@
+#include "catalog/catalog_store.hpp"
+
+#include "db/transaction_helper.hpp"
+
+#include <array>
+#include <charconv>
+
+namespace emporium::catalog {
+
+namespace {
+
+namespace asio = boost::asio;
+
+#define EMPORIUM_CATALOG_PRODUCT_COLUMNS                                                                     \
+    "p.id, p.sku, p.name, p.description, p.category_id, c.slug AS category_slug, "                           \
+    "c.name AS category_label, p.price_cents, p.currency, p.stock, p.is_active, "                            \
+    "p.deleted_at IS NOT NULL AS is_deleted, p.rating_sum, p.rating_count, p.purchase_count, p.created_at, " \
+    "p.version"
+
+constexpr db::Statement kListCategories{"catalog.list_categories",
+                                        "SELECT id, parent_id, slug, name FROM categories ORDER BY name, id"};
+constexpr db::Statement kCategoryBySlug{"catalog.category_by_slug",
+                                        "SELECT id, parent_id, slug, name FROM categories WHERE slug = $1"};
+constexpr db::Statement kInsertCategory{
+    "catalog.insert_category",
+    "INSERT INTO categories (slug, name, parent_id) VALUES ($1, $2, $3::bigint) "
+    "RETURNING id, parent_id, slug, name"};
+constexpr db::Statement kCategorySubtree{
+    "catalog.category_subtree",
+    "WITH RECURSIVE sub AS (SELECT id FROM categories WHERE slug = $1 "
+    "UNION ALL SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id) "
+    "SELECT array_agg(id ORDER BY id) AS ids FROM sub"};
+constexpr db::Statement kProductById{"catalog.product_by_id",
+                                     "SELECT " EMPORIUM_CATALOG_PRODUCT_COLUMNS
+                                     " FROM products p LEFT JOIN categories c ON c.id = p.category_id "
+                                     "WHERE p.id = $1"};
+constexpr db::Statement kInsertProduct{
+    "catalog.insert_product",
+    "INSERT INTO products (sku, name, description, category_id, price_cents, currency, stock, is_active) "
+    "VALUES ($1, $2, $3, $4::bigint, $5::bigint, $6, $7::integer, $8::boolean) RETURNING id"};
+constexpr db::Statement kInsertMovement{
+    "catalog.insert_movement",
+    "INSERT INTO inventory_movements (product_id, delta, reason, note) VALUES ($1, $2::integer, $3, $4)"};
+constexpr db::Statement kLockProduct{
+    "catalog.lock_product",
+    "SELECT version, stock, deleted_at IS NOT NULL AS is_deleted FROM products WHERE id = $1 FOR UPDATE"};
+constexpr db::Statement kUpdateProduct{
+    "catalog.update_product",
+    "UPDATE products SET name = coalesce($2, name), description = coalesce($3, description), "
+    "category_id = coalesce($4::bigint, category_id), price_cents = coalesce($5::bigint, price_cents), "
+    "currency = coalesce($6, currency), stock = coalesce($7::integer, stock), "
+    "is_active = coalesce($8::boolean, is_active), version = version + 1 WHERE id = $1"};
+constexpr db::Statement kSoftDelete{
+    "catalog.soft_delete_product",
+    "UPDATE products SET deleted_at = now(), is_active = false, version = version + 1 "
+    "WHERE id = $1 AND deleted_at IS NULL"};
+constexpr db::Statement kVisibleProduct{
+    "catalog.visible_product",
+    "SELECT id FROM products WHERE id = $1 AND is_active AND deleted_at IS NULL FOR SHARE"};
+constexpr db::Statement kVerifiedPurchase{
+    "catalog.verified_purchase",
+    "SELECT EXISTS (SELECT 1 FROM order_items oi JOIN orders o ON o.id = oi.order_id "
+    "WHERE oi.product_id = $1 AND o.user_id = $2 AND o.status IN ('paid', 'fulfilled')) AS verified"};
+constexpr db::Statement kInsertReview{
+    "catalog.insert_review",
+    "INSERT INTO reviews (product_id, user_id, rating, title, body, verified_purchase) "
+    "VALUES ($1, $2, $3::smallint, $4, $5, $6::boolean) "
+    "RETURNING id, product_id, user_id, rating, title, body, verified_purchase, created_at"};
+constexpr db::Statement kAddRating{"catalog.add_rating",
+                                   "UPDATE products SET rating_sum = rating_sum + $2::bigint, rating_count = "
+                                   "rating_count + 1 WHERE id = $1"};
+constexpr db::Statement kReviewsFirst{
+    "catalog.reviews_first",
+    "SELECT id, product_id, user_id, rating, title, body, verified_purchase, created_at FROM reviews "
+    "WHERE product_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"};
+constexpr db::Statement kReviewsAfter{
+    "catalog.reviews_after",
+    "SELECT id, product_id, user_id, rating, title, body, verified_purchase, created_at FROM reviews "
+    "WHERE product_id = $1 AND (created_at, id) < ($3::timestamptz, $4::bigint) "
+    "ORDER BY created_at DESC, id DESC LIMIT $2"};
+constexpr db::Statement kMaxPurchase{
+    "catalog.max_purchase",
+    "SELECT coalesce(max(purchase_count), 0) AS m FROM products WHERE is_active AND deleted_at IS NULL"};
+constexpr db::Statement kTrigramThreshold{
+    "catalog.trigram_threshold", "SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)"};
+
+// The ranking formula in SQL ($1 = max purchase count snapshot, $2 = "now" snapshot); mirrors
+// catalog::ranking_score.
+constexpr const char* kPopularity =
+    "(CASE WHEN $1::bigint > 0 THEN least(1.0::float8, p.purchase_count::float8 / $1::bigint::float8) "
+    "ELSE 0::float8 END)";
+constexpr const char* kRatingTerm =
+    "(CASE WHEN p.rating_count > 0 THEN p.rating_sum::float8 / p.rating_count::float8 / 5.0::float8 "
+    "ELSE 0::float8 END)";
+constexpr const char* kFreshness =
+    "greatest(0::float8, 1.0::float8 - greatest(0::float8, "
+    "extract(epoch FROM ($2::timestamptz - p.created_at))::float8 / 86400.0::float8) / 30.0::float8)";
+
+std::optional<CategoryRef> category_ref(const db::QueryResult& r, std::size_t row) {
+    auto id = r.get_optional<std::int64_t>(row, "category_id");
+    if (!id) return std::nullopt;
+    return CategoryRef{*id,
+                       r.get_optional<std::string>(row, "category_slug").value_or(""),
+                       r.get_optional<std::string>(row, "category_label").value_or("")};
+}
+
+Product product_of(const db::QueryResult& r, std::size_t row) {
+    Product p;
+    p.id = r.get<std::int64_t>(row, "id");
+    p.sku = r.get<std::string>(row, "sku");
+    p.name = r.get<std::string>(row, "name");
+    p.description = r.get<std::string>(row, "description");
+    p.category = category_ref(r, row);
+    p.price_cents = r.get<std::int64_t>(row, "price_cents");
+    p.currency = r.get<std::string>(row, "currency");
+    p.stock = r.get<std::int64_t>(row, "stock");
+    p.is_active = r.get<bool>(row, "is_active");
+    p.is_deleted = r.get<bool>(row, "is_deleted");
+    p.rating_sum = r.get<std::int64_t>(row, "rating_sum");
+    p.rating_count = r.get<std::int64_t>(row, "rating_count");
+    p.purchase_count = r.get<std::int64_t>(row, "purchase_count");
+    p.created_at = r.get<db::Timestamp>(row, "created_at");
+    p.version = r.get<std::int64_t>(row, "version");
+    return p;
+}
+
+Category category_of(const db::QueryResult& r, std::size_t row) {
+    return Category{r.get<std::int64_t>(row, "id"),
+                    r.get_optional<std::int64_t>(row, "parent_id"),
+                    r.get<std::string>(row, "slug"),
+                    r.get<std::string>(row, "name")};
+}
+
+Review review_of(const db::QueryResult& r, std::size_t row) {
+    Review v;
+    v.id = r.get<std::int64_t>(row, "id");
+    v.product_id = r.get<std::int64_t>(row, "product_id");
+    v.user_id = r.get<std::int64_t>(row, "user_id");
+    v.rating = r.get<std::int32_t>(row, "rating");
+    v.title = r.get<std::string>(row, "title");
+    v.body = r.get<std::string>(row, "body");
+    v.verified_purchase = r.get<bool>(row, "verified_purchase");
+    v.created_at = r.get<db::Timestamp>(row, "created_at");
+    return v;
+}
+
+std::string shortest(double v) {
+    std::array<char, 64> buf{};
+    auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+    return std::string(buf.data(), end);
+}
+
+// ---- transactional work ----
+
+asio::awaitable<Product>
+insert_product_in(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                    // awaited by with_transaction
+    db::Transaction& tx,
+    NewProduct in) {
+    auto inserted = co_await tx.query(kInsertProduct,
+                                      db::params(in.sku,
+                                                 in.name,
+                                                 in.description,
+                                                 in.category_id,
+                                                 in.price_cents,
+                                                 in.currency,
+                                                 in.stock,
+                                                 in.is_active));
+    const auto id = inserted.get<std::int64_t>(0, "id");
+    co_await tx.query(kInsertMovement, db::params(id, in.stock, "initial", "product created"));
+    auto row = co_await tx.query(kProductById, db::params(id));
+    co_return product_of(row, 0);
+}
+
+struct InsertProductWork {
+    NewProduct input;
+    asio::awaitable<Product> operator()(db::Transaction& tx) const { return insert_product_in(tx, input); }
+};
+
+asio::awaitable<core::Result<Product>>
+update_product_in(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                    // awaited by with_transaction
+    db::Transaction& tx,
+    std::int64_t id,
+    ProductPatch patch) {
+    auto current = co_await tx.query(kLockProduct, db::params(id));
+    if (current.empty() || current.get<bool>(0, "is_deleted")) {
+        co_return core::make_error(core::Errc::kNotFound, "no such product");
+    }
+    const auto version = current.get<std::int64_t>(0, "version");
+    if (version != patch.expected_version) {
+        co_return core::make_error(
+            core::Errc::kPreconditionFailed,
+            "the product was changed by someone else (current version " + std::to_string(version) + ")");
+    }
+    const auto stock = current.get<std::int64_t>(0, "stock");
+    if (patch.stock && *patch.stock != stock) {
+        const auto delta = *patch.stock - stock;
+        const char* reason = delta > 0 ? "restock" : "adjustment";
+        co_await tx.query(kInsertMovement, db::params(id, delta, reason, "product update"));
+    }
+    co_await tx.query(kUpdateProduct,
+                      db::params(id,
+                                 patch.name,
+                                 patch.description,
+                                 patch.category_id,
+                                 patch.price_cents,
+                                 patch.currency,
+                                 patch.stock,
+                                 patch.is_active));
+    auto row = co_await tx.query(kProductById, db::params(id));
+    co_return product_of(row, 0);
+}
+
+struct UpdateProductWork {
+    std::int64_t id;
+    ProductPatch patch;
+    asio::awaitable<core::Result<Product>> operator()(db::Transaction& tx) const {
+        return update_product_in(tx, id, patch);
+    }
+};
+
+asio::awaitable<core::Result<Review>>
+insert_review_in(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                   // awaited by with_transaction
+    db::Transaction& tx,
+    std::int64_t product_id,
+    std::int64_t user_id,
+    NewReview in) {
+    auto visible = co_await tx.query(kVisibleProduct, db::params(product_id));
+    if (visible.empty()) co_return core::make_error(core::Errc::kNotFound, "no such product");
+    auto verified = co_await tx.query(kVerifiedPurchase, db::params(product_id, user_id));
+    auto inserted = co_await tx.query(
+        kInsertReview,
+        db::params(product_id, user_id, in.rating, in.title, in.body, verified.get<bool>(0, "verified")));
+    co_await tx.query(kAddRating, db::params(product_id, in.rating));
+    co_return review_of(inserted, 0);
+}
+
+struct InsertReviewWork {
+    std::int64_t product_id;
+    std::int64_t user_id;
+    NewReview input;
+    asio::awaitable<core::Result<Review>> operator()(db::Transaction& tx) const {
+        return insert_review_in(tx, product_id, user_id, input);
+    }
+};
+
+// The listing statement and its parameters, from fixed fragments only.
+struct BuiltQuery {
+    std::string sql;
+    db::Params params;
+    std::string next() const { return "$" + std::to_string(params.size() + 1); }
+};
+
+BuiltQuery build_list_query(const ListSpec& spec) {
+    BuiltQuery b;
+    b.params.emplace_back(spec.max_purchase);
+    b.params.emplace_back(spec.now);
+    std::string text_rank = "0::float8";
+    std::string text_filter;
+    if (spec.q && spec.mode != TextMode::kNone) {
+        const auto q = b.next();
+        b.params.emplace_back(*spec.q);
+        if (spec.mode == TextMode::kFullText) {
+            text_rank = "ts_rank_cd(p.search_vector, websearch_to_tsquery('english', " + q + "))::float8";
+            text_filter = " AND p.search_vector @@ websearch_to_tsquery('english', " + q + ")";
+        } else {
+            text_rank = "word_similarity(" + q + ", p.name)::float8";
+            text_filter = " AND " + q + " <% p.name";
+        }
+    }
+    std::string sql = "SELECT * FROM (SELECT " EMPORIUM_CATALOG_PRODUCT_COLUMNS ", ";
+    sql += std::string(kPopularity) + " AS popularity, " + kRatingTerm + " AS rating_term, " + kFreshness +
+           " AS freshness, 0.5::float8 * " + kPopularity + " + 0.3::float8 * " + kRatingTerm +
+           " + 0.2::float8 * " + kFreshness + " AS score, " + text_rank + " AS text_rank";
+    sql +=
+        " FROM products p LEFT JOIN categories c ON c.id = p.category_id WHERE p.is_active AND p.deleted_at "
+        "IS NULL";
+    sql += text_filter;
+    if (spec.category_ids) {
+        sql += " AND p.category_id = ANY(" + b.next() + "::bigint[])";
+        b.params.emplace_back(*spec.category_ids);
+    }
+    if (spec.min_price) {
+        sql += " AND p.price_cents >= " + b.next() + "::bigint";
+        b.params.emplace_back(*spec.min_price);
+    }
+    if (spec.max_price) {
+        sql += " AND p.price_cents <= " + b.next() + "::bigint";
+        b.params.emplace_back(*spec.max_price);
+    }
+    if (spec.in_stock) sql += *spec.in_stock ? " AND p.stock > 0" : " AND p.stock = 0";
+    std::string outer_filter;
+    if (spec.after) {
+        const auto& a = *spec.after;
+        const auto k = b.next();
+        switch (spec.sort) {
+            case ListSort::kRank:
+            case ListSort::kRelevance:
+                b.params.emplace_back(shortest(a.score_key));
+                break;
+            case ListSort::kNewest:
+                b.params.emplace_back(Timestamp(std::chrono::microseconds(a.int_key)));
+                break;
+            case ListSort::kPriceAsc:
+            case ListSort::kPriceDesc:
+                b.params.emplace_back(a.int_key);
+                break;
+        }
+        const auto i = b.next();
+        b.params.emplace_back(a.id);
+        switch (spec.sort) {
+            case ListSort::kRank:
+                outer_filter = " WHERE (s.score, s.id) < (" + k + "::float8, " + i + "::bigint)";
+                break;
+            case ListSort::kRelevance:
+                outer_filter = " WHERE (s.text_rank, s.id) < (" + k + "::float8, " + i + "::bigint)";
+                break;
+            case ListSort::kPriceAsc:
+                sql += " AND (p.price_cents, p.id) > (" + k + "::bigint, " + i + "::bigint)";
+                break;
+            case ListSort::kPriceDesc:
+                sql += " AND (p.price_cents, p.id) < (" + k + "::bigint, " + i + "::bigint)";
+                break;
+            case ListSort::kNewest:
+                sql += " AND (p.created_at, p.id) < (" + k + "::timestamptz, " + i + "::bigint)";
+                break;
+        }
+    }
+    sql += ") s" + outer_filter;
+    switch (spec.sort) {
+        case ListSort::kRank:
+            sql += " ORDER BY s.score DESC, s.id DESC";
+            break;
+        case ListSort::kRelevance:
+            sql += " ORDER BY s.text_rank DESC, s.id DESC";
+            break;
+        case ListSort::kPriceAsc:
+            sql += " ORDER BY s.price_cents ASC, s.id ASC";
+            break;
+        case ListSort::kPriceDesc:
+            sql += " ORDER BY s.price_cents DESC, s.id DESC";
+            break;
+        case ListSort::kNewest:
+            sql += " ORDER BY s.created_at DESC, s.id DESC";
+            break;
+    }
+    sql += " LIMIT " + b.next();
+    b.params.emplace_back(spec.limit);
+    b.sql = std::move(sql);
+    return b;
+}
+
+std::vector<ListedProduct> listed_of(const db::QueryResult& r) {
+    std::vector<ListedProduct> out;
+    out.reserve(r.rows());
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        ListedProduct lp{product_of(r, i), {}};
+        lp.score.popularity = r.get<double>(i, "popularity");
+        lp.score.rating = r.get<double>(i, "rating_term");
+        lp.score.freshness = r.get<double>(i, "freshness");
+        lp.score.score = r.get<double>(i, "score");
+        lp.score.text_rank = r.get<double>(i, "text_rank");
+        out.push_back(std::move(lp));
+    }
+    return out;
+}
+
+asio::awaitable<db::QueryResult>
+trigram_list_in(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                  // awaited by with_transaction
+    db::Transaction& tx,
+    std::string sql,
+    db::Params params) {
+    co_await tx.query(kTrigramThreshold);
+    co_return co_await tx.query_unprepared(std::move(sql), std::move(params));
+}
+
+struct TrigramListWork {
+    std::string sql;
+    db::Params params;
+    asio::awaitable<db::QueryResult> operator()(db::Transaction& tx) const {
+        return trigram_list_in(tx, sql, params);
+    }
+};
+
+}  // namespace
+
+ListingSql listing_sql(const ListSpec& spec) {
+    auto built = build_list_query(spec);
+    return ListingSql{std::move(built.sql), std::move(built.params)};
+}
+
+// ---- categories ----
+
+asio::awaitable<std::vector<Category>> CatalogStore::list_categories() {
+    auto r = co_await pools_().query(kListCategories);
+    std::vector<Category> out;
+    out.reserve(r.rows());
+    for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(category_of(r, i));
+    co_return out;
+}
+
+asio::awaitable<std::optional<Category>> CatalogStore::find_category(std::string slug) {
+    auto r = co_await pools_().query(kCategoryBySlug, db::params(slug));
+    if (r.empty()) co_return std::nullopt;
+    co_return category_of(r, 0);
+}
+
+asio::awaitable<core::Result<Category>> CatalogStore::insert_category(NewCategory input) {
+    bool duplicate = false;
+    try {
+        auto r =
+            co_await pools_().query(kInsertCategory, db::params(input.slug, input.name, input.parent_id));
+        co_return category_of(r, 0);
+    } catch (const db::DbError& e) {
+        if (e.is_unique_violation() && e.constraint() == "categories_slug_key") {
+            duplicate = true;
+        } else if (!e.is_foreign_key_violation()) {
+            throw;
+        }
+    }
+    if (duplicate) {
+        co_return core::make_error(core::Errc::kConflict,
+                                   "a category with this slug already exists",
+                                   {{"slug", "is already taken"}});
+    }
+    co_return core::make_error(
+        core::Errc::kValidation, "the request has invalid fields", {{"parent_id", "does not exist"}});
+}
+
+asio::awaitable<std::optional<std::vector<std::int64_t>>> CatalogStore::category_subtree(std::string slug) {
+    auto r = co_await pools_().query(kCategorySubtree, db::params(slug));
+    if (r.empty() || r.is_null(0, 0)) co_return std::nullopt;
+    co_return r.get<std::vector<std::int64_t>>(0, "ids");
+}
+
+// ---- products ----
+
+asio::awaitable<std::optional<Product>> CatalogStore::find_product(std::int64_t id) {
+    product_reads_->fetch_add(1);
+    auto r = co_await pools_().query(kProductById, db::params(id));
+    if (r.empty()) co_return std::nullopt;
+    co_return product_of(r, 0);
+}
+
+asio::awaitable<core::Result<Product>> CatalogStore::insert_product(NewProduct input) {
+    bool duplicate = false;
+    try {
+        InsertProductWork work{std::move(input)};
+        auto insertion = db::with_transaction(pools_(), std::move(work));
+        co_return co_await std::move(insertion);
+    } catch (const db::DbError& e) {
+        if (e.is_unique_violation() && e.constraint() == "products_sku_key") {
+            duplicate = true;
+        } else if (!e.is_foreign_key_violation()) {
+            throw;
+        }
+    }
+    if (duplicate) {
+        co_return core::make_error(
+            core::Errc::kConflict, "a product with this SKU already exists", {{"sku", "is already taken"}});
+    }
+    co_return core::make_error(
+        core::Errc::kValidation, "the request has invalid fields", {{"category_id", "does not exist"}});
+}
+
+asio::awaitable<core::Result<Product>> CatalogStore::update_product(std::int64_t id, ProductPatch patch) {
+    try {
+        UpdateProductWork work{id, std::move(patch)};
+        auto update = db::with_transaction(pools_(), std::move(work));
+        co_return co_await std::move(update);
+    } catch (const db::DbError& e) {
+        if (!e.is_foreign_key_violation()) throw;
+    }
+    co_return core::make_error(
+        core::Errc::kValidation, "the request has invalid fields", {{"category_id", "does not exist"}});
+}
+
+asio::awaitable<bool> CatalogStore::soft_delete_product(std::int64_t id) {
+    auto r = co_await pools_().query(kSoftDelete, db::params(id));
+    co_return r.affected() == 1;
+}
+
+// ---- reviews ----
+
+asio::awaitable<core::Result<Review>> CatalogStore::insert_review(std::int64_t product_id,
+                                                                  std::int64_t user_id,
+                                                                  NewReview input) {
+    try {
+        InsertReviewWork work{product_id, user_id, std::move(input)};
+        auto insertion = db::with_transaction(pools_(), std::move(work));
+        co_return co_await std::move(insertion);
+    } catch (const db::DbError& e) {
+        if (!e.is_unique_violation() || e.constraint() != "reviews_one_per_user_product") throw;
+    }
+    co_return core::make_error(core::Errc::kConflict, "you have already reviewed this product");
+}
+
+asio::awaitable<std::vector<Review>> CatalogStore::list_reviews(
+    std::int64_t product_id, std::int64_t limit, std::optional<std::pair<Timestamp, std::int64_t>> after) {
+    db::QueryResult r;
+    if (after) {
+        r = co_await pools_().query(kReviewsAfter,
+                                    db::params(product_id, limit, after->first, after->second));
+    } else {
+        r = co_await pools_().query(kReviewsFirst, db::params(product_id, limit));
+    }
+    std::vector<Review> out;
+    out.reserve(r.rows());
+    for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(review_of(r, i));
+    co_return out;
+}
+
+// ---- listing ----
+
+asio::awaitable<std::int64_t> CatalogStore::max_purchase_count() {
+    auto r = co_await pools_().query(kMaxPurchase);
+    co_return r.get<std::int64_t>(0, "m");
+}
+
+asio::awaitable<std::vector<ListedProduct>> CatalogStore::list_products(ListSpec spec) {
+    product_reads_->fetch_add(1);
+    auto built = build_list_query(spec);
+    if (spec.mode == TextMode::kTrigram) {
+        TrigramListWork work{std::move(built.sql), std::move(built.params)};
+        auto listing = db::with_transaction(pools_(), std::move(work));
+        auto r = co_await std::move(listing);
+        co_return listed_of(r);
+    }
+    auto r = co_await pools_().query_unprepared(std::move(built.sql), std::move(built.params));
+    co_return listed_of(r);
+}
+
+}  // namespace emporium::catalog

@@ -1,0 +1,92 @@
+#pragma once
+// SQL of the catalog context: categories, products (with their stock ledger rows), reviews and the
+// ranked listing. Only parameterised SQL: dynamic listing queries are assembled from fixed
+// fragments with $n placeholders, never from input text.
+
+#include "catalog/catalog_types.hpp"
+#include "core/error.hpp"
+#include "db/pg.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace emporium::catalog {
+
+// What the listing query needs once the service has validated and resolved the request.
+struct ListSpec {
+    std::optional<std::string> q;
+    TextMode mode = TextMode::kNone;
+    std::optional<std::vector<std::int64_t>> category_ids;
+    std::optional<std::int64_t> min_price;
+    std::optional<std::int64_t> max_price;
+    std::optional<bool> in_stock;
+    ListSort sort = ListSort::kRank;
+    std::int64_t limit = kDefaultPageSize;  // rows to fetch
+    std::int64_t max_purchase = 0;          // ranking snapshot
+    Timestamp now{};                        // ranking snapshot
+    std::optional<ListCursor> after;        // keyset position (exclusive)
+};
+
+// The listing statement and its parameters for `spec` (what list_products runs), for tests that
+// EXPLAIN it.
+struct ListingSql {
+    std::string sql;
+    db::Params params;
+};
+ListingSql listing_sql(const ListSpec& spec);
+
+// Every method uses the pool returned by `pools()` on the calling thread and throws db::DbError
+// subclasses for infrastructure failures.
+class CatalogStore {
+public:
+    using PoolProvider = std::function<db::Pool&()>;
+
+    explicit CatalogStore(PoolProvider pools)
+        : pools_(std::move(pools)), product_reads_(std::make_shared<std::atomic<std::int64_t>>(0)) {}
+
+    boost::asio::awaitable<std::vector<Category>> list_categories();
+    boost::asio::awaitable<std::optional<Category>> find_category(std::string slug);
+    // Errors: kConflict (slug taken), kValidation (parent_id does not exist).
+    boost::asio::awaitable<core::Result<Category>> insert_category(NewCategory input);
+    // The ids of the category and all its descendants; nullopt for an unknown slug.
+    boost::asio::awaitable<std::optional<std::vector<std::int64_t>>> category_subtree(std::string slug);
+
+    // Any product, including inactive and soft-deleted ones (the service decides visibility).
+    boost::asio::awaitable<std::optional<Product>> find_product(std::int64_t id);
+    // Inserts the product and its 'initial' ledger row in one transaction.
+    // Errors: kConflict (sku taken), kValidation (category_id does not exist).
+    boost::asio::awaitable<core::Result<Product>> insert_product(NewProduct input);
+    // Errors: kNotFound (absent or deleted), kPreconditionFailed (version mismatch), kValidation
+    // (category_id does not exist). A stock change writes one 'restock'/'adjustment' ledger row.
+    boost::asio::awaitable<core::Result<Product>> update_product(std::int64_t id, ProductPatch patch);
+    // Soft delete; false when absent or already deleted.
+    boost::asio::awaitable<bool> soft_delete_product(std::int64_t id);
+
+    // Errors: kNotFound (no visible product), kConflict (one review per user and product).
+    boost::asio::awaitable<core::Result<Review>> insert_review(std::int64_t product_id,
+                                                               std::int64_t user_id,
+                                                               NewReview input);
+    // Newest first, after (created_at, id) when given.
+    boost::asio::awaitable<std::vector<Review>> list_reviews(
+        std::int64_t product_id, std::int64_t limit, std::optional<std::pair<Timestamp, std::int64_t>> after);
+
+    // max(purchase_count) over active products (0 when none).
+    boost::asio::awaitable<std::int64_t> max_purchase_count();
+    boost::asio::awaitable<std::vector<ListedProduct>> list_products(ListSpec spec);
+
+    // Product reads (find_product + list_products) made so far, for cache tests.
+    std::int64_t product_reads() const { return product_reads_->load(); }
+
+private:
+    PoolProvider pools_;
+    std::shared_ptr<std::atomic<std::int64_t>> product_reads_;
+};
+
+}  // namespace emporium::catalog

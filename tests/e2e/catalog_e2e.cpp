@@ -1,0 +1,288 @@
+// End-to-end: the catalog through the real `emporium serve` binary (fresh migrated database, the
+// test Redis under a unique key prefix). Admin tokens are minted with the server's JWT secret;
+// the reviewing customer registers and logs in through the API.
+#include "auth/jwt.hpp"
+#include "e2e/process.hpp"
+#include "support/pg_fixture.hpp"
+#include "support/test_env.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <memory>
+#include <set>
+#include <vector>
+
+namespace emporium::test {
+namespace {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+using Res = bhttp::response<bhttp::string_body>;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+using namespace std::chrono_literals;
+
+const std::string kJwtSecret = "catalog-e2e-secret-catalog-e2e-secret-0123";
+
+Res call(unsigned short port,
+         bhttp::verb method,
+         const std::string& target,
+         const std::string& body,
+         const Headers& headers) {
+    asio::io_context io;
+    asio::ip::tcp::socket socket(io);
+    socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    bhttp::request<bhttp::string_body> req{method, target, 11};
+    req.set(bhttp::field::host, "e2e");
+    if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = body;
+    req.prepare_payload();
+    bhttp::write(socket, req);
+    boost::beast::flat_buffer buffer;
+    Res res;
+    bhttp::read(socket, buffer, res);
+    return res;
+}
+
+json::value body_of(const Res& r) {
+    return json::parse(r.body());
+}
+
+class CatalogE2E : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_GE(sodium_init(), 0);
+        server_ = std::make_unique<ServerProcess>(std::map<std::string, std::string>{
+            {"DATABASE_URL", db_.url},
+            {"JWT_SECRET", kJwtSecret},
+            {"ARGON2_MEMLIMIT_BYTES", "8192"},
+            {"ARGON2_OPSLIMIT", "1"},
+            {"RATE_LIMIT_KEY_PREFIX", "e2e:catalog:" + unique_suffix() + ":"},
+            {"RATE_LIMIT_AUTH", "1000/s burst 1000"},
+            {"RATE_LIMIT_READ", "1000/s burst 1000"},
+            {"RATE_LIMIT_WRITE", "1000/s burst 1000"}});
+        auth::JwtCodec codec(auth::JwtSettings{kJwtSecret, "emporium", "emporium-api", 900s, 30s});
+        admin_ = "Bearer " + codec.issue(1, auth::Role::kAdmin, std::chrono::system_clock::now());
+    }
+    Res get(const std::string& target, const Headers& headers = {}) {
+        return call(server_->port(), bhttp::verb::get, target, "", headers);
+    }
+    Res send(bhttp::verb method,
+             const std::string& target,
+             const json::value& body,
+             const Headers& headers = {}) {
+        return call(server_->port(), method, target, json::serialize(body), headers);
+    }
+    Res admin(bhttp::verb method, const std::string& target, const json::value& body, Headers headers = {}) {
+        headers.emplace_back("Authorization", admin_);
+        return send(method, target, body, headers);
+    }
+    std::string customer_token(const std::string& email) {
+        auto reg = send(bhttp::verb::post,
+                        "/api/v1/auth/register",
+                        json::object{{"email", email}, {"password", "correct horse battery"}, {"name", "C"}});
+        EXPECT_EQ(reg.result_int(), 201U) << reg.body();
+        auto login = send(bhttp::verb::post,
+                          "/api/v1/auth/login",
+                          json::object{{"email", email}, {"password", "correct horse battery"}});
+        EXPECT_EQ(login.result_int(), 200U) << login.body();
+        return "Bearer " + std::string(body_of(login).at("access_token").as_string());
+    }
+    static void expect_problem(const Res& r, unsigned status, const std::string& code) {
+        EXPECT_EQ(r.result_int(), status) << r.body();
+        EXPECT_EQ(r[bhttp::field::content_type], "application/problem+json");
+        if (r[bhttp::field::content_type] == "application/problem+json") {
+            EXPECT_EQ(body_of(r).at("code").as_string(), code) << r.body();
+        }
+    }
+
+    TestDatabase db_;
+    std::unique_ptr<ServerProcess> server_;
+    std::string admin_;
+};
+
+TEST_F(CatalogE2E, AdminWritesPublicReadsAndReviews) {
+    // Anonymous and customer writes are refused.
+    json::object cat{{"slug", "electronics"}, {"name", "Electronics"}};
+    expect_problem(send(bhttp::verb::post, "/api/v1/categories", cat), 401, "unauthorized");
+    const auto customer = customer_token("buyer@example.com");
+    expect_problem(
+        send(bhttp::verb::post, "/api/v1/categories", cat, {{"Authorization", customer}}), 403, "forbidden");
+
+    auto c = admin(bhttp::verb::post, "/api/v1/categories", cat);
+    ASSERT_EQ(c.result_int(), 201U) << c.body();
+    const auto electronics = body_of(c).at("id").as_int64();
+    auto sub = admin(bhttp::verb::post,
+                     "/api/v1/categories",
+                     json::object{{"slug", "phones"}, {"name", "Phones"}, {"parent_id", electronics}});
+    ASSERT_EQ(sub.result_int(), 201U) << sub.body();
+    expect_problem(admin(bhttp::verb::post, "/api/v1/categories", cat), 409, "conflict");
+    expect_problem(
+        admin(bhttp::verb::post, "/api/v1/categories", json::object{{"slug", "Bad Slug"}, {"name", "x"}}),
+        422,
+        "validation_failed");
+    auto tree = body_of(get("/api/v1/categories"));
+    ASSERT_EQ(tree.at("items").as_array().size(), 1U);
+    EXPECT_EQ(tree.at("items").at(0).at("children").at(0).at("slug").as_string(), "phones");
+    EXPECT_EQ(get("/api/v1/categories/phones").result_int(), 200U);
+
+    json::object phone{{"sku", "IPH-15"},
+                       {"name", "Apple iPhone 15 Pro"},
+                       {"description", "A phone with a very good camera"},
+                       {"category_id", body_of(sub).at("id").as_int64()},
+                       {"price_cents", 99900},
+                       {"currency", "USD"},
+                       {"stock", 5}};
+    expect_problem(
+        send(bhttp::verb::post, "/api/v1/products", phone, {{"Authorization", customer}}), 403, "forbidden");
+    auto created = admin(bhttp::verb::post, "/api/v1/products", phone);
+    ASSERT_EQ(created.result_int(), 201U) << created.body();
+    const auto id = body_of(created).at("id").as_int64();
+    const auto path = "/api/v1/products/" + std::to_string(id);
+    EXPECT_EQ(created[bhttp::field::location], path);
+    EXPECT_EQ(created[bhttp::field::etag], "W/\"1\"");
+    expect_problem(admin(bhttp::verb::post, "/api/v1/products", phone), 409, "conflict");
+    auto bad =
+        admin(bhttp::verb::post,
+              "/api/v1/products",
+              json::object{{"sku", "bad sku"}, {"name", ""}, {"price_cents", -1}, {"currency", "usd"}});
+    expect_problem(bad, 422, "validation_failed");
+    EXPECT_GE(body_of(bad).at("errors").as_array().size(), 2U);
+    expect_problem(
+        admin(bhttp::verb::post,
+              "/api/v1/products",
+              json::object{{"sku", "X1"}, {"name", "X"}, {"price_cents", 1}, {"category_id", 99999}}),
+        422,
+        "validation_failed");
+
+    auto shown = get(path);
+    ASSERT_EQ(shown.result_int(), 200U);
+    auto p = body_of(shown);
+    EXPECT_EQ(p.at("price").at("amount_cents").as_int64(), 99900);
+    EXPECT_EQ(p.at("category").at("slug").as_string(), "phones");
+    EXPECT_TRUE(p.at("in_stock").as_bool());
+    EXPECT_EQ(get(path, {{"If-None-Match", "W/\"1\""}}).result_int(), 304U);
+    expect_problem(get("/api/v1/products/999999"), 404, "not_found");
+
+    // Optimistic concurrency.
+    auto patched = admin(bhttp::verb::patch,
+                         path,
+                         json::object{{"price_cents", 89900}, {"stock", 9}},
+                         {{"If-Match", "W/\"1\""}});
+    ASSERT_EQ(patched.result_int(), 200U) << patched.body();
+    EXPECT_EQ(patched[bhttp::field::etag], "W/\"2\"");
+    expect_problem(
+        admin(bhttp::verb::patch, path, json::object{{"name", "Stale"}}, {{"If-Match", "W/\"1\""}}),
+        412,
+        "precondition_failed");
+    expect_problem(
+        admin(bhttp::verb::patch, path, json::object{{"name", "No version"}}), 422, "validation_failed");
+    auto by_body =
+        admin(bhttp::verb::patch, path, json::object{{"name", "Apple iPhone 15 Pro Max"}, {"version", 2}});
+    ASSERT_EQ(by_body.result_int(), 200U) << by_body.body();
+    EXPECT_EQ(body_of(get(path)).at("name").as_string(), "Apple iPhone 15 Pro Max");  // cache invalidated
+
+    // Reviews.
+    auto review = send(bhttp::verb::post,
+                       path + "/reviews",
+                       json::object{{"rating", 4}, {"title", "Nice"}, {"body", "Good camera"}},
+                       {{"Authorization", customer}});
+    ASSERT_EQ(review.result_int(), 201U) << review.body();
+    EXPECT_FALSE(body_of(review).at("verified_purchase").as_bool());
+    expect_problem(
+        send(
+            bhttp::verb::post, path + "/reviews", json::object{{"rating", 5}}, {{"Authorization", customer}}),
+        409,
+        "conflict");
+    expect_problem(
+        send(bhttp::verb::post, path + "/reviews", json::object{{"rating", 5}}), 401, "unauthorized");
+    expect_problem(send(bhttp::verb::post,
+                        path + "/reviews",
+                        json::object{{"rating", 9}},
+                        {{"Authorization", customer_token("other@example.com")}}),
+                   422,
+                   "validation_failed");
+    auto reviews = body_of(get(path + "/reviews?limit=10"));
+    ASSERT_EQ(reviews.at("items").as_array().size(), 1U);
+    EXPECT_EQ(body_of(get(path)).at("rating").at("average").as_double(), 4.0);
+
+    // Delete.
+    auto gone = admin(bhttp::verb::delete_, path, json::object{});
+    EXPECT_EQ(gone.result_int(), 204U) << gone.body();
+    expect_problem(get(path), 404, "not_found");
+}
+
+TEST_F(CatalogE2E, ListingSearchFiltersSortsAndPages) {
+    auto cat =
+        admin(bhttp::verb::post, "/api/v1/categories", json::object{{"slug", "home"}, {"name", "Home"}});
+    ASSERT_EQ(cat.result_int(), 201U);
+    const auto home = body_of(cat).at("id").as_int64();
+    for (int i = 0; i < 12; ++i) {
+        json::object p{{"sku", "LAMP-" + std::to_string(i)},
+                       {"name", "Desk Lamp " + std::to_string(i)},
+                       {"price_cents", 1000 + i * 100},
+                       {"stock", i % 2},
+                       {"category_id", home}};
+        ASSERT_EQ(admin(bhttp::verb::post, "/api/v1/products", p).result_int(), 201U);
+    }
+    ASSERT_EQ(
+        admin(bhttp::verb::post,
+              "/api/v1/products",
+              json::object{{"sku", "IPH"}, {"name", "Apple iPhone 15"}, {"price_cents", 99900}, {"stock", 1}})
+            .result_int(),
+        201U);
+
+    auto search = body_of(get("/api/v1/products?q=iphnoe"));
+    ASSERT_EQ(search.at("items").as_array().size(), 1U);
+    EXPECT_EQ(search.at("items").at(0).at("sku").as_string(), "IPH");
+
+    auto filtered = body_of(
+        get("/api/v1/products?category=home&min_price=1200&max_price=1500&in_stock=true&sort=price_asc"));
+    std::vector<std::int64_t> prices;
+    for (const auto& item : filtered.at("items").as_array())
+        prices.push_back(item.at("price").at("amount_cents").as_int64());
+    EXPECT_EQ(prices, (std::vector<std::int64_t>{1300, 1500}));
+
+    std::set<std::string> seen;
+    std::string target = "/api/v1/products?category=home&sort=price_desc&limit=5";
+    std::string cursor;
+    for (int guard = 0; guard < 10; ++guard) {
+        auto page = get(target + (cursor.empty() ? "" : "&cursor=" + cursor));
+        ASSERT_EQ(page.result_int(), 200U) << page.body();
+        auto b = body_of(page);
+        for (const auto& item : b.at("items").as_array())
+            seen.insert(std::string(item.at("sku").as_string()));
+        if (b.at("next_cursor").is_null()) break;
+        cursor = std::string(b.at("next_cursor").as_string());
+    }
+    EXPECT_EQ(seen.size(), 12U);
+
+    auto explained = body_of(get("/api/v1/products?explain=true&limit=1"));
+    EXPECT_TRUE(explained.at("items").at(0).as_object().contains("score"));
+    auto first = body_of(get("/api/v1/products?sort=newest&limit=2"));
+    const std::string newest_cursor(first.at("next_cursor").as_string());
+
+    expect_problem(get("/api/v1/products?sort=price_asc&cursor=" + newest_cursor), 400, "bad_request");
+    expect_problem(get("/api/v1/products?cursor=not-a-cursor"), 400, "bad_request");
+    expect_problem(get("/api/v1/products?limit=0"), 422, "validation_failed");
+    expect_problem(get("/api/v1/products?limit=101"), 422, "validation_failed");
+    expect_problem(get("/api/v1/products?min_price=abc"), 422, "validation_failed");
+    expect_problem(get("/api/v1/products?sort=cheapest"), 422, "validation_failed");
+    expect_problem(get("/api/v1/products?sort=relevance"), 422, "validation_failed");
+    expect_problem(get("/api/v1/products?category=nope"), 404, "not_found");
+
+    auto doc = body_of(get("/openapi.json"));
+    EXPECT_TRUE(doc.at("paths").as_object().contains("/api/v1/products"));
+    EXPECT_TRUE(doc.at("paths").as_object().contains("/api/v1/products/{id}/reviews"));
+}
+
+}  // namespace
+}  // namespace emporium::test

@@ -1,0 +1,18 @@
+# Catalog: unit tests of the ranking formula and cursors, service-level integration tests against
+# the test PostgreSQL and Redis, query-plan checks on a seeded catalog, and end-to-end tests
+# through the real `emporium` binary.
+emporium_add_test(NAME catalog_test
+    SOURCES unit/catalog_test.cpp
+    LIBS emporium_catalog LABELS unit)
+emporium_add_test(NAME catalog_itest
+    SOURCES integration/catalog_service_itest.cpp
+    LIBS emporium_catalog LABELS integration)
+# Starts the real `emporium` binary.
+emporium_add_test(NAME catalog_e2e
+    SOURCES e2e/catalog_e2e.cpp e2e/process.cpp
+    LIBS emporium_catalog emporium_auth LABELS e2e)
+add_dependencies(catalog_e2e emporium)
+# EXPLAIN on a seeded catalog: the listing variants use their indexes.
+emporium_add_test(NAME catalog_plan_itest
+    SOURCES integration/catalog_plan_itest.cpp
+    LIBS emporium_catalog emporium_seed LABELS integration)

@@ -1,0 +1,136 @@
+// Pure catalog rules: the ranking formula against hand-computed values, cursors and JSON forms.
+#include "catalog/catalog_service.hpp"
+#include "catalog/catalog_types.hpp"
+
+#include <gtest/gtest.h>
+
+namespace emporium::catalog {
+namespace {
+
+TEST(RankingScore, WeightsTheThreeTerms) {
+    // popularity 50/100 = 0.5, rating 4.5/5 = 0.9, freshness 1 - 15/30 = 0.5
+    auto s = ranking_score(50, 100, 9, 2, 15.0);
+    EXPECT_DOUBLE_EQ(s.popularity, 0.5);
+    EXPECT_DOUBLE_EQ(s.rating, 0.9);
+    EXPECT_DOUBLE_EQ(s.freshness, 0.5);
+    EXPECT_NEAR(s.score, 0.5 * 0.5 + 0.3 * 0.9 + 0.2 * 0.5, 1e-12);  // 0.62
+    EXPECT_NEAR(s.score, 0.62, 1e-12);
+}
+
+TEST(RankingScore, NoSalesAnywhereMeansNoPopularityTerm) {
+    auto s = ranking_score(0, 0, 0, 0, 0.0);
+    EXPECT_EQ(s.popularity, 0.0);
+    EXPECT_EQ(s.rating, 0.0);
+    EXPECT_DOUBLE_EQ(s.freshness, 1.0);
+    EXPECT_DOUBLE_EQ(s.score, 0.2);
+}
+
+TEST(RankingScore, FutureCreationCountsAsBrandNew) {
+    auto s = ranking_score(10, 40, 3, 1, -5.0);
+    EXPECT_DOUBLE_EQ(s.freshness, 1.0);
+    EXPECT_NEAR(s.score, 0.5 * 0.25 + 0.3 * 0.6 + 0.2, 1e-12);  // 0.505
+}
+
+TEST(RankingScore, OldProductsLoseOnlyTheFreshnessTerm) {
+    auto s = ranking_score(100, 100, 5, 1, 45.0);
+    EXPECT_EQ(s.freshness, 0.0);
+    EXPECT_NEAR(s.score, 0.8, 1e-12);
+    EXPECT_EQ(ranking_score(1, 1, 0, 0, 30.0).freshness, 0.0);
+}
+
+TEST(RankingScore, PopularityIsCappedWhenTheSnapshotMaxIsExceeded) {
+    auto s = ranking_score(150, 100, 0, 0, 100.0);
+    EXPECT_DOUBLE_EQ(s.popularity, 1.0);
+    EXPECT_DOUBLE_EQ(s.score, 0.5);
+}
+
+TEST(Cursor, RoundTripsEverySort) {
+    ListCursor c;
+    c.sort = ListSort::kRank;
+    c.mode = TextMode::kTrigram;
+    c.filter_hash = "0123456789abcdef";
+    c.score_key = 0.1 + 0.2;  // not exactly representable in short decimal
+    c.id = 42;
+    c.max_purchase = 977;
+    c.now_micros = 1'700'000'000'123'456;
+    auto d = decode_cursor(encode_cursor(c));
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->sort, c.sort);
+    EXPECT_EQ(d->mode, c.mode);
+    EXPECT_EQ(d->filter_hash, c.filter_hash);
+    EXPECT_EQ(d->score_key, c.score_key);  // bit-exact
+    EXPECT_EQ(d->id, 42);
+    EXPECT_EQ(d->max_purchase, 977);
+    EXPECT_EQ(d->now_micros, c.now_micros);
+
+    c.sort = ListSort::kNewest;
+    c.int_key = 1'700'000'000'000'001;
+    d = decode_cursor(encode_cursor(c));
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->int_key, c.int_key);
+}
+
+TEST(Cursor, RejectsAnythingElse) {
+    EXPECT_FALSE(decode_cursor(""));
+    EXPECT_FALSE(decode_cursor("not base64 !"));
+    EXPECT_FALSE(decode_cursor(base64url_encode("[]")));
+    EXPECT_FALSE(decode_cursor(base64url_encode("{\"s\":\"rank\"}")));
+    EXPECT_FALSE(
+        decode_cursor(base64url_encode(R"({"s":"bogus","m":"","f":"x","k":"1","i":1,"p":0,"t":0})")));
+    EXPECT_FALSE(
+        decode_cursor(base64url_encode(R"({"s":"price_asc","m":"","f":"x","k":"1.5","i":1,"p":0,"t":0})")));
+    EXPECT_TRUE(
+        decode_cursor(base64url_encode(R"({"s":"price_asc","m":"","f":"x","k":"15","i":1,"p":0,"t":0})")));
+}
+
+TEST(Base64Url, RoundTripsAllLengths) {
+    std::string raw;
+    for (int i = 0; i < 40; ++i) {
+        raw.push_back(static_cast<char>(i * 37));
+        std::string back;
+        ASSERT_TRUE(base64url_decode(base64url_encode(raw), back));
+        EXPECT_EQ(back, raw);
+    }
+}
+
+TEST(Sort, NamesRoundTrip) {
+    for (auto s : {ListSort::kRank,
+                   ListSort::kRelevance,
+                   ListSort::kPriceAsc,
+                   ListSort::kPriceDesc,
+                   ListSort::kNewest}) {
+        EXPECT_EQ(parse_sort(sort_name(s)), s);
+    }
+    EXPECT_FALSE(parse_sort("cheapest"));
+}
+
+TEST(ProductJson, RoundTripsThroughTheCacheForm) {
+    Product p;
+    p.id = 7;
+    p.sku = "SKU-7";
+    p.name = "Lamp";
+    p.description = "warm";
+    p.category = CategoryRef{3, "home", "Home"};
+    p.price_cents = 1999;
+    p.currency = "EUR";
+    p.stock = 4;
+    p.rating_sum = 9;
+    p.rating_count = 2;
+    p.purchase_count = 11;
+    p.created_at = Timestamp(std::chrono::seconds(1'700'000'000));
+    p.version = 3;
+    auto j = to_json(p);
+    EXPECT_EQ(j.at("price").at("amount_cents").as_int64(), 1999);
+    EXPECT_EQ(j.at("rating").at("average").as_double(), 4.5);
+    EXPECT_TRUE(j.at("in_stock").as_bool());
+    auto back = product_from_json(j);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->sku, "SKU-7");
+    EXPECT_EQ(back->category->slug, "home");
+    EXPECT_EQ(back->created_at, p.created_at);
+    EXPECT_EQ(back->version, 3);
+    EXPECT_EQ(back->rating_sum, 9);
+}
+
+}  // namespace
+}  // namespace emporium::catalog
