@@ -32,6 +32,21 @@ std::chrono::milliseconds with_jitter(std::chrono::milliseconds ttl, std::chrono
     return ttl + std::chrono::milliseconds(dist(rng));
 }
 
+// KEYS: lock, key, stale key. ARGV: token, "1" to store, value, ttl ms, stale ttl ms. Stores only
+// while the caller still holds the lock: a write that invalidated in between deleted the lock, so
+// a value read before that write's commit is never stored.
+const redis::Script& fill_script() {
+    static const redis::Script script(
+        "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end "
+        "if ARGV[2] == '1' then "
+        "redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) "
+        "redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[5]) "
+        "end "
+        "redis.call('DEL', KEYS[1]) "
+        "return 1");
+    return script;
+}
+
 const redis::Script& release_script() {
     static const redis::Script script(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0");
@@ -139,18 +154,15 @@ asio::awaitable<void> CatalogCache::fill(std::string key,
                                          std::string lock_token) {
     if (!enabled()) co_return;
     try {
-        auto& client = clients_();
-        if (value) {
-            std::vector<std::vector<std::string>> commands;
-            commands.push_back(
-                redis::cmd("SET", key, *value, "PX", with_jitter(ttl, settings_.jitter).count()));
-            commands.push_back(redis::cmd("SET", stale_key, *value, "PX", settings_.stale_ttl.count()));
-            co_await client.pipeline(std::move(commands));
-        }
-        auto keys = redis::cmd(key + ":lock");
-        auto args = redis::cmd(lock_token);
-        redis::Script script = release_script();
-        co_await client.eval(std::move(script), std::move(keys), std::move(args));
+        auto keys = redis::cmd(key + ":lock", key, stale_key);
+        auto args = redis::cmd(lock_token,
+                               value ? "1" : "0",
+                               value.value_or(""),
+                               with_jitter(ttl, settings_.jitter).count(),
+                               settings_.stale_ttl.count());
+        redis::Script script = fill_script();
+        auto reply = co_await clients_().eval(std::move(script), std::move(keys), std::move(args));
+        if (reply.is_error()) core::log::warn("catalog cache fill failed", {{"error", reply.str}});
     } catch (const redis::RedisError& e) {
         core::log::debug("catalog cache fill failed", {{"error", e.what()}});
     } catch (const redis::RedisTimeoutError& e) {
@@ -163,7 +175,9 @@ asio::awaitable<void> CatalogCache::invalidate_product(std::int64_t id) {
     try {
         const auto key = product_key(id);
         std::vector<std::vector<std::string>> commands;
-        commands.push_back(redis::cmd("DEL", key, key + ":stale"));
+        // Dropping the lock too makes an in-flight rebuild (which may have read the old row) skip
+        // its fill.
+        commands.push_back(redis::cmd("DEL", key, key + ":stale", key + ":lock"));
         commands.push_back(redis::cmd("INCR", keys_.make("catalog", "gen")));
         co_await clients_().pipeline(std::move(commands));
     } catch (const redis::RedisError& e) {

@@ -59,14 +59,14 @@ public:
 
     // `cache` labels the metric emporium_cache_requests_total{cache,result}.
     boost::asio::awaitable<CacheLookup> lookup(std::string cache, std::string key, std::string stale_key);
-    // Stores `value` (when given) under key (TTL + jitter) and stale_key, then releases the lock
-    // if it still holds `lock_token`.
+    // If the lock still holds `lock_token`: stores `value` (when given) under key (TTL + jitter)
+    // and stale_key, and releases the lock. Otherwise (a write invalidated meanwhile) does nothing.
     boost::asio::awaitable<void> fill(std::string key,
                                       std::string stale_key,
                                       std::optional<std::string> value,
                                       std::chrono::milliseconds ttl,
                                       std::string lock_token);
-    // After a product write: drops its entries and bumps the list generation.
+    // After a product write: drops its entries and rebuild lock, and bumps the list generation.
     boost::asio::awaitable<void> invalidate_product(std::int64_t id);
 
 private:

@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -57,13 +58,13 @@ bool valid_currency(std::string_view s) {
 
 std::string fnv1a_hex(std::string_view text) {
     std::uint64_t h = 14695981039346656037ULL;
-    for (unsigned char c : text) {
-        h ^= c;
+    for (const char ch : text) {
+        h ^= static_cast<unsigned char>(ch);
         h *= 1099511628211ULL;
     }
     std::array<char, 17> buf{};
     std::snprintf(buf.data(), buf.size(), "%016llx", static_cast<unsigned long long>(h));
-    return std::string(buf.data(), 16);
+    return {buf.data(), 16};
 }
 
 std::string opt_text(const std::optional<std::int64_t>& v) {
@@ -90,12 +91,6 @@ std::string_view mode_name(TextMode m) {
             return "trgm";
     }
     return "";
-}
-
-std::string shortest(double v) {
-    std::array<char, 64> buf{};
-    auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
-    return std::string(buf.data(), end);
 }
 
 template <typename T>
@@ -148,7 +143,7 @@ std::string encode_cursor(const ListCursor& c) {
     json::object o{{"s", sort_name(c.sort)},
                    {"m", mode_name(c.mode)},
                    {"f", c.filter_hash},
-                   {"k", by_score ? shortest(c.score_key) : std::to_string(c.int_key)},
+                   {"k", by_score ? format_double(c.score_key) : std::to_string(c.int_key)},
                    {"i", c.id},
                    {"p", c.max_purchase},
                    {"t", c.now_micros}};
@@ -229,8 +224,7 @@ asio::awaitable<core::Result<Category>> CatalogService::create_category(NewCateg
     if (input.parent_id && *input.parent_id <= 0)
         errors.push_back({"parent_id", "must be a positive integer"});
     if (!errors.empty()) {
-        co_return core::make_error(
-            core::Errc::kValidation, "the request has invalid fields", std::move(errors));
+        co_return core::make_error(core::Errc::kValidation, "the request has invalid fields", errors);
     }
     auto created = co_await store_.insert_category(std::move(input));
     if (created) core::log::info("category created", {{"category_id", created->id}, {"slug", created->slug}});
@@ -278,8 +272,7 @@ asio::awaitable<core::Result<Product>> CatalogService::create_product(NewProduct
     if (input.stock < 0 || input.stock > kMaxStock) errors.push_back({"stock", "out of range"});
     if (input.name.empty()) errors.push_back({"name", "must not be empty"});
     if (!errors.empty()) {
-        co_return core::make_error(
-            core::Errc::kValidation, "the request has invalid fields", std::move(errors));
+        co_return core::make_error(core::Errc::kValidation, "the request has invalid fields", errors);
     }
     auto created = co_await store_.insert_product(std::move(input));
     if (created) {
@@ -299,10 +292,9 @@ asio::awaitable<core::Result<Product>> CatalogService::update_product(std::int64
         errors.push_back({"stock", "must be 0 to 10000000"});
     if (patch.name && patch.name->empty()) errors.push_back({"name", "must not be empty"});
     if (patch.expected_version <= 0)
-        errors.push_back({"version", "required (If-Match: W/\"<version>\" or \"version\")"});
+        errors.push_back({"version", R"(required (If-Match: W/"<version>" or "version"))"});
     if (!errors.empty()) {
-        co_return core::make_error(
-            core::Errc::kValidation, "the request has invalid fields", std::move(errors));
+        co_return core::make_error(core::Errc::kValidation, "the request has invalid fields", errors);
     }
     auto updated = co_await store_.update_product(id, std::move(patch));
     if (updated) {
@@ -318,6 +310,10 @@ asio::awaitable<core::Result<void>> CatalogService::delete_product(std::int64_t 
     core::log::info("product deleted", {{"product_id", id}});
     co_await cache_.invalidate_product(id);
     co_return core::Result<void>{};
+}
+
+asio::awaitable<void> CatalogService::invalidate_product(std::int64_t id) {
+    co_await cache_.invalidate_product(id);
 }
 
 // ---- reviews ----
@@ -377,7 +373,7 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::list_products(ListQue
     if (query.q && query.q->size() > 200) errors.push_back({"q", "must be at most 200 characters"});
     if (!errors.empty()) {
         co_return core::make_error(
-            core::Errc::kValidation, "the request has invalid query parameters", std::move(errors));
+            core::Errc::kValidation, "the request has invalid query parameters", errors);
     }
     std::optional<ListCursor> cursor;
     if (query.cursor) {

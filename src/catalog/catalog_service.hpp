@@ -63,6 +63,10 @@ public:
     // kBadRequest (cursor malformed or from another sort / filter), kNotFound (unknown category).
     boost::asio::awaitable<core::Result<ProductPage>> list_products(ListQuery query);
 
+    // Drops the cached copies of a product and the cached listing pages. For other contexts that
+    // change products.stock or purchase_count (checkout, order expiry), after their commit.
+    boost::asio::awaitable<void> invalidate_product(std::int64_t id);
+
     CatalogStore& store() { return store_; }
 
 private:

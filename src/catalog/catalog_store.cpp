@@ -2,15 +2,13 @@
 
 #include "db/transaction_helper.hpp"
 
-#include <array>
-#include <charconv>
-
 namespace emporium::catalog {
 
 namespace {
 
 namespace asio = boost::asio;
 
+// A macro only so the column list can be pasted into constexpr statement literals.
 #define EMPORIUM_CATALOG_PRODUCT_COLUMNS                                                                     \
     "p.id, p.sku, p.name, p.description, p.category_id, c.slug AS category_slug, "                           \
     "c.name AS category_label, p.price_cents, p.currency, p.stock, p.is_active, "                            \
@@ -142,12 +140,6 @@ Review review_of(const db::QueryResult& r, std::size_t row) {
     v.verified_purchase = r.get<bool>(row, "verified_purchase");
     v.created_at = r.get<db::Timestamp>(row, "created_at");
     return v;
-}
-
-std::string shortest(double v) {
-    std::array<char, 64> buf{};
-    auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
-    return std::string(buf.data(), end);
 }
 
 // ---- transactional work ----
@@ -298,7 +290,7 @@ BuiltQuery build_list_query(const ListSpec& spec) {
         switch (spec.sort) {
             case ListSort::kRank:
             case ListSort::kRelevance:
-                b.params.emplace_back(shortest(a.score_key));
+                b.params.emplace_back(format_double(a.score_key));
                 break;
             case ListSort::kNewest:
                 b.params.emplace_back(Timestamp(std::chrono::microseconds(a.int_key)));

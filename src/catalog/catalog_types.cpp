@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 
@@ -64,7 +65,13 @@ std::string iso8601(Timestamp t) {
     gmtime_r(&secs, &tm);
     std::array<char, 32> buf{};
     const auto n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return std::string(buf.data(), n);
+    return {buf.data(), n};
+}
+
+std::string format_double(double v) {
+    std::array<char, 64> buf{};
+    auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+    return {buf.data(), end};
 }
 
 namespace {
@@ -112,8 +119,8 @@ std::string base64url_encode(std::string_view raw) {
     out.reserve((raw.size() + 2) / 3 * 4);
     std::uint32_t acc = 0;
     int bits = 0;
-    for (unsigned char c : raw) {
-        acc = (acc << 8U) | c;
+    for (const char ch : raw) {
+        acc = (acc << 8U) | static_cast<unsigned char>(ch);
         bits += 8;
         while (bits >= 6) {
             bits -= 6;

@@ -175,6 +175,8 @@ std::optional<Product> product_from_json(const boost::json::value& v);
 std::optional<ProductPage> page_from_json(const boost::json::value& v);
 
 std::string iso8601(Timestamp t);
+// The shortest decimal text that parses back to exactly `v` (cursor keys, SQL float8 parameters).
+std::string format_double(double v);
 
 // Base64url without padding, and its inverse (false on bad input).
 std::string base64url_encode(std::string_view raw);

@@ -1405,9 +1405,13 @@ boost::asio::awaitable<void> copy_worker(db::Pool& pool, std::shared_ptr<LoadSta
         state->tasks.pop_front();
         bool gave_up = false;
         try {
+            // Named locals, not temporaries inside the co_await expression: GCC 12 destroys such
+            // temporaries twice.
             auto stream = std::make_shared<TableStream>(state->data, task.table, task.first, task.end);
-            state->rows[static_cast<std::size_t>(task.table)] += co_await pool.copy_in(
-                std::string(copy_sql(task.table)), db::CopySource{ChunkSource{std::move(stream)}});
+            db::CopySource source{ChunkSource{std::move(stream)}};
+            std::string sql(copy_sql(task.table));
+            const auto copied = co_await pool.copy_in(std::move(sql), std::move(source));
+            state->rows[static_cast<std::size_t>(task.table)] += copied;
         } catch (const db::PoolTimeoutError&) {
             // No connection was free (a pool smaller than kCopyWorkers): nothing was sent, so hand
             // the task back and let the workers that hold connections finish the stage. The last

@@ -215,7 +215,10 @@ TEST_F(CatalogE2E, AdminWritesPublicReadsAndReviews) {
     EXPECT_EQ(body_of(get(path)).at("rating").at("average").as_double(), 4.0);
 
     // Delete.
-    auto gone = admin(bhttp::verb::delete_, path, json::object{});
+    expect_problem(call(server_->port(), bhttp::verb::delete_, path, "", {{"Authorization", customer}}),
+                   403,
+                   "forbidden");
+    auto gone = call(server_->port(), bhttp::verb::delete_, path, "", {{"Authorization", admin_}});
     EXPECT_EQ(gone.result_int(), 204U) << gone.body();
     expect_problem(get(path), 404, "not_found");
 }
@@ -278,6 +281,10 @@ TEST_F(CatalogE2E, ListingSearchFiltersSortsAndPages) {
     expect_problem(get("/api/v1/products?sort=cheapest"), 422, "validation_failed");
     expect_problem(get("/api/v1/products?sort=relevance"), 422, "validation_failed");
     expect_problem(get("/api/v1/products?category=nope"), 404, "not_found");
+
+    auto metrics = get("/metrics");
+    EXPECT_NE(metrics.body().find("emporium_cache_requests_total{cache=\"list\",result=\"miss\"}"),
+              std::string::npos);
 
     auto doc = body_of(get("/openapi.json"));
     EXPECT_TRUE(doc.at("paths").as_object().contains("/api/v1/products"));

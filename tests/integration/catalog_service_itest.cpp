@@ -2,6 +2,7 @@
 // optimistic concurrency, reviews, the ranked listing (order, filters, search with the trigram
 // fallback, keyset pagination) and the cache (single flight, invalidation, Redis down).
 #include "catalog/catalog_service.hpp"
+#include "core/metrics.hpp"
 #include "integration/redis_support.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/run_coro.hpp"
@@ -38,12 +39,12 @@ protected:
         pool_->close();
     }
 
-    std::unique_ptr<CatalogService> make_service(bool cached = true) {
+    std::unique_ptr<CatalogService> make_service(bool cached = true, CacheSettings settings = {}) {
         CatalogStore store([p = pool_.get()]() -> db::Pool& { return *p; });
         CatalogCache::ClientProvider clients;
         if (cached) clients = [r = redis_.get()]() -> redis::Client& { return *r; };
         return std::make_unique<CatalogService>(std::move(store),
-                                                CatalogCache(clients, redis::Keys(prefix_)));
+                                                CatalogCache(clients, redis::Keys(prefix_), settings));
     }
     template <typename T>
     T run(asio::awaitable<T> aw) {
@@ -469,8 +470,17 @@ asio::awaitable<void> fetch_page(CatalogService* service, int* found) {
 }
 
 TEST_F(CatalogTest, ColdProductKeyIsLoadedOnceUnderConcurrency) {
-    auto s = make_service();
+    // Losers wait up to 2 s (instead of 200 ms) so a slow CI machine cannot turn them into readers.
+    CacheSettings patient;
+    patient.wait_steps = 200;
+    auto s = make_service(true, patient);
     auto p = product(*s, "HOT", "Hot Item");
+    auto& hits = core::Metrics::global().counter(
+        "emporium_cache_requests_total", "", {{"cache", "product"}, {"result", "hit"}});
+    auto& misses = core::Metrics::global().counter(
+        "emporium_cache_requests_total", "", {{"cache", "product"}, {"result", "miss"}});
+    const auto hits_before = hits.value();
+    const auto misses_before = misses.value();
     const auto before = s->store().product_reads();
     int found = 0;
     std::vector<asio::awaitable<void>> tasks;
@@ -478,6 +488,8 @@ TEST_F(CatalogTest, ColdProductKeyIsLoadedOnceUnderConcurrency) {
     redis::test::run_all(ctx_, std::move(tasks));
     EXPECT_EQ(found, 200);
     EXPECT_EQ(s->store().product_reads() - before, 1);
+    EXPECT_EQ(misses.value() - misses_before, 1U);
+    EXPECT_EQ(hits.value() - hits_before, 199U);
 
     // A write invalidates: the next read sees the new version.
     ProductPatch patch;
@@ -491,7 +503,10 @@ TEST_F(CatalogTest, ColdProductKeyIsLoadedOnceUnderConcurrency) {
 }
 
 TEST_F(CatalogTest, ColdListPageIsLoadedOnceAndWritesBumpTheGeneration) {
-    auto s = make_service();
+    // Losers wait up to 2 s (instead of 200 ms) so a slow CI machine cannot turn them into readers.
+    CacheSettings patient;
+    patient.wait_steps = 200;
+    auto s = make_service(true, patient);
     for (int i = 0; i < 3; ++i) product(*s, "L" + std::to_string(i), "List Item");
     const auto before = s->store().product_reads();
     int found = 0;
@@ -505,6 +520,28 @@ TEST_F(CatalogTest, ColdListPageIsLoadedOnceAndWritesBumpTheGeneration) {
     ListQuery q;
     q.sort = ListSort::kNewest;
     EXPECT_EQ(list(*s, q).items.size(), 4U);
+}
+
+TEST_F(CatalogTest, AFillAfterAnInvalidationIsDropped) {
+    // A rebuild that read the row before a write committed must not store the old value.
+    CatalogCache cache([r = redis_.get()]() -> redis::Client& { return *r; }, redis::Keys(prefix_));
+    const auto key = cache.product_key(5);
+    auto look = run(cache.lookup("product", key, key + ":stale"));
+    ASSERT_EQ(look.kind, CacheLookup::Kind::kLoad);
+    run(cache.invalidate_product(5));
+    run(cache.fill(key, key + ":stale", std::string("old"), 60s, look.lock_token));
+    EXPECT_TRUE(run(redis_->command(redis::cmd("GET", key))).is_nil());
+    EXPECT_TRUE(run(redis_->command(redis::cmd("GET", key + ":stale"))).is_nil());
+
+    // Without a write in between, the winner's fill is stored and the lock released.
+    look = run(cache.lookup("product", key, key + ":stale"));
+    ASSERT_EQ(look.kind, CacheLookup::Kind::kLoad);
+    run(cache.fill(key, key + ":stale", std::string("new"), 60s, look.lock_token));
+    EXPECT_EQ(run(redis_->command(redis::cmd("GET", key))).str, "new");
+    EXPECT_TRUE(run(redis_->command(redis::cmd("GET", key + ":lock"))).is_nil());
+    auto ttl = run(redis_->command(redis::cmd("PTTL", key))).integer;
+    EXPECT_GT(ttl, 0);
+    EXPECT_LE(ttl, 75'000);  // 60 s + at most 15 s of jitter
 }
 
 TEST_F(CatalogTest, RedisDownFallsBackToTheDatabase) {
