@@ -28,6 +28,13 @@ std::string version() { return EMPORIUM_VERSION; }
 namespace {
 
 boost::asio::awaitable<void> probe_postgres(core::PerContext<db::Pool>* pools) { co_await pools->local().ping(); }
+catalog::CatalogCache make_catalog_cache(const core::Config& config, core::PerContext<redis::Client>& clients) {
+    catalog::CacheSettings settings;
+    settings.enabled = config.cache.enabled;
+    return catalog::CatalogCache([r = &clients]() -> redis::Client& { return r->local(); },
+                                 redis::Keys(config.cache.key_prefix), settings);
+}
+
 boost::asio::awaitable<void> probe_redis(core::PerContext<redis::Client>* clients) { co_await clients->local().ping(); }
 
 }  // namespace
@@ -65,8 +72,7 @@ int run_serve(const core::Config& config) {
         openapi,
         std::make_shared<catalog::CatalogService>(
             catalog::CatalogStore([p = &pools]() -> db::Pool& { return p->local(); }),
-            catalog::CatalogCache([r = &redis_clients]() -> redis::Client& { return r->local(); },
-                                  redis::Keys(config.rate_limit.key_prefix))));
+            make_catalog_cache(config, redis_clients)));
     auto limiter = std::make_shared<ratelimit::RateLimiter>(
         [r = &redis_clients]() -> redis::Client& { return r->local(); },
         redis::Keys(config.rate_limit.key_prefix));

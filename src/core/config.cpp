@@ -277,6 +277,8 @@ Config Config::load(const ConfigSource& src) {
     if (!r.url.starts_with("redis://")) throw ConfigError("REDIS_URL: expected redis://host:port[/db]");
     if (!d.url.starts_with("postgresql://") && !d.url.starts_with("postgres://"))
         throw ConfigError("DATABASE_URL: expected postgresql://user@host:port/dbname");
+    c.cache.enabled = src.get_bool("CACHE_ENABLED", true);
+    c.cache.key_prefix = src.get_string("CACHE_KEY_PREFIX", c.cache.key_prefix);
     return c;
 }
 

@@ -116,6 +116,11 @@ struct RateLimitConfig {
     RateLimitPolicy write{20, std::chrono::milliseconds(1'000), 20, true};
 };
 
+struct CacheConfig {
+    bool enabled = true;                   // CACHE_ENABLED: cache-aside for catalog reads
+    std::string key_prefix = "emporium:";  // CACHE_KEY_PREFIX
+};
+
 struct Config {
     std::string log_level = "info";
     std::string shop_name = "Emporium Demo Shop";
@@ -124,6 +129,7 @@ struct Config {
     RedisConfig redis;
     AuthConfig auth;
     RateLimitConfig rate_limit;
+    CacheConfig cache;
 
     // Reads every variable documented in .env.example; throws ConfigError on invalid values.
     static Config load(const ConfigSource& source);

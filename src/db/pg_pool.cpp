@@ -51,8 +51,10 @@ struct Pool::Impl {
     // Drops sessions that broke (the reader closed them, a timeout, the server went away). A
     // leased session is dropped when its holder returns it.
     void prune() {
-        auto broken = std::remove_if(sessions.begin(), sessions.end(), [](const std::shared_ptr<Session>& s) {
-            return !s->is_leased() && !s->probe_alive();
+        // partition, not remove_if: the broken sessions must stay intact at the tail so they can
+        // be closed (remove_if leaves moved-from, null pointers there).
+        auto broken = std::stable_partition(sessions.begin(), sessions.end(), [](const std::shared_ptr<Session>& s) {
+            return s->is_leased() || s->probe_alive();
         });
         const auto dropped = static_cast<std::size_t>(std::distance(broken, sessions.end()));
         if (dropped == 0) return;

@@ -443,6 +443,27 @@ TEST(DbPool, TerminatedConnectionIsReplaced) {
     test::run_coro(pool_replaces_terminated_connection(test::process_test_database_url()));
 }
 
+// Regression: with a dead connection in front of a healthy one, dropping the dead one used
+// std::remove_if and then closed the moved-from (null) tail element — a crash under load.
+asio::awaitable<void> pool_drops_dead_connection_before_healthy_one(std::string url) {
+    Pool pool(co_await asio::this_coro::executor, pool_options(url, 2));
+    auto first = co_await pool.begin();
+    auto second = co_await pool.begin();  // forces a second connection
+    auto dead_pid = (co_await first.query(kPid)).get<std::int32_t>(0, 0);
+    auto live_pid = (co_await second.query(kPid)).get<std::int32_t>(0, 0);
+    co_await first.commit();
+    co_await second.commit();
+    EXPECT_EQ(pool.size(), 2U);
+    co_await terminate_backend(url, dead_pid);
+    auto pid = (co_await pool.query(kPid)).get<std::int32_t>(0, 0);
+    EXPECT_EQ(pid, live_pid);
+    EXPECT_EQ(pool.size(), 1U);
+}
+
+TEST(DbPool, DeadConnectionInFrontOfHealthyOneIsDropped) {
+    test::run_coro(pool_drops_dead_connection_before_healthy_one(test::process_test_database_url()));
+}
+
 asio::awaitable<void> ping_and_close(std::string url) {
     Pool pool(co_await asio::this_coro::executor, pool_options(url, 2));
     co_await pool.ping();
