@@ -184,6 +184,12 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::write_order(
             co_return CheckoutResponse{201, std::move(body), false, std::nullopt};
         } catch (const db::RetryableDbError&) {
             if (attempt >= kTransactionAttempts) throw;
+        } catch (const db::DbError& e) {
+            // The key's record expired and was purged, but the order it created is still there.
+            if (!e.is_unique_violation() || e.constraint() != "orders_user_idempotency_key") throw;
+            co_return core::make_error(core::Errc::kConflict,
+                                       "this Idempotency-Key already created an order; use a new key",
+                                       {{"Idempotency-Key", "was already used"}});
         }
     }
 }
