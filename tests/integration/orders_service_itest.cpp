@@ -320,6 +320,58 @@ TEST_P(OrdersTest, CancelAndExpiryReturnStock) {
     EXPECT_TRUE(none->items.empty());
 }
 
+TEST_F(OrdersTest, DualRejectsAStaleFencingToken) {
+    auto service = make_service(Strategy::kDual);
+    const auto p = product(5);
+    // A later lock holder already wrote a higher token: our write must not land.
+    scalar("UPDATE products SET fence_token = 1000000 WHERE id = $1 RETURNING id", db::params(p));
+    NewOrder order;
+    order.items = {{p, 1}};
+    order.shipping_address = json::object{{"city", "Oslo"}};
+    auto r = run(service->place_order(user_, "fenced", order, "f"));
+    ASSERT_TRUE(r && r->failure);
+    EXPECT_EQ(r->failure->code, core::Errc::kConflict);
+    EXPECT_EQ(stock(p), 5);
+    EXPECT_EQ(scalar("SELECT count(*) FROM orders"), 0);
+    expect_audit_clean();
+}
+
+TEST_F(OrdersTest, RedlockNeedsAMajorityOfMasters) {
+    redis::ClientOptions down;
+    down.url = "redis://127.0.0.1:1/0";  // nothing listens: every command fails fast
+    down.connect_timeout = 200ms;
+    auto dead1 = std::make_unique<redis::Client>(ctx_.get_executor(), down);
+    auto dead2 = std::make_unique<redis::Client>(ctx_.get_executor(), down);
+    // A second "master": database 1 of the test server (a keyspace of its own).
+    auto second_options = redis::test::shared_server_options();
+    second_options.url = test::test_redis_url() + "/1";
+    auto second = std::make_unique<redis::Client>(ctx_.get_executor(), second_options);
+    auto* live = redis_.get();
+    auto* live2 = second.get();
+    auto* d1 = dead1.get();
+    auto* d2 = dead2.get();
+    // Two live masters + one dead: 2 of 3.
+    inventory::Redlock majority([live, live2, d1] { return std::vector<redis::Client*>{live, live2, d1}; }, 1000ms, 3);
+    auto lock = run(majority.acquire(prefix_ + "lock:a"));
+    ASSERT_TRUE(lock);
+    EXPECT_GT(lock->validity, 900ms);
+    EXPECT_LE(lock->validity, 988ms);
+    // Held: a second acquisition of the same key fails after its retries.
+    EXPECT_FALSE(run(majority.acquire(prefix_ + "lock:a")));
+    run(majority.release(*lock));
+    auto again = run(majority.acquire(prefix_ + "lock:a"));
+    ASSERT_TRUE(again);
+    run(majority.release(*again));
+    // One live of three: no quorum, and the partial lock is released again.
+    inventory::Redlock minority([live, d1, d2] { return std::vector<redis::Client*>{live, d1, d2}; }, 1000ms, 2);
+    EXPECT_FALSE(run(minority.acquire(prefix_ + "lock:b")));
+    auto leftover = run(redis_->command(redis::cmd("EXISTS", prefix_ + "lock:b")));
+    EXPECT_EQ(leftover.as_int(), 0);
+    dead1->close();
+    dead2->close();
+    second->close();
+}
+
 INSTANTIATE_TEST_SUITE_P(Strategies,
                          OrdersTest,
                          ::testing::Values(Strategy::kPessimistic, Strategy::kDual, Strategy::kOptimistic, Strategy::kRedis),
