@@ -17,7 +17,10 @@ inline inventory::InventorySettings inventory_settings(const core::Config& confi
 }
 
 inline orders::OrdersSettings orders_settings(const core::Config& config) {
-    return orders::OrdersSettings{config.inventory.order_ttl, config.inventory.idempotency_ttl};
+    orders::OrdersSettings s;
+    s.order_ttl = config.inventory.order_ttl;
+    s.idempotency_ttl = config.inventory.idempotency_ttl;
+    return s;
 }
 
 }  // namespace emporium::app

@@ -68,7 +68,7 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::place_order(std::
                                                                            NewOrder order,
                                                                            std::string fingerprint) {
     const auto hash = sha256(fingerprint);
-    if (!co_await store_.claim_key(user_id, key, hash, settings_.idempotency_ttl)) {
+    if (!co_await store_.claim_key(user_id, key, hash, settings_.idempotency_ttl, settings_.abandoned_after)) {
         auto record = co_await store_.find_key(user_id, key);
         if (!record) {
             co_return core::make_error(core::Errc::kConflict, "the Idempotency-Key is being recycled, please retry");

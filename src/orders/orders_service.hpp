@@ -21,6 +21,9 @@ namespace emporium::orders {
 struct OrdersSettings {
     std::chrono::seconds order_ttl{900};
     std::chrono::seconds idempotency_ttl{86'400};
+    // An in-progress Idempotency-Key older than this belongs to a request that died (far longer
+    // than the request budget); a retry of the same request takes it over.
+    std::chrono::seconds abandoned_after{60};
 };
 
 // What a checkout request answers: the stored (replayed == true) or the new response.

@@ -16,6 +16,10 @@ constexpr db::Statement kClaimKey{
     "orders.claim_key",
     "INSERT INTO idempotency_keys (user_id, key, request_hash, expires_at) "
     "VALUES ($1, $2, $3::bytea, now() + $4::bigint * interval '1 second') ON CONFLICT DO NOTHING RETURNING user_id"};
+constexpr db::Statement kTakeOverKey{
+    "orders.take_over_key",
+    "UPDATE idempotency_keys SET created_at = now() WHERE user_id = $1 AND key = $2 AND request_hash = $3::bytea "
+    "AND status_code IS NULL AND created_at < now() - $4::bigint * interval '1 second' RETURNING user_id"};
 constexpr db::Statement kFindKey{
     "orders.find_key",
     "SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE user_id = $1 AND key = $2"};
@@ -98,11 +102,16 @@ void attach_items(std::vector<Order>& orders, const db::QueryResult& r) {
 asio::awaitable<bool> OrdersStore::claim_key(std::int64_t user_id,
                                              std::string key,
                                              std::string request_hash,
-                                             std::chrono::seconds ttl) {
+                                             std::chrono::seconds ttl,
+                                             std::chrono::seconds abandoned_after) {
     co_await pools_().query(kPurgeKey, db::params(user_id, key));
     auto r = co_await pools_().query(
         kClaimKey, db::params(user_id, key, db::Param::bytea(request_hash), static_cast<long long>(ttl.count())));
-    co_return r.rows() == 1;
+    if (r.rows() == 1) co_return true;
+    auto taken = co_await pools_().query(
+        kTakeOverKey,
+        db::params(user_id, key, db::Param::bytea(request_hash), static_cast<long long>(abandoned_after.count())));
+    co_return taken.rows() == 1;
 }
 
 asio::awaitable<std::optional<IdempotencyRecord>> OrdersStore::find_key(std::int64_t user_id, std::string key) {

@@ -31,11 +31,14 @@ public:
     db::Pool& pool() { return pools_(); }
 
     // Claims (user, key) with an in-progress row; false when the key already exists (an expired
-    // record is removed first).
+    // record is removed first). An in-progress record of the same request older than
+    // `abandoned_after` is taken over: its request died (crash) before committing, because the
+    // final answer is committed together with the order.
     boost::asio::awaitable<bool> claim_key(std::int64_t user_id,
                                            std::string key,
                                            std::string request_hash,
-                                           std::chrono::seconds ttl);
+                                           std::chrono::seconds ttl,
+                                           std::chrono::seconds abandoned_after);
     boost::asio::awaitable<std::optional<IdempotencyRecord>> find_key(std::int64_t user_id, std::string key);
     boost::asio::awaitable<void> finish_key(std::int64_t user_id, std::string key, std::int32_t status, std::string body);
     boost::asio::awaitable<void> finish_key_in(

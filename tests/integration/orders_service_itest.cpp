@@ -91,8 +91,10 @@ protected:
             redis::Keys(prefix_),
             std::move(redlock),
             nullptr);
+        OrdersSettings orders_settings;
+        orders_settings.order_ttl = order_ttl;
         return std::make_shared<OrdersService>(
-            OrdersSettings{order_ttl, 86'400s}, OrdersStore([p]() -> db::Pool& { return *p; }), inventory_);
+            orders_settings, OrdersStore([p]() -> db::Pool& { return *p; }), inventory_);
     }
     template <typename T>
     T run(asio::awaitable<T> aw) {
@@ -318,6 +320,31 @@ TEST_P(OrdersTest, CancelAndExpiryReturnStock) {
     auto none = run(service->list_orders(stranger, 10, std::nullopt));
     ASSERT_TRUE(none);
     EXPECT_TRUE(none->items.empty());
+}
+
+TEST_F(OrdersTest, AbandonedInProgressKeyIsTakenOverBySameRequestOnly) {
+    auto service = make_service(Strategy::kPessimistic);
+    const auto p = product(5);
+    // A request that died (crash) before committing left its in-progress record behind.
+    scalar("INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) "
+           "VALUES ($1, 'crashed', $2::bytea, now() - interval '10 minutes') RETURNING 1::bigint",
+           db::params(user_, db::Param::bytea(sha256("fp:crashed"))));
+    scalar("INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, 'running', $2::bytea) "
+           "RETURNING 1::bigint",
+           db::params(user_, db::Param::bytea(sha256("fp:running"))));
+    NewOrder order;
+    order.items = {{p, 1}};
+    order.shipping_address = json::object{{"city", "Oslo"}};
+    auto other = run(service->place_order(user_, "crashed", order, "fp:other"));
+    ASSERT_FALSE(other);
+    EXPECT_EQ(other.error().code, core::Errc::kValidation);
+    auto running = run(service->place_order(user_, "running", order, "fp:running"));
+    ASSERT_FALSE(running);
+    EXPECT_EQ(running.error().code, core::Errc::kConflict);
+    auto retried = run(service->place_order(user_, "crashed", order, "fp:crashed"));
+    ASSERT_TRUE(retried && !retried->failure);
+    EXPECT_FALSE(retried->replayed);
+    EXPECT_EQ(stock(p), 4);
 }
 
 TEST_F(OrdersTest, DualRejectsAStaleFencingToken) {
