@@ -26,5 +26,11 @@ int run_seed(const core::Config& config, const SeedOptions& options);
 // EMPORIUM_ADMIN_PASSWORD or one line of stdin. Exit code 0, 1 (rejected: policy, duplicate, or
 // database failure), 2 (no password given).
 int run_create_admin(const core::Config& config, const CreateAdminOptions& options);
+// `emporium expire-orders`: expires unpaid orders past expires_at (stock returned) and purges
+// expired idempotency keys. Exit code 0, or 1 on failure.
+int run_expire_orders(const core::Config& config);
+// `emporium inventory audit|resync`: audit exits 1 when any product's stock differs from the sum
+// of its ledger rows; resync rewrites the Redis stock mirror from PostgreSQL.
+int run_inventory(const core::Config& config, const std::string& action);
 
 }  // namespace emporium::app

@@ -37,6 +37,12 @@ int main(int argc, char** argv) {
     app::CreateAdminOptions admin_opts;
     create_admin->add_option("--email", admin_opts.email, "the admin's e-mail address")->required();
     create_admin->add_option("--name", admin_opts.name, "display name");
+    auto* expire_orders = cli.add_subcommand("expire-orders", "expire unpaid orders past their deadline");
+    auto* inventory = cli.add_subcommand("inventory", "stock ledger audit and Redis mirror");
+    std::string inventory_action;
+    inventory->add_option("action", inventory_action, "audit | resync")
+        ->required()
+        ->check(CLI::IsMember({"audit", "resync"}));
     auto* version = cli.add_subcommand("version", "print the version");
 
     CLI11_PARSE(cli, argc, argv);
@@ -58,6 +64,8 @@ int main(int argc, char** argv) {
         if (migrate->parsed()) return app::run_migrate(config);
         if (seed->parsed()) return app::run_seed(config, seed_opts);
         if (create_admin->parsed()) return app::run_create_admin(config, admin_opts);
+        if (expire_orders->parsed()) return app::run_expire_orders(config);
+        if (inventory->parsed()) return app::run_inventory(config, inventory_action);
     } catch (const std::exception& e) {
         core::log::error("fatal", {{"error", e.what()}});
         return 1;

@@ -1,4 +1,5 @@
 #include "app/commands.hpp"
+#include "app/orders_wiring.hpp"
 #include "app/wiring.hpp"
 #include "auth/auth_routes.hpp"
 #include "catalog/catalog_routes.hpp"
@@ -11,6 +12,7 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "http/system_routes.hpp"
+#include "orders/orders_routes.hpp"
 #include "ratelimit/rate_limit_middleware.hpp"
 #include "redis/redis.hpp"
 
@@ -67,12 +69,43 @@ int run_serve(const core::Config& config) {
     auto auth_service = std::make_shared<auth::AuthService>(
         std::move(auth_settings), auth::AuthStore([p = &pools]() -> db::Pool& { return p->local(); }), cpu);
     auth::register_routes(router, openapi, auth_service);
-    catalog::register_routes(
-        router,
-        openapi,
-        std::make_shared<catalog::CatalogService>(
-            catalog::CatalogStore([p = &pools]() -> db::Pool& { return p->local(); }),
-            make_catalog_cache(config, redis_clients)));
+    auto catalog_service = std::make_shared<catalog::CatalogService>(
+        catalog::CatalogStore([p = &pools]() -> db::Pool& { return p->local(); }),
+        make_catalog_cache(config, redis_clients));
+    catalog::register_routes(router, openapi, catalog_service);
+
+    // Redlock masters: REDIS_LOCK_URLS, or the main Redis alone.
+    std::vector<std::unique_ptr<core::PerContext<redis::Client>>> lock_masters;
+    for (const auto& url : config.inventory.lock_urls) {
+        auto options = redis_options(config);
+        options.url = url;
+        lock_masters.push_back(std::make_unique<core::PerContext<redis::Client>>(
+            runtime, [options](boost::asio::io_context& ctx, std::size_t) {
+                return std::make_unique<redis::Client>(ctx.get_executor(), options);
+            }));
+    }
+    auto redlock = std::make_shared<inventory::Redlock>(
+        [m = &lock_masters, r = &redis_clients] {
+            std::vector<redis::Client*> out;
+            for (auto& per_context : *m) out.push_back(&per_context->local());
+            if (out.empty()) out.push_back(&r->local());
+            return out;
+        },
+        config.inventory.lock_ttl,
+        config.inventory.lock_retries);
+    auto inventory_service = std::make_shared<inventory::InventoryService>(
+        inventory_settings(config),
+        inventory::InventoryStore([p = &pools]() -> db::Pool& { return p->local(); }),
+        [r = &redis_clients]() -> redis::Client& { return r->local(); },
+        redis::Keys(config.rate_limit.key_prefix),
+        std::move(redlock),
+        catalog_service);
+    orders::register_routes(router,
+                            openapi,
+                            std::make_shared<orders::OrdersService>(
+                                orders_settings(config),
+                                orders::OrdersStore([p = &pools]() -> db::Pool& { return p->local(); }),
+                                inventory_service));
     auto limiter = std::make_shared<ratelimit::RateLimiter>(
         [r = &redis_clients]() -> redis::Client& { return r->local(); },
         redis::Keys(config.rate_limit.key_prefix));
@@ -101,6 +134,9 @@ int run_serve(const core::Config& config) {
         server.shutdown([&] {
             for (auto& p : pools) p->close();
             for (auto& r : redis_clients) r->close();
+            for (auto& m : lock_masters) {
+                for (auto& r : *m) r->close();
+            }
             runtime.release_work();
             runtime.stop();
         });

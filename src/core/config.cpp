@@ -274,6 +274,22 @@ Config Config::load(const ConfigSource& src) {
     if (auto v = src.get("RATE_LIMIT_WRITE"); v && !v->empty())
         rl.write = parse_rate_limit_policy("RATE_LIMIT_WRITE", *v, true);
 
+    auto& inv = c.inventory;
+    inv.strategy = src.get_string("INVENTORY_STRATEGY", inv.strategy);
+    if (inv.strategy != "pessimistic" && inv.strategy != "dual" && inv.strategy != "optimistic" &&
+        inv.strategy != "redis")
+        throw ConfigError("INVENTORY_STRATEGY: expected one of pessimistic|dual|optimistic|redis, got '" +
+                          inv.strategy + "'");
+    inv.lock_urls = split_list(src.get_string("REDIS_LOCK_URLS", ""));
+    for (const auto& u : inv.lock_urls) {
+        if (!u.starts_with("redis://")) throw ConfigError("REDIS_LOCK_URLS: expected redis://host:port[/db],...");
+    }
+    inv.lock_ttl = std::chrono::milliseconds(src.get_int("LOCK_TTL_MS", 2'000, 10, 60'000));
+    inv.lock_retries = static_cast<int>(src.get_int("LOCK_RETRIES", 100, 1, 10'000));
+    inv.optimistic_retries = static_cast<int>(src.get_int("OPTIMISTIC_RETRIES", 64, 1, 10'000));
+    inv.order_ttl = std::chrono::seconds(src.get_int("ORDER_TTL_S", 900, 1, 31'536'000));
+    inv.idempotency_ttl = std::chrono::seconds(src.get_int("IDEMPOTENCY_TTL_S", 86'400, 1, 31'536'000));
+
     if (!r.url.starts_with("redis://")) throw ConfigError("REDIS_URL: expected redis://host:port[/db]");
     if (!d.url.starts_with("postgresql://") && !d.url.starts_with("postgres://"))
         throw ConfigError("DATABASE_URL: expected postgresql://user@host:port/dbname");

@@ -121,6 +121,17 @@ struct CacheConfig {
     std::string key_prefix = "emporium:";  // CACHE_KEY_PREFIX
 };
 
+// Checkout and stock (issue #6). `strategy` is one of pessimistic, dual, optimistic, redis.
+struct InventoryConfig {
+    std::string strategy = "dual";
+    std::vector<std::string> lock_urls;  // Redlock masters; empty = REDIS_URL alone
+    std::chrono::milliseconds lock_ttl{2'000};
+    int lock_retries = 100;        // attempts per product lock, 5..25 ms apart (jittered)
+    int optimistic_retries = 64;   // version conflicts tolerated per line before 409
+    std::chrono::seconds order_ttl{900};         // unpaid orders expire after this
+    std::chrono::seconds idempotency_ttl{86'400};  // Idempotency-Key records are kept this long
+};
+
 struct Config {
     std::string log_level = "info";
     std::string shop_name = "Emporium Demo Shop";
@@ -130,6 +141,7 @@ struct Config {
     AuthConfig auth;
     RateLimitConfig rate_limit;
     CacheConfig cache;
+    InventoryConfig inventory;
 
     // Reads every variable documented in .env.example; throws ConfigError on invalid values.
     static Config load(const ConfigSource& source);

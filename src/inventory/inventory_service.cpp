@@ -1,0 +1,319 @@
+#include "inventory/inventory_service.hpp"
+
+#include "core/log.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <exception>
+#include <random>
+
+namespace emporium::inventory {
+
+namespace {
+
+namespace asio = boost::asio;
+
+// KEYS: stock keys, ARGV: quantities. 0 = all decremented; -i = key i missing (load it);
+// i = key i has too little stock. Nothing changes unless every line fits.
+const redis::Script& reserve_script() {
+    static const redis::Script kScript(
+        "for i, k in ipairs(KEYS) do "
+        "  local v = redis.call('GET', k) "
+        "  if not v then return -i end "
+        "  if tonumber(v) < tonumber(ARGV[i]) then return i end "
+        "end "
+        "for i, k in ipairs(KEYS) do redis.call('DECRBY', k, ARGV[i]) end "
+        "return 0");
+    return kScript;
+}
+
+// Adds quantities back to keys that exist (a missing key is reloaded from the database later).
+const redis::Script& give_back_script() {
+    static const redis::Script kScript(
+        "for i, k in ipairs(KEYS) do "
+        "  if redis.call('EXISTS', k) == 1 then redis.call('INCRBY', k, ARGV[i]) end "
+        "end "
+        "return 0");
+    return kScript;
+}
+
+std::vector<std::int64_t> ids_of(const std::vector<Line>& lines) {
+    std::vector<std::int64_t> ids;
+    ids.reserve(lines.size());
+    for (const auto& l : lines) ids.push_back(l.product_id);
+    return ids;
+}
+
+const StockRow* find_row(const std::vector<StockRow>& rows, std::int64_t id) {
+    auto it = std::find_if(rows.begin(), rows.end(), [id](const StockRow& r) { return r.product_id == id; });
+    return it == rows.end() ? nullptr : &*it;
+}
+
+// Validates `lines` against `rows`: every product exists and is for sale; with `check_stock`,
+// has enough stock.
+core::Result<void> check_rows(const std::vector<Line>& lines, const std::vector<StockRow>& rows, bool check_stock) {
+    for (const auto& l : lines) {
+        const auto* row = find_row(rows, l.product_id);
+        if (row == nullptr || !row->is_for_sale) return unknown_product_error(l.product_id);
+    }
+    if (check_stock) {
+        for (const auto& l : lines) {
+            const auto* row = find_row(rows, l.product_id);
+            if (row->stock < l.quantity) return out_of_stock_error(l.product_id, l.quantity, row->stock);
+        }
+    }
+    return {};
+}
+
+std::vector<ReservedLine> priced(const std::vector<Line>& lines, const std::vector<StockRow>& rows) {
+    std::vector<ReservedLine> out;
+    for (const auto& l : lines) {
+        const auto* row = find_row(rows, l.product_id);
+        out.push_back(ReservedLine{l.product_id, l.quantity, row->price_cents, row->currency});
+    }
+    return out;
+}
+
+asio::awaitable<void> backoff(int attempt) {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    const int base = std::min(1 << std::min(attempt, 4), 16);
+    std::uniform_int_distribution<int> dist(base, base * 2);
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(dist(rng)));
+    co_await timer.async_wait(asio::use_awaitable);
+}
+
+}  // namespace
+
+core::Error unknown_product_error(std::int64_t product_id) {
+    const auto id = std::to_string(product_id);
+    return core::make_error(core::Errc::kValidation,
+                            "product " + id + " does not exist or is not for sale",
+                            {{"items", "product " + id + " does not exist or is not for sale"}});
+}
+
+core::Error out_of_stock_error(std::int64_t product_id, std::int64_t requested, std::int64_t available) {
+    const auto id = std::to_string(product_id);
+    return core::make_error(core::Errc::kOutOfStock,
+                            "product " + id + " is out of stock",
+                            {{"items", "product " + id + ": requested " + std::to_string(requested) +
+                                           ", available " + std::to_string(std::max<std::int64_t>(available, 0))}});
+}
+
+InventoryService::InventoryService(InventorySettings settings,
+                                   InventoryStore store,
+                                   ClientProvider redis,
+                                   redis::Keys keys,
+                                   std::shared_ptr<Redlock> redlock,
+                                   std::shared_ptr<catalog::CatalogService> catalog)
+    : settings_(settings),
+      store_(std::move(store)),
+      redis_(std::move(redis)),
+      keys_(std::move(keys)),
+      redlock_(std::move(redlock)),
+      catalog_(std::move(catalog)) {}
+
+std::string InventoryService::stock_key(std::int64_t product_id) const {
+    return keys_.make("stock", product_id);
+}
+
+asio::awaitable<core::Result<void>> InventoryService::precheck(std::vector<Line> lines, bool init_mirror) {
+    auto rows = co_await store_.snapshot(ids_of(lines));
+    auto checked = check_rows(lines, rows, !init_mirror);
+    if (!checked) co_return checked.error();
+    if (init_mirror) {
+        for (const auto& row : rows) {
+            co_await redis_().command(redis::cmd("SET", stock_key(row.product_id), row.stock, "NX"));
+        }
+    }
+    co_return core::Result<void>{};
+}
+
+asio::awaitable<core::Result<Hold>> InventoryService::acquire(std::vector<Line> lines) {
+    lines = sorted_lines(std::move(lines));
+    switch (settings_.strategy) {
+        case Strategy::kDual: co_return co_await acquire_dual(std::move(lines));
+        case Strategy::kRedis: co_return co_await acquire_redis(std::move(lines));
+        case Strategy::kPessimistic:
+        case Strategy::kOptimistic: break;
+    }
+    Hold hold;
+    hold.lines = std::move(lines);
+    co_return hold;
+}
+
+asio::awaitable<core::Result<Hold>> InventoryService::acquire_dual(std::vector<Line> lines) {
+    // A sold-out product is answered without queueing for its lock (stock only rises by returns,
+    // so a stale read can only refuse an order that arrives just as stock comes back).
+    auto pre = co_await precheck(lines, false);
+    if (!pre) co_return pre.error();
+    Hold hold;
+    hold.lines = std::move(lines);
+    bool failed = false;
+    for (const auto& l : hold.lines) {
+        auto lock = co_await redlock_->acquire(keys_.make("lock", "product", l.product_id));
+        if (!lock) {
+            failed = true;
+            break;
+        }
+        hold.locks.push_back(std::move(*lock));
+        auto fence = co_await redlock_->primary().command(redis::cmd("INCR", keys_.make("fence", l.product_id)));
+        hold.fences.push_back(fence.as_int());
+    }
+    if (failed) {
+        co_await settle(std::move(hold), false);
+        co_return core::make_error(core::Errc::kConflict, "the products are busy, please retry");
+    }
+    co_return hold;
+}
+
+asio::awaitable<core::Result<Hold>> InventoryService::acquire_redis(std::vector<Line> lines) {
+    std::vector<std::string> keys;
+    std::vector<std::string> quantities;
+    for (const auto& l : lines) {
+        keys.push_back(stock_key(l.product_id));
+        quantities.push_back(std::to_string(l.quantity));
+    }
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        auto reply = co_await redis_().eval(reserve_script(), keys, quantities);
+        if (reply.is_error()) throw redis::RedisError("inventory: reserve script failed: " + reply.str);
+        const auto code = reply.as_int();
+        if (code == 0) {
+            Hold hold;
+            hold.lines = std::move(lines);
+            hold.redis_reserved = true;
+            co_return hold;
+        }
+        if (code > 0) {
+            const auto& l = lines[static_cast<std::size_t>(code - 1)];
+            auto left = co_await redis_().command(redis::cmd("GET", stock_key(l.product_id)));
+            co_return out_of_stock_error(l.product_id, l.quantity, left.is_nil() ? 0 : left.as_int());
+        }
+        // A key is missing: load the mirror of these products from the database (SET NX), once.
+        auto init = co_await precheck(lines, true);
+        if (!init) co_return init.error();
+    }
+    co_return core::make_error(core::Errc::kConflict, "the stock mirror is not ready, please retry");
+}
+
+asio::awaitable<core::Result<std::vector<ReservedLine>>> InventoryService::reserve_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    const Hold& hold,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t order_id) {
+    const auto& lines = hold.lines;
+    const bool lock_rows = settings_.strategy == Strategy::kPessimistic || settings_.strategy == Strategy::kDual;
+    auto rows = co_await store_.snapshot_in(tx, ids_of(lines), lock_rows);
+    auto checked = check_rows(lines, rows, lock_rows);
+    if (!checked) co_return checked.error();
+
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const auto& l = lines[i];
+        bool taken = false;
+        switch (settings_.strategy) {
+            case Strategy::kPessimistic: taken = co_await store_.take(tx, l.product_id, l.quantity); break;
+            case Strategy::kDual:
+                taken = co_await store_.take_fenced(tx, l.product_id, l.quantity, hold.fences[i]);
+                if (!taken) {
+                    core::log::warn("stale fencing token", {{"product_id", l.product_id}, {"fence", hold.fences[i]}});
+                    co_return core::make_error(core::Errc::kConflict, "the product lock expired, please retry");
+                }
+                break;
+            case Strategy::kRedis:
+                // The final guard: the mirror said yes, the database must agree.
+                taken = co_await store_.take(tx, l.product_id, l.quantity);
+                break;
+            case Strategy::kOptimistic: {
+                auto version = find_row(rows, l.product_id)->version;
+                for (int attempt = 0;; ++attempt) {
+                    if (co_await store_.take_if_version(tx, l.product_id, l.quantity, version)) {
+                        taken = true;
+                        break;
+                    }
+                    std::vector<std::int64_t> one(1, l.product_id);
+                    auto fresh = co_await store_.snapshot_in(tx, std::move(one), false);
+                    if (fresh.empty() || fresh.front().stock < l.quantity) {
+                        co_return out_of_stock_error(l.product_id, l.quantity, fresh.empty() ? 0 : fresh.front().stock);
+                    }
+                    if (attempt + 1 >= settings_.optimistic_retries) {
+                        co_return core::make_error(core::Errc::kConflict,
+                                                   "product " + std::to_string(l.product_id) +
+                                                       " is being bought by many customers, please retry");
+                    }
+                    version = fresh.front().version;
+                    co_await backoff(attempt);
+                }
+                break;
+            }
+        }
+        if (!taken) {
+            co_return out_of_stock_error(l.product_id, l.quantity, find_row(rows, l.product_id)->stock);
+        }
+        co_await store_.record_movement(tx, l.product_id, -l.quantity, "order_reserved", order_id);
+    }
+    co_return priced(lines, rows);
+}
+
+asio::awaitable<void> InventoryService::settle(Hold hold, bool committed) {
+    for (auto it = hold.locks.rbegin(); it != hold.locks.rend(); ++it) {
+        Lock lock = *it;
+        co_await redlock_->release(std::move(lock));
+    }
+    if (hold.redis_reserved && !committed) co_await mirror_add(hold.lines);
+    if (committed) co_await invalidate(hold.lines);
+}
+
+asio::awaitable<void> InventoryService::release_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t order_id,
+    std::vector<Line> lines,
+    ReturnReason reason) {
+    lines = sorted_lines(std::move(lines));
+    const std::string reason_text(reason_name(reason));
+    for (const auto& l : lines) {
+        co_await store_.give_back(tx, l.product_id, l.quantity);
+        co_await store_.record_movement(tx, l.product_id, l.quantity, reason_text, order_id);
+    }
+}
+
+asio::awaitable<void> InventoryService::after_release(std::vector<Line> lines) {
+    if (settings_.strategy == Strategy::kRedis) co_await mirror_add(lines);
+    co_await invalidate(std::move(lines));
+}
+
+asio::awaitable<void> InventoryService::mirror_add(std::vector<Line> lines) {
+    std::vector<std::string> keys;
+    std::vector<std::string> quantities;
+    for (const auto& l : lines) {
+        keys.push_back(stock_key(l.product_id));
+        quantities.push_back(std::to_string(l.quantity));
+    }
+    try {
+        auto reply = co_await redis_().eval(give_back_script(), std::move(keys), std::move(quantities));
+        if (reply.is_error()) core::log::error("stock mirror give-back failed", {{"error", reply.str}});
+    } catch (const core::InfraError& e) {
+        // The mirror is then lower than the database: fewer sales, never overselling;
+        // `emporium inventory resync` repairs it.
+        core::log::error("stock mirror give-back failed", {{"error", e.what()}});
+    }
+}
+
+asio::awaitable<void> InventoryService::invalidate(std::vector<Line> lines) {
+    if (!catalog_) co_return;
+    for (const auto& l : lines) co_await catalog_->invalidate_product(l.product_id);
+}
+
+asio::awaitable<std::vector<AuditMismatch>> InventoryService::audit() {
+    co_return co_await store_.audit();
+}
+
+asio::awaitable<std::size_t> InventoryService::resync() {
+    auto all = co_await store_.all_stock();
+    for (const auto& [id, stock] : all) {
+        co_await redis_().command(redis::cmd("SET", stock_key(id), stock));
+    }
+    co_return all.size();
+}
+
+}  // namespace emporium::inventory

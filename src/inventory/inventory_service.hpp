@@ -1,0 +1,98 @@
+#pragma once
+// Stock reservation for checkout under the configured strategy, stock returns, the ledger audit
+// and the Redis stock mirror. No HTTP, no SQL strings.
+//
+// Checkout uses three steps so the order can be written in the same transaction as the stock:
+//   1. acquire(lines)            outside any transaction: Redlocks + fencing tokens (dual), the
+//                                Redis check-and-decrement (redis), a cheap stock pre-check.
+//   2. reserve_in(tx, hold, id)  inside the order's transaction: decrement + ledger rows.
+//   3. settle(hold, committed)   after commit or rollback: release locks, give a Redis reservation
+//                                back when the transaction failed, invalidate cached products.
+// settle must be called exactly once for every successful acquire.
+
+#include "catalog/catalog_service.hpp"
+#include "core/error.hpp"
+#include "inventory/inventory_store.hpp"
+#include "inventory/inventory_types.hpp"
+#include "inventory/redlock.hpp"
+#include "redis/redis.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace emporium::inventory {
+
+// What acquire() took outside the database.
+struct Hold {
+    std::vector<Line> lines;            // ascending product id, no duplicates
+    std::vector<Lock> locks;            // dual
+    std::vector<std::int64_t> fences;   // dual: fencing token per line
+    bool redis_reserved = false;        // redis: the mirror was decremented
+};
+
+class InventoryService {
+public:
+    using ClientProvider = std::function<redis::Client&()>;
+
+    // `redis` is the main Redis (mirror); `redlock` the lock masters; `catalog` may be null (tests).
+    InventoryService(InventorySettings settings,
+                     InventoryStore store,
+                     ClientProvider redis,
+                     redis::Keys keys,
+                     std::shared_ptr<Redlock> redlock,
+                     std::shared_ptr<catalog::CatalogService> catalog);
+
+    Strategy strategy() const { return settings_.strategy; }
+    db::Pool& pool() { return store_.pool(); }
+
+    // Errors: kValidation (unknown / inactive product, named), kOutOfStock (named), kConflict
+    // (locks busy). `lines` must not contain a product twice.
+    boost::asio::awaitable<core::Result<Hold>> acquire(std::vector<Line> lines);
+    // Decrements stock and writes order_reserved ledger rows for `order_id`; returns the lines
+    // with their database prices. Errors as acquire, plus kConflict (optimistic retries exhausted,
+    // stale fencing token). On error the caller must roll back.
+    boost::asio::awaitable<core::Result<std::vector<ReservedLine>>> reserve_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        const Hold& hold,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t order_id);
+    boost::asio::awaitable<void> settle(Hold hold, bool committed);
+
+    // Returns stock of an order's lines with ledger rows of `reason`, inside the caller's transaction.
+    boost::asio::awaitable<void> release_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t order_id,
+        std::vector<Line> lines,
+        ReturnReason reason);
+    // After the release committed: Redis mirror and caches.
+    boost::asio::awaitable<void> after_release(std::vector<Line> lines);
+
+    // Products whose stock ≠ Σ ledger (empty = clean).
+    boost::asio::awaitable<std::vector<AuditMismatch>> audit();
+    // Rewrites the Redis mirror from the database; returns the number of products. Run it while
+    // no checkout is in flight (startup, maintenance).
+    boost::asio::awaitable<std::size_t> resync();
+
+private:
+    std::string stock_key(std::int64_t product_id) const;
+    boost::asio::awaitable<core::Result<void>> precheck(std::vector<Line> lines, bool init_mirror);
+    boost::asio::awaitable<core::Result<Hold>> acquire_dual(std::vector<Line> lines);
+    boost::asio::awaitable<core::Result<Hold>> acquire_redis(std::vector<Line> lines);
+    boost::asio::awaitable<void> mirror_add(std::vector<Line> lines);
+    boost::asio::awaitable<void> invalidate(std::vector<Line> lines);
+
+    InventorySettings settings_;
+    InventoryStore store_;
+    ClientProvider redis_;
+    redis::Keys keys_;
+    std::shared_ptr<Redlock> redlock_;
+    std::shared_ptr<catalog::CatalogService> catalog_;
+};
+
+// The error for a product that cannot be ordered / has too little stock (exposed for tests).
+core::Error unknown_product_error(std::int64_t product_id);
+core::Error out_of_stock_error(std::int64_t product_id, std::int64_t requested, std::int64_t available);
+
+}  // namespace emporium::inventory

@@ -1,0 +1,81 @@
+#pragma once
+// SQL of the inventory context: products.stock / version / fence_token and the
+// inventory_movements ledger. Methods taking a Transaction run inside the caller's transaction
+// (the order's), which awaits them directly.
+
+#include "db/pg.hpp"
+#include "inventory/inventory_types.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace emporium::inventory {
+
+// What checkout needs to know about one product.
+struct StockRow {
+    std::int64_t product_id = 0;
+    std::int64_t price_cents = 0;
+    std::string currency;
+    std::int64_t stock = 0;
+    std::int64_t version = 0;
+    bool is_for_sale = false;  // active and not deleted
+};
+
+class InventoryStore {
+public:
+    using PoolProvider = std::function<db::Pool&()>;
+    explicit InventoryStore(PoolProvider pools) : pools_(std::move(pools)) {}
+
+    db::Pool& pool() { return pools_(); }
+
+    // Rows for `ids` (ascending id); absent products are missing from the result.
+    boost::asio::awaitable<std::vector<StockRow>> snapshot(std::vector<std::int64_t> ids);
+    // Same, inside `tx`; with `lock` the rows are locked FOR UPDATE in ascending id order.
+    boost::asio::awaitable<std::vector<StockRow>> snapshot_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<std::int64_t> ids,
+        bool lock);
+    // stock -= q, version += 1 unconditionally (rows locked by the caller); false if it would go negative.
+    boost::asio::awaitable<bool> take(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t product_id,
+        std::int32_t quantity);
+    // As take, also writes `fence` when it is newer than the stored token; false when stale or short.
+    boost::asio::awaitable<bool> take_fenced(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t product_id,
+        std::int32_t quantity,
+        std::int64_t fence);
+    // Optimistic: only when the version still is `version`; false on a conflict or short stock.
+    boost::asio::awaitable<bool> take_if_version(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t product_id,
+        std::int32_t quantity,
+        std::int64_t version);
+    // stock += q, version += 1.
+    boost::asio::awaitable<void> give_back(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t product_id,
+        std::int32_t quantity);
+    boost::asio::awaitable<void> record_movement(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t product_id,
+        std::int32_t delta,
+        std::string reason,
+        std::int64_t order_id);
+
+    // Products whose stock differs from the sum of their ledger rows.
+    boost::asio::awaitable<std::vector<AuditMismatch>> audit();
+    // (id, stock) of every product, for the Redis mirror.
+    boost::asio::awaitable<std::vector<std::pair<std::int64_t, std::int64_t>>> all_stock();
+
+private:
+    PoolProvider pools_;
+};
+
+}  // namespace emporium::inventory

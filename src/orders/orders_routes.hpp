@@ -1,0 +1,16 @@
+#pragma once
+// HTTP adapters of the orders context: /api/v1/orders (checkout with Idempotency-Key, list,
+// detail, cancel, fulfil), documented in the OpenAPI document.
+
+#include "http/openapi.hpp"
+#include "http/router.hpp"
+#include "orders/orders_service.hpp"
+
+#include <memory>
+
+namespace emporium::orders {
+
+// The service must outlive the router.
+void register_routes(http::Router& router, http::OpenApi& openapi, std::shared_ptr<OrdersService> service);
+
+}  // namespace emporium::orders

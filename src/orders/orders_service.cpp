@@ -1,0 +1,326 @@
+#include "orders/orders_service.hpp"
+
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <openssl/evp.h>
+
+#include <array>
+#include <charconv>
+#include <exception>
+
+namespace emporium::orders {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+constexpr int kTransactionAttempts = 3;
+
+void count(const std::string& outcome) {
+    core::Metrics::global()
+        .counter("emporium_orders_total", "Checkout requests by outcome", {{"outcome", outcome}})
+        .inc();
+}
+
+std::string outcome_of(const core::Error& e) {
+    switch (e.code) {
+        case core::Errc::kOutOfStock: return "out_of_stock";
+        case core::Errc::kConflict: return "conflict";
+        default: return "rejected";
+    }
+}
+
+std::vector<inventory::Line> lines_of(const Order& o) {
+    std::vector<inventory::Line> lines;
+    for (const auto& i : o.items) lines.push_back(inventory::Line{i.product_id, i.quantity});
+    return lines;
+}
+
+json::value event_payload(const Order& o) {
+    return json::object{{"order_id", o.id},
+                        {"user_id", o.user_id},
+                        {"status", status_name(o.status)},
+                        {"total_cents", o.total_cents},
+                        {"currency", o.currency}};
+}
+
+}  // namespace
+
+std::string sha256(std::string_view text) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int size = 0;
+    if (EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1) {
+        throw core::InfraError("orders: SHA-256 failed (OpenSSL EVP_Digest)");
+    }
+    return std::string(reinterpret_cast<const char*>(digest.data()), size);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): bytes
+}
+
+OrdersService::OrdersService(OrdersSettings settings,
+                             OrdersStore store,
+                             std::shared_ptr<inventory::InventoryService> inventory)
+    : settings_(settings), store_(std::move(store)), inventory_(std::move(inventory)) {}
+
+asio::awaitable<core::Result<CheckoutResponse>> OrdersService::place_order(std::int64_t user_id,
+                                                                           std::string key,
+                                                                           NewOrder order,
+                                                                           std::string fingerprint) {
+    const auto hash = sha256(fingerprint);
+    if (!co_await store_.claim_key(user_id, key, hash, settings_.idempotency_ttl, settings_.abandoned_after)) {
+        auto record = co_await store_.find_key(user_id, key);
+        if (!record) {
+            co_return core::make_error(core::Errc::kConflict, "the Idempotency-Key is being recycled, please retry");
+        }
+        if (record->request_hash != hash) {
+            count("rejected");
+            co_return core::make_error(core::Errc::kValidation,
+                                       "the Idempotency-Key was already used for a different request",
+                                       {{"Idempotency-Key", "was used with a different request body"}});
+        }
+        if (!record->status_code || !record->response_body) {
+            co_return core::make_error(core::Errc::kConflict,
+                                       "a request with this Idempotency-Key is still in progress");
+        }
+        count("replayed");
+        co_return CheckoutResponse{*record->status_code, *record->response_body, true, std::nullopt};
+    }
+    std::exception_ptr failure;
+    core::Result<CheckoutResponse> result = core::make_error(core::Errc::kInternal, "checkout did not run");
+    try {
+        result = co_await checkout(user_id, key, std::move(order));
+    } catch (const std::exception&) {
+        failure = std::current_exception();
+    }
+    if (failure) {
+        count("error");
+        try {
+            co_await store_.drop_key(user_id, key);
+        } catch (const core::InfraError& e) {
+            // The record stays "in progress" until it expires; the client gets 409 on retries.
+            core::log::error("cannot release an idempotency key", {{"user_id", user_id}, {"error", e.what()}});
+        }
+        std::rethrow_exception(failure);
+    }
+    if (!result) {
+        count(outcome_of(result.error()));
+        CheckoutResponse failed;
+        failed.failure = result.error();
+        co_return failed;
+    }
+    count("created");
+    co_return result;
+}
+
+asio::awaitable<void> OrdersService::remember_failure(std::int64_t user_id,
+                                                      std::string key,
+                                                      std::int32_t status,
+                                                      std::string body) {
+    co_await store_.finish_key(user_id, std::move(key), status, std::move(body));
+}
+
+asio::awaitable<core::Result<CheckoutResponse>> OrdersService::checkout(std::int64_t user_id,
+                                                                        std::string key,
+                                                                        NewOrder order) {
+    auto hold = co_await inventory_->acquire(order.items);
+    if (!hold) co_return hold.error();
+    std::exception_ptr failure;
+    core::Result<CheckoutResponse> result = core::make_error(core::Errc::kInternal, "checkout did not run");
+    try {
+        result = co_await write_order(user_id, std::move(key), std::move(order), *hold);
+    } catch (const std::exception&) {
+        failure = std::current_exception();
+    }
+    co_await inventory_->settle(std::move(*hold), !failure && result.has_value());
+    if (failure) std::rethrow_exception(failure);
+    co_return result;
+}
+
+asio::awaitable<core::Result<CheckoutResponse>> OrdersService::write_order(
+    std::int64_t user_id,
+    std::string key,
+    NewOrder order,
+    const inventory::Hold& hold) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    for (int attempt = 1;; ++attempt) {
+        try {
+            auto tx = co_await inventory_->pool().begin();
+            json::value address(order.shipping_address);
+            auto created = co_await store_.insert_order(tx, user_id, std::move(address), key, settings_.order_ttl);
+            auto reserved = co_await inventory_->reserve_in(tx, hold, created.id);
+            if (!reserved) {
+                co_await tx.rollback();
+                co_return reserved.error();
+            }
+            std::int64_t total = 0;
+            const std::string currency = reserved->empty() ? "USD" : reserved->front().currency;
+            for (const auto& line : *reserved) {
+                if (line.currency != currency) {
+                    co_await tx.rollback();
+                    co_return core::make_error(core::Errc::kValidation,
+                                               "all products of an order must have the same currency",
+                                               {{"items", "mixes " + currency + " and " + line.currency}});
+                }
+            }
+            // Items in the order the client listed them.
+            for (const auto& wanted : order.items) {
+                for (const auto& line : *reserved) {
+                    if (line.product_id != wanted.product_id) continue;
+                    OrderItem item{line.product_id, line.quantity, line.unit_price_cents};
+                    co_await store_.insert_item(tx, created.id, item);
+                    created.items.push_back(item);
+                    total += line.unit_price_cents * line.quantity;
+                }
+            }
+            co_await store_.set_total(tx, created.id, total, currency);
+            created.total_cents = total;
+            created.currency = currency;
+            auto body = json::serialize(to_json(created));
+            co_await store_.add_event(tx, created.id, "order.created", to_json(created));
+            co_await store_.finish_key_in(tx, user_id, key, 201, body);
+            co_await tx.commit();
+            core::log::info("order placed",
+                            {{"order_id", created.id}, {"user_id", user_id}, {"total_cents", total}});
+            co_return CheckoutResponse{201, std::move(body), false, std::nullopt};
+        } catch (const db::RetryableDbError&) {
+            if (attempt >= kTransactionAttempts) throw;
+        } catch (const db::DbError& e) {
+            // The key's record expired and was purged, but the order it created is still there.
+            if (!e.is_unique_violation() || e.constraint() != "orders_user_idempotency_key") throw;
+            co_return core::make_error(core::Errc::kConflict,
+                                       "this Idempotency-Key already created an order; use a new key",
+                                       {{"Idempotency-Key", "was already used"}});
+        }
+    }
+}
+
+asio::awaitable<core::Result<Order>> OrdersService::get_order(std::int64_t id, std::int64_t viewer_id, bool is_admin) {
+    auto order = co_await store_.find_order(id);
+    if (!order || (!is_admin && order->user_id != viewer_id)) {
+        co_return core::make_error(core::Errc::kNotFound, "no such order");
+    }
+    co_return std::move(*order);
+}
+
+asio::awaitable<core::Result<OrderPage>> OrdersService::list_orders(std::int64_t user_id,
+                                                                    std::int64_t limit,
+                                                                    std::optional<std::string> cursor) {
+    std::optional<std::int64_t> before;
+    if (cursor) {
+        std::int64_t v = 0;
+        auto [ptr, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), v);
+        if (cursor->empty() || ec != std::errc{} || ptr != cursor->data() + cursor->size() || v <= 0) {
+            co_return core::make_error(core::Errc::kBadRequest, "the cursor is malformed");
+        }
+        before = v;
+    }
+    auto orders = co_await store_.list_orders(user_id, limit + 1, before);
+    OrderPage page;
+    if (static_cast<std::int64_t>(orders.size()) > limit) {
+        orders.pop_back();
+        page.next_cursor = std::to_string(orders.back().id);
+    }
+    page.items = std::move(orders);
+    co_return page;
+}
+
+asio::awaitable<core::Result<Order>> OrdersService::cancel(std::int64_t id, std::int64_t viewer_id, bool is_admin) {
+    std::optional<std::int64_t> owner;
+    if (!is_admin) owner = viewer_id;
+    co_return co_await transition(id, owner, OrderStatus::kCancelled);
+}
+
+asio::awaitable<core::Result<Order>> OrdersService::fulfil(std::int64_t id) {
+    co_return co_await transition(id, std::nullopt, OrderStatus::kFulfilled);
+}
+
+asio::awaitable<core::Result<Order>> OrdersService::mark_paid(std::int64_t id) {
+    co_return co_await transition(id, std::nullopt, OrderStatus::kPaid);
+}
+
+asio::awaitable<core::Result<Order>> OrdersService::transition(std::int64_t id,
+                                                               std::optional<std::int64_t> owner,
+                                                               OrderStatus target) {
+    for (int attempt = 1;; ++attempt) {
+        try {
+            auto tx = co_await inventory_->pool().begin();
+            auto order = co_await store_.lock_order(tx, id);
+            if (!order || (owner && order->user_id != *owner)) {
+                co_await tx.rollback();
+                co_return core::make_error(core::Errc::kNotFound, "no such order");
+            }
+            if (!can_transition(order->status, target)) {
+                co_await tx.rollback();
+                co_return core::make_error(core::Errc::kConflict,
+                                           "the order is " + std::string(status_name(order->status)) +
+                                               " and cannot become " + std::string(status_name(target)));
+            }
+            const bool give_back = returns_stock(target);
+            if (give_back) {
+                const auto reason = target == OrderStatus::kCancelled ? inventory::ReturnReason::kCancelled
+                                    : target == OrderStatus::kExpired ? inventory::ReturnReason::kExpired
+                                                                      : inventory::ReturnReason::kPaymentFailed;
+                co_await inventory_->release_in(tx, id, lines_of(*order), reason);
+            }
+            co_await store_.set_status(tx, id, target);
+            order->status = target;
+            co_await store_.add_event(tx, id, "order." + std::string(status_name(target)), event_payload(*order));
+            co_await tx.commit();
+            core::log::info("order status changed", {{"order_id", id}, {"status", status_name(target)}});
+            if (give_back) co_await inventory_->after_release(lines_of(*order));
+            co_return std::move(*order);
+        } catch (const db::RetryableDbError&) {
+            if (attempt >= kTransactionAttempts) throw;
+        }
+    }
+}
+
+asio::awaitable<std::int64_t> OrdersService::expire_batch(std::int64_t batch) {
+    std::vector<inventory::Line> returned;
+    std::int64_t expired = 0;
+    {
+        auto tx = co_await inventory_->pool().begin();
+        auto ids = co_await store_.lock_due_orders(tx, batch);
+        for (auto id : ids) {
+            auto order = co_await store_.lock_order(tx, id);
+            if (!order || !can_transition(order->status, OrderStatus::kExpired)) continue;
+            auto lines = lines_of(*order);
+            co_await inventory_->release_in(tx, id, lines, inventory::ReturnReason::kExpired);
+            co_await store_.set_status(tx, id, OrderStatus::kExpired);
+            order->status = OrderStatus::kExpired;
+            co_await store_.add_event(tx, id, "order.expired", event_payload(*order));
+            returned.insert(returned.end(), lines.begin(), lines.end());
+            ++expired;
+        }
+        co_await tx.commit();
+    }
+    if (expired > 0) {
+        core::log::info("orders expired", {{"count", expired}});
+        co_await inventory_->after_release(std::move(returned));
+    }
+    co_return expired;
+}
+
+asio::awaitable<std::int64_t> OrdersService::expire_due(std::int64_t batch) {
+    std::int64_t total = 0;
+    for (;;) {
+        std::int64_t n = 0;
+        for (int attempt = 1;; ++attempt) {
+            try {
+                n = co_await expire_batch(batch);
+                break;
+            } catch (const db::RetryableDbError&) {
+                if (attempt >= kTransactionAttempts) throw;
+            }
+        }
+        total += n;
+        if (n < batch) break;
+    }
+    co_return total;
+}
+
+asio::awaitable<std::int64_t> OrdersService::purge_idempotency_keys() {
+    co_return co_await store_.purge_expired_keys();
+}
+
+}  // namespace emporium::orders

@@ -1,0 +1,97 @@
+#pragma once
+// Business rules of orders: idempotent checkout (stock reserved through the inventory service in
+// the same transaction as the order, its items, ledger rows and the order.created outbox event),
+// reads, the state machine (cancel, pay, fulfil) and expiry of unpaid orders. No HTTP, no SQL.
+
+#include "core/error.hpp"
+#include "inventory/inventory_service.hpp"
+#include "orders/orders_store.hpp"
+#include "orders/orders_types.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace emporium::orders {
+
+struct OrdersSettings {
+    std::chrono::seconds order_ttl{900};
+    std::chrono::seconds idempotency_ttl{86'400};
+    // An in-progress Idempotency-Key older than this belongs to a request that died (far longer
+    // than the request budget); a retry of the same request takes it over.
+    std::chrono::seconds abandoned_after{60};
+};
+
+// What a checkout request answers: the stored (replayed == true) or the new response.
+struct CheckoutResponse {
+    std::int32_t status = 201;
+    std::string body;  // JSON text, byte-identical on replay
+    bool replayed = false;
+    // Set when this (first) request failed (out of stock, unknown product, busy): the caller
+    // renders it and stores the answer with remember_failure(), so a retry replays it.
+    std::optional<core::Error> failure;
+};
+
+// SHA-256 of `text` as raw bytes (idempotency request fingerprints).
+std::string sha256(std::string_view text);
+
+class OrdersService {
+public:
+    OrdersService(OrdersSettings settings, OrdersStore store, std::shared_ptr<inventory::InventoryService> inventory);
+
+    // Places an order for `user_id` under Idempotency-Key `key`. `fingerprint` identifies the
+    // request (method, path, canonical body): the same key with another fingerprint is rejected.
+    // A stored answer is replayed as is. Errors: kValidation (key reused for another request,
+    // unknown or inactive product, mixed currencies), kOutOfStock (names the product), kConflict
+    // (same key still in progress). Failures of the checkout itself (kOutOfStock naming the
+    // product, kValidation for unknown / inactive products or mixed currencies, kConflict when
+    // the products are busy) come back as CheckoutResponse::failure.
+    boost::asio::awaitable<core::Result<CheckoutResponse>> place_order(std::int64_t user_id,
+                                                                       std::string key,
+                                                                       NewOrder order,
+                                                                       std::string fingerprint);
+    boost::asio::awaitable<void> remember_failure(std::int64_t user_id,
+                                                  std::string key,
+                                                  std::int32_t status,
+                                                  std::string body);
+
+    // Errors: kNotFound (absent, or not the viewer's and the viewer is no admin).
+    boost::asio::awaitable<core::Result<Order>> get_order(std::int64_t id, std::int64_t viewer_id, bool is_admin);
+    // Newest first. Errors: kBadRequest (malformed cursor).
+    boost::asio::awaitable<core::Result<OrderPage>> list_orders(std::int64_t user_id,
+                                                                std::int64_t limit,
+                                                                std::optional<std::string> cursor);
+    // Owner or admin; returns the stock (order_cancelled). Errors: kNotFound, kConflict (state).
+    boost::asio::awaitable<core::Result<Order>> cancel(std::int64_t id, std::int64_t viewer_id, bool is_admin);
+    // paid → fulfilled (admin). Errors: kNotFound, kConflict.
+    boost::asio::awaitable<core::Result<Order>> fulfil(std::int64_t id);
+    // pending_payment → paid (for the payments context). Errors: kNotFound, kConflict.
+    boost::asio::awaitable<core::Result<Order>> mark_paid(std::int64_t id);
+    // Expires unpaid orders past expires_at in batches of `batch`, returning their stock
+    // (order_expired); returns how many were expired. Safe to run concurrently (SKIP LOCKED).
+    boost::asio::awaitable<std::int64_t> expire_due(std::int64_t batch = 100);
+    // Deletes idempotency records older than their TTL.
+    boost::asio::awaitable<std::int64_t> purge_idempotency_keys();
+
+private:
+    boost::asio::awaitable<core::Result<CheckoutResponse>> checkout(std::int64_t user_id, std::string key, NewOrder order);
+    boost::asio::awaitable<core::Result<CheckoutResponse>> write_order(
+        std::int64_t user_id,
+        std::string key,
+        NewOrder order,
+        const inventory::Hold& hold);  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    boost::asio::awaitable<core::Result<Order>> transition(std::int64_t id,
+                                                           std::optional<std::int64_t> owner,
+                                                           OrderStatus target);
+    boost::asio::awaitable<std::int64_t> expire_batch(std::int64_t batch);
+
+    OrdersSettings settings_;
+    OrdersStore store_;
+    std::shared_ptr<inventory::InventoryService> inventory_;
+};
+
+}  // namespace emporium::orders

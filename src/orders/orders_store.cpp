@@ -1,0 +1,244 @@
+#include "orders/orders_store.hpp"
+
+namespace emporium::orders {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+#define EMPORIUM_ORDER_COLUMNS \
+    "id, user_id, status, total_cents, currency, shipping_address, created_at, expires_at"
+
+constexpr db::Statement kPurgeKey{
+    "orders.purge_key", "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at < now()"};
+constexpr db::Statement kClaimKey{
+    "orders.claim_key",
+    "INSERT INTO idempotency_keys (user_id, key, request_hash, expires_at) "
+    "VALUES ($1, $2, $3::bytea, now() + $4::bigint * interval '1 second') ON CONFLICT DO NOTHING RETURNING user_id"};
+constexpr db::Statement kTakeOverKey{
+    "orders.take_over_key",
+    "UPDATE idempotency_keys SET created_at = now() WHERE user_id = $1 AND key = $2 AND request_hash = $3::bytea "
+    "AND status_code IS NULL AND created_at < now() - $4::bigint * interval '1 second' RETURNING user_id"};
+constexpr db::Statement kFindKey{
+    "orders.find_key",
+    "SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE user_id = $1 AND key = $2"};
+constexpr db::Statement kFinishKey{
+    "orders.finish_key",
+    "UPDATE idempotency_keys SET status_code = $3::integer, response_body = $4 WHERE user_id = $1 AND key = $2"};
+constexpr db::Statement kDropKey{
+    "orders.drop_key",
+    "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status_code IS NULL"};
+constexpr db::Statement kPurgeExpiredKeys{"orders.purge_expired_keys",
+                                          "DELETE FROM idempotency_keys WHERE expires_at < now()"};
+constexpr db::Statement kInsertOrder{
+    "orders.insert_order",
+    "INSERT INTO orders (user_id, total_cents, shipping_address, idempotency_key, expires_at) "
+    "VALUES ($1, 0, $2::jsonb, $3, now() + $4::bigint * interval '1 second') RETURNING " EMPORIUM_ORDER_COLUMNS};
+constexpr db::Statement kInsertItem{
+    "orders.insert_item",
+    "INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) "
+    "VALUES ($1, $2, $3::integer, $4::bigint)"};
+constexpr db::Statement kSetTotal{"orders.set_total",
+                                  "UPDATE orders SET total_cents = $2::bigint, currency = $3 WHERE id = $1"};
+constexpr db::Statement kAddEvent{
+    "orders.add_event",
+    "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', $1, $2, $3::jsonb)"};
+constexpr db::Statement kOrderById{"orders.order_by_id",
+                                   "SELECT " EMPORIUM_ORDER_COLUMNS " FROM orders WHERE id = $1"};
+constexpr db::Statement kLockOrder{"orders.lock_order",
+                                   "SELECT " EMPORIUM_ORDER_COLUMNS " FROM orders WHERE id = $1 FOR UPDATE"};
+constexpr db::Statement kItemsOf{
+    "orders.items_of",
+    "SELECT order_id, product_id, quantity, unit_price_cents FROM order_items "
+    "WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, product_id"};
+constexpr db::Statement kSetStatus{
+    "orders.set_status",
+    "UPDATE orders SET status = $2, "
+    "paid_at = CASE WHEN $2 = 'paid' THEN now() ELSE paid_at END, "
+    "fulfilled_at = CASE WHEN $2 = 'fulfilled' THEN now() ELSE fulfilled_at END, "
+    "cancelled_at = CASE WHEN $2 IN ('cancelled', 'expired', 'payment_failed') THEN now() ELSE cancelled_at END "
+    "WHERE id = $1"};
+constexpr db::Statement kListFirst{
+    "orders.list_first",
+    "SELECT " EMPORIUM_ORDER_COLUMNS " FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2"};
+constexpr db::Statement kListAfter{
+    "orders.list_after",
+    "SELECT " EMPORIUM_ORDER_COLUMNS " FROM orders WHERE user_id = $1 AND id < $3 ORDER BY id DESC LIMIT $2"};
+constexpr db::Statement kDueOrders{
+    "orders.due_orders",
+    "SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at <= now() "
+    "ORDER BY expires_at, id LIMIT $1 FOR UPDATE SKIP LOCKED"};
+
+#undef EMPORIUM_ORDER_COLUMNS
+
+Order order_of(const db::QueryResult& r, std::size_t row) {
+    Order o;
+    o.id = r.get<std::int64_t>(row, "id");
+    o.user_id = r.get<std::int64_t>(row, "user_id");
+    o.status = parse_status(r.get<std::string>(row, "status")).value_or(OrderStatus::kPendingPayment);
+    o.total_cents = r.get<std::int64_t>(row, "total_cents");
+    o.currency = r.get<std::string>(row, "currency");
+    o.shipping_address = r.get<json::value>(row, "shipping_address");
+    o.created_at = r.get<db::Timestamp>(row, "created_at");
+    o.expires_at = r.get_optional<db::Timestamp>(row, "expires_at");
+    return o;
+}
+
+void attach_items(std::vector<Order>& orders, const db::QueryResult& r) {
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        const auto order_id = r.get<std::int64_t>(i, "order_id");
+        for (auto& o : orders) {
+            if (o.id != order_id) continue;
+            o.items.push_back(OrderItem{r.get<std::int64_t>(i, "product_id"),
+                                        r.get<std::int32_t>(i, "quantity"),
+                                        r.get<std::int64_t>(i, "unit_price_cents")});
+        }
+    }
+}
+
+}  // namespace
+
+asio::awaitable<bool> OrdersStore::claim_key(std::int64_t user_id,
+                                             std::string key,
+                                             std::string request_hash,
+                                             std::chrono::seconds ttl,
+                                             std::chrono::seconds abandoned_after) {
+    co_await pools_().query(kPurgeKey, db::params(user_id, key));
+    auto r = co_await pools_().query(
+        kClaimKey, db::params(user_id, key, db::Param::bytea(request_hash), static_cast<long long>(ttl.count())));
+    if (r.rows() == 1) co_return true;
+    auto taken = co_await pools_().query(
+        kTakeOverKey,
+        db::params(user_id, key, db::Param::bytea(request_hash), static_cast<long long>(abandoned_after.count())));
+    co_return taken.rows() == 1;
+}
+
+asio::awaitable<std::optional<IdempotencyRecord>> OrdersStore::find_key(std::int64_t user_id, std::string key) {
+    auto r = co_await pools_().query(kFindKey, db::params(user_id, key));
+    if (r.empty()) co_return std::nullopt;
+    IdempotencyRecord rec;
+    rec.request_hash = r.get<db::Bytea>(0, "request_hash").bytes;
+    rec.status_code = r.get_optional<std::int32_t>(0, "status_code");
+    rec.response_body = r.get_optional<std::string>(0, "response_body");
+    co_return rec;
+}
+
+asio::awaitable<void> OrdersStore::finish_key(std::int64_t user_id, std::string key, std::int32_t status, std::string body) {
+    co_await pools_().query(kFinishKey, db::params(user_id, key, status, body));
+}
+
+asio::awaitable<void> OrdersStore::finish_key_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t user_id,
+    std::string key,
+    std::int32_t status,
+    std::string body) {
+    co_await tx.query(kFinishKey, db::params(user_id, key, status, body));
+}
+
+asio::awaitable<void> OrdersStore::drop_key(std::int64_t user_id, std::string key) {
+    co_await pools_().query(kDropKey, db::params(user_id, key));
+}
+
+asio::awaitable<std::int64_t> OrdersStore::purge_expired_keys() {
+    auto r = co_await pools_().query(kPurgeExpiredKeys);
+    co_return r.affected();
+}
+
+asio::awaitable<Order> OrdersStore::insert_order(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t user_id,
+    json::value shipping_address,
+    std::string idempotency_key,
+    std::chrono::seconds ttl) {
+    auto r = co_await tx.query(
+        kInsertOrder,
+        db::params(user_id, shipping_address, idempotency_key, static_cast<long long>(ttl.count())));
+    co_return order_of(r, 0);
+}
+
+asio::awaitable<void> OrdersStore::insert_item(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t order_id,
+    OrderItem item) {
+    co_await tx.query(kInsertItem, db::params(order_id, item.product_id, item.quantity, item.unit_price_cents));
+}
+
+asio::awaitable<void> OrdersStore::set_total(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t order_id,
+    std::int64_t total_cents,
+    std::string currency) {
+    co_await tx.query(kSetTotal, db::params(order_id, total_cents, currency));
+}
+
+asio::awaitable<void> OrdersStore::add_event(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t order_id,
+    std::string event_type,
+    json::value payload) {
+    co_await tx.query(kAddEvent, db::params(std::to_string(order_id), event_type, payload));
+}
+
+asio::awaitable<std::optional<Order>> OrdersStore::find_order(std::int64_t id) {
+    auto r = co_await pools_().query(kOrderById, db::params(id));
+    if (r.empty()) co_return std::nullopt;
+    std::vector<Order> orders{order_of(r, 0)};
+    std::vector<std::int64_t> ids{id};
+    auto items = co_await pools_().query(kItemsOf, db::params(ids));
+    attach_items(orders, items);
+    co_return std::move(orders.front());
+}
+
+asio::awaitable<std::optional<Order>> OrdersStore::lock_order(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t id) {
+    auto r = co_await tx.query(kLockOrder, db::params(id));
+    if (r.empty()) co_return std::nullopt;
+    std::vector<Order> orders{order_of(r, 0)};
+    std::vector<std::int64_t> ids{id};
+    auto items = co_await tx.query(kItemsOf, db::params(ids));
+    attach_items(orders, items);
+    co_return std::move(orders.front());
+}
+
+asio::awaitable<void> OrdersStore::set_status(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t id,
+    OrderStatus status) {
+    co_await tx.query(kSetStatus, db::params(id, std::string(status_name(status))));
+}
+
+asio::awaitable<std::vector<Order>> OrdersStore::list_orders(std::int64_t user_id,
+                                                             std::int64_t limit,
+                                                             std::optional<std::int64_t> before_id) {
+    db::QueryResult r;
+    if (before_id) {
+        r = co_await pools_().query(kListAfter, db::params(user_id, limit, *before_id));
+    } else {
+        r = co_await pools_().query(kListFirst, db::params(user_id, limit));
+    }
+    std::vector<Order> orders;
+    std::vector<std::int64_t> ids;
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        orders.push_back(order_of(r, i));
+        ids.push_back(orders.back().id);
+    }
+    if (!ids.empty()) {
+        auto items = co_await pools_().query(kItemsOf, db::params(ids));
+        attach_items(orders, items);
+    }
+    co_return orders;
+}
+
+asio::awaitable<std::vector<std::int64_t>> OrdersStore::lock_due_orders(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t limit) {
+    auto r = co_await tx.query(kDueOrders, db::params(limit));
+    std::vector<std::int64_t> ids;
+    for (std::size_t i = 0; i < r.rows(); ++i) ids.push_back(r.get<std::int64_t>(i, "id"));
+    co_return ids;
+}
+
+}  // namespace emporium::orders

@@ -1,0 +1,100 @@
+#pragma once
+// SQL of the orders context: orders, order_items, the outbox rows of order events and the
+// idempotency_keys of checkout requests. Methods taking a Transaction run inside the caller's.
+
+#include "db/pg.hpp"
+#include "orders/orders_types.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace emporium::orders {
+
+// A stored Idempotency-Key: status/body are empty while the first request is in progress.
+struct IdempotencyRecord {
+    std::string request_hash;
+    std::optional<std::int32_t> status_code;
+    std::optional<std::string> response_body;
+};
+
+class OrdersStore {
+public:
+    using PoolProvider = std::function<db::Pool&()>;
+    explicit OrdersStore(PoolProvider pools) : pools_(std::move(pools)) {}
+
+    db::Pool& pool() { return pools_(); }
+
+    // Claims (user, key) with an in-progress row; false when the key already exists (an expired
+    // record is removed first). An in-progress record of the same request older than
+    // `abandoned_after` is taken over: its request died (crash) before committing, because the
+    // final answer is committed together with the order.
+    boost::asio::awaitable<bool> claim_key(std::int64_t user_id,
+                                           std::string key,
+                                           std::string request_hash,
+                                           std::chrono::seconds ttl,
+                                           std::chrono::seconds abandoned_after);
+    boost::asio::awaitable<std::optional<IdempotencyRecord>> find_key(std::int64_t user_id, std::string key);
+    boost::asio::awaitable<void> finish_key(std::int64_t user_id, std::string key, std::int32_t status, std::string body);
+    boost::asio::awaitable<void> finish_key_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t user_id,
+        std::string key,
+        std::int32_t status,
+        std::string body);
+    // Removes an in-progress claim (the request failed on infrastructure; the client may retry).
+    boost::asio::awaitable<void> drop_key(std::int64_t user_id, std::string key);
+    // Deletes expired idempotency records; returns how many.
+    boost::asio::awaitable<std::int64_t> purge_expired_keys();
+
+    // Inserts a pending_payment order (total filled in by set_total) and returns it (no items).
+    boost::asio::awaitable<Order> insert_order(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t user_id,
+        boost::json::value shipping_address,
+        std::string idempotency_key,
+        std::chrono::seconds ttl);
+    boost::asio::awaitable<void> insert_item(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t order_id,
+        OrderItem item);
+    boost::asio::awaitable<void> set_total(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t order_id,
+        std::int64_t total_cents,
+        std::string currency);
+    boost::asio::awaitable<void> add_event(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t order_id,
+        std::string event_type,
+        boost::json::value payload);
+
+    // With items; nullopt when absent.
+    boost::asio::awaitable<std::optional<Order>> find_order(std::int64_t id);
+    // Locks the order row (FOR UPDATE) and returns it with its items.
+    boost::asio::awaitable<std::optional<Order>> lock_order(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t id);
+    boost::asio::awaitable<void> set_status(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t id,
+        OrderStatus status);
+    // Newest first; `before_id` is exclusive.
+    boost::asio::awaitable<std::vector<Order>> list_orders(std::int64_t user_id,
+                                                           std::int64_t limit,
+                                                           std::optional<std::int64_t> before_id);
+    // Locks up to `limit` unpaid orders past their expiry (SKIP LOCKED: concurrent runs share work).
+    boost::asio::awaitable<std::vector<std::int64_t>> lock_due_orders(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t limit);
+
+private:
+    PoolProvider pools_;
+};
+
+}  // namespace emporium::orders

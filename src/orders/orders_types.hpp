@@ -1,0 +1,77 @@
+#pragma once
+// Plain types of the orders context: the order state machine, checkout input validation and the
+// JSON shape of an order.
+
+#include "core/error.hpp"
+#include "db/pg.hpp"
+#include "inventory/inventory_types.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace emporium::orders {
+
+using Timestamp = db::Timestamp;
+
+inline constexpr std::size_t kMaxLines = 50;
+inline constexpr std::int64_t kMinQuantity = 1;
+inline constexpr std::int64_t kMaxQuantity = 100;
+inline constexpr std::size_t kMaxAddressBytes = 4096;
+inline constexpr std::int64_t kDefaultPageSize = 20;
+inline constexpr std::int64_t kMaxPageSize = 100;
+
+// pending_payment → paid → fulfilled; pending_payment → cancelled | expired | payment_failed.
+enum class OrderStatus { kPendingPayment, kPaid, kFulfilled, kCancelled, kExpired, kPaymentFailed };
+
+std::string_view status_name(OrderStatus status);
+std::optional<OrderStatus> parse_status(std::string_view text);
+// Whether the state machine allows `from` → `to`.
+bool can_transition(OrderStatus from, OrderStatus to);
+// Whether reaching `status` returns the reserved stock.
+bool returns_stock(OrderStatus status);
+
+// A validated checkout request. Lines naming the same product twice are merged (quantities
+// added; the merged quantity must still be ≤ kMaxQuantity), in first-seen order.
+struct NewOrder {
+    std::vector<inventory::Line> items;
+    boost::json::object shipping_address;
+};
+
+// Parses {items: [{product_id, quantity}], shipping_address: {…}}. Errors: kValidation with field
+// errors (items/0/quantity, shipping_address, …).
+core::Result<NewOrder> parse_new_order(const boost::json::object& body);
+
+struct OrderItem {
+    std::int64_t product_id = 0;
+    std::int32_t quantity = 0;
+    std::int64_t unit_price_cents = 0;
+};
+
+struct Order {
+    std::int64_t id = 0;
+    std::int64_t user_id = 0;
+    OrderStatus status = OrderStatus::kPendingPayment;
+    std::int64_t total_cents = 0;
+    std::string currency = "USD";
+    boost::json::value shipping_address;
+    std::vector<OrderItem> items;
+    Timestamp created_at{};
+    std::optional<Timestamp> expires_at;
+};
+
+struct OrderPage {
+    std::vector<Order> items;
+    std::optional<std::string> next_cursor;  // the last id, opaque to clients
+};
+
+boost::json::value to_json(const Order& order);
+boost::json::value to_json(const OrderPage& page);
+std::string iso8601(Timestamp t);
+
+}  // namespace emporium::orders

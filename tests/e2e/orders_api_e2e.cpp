@@ -1,0 +1,222 @@
+// End-to-end: the orders API through the real `emporium serve` binary: Idempotency-Key handling
+// (required, replay byte-identical, 422 for another body), problem+json errors naming the
+// product, ownership (others get 404), cancel, admin fulfil rules, keyset listing, and the
+// `emporium expire-orders` / `emporium inventory audit|resync` commands.
+#include "auth/jwt.hpp"
+#include "db/pg.hpp"
+#include "e2e/process.hpp"
+#include "support/pg_fixture.hpp"
+#include "support/run_coro.hpp"
+#include "support/test_env.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <memory>
+#include <vector>
+
+namespace emporium::test {
+namespace {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+using Res = bhttp::response<bhttp::string_body>;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+using namespace std::chrono_literals;
+
+const std::string kJwtSecret = "orders-api-e2e-secret-orders-api-e2e-0123";
+
+Res call(unsigned short port, bhttp::verb method, const std::string& target, const std::string& body, const Headers& headers) {
+    asio::io_context io;
+    asio::ip::tcp::socket socket(io);
+    socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    bhttp::request<bhttp::string_body> req{method, target, 11};
+    req.set(bhttp::field::host, "e2e");
+    if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = body;
+    req.prepare_payload();
+    bhttp::write(socket, req);
+    boost::beast::flat_buffer buffer;
+    Res res;
+    bhttp::read(socket, buffer, res);
+    return res;
+}
+
+class OrdersApiE2E : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_GE(sodium_init(), 0);
+        prefix_ = "e2e:orders-api:" + unique_suffix() + ":";
+        server_ = std::make_unique<ServerProcess>(std::map<std::string, std::string>{
+            {"DATABASE_URL", db_.url},
+            {"JWT_SECRET", kJwtSecret},
+            {"RATE_LIMIT_ENABLED", "false"},
+            {"RATE_LIMIT_KEY_PREFIX", prefix_},
+            {"INVENTORY_STRATEGY", "redis"}});
+        codec_ = std::make_unique<auth::JwtCodec>(auth::JwtSettings{kJwtSecret, "emporium", "emporium-api", 900s, 30s});
+        admin_ = "Bearer " + codec_->issue(1, auth::Role::kAdmin, std::chrono::system_clock::now());
+        alice_ = customer("alice@example.com");
+        bob_ = customer("bob@example.com");
+    }
+    std::int64_t sql_scalar(const std::string& text) {
+        asio::io_context io;
+        db::PoolOptions o;
+        o.connection.url = db_.url;
+        db::Pool pool(io.get_executor(), o);
+        auto r = run_coro(io, pool.query_unprepared(text));
+        pool.close();
+        return r.rows() == 0 ? 0 : r.get<std::int64_t>(0, 0);
+    }
+    std::string customer(const std::string& email) {
+        const auto id = sql_scalar("INSERT INTO users (email, password_hash, name) VALUES ('" + email +
+                                   "', '$argon2id$x', 'C') RETURNING id");
+        return "Bearer " + codec_->issue(id, auth::Role::kCustomer, std::chrono::system_clock::now());
+    }
+    Res send(bhttp::verb method, const std::string& target, const std::string& token, const std::string& body = "",
+             Headers headers = {}) {
+        headers.emplace_back("Authorization", token);
+        return call(server_->port(), method, target, body, headers);
+    }
+    std::int64_t product(const std::string& sku, std::int64_t stock, std::int64_t price) {
+        json::object p{{"sku", sku}, {"name", "Item " + sku}, {"price_cents", price}, {"stock", stock}};
+        auto r = send(bhttp::verb::post, "/api/v1/products", admin_, json::serialize(p));
+        EXPECT_EQ(r.result_int(), 201U) << r.body();
+        return json::parse(r.body()).at("id").as_int64();
+    }
+    static std::string order_body(std::int64_t product_id, int quantity) {
+        return json::serialize(json::object{
+            {"items", json::array{json::object{{"product_id", product_id}, {"quantity", quantity}}}},
+            {"shipping_address", json::object{{"line1", "1 Main St"}, {"city", "Oslo"}}}});
+    }
+    Res place(const std::string& token, const std::string& key, const std::string& body) {
+        return send(bhttp::verb::post, "/api/v1/orders", token, body, {{"Idempotency-Key", key}});
+    }
+    static void expect_problem(const Res& r, unsigned status, const std::string& code) {
+        EXPECT_EQ(r.result_int(), status) << r.body();
+        EXPECT_EQ(r[bhttp::field::content_type], "application/problem+json");
+        if (r[bhttp::field::content_type] == "application/problem+json") {
+            EXPECT_EQ(json::parse(r.body()).at("code").as_string(), code) << r.body();
+        }
+    }
+    int command(std::vector<std::string> args) {
+        args.insert(args.begin(), EMPORIUM_BINARY);
+        args.emplace_back("--env-file");
+        args.emplace_back("/nonexistent");
+        Process p(std::move(args),
+                  {{"DATABASE_URL", db_.url},
+                   {"REDIS_URL", test_redis_url()},
+                   {"RATE_LIMIT_KEY_PREFIX", prefix_},
+                   {"INVENTORY_STRATEGY", "redis"},
+                   {"LOG_LEVEL", "warn"}});
+        return p.wait(30s);
+    }
+
+    TestDatabase db_;
+    std::string prefix_;
+    std::unique_ptr<ServerProcess> server_;
+    std::unique_ptr<auth::JwtCodec> codec_;
+    std::string admin_;
+    std::string alice_;
+    std::string bob_;
+};
+
+TEST_F(OrdersApiE2E, CheckoutIdempotencyOwnershipAndLifecycle) {
+    const auto p = product("api-1", 10, 1250);
+
+    expect_problem(call(server_->port(), bhttp::verb::post, "/api/v1/orders", order_body(p, 1), {}), 401, "unauthorized");
+    expect_problem(send(bhttp::verb::post, "/api/v1/orders", alice_, order_body(p, 1)), 400, "bad_request");
+    expect_problem(place(alice_, "bad", order_body(p, 0)), 422, "validation_failed");
+    expect_problem(place(alice_, "unknown", order_body(999'999, 1)), 422, "validation_failed");
+
+    auto first = place(alice_, "k-1", order_body(p, 2));
+    ASSERT_EQ(first.result_int(), 201U) << first.body();
+    auto order = json::parse(first.body()).as_object();
+    EXPECT_EQ(order.at("status").as_string(), "pending_payment");
+    EXPECT_EQ(order.at("total_cents").as_int64(), 2500);
+    EXPECT_EQ(order.at("items").as_array().size(), 1U);
+    const auto id = std::to_string(order.at("id").as_int64());
+
+    auto replay = place(alice_, "k-1", order_body(p, 2));
+    EXPECT_EQ(replay.result_int(), 201U);
+    EXPECT_EQ(replay.body(), first.body());
+    EXPECT_EQ(replay["Idempotent-Replayed"], "true");
+    expect_problem(place(alice_, "k-1", order_body(p, 3)), 422, "validation_failed");
+    EXPECT_EQ(sql_scalar("SELECT stock::bigint FROM products WHERE id = " + std::to_string(p)), 8);
+
+    // Out of stock names the product; a replay of the same request gives the same answer.
+    auto short_stock = place(alice_, "k-2", order_body(p, 50));
+    expect_problem(short_stock, 409, "out_of_stock");
+    EXPECT_NE(short_stock.body().find(std::to_string(p)), std::string::npos);
+    auto short_again = place(alice_, "k-2", order_body(p, 50));
+    EXPECT_EQ(short_again.result_int(), 409U);
+    EXPECT_EQ(short_again.body(), short_stock.body());
+
+    // Ownership: bob sees 404, the admin sees the order.
+    EXPECT_EQ(send(bhttp::verb::get, "/api/v1/orders/" + id, alice_).result_int(), 200U);
+    expect_problem(send(bhttp::verb::get, "/api/v1/orders/" + id, bob_), 404, "not_found");
+    EXPECT_EQ(send(bhttp::verb::get, "/api/v1/orders/" + id, admin_).result_int(), 200U);
+    expect_problem(send(bhttp::verb::post, "/api/v1/orders/" + id + "/cancel", bob_), 404, "not_found");
+    auto bob_list = json::parse(send(bhttp::verb::get, "/api/v1/orders", bob_).body());
+    EXPECT_TRUE(bob_list.at("items").as_array().empty());
+
+    // Fulfil needs an admin and a paid order.
+    expect_problem(send(bhttp::verb::post, "/api/v1/orders/" + id + "/fulfil", alice_), 403, "forbidden");
+    expect_problem(send(bhttp::verb::post, "/api/v1/orders/" + id + "/fulfil", admin_), 409, "conflict");
+
+    // Cancel returns the stock; a second cancel is an illegal transition.
+    auto cancelled = send(bhttp::verb::post, "/api/v1/orders/" + id + "/cancel", alice_);
+    ASSERT_EQ(cancelled.result_int(), 200U) << cancelled.body();
+    EXPECT_EQ(json::parse(cancelled.body()).at("status").as_string(), "cancelled");
+    EXPECT_EQ(sql_scalar("SELECT stock::bigint FROM products WHERE id = " + std::to_string(p)), 10);
+    expect_problem(send(bhttp::verb::post, "/api/v1/orders/" + id + "/cancel", alice_), 409, "conflict");
+
+    // Listing pages newest first.
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(place(alice_, "page-" + std::to_string(i), order_body(p, 1)).result_int(), 201U);
+    auto page1 = json::parse(send(bhttp::verb::get, "/api/v1/orders?limit=2", alice_).body()).as_object();
+    ASSERT_EQ(page1.at("items").as_array().size(), 2U);
+    ASSERT_TRUE(page1.at("next_cursor").is_string());
+    auto page2 = json::parse(send(bhttp::verb::get,
+                                  "/api/v1/orders?limit=2&cursor=" + std::string(page1.at("next_cursor").as_string()),
+                                  alice_)
+                                 .body())
+                     .as_object();
+    EXPECT_EQ(page2.at("items").as_array().size(), 2U);
+    expect_problem(send(bhttp::verb::get, "/api/v1/orders?cursor=zzz", alice_), 400, "bad_request");
+
+    // expire-orders returns the stock of overdue orders; the ledger stays balanced.
+    EXPECT_EQ(sql_scalar("SELECT stock::bigint FROM products WHERE id = " + std::to_string(p)), 7);
+    sql_scalar("UPDATE orders SET expires_at = now() - interval '1 minute' WHERE status = 'pending_payment' "
+               "RETURNING 0::bigint");
+    EXPECT_EQ(command({"expire-orders"}), 0);
+    EXPECT_EQ(sql_scalar("SELECT stock::bigint FROM products WHERE id = " + std::to_string(p)), 10);
+    EXPECT_EQ(sql_scalar("SELECT count(*) FROM orders WHERE status = 'expired'"), 3);
+    EXPECT_EQ(command({"inventory", "audit"}), 0);
+    EXPECT_EQ(command({"inventory", "resync"}), 0);
+    // The mirror follows the database after the returns: all 10 units can be sold again.
+    EXPECT_EQ(place(alice_, "after-expiry", order_body(p, 10)).result_int(), 201U);
+
+    // A broken ledger makes the audit fail.
+    sql_scalar("UPDATE products SET stock = stock + 1 WHERE id = " + std::to_string(p) + " RETURNING 0::bigint");
+    EXPECT_NE(command({"inventory", "audit"}), 0);
+}
+
+TEST_F(OrdersApiE2E, OpenApiDocumentsEveryOrdersEndpoint) {
+    auto doc = json::parse(call(server_->port(), bhttp::verb::get, "/openapi.json", "", {}).body()).as_object();
+    const auto& paths = doc.at("paths").as_object();
+    EXPECT_TRUE(paths.at("/api/v1/orders").as_object().contains("post"));
+    EXPECT_TRUE(paths.at("/api/v1/orders").as_object().contains("get"));
+    EXPECT_TRUE(paths.at("/api/v1/orders/{id}").as_object().contains("get"));
+    EXPECT_TRUE(paths.at("/api/v1/orders/{id}/cancel").as_object().contains("post"));
+    EXPECT_TRUE(paths.at("/api/v1/orders/{id}/fulfil").as_object().contains("post"));
+}
+
+}  // namespace
+}  // namespace emporium::test

@@ -1,0 +1,18 @@
+# Orders and inventory: unit tests of the state machine, validation and Redlock arithmetic;
+# service-level integration tests of every inventory strategy against the test PostgreSQL and
+# Redis; the flash sale through three real `emporium serve` processes.
+emporium_add_test(NAME orders_test
+    SOURCES unit/orders_test.cpp
+    LIBS emporium_orders LABELS unit)
+emporium_add_test(NAME orders_itest
+    SOURCES integration/orders_service_itest.cpp
+    LIBS emporium_orders LABELS integration)
+# Starts three real `emporium serve` processes per test.
+emporium_add_test(NAME orders_e2e
+    SOURCES e2e/orders_e2e.cpp e2e/process.cpp
+    LIBS emporium_orders emporium_auth LABELS e2e)
+add_dependencies(orders_e2e emporium)
+emporium_add_test(NAME orders_api_e2e
+    SOURCES e2e/orders_api_e2e.cpp e2e/process.cpp
+    LIBS emporium_orders emporium_auth LABELS e2e)
+add_dependencies(orders_api_e2e emporium)

@@ -1,0 +1,410 @@
+// OrdersService + InventoryService against the real test PostgreSQL and Redis, for every
+// inventory strategy: 200 concurrent buyers of a product with 50 units (exactly 50 orders, the rest
+// out_of_stock, ledger clean), multi-product orders in random line order (no deadlock),
+// idempotent replays, and cancel / expiry returning stock.
+#include "integration/redis_support.hpp"
+#include "orders/orders_service.hpp"
+#include "support/pg_fixture.hpp"
+#include "support/run_coro.hpp"
+#include "support/test_env.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <random>
+#include <vector>
+
+namespace emporium::orders {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using inventory::Strategy;
+
+struct Outcome {
+    bool done = false;
+    bool created = false;
+    std::optional<core::Errc> error;
+    std::string failure;  // an exception
+};
+
+asio::awaitable<void> buy(OrdersService* service,
+                          std::int64_t user_id,
+                          std::string key,
+                          std::vector<inventory::Line> lines,
+                          Outcome* out) {
+    NewOrder order;
+    order.items = std::move(lines);
+    order.shipping_address = json::object{{"city", "Oslo"}};
+    try {
+        auto r = co_await service->place_order(user_id, key, std::move(order), "fp:" + key);
+        if (!r) {
+            out->error = r.error().code;
+        } else if (r->failure) {
+            out->error = r->failure->code;
+        } else {
+            out->created = r->status == 201;
+        }
+    } catch (const std::exception& e) {
+        out->failure = e.what();
+    }
+    out->done = true;
+}
+
+class OrdersTest : public ::testing::TestWithParam<Strategy> {
+protected:
+    void SetUp() override {
+        db::PoolOptions o;
+        o.connection.url = db_.url;
+        o.max_size = 8;
+        o.acquire_timeout = 20s;
+        pool_ = std::make_unique<db::Pool>(ctx_.get_executor(), o);
+        redis_ = std::make_unique<redis::Client>(ctx_.get_executor(), redis::test::shared_server_options());
+        prefix_ = "itest:orders:" + test::unique_suffix() + ":";
+        user_ = user("buyer@example.com");
+    }
+    void TearDown() override {
+        run(redis::test::delete_prefix(redis_.get(), prefix_));
+        redis_->close();
+        pool_->close();
+    }
+
+    std::shared_ptr<OrdersService> make_service(Strategy strategy, std::chrono::seconds order_ttl = 900s) {
+        inventory::InventorySettings settings;
+        settings.strategy = strategy;
+        settings.lock_retries = 2000;
+        settings.optimistic_retries = 1000;
+        auto* r = redis_.get();
+        auto* p = pool_.get();
+        auto redlock = std::make_shared<inventory::Redlock>(
+            [r] { return std::vector<redis::Client*>{r}; }, settings.lock_ttl, settings.lock_retries);
+        inventory_ = std::make_shared<inventory::InventoryService>(
+            settings,
+            inventory::InventoryStore([p]() -> db::Pool& { return *p; }),
+            [r]() -> redis::Client& { return *r; },
+            redis::Keys(prefix_),
+            std::move(redlock),
+            nullptr);
+        OrdersSettings orders_settings;
+        orders_settings.order_ttl = order_ttl;
+        return std::make_shared<OrdersService>(
+            orders_settings, OrdersStore([p]() -> db::Pool& { return *p; }), inventory_);
+    }
+    template <typename T>
+    T run(asio::awaitable<T> aw) {
+        return test::run_coro(ctx_, std::move(aw), 120s);
+    }
+    std::int64_t scalar(std::string text, db::Params params = {}) {
+        return run(pool_->query_unprepared(std::move(text), std::move(params))).get<std::int64_t>(0, 0);
+    }
+    std::int64_t user(const std::string& email) {
+        return scalar("INSERT INTO users (email, password_hash, name) VALUES ($1, '$argon2id$x', 'U') RETURNING id",
+                      db::params(email));
+    }
+    std::int64_t product(std::int64_t stock, std::int64_t price = 1000, bool active = true) {
+        const auto id = scalar(
+            "INSERT INTO products (sku, name, price_cents, stock, is_active) VALUES ($1, 'P', $2::bigint, $3::integer, "
+            "$4::boolean) RETURNING id",
+            db::params("sku-" + test::unique_suffix(), price, stock, active));
+        scalar("INSERT INTO inventory_movements (product_id, delta, reason) VALUES ($1, $2::integer, 'initial') "
+               "RETURNING id",
+               db::params(id, stock));
+        return id;
+    }
+    std::int64_t stock(std::int64_t id) {
+        return scalar("SELECT stock::bigint FROM products WHERE id = $1", db::params(id));
+    }
+    std::int64_t movements(std::int64_t id, const std::string& reason) {
+        return scalar("SELECT count(*) FROM inventory_movements WHERE product_id = $1 AND reason = $2",
+                      db::params(id, reason));
+    }
+    void expect_audit_clean() {
+        auto mismatches = run(inventory_->audit());
+        EXPECT_TRUE(mismatches.empty()) << mismatches.size() << " products do not balance";
+    }
+    // Runs every buyer concurrently on the test's io_context.
+    std::vector<Outcome> buy_all(OrdersService& s, std::vector<std::vector<inventory::Line>> orders) {
+        std::vector<Outcome> outcomes(orders.size());
+        for (std::size_t i = 0; i < orders.size(); ++i) {
+            asio::co_spawn(ctx_,
+                           buy(&s, user_, "key-" + std::to_string(i), std::move(orders[i]), &outcomes[i]),
+                           [o = &outcomes[i]](std::exception_ptr e) {
+                               if (e) {
+                                   o->failure = "unhandled exception";
+                                   o->done = true;
+                               }
+                           });
+        }
+        ctx_.restart();
+        const auto deadline = std::chrono::steady_clock::now() + 120s;
+        while (std::chrono::steady_clock::now() < deadline &&
+               !std::all_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.done; })) {
+            ctx_.run_one_for(50ms);
+        }
+        return outcomes;
+    }
+    Order place(OrdersService& s, std::vector<inventory::Line> lines, const std::string& key, std::int64_t user_id) {
+        NewOrder order;
+        order.items = std::move(lines);
+        order.shipping_address = json::object{{"city", "Oslo"}};
+        auto r = run(s.place_order(user_id, key, std::move(order), "fp:" + key));
+        EXPECT_TRUE(r && !r->failure);
+        if (!r || r->failure) return Order{};
+        const auto body = json::parse(r->body);
+        Order o;
+        o.id = body.at("id").as_int64();
+        return o;
+    }
+
+    test::TestDatabase db_;
+    asio::io_context ctx_;
+    std::unique_ptr<db::Pool> pool_;
+    std::unique_ptr<redis::Client> redis_;
+    std::shared_ptr<inventory::InventoryService> inventory_;
+    std::string prefix_;
+    std::int64_t user_ = 0;
+};
+
+TEST_P(OrdersTest, TwoHundredBuyersFiftyUnitsExactlyFiftyOrders) {
+    auto service = make_service(GetParam());
+    const auto p = product(50);
+    std::vector<std::vector<inventory::Line>> orders(200, std::vector<inventory::Line>{{p, 1}});
+    auto outcomes = buy_all(*service, std::move(orders));
+    int created = 0;
+    int out_of_stock = 0;
+    for (const auto& o : outcomes) {
+        ASSERT_TRUE(o.done);
+        EXPECT_TRUE(o.failure.empty()) << o.failure;
+        if (o.created) ++created;
+        if (o.error == core::Errc::kOutOfStock) ++out_of_stock;
+    }
+    EXPECT_EQ(created, 50);
+    EXPECT_EQ(out_of_stock, 150);
+    EXPECT_EQ(stock(p), 0);
+    EXPECT_EQ(scalar("SELECT count(*) FROM orders"), 50);
+    EXPECT_EQ(movements(p, "order_reserved"), 50);
+    EXPECT_EQ(scalar("SELECT count(*) FROM outbox WHERE event_type = 'order.created'"), 50);
+    expect_audit_clean();
+}
+
+TEST_P(OrdersTest, MultiProductOrdersInRandomLineOrderDoNotDeadlock) {
+    auto service = make_service(GetParam());
+    std::vector<std::int64_t> products{product(1000), product(1000), product(1000)};
+    std::mt19937 rng(42);
+    std::vector<std::vector<inventory::Line>> orders;
+    for (int i = 0; i < 60; ++i) {
+        std::vector<inventory::Line> lines;
+        for (auto id : products) lines.push_back({id, 1});
+        std::shuffle(lines.begin(), lines.end(), rng);
+        orders.push_back(std::move(lines));
+    }
+    auto outcomes = buy_all(*service, std::move(orders));
+    for (const auto& o : outcomes) {
+        EXPECT_TRUE(o.created) << (o.failure.empty() ? "error" : o.failure);
+    }
+    for (auto id : products) EXPECT_EQ(stock(id), 940);
+    expect_audit_clean();
+}
+
+TEST_P(OrdersTest, IdempotentReplayReservesOnce) {
+    auto service = make_service(GetParam());
+    const auto p = product(10, 250);
+    NewOrder order;
+    order.items = {{p, 3}};
+    order.shipping_address = json::object{{"city", "Oslo"}};
+    auto first = run(service->place_order(user_, "k1", order, "body-a"));
+    ASSERT_TRUE(first && !first->failure);
+    EXPECT_FALSE(first->replayed);
+    EXPECT_EQ(json::parse(first->body).at("total_cents").as_int64(), 750);
+    auto again = run(service->place_order(user_, "k1", order, "body-a"));
+    ASSERT_TRUE(again && !again->failure);
+    EXPECT_TRUE(again->replayed);
+    EXPECT_EQ(again->status, first->status);
+    EXPECT_EQ(again->body, first->body);
+    EXPECT_EQ(stock(p), 7);
+    auto other = run(service->place_order(user_, "k1", order, "body-b"));
+    ASSERT_FALSE(other);
+    EXPECT_EQ(other.error().code, core::Errc::kValidation);
+    // A stored failure is replayed too.
+    NewOrder big;
+    big.items = {{p, 50}};
+    big.shipping_address = json::object{{"city", "Oslo"}};
+    auto short_stock = run(service->place_order(user_, "k2", big, "body-c"));
+    ASSERT_TRUE(short_stock && short_stock->failure);
+    EXPECT_EQ(short_stock->failure->code, core::Errc::kOutOfStock);
+    EXPECT_NE(short_stock->failure->message.find(std::to_string(p)), std::string::npos);
+    run(service->remember_failure(user_, "k2", 409, "{\"code\":\"out_of_stock\"}"));
+    auto replay = run(service->place_order(user_, "k2", big, "body-c"));
+    ASSERT_TRUE(replay && !replay->failure);
+    EXPECT_EQ(replay->status, 409);
+    EXPECT_TRUE(replay->replayed);
+    EXPECT_EQ(scalar("SELECT count(*) FROM orders"), 1);
+    expect_audit_clean();
+}
+
+TEST_P(OrdersTest, UnknownAndInactiveProductsAreNamed) {
+    auto service = make_service(GetParam());
+    const auto inactive = product(5, 100, false);
+    NewOrder order;
+    order.items = {{inactive, 1}};
+    order.shipping_address = json::object{{"city", "Oslo"}};
+    auto r = run(service->place_order(user_, "k-inactive", order, "x"));
+    ASSERT_TRUE(r && r->failure);
+    EXPECT_EQ(r->failure->code, core::Errc::kValidation);
+    EXPECT_NE(r->failure->message.find(std::to_string(inactive)), std::string::npos);
+    order.items = {{999'999, 1}};
+    auto missing = run(service->place_order(user_, "k-missing", order, "y"));
+    ASSERT_TRUE(missing && missing->failure);
+    EXPECT_NE(missing->failure->message.find("999999"), std::string::npos);
+    EXPECT_EQ(stock(inactive), 5);
+}
+
+TEST_P(OrdersTest, CancelAndExpiryReturnStock) {
+    auto service = make_service(GetParam());
+    const auto p = product(10);
+    auto order = place(*service, {{p, 4}}, "c1", user_);
+    EXPECT_EQ(stock(p), 6);
+    const auto stranger = user("stranger@example.com");
+    auto foreign = run(service->cancel(order.id, stranger, false));
+    ASSERT_FALSE(foreign);
+    EXPECT_EQ(foreign.error().code, core::Errc::kNotFound);
+    auto cancelled = run(service->cancel(order.id, user_, false));
+    ASSERT_TRUE(cancelled);
+    EXPECT_EQ(cancelled->status, OrderStatus::kCancelled);
+    EXPECT_EQ(stock(p), 10);
+    EXPECT_EQ(movements(p, "order_cancelled"), 1);
+    auto twice = run(service->cancel(order.id, user_, true));
+    ASSERT_FALSE(twice);
+    EXPECT_EQ(twice.error().code, core::Errc::kConflict);
+
+    // paid → fulfilled; fulfilling an unpaid order is a conflict.
+    auto paid = place(*service, {{p, 1}}, "c2", user_);
+    auto early = run(service->fulfil(paid.id));
+    ASSERT_FALSE(early);
+    EXPECT_EQ(early.error().code, core::Errc::kConflict);
+    ASSERT_TRUE(run(service->mark_paid(paid.id)));
+    auto fulfilled = run(service->fulfil(paid.id));
+    ASSERT_TRUE(fulfilled);
+    EXPECT_EQ(fulfilled->status, OrderStatus::kFulfilled);
+    EXPECT_EQ(stock(p), 9);
+
+    // Orders with a zero TTL are due at once.
+    auto quick = make_service(GetParam(), 0s);
+    auto due = place(*quick, {{p, 5}}, "c3", user_);
+    EXPECT_EQ(stock(p), 4);
+    EXPECT_EQ(run(quick->expire_due()), 1);
+    EXPECT_EQ(stock(p), 9);
+    EXPECT_EQ(movements(p, "order_expired"), 1);
+    auto expired = run(quick->get_order(due.id, user_, false));
+    ASSERT_TRUE(expired);
+    EXPECT_EQ(expired->status, OrderStatus::kExpired);
+    EXPECT_EQ(run(quick->expire_due()), 0);
+    expect_audit_clean();
+
+    // Listing: own orders only, newest first, keyset pages.
+    auto page = run(service->list_orders(user_, 2, std::nullopt));
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->items.size(), 2U);
+    EXPECT_EQ(page->items[0].id, due.id);
+    ASSERT_TRUE(page->next_cursor);
+    auto rest = run(service->list_orders(user_, 2, page->next_cursor));
+    ASSERT_TRUE(rest);
+    EXPECT_EQ(rest->items.size(), 1U);
+    EXPECT_FALSE(rest->next_cursor);
+    auto none = run(service->list_orders(stranger, 10, std::nullopt));
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->items.empty());
+}
+
+TEST_F(OrdersTest, AbandonedInProgressKeyIsTakenOverBySameRequestOnly) {
+    auto service = make_service(Strategy::kPessimistic);
+    const auto p = product(5);
+    // A request that died (crash) before committing left its in-progress record behind.
+    scalar("INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) "
+           "VALUES ($1, 'crashed', $2::bytea, now() - interval '10 minutes') RETURNING 1::bigint",
+           db::params(user_, db::Param::bytea(sha256("fp:crashed"))));
+    scalar("INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, 'running', $2::bytea) "
+           "RETURNING 1::bigint",
+           db::params(user_, db::Param::bytea(sha256("fp:running"))));
+    NewOrder order;
+    order.items = {{p, 1}};
+    order.shipping_address = json::object{{"city", "Oslo"}};
+    auto other = run(service->place_order(user_, "crashed", order, "fp:other"));
+    ASSERT_FALSE(other);
+    EXPECT_EQ(other.error().code, core::Errc::kValidation);
+    auto running = run(service->place_order(user_, "running", order, "fp:running"));
+    ASSERT_FALSE(running);
+    EXPECT_EQ(running.error().code, core::Errc::kConflict);
+    auto retried = run(service->place_order(user_, "crashed", order, "fp:crashed"));
+    ASSERT_TRUE(retried && !retried->failure);
+    EXPECT_FALSE(retried->replayed);
+    EXPECT_EQ(stock(p), 4);
+}
+
+TEST_F(OrdersTest, DualRejectsAStaleFencingToken) {
+    auto service = make_service(Strategy::kDual);
+    const auto p = product(5);
+    // A later lock holder already wrote a higher token: our write must not land.
+    scalar("UPDATE products SET fence_token = 1000000 WHERE id = $1 RETURNING id", db::params(p));
+    NewOrder order;
+    order.items = {{p, 1}};
+    order.shipping_address = json::object{{"city", "Oslo"}};
+    auto r = run(service->place_order(user_, "fenced", order, "f"));
+    ASSERT_TRUE(r && r->failure);
+    EXPECT_EQ(r->failure->code, core::Errc::kConflict);
+    EXPECT_EQ(stock(p), 5);
+    EXPECT_EQ(scalar("SELECT count(*) FROM orders"), 0);
+    expect_audit_clean();
+}
+
+TEST_F(OrdersTest, RedlockNeedsAMajorityOfMasters) {
+    redis::ClientOptions down;
+    down.url = "redis://127.0.0.1:1/0";  // nothing listens: every command fails fast
+    down.connect_timeout = 200ms;
+    auto dead1 = std::make_unique<redis::Client>(ctx_.get_executor(), down);
+    auto dead2 = std::make_unique<redis::Client>(ctx_.get_executor(), down);
+    // A second "master": database 1 of the test server (a keyspace of its own).
+    auto second_options = redis::test::shared_server_options();
+    second_options.url = test::test_redis_url() + "/1";
+    auto second = std::make_unique<redis::Client>(ctx_.get_executor(), second_options);
+    auto* live = redis_.get();
+    auto* live2 = second.get();
+    auto* d1 = dead1.get();
+    auto* d2 = dead2.get();
+    // Two live masters + one dead: 2 of 3.
+    inventory::Redlock majority([live, live2, d1] { return std::vector<redis::Client*>{live, live2, d1}; }, 1000ms, 3);
+    auto lock = run(majority.acquire(prefix_ + "lock:a"));
+    ASSERT_TRUE(lock);
+    EXPECT_GT(lock->validity, 900ms);
+    EXPECT_LE(lock->validity, 988ms);
+    // Held: a second acquisition of the same key fails after its retries.
+    EXPECT_FALSE(run(majority.acquire(prefix_ + "lock:a")));
+    run(majority.release(*lock));
+    auto again = run(majority.acquire(prefix_ + "lock:a"));
+    ASSERT_TRUE(again);
+    run(majority.release(*again));
+    // One live of three: no quorum, and the partial lock is released again.
+    inventory::Redlock minority([live, d1, d2] { return std::vector<redis::Client*>{live, d1, d2}; }, 1000ms, 2);
+    EXPECT_FALSE(run(minority.acquire(prefix_ + "lock:b")));
+    auto leftover = run(redis_->command(redis::cmd("EXISTS", prefix_ + "lock:b")));
+    EXPECT_EQ(leftover.as_int(), 0);
+    dead1->close();
+    dead2->close();
+    second->close();
+}
+
+INSTANTIATE_TEST_SUITE_P(Strategies,
+                         OrdersTest,
+                         ::testing::Values(Strategy::kPessimistic, Strategy::kDual, Strategy::kOptimistic, Strategy::kRedis),
+                         [](const ::testing::TestParamInfo<Strategy>& param_info) {
+                             return std::string(inventory::strategy_name(param_info.param));
+                         });
+
+}  // namespace
+}  // namespace emporium::orders
