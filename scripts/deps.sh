@@ -38,6 +38,7 @@ APT_PACKAGES=(
   poppler-utils          # pdftotext, for receipt tests
   python3-aiosmtpd       # a real SMTP server for e-mail tests
   curl
+  jq                     # bench scripts parse JSON
   procps
 )
 

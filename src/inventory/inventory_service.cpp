@@ -277,6 +277,15 @@ asio::awaitable<void> InventoryService::release_in(
     }
 }
 
+asio::awaitable<void> InventoryService::record_sale_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<Line> lines) {
+    lines = sorted_lines(std::move(lines));
+    for (const auto& l : lines) co_await store_.record_sale(tx, l.product_id, l.quantity);
+}
+
+asio::awaitable<void> InventoryService::after_sale(std::vector<Line> lines) { co_await invalidate(std::move(lines)); }
+
 asio::awaitable<void> InventoryService::after_release(std::vector<Line> lines) {
     if (settings_.strategy == Strategy::kRedis) co_await mirror_add(lines);
     co_await invalidate(std::move(lines));

@@ -69,6 +69,14 @@ public:
     // After the release committed: Redis mirror and caches.
     boost::asio::awaitable<void> after_release(std::vector<Line> lines);
 
+    // An order was paid: adds its units to the products' purchase_count (the ranking's popularity),
+    // inside the caller's transaction, rows in ascending id order.
+    boost::asio::awaitable<void> record_sale_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<Line> lines);
+    // After the sale committed: drops the products' cached entries.
+    boost::asio::awaitable<void> after_sale(std::vector<Line> lines);
+
     // Products whose stock ≠ Σ ledger (empty = clean).
     boost::asio::awaitable<std::vector<AuditMismatch>> audit();
     // Rewrites the Redis mirror from the database; returns the number of products. Run it while

@@ -29,6 +29,9 @@ constexpr db::Statement kTakeIfVersion{
 constexpr db::Statement kGiveBack{
     "inventory.give_back",
     "UPDATE products SET stock = stock + $2::integer, version = version + 1 WHERE id = $1"};
+constexpr db::Statement kRecordSale{
+    "inventory.record_sale",
+    "UPDATE products SET purchase_count = purchase_count + $2::integer WHERE id = $1"};
 constexpr db::Statement kRecordMovement{
     "inventory.record_movement",
     "INSERT INTO inventory_movements (product_id, delta, reason, order_id) "
@@ -102,6 +105,13 @@ asio::awaitable<void> InventoryStore::give_back(
     std::int64_t product_id,
     std::int32_t quantity) {
     co_await tx.query(kGiveBack, db::params(product_id, quantity));
+}
+
+asio::awaitable<void> InventoryStore::record_sale(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t product_id,
+    std::int32_t quantity) {
+    co_await tx.query(kRecordSale, db::params(product_id, quantity));
 }
 
 asio::awaitable<void> InventoryStore::record_movement(

@@ -62,6 +62,11 @@ public:
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t product_id,
         std::int32_t quantity);
+    // Adds sold units to products.purchase_count (the ranking's popularity).
+    boost::asio::awaitable<void> record_sale(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t product_id,
+        std::int32_t quantity);
     boost::asio::awaitable<void> record_movement(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t product_id,

@@ -262,12 +262,15 @@ asio::awaitable<core::Result<Order>> OrdersService::transition(std::int64_t id,
                                                                       : inventory::ReturnReason::kPaymentFailed;
                 co_await inventory_->release_in(tx, id, lines_of(*order), reason);
             }
+            const bool sold = target == OrderStatus::kPaid;
+            if (sold) co_await inventory_->record_sale_in(tx, lines_of(*order));
             co_await store_.set_status(tx, id, target);
             order->status = target;
             co_await store_.add_event(tx, id, "order." + std::string(status_name(target)), event_payload(*order));
             co_await tx.commit();
             core::log::info("order status changed", {{"order_id", id}, {"status", status_name(target)}});
             if (give_back) co_await inventory_->after_release(lines_of(*order));
+            if (sold) co_await inventory_->after_sale(lines_of(*order));
             co_return std::move(*order);
         } catch (const db::RetryableDbError&) {
             if (attempt >= kTransactionAttempts) throw;

@@ -120,6 +120,9 @@ protected:
     std::int64_t stock(std::int64_t id) {
         return scalar("SELECT stock::bigint FROM products WHERE id = $1", db::params(id));
     }
+    std::int64_t purchases(std::int64_t id) {
+        return scalar("SELECT purchase_count FROM products WHERE id = $1", db::params(id));
+    }
     std::int64_t movements(std::int64_t id, const std::string& reason) {
         return scalar("SELECT count(*) FROM inventory_movements WHERE product_id = $1 AND reason = $2",
                       db::params(id, reason));
@@ -288,7 +291,9 @@ TEST_P(OrdersTest, CancelAndExpiryReturnStock) {
     auto early = run(service->fulfil(paid.id));
     ASSERT_FALSE(early);
     EXPECT_EQ(early.error().code, core::Errc::kConflict);
+    EXPECT_EQ(purchases(p), 0);
     ASSERT_TRUE(run(service->mark_paid(paid.id)));
+    EXPECT_EQ(purchases(p), 1);  // the ranking's popularity counts paid units
     auto fulfilled = run(service->fulfil(paid.id));
     ASSERT_TRUE(fulfilled);
     EXPECT_EQ(fulfilled->status, OrderStatus::kFulfilled);
