@@ -55,10 +55,16 @@ token=$(curl -sf -H 'Content-Type: application/json' -d '{"email":"bench@example
 stop_server
 
 run_wrk() {  # products
-  cat "$root/bench/wrk/checkout.lua" "$root/bench/wrk/report.lua" > "$out/script.lua"
-  TOKEN=$token PRODUCTS=$1 wrk -t2 -c64 -d"${secs}s" --latency -s "$out/script.lua" http://127.0.0.1:18095 | awk '/^RESULT/ {print}'
+  # report.lua first: checkout.lua wraps its done() to add the per-status counts.
+  cat "$root/bench/wrk/report.lua" "$root/bench/wrk/checkout.lua" > "$out/script.lua"
+  TOKEN=$token PRODUCTS=$1 wrk -t2 -c64 -d"${secs}s" --latency -s "$out/script.lua" http://127.0.0.1:18095 \
+    | awk '/^(RESULT|STATUS)/ {printf "%s ", $0} END {print ""}'
 }
-field() { echo "$1" | sed -E "s/.* $2=([0-9.]+).*/\1/"; }
+field() { echo " $1" | sed -E "s/.* $2=([0-9.]+).*/\1/"; }
+row() {  # label wrk-output
+  local ok; ok=$(field "$2" ok_rps)
+  echo "| $1 | $ok orders/s ($(field "$2" rps) req/s) | p99 $(field "$2" p99_ms) ms | $(awk -v a="$ok" -v b="$ceiling" 'BEGIN{printf "%.0f%%", 100*a/b}') | 201: $(field "$2" c2xx), 409: $(field "$2" c409), 422: $(field "$2" c422), 5xx: $(field "$2" c5xx), socket errors: $(field "$2" errors) |"
+}
 
 echo "pgbench hot-row ceiling …" >&2
 cat > "$out/hot_row.sql" <<SQL
@@ -80,20 +86,20 @@ for strategy in pessimistic dual optimistic redis; do
   start_server "$strategy"
   r=$(run_wrk "$hot")
   stop_server
-  rows+=("| hot SKU, \`$strategy\` | $(field "$r" rps) orders/s | p99 $(field "$r" p99_ms) ms | $(awk -v a="$(field "$r" rps)" -v b="$ceiling" 'BEGIN{printf "%.0f%%", 100*a/b}') | non-2xx $(field "$r" non2xx), socket errors $(field "$r" errors) |")
-  eval "r_$strategy=\$(field \"\$r\" rps)"
+  rows+=("$(row "hot SKU, \`$strategy\`" "$r")")
+  eval "r_$strategy=\$(field \"\$r\" ok_rps)"
 done
 echo "uncontended, dual …" >&2
 start_server dual
 r=$(run_wrk "$ids")
 stop_server
-uncontended="| spread over 10 000 products, \`dual\` | $(field "$r" rps) orders/s | p99 $(field "$r" p99_ms) ms | — | non-2xx $(field "$r" non2xx), socket errors $(field "$r" errors) |"
+uncontended=$(row "spread over 10 000 products, \`dual\`" "$r")
 
 audit="clean"; "$bin" inventory audit --env-file /nonexistent >/dev/null || audit="MISMATCH"
 negative=$(psql_db "SELECT count(*) FROM products WHERE stock < 0")
 orders=$(psql_db "SELECT count(*) FROM orders")
 {
-  echo "| scenario | throughput | latency | vs hot-row ceiling ($ceiling tx/s) | errors |"
+  echo "| scenario | successful orders (all requests) | latency | vs hot-row ceiling ($ceiling tx/s) | answers |"
   echo "|---|---|---|---|---|"
   for row in "${rows[@]}"; do echo "$row"; done
   echo "$uncontended"
