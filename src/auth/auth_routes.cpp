@@ -267,22 +267,6 @@ struct AuthMiddleware {
 
 // ---- OpenAPI ----
 
-json::object ref(std::string_view name) {
-    return json::object{{"$ref", "#/components/schemas/" + std::string(name)}};
-}
-
-json::object json_content(json::object schema) {
-    return json::object{{"application/json", json::object{{"schema", std::move(schema)}}}};
-}
-
-json::object body_of(std::string_view schema) {
-    return json::object{{"required", true}, {"content", json_content(ref(schema))}};
-}
-
-json::object response_of(std::string_view description, std::string_view schema) {
-    return json::object{{"description", description}, {"content", json_content(ref(schema))}};
-}
-
 json::object rate_limit_headers() {
     auto integer = [](std::string_view d) {
         return json::object{{"description", d}, {"schema", json::object{{"type", "integer"}}}};
@@ -306,10 +290,6 @@ json::object unauthorized_doc(std::string_view description) {
                       json::object{{"description", "Bearer challenge (realm=\"emporium\", error=...)"},
                                    {"schema", json::object{{"type", "string"}}}}}};
     return r;
-}
-
-json::array bearer_security() {
-    return json::array{json::object{{"bearerAuth", json::array{}}}};
 }
 
 void document(http::OpenApi& api) {
@@ -377,7 +357,7 @@ void document(http::OpenApi& api) {
         "TokenPair",
         json::object{{"type", "object"}, {"required", token_required}, {"properties", token_props}});
     auto login_props = token_props;
-    login_props["user"] = ref("User");
+    login_props["user"] = http::OpenApi::schema_ref("User");
     auto login_required = token_required;
     login_required.push_back("user");
     api.add_schema(
@@ -391,9 +371,9 @@ void document(http::OpenApi& api) {
         json::object{{"tags", json::array{"auth"}},
                      {"summary", "Create a customer account"},
                      {"operationId", "register"},
-                     {"requestBody", body_of("RegisterRequest")},
+                     {"requestBody", http::OpenApi::json_body("RegisterRequest")},
                      {"responses",
-                      json::object{{"201", response_of("account created", "User")},
+                      json::object{{"201", http::OpenApi::json_response("account created", "User")},
                                    {"400", http::OpenApi::problem_ref("body is not a JSON object")},
                                    {"409", http::OpenApi::problem_ref("e-mail already registered")},
                                    {"422", http::OpenApi::problem_ref("invalid fields (errors[])")},
@@ -403,9 +383,9 @@ void document(http::OpenApi& api) {
                       json::object{{"tags", json::array{"auth"}},
                                    {"summary", "Exchange e-mail and password for a token pair"},
                                    {"operationId", "login"},
-                                   {"requestBody", body_of("LoginRequest")},
+                                   {"requestBody", http::OpenApi::json_body("LoginRequest")},
                                    {"responses",
-                                    json::object{{"200", response_of("signed in", "LoginResponse")},
+                                    json::object{{"200", http::OpenApi::json_response("signed in", "LoginResponse")},
                                                  {"401", unauthorized_doc("invalid e-mail or password")},
                                                  {"422", http::OpenApi::problem_ref("missing fields")},
                                                  {"429", too_many()},
@@ -421,9 +401,9 @@ void document(http::OpenApi& api) {
                       "Consumes the refresh token and returns a new pair. Presenting a consumed token "
                       "again revokes its whole family (all sessions descended from that login)."},
                      {"operationId", "refresh"},
-                     {"requestBody", body_of("RefreshRequest")},
+                     {"requestBody", http::OpenApi::json_body("RefreshRequest")},
                      {"responses",
-                      json::object{{"200", response_of("new token pair", "TokenPair")},
+                      json::object{{"200", http::OpenApi::json_response("new token pair", "TokenPair")},
                                    {"401", unauthorized_doc("invalid, expired, revoked or reused token")},
                                    {"422", http::OpenApi::problem_ref("missing fields")},
                                    {"429", too_many()}}}});
@@ -433,7 +413,7 @@ void document(http::OpenApi& api) {
         json::object{{"tags", json::array{"auth"}},
                      {"summary", "Revoke the session (refresh-token family) of a refresh token"},
                      {"operationId", "logout"},
-                     {"requestBody", body_of("RefreshRequest")},
+                     {"requestBody", http::OpenApi::json_body("RefreshRequest")},
                      {"responses",
                       json::object{{"204", json::object{{"description", "revoked (or unknown)"}}},
                                    {"422", http::OpenApi::problem_ref("missing fields")},
@@ -443,7 +423,7 @@ void document(http::OpenApi& api) {
                       json::object{{"tags", json::array{"auth"}},
                                    {"summary", "Revoke every session of the signed-in user"},
                                    {"operationId", "logoutAll"},
-                                   {"security", bearer_security()},
+                                   {"security", http::OpenApi::bearer_security()},
                                    {"responses",
                                     json::object{{"204", json::object{{"description", "revoked"}}},
                                                  {"401", unauthorized_doc("missing or invalid token")},
@@ -453,9 +433,9 @@ void document(http::OpenApi& api) {
                       json::object{{"tags", json::array{"auth"}},
                                    {"summary", "The signed-in user"},
                                    {"operationId", "me"},
-                                   {"security", bearer_security()},
+                                   {"security", http::OpenApi::bearer_security()},
                                    {"responses",
-                                    json::object{{"200", response_of("the user", "User")},
+                                    json::object{{"200", http::OpenApi::json_response("the user", "User")},
                                                  {"401", unauthorized_doc("missing or invalid token")},
                                                  {"429", too_many()}}}});
     api.add_operation(base + "/users/{id}",
@@ -463,14 +443,14 @@ void document(http::OpenApi& api) {
                       json::object{{"tags", json::array{"auth"}},
                                    {"summary", "A user account (admin only)"},
                                    {"operationId", "getUser"},
-                                   {"security", bearer_security()},
+                                   {"security", http::OpenApi::bearer_security()},
                                    {"parameters",
                                     json::array{json::object{{"name", "id"},
                                                              {"in", "path"},
                                                              {"required", true},
                                                              {"schema", json::object{{"type", "integer"}}}}}},
                                    {"responses",
-                                    json::object{{"200", response_of("the user", "User")},
+                                    json::object{{"200", http::OpenApi::json_response("the user", "User")},
                                                  {"401", unauthorized_doc("missing or invalid token")},
                                                  {"403", http::OpenApi::problem_ref("not an admin")},
                                                  {"404", http::OpenApi::problem_ref("no such user")},

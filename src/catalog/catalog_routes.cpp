@@ -354,49 +354,6 @@ struct Bound {
 
 // ---- OpenAPI ----
 
-json::object ref(std::string_view name) {
-    return json::object{{"$ref", "#/components/schemas/" + std::string(name)}};
-}
-
-json::object response_of(std::string_view description, std::string_view schema) {
-    return json::object{
-        {"description", description},
-        {"content", json::object{{"application/json", json::object{{"schema", ref(schema)}}}}}};
-}
-
-json::object body_of(std::string_view schema) {
-    return json::object{
-        {"required", true},
-        {"content", json::object{{"application/json", json::object{{"schema", ref(schema)}}}}}};
-}
-
-json::object param(std::string_view name,
-                   std::string_view in,
-                   json::object schema,
-                   std::string_view description,
-                   bool required = false) {
-    return json::object{{"name", name},
-                        {"in", in},
-                        {"required", required},
-                        {"schema", std::move(schema)},
-                        {"description", description}};
-}
-
-json::object integer_schema() {
-    return json::object{{"type", "integer"}, {"format", "int64"}};
-}
-json::object string_schema() {
-    return json::object{{"type", "string"}};
-}
-
-json::object problem(std::string_view d) {
-    return http::OpenApi::problem_ref(d);
-}
-
-json::array bearer() {
-    return json::array{json::object{{"bearerAuth", json::array{}}}};
-}
-
 void document(http::OpenApi& api) {
     api.add_tag("catalog", "Categories, products, reviews, ranked search");
     api.add_schema(
@@ -405,11 +362,11 @@ void document(http::OpenApi& api) {
             {"type", "object"},
             {"required", json::array{"id", "parent_id", "slug", "name"}},
             {"properties",
-             json::object{{"id", integer_schema()},
+             json::object{{"id", http::OpenApi::integer_schema()},
                           {"parent_id", json::object{{"type", json::array{"integer", "null"}}}},
-                          {"slug", string_schema()},
-                          {"name", string_schema()},
-                          {"children", json::object{{"type", "array"}, {"items", ref("Category")}}}}}});
+                          {"slug", http::OpenApi::string_schema()},
+                          {"name", http::OpenApi::string_schema()},
+                          {"children", json::object{{"type", "array"}, {"items", http::OpenApi::schema_ref("Category")}}}}}});
     api.add_schema(
         "NewCategory",
         json::object{
@@ -422,40 +379,40 @@ void document(http::OpenApi& api) {
                   json::object{
                       {"type", "string"}, {"pattern", "^[a-z0-9]+(-[a-z0-9]+)*$"}, {"maxLength", 100}}},
                  {"name", json::object{{"type", "string"}, {"minLength", 1}, {"maxLength", 100}}},
-                 {"parent_id", integer_schema()}}}});
+                 {"parent_id", http::OpenApi::integer_schema()}}}});
     api.add_schema(
         "Product",
         json::object{
             {"type", "object"},
             {"properties",
              json::object{
-                 {"id", integer_schema()},
-                 {"sku", string_schema()},
-                 {"name", string_schema()},
-                 {"description", string_schema()},
+                 {"id", http::OpenApi::integer_schema()},
+                 {"sku", http::OpenApi::string_schema()},
+                 {"name", http::OpenApi::string_schema()},
+                 {"description", http::OpenApi::string_schema()},
                  {"category",
                   json::object{
                       {"type", json::array{"object", "null"}},
                       {"properties",
                        json::object{
-                           {"id", integer_schema()}, {"slug", string_schema()}, {"name", string_schema()}}}}},
+                           {"id", http::OpenApi::integer_schema()}, {"slug", http::OpenApi::string_schema()}, {"name", http::OpenApi::string_schema()}}}}},
                  {"price",
                   json::object{
                       {"type", "object"},
                       {"properties",
-                       json::object{{"amount_cents", integer_schema()}, {"currency", string_schema()}}}}},
-                 {"stock", integer_schema()},
+                       json::object{{"amount_cents", http::OpenApi::integer_schema()}, {"currency", http::OpenApi::string_schema()}}}}},
+                 {"stock", http::OpenApi::integer_schema()},
                  {"in_stock", json::object{{"type", "boolean"}}},
                  {"is_active", json::object{{"type", "boolean"}}},
                  {"rating",
                   json::object{{"type", "object"},
                                {"properties",
                                 json::object{{"average", json::object{{"type", "number"}}},
-                                             {"count", integer_schema()},
-                                             {"sum", integer_schema()}}}}},
-                 {"purchase_count", integer_schema()},
+                                             {"count", http::OpenApi::integer_schema()},
+                                             {"sum", http::OpenApi::integer_schema()}}}}},
+                 {"purchase_count", http::OpenApi::integer_schema()},
                  {"created_at", json::object{{"type", "string"}, {"format", "date-time"}}},
-                 {"version", integer_schema()},
+                 {"version", http::OpenApi::integer_schema()},
                  {"score",
                   json::object{{"type", "object"},
                                {"description",
@@ -472,7 +429,7 @@ void document(http::OpenApi& api) {
                  {"sku", json::object{{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,64}$"}}},
                  {"name", json::object{{"type", "string"}, {"minLength", 1}, {"maxLength", 200}}},
                  {"description", json::object{{"type", "string"}, {"maxLength", 5000}}},
-                 {"category_id", integer_schema()},
+                 {"category_id", http::OpenApi::integer_schema()},
                  {"price_cents",
                   json::object{{"type", "integer"}, {"minimum", 0}, {"maximum", kMaxPriceCents}}},
                  {"currency", json::object{{"type", "string"}, {"pattern", "^[A-Z]{3}$"}}},
@@ -488,31 +445,31 @@ void document(http::OpenApi& api) {
              "written to the inventory ledger)"},
             {"properties",
              json::object{
-                 {"name", string_schema()},
-                 {"description", string_schema()},
-                 {"category_id", integer_schema()},
-                 {"price_cents", integer_schema()},
-                 {"currency", string_schema()},
-                 {"stock", integer_schema()},
+                 {"name", http::OpenApi::string_schema()},
+                 {"description", http::OpenApi::string_schema()},
+                 {"category_id", http::OpenApi::integer_schema()},
+                 {"price_cents", http::OpenApi::integer_schema()},
+                 {"currency", http::OpenApi::string_schema()},
+                 {"stock", http::OpenApi::integer_schema()},
                  {"is_active", json::object{{"type", "boolean"}}},
                  {"version", json::object{{"type", "integer"}, {"description", "instead of If-Match"}}}}}});
     api.add_schema(
         "ProductPage",
         json::object{{"type", "object"},
                      {"properties",
-                      json::object{{"items", json::object{{"type", "array"}, {"items", ref("Product")}}},
+                      json::object{{"items", json::object{{"type", "array"}, {"items", http::OpenApi::schema_ref("Product")}}},
                                    {"next_cursor", json::object{{"type", json::array{"string", "null"}}}}}}});
     api.add_schema(
         "Review",
         json::object{
             {"type", "object"},
             {"properties",
-             json::object{{"id", integer_schema()},
-                          {"product_id", integer_schema()},
-                          {"user_id", integer_schema()},
+             json::object{{"id", http::OpenApi::integer_schema()},
+                          {"product_id", http::OpenApi::integer_schema()},
+                          {"user_id", http::OpenApi::integer_schema()},
                           {"rating", json::object{{"type", "integer"}, {"minimum", 1}, {"maximum", 5}}},
-                          {"title", string_schema()},
-                          {"body", string_schema()},
+                          {"title", http::OpenApi::string_schema()},
+                          {"body", http::OpenApi::string_schema()},
                           {"verified_purchase", json::object{{"type", "boolean"}}},
                           {"created_at", json::object{{"type", "string"}, {"format", "date-time"}}}}}});
     api.add_schema(
@@ -529,11 +486,11 @@ void document(http::OpenApi& api) {
         "ReviewPage",
         json::object{{"type", "object"},
                      {"properties",
-                      json::object{{"items", json::object{{"type", "array"}, {"items", ref("Review")}}},
+                      json::object{{"items", json::object{{"type", "array"}, {"items", http::OpenApi::schema_ref("Review")}}},
                                    {"next_cursor", json::object{{"type", json::array{"string", "null"}}}}}}});
 
     const json::array tags{"catalog"};
-    const auto id_param = param("id", "path", integer_schema(), "product id", true);
+    const auto id_param = http::OpenApi::parameter("id", "path", http::OpenApi::integer_schema(), "product id", true);
     api.add_operation(
         "/api/v1/categories",
         "get",
@@ -548,14 +505,14 @@ void document(http::OpenApi& api) {
                       json::object{{"tags", tags},
                                    {"summary", "Create a category (admin)"},
                                    {"operationId", "createCategory"},
-                                   {"security", bearer()},
-                                   {"requestBody", body_of("NewCategory")},
+                                   {"security", http::OpenApi::bearer_security()},
+                                   {"requestBody", http::OpenApi::json_body("NewCategory")},
                                    {"responses",
-                                    json::object{{"201", response_of("created", "Category")},
-                                                 {"401", problem("no token")},
-                                                 {"403", problem("not an admin")},
-                                                 {"409", problem("slug taken")},
-                                                 {"422", problem("invalid fields")}}}});
+                                    json::object{{"201", http::OpenApi::json_response("created", "Category")},
+                                                 {"401", http::OpenApi::problem_ref("no token")},
+                                                 {"403", http::OpenApi::problem_ref("not an admin")},
+                                                 {"409", http::OpenApi::problem_ref("slug taken")},
+                                                 {"422", http::OpenApi::problem_ref("invalid fields")}}}});
     api.add_operation(
         "/api/v1/categories/{slug}",
         "get",
@@ -563,10 +520,10 @@ void document(http::OpenApi& api) {
             {"tags", tags},
             {"summary", "One category"},
             {"operationId", "getCategory"},
-            {"parameters", json::array{param("slug", "path", string_schema(), "category slug", true)}},
+            {"parameters", json::array{http::OpenApi::parameter("slug", "path", http::OpenApi::string_schema(), "category slug", true)}},
             {"responses",
-             json::object{{"200", response_of("the category", "Category")},
-                          {"404", problem("no such category")}}}});
+             json::object{{"200", http::OpenApi::json_response("the category", "Category")},
+                          {"404", http::OpenApi::problem_ref("no such category")}}}});
     api.add_operation(
         "/api/v1/products",
         "get",
@@ -582,42 +539,42 @@ void document(http::OpenApi& api) {
             {"operationId", "listProducts"},
             {"parameters",
              json::array{
-                 param("q", "query", string_schema(), "search text"),
-                 param("category", "query", string_schema(), "category slug (includes sub-categories)"),
-                 param("min_price", "query", integer_schema(), "cents, inclusive"),
-                 param("max_price", "query", integer_schema(), "cents, inclusive"),
-                 param("in_stock", "query", json::object{{"type", "boolean"}}, "only (not) in stock"),
-                 param("sort",
+                 http::OpenApi::parameter("q", "query", http::OpenApi::string_schema(), "search text"),
+                 http::OpenApi::parameter("category", "query", http::OpenApi::string_schema(), "category slug (includes sub-categories)"),
+                 http::OpenApi::parameter("min_price", "query", http::OpenApi::integer_schema(), "cents, inclusive"),
+                 http::OpenApi::parameter("max_price", "query", http::OpenApi::integer_schema(), "cents, inclusive"),
+                 http::OpenApi::parameter("in_stock", "query", json::object{{"type", "boolean"}}, "only (not) in stock"),
+                 http::OpenApi::parameter("sort",
                        "query",
                        json::object{
                            {"type", "string"},
                            {"enum", json::array{"rank", "relevance", "price_asc", "price_desc", "newest"}}},
                        "rank (default); relevance requires q"),
-                 param("limit",
+                 http::OpenApi::parameter("limit",
                        "query",
                        json::object{{"type", "integer"}, {"minimum", 1}, {"maximum", 100}},
                        "default 20"),
-                 param("cursor", "query", string_schema(), "next_cursor of the previous page"),
-                 param("explain", "query", json::object{{"type", "boolean"}}, "add score components")}},
+                 http::OpenApi::parameter("cursor", "query", http::OpenApi::string_schema(), "next_cursor of the previous page"),
+                 http::OpenApi::parameter("explain", "query", json::object{{"type", "boolean"}}, "add score components")}},
             {"responses",
-             json::object{{"200", response_of("a page", "ProductPage")},
-                          {"400", problem("invalid cursor")},
-                          {"404", problem("unknown category")},
-                          {"422", problem("invalid query parameters")}}}});
+             json::object{{"200", http::OpenApi::json_response("a page", "ProductPage")},
+                          {"400", http::OpenApi::problem_ref("invalid cursor")},
+                          {"404", http::OpenApi::problem_ref("unknown category")},
+                          {"422", http::OpenApi::problem_ref("invalid query parameters")}}}});
     api.add_operation(
         "/api/v1/products",
         "post",
         json::object{{"tags", tags},
                      {"summary", "Create a product (admin); its stock opens the inventory ledger"},
                      {"operationId", "createProduct"},
-                     {"security", bearer()},
-                     {"requestBody", body_of("NewProduct")},
+                     {"security", http::OpenApi::bearer_security()},
+                     {"requestBody", http::OpenApi::json_body("NewProduct")},
                      {"responses",
-                      json::object{{"201", response_of("created (Location, ETag)", "Product")},
-                                   {"401", problem("no token")},
-                                   {"403", problem("not an admin")},
-                                   {"409", problem("sku taken")},
-                                   {"422", problem("invalid fields")}}}});
+                      json::object{{"201", http::OpenApi::json_response("created (Location, ETag)", "Product")},
+                                   {"401", http::OpenApi::problem_ref("no token")},
+                                   {"403", http::OpenApi::problem_ref("not an admin")},
+                                   {"409", http::OpenApi::problem_ref("sku taken")},
+                                   {"422", http::OpenApi::problem_ref("invalid fields")}}}});
     api.add_operation(
         "/api/v1/products/{id}",
         "get",
@@ -626,34 +583,34 @@ void document(http::OpenApi& api) {
                      {"operationId", "getProduct"},
                      {"parameters", json::array{id_param}},
                      {"responses",
-                      json::object{{"200", response_of("the product", "Product")},
+                      json::object{{"200", http::OpenApi::json_response("the product", "Product")},
                                    {"304", json::object{{"description", "If-None-Match matched"}}},
-                                   {"404", problem("no such product (or inactive)")}}}});
+                                   {"404", http::OpenApi::problem_ref("no such product (or inactive)")}}}});
     api.add_operation(
         "/api/v1/products/{id}",
         "patch",
         json::object{{"tags", tags},
                      {"summary", "Update a product (admin) with If-Match: W/\"<version>\""},
                      {"operationId", "updateProduct"},
-                     {"security", bearer()},
+                     {"security", http::OpenApi::bearer_security()},
                      {"parameters",
-                      json::array{id_param, param("If-Match", "header", string_schema(), "W/\"<version>\"")}},
-                     {"requestBody", body_of("ProductPatch")},
+                      json::array{id_param, http::OpenApi::parameter("If-Match", "header", http::OpenApi::string_schema(), "W/\"<version>\"")}},
+                     {"requestBody", http::OpenApi::json_body("ProductPatch")},
                      {"responses",
-                      json::object{{"200", response_of("updated", "Product")},
-                                   {"404", problem("no such product")},
-                                   {"412", problem("version mismatch")},
-                                   {"422", problem("invalid fields or no version")}}}});
+                      json::object{{"200", http::OpenApi::json_response("updated", "Product")},
+                                   {"404", http::OpenApi::problem_ref("no such product")},
+                                   {"412", http::OpenApi::problem_ref("version mismatch")},
+                                   {"422", http::OpenApi::problem_ref("invalid fields or no version")}}}});
     api.add_operation("/api/v1/products/{id}",
                       "delete",
                       json::object{{"tags", tags},
                                    {"summary", "Soft-delete a product (admin)"},
                                    {"operationId", "deleteProduct"},
-                                   {"security", bearer()},
+                                   {"security", http::OpenApi::bearer_security()},
                                    {"parameters", json::array{id_param}},
                                    {"responses",
                                     json::object{{"204", json::object{{"description", "deleted"}}},
-                                                 {"404", problem("no such product")}}}});
+                                                 {"404", http::OpenApi::problem_ref("no such product")}}}});
     api.add_operation(
         "/api/v1/products/{id}/reviews",
         "get",
@@ -662,26 +619,26 @@ void document(http::OpenApi& api) {
                      {"operationId", "listReviews"},
                      {"parameters",
                       json::array{id_param,
-                                  param("limit", "query", integer_schema(), "1..100, default 20"),
-                                  param("cursor", "query", string_schema(), "next_cursor")}},
+                                  http::OpenApi::parameter("limit", "query", http::OpenApi::integer_schema(), "1..100, default 20"),
+                                  http::OpenApi::parameter("cursor", "query", http::OpenApi::string_schema(), "next_cursor")}},
                      {"responses",
-                      json::object{{"200", response_of("a page", "ReviewPage")},
-                                   {"400", problem("invalid cursor")},
-                                   {"404", problem("no such product")}}}});
+                      json::object{{"200", http::OpenApi::json_response("a page", "ReviewPage")},
+                                   {"400", http::OpenApi::problem_ref("invalid cursor")},
+                                   {"404", http::OpenApi::problem_ref("no such product")}}}});
     api.add_operation("/api/v1/products/{id}/reviews",
                       "post",
                       json::object{{"tags", tags},
                                    {"summary", "Review a product (one per user)"},
                                    {"operationId", "addReview"},
-                                   {"security", bearer()},
+                                   {"security", http::OpenApi::bearer_security()},
                                    {"parameters", json::array{id_param}},
-                                   {"requestBody", body_of("NewReview")},
+                                   {"requestBody", http::OpenApi::json_body("NewReview")},
                                    {"responses",
-                                    json::object{{"201", response_of("created", "Review")},
-                                                 {"401", problem("no token")},
-                                                 {"404", problem("no such product")},
-                                                 {"409", problem("already reviewed")},
-                                                 {"422", problem("invalid fields")}}}});
+                                    json::object{{"201", http::OpenApi::json_response("created", "Review")},
+                                                 {"401", http::OpenApi::problem_ref("no token")},
+                                                 {"404", http::OpenApi::problem_ref("no such product")},
+                                                 {"409", http::OpenApi::problem_ref("already reviewed")},
+                                                 {"422", http::OpenApi::problem_ref("invalid fields")}}}});
 }
 
 }  // namespace

@@ -66,4 +66,36 @@ json::object OpenApi::problem_ref(std::string_view description) {
                                   json::object{{"schema", json::object{{"$ref", "#/components/schemas/Problem"}}}}}}}};
 }
 
+json::object OpenApi::schema_ref(std::string_view name) {
+    return json::object{{"$ref", "#/components/schemas/" + std::string(name)}};
+}
+
+json::object OpenApi::json_body(std::string_view name) {
+    return json::object{{"required", true},
+                        {"content", json::object{{"application/json", json::object{{"schema", schema_ref(name)}}}}}};
+}
+
+json::object OpenApi::json_response(std::string_view description, std::string_view name) {
+    return json::object{{"description", description},
+                        {"content", json::object{{"application/json", json::object{{"schema", schema_ref(name)}}}}}};
+}
+
+json::array OpenApi::bearer_security() { return json::array{json::object{{"bearerAuth", json::array{}}}}; }
+
+json::object OpenApi::parameter(std::string_view name,
+                                std::string_view in,
+                                json::object schema,
+                                std::string_view description,
+                                bool required) {
+    return json::object{{"name", name},
+                        {"in", in},
+                        {"required", required},
+                        {"schema", std::move(schema)},
+                        {"description", description}};
+}
+
+json::object OpenApi::integer_schema() { return json::object{{"type", "integer"}, {"format", "int64"}}; }
+
+json::object OpenApi::string_schema() { return json::object{{"type", "string"}}; }
+
 }  // namespace emporium::http

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include <string>
@@ -25,6 +26,24 @@ public:
 
     // A `responses` entry referring to the Problem schema.
     static boost::json::object problem_ref(std::string_view description);
+
+    // Building blocks shared by every area's route documentation.
+    // {"$ref": "#/components/schemas/<name>"}
+    static boost::json::object schema_ref(std::string_view name);
+    // A required application/json request body of schema `name`.
+    static boost::json::object json_body(std::string_view name);
+    // A response with `description` and an application/json body of schema `name`.
+    static boost::json::object json_response(std::string_view description, std::string_view name);
+    // `security` of an operation that needs a bearer token.
+    static boost::json::array bearer_security();
+    // A parameter object (`in` is path, query or header).
+    static boost::json::object parameter(std::string_view name,
+                                         std::string_view in,
+                                         boost::json::object schema,
+                                         std::string_view description,
+                                         bool required = false);
+    static boost::json::object integer_schema();  // int64
+    static boost::json::object string_schema();
 
 private:
     boost::json::object doc_;

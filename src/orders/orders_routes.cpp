@@ -145,32 +145,11 @@ struct Bound {
 
 // ---- OpenAPI ----
 
-json::object ref(std::string_view name) {
-    return json::object{{"$ref", "#/components/schemas/" + std::string(name)}};
-}
-
-json::object response_of(std::string_view description, std::string_view schema) {
-    return json::object{{"description", description},
-                        {"content", json::object{{"application/json", json::object{{"schema", ref(schema)}}}}}};
-}
-
-json::object problem(std::string_view d) {
-    return http::OpenApi::problem_ref(d);
-}
-
-json::object integer_schema() {
-    return json::object{{"type", "integer"}, {"format", "int64"}};
-}
-
-json::array bearer() {
-    return json::array{json::object{{"bearerAuth", json::array{}}}};
-}
-
 json::object id_param() {
     return json::object{{"name", "id"},
                         {"in", "path"},
                         {"required", true},
-                        {"schema", integer_schema()},
+                        {"schema", http::OpenApi::integer_schema()},
                         {"description", "order id"}};
 }
 
@@ -181,26 +160,26 @@ void document(http::OpenApi& api) {
         json::object{{"type", "object"},
                      {"required", json::array{"product_id", "quantity", "unit_price_cents"}},
                      {"properties",
-                      json::object{{"product_id", integer_schema()},
+                      json::object{{"product_id", http::OpenApi::integer_schema()},
                                    {"quantity", json::object{{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}},
-                                   {"unit_price_cents", integer_schema()}}}});
+                                   {"unit_price_cents", http::OpenApi::integer_schema()}}}});
     api.add_schema(
         "Order",
         json::object{
             {"type", "object"},
             {"properties",
              json::object{
-                 {"id", integer_schema()},
-                 {"user_id", integer_schema()},
+                 {"id", http::OpenApi::integer_schema()},
+                 {"user_id", http::OpenApi::integer_schema()},
                  {"status",
                   json::object{{"type", "string"},
                                {"enum",
                                 json::array{
                                     "pending_payment", "paid", "fulfilled", "cancelled", "expired", "payment_failed"}}}},
-                 {"total_cents", integer_schema()},
+                 {"total_cents", http::OpenApi::integer_schema()},
                  {"currency", json::object{{"type", "string"}}},
                  {"shipping_address", json::object{{"type", "object"}}},
-                 {"items", json::object{{"type", "array"}, {"items", ref("OrderItem")}}},
+                 {"items", json::object{{"type", "array"}, {"items", http::OpenApi::schema_ref("OrderItem")}}},
                  {"created_at", json::object{{"type", "string"}, {"format", "date-time"}}},
                  {"expires_at", json::object{{"type", json::array{"string", "null"}}, {"format", "date-time"}}}}}});
     api.add_schema(
@@ -221,7 +200,7 @@ void document(http::OpenApi& api) {
                                          json::object{{"type", "object"},
                                                       {"required", json::array{"product_id", "quantity"}},
                                                       {"properties",
-                                                       json::object{{"product_id", integer_schema()},
+                                                       json::object{{"product_id", http::OpenApi::integer_schema()},
                                                                     {"quantity",
                                                                      json::object{{"type", "integer"},
                                                                                   {"minimum", 1},
@@ -230,7 +209,7 @@ void document(http::OpenApi& api) {
     api.add_schema("OrderPage",
                    json::object{{"type", "object"},
                                 {"properties",
-                                 json::object{{"items", json::object{{"type", "array"}, {"items", ref("Order")}}},
+                                 json::object{{"items", json::object{{"type", "array"}, {"items", http::OpenApi::schema_ref("Order")}}},
                                               {"next_cursor", json::object{{"type", json::array{"string", "null"}}}}}}});
     const json::array tags{"orders"};
     api.add_operation(
@@ -240,7 +219,7 @@ void document(http::OpenApi& api) {
             {"tags", tags},
             {"summary", "Place an order: stock is reserved and the order awaits payment until expires_at"},
             {"operationId", "placeOrder"},
-            {"security", bearer()},
+            {"security", http::OpenApi::bearer_security()},
             {"parameters",
              json::array{json::object{{"name", "Idempotency-Key"},
                                       {"in", "header"},
@@ -251,73 +230,73 @@ void document(http::OpenApi& api) {
                                        "body is 422"}}}},
             {"requestBody",
              json::object{{"required", true},
-                          {"content", json::object{{"application/json", json::object{{"schema", ref("NewOrder")}}}}}}},
+                          {"content", json::object{{"application/json", json::object{{"schema", http::OpenApi::schema_ref("NewOrder")}}}}}}},
             {"responses",
-             json::object{{"201", response_of("created (or replayed: Idempotent-Replayed: true)", "Order")},
-                          {"400", problem("no Idempotency-Key, malformed JSON")},
-                          {"401", problem("no token")},
-                          {"409", problem("out_of_stock (names the product), key in progress, busy")},
-                          {"422", problem("invalid fields, unknown or inactive product, key reused")}}}});
+             json::object{{"201", http::OpenApi::json_response("created (or replayed: Idempotent-Replayed: true)", "Order")},
+                          {"400", http::OpenApi::problem_ref("no Idempotency-Key, malformed JSON")},
+                          {"401", http::OpenApi::problem_ref("no token")},
+                          {"409", http::OpenApi::problem_ref("out_of_stock (names the product), key in progress, busy")},
+                          {"422", http::OpenApi::problem_ref("invalid fields, unknown or inactive product, key reused")}}}});
     api.add_operation(
         "/api/v1/orders",
         "get",
         json::object{{"tags", tags},
                      {"summary", "My orders, newest first (keyset pagination)"},
                      {"operationId", "listOrders"},
-                     {"security", bearer()},
+                     {"security", http::OpenApi::bearer_security()},
                      {"parameters",
                       json::array{json::object{{"name", "limit"},
                                                {"in", "query"},
-                                               {"schema", integer_schema()},
+                                               {"schema", http::OpenApi::integer_schema()},
                                                {"description", "1..100, default 20"}},
                                   json::object{{"name", "cursor"},
                                                {"in", "query"},
                                                {"schema", json::object{{"type", "string"}}},
                                                {"description", "next_cursor of the previous page"}}}},
                      {"responses",
-                      json::object{{"200", response_of("a page", "OrderPage")},
-                                   {"400", problem("malformed cursor")},
-                                   {"401", problem("no token")},
-                                   {"422", problem("invalid limit")}}}});
+                      json::object{{"200", http::OpenApi::json_response("a page", "OrderPage")},
+                                   {"400", http::OpenApi::problem_ref("malformed cursor")},
+                                   {"401", http::OpenApi::problem_ref("no token")},
+                                   {"422", http::OpenApi::problem_ref("invalid limit")}}}});
     api.add_operation("/api/v1/orders/{id}",
                       "get",
                       json::object{{"tags", tags},
                                    {"summary", "One order (its owner or an admin)"},
                                    {"operationId", "getOrder"},
-                                   {"security", bearer()},
+                                   {"security", http::OpenApi::bearer_security()},
                                    {"parameters", json::array{id_param()}},
                                    {"responses",
-                                    json::object{{"200", response_of("the order", "Order")},
-                                                 {"401", problem("no token")},
-                                                 {"404", problem("no such order (or not yours)")},
-                                                 {"422", problem("invalid id")}}}});
+                                    json::object{{"200", http::OpenApi::json_response("the order", "Order")},
+                                                 {"401", http::OpenApi::problem_ref("no token")},
+                                                 {"404", http::OpenApi::problem_ref("no such order (or not yours)")},
+                                                 {"422", http::OpenApi::problem_ref("invalid id")}}}});
     api.add_operation("/api/v1/orders/{id}/cancel",
                       "post",
                       json::object{{"tags", tags},
                                    {"summary", "Cancel an unpaid order (owner or admin); its stock is returned"},
                                    {"operationId", "cancelOrder"},
-                                   {"security", bearer()},
+                                   {"security", http::OpenApi::bearer_security()},
                                    {"parameters", json::array{id_param()}},
                                    {"responses",
-                                    json::object{{"200", response_of("cancelled", "Order")},
-                                                 {"401", problem("no token")},
-                                                 {"404", problem("no such order (or not yours)")},
-                                                 {"409", problem("the order can no longer be cancelled")},
-                                                 {"422", problem("invalid id")}}}});
+                                    json::object{{"200", http::OpenApi::json_response("cancelled", "Order")},
+                                                 {"401", http::OpenApi::problem_ref("no token")},
+                                                 {"404", http::OpenApi::problem_ref("no such order (or not yours)")},
+                                                 {"409", http::OpenApi::problem_ref("the order can no longer be cancelled")},
+                                                 {"422", http::OpenApi::problem_ref("invalid id")}}}});
     api.add_operation("/api/v1/orders/{id}/fulfil",
                       "post",
                       json::object{{"tags", tags},
                                    {"summary", "Mark a paid order fulfilled (admin)"},
                                    {"operationId", "fulfilOrder"},
-                                   {"security", bearer()},
+                                   {"security", http::OpenApi::bearer_security()},
                                    {"parameters", json::array{id_param()}},
                                    {"responses",
-                                    json::object{{"200", response_of("fulfilled", "Order")},
-                                                 {"401", problem("no token")},
-                                                 {"403", problem("not an admin")},
-                                                 {"404", problem("no such order")},
-                                                 {"409", problem("the order is not paid")},
-                                                 {"422", problem("invalid id")}}}});
+                                    json::object{{"200", http::OpenApi::json_response("fulfilled", "Order")},
+                                                 {"401", http::OpenApi::problem_ref("no token")},
+                                                 {"403", http::OpenApi::problem_ref("not an admin")},
+                                                 {"404", http::OpenApi::problem_ref("no such order")},
+                                                 {"409", http::OpenApi::problem_ref("the order is not paid")},
+                                                 {"422", http::OpenApi::problem_ref("invalid id")}}}});
 }
 
 }  // namespace
