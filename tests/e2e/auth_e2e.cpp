@@ -2,6 +2,7 @@
 // unique rate-limit key prefix per test) and a fixed JWT_SECRET; `emporium create-admin` as a
 // child process.
 #include "auth/jwt.hpp"
+#include "e2e/http_client.hpp"
 #include "e2e/process.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/test_env.hpp"
@@ -33,28 +34,6 @@ using namespace std::chrono_literals;
 const std::string kSecret = "e2e-secret-e2e-secret-e2e-secret-e2e-secret";
 const std::string kPassword = "correct horse battery";
 
-// One request on a fresh connection.
-Res http_request(unsigned short port,
-                 bhttp::verb method,
-                 const std::string& target,
-                 const std::string& body = "",
-                 const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-    asio::io_context io;
-    tcp::socket socket(io);
-    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    bhttp::request<bhttp::string_body> req{method, target, 11};
-    req.set(bhttp::field::host, "test");
-    if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
-    for (const auto& [k, v] : headers) req.set(k, v);
-    req.body() = body;
-    req.prepare_payload();
-    bhttp::write(socket, req);
-    boost::beast::flat_buffer buffer;
-    Res res;
-    bhttp::read(socket, buffer, res);
-    return res;
-}
-
 json::object json_of(const Res& r) {
     return json::parse(r.body()).as_object();
 }
@@ -84,10 +63,10 @@ protected:
     Res post(const std::string& path,
              const json::object& body,
              const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-        return http_request(port(), bhttp::verb::post, "/api/v1/auth" + path, json::serialize(body), headers);
+        return http_call(port(), bhttp::verb::post, "/api/v1/auth" + path, json::serialize(body), headers);
     }
     Res get(const std::string& path, const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-        return http_request(port(), bhttp::verb::get, path, "", headers);
+        return http_call(port(), bhttp::verb::get, path, "", headers);
     }
     Res register_user(const std::string& email, const std::string& password = kPassword) {
         return post("/register", {{"email", email}, {"password", password}, {"name", "Test User"}});
@@ -174,7 +153,7 @@ TEST_F(AuthE2E, RegisterErrorsAreProblemJson) {
     EXPECT_EQ(role.result_int(), 422U) << "no admin through the public API";
     auto missing = post("/register", {{"email", "eve@example.com"}});
     EXPECT_EQ(missing.result_int(), 422U);
-    auto not_json = http_request(port(), bhttp::verb::post, "/api/v1/auth/register", "{nope");
+    auto not_json = http_call(port(), bhttp::verb::post, "/api/v1/auth/register", "{nope");
     EXPECT_EQ(not_json.result_int(), 400U);
 }
 
@@ -274,7 +253,7 @@ TEST_F(AuthE2E, ConcurrentRefreshesHaveExactlyOneWinner) {
     std::vector<std::thread> threads;
     for (int i = 0; i < kRacers; ++i) {
         threads.emplace_back([&] {
-            auto r = http_request(port(),
+            auto r = http_call(port(),
                                   bhttp::verb::post,
                                   "/api/v1/auth/refresh",
                                   json::serialize(json::object{{"refresh_token", token}}));
@@ -305,8 +284,8 @@ TEST_F(AuthE2E, LogoutAndLogoutAll) {
     EXPECT_EQ(post("/refresh", {{"refresh_token", a.at("refresh_token")}}).result_int(), 401U);
     EXPECT_EQ(post("/logout", {{"refresh_token", "unknown"}}).result_int(), 204U);
 
-    EXPECT_EQ(http_request(port(), bhttp::verb::post, "/api/v1/auth/logout-all").result_int(), 401U);
-    auto all = http_request(port(),
+    EXPECT_EQ(http_call(port(), bhttp::verb::post, "/api/v1/auth/logout-all").result_int(), 401U);
+    auto all = http_call(port(),
                             bhttp::verb::post,
                             "/api/v1/auth/logout-all",
                             "",
@@ -357,7 +336,7 @@ TEST_F(AuthE2E, AuthRateLimitAdmitsExactlyTheBurstUnderConcurrency) {
     std::vector<std::thread> threads;
     for (int i = 0; i < kRequests; ++i) {
         threads.emplace_back([&] {
-            auto r = http_request(port(),
+            auto r = http_call(port(),
                                   bhttp::verb::post,
                                   "/api/v1/auth/login",
                                   R"({"email":"victim@example.com","password":"guess number n"})");

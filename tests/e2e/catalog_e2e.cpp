@@ -2,6 +2,7 @@
 // test Redis under a unique key prefix). Admin tokens are minted with the server's JWT secret;
 // the reviewing customer registers and logs in through the API.
 #include "auth/jwt.hpp"
+#include "e2e/http_client.hpp"
 #include "e2e/process.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/test_env.hpp"
@@ -31,27 +32,6 @@ using namespace std::chrono_literals;
 
 const std::string kJwtSecret = "catalog-e2e-secret-catalog-e2e-secret-0123";
 
-Res call(unsigned short port,
-         bhttp::verb method,
-         const std::string& target,
-         const std::string& body,
-         const Headers& headers) {
-    asio::io_context io;
-    asio::ip::tcp::socket socket(io);
-    socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    bhttp::request<bhttp::string_body> req{method, target, 11};
-    req.set(bhttp::field::host, "e2e");
-    if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
-    for (const auto& [k, v] : headers) req.set(k, v);
-    req.body() = body;
-    req.prepare_payload();
-    bhttp::write(socket, req);
-    boost::beast::flat_buffer buffer;
-    Res res;
-    bhttp::read(socket, buffer, res);
-    return res;
-}
-
 json::value body_of(const Res& r) {
     return json::parse(r.body());
 }
@@ -73,13 +53,13 @@ protected:
         admin_ = "Bearer " + codec.issue(1, auth::Role::kAdmin, std::chrono::system_clock::now());
     }
     Res get(const std::string& target, const Headers& headers = {}) {
-        return call(server_->port(), bhttp::verb::get, target, "", headers);
+        return http_call(server_->port(), bhttp::verb::get, target, "", headers);
     }
     Res send(bhttp::verb method,
              const std::string& target,
              const json::value& body,
              const Headers& headers = {}) {
-        return call(server_->port(), method, target, json::serialize(body), headers);
+        return http_call(server_->port(), method, target, json::serialize(body), headers);
     }
     Res admin(bhttp::verb method, const std::string& target, const json::value& body, Headers headers = {}) {
         headers.emplace_back("Authorization", admin_);
@@ -215,10 +195,10 @@ TEST_F(CatalogE2E, AdminWritesPublicReadsAndReviews) {
     EXPECT_EQ(body_of(get(path)).at("rating").at("average").as_double(), 4.0);
 
     // Delete.
-    expect_problem(call(server_->port(), bhttp::verb::delete_, path, "", {{"Authorization", customer}}),
+    expect_problem(http_call(server_->port(), bhttp::verb::delete_, path, "", {{"Authorization", customer}}),
                    403,
                    "forbidden");
-    auto gone = call(server_->port(), bhttp::verb::delete_, path, "", {{"Authorization", admin_}});
+    auto gone = http_call(server_->port(), bhttp::verb::delete_, path, "", {{"Authorization", admin_}});
     EXPECT_EQ(gone.result_int(), 204U) << gone.body();
     expect_problem(get(path), 404, "not_found");
 }

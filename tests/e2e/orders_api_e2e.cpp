@@ -4,6 +4,7 @@
 // `emporium expire-orders` / `emporium inventory audit|resync` commands.
 #include "auth/jwt.hpp"
 #include "db/pg.hpp"
+#include "e2e/http_client.hpp"
 #include "e2e/process.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/run_coro.hpp"
@@ -32,23 +33,6 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 using namespace std::chrono_literals;
 
 const std::string kJwtSecret = "orders-api-e2e-secret-orders-api-e2e-0123";
-
-Res call(unsigned short port, bhttp::verb method, const std::string& target, const std::string& body, const Headers& headers) {
-    asio::io_context io;
-    asio::ip::tcp::socket socket(io);
-    socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    bhttp::request<bhttp::string_body> req{method, target, 11};
-    req.set(bhttp::field::host, "e2e");
-    if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
-    for (const auto& [k, v] : headers) req.set(k, v);
-    req.body() = body;
-    req.prepare_payload();
-    bhttp::write(socket, req);
-    boost::beast::flat_buffer buffer;
-    Res res;
-    bhttp::read(socket, buffer, res);
-    return res;
-}
 
 class OrdersApiE2E : public ::testing::Test {
 protected:
@@ -83,7 +67,7 @@ protected:
     Res send(bhttp::verb method, const std::string& target, const std::string& token, const std::string& body = "",
              Headers headers = {}) {
         headers.emplace_back("Authorization", token);
-        return call(server_->port(), method, target, body, headers);
+        return http_call(server_->port(), method, target, body, headers);
     }
     std::int64_t product(const std::string& sku, std::int64_t stock, std::int64_t price) {
         json::object p{{"sku", sku}, {"name", "Item " + sku}, {"price_cents", price}, {"stock", stock}};
@@ -131,7 +115,7 @@ protected:
 TEST_F(OrdersApiE2E, CheckoutIdempotencyOwnershipAndLifecycle) {
     const auto p = product("api-1", 10, 1250);
 
-    expect_problem(call(server_->port(), bhttp::verb::post, "/api/v1/orders", order_body(p, 1), {}), 401, "unauthorized");
+    expect_problem(http_call(server_->port(), bhttp::verb::post, "/api/v1/orders", order_body(p, 1), {}), 401, "unauthorized");
     expect_problem(send(bhttp::verb::post, "/api/v1/orders", alice_, order_body(p, 1)), 400, "bad_request");
     expect_problem(place(alice_, "bad", order_body(p, 0)), 422, "validation_failed");
     expect_problem(place(alice_, "unknown", order_body(999'999, 1)), 422, "validation_failed");
@@ -209,7 +193,7 @@ TEST_F(OrdersApiE2E, CheckoutIdempotencyOwnershipAndLifecycle) {
 }
 
 TEST_F(OrdersApiE2E, OpenApiDocumentsEveryOrdersEndpoint) {
-    auto doc = json::parse(call(server_->port(), bhttp::verb::get, "/openapi.json", "", {}).body()).as_object();
+    auto doc = json::parse(http_call(server_->port(), bhttp::verb::get, "/openapi.json", "", {}).body()).as_object();
     const auto& paths = doc.at("paths").as_object();
     EXPECT_TRUE(paths.at("/api/v1/orders").as_object().contains("post"));
     EXPECT_TRUE(paths.at("/api/v1/orders").as_object().contains("get"));

@@ -5,6 +5,7 @@
 // run SIGKILLs one server in the middle of the sale: stock + units sold still equal 50.
 #include "auth/jwt.hpp"
 #include "db/pg.hpp"
+#include "e2e/http_client.hpp"
 #include "e2e/process.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/run_coro.hpp"
@@ -40,24 +41,6 @@ const std::string kJwtSecret = "orders-e2e-secret-orders-e2e-secret-012345";
 constexpr int kStock = 50;
 constexpr int kCustomers = 20;
 constexpr int kOrdersPerCustomer = 25;  // 500 requests
-
-// Throws boost::system::system_error when the server is unreachable (killed).
-Res call(unsigned short port, bhttp::verb method, const std::string& target, const std::string& body, const Headers& headers) {
-    asio::io_context io;
-    asio::ip::tcp::socket socket(io);
-    socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    bhttp::request<bhttp::string_body> req{method, target, 11};
-    req.set(bhttp::field::host, "e2e");
-    if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
-    for (const auto& [k, v] : headers) req.set(k, v);
-    req.body() = body;
-    req.prepare_payload();
-    bhttp::write(socket, req);
-    boost::beast::flat_buffer buffer;
-    Res res;
-    bhttp::read(socket, buffer, res);
-    return res;
-}
 
 struct Tally {
     std::mutex mutex;
@@ -110,7 +93,7 @@ protected:
     }
     std::int64_t create_product() {
         json::object p{{"sku", "flash-1"}, {"name", "Flash sale item"}, {"price_cents", 999}, {"stock", kStock}};
-        auto r = call(servers_[0]->port(), bhttp::verb::post, "/api/v1/products", json::serialize(p), {{"Authorization", admin_}});
+        auto r = http_call(servers_[0]->port(), bhttp::verb::post, "/api/v1/products", json::serialize(p), {{"Authorization", admin_}});
         EXPECT_EQ(r.result_int(), 201U) << r.body();
         return json::parse(r.body()).at("id").as_int64();
     }
@@ -124,7 +107,7 @@ protected:
             const Headers headers{{"Authorization", token},
                                   {"Idempotency-Key", "c" + std::to_string(customer) + "-" + std::to_string(i)}};
             try {
-                auto r = call(port, bhttp::verb::post, "/api/v1/orders", body, headers);
+                auto r = http_call(port, bhttp::verb::post, "/api/v1/orders", body, headers);
                 std::lock_guard lock(tally->mutex);
                 if (r.result_int() == 201) {
                     ++tally->created;

@@ -1,5 +1,9 @@
+# Support shared by the end-to-end tests: starting the real binary, a blocking HTTP client.
+add_library(emporium_e2e_support STATIC e2e/process.cpp e2e/http_client.cpp)
+target_link_libraries(emporium_e2e_support PUBLIC emporium_test_support PRIVATE emporium_options)
+
 # Starts the real `emporium` binary and talks HTTP to it.
 emporium_add_test(NAME http_e2e
-    SOURCES e2e/http_e2e.cpp e2e/process.cpp
-    LIBS emporium_http LABELS e2e)
+    SOURCES e2e/http_e2e.cpp
+    LIBS emporium_e2e_support emporium_http LABELS e2e)
 add_dependencies(http_e2e emporium)

@@ -12,6 +12,6 @@ emporium_add_test(NAME ratelimit_itest
     LIBS emporium_ratelimit LABELS integration)
 # Starts the real `emporium` binary (serve and create-admin).
 emporium_add_test(NAME auth_e2e
-    SOURCES e2e/auth_e2e.cpp e2e/process.cpp
-    LIBS emporium_auth LABELS e2e)
+    SOURCES e2e/auth_e2e.cpp
+    LIBS emporium_e2e_support emporium_auth LABELS e2e)
 add_dependencies(auth_e2e emporium)

@@ -9,8 +9,8 @@ emporium_add_test(NAME catalog_itest
     LIBS emporium_catalog LABELS integration)
 # Starts the real `emporium` binary.
 emporium_add_test(NAME catalog_e2e
-    SOURCES e2e/catalog_e2e.cpp e2e/process.cpp
-    LIBS emporium_catalog emporium_auth LABELS e2e)
+    SOURCES e2e/catalog_e2e.cpp
+    LIBS emporium_e2e_support emporium_catalog emporium_auth LABELS e2e)
 add_dependencies(catalog_e2e emporium)
 # EXPLAIN on a seeded catalog: the listing variants use their indexes.
 emporium_add_test(NAME catalog_plan_itest

@@ -9,10 +9,10 @@ emporium_add_test(NAME orders_itest
     LIBS emporium_orders LABELS integration)
 # Starts three real `emporium serve` processes per test.
 emporium_add_test(NAME orders_e2e
-    SOURCES e2e/orders_e2e.cpp e2e/process.cpp
-    LIBS emporium_orders emporium_auth LABELS e2e)
+    SOURCES e2e/orders_e2e.cpp
+    LIBS emporium_e2e_support emporium_orders emporium_auth LABELS e2e)
 add_dependencies(orders_e2e emporium)
 emporium_add_test(NAME orders_api_e2e
-    SOURCES e2e/orders_api_e2e.cpp e2e/process.cpp
-    LIBS emporium_orders emporium_auth LABELS e2e)
+    SOURCES e2e/orders_api_e2e.cpp
+    LIBS emporium_e2e_support emporium_orders emporium_auth LABELS e2e)
 add_dependencies(orders_api_e2e emporium)
