@@ -4,6 +4,7 @@
 #include "seed/seed.hpp"
 
 #include <string>
+#include <vector>
 
 namespace emporium::app {
 
@@ -12,6 +13,12 @@ using SeedOptions = seed::SeedOptions;
 struct CreateAdminOptions {
     std::string email;
     std::string name = "Administrator";
+};
+
+struct WorkerOptions {
+    std::vector<std::string> queues;  // empty: WORKER_QUEUES, else all
+    int concurrency = 0;              // 0: WORKER_CONCURRENCY
+    bool no_relay = false;            // do not run the outbox relay in this process
 };
 
 std::string version();
@@ -26,6 +33,11 @@ int run_seed(const core::Config& config, const SeedOptions& options);
 // EMPORIUM_ADMIN_PASSWORD or one line of stdin. Exit code 0, 1 (rejected: policy, duplicate, or
 // database failure), 2 (no password given).
 int run_create_admin(const core::Config& config, const CreateAdminOptions& options);
+// `emporium worker`: runs jobs and the outbox relay until SIGTERM/SIGINT (running jobs finish
+// first, up to WORKER_DRAIN_MS). Exit code 0, or 2 for an unknown queue.
+int run_worker(const core::Config& config, const WorkerOptions& options);
+// `emporium scheduler`: fires periodic entries (one leader cluster-wide) until SIGTERM/SIGINT.
+int run_scheduler(const core::Config& config);
 // `emporium expire-orders`: expires unpaid orders past expires_at (stock returned) and purges
 // expired idempotency keys. Exit code 0, or 1 on failure.
 int run_expire_orders(const core::Config& config);

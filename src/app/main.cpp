@@ -43,6 +43,15 @@ int main(int argc, char** argv) {
     inventory->add_option("action", inventory_action, "audit | resync")
         ->required()
         ->check(CLI::IsMember({"audit", "resync"}));
+    auto* worker = cli.add_subcommand("worker", "run background jobs and the outbox relay");
+    app::WorkerOptions worker_opts;
+    worker->add_option("--queues", worker_opts.queues, "queues to consume (default: WORKER_QUEUES, else all)")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"email", "receipt", "payment", "recommend", "default"}));
+    worker->add_option("--concurrency", worker_opts.concurrency, "jobs run at once (default: WORKER_CONCURRENCY)")
+        ->check(CLI::Range(1, 1024));
+    worker->add_flag("--no-relay", worker_opts.no_relay, "do not move outbox events to the queues in this process");
+    auto* scheduler = cli.add_subcommand("scheduler", "fire periodic jobs (safe to run several)");
     auto* version = cli.add_subcommand("version", "print the version");
 
     CLI11_PARSE(cli, argc, argv);
@@ -61,6 +70,8 @@ int main(int argc, char** argv) {
     core::log::init(config.log_level);
     try {
         if (serve->parsed()) return app::run_serve(config);
+        if (worker->parsed()) return app::run_worker(config, worker_opts);
+        if (scheduler->parsed()) return app::run_scheduler(config);
         if (migrate->parsed()) return app::run_migrate(config);
         if (seed->parsed()) return app::run_seed(config, seed_opts);
         if (create_admin->parsed()) return app::run_create_admin(config, admin_opts);

@@ -15,38 +15,8 @@ namespace {
 
 namespace asio = boost::asio;
 
-// The objects a one-shot command needs, on the calling io_context.
-struct CommandServices {
-    std::unique_ptr<db::Pool> pool;
-    std::unique_ptr<redis::Client> redis;
-    std::shared_ptr<inventory::InventoryService> inventory;
-    std::shared_ptr<orders::OrdersService> orders;
-
-    CommandServices(asio::any_io_executor ex, const core::Config& config)
-        : pool(std::make_unique<db::Pool>(ex, pool_options(config, 1))),
-          redis(std::make_unique<redis::Client>(ex, redis_options(config))) {
-        auto* r = redis.get();
-        auto* p = pool.get();
-        auto redlock = std::make_shared<inventory::Redlock>(
-            [r] { return std::vector<redis::Client*>{r}; }, config.inventory.lock_ttl, config.inventory.lock_retries);
-        inventory = std::make_shared<inventory::InventoryService>(
-            inventory_settings(config),
-            inventory::InventoryStore([p]() -> db::Pool& { return *p; }),
-            [r]() -> redis::Client& { return *r; },
-            redis::Keys(config.rate_limit.key_prefix),
-            std::move(redlock),
-            nullptr);
-        orders = std::make_shared<orders::OrdersService>(
-            orders_settings(config), orders::OrdersStore([p]() -> db::Pool& { return *p; }), inventory);
-    }
-    void close() {
-        pool->close();
-        redis->close();
-    }
-};
-
 asio::awaitable<int> expire_orders(core::Config config) {
-    CommandServices s(co_await asio::this_coro::executor, config);
+    OrdersStack s(co_await asio::this_coro::executor, config);
     const auto expired = co_await s.orders->expire_due();
     const auto purged = co_await s.orders->purge_idempotency_keys();
     s.close();
@@ -55,7 +25,7 @@ asio::awaitable<int> expire_orders(core::Config config) {
 }
 
 asio::awaitable<int> inventory_command(core::Config config, std::string action) {
-    CommandServices s(co_await asio::this_coro::executor, config);
+    OrdersStack s(co_await asio::this_coro::executor, config);
     int code = 0;
     if (action == "audit") {
         auto mismatches = co_await s.inventory->audit();

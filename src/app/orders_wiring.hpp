@@ -4,6 +4,11 @@
 #include "core/config.hpp"
 #include "inventory/inventory_service.hpp"
 #include "orders/orders_service.hpp"
+#include "app/wiring.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <memory>
 
 namespace emporium::app {
 
@@ -22,5 +27,35 @@ inline orders::OrdersSettings orders_settings(const core::Config& config) {
     s.idempotency_ttl = config.inventory.idempotency_ttl;
     return s;
 }
+
+// Inventory and orders on one io_context (the CLI commands and the worker).
+struct OrdersStack {
+    std::unique_ptr<db::Pool> pool;
+    std::unique_ptr<redis::Client> redis;
+    std::shared_ptr<inventory::InventoryService> inventory;
+    std::shared_ptr<orders::OrdersService> orders;
+
+    OrdersStack(boost::asio::any_io_executor ex, const core::Config& config)
+        : pool(std::make_unique<db::Pool>(ex, pool_options(config, 1))),
+          redis(std::make_unique<redis::Client>(ex, redis_options(config))) {
+        auto* r = redis.get();
+        auto* p = pool.get();
+        auto redlock = std::make_shared<inventory::Redlock>(
+            [r] { return std::vector<redis::Client*>{r}; }, config.inventory.lock_ttl, config.inventory.lock_retries);
+        inventory = std::make_shared<inventory::InventoryService>(
+            inventory_settings(config),
+            inventory::InventoryStore([p]() -> db::Pool& { return *p; }),
+            [r]() -> redis::Client& { return *r; },
+            redis::Keys(config.rate_limit.key_prefix),
+            std::move(redlock),
+            nullptr);
+        orders = std::make_shared<orders::OrdersService>(
+            orders_settings(config), orders::OrdersStore([p]() -> db::Pool& { return *p; }), inventory);
+    }
+    void close() {
+        pool->close();
+        redis->close();
+    }
+};
 
 }  // namespace emporium::app

@@ -1,4 +1,5 @@
 #include "app/commands.hpp"
+#include "app/jobs_wiring.hpp"
 #include "app/orders_wiring.hpp"
 #include "app/wiring.hpp"
 #include "auth/auth_routes.hpp"
@@ -6,17 +7,25 @@
 #include "core/cpu_pool.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "core/spawn.hpp"
 #include "core/runtime.hpp"
 #include "db/pg.hpp"
 #include "http/openapi.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "http/system_routes.hpp"
+#include "jobs/jobs_routes.hpp"
+#include "notify/notify_routes.hpp"
 #include "orders/orders_routes.hpp"
 #include "ratelimit/rate_limit_middleware.hpp"
 #include "redis/redis.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <csignal>
@@ -38,6 +47,42 @@ catalog::CatalogCache make_catalog_cache(const core::Config& config, core::PerCo
 }
 
 boost::asio::awaitable<void> probe_redis(core::PerContext<redis::Client>* clients) { co_await clients->local().ping(); }
+
+// Mirrors the queue statistics (kept in Redis, cluster-wide) into /metrics every few seconds.
+boost::asio::awaitable<void> refresh_job_metrics(std::shared_ptr<jobs::JobQueue> queue, const bool* stopping) {
+    auto& metrics = core::Metrics::global();
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+    while (!*stopping) {
+        try {
+            for (const auto& s : co_await queue->stats()) {
+                const auto depth = [&](const char* state, std::int64_t v) {
+                    metrics
+                        .gauge("emporium_jobs_queue_depth", "Jobs per queue and state (pending, in_progress, delayed, dead)",
+                               {{"queue", s.queue}, {"state", state}})
+                        .set(v);
+                };
+                depth("pending", s.pending);
+                depth("in_progress", s.in_progress);
+                depth("delayed", s.delayed);
+                depth("dead", s.dead);
+                metrics
+                    .gauge("emporium_jobs_oldest_age_ms", "Age of the oldest pending or running job per queue",
+                           {{"queue", s.queue}})
+                    .set(s.oldest_age_ms.value_or(0));
+                for (const auto& [outcome, n] : s.outcomes) {
+                    metrics
+                        .gauge("emporium_jobs_settled", "Jobs settled cluster-wide since the queue was created, by outcome",
+                               {{"queue", s.queue}, {"outcome", outcome}})
+                        .set(n);
+                }
+            }
+        } catch (const std::exception&) {
+            // Redis is down: keep the last figures; /readyz reports the outage.
+        }
+        timer.expires_after(std::chrono::seconds(5));
+        co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    }
+}
 
 }  // namespace
 
@@ -106,6 +151,16 @@ int run_serve(const core::Config& config) {
                                 orders_settings(config),
                                 orders::OrdersStore([p = &pools]() -> db::Pool& { return p->local(); }),
                                 inventory_service));
+    auto job_queue = std::make_shared<jobs::JobQueue>([r = &redis_clients]() -> redis::Client& { return r->local(); },
+                                                      redis::Keys(config.jobs.key_prefix));
+    jobs::register_routes(router, openapi, job_queue);
+    notify::register_routes(router,
+                            openapi,
+                            std::make_shared<notify::NotifyService>(
+                                notify_settings(config),
+                                notify::NotifyStore([p = &pools]() -> db::Pool& { return p->local(); }),
+                                notify::make_mailer(mail_settings(config)),
+                                cpu));
     auto limiter = std::make_shared<ratelimit::RateLimiter>(
         [r = &redis_clients]() -> redis::Client& { return r->local(); },
         redis::Keys(config.rate_limit.key_prefix));
@@ -127,9 +182,12 @@ int run_serve(const core::Config& config) {
     // One plain line on stdout for scripts and humans (the port when HTTP_PORT=0).
     std::cout << "emporium listening on " << base << " (API docs: " << base << "/docs/)" << std::endl;
 
+    bool stopping = false;
+    core::spawn_tracked(runtime.context(0).get_executor(), refresh_job_metrics(job_queue, &stopping), "jobs.metrics");
     boost::asio::signal_set signals(runtime.context(0), SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signo) {
         if (ec) return;
+        stopping = true;
         core::log::info("shutting down", {{"signal", signo}, {"open_connections", server.active_connections()}});
         server.shutdown([&] {
             for (auto& p : pools) p->close();

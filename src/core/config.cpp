@@ -295,6 +295,48 @@ Config Config::load(const ConfigSource& src) {
         throw ConfigError("DATABASE_URL: expected postgresql://user@host:port/dbname");
     c.cache.enabled = src.get_bool("CACHE_ENABLED", true);
     c.cache.key_prefix = src.get_string("CACHE_KEY_PREFIX", c.cache.key_prefix);
+
+    auto& j = c.jobs;
+    j.key_prefix = src.get_string("JOBS_KEY_PREFIX", j.key_prefix);
+    j.worker_queues = split_list(src.get_string("WORKER_QUEUES", ""));
+    static const std::vector<std::string> kQueueNames = {"email", "receipt", "payment", "recommend", "default"};
+    for (const auto& q : j.worker_queues) {
+        if (std::find(kQueueNames.begin(), kQueueNames.end(), q) == kQueueNames.end())
+            throw ConfigError("WORKER_QUEUES: unknown queue '" + q + "' (email, receipt, payment, recommend, default)");
+    }
+    j.worker_concurrency = static_cast<int>(src.get_int("WORKER_CONCURRENCY", j.worker_concurrency, 1, 1'024));
+    j.visibility_timeout = std::chrono::milliseconds(src.get_int("JOB_VISIBILITY_TIMEOUT_MS", 60'000, 100, 86'400'000));
+    j.drain_timeout = std::chrono::milliseconds(src.get_int("WORKER_DRAIN_MS", 30'000, 0, 3'600'000));
+    j.handler_delay = std::chrono::milliseconds(src.get_int("WORKER_HANDLER_DELAY_MS", 0, 0, 3'600'000));
+    j.retry_base = std::chrono::milliseconds(src.get_int("JOB_RETRY_BASE_MS", 1'000, 1, 86'400'000));
+    j.retry_cap = std::chrono::milliseconds(src.get_int("JOB_RETRY_CAP_MS", 300'000, 1, 86'400'000));
+    if (j.retry_cap < j.retry_base) throw ConfigError("JOB_RETRY_CAP_MS must be at least JOB_RETRY_BASE_MS");
+    j.max_attempts = static_cast<int>(src.get_int("JOB_MAX_ATTEMPTS", 8, 1, 1'000));
+    j.job_timeout = std::chrono::milliseconds(src.get_int("JOB_TIMEOUT_MS", 60'000, 10, 86'400'000));
+    j.retry_policies = src.get_string("JOB_RETRY_POLICIES", "");
+    j.outbox_poll = std::chrono::milliseconds(src.get_int("OUTBOX_POLL_MS", 1'000, 10, 600'000));
+    j.outbox_batch = src.get_int("OUTBOX_BATCH", 200, 1, 10'000);
+    j.outbox_retention_days = src.get_int("OUTBOX_RETENTION_DAYS", 7, 1, 3'650);
+    j.leader_ttl = std::chrono::milliseconds(src.get_int("SCHEDULER_LEADER_TTL_MS", 10'000, 500, 600'000));
+    j.schedule_expire_orders = src.get_string("SCHEDULE_EXPIRE_ORDERS", j.schedule_expire_orders);
+    j.schedule_outbox_sweep = src.get_string("SCHEDULE_OUTBOX_SWEEP", j.schedule_outbox_sweep);
+    j.schedule_promote = src.get_string("SCHEDULE_PROMOTE", j.schedule_promote);
+
+    auto& m = c.mail;
+    m.smtp_url = src.get_string("SMTP_URL", "");
+    if (!m.smtp_url.empty() && !m.smtp_url.starts_with("smtp://") && !m.smtp_url.starts_with("smtps://"))
+        throw ConfigError("SMTP_URL: expected smtp://host:port or smtps://host:port");
+    m.smtp_username = src.get_string("SMTP_USERNAME", "");
+    m.smtp_password = src.get_string("SMTP_PASSWORD", "");
+    m.smtp_starttls = src.get_string("SMTP_STARTTLS", m.smtp_starttls);
+    if (m.smtp_starttls != "off" && m.smtp_starttls != "try" && m.smtp_starttls != "required")
+        throw ConfigError("SMTP_STARTTLS: expected off|try|required, got '" + m.smtp_starttls + "'");
+    m.smtp_verify_peer = src.get_bool("SMTP_VERIFY_PEER", true);
+    m.smtp_timeout = std::chrono::milliseconds(src.get_int("SMTP_TIMEOUT_MS", 10'000, 100, 600'000));
+    m.from = src.get_string("MAIL_FROM", m.from);
+    m.spool_dir = src.get_string("MAIL_SPOOL_DIR", m.spool_dir);
+    m.receipt_tax_label = src.get_string("RECEIPT_TAX_LABEL", "");
+    m.receipt_tax_rate_bps = static_cast<std::int32_t>(src.get_int("RECEIPT_TAX_RATE_BPS", 0, 0, 10'000));
     return c;
 }
 

@@ -132,6 +132,43 @@ struct InventoryConfig {
     std::chrono::seconds idempotency_ttl{86'400};  // Idempotency-Key records are kept this long
 };
 
+// Background jobs (issue #7): worker, outbox relay, scheduler.
+struct JobsConfig {
+    std::string key_prefix = "emporium:";  // streams are <prefix>jobs:stream:<queue>
+    std::vector<std::string> worker_queues;  // empty = all queues
+    int worker_concurrency = 8;
+    std::chrono::milliseconds visibility_timeout{60'000};  // unacknowledged this long = reclaimed
+    std::chrono::milliseconds drain_timeout{30'000};       // SIGTERM: wait this long for running jobs
+    std::chrono::milliseconds handler_delay{0};            // fault-injection tests only
+    // Default retry policy; JOB_RETRY_POLICIES overrides per type: "type=base/cap/attempts/timeout,…".
+    std::chrono::milliseconds retry_base{1'000};
+    std::chrono::milliseconds retry_cap{300'000};
+    int max_attempts = 8;
+    std::chrono::milliseconds job_timeout{60'000};
+    std::string retry_policies;
+    std::chrono::milliseconds outbox_poll{1'000};
+    std::int64_t outbox_batch = 200;
+    std::int64_t outbox_retention_days = 7;
+    std::chrono::milliseconds leader_ttl{10'000};
+    std::string schedule_expire_orders = "every 60s";
+    std::string schedule_outbox_sweep = "every 30s";
+    std::string schedule_promote = "every 1s";
+};
+
+// E-mail (SMTP when smtp_url is set, else .eml files in spool_dir) and PDF receipts.
+struct MailConfig {
+    std::string smtp_url;
+    std::string smtp_username;
+    std::string smtp_password;
+    std::string smtp_starttls = "try";  // off | try | required
+    bool smtp_verify_peer = true;
+    std::chrono::milliseconds smtp_timeout{10'000};
+    std::string from = "orders@emporium.local";
+    std::string spool_dir = ".local/mail";
+    std::string receipt_tax_label;       // e.g. "VAT"; empty = no tax line
+    std::int32_t receipt_tax_rate_bps = 0;  // included in prices; 2000 = 20 %
+};
+
 struct Config {
     std::string log_level = "info";
     std::string shop_name = "Emporium Demo Shop";
@@ -142,6 +179,8 @@ struct Config {
     RateLimitConfig rate_limit;
     CacheConfig cache;
     InventoryConfig inventory;
+    JobsConfig jobs;
+    MailConfig mail;
 
     // Reads every variable documented in .env.example; throws ConfigError on invalid values.
     static Config load(const ConfigSource& source);

@@ -198,6 +198,12 @@ struct ConnectionOptions {
     bool pipeline = true;  // pipeline mode (false for migrations / scripts)
 };
 
+// An asynchronous NOTIFY received on a channel the connection LISTENs to.
+struct Notification {
+    std::string channel;
+    std::string payload;
+};
+
 // Called repeatedly by copy_in to get the next chunk of COPY text data; return false when done.
 using CopySource = std::function<bool(std::string& chunk)>;
 
@@ -225,6 +231,11 @@ public:
     boost::asio::awaitable<void> execute_script(std::string sql);
     // COPY … FROM STDIN; returns rows copied. Requires nothing in flight.
     boost::asio::awaitable<std::int64_t> copy_in(std::string copy_sql, CopySource source);
+
+    // Waits up to `timeout` for a NOTIFY (after `LISTEN channel` on this connection); std::nullopt
+    // when none arrived. Notifications that came in during earlier statements are returned first.
+    // Use on a dedicated connection with nothing in flight. Throws ConnectionLostError.
+    boost::asio::awaitable<std::optional<Notification>> wait_notification(std::chrono::milliseconds timeout);
 
     bool is_healthy() const;
     std::size_t in_flight() const;

@@ -44,6 +44,10 @@ asio::awaitable<std::int64_t> Connection::copy_in(std::string copy_sql, CopySour
     return detail::Session::run_copy(impl_->session, std::move(copy_sql), std::move(source));
 }
 
+asio::awaitable<std::optional<Notification>> Connection::wait_notification(std::chrono::milliseconds timeout) {
+    return detail::Session::wait_notification(impl_->session, timeout);
+}
+
 bool Connection::is_healthy() const {
     return impl_->session->is_healthy();
 }

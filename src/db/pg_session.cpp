@@ -220,6 +220,52 @@ asio::awaitable<void> Session::wait_socket(std::shared_ptr<Session> self,
     if (ec) self->fail_connection_and_throw("socket wait failed: " + ec.message());
 }
 
+// ---- notifications ------------------------------------------------------------------------------
+
+std::optional<Notification> Session::take_notification() {
+    if (conn_ == nullptr) return std::nullopt;
+    PGnotify* n = PQnotifies(conn_);
+    if (n == nullptr) return std::nullopt;
+    Notification out{n->relname != nullptr ? n->relname : "", n->extra != nullptr ? n->extra : ""};
+    PQfreemem(n);
+    return out;
+}
+
+asio::awaitable<std::optional<Notification>> Session::wait_notification(std::shared_ptr<Session> self,
+                                                                        std::chrono::milliseconds timeout) {
+    self->require_usable();
+    if (auto n = self->take_notification()) co_return n;
+    const auto deadline = SteadyClock::now() + timeout;
+    while (SteadyClock::now() < deadline) {
+        if (!self->ops_.empty() || self->reader_running_ || self->exclusive_io_) {
+            // Someone else reads the socket; their PQconsumeInput buffers our notifications.
+            asio::steady_timer nap(self->ex_, std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(20)));
+            co_await nap.async_wait(kAwaitTuple);
+        } else {
+            // Wait for the socket to become readable, but give up quietly at the deadline (unlike
+            // wait_socket, a quiet channel is not a failure).
+            auto timed_out = std::make_shared<bool>(false);
+            asio::steady_timer watchdog(self->ex_, deadline);
+            watchdog.async_wait([weak = std::weak_ptr<Session>(self), timed_out](boost::system::error_code ec) {
+                if (ec) return;
+                *timed_out = true;
+                if (auto s = weak.lock(); s != nullptr && s->socket_) s->socket_->cancel();
+            });
+            auto [ec] = co_await self->socket_->async_wait(WaitType::wait_read, kAwaitTuple);
+            watchdog.cancel();
+            if (self->conn_ == nullptr || !self->socket_) throw ConnectionLostError("pg: connection closed while listening", "08003");
+            if (*timed_out) co_return std::nullopt;
+            if (ec) self->fail_connection_and_throw("socket wait failed: " + ec.message());
+            if (PQconsumeInput(self->conn_) != 1) self->fail_connection_and_throw(trimmed_error(self->conn_));
+            // Parses what was read (an error notice while idle goes to the notice processor).
+            static_cast<void>(PQisBusy(self->conn_));
+            if (PQstatus(self->conn_) != CONNECTION_OK) self->fail_connection_and_throw("closed by the server while listening");
+        }
+        if (auto n = self->take_notification()) co_return n;
+    }
+    co_return std::nullopt;
+}
+
 // ---- pipelined statements -----------------------------------------------------------------------
 
 std::shared_ptr<PendingOp> Session::send(std::string_view statement,

@@ -91,6 +91,10 @@ public:
                                                          std::string copy_sql,
                                                          CopySource source);
 
+    // See Connection::wait_notification.
+    static boost::asio::awaitable<std::optional<Notification>> wait_notification(std::shared_ptr<Session> self,
+                                                                               std::chrono::milliseconds timeout);
+
     bool is_healthy() const;
     std::size_t in_flight() const { return ops_.size(); }
     // For an idle session: checks without blocking whether the server has closed the connection
@@ -124,6 +128,7 @@ private:
     static boost::asio::awaitable<std::pair<std::exception_ptr, std::int64_t>> collect_results(
         std::shared_ptr<Session> self, SteadyClock::time_point deadline, std::string what_for);
 
+    std::optional<Notification> take_notification();
     void close_with(const std::exception_ptr& error);
     void fail_connection(std::string_view why);
     [[noreturn]] void fail_connection_and_throw(std::string_view why);

@@ -1,0 +1,223 @@
+// `emporium worker` (jobs and the outbox relay) and `emporium scheduler` (periodic entries).
+#include "app/commands.hpp"
+#include "app/jobs_wiring.hpp"
+#include "app/orders_wiring.hpp"
+#include "app/wiring.hpp"
+#include "core/cpu_pool.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "core/spawn.hpp"
+#include "jobs/scheduler.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+namespace emporium::app {
+
+namespace {
+
+namespace asio = boost::asio;
+
+std::int64_t order_id_of(const jobs::Job& job) {
+    const auto* id = job.payload.if_contains("order_id");
+    return id != nullptr && id->is_int64() ? id->get_int64() : 0;
+}
+
+core::Error no_order_id(const jobs::Job& job) {
+    return core::make_error(core::Errc::kValidation, "job " + job.id + " has no order_id");
+}
+
+// The handlers, bound to the services they call. Plain functions (not capturing lambda
+// coroutines) so the services outlive every frame.
+asio::awaitable<core::Result<void>> send_confirmation(std::shared_ptr<notify::NotifyService> notify, jobs::Job job) {
+    const auto id = order_id_of(job);
+    if (id <= 0) co_return no_order_id(job);
+    co_return co_await notify->send_order_confirmation(id);
+}
+
+asio::awaitable<core::Result<void>> render_receipt(std::shared_ptr<notify::NotifyService> notify, jobs::Job job) {
+    const auto id = order_id_of(job);
+    if (id <= 0) co_return no_order_id(job);
+    co_return co_await notify->render_receipt(id);
+}
+
+asio::awaitable<core::Result<void>> expire_orders(std::shared_ptr<orders::OrdersService> orders, jobs::Job) {
+    const auto expired = co_await orders->expire_due();
+    const auto purged = co_await orders->purge_idempotency_keys();
+    if (expired > 0 || purged > 0) {
+        core::log::info("expired unpaid orders", {{"orders", expired}, {"idempotency_keys_purged", purged}});
+    }
+    co_return core::Result<void>{};
+}
+
+asio::awaitable<core::Result<void>> sweep_outbox(std::shared_ptr<jobs::OutboxRelay> relay,
+                                                 std::int64_t retention_days,
+                                                 jobs::Job) {
+    const auto published = co_await relay->publish_pending();
+    const auto purged = co_await relay->purge_published(retention_days);
+    if (published > 0 || purged > 0) {
+        core::log::info("outbox sweep", {{"published", published}, {"purged", purged}});
+    }
+    co_return core::Result<void>{};
+}
+
+asio::awaitable<core::Result<void>> noop(jobs::Job) { co_return core::Result<void>{}; }
+
+asio::awaitable<void> enqueue_one(std::shared_ptr<jobs::JobQueue> queue, jobs::Job job) {
+    std::vector<jobs::Job> batch;
+    batch.push_back(std::move(job));
+    co_await queue->enqueue(std::move(batch));
+}
+
+asio::awaitable<void> promote(std::shared_ptr<jobs::JobQueue> queue) {
+    co_await queue->promote_due(jobs::now_ms());
+}
+
+asio::awaitable<void> run_scheduler_until_stopped(jobs::Scheduler* scheduler, std::function<void()> done) {
+    co_await scheduler->run();
+    done();
+}
+
+std::string consumer_name() {
+    std::array<char, 256> host{};
+    if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+    return std::string(host.data()) + ":" + std::to_string(::getpid()) + ":" + core::random_hex_id().substr(0, 8);
+}
+
+asio::awaitable<void> run_worker_tasks(std::shared_ptr<jobs::Worker> worker,
+                                       std::shared_ptr<jobs::OutboxRelay> relay,
+                                       std::chrono::milliseconds drain,
+                                       std::function<void()> done) {
+    if (relay) core::spawn_tracked(co_await asio::this_coro::executor, relay->run(), "outbox.relay");
+    co_await worker->run(drain);
+    if (relay) relay->stop();
+    done();
+}
+
+}  // namespace
+
+int run_worker(const core::Config& config, const WorkerOptions& options) {
+    jobs::WorkerSettings settings;
+    settings.queues = !options.queues.empty()                ? options.queues
+                      : !config.jobs.worker_queues.empty() ? config.jobs.worker_queues
+                                                           : settings.queues;
+    for (const auto& q : settings.queues) {
+        if (!jobs::is_queue(q)) {
+            std::cerr << "worker: unknown queue '" << q << "'\n";
+            return 2;
+        }
+    }
+    settings.concurrency = options.concurrency > 0 ? options.concurrency : config.jobs.worker_concurrency;
+    settings.consumer = consumer_name();
+    settings.visibility_timeout = config.jobs.visibility_timeout;
+    settings.handler_delay = config.jobs.handler_delay;
+    settings.policies = retry_policies(config);
+
+    asio::io_context ctx;
+    core::CpuPool cpu(std::max(2U, std::thread::hardware_concurrency()));
+    OrdersStack stack(ctx.get_executor(), config);
+    auto* pool = stack.pool.get();
+    auto* redis = stack.redis.get();
+    auto queue = std::make_shared<jobs::JobQueue>([redis]() -> redis::Client& { return *redis; },
+                                                  redis::Keys(config.jobs.key_prefix));
+    std::shared_ptr<notify::Mailer> mailer = notify::make_mailer(mail_settings(config));
+    auto notify_service = std::make_shared<notify::NotifyService>(
+        notify_settings(config), notify::NotifyStore([pool]() -> db::Pool& { return *pool; }), mailer, cpu);
+    // The relay object also serves the outbox.sweep job; it only LISTENs when `relay_running`.
+    auto relay = std::make_shared<jobs::OutboxRelay>([pool]() -> db::Pool& { return *pool; },
+                                                     pool_options(config, 1).connection, queue, event_routes(),
+                                                     relay_settings(config));
+    const bool relay_running = !options.no_relay;
+
+    auto worker = std::make_shared<jobs::Worker>(ctx.get_executor(), settings, queue, redis_options(config));
+    worker->handle(std::string(kEmailOrderConfirmation),
+                   [n = notify_service](jobs::Job job) { return send_confirmation(n, std::move(job)); });
+    worker->handle(std::string(kReceiptRender),
+                   [n = notify_service](jobs::Job job) { return render_receipt(n, std::move(job)); });
+    worker->handle(std::string(kOrdersExpire),
+                   [o = stack.orders](jobs::Job job) { return expire_orders(o, std::move(job)); });
+    worker->handle(std::string(kOutboxSweep), [r = relay, days = config.jobs.outbox_retention_days](jobs::Job job) {
+        return sweep_outbox(r, days, std::move(job));
+    });
+    worker->handle(std::string(kNoop), [](jobs::Job job) { return noop(std::move(job)); });
+
+    core::log::info("worker starting", {{"mailer", mailer->describe()}, {"relay", relay_running}});
+    std::cout << "emporium worker running (consumer " << settings.consumer << ")" << std::endl;
+
+    asio::signal_set signals(ctx, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        core::log::info("worker shutting down", {{"signal", signo}, {"running", worker->running()}});
+        worker->stop();
+        relay->stop();
+    });
+    bool finished = false;
+    core::spawn_tracked(ctx.get_executor(),
+                        run_worker_tasks(worker, relay_running ? relay : nullptr, config.jobs.drain_timeout, [&] {
+                            finished = true;
+                            signals.cancel();
+                            stack.close();
+                            ctx.stop();
+                        }),
+                        "worker");
+    ctx.run();
+    cpu.join();
+    return finished ? 0 : 1;
+}
+
+int run_scheduler(const core::Config& config) {
+    auto parse = [](const std::string& key, const std::string& text) {
+        auto s = jobs::Schedule::parse(text);
+        if (!s) throw core::ConfigError(key + ": " + s.error().message);
+        return *s;
+    };
+    asio::io_context ctx;
+    redis::Client redis(ctx.get_executor(), redis_options(config));
+    auto queue = std::make_shared<jobs::JobQueue>([r = &redis]() -> redis::Client& { return *r; },
+                                                  redis::Keys(config.jobs.key_prefix));
+    // A periodic job: its id names the period, so a duplicate is recognisable.
+    auto enqueue = [queue](std::string type) {
+        return [queue, type](std::int64_t slot) -> asio::awaitable<void> {
+            jobs::Job job;
+            job.id = "sched:" + type + ":" + std::to_string(slot);
+            job.type = type;
+            job.queue = "default";
+            job.payload = boost::json::object{{"slot", slot}};
+            return enqueue_one(queue, std::move(job));
+        };
+    };
+    std::vector<jobs::ScheduleEntry> entries;
+    entries.push_back({std::string(kOrdersExpire), parse("SCHEDULE_EXPIRE_ORDERS", config.jobs.schedule_expire_orders),
+                       enqueue(std::string(kOrdersExpire))});
+    entries.push_back({std::string(kOutboxSweep), parse("SCHEDULE_OUTBOX_SWEEP", config.jobs.schedule_outbox_sweep),
+                       enqueue(std::string(kOutboxSweep))});
+    entries.push_back({"jobs.promote", parse("SCHEDULE_PROMOTE", config.jobs.schedule_promote),
+                       [queue](std::int64_t) { return promote(queue); }});
+    jobs::SchedulerSettings settings;
+    settings.leader_ttl = config.jobs.leader_ttl;
+    jobs::Scheduler scheduler([r = &redis]() -> redis::Client& { return *r; }, redis::Keys(config.jobs.key_prefix),
+                              settings, std::move(entries));
+    std::cout << "emporium scheduler running (token " << scheduler.token() << ")" << std::endl;
+    asio::signal_set signals(ctx, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int) {
+        if (!ec) scheduler.stop();
+    });
+    core::spawn_tracked(ctx.get_executor(), run_scheduler_until_stopped(&scheduler, [&] {
+                            signals.cancel();
+                            redis.close();
+                            ctx.stop();
+                        }),
+                        "scheduler");
+    ctx.run();
+    return 0;
+}
+
+}  // namespace emporium::app

@@ -1,0 +1,71 @@
+#pragma once
+// Builds the job system and the order documents from the configuration (serve, worker, scheduler).
+
+#include "core/config.hpp"
+#include "jobs/job_queue.hpp"
+#include "jobs/outbox_relay.hpp"
+#include "jobs/worker.hpp"
+#include "notify/mailer.hpp"
+#include "notify/notify_service.hpp"
+
+#include <stdexcept>
+
+namespace emporium::app {
+
+// Job types and the queue each runs in.
+inline constexpr std::string_view kEmailOrderConfirmation = "email.order_confirmation";
+inline constexpr std::string_view kReceiptRender = "receipt.render";
+inline constexpr std::string_view kOrdersExpire = "orders.expire";
+inline constexpr std::string_view kOutboxSweep = "outbox.sweep";
+inline constexpr std::string_view kNoop = "noop";
+
+// Which jobs each outbox event starts.
+inline jobs::EventRoutes event_routes() {
+    jobs::EventRoutes routes;
+    routes.on("order.paid", std::string(kEmailOrderConfirmation), "email");
+    routes.on("order.paid", std::string(kReceiptRender), "receipt");
+    return routes;
+}
+
+inline notify::MailSettings mail_settings(const core::Config& config) {
+    notify::MailSettings s;
+    s.smtp_url = config.mail.smtp_url;
+    s.username = config.mail.smtp_username;
+    s.password = config.mail.smtp_password;
+    s.starttls = config.mail.smtp_starttls == "off"        ? notify::MailSettings::Tls::kOff
+                 : config.mail.smtp_starttls == "required" ? notify::MailSettings::Tls::kRequired
+                                                           : notify::MailSettings::Tls::kTry;
+    s.verify_peer = config.mail.smtp_verify_peer;
+    s.timeout = config.mail.smtp_timeout;
+    s.spool_dir = config.mail.spool_dir;
+    return s;
+}
+
+inline notify::NotifySettings notify_settings(const core::Config& config) {
+    notify::NotifySettings s;
+    s.shop_name = config.shop_name;
+    s.from = config.mail.from;
+    if (!config.mail.receipt_tax_label.empty()) s.tax_label = config.mail.receipt_tax_label;
+    s.tax_rate_bps = config.mail.receipt_tax_rate_bps;
+    return s;
+}
+
+// Throws core::ConfigError for a malformed JOB_RETRY_POLICIES.
+inline jobs::RetryPolicies retry_policies(const core::Config& config) {
+    jobs::RetryPolicy fallback{config.jobs.retry_base, config.jobs.retry_cap, config.jobs.max_attempts,
+                               config.jobs.job_timeout};
+    try {
+        return jobs::RetryPolicies::parse(config.jobs.retry_policies, fallback);
+    } catch (const std::invalid_argument& e) {
+        throw core::ConfigError(std::string("JOB_RETRY_POLICIES: ") + e.what());
+    }
+}
+
+inline jobs::RelaySettings relay_settings(const core::Config& config) {
+    jobs::RelaySettings s;
+    s.batch = config.jobs.outbox_batch;
+    s.poll_interval = config.jobs.outbox_poll;
+    return s;
+}
+
+}  // namespace emporium::app

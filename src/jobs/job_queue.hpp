@@ -1,0 +1,98 @@
+#pragma once
+// The Redis side of the job system: one Stream per queue read by the consumer group `workers`,
+// a delayed sorted set per queue for retries, a dead-letter stream per queue and a hash of outcome
+// counters. Every state change of a delivered job (ack, retry, bury) is one Lua script, so a job
+// is never both acknowledged and lost, and a delivery that another worker already settled (after
+// a reclaim) is not settled twice.
+
+#include "jobs/jobs_types.hpp"
+#include "redis/redis.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace emporium::jobs {
+
+struct QueueStats {
+    std::string queue;
+    std::int64_t pending = 0;      // in the stream, not yet delivered
+    std::int64_t in_progress = 0;  // delivered, not yet acknowledged
+    std::int64_t delayed = 0;      // waiting for a retry
+    std::int64_t dead = 0;         // in the dead-letter stream
+    std::optional<std::int64_t> oldest_age_ms;  // age of the oldest undelivered or running job
+    std::map<std::string, std::int64_t> outcomes;  // succeeded, retried, dead (cluster-wide totals)
+};
+
+struct DeadJob {
+    std::string id;  // dead-letter stream entry id
+    Job job;
+    std::string error;
+    std::int64_t failed_ms = 0;
+};
+
+class JobQueue {
+public:
+    using ClientRef = std::function<redis::Client&()>;
+
+    JobQueue(ClientRef redis, redis::Keys keys);
+
+    std::string stream_key(std::string_view queue) const;
+    std::string delayed_key(std::string_view queue) const;
+    std::string dead_key(std::string_view queue) const;
+    std::string stats_key() const;
+
+    // Creates the consumer group of every queue (idempotent). Throws RedisError.
+    boost::asio::awaitable<void> ensure_groups();
+    // Appends jobs to their queues in one pipeline; returns the stream ids. Throws RedisError.
+    boost::asio::awaitable<std::vector<std::string>> enqueue(std::vector<Job> jobs);
+    // Reads up to `count` new jobs for `consumer` from `queues`, blocking up to `block` on the
+    // dedicated `blocking` client (a blocked connection cannot carry other commands).
+    boost::asio::awaitable<std::vector<Job>> read(redis::Client& blocking,
+                                                  std::string consumer,
+                                                  std::vector<std::string> queues,
+                                                  std::int64_t count,
+                                                  std::chrono::milliseconds block);
+    // Takes over jobs of `queue` idle (unacknowledged) for at least `min_idle` — their worker died
+    // or hangs. Each job's `attempt` counts the earlier deliveries.
+    boost::asio::awaitable<std::vector<Job>> reclaim(std::string consumer,
+                                                     std::string queue,
+                                                     std::chrono::milliseconds min_idle,
+                                                     std::int64_t count);
+    // Resets the idle time of jobs this consumer is still running, so they are not reclaimed.
+    boost::asio::awaitable<void> touch(std::string consumer, std::string queue, std::vector<std::string> stream_ids);
+
+    // Settles one delivery; each returns false when the delivery was already settled elsewhere.
+    boost::asio::awaitable<bool> ack(Job job);
+    boost::asio::awaitable<bool> retry(Job job, std::int64_t due_ms, std::string error);
+    boost::asio::awaitable<bool> bury(Job job, std::string error);
+
+    // Schedules a job for later (used by retries and by callers that want a delay).
+    boost::asio::awaitable<void> schedule(Job job, std::int64_t due_ms);
+    // Moves due delayed jobs of every queue into their streams; returns how many moved.
+    boost::asio::awaitable<std::int64_t> promote_due(std::int64_t now_ms, std::int64_t limit = 500);
+
+    boost::asio::awaitable<std::vector<QueueStats>> stats();
+    // Newest first.
+    boost::asio::awaitable<std::vector<DeadJob>> dead_jobs(std::string queue, std::int64_t limit);
+    // Moves a dead job back to its queue with a fresh attempt count. Errors: kNotFound.
+    boost::asio::awaitable<core::Result<Job>> retry_dead(std::string dead_id);
+
+private:
+    boost::asio::awaitable<std::vector<Job>> with_delivery_counts(std::string queue, std::vector<Job> jobs);
+
+    ClientRef redis_;
+    redis::Keys keys_;
+};
+
+// Parses the entries of an XREADGROUP/XAUTOCLAIM/XRANGE reply ([id, [field, value, …]] …).
+// Entries whose `job` field does not decode are returned in `broken` (stream ids).
+void parse_entries(const redis::Reply& entries, std::string_view queue, std::vector<Job>& out, std::vector<std::string>& broken);
+
+}  // namespace emporium::jobs

@@ -1,0 +1,270 @@
+#include "jobs/worker.hpp"
+
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "core/spawn.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+namespace emporium::jobs {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr auto kAwaitTuple = asio::as_tuple(asio::use_awaitable);
+using Clock = std::chrono::steady_clock;
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(kAwaitTuple);
+}
+
+// The outcome of one handler run, shared between the handler and the timeout watchdog.
+struct Race {
+    explicit Race(const asio::any_io_executor& ex, std::chrono::milliseconds timeout) : timer(ex, timeout) {}
+    asio::steady_timer timer;
+    bool done = false;
+    std::optional<core::Error> error;
+};
+
+struct Outcome {
+    bool ok = false;
+    bool permanent = false;
+    std::string error;
+};
+
+void count(const Job& job, std::string_view outcome) {
+    core::Metrics::global()
+        .counter("emporium_jobs_total", "Jobs settled by this worker, by queue, type and outcome",
+                 {{"queue", job.queue}, {"type", job.type}, {"outcome", std::string(outcome)}})
+        .inc();
+}
+
+}  // namespace
+
+bool is_permanent(const core::Error& error) {
+    switch (error.code) {
+        case core::Errc::kValidation:
+        case core::Errc::kBadRequest:
+        case core::Errc::kNotFound:
+        case core::Errc::kConflict:
+        case core::Errc::kForbidden:
+            return true;
+        default:
+            return false;
+    }
+}
+
+Worker::Worker(asio::any_io_executor ex,
+               WorkerSettings settings,
+               std::shared_ptr<JobQueue> queue,
+               redis::ClientOptions blocking_client)
+    : ex_(ex),
+      settings_(std::move(settings)),
+      queue_(std::move(queue)),
+      blocking_(ex, std::move(blocking_client)),
+      wakeup_(ex),
+      rng_(std::random_device{}()) {
+    settings_.concurrency = std::max(1, settings_.concurrency);
+}
+
+void Worker::handle(std::string type, Handler handler) { handlers_[std::move(type)] = std::move(handler); }
+
+void Worker::stop() {
+    stopping_ = true;
+    wake();
+}
+
+void Worker::wake() { wakeup_.cancel(); }
+
+asio::awaitable<void> Worker::wait_for_slot() {
+    while (!stopping_ && running_.size() >= static_cast<std::size_t>(settings_.concurrency)) {
+        wakeup_.expires_after(std::chrono::seconds(1));
+        co_await wakeup_.async_wait(kAwaitTuple);
+    }
+}
+
+asio::awaitable<void> Worker::run(std::chrono::milliseconds drain) {
+    while (!stopping_) {
+        try {
+            co_await queue_->ensure_groups();
+            break;
+        } catch (const std::exception& e) {
+            core::log::warn("jobs: cannot reach Redis yet", {{"error", e.what()}});
+        }
+        wakeup_.expires_after(std::chrono::seconds(1));
+        co_await wakeup_.async_wait(kAwaitTuple);
+    }
+    core::spawn_tracked(ex_, heartbeat_loop(), "jobs.heartbeat");
+    core::spawn_tracked(ex_, maintenance_loop(), "jobs.maintenance");
+    core::log::info("worker started", {{"consumer", settings_.consumer},
+                                       {"concurrency", settings_.concurrency},
+                                       {"queues", [&] {
+                                            std::string s;
+                                            for (const auto& q : settings_.queues) s += (s.empty() ? "" : ",") + q;
+                                            return s;
+                                        }()}});
+    while (!stopping_) {
+        co_await wait_for_slot();
+        if (stopping_) break;
+        const auto free = static_cast<std::int64_t>(settings_.concurrency) - static_cast<std::int64_t>(running_.size());
+        std::vector<Job> jobs;
+        bool failed = false;
+        try {
+            jobs = co_await queue_->read(blocking_, settings_.consumer, settings_.queues, free, settings_.block);
+        } catch (const std::exception& e) {
+            core::log::warn("jobs: read failed; retrying", {{"error", e.what()}});
+            failed = true;
+        }
+        if (failed) {
+            wakeup_.expires_after(std::chrono::seconds(1));
+            co_await wakeup_.async_wait(kAwaitTuple);
+            continue;
+        }
+        for (auto& job : jobs) {
+            running_.emplace(job.queue, job.stream_id);
+            core::spawn_tracked(ex_, dispatch(std::move(job)), "jobs.dispatch");
+        }
+    }
+    // Finish what is running; anything left after `drain` stays unacknowledged and is reclaimed
+    // by another worker after the visibility timeout.
+    const auto deadline = Clock::now() + drain;
+    while (!running_.empty() && Clock::now() < deadline) {
+        wakeup_.expires_at(std::min(deadline, Clock::now() + std::chrono::milliseconds(200)));
+        co_await wakeup_.async_wait(kAwaitTuple);
+    }
+    core::log::info("worker stopped", {{"consumer", settings_.consumer}, {"abandoned", running_.size()}});
+    blocking_.close();
+}
+
+asio::awaitable<void> Worker::dispatch(Job job) {
+    const auto started = Clock::now();
+    if (job.created_ms > 0) {
+        core::Metrics::global()
+            .histogram("emporium_job_start_delay_seconds", "Time from enqueue to handler start", {{"queue", job.queue}})
+            .observe(static_cast<double>(std::max<std::int64_t>(0, now_ms() - job.created_ms)) / 1000.0);
+    }
+    const auto& policy = settings_.policies.of(job.type);
+    Outcome outcome;
+    auto handler = handlers_.find(job.type);
+    if (handler == handlers_.end()) {
+        outcome = {false, true, "no handler for job type '" + job.type + "'"};
+    } else if (job.attempt > policy.max_attempts) {
+        outcome = {false, true, "gave up after " + std::to_string(policy.max_attempts) + " deliveries" +
+                                    (job.last_error.empty() ? std::string() : ": " + job.last_error)};
+    } else {
+        if (settings_.handler_delay.count() > 0) co_await sleep_for(settings_.handler_delay);
+        auto race = std::make_shared<Race>(ex_, policy.timeout);
+        auto on_done = [race](std::exception_ptr e, core::Result<void> r) {
+            if (race->done) return;
+            race->done = true;
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    race->error = core::make_error(core::Errc::kUnavailable, ex.what());
+                } catch (...) {
+                    race->error = core::make_error(core::Errc::kInternal, "unknown exception");
+                }
+            } else if (!r) {
+                race->error = r.error();
+            }
+            race->timer.cancel();
+        };
+        asio::co_spawn(ex_, handler->second(job), std::move(on_done));
+        co_await race->timer.async_wait(kAwaitTuple);
+        if (!race->done) {
+            race->done = true;  // a late completion is ignored; handlers are idempotent
+            outcome = {false, false, "timed out after " + std::to_string(policy.timeout.count()) + " ms"};
+        } else if (race->error) {
+            outcome = {false, is_permanent(*race->error), race->error->message};
+        } else {
+            outcome.ok = true;
+        }
+    }
+    const auto seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    core::Metrics::global()
+        .histogram("emporium_job_duration_seconds", "Handler run time by queue", {{"queue", job.queue}})
+        .observe(seconds);
+    try {
+        if (outcome.ok) {
+            co_await queue_->ack(job);
+            count(job, "succeeded");
+            core::log::info("job done", {{"job", job.id}, {"type", job.type}, {"attempt", job.attempt},
+                                         {"ms", static_cast<std::int64_t>(seconds * 1000)}});
+        } else if (outcome.permanent || job.attempt >= policy.max_attempts) {
+            co_await queue_->bury(job, outcome.error);
+            count(job, "dead");
+            core::log::error("job dead-lettered", {{"job", job.id}, {"type", job.type}, {"attempt", job.attempt},
+                                                   {"error", outcome.error}});
+        } else {
+            const auto delay = backoff_delay(policy, job.attempt, rng_);
+            co_await queue_->retry(job, now_ms() + delay.count(), outcome.error);
+            count(job, "retried");
+            core::log::warn("job failed; retrying", {{"job", job.id}, {"type", job.type}, {"attempt", job.attempt},
+                                                     {"retry_in_ms", delay.count()}, {"error", outcome.error}});
+        }
+    } catch (const std::exception& e) {
+        // Not settled: the job stays in the pending list and is reclaimed after the visibility timeout.
+        core::log::error("job outcome not recorded; it will be redelivered",
+                         {{"job", job.id}, {"error", e.what()}});
+    }
+    running_.erase({job.queue, job.stream_id});
+    wake();
+}
+
+asio::awaitable<void> Worker::heartbeat_loop() {
+    const auto every = std::max(std::chrono::milliseconds(200), settings_.visibility_timeout / 3);
+    while (!stopping_ || !running_.empty()) {
+        co_await sleep_for(every);
+        std::map<std::string, std::vector<std::string>> by_queue;
+        for (const auto& [q, id] : running_) by_queue[q].push_back(id);
+        for (auto& [q, ids] : by_queue) {
+            try {
+                co_await queue_->touch(settings_.consumer, q, std::move(ids));
+            } catch (const std::exception& e) {
+                core::log::warn("jobs: heartbeat failed", {{"error", e.what()}});
+            }
+        }
+    }
+}
+
+asio::awaitable<void> Worker::maintenance_loop() {
+    const auto reclaim_every = std::clamp(settings_.visibility_timeout / 4, std::chrono::milliseconds(250),
+                                          std::chrono::milliseconds(30'000));
+    auto next_reclaim = Clock::now() + reclaim_every;
+    while (!stopping_) {
+        co_await sleep_for(settings_.promote_interval);
+        if (stopping_) break;
+        try {
+            // Retries are due even when no scheduler runs.
+            co_await queue_->promote_due(now_ms());
+            if (Clock::now() >= next_reclaim) {
+                next_reclaim = Clock::now() + reclaim_every;
+                for (const auto& q : settings_.queues) {
+                    const auto free =
+                        static_cast<std::int64_t>(settings_.concurrency) - static_cast<std::int64_t>(running_.size());
+                    if (free <= 0 || stopping_) break;
+                    auto jobs = co_await queue_->reclaim(settings_.consumer, q, settings_.visibility_timeout, free);
+                    for (auto& job : jobs) {
+                        if (!running_.emplace(job.queue, job.stream_id).second) continue;  // already ours
+                        core::log::warn("job reclaimed from a stalled worker",
+                                        {{"job", job.id}, {"type", job.type}, {"attempt", job.attempt}});
+                        count(job, "reclaimed");
+                        core::spawn_tracked(ex_, dispatch(std::move(job)), "jobs.dispatch");
+                    }
+                }
+            }
+        } catch (const std::exception& e) {
+            core::log::warn("jobs: maintenance failed", {{"error", e.what()}});
+        }
+    }
+}
+
+}  // namespace emporium::jobs

@@ -1,0 +1,328 @@
+// End-to-end: background jobs through the real binaries — `emporium serve`, `emporium worker`,
+// `emporium scheduler` — with a real SMTP server (aiosmtpd, Maildir delivery): a paid order's
+// confirmation e-mail arrives with the right content and its PDF receipt is served to the owner
+// only; unpaid orders are expired by the scheduler through the worker; the admin job API; a worker
+// killed with SIGKILL mid-job leaves its jobs to be reclaimed and completed exactly once in effect;
+// SIGTERM lets running jobs finish.
+#include "app/orders_wiring.hpp"
+#include "auth/jwt.hpp"
+#include "db/pg.hpp"
+#include "e2e/http_client.hpp"
+#include "e2e/process.hpp"
+#include "integration/redis_support.hpp"
+#include "support/pg_fixture.hpp"
+#include "support/run_coro.hpp"
+#include "support/test_env.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+namespace emporium::test {
+namespace {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using Res = bhttp::response<bhttp::string_body>;
+using namespace std::chrono_literals;
+
+const std::string kJwtSecret = "jobs-e2e-secret-jobs-e2e-secret-0123456789";
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string pdf_text(const std::string& pdf, const fs::path& dir) {
+    const auto path = dir / "receipt.pdf";
+    std::ofstream(path, std::ios::binary) << pdf;
+    std::string out;
+    if (FILE* p = ::popen(("pdftotext -layout '" + path.string() + "' - 2>&1").c_str(), "r")) {
+        std::array<char, 4096> buf{};
+        while (auto n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+        ::pclose(p);
+    }
+    return out;
+}
+
+// Polls `probe` every 100 ms until it returns true or `limit` passes.
+template <typename F>
+bool eventually(F probe, std::chrono::milliseconds limit = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (probe()) return true;
+        std::this_thread::sleep_for(100ms);
+    }
+    return probe();
+}
+
+class JobsE2E : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_GE(sodium_init(), 0);
+        prefix_ = "e2e:jobs:" + unique_suffix() + ":";
+        dir_ = fs::temp_directory_path() / ("emporium-jobs-e2e-" + unique_suffix());
+        fs::create_directories(dir_ / "spool");
+        smtp_port_ = redis::test::free_port();
+        smtp_ = std::make_unique<Process>(
+            std::vector<std::string>{"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l",
+                                     "127.0.0.1:" + std::to_string(smtp_port_), "-c", "aiosmtpd.handlers.Mailbox",
+                                     (dir_ / "Maildir").string()},
+            std::map<std::string, std::string>{});
+        ASSERT_TRUE(eventually([&] { return redis::test::accepts_connections(smtp_port_); }, 15s)) << "no SMTP server";
+        codec_ = std::make_unique<auth::JwtCodec>(auth::JwtSettings{kJwtSecret, "emporium", "emporium-api", 900s, 30s});
+        admin_ = "Bearer " + codec_->issue(1, auth::Role::kAdmin, std::chrono::system_clock::now());
+    }
+    void TearDown() override {
+        workers_.clear();
+        schedulers_.clear();
+        server_.reset();
+        smtp_.reset();
+        asio::io_context io;
+        redis::Client client(io.get_executor(), redis::test::shared_server_options());
+        run_coro(io, redis::test::delete_prefix(&client, prefix_));
+        client.close();
+        fs::remove_all(dir_);
+    }
+
+    std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) {
+        std::map<std::string, std::string> e{{"DATABASE_URL", db_.url},
+                                             {"REDIS_URL", test_redis_url()},
+                                             {"JWT_SECRET", kJwtSecret},
+                                             {"RATE_LIMIT_ENABLED", "false"},
+                                             {"RATE_LIMIT_KEY_PREFIX", prefix_},
+                                             {"CACHE_KEY_PREFIX", prefix_},
+                                             {"JOBS_KEY_PREFIX", prefix_},
+                                             {"INVENTORY_STRATEGY", "pessimistic"},
+                                             {"SHOP_NAME", "E2E Shop"},
+                                             {"MAIL_FROM", "orders@e2e.test"},
+                                             {"SMTP_URL", "smtp://127.0.0.1:" + std::to_string(smtp_port_)},
+                                             {"SMTP_STARTTLS", "off"},
+                                             {"MAIL_SPOOL_DIR", (dir_ / "spool").string()},
+                                             {"OUTBOX_POLL_MS", "200"},
+                                             {"JOB_RETRY_BASE_MS", "100"},
+                                             {"JOB_RETRY_CAP_MS", "500"},
+                                             {"LOG_LEVEL", "warn"}};
+        for (auto& [k, v] : extra) e[k] = v;
+        return e;
+    }
+    void start_server(std::map<std::string, std::string> extra = {}) {
+        server_ = std::make_unique<ServerProcess>(env(std::move(extra)));
+    }
+    Process& start_worker(std::map<std::string, std::string> extra = {}) {
+        workers_.push_back(std::make_unique<Process>(
+            std::vector<std::string>{EMPORIUM_BINARY, "worker", "--env-file", "/nonexistent"}, env(std::move(extra))));
+        workers_.back()->wait_for_line("emporium worker running", 20s);
+        return *workers_.back();
+    }
+    void start_scheduler(std::map<std::string, std::string> extra = {}) {
+        schedulers_.push_back(std::make_unique<Process>(
+            std::vector<std::string>{EMPORIUM_BINARY, "scheduler", "--env-file", "/nonexistent"}, env(std::move(extra))));
+        schedulers_.back()->wait_for_line("emporium scheduler running", 20s);
+    }
+
+    std::int64_t sql(const std::string& text, db::Params params = {}) {
+        asio::io_context io;
+        db::PoolOptions o;
+        o.connection.url = db_.url;
+        db::Pool pool(io.get_executor(), o);
+        auto r = run_coro(io, pool.query_unprepared(text, std::move(params)));
+        pool.close();
+        return r.rows() == 0 || r.is_null(0, 0) ? 0 : r.get<std::int64_t>(0, 0);
+    }
+    std::pair<std::int64_t, std::string> customer(const std::string& email) {
+        const auto id = sql("INSERT INTO users (email, password_hash, name) VALUES ($1, '$argon2id$x', 'Cust') RETURNING id",
+                            db::params(email));
+        return {id, "Bearer " + codec_->issue(id, auth::Role::kCustomer, std::chrono::system_clock::now())};
+    }
+    Res send(bhttp::verb method, const std::string& target, const std::string& token, const std::string& body = "",
+             HttpHeaders headers = {}) {
+        if (!token.empty()) headers.emplace_back("Authorization", token);
+        return http_call(server_->port(), method, target, body, headers);
+    }
+    std::int64_t product(const std::string& name, std::int64_t stock, std::int64_t price) {
+        json::object p{{"sku", "sku-" + unique_suffix()}, {"name", name}, {"price_cents", price}, {"stock", stock}};
+        auto r = send(bhttp::verb::post, "/api/v1/products", admin_, json::serialize(p));
+        EXPECT_EQ(r.result_int(), 201U) << r.body();
+        return json::parse(r.body()).at("id").as_int64();
+    }
+    std::int64_t place(const std::string& token, std::int64_t product_id, int quantity) {
+        auto body = json::serialize(json::object{
+            {"items", json::array{json::object{{"product_id", product_id}, {"quantity", quantity}}}},
+            {"shipping_address", json::object{{"city", "Oslo"}}}});
+        auto r = send(bhttp::verb::post, "/api/v1/orders", token, body, {{"Idempotency-Key", unique_suffix()}});
+        EXPECT_EQ(r.result_int(), 201U) << r.body();
+        return json::parse(r.body()).at("id").as_int64();
+    }
+    // Pays an order the way the payments service will: OrdersService::mark_paid (status, ledger,
+    // purchase counts and the order.paid outbox event in one transaction).
+    void mark_paid(std::int64_t order_id) {
+        core::Config config;
+        config.db.url = db_.url;
+        config.redis.url = test_redis_url();
+        config.inventory.strategy = "pessimistic";
+        config.rate_limit.key_prefix = prefix_;
+        asio::io_context io;
+        app::OrdersStack stack(io.get_executor(), config);
+        auto paid = run_coro(io, stack.orders->mark_paid(order_id));
+        stack.close();
+        ASSERT_TRUE(paid) << paid.error().message;
+    }
+    std::vector<fs::path> mails() {
+        std::vector<fs::path> out;
+        const auto dir = dir_ / "Maildir" / "new";
+        if (!fs::exists(dir)) return out;
+        for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path());
+        return out;
+    }
+    json::object queue_stats(const std::string& queue) {
+        auto r = send(bhttp::verb::get, "/api/v1/admin/jobs", admin_);
+        EXPECT_EQ(r.result_int(), 200U) << r.body();
+        const auto body = json::parse(r.body());
+        for (const auto& q : body.at("queues").as_array()) {
+            if (q.at("queue").as_string() == queue) return q.as_object();
+        }
+        return {};
+    }
+
+    TestDatabase db_;
+    std::string prefix_;
+    fs::path dir_;
+    unsigned short smtp_port_ = 0;
+    std::unique_ptr<Process> smtp_;
+    std::unique_ptr<ServerProcess> server_;
+    std::vector<std::unique_ptr<Process>> workers_;
+    std::vector<std::unique_ptr<Process>> schedulers_;
+    std::unique_ptr<auth::JwtCodec> codec_;
+    std::string admin_;
+};
+
+TEST_F(JobsE2E, APaidOrderGetsItsEmailAndReceiptAndUnpaidOrdersExpire) {
+    start_server({{"ORDER_TTL_S", "2"}});
+    start_worker();
+    start_scheduler({{"SCHEDULE_EXPIRE_ORDERS", "every 1s"}});
+    start_scheduler({{"SCHEDULE_EXPIRE_ORDERS", "every 1s"}});  // a second one must not double-fire
+    auto [ann_id, ann] = customer("ann@example.com");
+    auto [bob_id, bob] = customer("bob@example.com");
+    const auto desk = product("Walnut desk", 5, 12'000);
+    const auto order = place(ann, desk, 2);
+    mark_paid(order);
+
+    ASSERT_TRUE(eventually([&] { return !mails().empty(); })) << "no e-mail arrived";
+    auto messages = mails();
+    ASSERT_EQ(messages.size(), 1U);
+    const auto mail = slurp(messages[0]);
+    const auto number = "EMP-" + std::string(6 - std::min<std::size_t>(6, std::to_string(order).size()), '0') +
+                        std::to_string(order);
+    EXPECT_NE(mail.find("To: ann@example.com"), std::string::npos) << mail;
+    EXPECT_NE(mail.find("From: orders@e2e.test"), std::string::npos) << mail;
+    EXPECT_NE(mail.find("Subject: Your order " + number), std::string::npos) << mail;
+    EXPECT_NE(mail.find("text/plain"), std::string::npos);
+    EXPECT_NE(mail.find("text/html"), std::string::npos);
+    EXPECT_NE(mail.find("Walnut desk"), std::string::npos);
+    EXPECT_NE(mail.find("240.00"), std::string::npos);
+
+    const auto target = "/api/v1/orders/" + std::to_string(order) + "/receipt";
+    Res receipt;
+    ASSERT_TRUE(eventually([&] {
+        receipt = send(bhttp::verb::get, target, ann);
+        return receipt.result_int() == 200;
+    })) << receipt.body();
+    EXPECT_EQ(receipt[bhttp::field::content_type], "application/pdf");
+    const auto text = pdf_text(receipt.body(), dir_);
+    EXPECT_NE(text.find("E2E Shop"), std::string::npos) << text;
+    EXPECT_NE(text.find(number), std::string::npos) << text;
+    EXPECT_NE(text.find("Walnut desk"), std::string::npos) << text;
+    EXPECT_EQ(send(bhttp::verb::get, target, bob).result_int(), 404U) << "another customer's receipt";
+    EXPECT_EQ(send(bhttp::verb::get, target, admin_).result_int(), 200U);
+    EXPECT_EQ(send(bhttp::verb::get, target, "").result_int(), 401U);
+    EXPECT_EQ(send(bhttp::verb::get, "/api/v1/orders/abc/receipt", ann).result_int(), 422U);
+
+    // Unpaid: expired by the scheduler (every second) through the worker, stock returned.
+    const auto unpaid = place(bob, desk, 1);
+    EXPECT_EQ(sql("SELECT stock::bigint FROM products WHERE id = $1", db::params(desk)), 2);
+    ASSERT_TRUE(eventually([&] {
+        auto r = send(bhttp::verb::get, "/api/v1/orders/" + std::to_string(unpaid), bob);
+        return r.result_int() == 200 && json::parse(r.body()).at("status").as_string() == "expired";
+    })) << "the unpaid order was not expired";
+    EXPECT_EQ(sql("SELECT stock::bigint FROM products WHERE id = $1", db::params(desk)), 3);
+
+    // Admin job API; customers are refused.
+    auto email = queue_stats("email");
+    EXPECT_EQ(email.at("outcomes").as_object().at("succeeded").as_int64(), 1);
+    EXPECT_EQ(email.at("dead").as_int64(), 0);
+    EXPECT_EQ(send(bhttp::verb::get, "/api/v1/admin/jobs", ann).result_int(), 403U);
+    EXPECT_EQ(send(bhttp::verb::post, "/api/v1/admin/jobs/dead/1-1/retry", admin_).result_int(), 404U);
+    EXPECT_EQ(send(bhttp::verb::post, "/api/v1/admin/jobs/dead/nonsense/retry", admin_).result_int(), 422U);
+    // Exactly one e-mail, one receipt.
+    std::this_thread::sleep_for(1s);
+    EXPECT_EQ(mails().size(), 1U);
+    EXPECT_EQ(sql("SELECT count(*) FROM emails WHERE order_id = $1 AND status = 'sent'", db::params(order)), 1);
+    // Job metrics reach /metrics (refreshed every 5 s).
+    ASSERT_TRUE(eventually([&] {
+        auto m = send(bhttp::verb::get, "/metrics", "");
+        return m.body().find("emporium_jobs_queue_depth{queue=\"email\"") != std::string::npos;
+    }, 12s));
+}
+
+TEST_F(JobsE2E, AWorkerKilledMidJobLeavesItsJobsToBeReclaimedAndDoneOnce) {
+    start_server();
+    // Worker A stalls 4 s before each handler; it is killed while holding the jobs.
+    auto& a = start_worker({{"WORKER_HANDLER_DELAY_MS", "4000"}, {"JOB_VISIBILITY_TIMEOUT_MS", "1500"}});
+    auto [ann_id, ann] = customer("ann@example.com");
+    const auto order = place(ann, product("Lamp", 3, 2'500), 1);
+    mark_paid(order);
+    ASSERT_TRUE(eventually([&] {
+        auto e = queue_stats("email");
+        auto r = queue_stats("receipt");
+        return !e.empty() && e.at("in_progress").as_int64() == 1 && r.at("in_progress").as_int64() == 1;
+    })) << "worker A never took the jobs";
+    a.signal(SIGKILL);
+    a.wait(5s);
+    EXPECT_TRUE(mails().empty());
+
+    start_worker({{"JOB_VISIBILITY_TIMEOUT_MS", "1500"}});
+    ASSERT_TRUE(eventually([&] { return !mails().empty(); })) << "the reclaimed e-mail job never ran";
+    ASSERT_TRUE(eventually([&] {
+        return send(bhttp::verb::get, "/api/v1/orders/" + std::to_string(order) + "/receipt", ann).result_int() == 200;
+    }));
+    std::this_thread::sleep_for(2s);  // any duplicate delivery would have happened by now
+    EXPECT_EQ(mails().size(), 1U);
+    EXPECT_EQ(sql("SELECT attempts::bigint FROM emails WHERE order_id = $1", db::params(order)), 1);
+    EXPECT_EQ(sql("SELECT count(*) FROM receipts WHERE order_id = $1", db::params(order)), 1);
+    for (const auto* q : {"email", "receipt"}) {
+        auto s = queue_stats(q);
+        EXPECT_EQ(s.at("in_progress").as_int64(), 0) << q;
+        EXPECT_EQ(s.at("pending").as_int64(), 0) << q;
+        EXPECT_EQ(s.at("dead").as_int64(), 0) << q;
+        EXPECT_EQ(s.at("outcomes").as_object().at("succeeded").as_int64(), 1) << q;
+    }
+}
+
+TEST_F(JobsE2E, SigtermLetsRunningJobsFinish) {
+    start_server();
+    auto& worker = start_worker({{"WORKER_HANDLER_DELAY_MS", "1500"}});
+    auto [ann_id, ann] = customer("ann@example.com");
+    const auto order = place(ann, product("Chair", 3, 4'000), 1);
+    mark_paid(order);
+    ASSERT_TRUE(eventually([&] { return queue_stats("email").at("in_progress").as_int64() == 1; }));
+    worker.signal(SIGTERM);
+    EXPECT_EQ(worker.wait(15s), 0);
+    EXPECT_EQ(mails().size(), 1U) << "the running job completed before exit";
+    EXPECT_EQ(sql("SELECT count(*) FROM receipts WHERE order_id = $1", db::params(order)), 1);
+}
+
+}  // namespace
+}  // namespace emporium::test
