@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: local PostgreSQL + Redis (scripts/services.sh), migrations, demo data, then the API
-# (and, once they exist, the worker and the scheduler). Ctrl-C or `make stop` stops what this
-# started, by pid file (.local/dev/run/*.pid).
+# `make run`: local PostgreSQL + Redis (scripts/services.sh), migrations, demo data, then the API,
+# the background worker and the scheduler. Ctrl-C or `make stop` stops what this started, by pid
+# file (.local/dev/run/*.pid). E-mails go to .local/mail/*.eml unless SMTP_URL is set.
 #   scripts/run.sh BUILD_DIR [seed args…]
 #   scripts/run.sh --stop
 set -euo pipefail
@@ -35,6 +35,12 @@ eval "$(bash "$root/scripts/services.sh" env dev)"
 export DOCS_DIR=${DOCS_DIR:-$root/node_modules/swagger-ui-dist}
 export MIGRATIONS_DIR=${MIGRATIONS_DIR:-$root/migrations}
 export HTTP_PORT=${HTTP_PORT:-8080}
+export MAIL_SPOOL_DIR=${MAIL_SPOOL_DIR:-$root/.local/mail}
+# Every process of the deployment must share one signing key; generate a local one once.
+if [ -z "${JWT_SECRET:-}" ]; then
+  [ -s "$root/.local/dev/jwt_secret" ] || head -c 48 /dev/urandom | base64 | tr -d '\n/+=' > "$root/.local/dev/jwt_secret"
+  JWT_SECRET=$(cat "$root/.local/dev/jwt_secret"); export JWT_SECRET
+fi
 cd "$root"
 
 "$bin" migrate
@@ -49,7 +55,20 @@ for _ in $(seq 1 100); do
   kill -0 "$(cat "$run_dir/serve.pid")" 2>/dev/null || { cat "$run_dir/serve.log" >&2; stop_all; exit 1; }
   sleep 0.1
 done
+for role in worker scheduler; do
+  "$bin" "$role" > "$run_dir/$role.out" 2> "$run_dir/$role.log" &
+  echo $! > "$run_dir/$role.pid"
+done
+for role in worker scheduler; do
+  for _ in $(seq 1 100); do
+    grep -q "emporium $role running" "$run_dir/$role.out" 2>/dev/null && break
+    kill -0 "$(cat "$run_dir/$role.pid")" 2>/dev/null || { cat "$run_dir/$role.log" >&2; stop_all; exit 1; }
+    sleep 0.1
+  done
+done
 echo "Emporium is up: API http://127.0.0.1:$HTTP_PORT/api/v1 — docs http://127.0.0.1:$HTTP_PORT/docs/"
-echo "logs: $run_dir/serve.log — Ctrl-C (or 'make stop' from another shell) stops everything."
-wait "$(cat "$run_dir/serve.pid")" || true
+echo "worker and scheduler running; e-mails are written to $MAIL_SPOOL_DIR (set SMTP_URL to send them)."
+echo "logs: $run_dir/{serve,worker,scheduler}.log — Ctrl-C (or 'make stop' from another shell) stops everything."
+# Stop everything as soon as any of the three exits.
+wait -n "$(cat "$run_dir/serve.pid")" "$(cat "$run_dir/worker.pid")" "$(cat "$run_dir/scheduler.pid")" || true
 stop_all

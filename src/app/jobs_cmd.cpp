@@ -49,6 +49,23 @@ asio::awaitable<core::Result<void>> render_receipt(std::shared_ptr<notify::Notif
     co_return co_await notify->render_receipt(id);
 }
 
+std::int64_t payment_id_of(const jobs::Job& job) {
+    const auto* id = job.payload.if_contains("payment_id");
+    return id != nullptr && id->is_int64() ? id->get_int64() : 0;
+}
+
+asio::awaitable<core::Result<void>> capture_payment(std::shared_ptr<payments::PaymentsService> payments, jobs::Job job) {
+    const auto id = payment_id_of(job);
+    if (id <= 0) co_return core::make_error(core::Errc::kValidation, "job " + job.id + " has no payment_id");
+    co_return co_await payments->capture(id, job.attempt);
+}
+
+asio::awaitable<core::Result<void>> settle_payment(std::shared_ptr<payments::PaymentsService> payments, jobs::Job job) {
+    const auto id = payment_id_of(job);
+    if (id <= 0) co_return core::make_error(core::Errc::kValidation, "job " + job.id + " has no payment_id");
+    co_return co_await payments->settle(id);
+}
+
 asio::awaitable<core::Result<void>> expire_orders(std::shared_ptr<orders::OrdersService> orders, jobs::Job) {
     const auto expired = co_await orders->expire_due();
     const auto purged = co_await orders->purge_idempotency_keys();
@@ -69,7 +86,19 @@ asio::awaitable<core::Result<void>> sweep_outbox(std::shared_ptr<jobs::OutboxRel
     co_return core::Result<void>{};
 }
 
-asio::awaitable<core::Result<void>> noop(jobs::Job) { co_return core::Result<void>{}; }
+// Does nothing. A payload with "probe_ms" (epoch ms when the work was committed) makes it record
+// the delay until it started in the list <prefix>jobs:probe (benchmarks read it).
+asio::awaitable<core::Result<void>> noop(redis::Client* redis, std::string probe_key, jobs::Job job) {
+    const auto* probe = job.payload.if_contains("probe_ms");
+    if (probe != nullptr && probe->is_int64()) {
+        const auto delay = jobs::now_ms() - probe->get_int64();
+        std::vector<std::vector<std::string>> commands;
+        commands.push_back(redis::cmd("RPUSH", probe_key, std::to_string(delay)));
+        commands.push_back(redis::cmd("LTRIM", probe_key, "-1000000", "-1"));
+        co_await redis->pipeline(std::move(commands));
+    }
+    co_return core::Result<void>{};
+}
 
 asio::awaitable<void> enqueue_one(std::shared_ptr<jobs::JobQueue> queue, jobs::Job job) {
     std::vector<jobs::Job> batch;
@@ -147,7 +176,15 @@ int run_worker(const core::Config& config, const WorkerOptions& options) {
     worker->handle(std::string(kOutboxSweep), [r = relay, days = config.jobs.outbox_retention_days](jobs::Job job) {
         return sweep_outbox(r, days, std::move(job));
     });
-    worker->handle(std::string(kNoop), [](jobs::Job job) { return noop(std::move(job)); });
+    auto payments_service = std::make_shared<payments::PaymentsService>(
+        payments_settings(config), payments::PaymentsStore([pool]() -> db::Pool& { return *pool; }), stack.orders,
+        payment_provider(config, cpu));
+    worker->handle(std::string(payments::kCaptureJob),
+                   [p = payments_service](jobs::Job job) { return capture_payment(p, std::move(job)); });
+    worker->handle(std::string(payments::kSettleJob),
+                   [p = payments_service](jobs::Job job) { return settle_payment(p, std::move(job)); });
+    worker->handle(std::string(kNoop), [redis, probe = redis::Keys(config.jobs.key_prefix).make("jobs", "probe")](
+                                           jobs::Job job) { return noop(redis, probe, std::move(job)); });
 
     core::log::info("worker starting", {{"mailer", mailer->describe()}, {"relay", relay_running}});
     std::cout << "emporium worker running (consumer " << settings.consumer << ")" << std::endl;

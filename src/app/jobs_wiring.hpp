@@ -7,7 +7,12 @@
 #include "jobs/worker.hpp"
 #include "notify/mailer.hpp"
 #include "notify/notify_service.hpp"
+#include "payments/payments_service.hpp"
+#include "payments/sandbox_provider.hpp"
+#include "payments/stripe_provider.hpp"
 
+#include <algorithm>
+#include <memory>
 #include <stdexcept>
 
 namespace emporium::app {
@@ -24,6 +29,12 @@ inline jobs::EventRoutes event_routes() {
     jobs::EventRoutes routes;
     routes.on("order.paid", std::string(kEmailOrderConfirmation), "email");
     routes.on("order.paid", std::string(kReceiptRender), "receipt");
+    routes.on("payment.requested", std::string(payments::kCaptureJob), "payment");
+    for (const char* outcome : {"payment.captured", "payment.declined", "payment.failed"}) {
+        routes.on(outcome, std::string(payments::kSettleJob), "payment");
+    }
+    // Benchmarks measure commit-to-handler latency with these.
+    routes.on("bench.noop", std::string(kNoop), "default");
     return routes;
 }
 
@@ -54,11 +65,41 @@ inline notify::NotifySettings notify_settings(const core::Config& config) {
 inline jobs::RetryPolicies retry_policies(const core::Config& config) {
     jobs::RetryPolicy fallback{config.jobs.retry_base, config.jobs.retry_cap, config.jobs.max_attempts,
                                config.jobs.job_timeout};
+    jobs::RetryPolicies policies;
     try {
-        return jobs::RetryPolicies::parse(config.jobs.retry_policies, fallback);
+        policies = jobs::RetryPolicies::parse(config.jobs.retry_policies, fallback);
     } catch (const std::invalid_argument& e) {
         throw core::ConfigError(std::string("JOB_RETRY_POLICIES: ") + e.what());
     }
+    // Captures retry sooner than the default and may take a whole provider timeout per try.
+    if (config.jobs.retry_policies.find(std::string(payments::kCaptureJob) + "=") == std::string::npos) {
+        policies.set(std::string(payments::kCaptureJob),
+                     jobs::RetryPolicy{std::chrono::milliseconds(std::min<std::int64_t>(500, config.jobs.retry_base.count())),
+                                       std::min(config.jobs.retry_cap, std::chrono::milliseconds(30'000)),
+                                       config.jobs.max_attempts,
+                                       config.payments.timeout + std::chrono::milliseconds(5'000)});
+    }
+    return policies;
+}
+
+inline payments::PaymentsSettings payments_settings(const core::Config& config) {
+    payments::PaymentsSettings s;
+    s.provider = config.payments.provider;
+    s.max_attempts = retry_policies(config).of(payments::kCaptureJob).max_attempts;
+    s.webhook_secret = config.payments.webhook_secret;
+    s.webhook_tolerance = config.payments.webhook_tolerance;
+    return s;
+}
+
+inline std::shared_ptr<payments::PaymentProvider> payment_provider(const core::Config& config, core::CpuPool& cpu) {
+    if (config.payments.provider == "stripe") {
+        payments::StripeSettings s;
+        s.base_url = config.payments.stripe_base_url;
+        s.secret_key = config.payments.stripe_api_key;
+        s.timeout = config.payments.timeout;
+        return std::make_shared<payments::StripeProvider>(s, cpu);
+    }
+    return std::make_shared<payments::SandboxProvider>(config.payments.timeout);
 }
 
 inline jobs::RelaySettings relay_settings(const core::Config& config) {

@@ -18,6 +18,7 @@
 #include "jobs/jobs_routes.hpp"
 #include "notify/notify_routes.hpp"
 #include "orders/orders_routes.hpp"
+#include "payments/payments_routes.hpp"
 #include "ratelimit/rate_limit_middleware.hpp"
 #include "redis/redis.hpp"
 
@@ -145,12 +146,17 @@ int run_serve(const core::Config& config) {
         redis::Keys(config.rate_limit.key_prefix),
         std::move(redlock),
         catalog_service);
-    orders::register_routes(router,
-                            openapi,
-                            std::make_shared<orders::OrdersService>(
-                                orders_settings(config),
-                                orders::OrdersStore([p = &pools]() -> db::Pool& { return p->local(); }),
-                                inventory_service));
+    auto orders_service = std::make_shared<orders::OrdersService>(
+        orders_settings(config), orders::OrdersStore([p = &pools]() -> db::Pool& { return p->local(); }), inventory_service);
+    orders::register_routes(router, openapi, orders_service);
+    // The API only records payment requests and webhook outcomes; the worker charges the provider.
+    payments::register_routes(router,
+                              openapi,
+                              std::make_shared<payments::PaymentsService>(
+                                  payments_settings(config),
+                                  payments::PaymentsStore([p = &pools]() -> db::Pool& { return p->local(); }),
+                                  orders_service,
+                                  nullptr));
     auto job_queue = std::make_shared<jobs::JobQueue>([r = &redis_clients]() -> redis::Client& { return r->local(); },
                                                       redis::Keys(config.jobs.key_prefix));
     jobs::register_routes(router, openapi, job_queue);

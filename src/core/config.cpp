@@ -337,6 +337,20 @@ Config Config::load(const ConfigSource& src) {
     m.spool_dir = src.get_string("MAIL_SPOOL_DIR", m.spool_dir);
     m.receipt_tax_label = src.get_string("RECEIPT_TAX_LABEL", "");
     m.receipt_tax_rate_bps = static_cast<std::int32_t>(src.get_int("RECEIPT_TAX_RATE_BPS", 0, 0, 10'000));
+
+    auto& pay = c.payments;
+    pay.provider = src.get_string("PAYMENT_PROVIDER", pay.provider);
+    if (pay.provider != "sandbox" && pay.provider != "stripe")
+        throw ConfigError("PAYMENT_PROVIDER: expected sandbox|stripe, got '" + pay.provider + "'");
+    pay.stripe_api_key = src.get_string("STRIPE_API_KEY", "");
+    pay.stripe_base_url = src.get_string("STRIPE_BASE_URL", pay.stripe_base_url);
+    if (!pay.stripe_base_url.starts_with("https://") && !pay.stripe_base_url.starts_with("http://"))
+        throw ConfigError("STRIPE_BASE_URL: expected an http(s):// URL");
+    if (pay.provider == "stripe" && pay.stripe_api_key.empty())
+        throw ConfigError("STRIPE_API_KEY is required when PAYMENT_PROVIDER=stripe");
+    pay.timeout = std::chrono::milliseconds(src.get_int("PAYMENT_TIMEOUT_MS", 10'000, 100, 600'000));
+    pay.webhook_secret = src.get_string("WEBHOOK_SECRET", "");
+    pay.webhook_tolerance = std::chrono::seconds(src.get_int("WEBHOOK_TOLERANCE_S", 300, 1, 86'400));
     return c;
 }
 

@@ -169,6 +169,16 @@ struct MailConfig {
     std::int32_t receipt_tax_rate_bps = 0;  // included in prices; 2000 = 20 %
 };
 
+// Payments (issue #8).
+struct PaymentsConfig {
+    std::string provider = "sandbox";  // sandbox | stripe
+    std::string stripe_api_key;
+    std::string stripe_base_url = "https://api.stripe.com";
+    std::chrono::milliseconds timeout{10'000};  // one provider call (the client timeout)
+    std::string webhook_secret;                 // empty: POST /webhooks/payments answers 503
+    std::chrono::seconds webhook_tolerance{300};
+};
+
 struct Config {
     std::string log_level = "info";
     std::string shop_name = "Emporium Demo Shop";
@@ -181,6 +191,7 @@ struct Config {
     InventoryConfig inventory;
     JobsConfig jobs;
     MailConfig mail;
+    PaymentsConfig payments;
 
     // Reads every variable documented in .env.example; throws ConfigError on invalid values.
     static Config load(const ConfigSource& source);

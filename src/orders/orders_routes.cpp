@@ -39,27 +39,15 @@ Response invalid_id(const RequestContext& ctx) {
         core::make_error(core::Errc::kValidation, "the order id is invalid", {{"id", "must be a positive integer"}}));
 }
 
-Response stored_response(const RequestContext& ctx, const CheckoutResponse& r) {
-    const auto content_type = r.status >= 400 ? "application/problem+json" : "application/json";
-    auto res = http::text_response(ctx, static_cast<Status>(r.status), r.body, content_type);
-    if (r.replayed) res.set("Idempotent-Replayed", "true");
-    return res;
-}
 
 asio::awaitable<Response>
 handle_place_order(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
                      // the server awaits handlers directly
     std::shared_ptr<OrdersService> service,
     RequestContext& ctx) {
-    auto header = ctx.request.find("Idempotency-Key");
-    if (header == ctx.request.end() || header->value().empty() || header->value().size() > kMaxKeyLength) {
-        co_return http::problem_response(
-            ctx,
-            core::make_error(core::Errc::kBadRequest,
-                             "the Idempotency-Key header is required",
-                             {{"Idempotency-Key", "must be 1 to 255 characters"}}));
-    }
-    std::string key(header->value());
+    auto key_header = idempotency_key(ctx);
+    if (!key_header) co_return http::problem_response(ctx, key_header.error());
+    std::string key = std::move(*key_header);
     auto body = http::parse_json_object(ctx.request);
     if (!body) co_return http::problem_response(ctx, body.error());
     auto order = parse_new_order(*body);
@@ -300,6 +288,23 @@ void document(http::OpenApi& api) {
 }
 
 }  // namespace
+
+core::Result<std::string> idempotency_key(const http::RequestContext& ctx) {
+    auto header = ctx.request.find("Idempotency-Key");
+    if (header == ctx.request.end() || header->value().empty() || header->value().size() > kMaxKeyLength) {
+        return core::make_error(core::Errc::kBadRequest,
+                                "the Idempotency-Key header is required",
+                                {{"Idempotency-Key", "must be 1 to 255 characters"}});
+    }
+    return std::string(header->value());
+}
+
+http::Response stored_response(const http::RequestContext& ctx, const CheckoutResponse& r) {
+    const auto content_type = r.status >= 400 ? "application/problem+json" : "application/json";
+    auto res = http::text_response(ctx, static_cast<Status>(r.status), r.body, content_type);
+    if (r.replayed) res.set("Idempotent-Replayed", "true");
+    return res;
+}
 
 void register_routes(http::Router& router, http::OpenApi& openapi, std::shared_ptr<OrdersService> service) {
     using http::Access;

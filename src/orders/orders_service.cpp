@@ -63,29 +63,61 @@ OrdersService::OrdersService(OrdersSettings settings,
                              std::shared_ptr<inventory::InventoryService> inventory)
     : settings_(settings), store_(std::move(store)), inventory_(std::move(inventory)) {}
 
+asio::awaitable<core::Result<IdempotencyClaim>> OrdersService::claim_request(std::int64_t user_id,
+                                                                            std::string key,
+                                                                            std::string fingerprint) {
+    const auto hash = sha256(fingerprint);
+    if (co_await store_.claim_key(user_id, key, hash, settings_.idempotency_ttl, settings_.abandoned_after)) {
+        co_return IdempotencyClaim{true, std::nullopt};
+    }
+    auto record = co_await store_.find_key(user_id, key);
+    if (!record) {
+        co_return core::make_error(core::Errc::kConflict, "the Idempotency-Key is being recycled, please retry");
+    }
+    if (record->request_hash != hash) {
+        count("rejected");
+        co_return core::make_error(core::Errc::kValidation,
+                                   "the Idempotency-Key was already used for a different request",
+                                   {{"Idempotency-Key", "was used with a different request body"}});
+    }
+    if (!record->status_code || !record->response_body) {
+        co_return core::make_error(core::Errc::kConflict, "a request with this Idempotency-Key is still in progress");
+    }
+    count("replayed");
+    co_return IdempotencyClaim{false, CheckoutResponse{*record->status_code, *record->response_body, true, std::nullopt}};
+}
+
+asio::awaitable<void> OrdersService::release_request(std::int64_t user_id, std::string key) {
+    try {
+        co_await store_.drop_key(user_id, key);
+    } catch (const core::InfraError& e) {
+        // The record stays "in progress" until it expires; the client gets 409 on retries.
+        core::log::error("cannot release an idempotency key", {{"user_id", user_id}, {"error", e.what()}});
+    }
+}
+
+asio::awaitable<void> OrdersService::remember_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t user_id,
+    std::string key,
+    std::int32_t status,
+    std::string body) {
+    co_await store_.finish_key_in(tx, user_id, std::move(key), status, std::move(body));
+}
+
+asio::awaitable<std::optional<Order>> OrdersService::lock_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t id) {
+    co_return co_await store_.lock_order(tx, id);
+}
+
 asio::awaitable<core::Result<CheckoutResponse>> OrdersService::place_order(std::int64_t user_id,
                                                                            std::string key,
                                                                            NewOrder order,
                                                                            std::string fingerprint) {
-    const auto hash = sha256(fingerprint);
-    if (!co_await store_.claim_key(user_id, key, hash, settings_.idempotency_ttl, settings_.abandoned_after)) {
-        auto record = co_await store_.find_key(user_id, key);
-        if (!record) {
-            co_return core::make_error(core::Errc::kConflict, "the Idempotency-Key is being recycled, please retry");
-        }
-        if (record->request_hash != hash) {
-            count("rejected");
-            co_return core::make_error(core::Errc::kValidation,
-                                       "the Idempotency-Key was already used for a different request",
-                                       {{"Idempotency-Key", "was used with a different request body"}});
-        }
-        if (!record->status_code || !record->response_body) {
-            co_return core::make_error(core::Errc::kConflict,
-                                       "a request with this Idempotency-Key is still in progress");
-        }
-        count("replayed");
-        co_return CheckoutResponse{*record->status_code, *record->response_body, true, std::nullopt};
-    }
+    auto claim = co_await claim_request(user_id, key, std::move(fingerprint));
+    if (!claim) co_return claim.error();
+    if (claim->replay) co_return std::move(*claim->replay);
     std::exception_ptr failure;
     core::Result<CheckoutResponse> result = core::make_error(core::Errc::kInternal, "checkout did not run");
     try {
@@ -95,12 +127,7 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::place_order(std::
     }
     if (failure) {
         count("error");
-        try {
-            co_await store_.drop_key(user_id, key);
-        } catch (const core::InfraError& e) {
-            // The record stays "in progress" until it expires; the client gets 409 on retries.
-            core::log::error("cannot release an idempotency key", {{"user_id", user_id}, {"error", e.what()}});
-        }
+        co_await release_request(user_id, key);
         std::rethrow_exception(failure);
     }
     if (!result) {
@@ -236,6 +263,10 @@ asio::awaitable<core::Result<Order>> OrdersService::fulfil(std::int64_t id) {
 
 asio::awaitable<core::Result<Order>> OrdersService::mark_paid(std::int64_t id) {
     co_return co_await transition(id, std::nullopt, OrderStatus::kPaid);
+}
+
+asio::awaitable<core::Result<Order>> OrdersService::mark_payment_failed(std::int64_t id) {
+    co_return co_await transition(id, std::nullopt, OrderStatus::kPaymentFailed);
 }
 
 asio::awaitable<core::Result<Order>> OrdersService::transition(std::int64_t id,

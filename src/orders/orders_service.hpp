@@ -36,6 +36,13 @@ struct CheckoutResponse {
     std::optional<core::Error> failure;
 };
 
+// The first step of an idempotent request: either this request owns the key now (claimed), or the
+// stored answer of the first request with the same key and fingerprint is replayed.
+struct IdempotencyClaim {
+    bool claimed = false;
+    std::optional<CheckoutResponse> replay;
+};
+
 // SHA-256 of `text` as raw bytes (idempotency request fingerprints).
 std::string sha256(std::string_view text);
 
@@ -59,6 +66,25 @@ public:
                                                   std::int32_t status,
                                                   std::string body);
 
+    // Idempotency-Key handling for other contexts' requests (payments), with checkout's rules.
+    // Errors: kValidation (key used for another request), kConflict (in progress, recycled).
+    boost::asio::awaitable<core::Result<IdempotencyClaim>> claim_request(std::int64_t user_id,
+                                                                         std::string key,
+                                                                         std::string fingerprint);
+    // Frees a claimed key whose request failed on infrastructure (the client may retry).
+    boost::asio::awaitable<void> release_request(std::int64_t user_id, std::string key);
+    // Stores the final answer in the caller's transaction (committed with the change it reports).
+    boost::asio::awaitable<void> remember_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t user_id,
+        std::string key,
+        std::int32_t status,
+        std::string body);
+    // Locks the order row (FOR UPDATE) in the caller's transaction; nullopt when absent.
+    boost::asio::awaitable<std::optional<Order>> lock_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t id);
+
     // Errors: kNotFound (absent, or not the viewer's and the viewer is no admin).
     boost::asio::awaitable<core::Result<Order>> get_order(std::int64_t id, std::int64_t viewer_id, bool is_admin);
     // Newest first. Errors: kBadRequest (malformed cursor).
@@ -69,8 +95,11 @@ public:
     boost::asio::awaitable<core::Result<Order>> cancel(std::int64_t id, std::int64_t viewer_id, bool is_admin);
     // paid → fulfilled (admin). Errors: kNotFound, kConflict.
     boost::asio::awaitable<core::Result<Order>> fulfil(std::int64_t id);
-    // pending_payment → paid (for the payments context). Errors: kNotFound, kConflict.
+    // pending_payment | payment_failed → paid (for the payments context). Errors: kNotFound, kConflict.
     boost::asio::awaitable<core::Result<Order>> mark_paid(std::int64_t id);
+    // pending_payment → payment_failed: a declined payment; the stock stays reserved until the
+    // order expires, so the customer may pay again. Errors: kNotFound, kConflict.
+    boost::asio::awaitable<core::Result<Order>> mark_payment_failed(std::int64_t id);
     // Expires unpaid orders past expires_at in batches of `batch`, returning their stock
     // (order_expired); returns how many were expired. Safe to run concurrently (SKIP LOCKED).
     boost::asio::awaitable<std::int64_t> expire_due(std::int64_t batch = 100);

@@ -57,7 +57,7 @@ constexpr db::Statement kSetStatus{
     "UPDATE orders SET status = $2, "
     "paid_at = CASE WHEN $2 = 'paid' THEN now() ELSE paid_at END, "
     "fulfilled_at = CASE WHEN $2 = 'fulfilled' THEN now() ELSE fulfilled_at END, "
-    "cancelled_at = CASE WHEN $2 IN ('cancelled', 'expired', 'payment_failed') THEN now() ELSE cancelled_at END "
+    "cancelled_at = CASE WHEN $2 IN ('cancelled', 'expired') THEN now() ELSE cancelled_at END "
     "WHERE id = $1"};
 constexpr db::Statement kListFirst{
     "orders.list_first",
@@ -67,7 +67,9 @@ constexpr db::Statement kListAfter{
     "SELECT " EMPORIUM_ORDER_COLUMNS " FROM orders WHERE user_id = $1 AND id < $3 ORDER BY id DESC LIMIT $2"};
 constexpr db::Statement kDueOrders{
     "orders.due_orders",
-    "SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at <= now() "
+    "SELECT id FROM orders o WHERE status IN ('pending_payment', 'payment_failed') AND expires_at <= now() "
+    // A capture in flight may still succeed: such an order waits for its payment's outcome.
+    "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.status = 'pending') "
     "ORDER BY expires_at, id LIMIT $1 FOR UPDATE SKIP LOCKED"};
 
 #undef EMPORIUM_ORDER_COLUMNS

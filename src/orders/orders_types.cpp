@@ -41,18 +41,20 @@ bool can_transition(OrderStatus from, OrderStatus to) {
         case OrderStatus::kPendingPayment:
             return to == OrderStatus::kPaid || to == OrderStatus::kCancelled || to == OrderStatus::kExpired ||
                    to == OrderStatus::kPaymentFailed;
+        // A declined payment keeps the reservation: the customer may pay again with another method
+        // until the order expires (or cancel it).
+        case OrderStatus::kPaymentFailed:
+            return to == OrderStatus::kPaid || to == OrderStatus::kCancelled || to == OrderStatus::kExpired;
         case OrderStatus::kPaid: return to == OrderStatus::kFulfilled;
         case OrderStatus::kFulfilled:
         case OrderStatus::kCancelled:
-        case OrderStatus::kExpired:
-        case OrderStatus::kPaymentFailed: return false;
+        case OrderStatus::kExpired: return false;
     }
     return false;
 }
 
 bool returns_stock(OrderStatus status) {
-    return status == OrderStatus::kCancelled || status == OrderStatus::kExpired ||
-           status == OrderStatus::kPaymentFailed;
+    return status == OrderStatus::kCancelled || status == OrderStatus::kExpired;
 }
 
 core::Result<NewOrder> parse_new_order(const json::object& body) {

@@ -26,7 +26,9 @@ inline constexpr std::size_t kMaxAddressBytes = 4096;
 inline constexpr std::int64_t kDefaultPageSize = 20;
 inline constexpr std::int64_t kMaxPageSize = 100;
 
-// pending_payment → paid → fulfilled; pending_payment → cancelled | expired | payment_failed.
+// pending_payment → paid → fulfilled; pending_payment → cancelled | expired (stock returned);
+// pending_payment → payment_failed (a declined payment; the stock stays reserved) → paid (paid
+// again with another method) | cancelled | expired.
 enum class OrderStatus { kPendingPayment, kPaid, kFulfilled, kCancelled, kExpired, kPaymentFailed };
 
 std::string_view status_name(OrderStatus status);

@@ -10,6 +10,7 @@
 #include "e2e/http_client.hpp"
 #include "e2e/process.hpp"
 #include "integration/redis_support.hpp"
+#include "payments/webhook_signature.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/run_coro.hpp"
 #include "support/test_env.hpp"
@@ -114,6 +115,7 @@ protected:
                                              {"OUTBOX_POLL_MS", "200"},
                                              {"JOB_RETRY_BASE_MS", "100"},
                                              {"JOB_RETRY_CAP_MS", "500"},
+                                             {"WEBHOOK_SECRET", "whsec_e2e_secret"},
                                              {"LOG_LEVEL", "warn"}};
         for (auto& [k, v] : extra) e[k] = v;
         return e;
@@ -322,6 +324,71 @@ TEST_F(JobsE2E, SigtermLetsRunningJobsFinish) {
     EXPECT_EQ(worker.wait(15s), 0);
     EXPECT_EQ(mails().size(), 1U) << "the running job completed before exit";
     EXPECT_EQ(sql("SELECT count(*) FROM receipts WHERE order_id = $1", db::params(order)), 1);
+}
+
+TEST_F(JobsE2E, PayingThroughTheApiCapturesInTheBackgroundAndSendsTheDocuments) {
+    start_server();
+    start_worker({{"JOB_RETRY_BASE_MS", "50"}, {"JOB_RETRY_CAP_MS", "200"}});
+    auto [ann_id, ann] = customer("ann@example.com");
+    const auto desk = product("Oak shelf", 5, 9'900);
+    const auto order = place(ann, desk, 1);
+    const auto pay_target = "/api/v1/orders/" + std::to_string(order) + "/pay";
+    const auto status_target = "/api/v1/orders/" + std::to_string(order) + "/payment";
+
+    // Validation first: no key, bad body, not found.
+    EXPECT_EQ(send(bhttp::verb::post, pay_target, ann, R"({"payment_method":"tok_ok"})").result_int(), 400U);
+    EXPECT_EQ(send(bhttp::verb::post, pay_target, ann, R"({"payment_method":""})", {{"Idempotency-Key", "v1"}}).result_int(), 422U);
+    EXPECT_EQ(send(bhttp::verb::post, "/api/v1/orders/999999/pay", ann, R"({"payment_method":"tok_ok"})",
+                   {{"Idempotency-Key", "v2"}}).result_int(), 404U);
+    EXPECT_EQ(send(bhttp::verb::get, status_target, ann).result_int(), 404U) << "no payment yet";
+
+    // Declined: the order becomes payment_failed and keeps its reservation.
+    auto declined = send(bhttp::verb::post, pay_target, ann, R"({"payment_method":"tok_declined"})", {{"Idempotency-Key", "p1"}});
+    ASSERT_EQ(declined.result_int(), 202U) << declined.body();
+    EXPECT_EQ(declined[bhttp::field::location], status_target);
+    ASSERT_TRUE(eventually([&] {
+        auto r = send(bhttp::verb::get, "/api/v1/orders/" + std::to_string(order), ann);
+        return json::parse(r.body()).at("status").as_string() == "payment_failed";
+    }));
+    auto replay = send(bhttp::verb::post, pay_target, ann, R"({"payment_method":"tok_declined"})", {{"Idempotency-Key", "p1"}});
+    EXPECT_EQ(replay.result_int(), 202U);
+    EXPECT_EQ(replay["Idempotent-Replayed"], "true");
+    EXPECT_EQ(sql("SELECT stock::bigint FROM products WHERE id = $1", db::params(desk)), 4) << "still reserved";
+
+    auto flaky = send(bhttp::verb::post, pay_target, ann, R"({"payment_method":"tok_flaky_2"})", {{"Idempotency-Key", "p2"}});
+    ASSERT_EQ(flaky.result_int(), 202U) << flaky.body();
+    json::object payment;
+    ASSERT_TRUE(eventually([&] {
+        auto r = send(bhttp::verb::get, status_target, ann);
+        if (r.result_int() != 200) return false;
+        payment = json::parse(r.body()).as_object();
+        return payment.at("status").as_string() == "captured";
+    })) << json::serialize(payment);
+    EXPECT_EQ(payment.at("attempts").as_int64(), 3);
+    EXPECT_EQ(payment.at("history").as_array().size(), 2U);
+    ASSERT_TRUE(eventually([&] { return !mails().empty(); })) << "paid → confirmation e-mail";
+    ASSERT_TRUE(eventually([&] {
+        return send(bhttp::verb::get, "/api/v1/orders/" + std::to_string(order) + "/receipt", ann).result_int() == 200;
+    }));
+    EXPECT_EQ(send(bhttp::verb::post, pay_target, ann, R"({"payment_method":"tok_ok"})", {{"Idempotency-Key", "p3"}}).result_int(),
+              409U) << "already paid";
+
+    // Webhooks over HTTP: forged and stale signatures are refused with problem+json.
+    const std::string event = R"({"id":"evt_x","type":"payment_intent.succeeded","data":{"object":{"id":"pi_x"}}})";
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    auto forged = send(bhttp::verb::post, "/webhooks/payments", "", event,
+                       {{"Stripe-Signature", payments::sign_webhook("whsec_wrong", now, event)}});
+    EXPECT_EQ(forged.result_int(), 400U);
+    EXPECT_EQ(forged[bhttp::field::content_type], "application/problem+json");
+    auto stale = send(bhttp::verb::post, "/webhooks/payments", "", event,
+                      {{"Stripe-Signature", payments::sign_webhook("whsec_e2e_secret", now - 3600, event)}});
+    EXPECT_EQ(stale.result_int(), 400U);
+    auto ok = send(bhttp::verb::post, "/webhooks/payments", "", event,
+                   {{"Stripe-Signature", payments::sign_webhook("whsec_e2e_secret", now, event)}});
+    EXPECT_EQ(ok.result_int(), 200U) << ok.body();
+    auto dup = send(bhttp::verb::post, "/webhooks/payments", "", event,
+                    {{"Stripe-Signature", payments::sign_webhook("whsec_e2e_secret", now, event)}});
+    EXPECT_EQ(json::parse(dup.body()).at("duplicate").as_bool(), true);
 }
 
 }  // namespace

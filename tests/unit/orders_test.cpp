@@ -34,19 +34,24 @@ TEST(OrderStateMachine, AllowsOnlyTheDocumentedTransitions) {
             if (can_transition(from, to)) ++allowed;
         }
     }
-    EXPECT_EQ(allowed, 5);
+    EXPECT_EQ(allowed, 8);
     EXPECT_TRUE(can_transition(S::kPendingPayment, S::kPaid));
     EXPECT_TRUE(can_transition(S::kPendingPayment, S::kCancelled));
     EXPECT_TRUE(can_transition(S::kPendingPayment, S::kExpired));
     EXPECT_TRUE(can_transition(S::kPendingPayment, S::kPaymentFailed));
     EXPECT_TRUE(can_transition(S::kPaid, S::kFulfilled));
+    // A declined payment keeps the reservation: pay again, cancel, or expire.
+    EXPECT_TRUE(can_transition(S::kPaymentFailed, S::kPaid));
+    EXPECT_TRUE(can_transition(S::kPaymentFailed, S::kCancelled));
+    EXPECT_TRUE(can_transition(S::kPaymentFailed, S::kExpired));
+    EXPECT_FALSE(can_transition(S::kPaymentFailed, S::kFulfilled));
     EXPECT_FALSE(can_transition(S::kPaid, S::kCancelled));
     EXPECT_FALSE(can_transition(S::kPendingPayment, S::kFulfilled));
     EXPECT_FALSE(can_transition(S::kCancelled, S::kPendingPayment));
     EXPECT_FALSE(can_transition(S::kExpired, S::kCancelled));
     EXPECT_TRUE(returns_stock(S::kCancelled));
     EXPECT_TRUE(returns_stock(S::kExpired));
-    EXPECT_TRUE(returns_stock(S::kPaymentFailed));
+    EXPECT_FALSE(returns_stock(S::kPaymentFailed));
     EXPECT_FALSE(returns_stock(S::kFulfilled));
 }
 

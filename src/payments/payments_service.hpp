@@ -1,0 +1,88 @@
+#pragma once
+// Paying orders: an idempotent "pay" request records a payment attempt and a payment.requested
+// outbox event in one transaction; the `payment` queue's capture job charges the provider (same
+// idempotency key on every try, retried with backoff on transient failures); the outcome is
+// committed with a payment.* event whose settle job moves the order (paid → e-mail, receipt,
+// purchase counts; declined → payment_failed, stock kept until expiry). Provider webhooks apply
+// the same transitions under the same row lock, so a webhook racing the worker ends in one state.
+
+#include "core/error.hpp"
+#include "orders/orders_service.hpp"
+#include "payments/payments_store.hpp"
+#include "payments/provider.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace emporium::payments {
+
+struct PaymentsSettings {
+    std::string provider = "sandbox";
+    int max_attempts = 8;  // deliveries of a capture job before the payment is marked failed
+    std::string webhook_secret;  // empty: webhooks are refused (503)
+    std::chrono::seconds webhook_tolerance{300};
+};
+
+struct WebhookOutcome {
+    bool duplicate = false;
+    std::string action;  // "captured", "declined", "ignored: …"
+};
+
+class PaymentsService {
+public:
+    // `provider` may be null in processes that never charge (the API server).
+    PaymentsService(PaymentsSettings settings,
+                    PaymentsStore store,
+                    std::shared_ptr<orders::OrdersService> orders,
+                    std::shared_ptr<PaymentProvider> provider);
+
+    // POST /orders/{id}/pay. Replays the stored answer for a repeated Idempotency-Key. Failures of
+    // the request itself come back in CheckoutResponse::failure (the caller renders and
+    // remembers them): kNotFound (no such order or not the user's), kConflict (order not payable,
+    // another payment in progress). Errors: kValidation / kConflict for the key itself.
+    boost::asio::awaitable<core::Result<orders::CheckoutResponse>> request_payment(std::int64_t user_id,
+                                                                                   std::int64_t order_id,
+                                                                                   std::string key,
+                                                                                   std::string method_token,
+                                                                                   std::string fingerprint);
+    boost::asio::awaitable<void> remember_failure(std::int64_t user_id, std::string key, std::int32_t status, std::string body);
+
+    // The order's payment attempts, newest first (owner or admin). Errors: kNotFound.
+    boost::asio::awaitable<core::Result<std::vector<Payment>>> payments_of(std::int64_t order_id,
+                                                                           std::int64_t viewer_id,
+                                                                           bool is_admin);
+
+    // The capture job. `delivery` is the job's attempt number. Errors: kUnavailable (transient:
+    // retry), kNotFound / kValidation (permanent).
+    boost::asio::awaitable<core::Result<void>> capture(std::int64_t payment_id, int delivery);
+    // The settle job: moves the order according to its payment's final status. Idempotent.
+    boost::asio::awaitable<core::Result<void>> settle(std::int64_t payment_id);
+
+    // POST /webhooks/payments. Errors: kBadRequest (signature, timestamp, body), kUnavailable
+    // (no webhook secret configured).
+    boost::asio::awaitable<core::Result<WebhookOutcome>> handle_webhook(std::string signature_header,
+                                                                        std::string body,
+                                                                        std::int64_t now_seconds);
+
+private:
+    boost::asio::awaitable<core::Result<orders::CheckoutResponse>> start_payment(std::int64_t user_id,
+                                                                                 std::int64_t order_id,
+                                                                                 std::string key,
+                                                                                 std::string method_token);
+    // pending → `status` with its outbox event; false when the payment was no longer pending.
+    boost::asio::awaitable<bool> finish(std::int64_t payment_id,
+                                        std::string status,
+                                        std::optional<std::string> reference,
+                                        std::optional<std::string> error);
+
+    PaymentsSettings settings_;
+    PaymentsStore store_;
+    std::shared_ptr<orders::OrdersService> orders_;
+    std::shared_ptr<PaymentProvider> provider_;
+};
+
+}  // namespace emporium::payments

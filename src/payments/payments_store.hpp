@@ -1,0 +1,61 @@
+#pragma once
+// SQL of the payments context: payments, their outbox events and applied webhook events. Methods
+// taking a Transaction run inside the caller's.
+
+#include "db/pg.hpp"
+#include "payments/payments_types.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace emporium::payments {
+
+class PaymentsStore {
+public:
+    using PoolRef = std::function<db::Pool&()>;
+    explicit PaymentsStore(PoolRef pool) : pool_(std::move(pool)) {}
+    db::Pool& pool() { return pool_(); }
+
+    // Throws DbError (unique violation payments_one_pending_per_order: another attempt is pending).
+    boost::asio::awaitable<Payment> insert(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        Payment payment);
+    boost::asio::awaitable<std::optional<Payment>> find(std::int64_t id);
+    boost::asio::awaitable<std::optional<Payment>> lock(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t id);
+    // Newest first.
+    boost::asio::awaitable<std::vector<Payment>> for_order(std::int64_t order_id);
+    boost::asio::awaitable<std::optional<std::int64_t>> by_reference(std::string provider, std::string reference);
+    // Counts one more try of a pending payment; nullopt when it is no longer pending.
+    boost::asio::awaitable<std::optional<std::int32_t>> begin_attempt(std::int64_t id);
+    boost::asio::awaitable<void> record_error(std::int64_t id, std::string error);
+    boost::asio::awaitable<void> set_outcome(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t id,
+        std::string status,
+        std::optional<std::string> reference,
+        std::optional<std::string> error);
+    boost::asio::awaitable<void> add_event(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t payment_id,
+        std::string event_type,
+        boost::json::value payload);
+    // False when this provider event was already recorded (a duplicate delivery).
+    boost::asio::awaitable<bool> record_webhook(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::string provider,
+        std::string event_id,
+        std::string event_type,
+        std::optional<std::int64_t> payment_id);
+
+private:
+    PoolRef pool_;
+};
+
+}  // namespace emporium::payments

@@ -1,0 +1,340 @@
+#include "payments/stripe_provider.hpp"
+
+#include <boost/json.hpp>
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+namespace emporium::payments {
+namespace {
+
+using Kind = ChargeOutcome::Kind;
+
+constexpr std::size_t kMaxResponseBytes = 1024 * 1024;
+constexpr std::size_t kMaxMessageLength = 500;
+constexpr std::size_t kMaxIdempotencyKeyLength = 255;  // Stripe's limit
+
+// curl_global_init is not thread-safe; a function-local static runs it exactly once. It is never
+// undone: providers live as long as the process.
+void ensure_curl_initialised() {
+    static const CURLcode init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (init_result != CURLE_OK) {
+        throw std::runtime_error(std::string("stripe: curl_global_init failed: ") +
+                                 curl_easy_strerror(init_result));
+    }
+}
+
+struct CurlEasyDeleter {
+    void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
+};
+struct CurlListDeleter {
+    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+
+// Sets options one after another and remembers the first failure.
+class CurlOptions {
+public:
+    explicit CurlOptions(CURL* handle) : handle_(handle) {}
+
+    template <typename T>
+    void set(CURLoption option, T value) {
+        if (result_ == CURLE_OK) result_ = curl_easy_setopt(handle_, option, value);
+    }
+    CURLcode result() const { return result_; }
+
+private:
+    CURL* handle_;
+    CURLcode result_ = CURLE_OK;
+};
+
+// Collects the response body; a body over kMaxResponseBytes aborts the transfer (CURLE_WRITE_ERROR).
+std::size_t collect_body(char* data, std::size_t size, std::size_t count, void* user_data) {
+    auto* body = static_cast<std::string*>(user_data);
+    const std::size_t n = size * count;
+    if (body->size() + n > kMaxResponseBytes) return 0;
+    body->append(data, n);
+    return n;
+}
+
+bool starts_with_ci(std::string_view text, std::string_view prefix) {
+    if (text.size() < prefix.size()) return false;
+    return std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
+        const auto lower = [](char c) {
+            return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+        };
+        return lower(a) == lower(b);
+    });
+}
+
+// Visible ASCII only: no spaces, no CR/LF that could end a header early.
+bool is_header_token(std::string_view value) {
+    return std::all_of(value.begin(), value.end(), [](char c) { return c > ' ' && c < '\x7f'; });
+}
+
+std::string ascii_lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return out;
+}
+
+// application/x-www-form-urlencoded: unreserved characters as they are, every other byte as %XX.
+void append_encoded(std::string& out, std::string_view value) {
+    static constexpr std::string_view kHex = "0123456789ABCDEF";
+    for (const char c : value) {
+        const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                                c == '-' || c == '.' || c == '_' || c == '~';
+        if (unreserved) {
+            out += c;
+        } else {
+            const auto byte = static_cast<unsigned char>(c);
+            out += '%';
+            out += kHex[byte >> 4U];
+            out += kHex[byte & 0x0FU];
+        }
+    }
+}
+
+// `name` is one of our literal field names and goes out as it is (Stripe's `metadata[key]` form).
+void append_field(std::string& body, std::string_view name, std::string_view value) {
+    if (!body.empty()) body += '&';
+    body += name;
+    body += '=';
+    append_encoded(body, value);
+}
+
+std::string form_body(const ChargeRequest& request) {
+    std::string body;
+    append_field(body, "amount", std::to_string(request.amount_cents));
+    append_field(body, "currency", ascii_lower(request.currency));
+    append_field(body, "payment_method", request.method_token);
+    append_field(body, "confirm", "true");
+    append_field(body, "metadata[order_id]", std::to_string(request.order_id));
+    append_field(body, "metadata[payment_id]", std::to_string(request.payment_id));
+    return body;
+}
+
+std::string string_field(const boost::json::object& object, std::string_view key) {
+    const auto* value = object.if_contains(key);
+    if (value == nullptr || !value->is_string()) return {};
+    const auto& text = value->get_string();
+    return {text.data(), text.size()};
+}
+
+const boost::json::object* object_field(const boost::json::object& object, std::string_view key) {
+    const auto* value = object.if_contains(key);
+    return value == nullptr ? nullptr : value->if_object();
+}
+
+// "card_declined (insufficient_funds): Your card has insufficient funds." from a Stripe error object.
+std::string describe_error(const boost::json::object& error) {
+    std::string code = string_field(error, "code");
+    if (code.empty()) code = string_field(error, "type");
+    const std::string decline_code = string_field(error, "decline_code");
+    const std::string message = string_field(error, "message");
+    std::string out = code;
+    if (!decline_code.empty()) out += " (" + decline_code + ")";
+    if (!message.empty()) out += (out.empty() ? "" : ": ") + message;
+    return out;
+}
+
+ChargeOutcome outcome(Kind kind, std::string reference, std::string message) {
+    return ChargeOutcome{kind, std::move(reference), std::move(message)};
+}
+
+// A 2xx answer: a PaymentIntent.
+ChargeOutcome classify_payment_intent(long status_code, const boost::json::value& document) {
+    const std::string prefix = "stripe: HTTP " + std::to_string(status_code);
+    const auto* intent = document.if_object();
+    if (intent == nullptr) return outcome(Kind::kTransient, {}, prefix + " with a body that is not a JSON object");
+    const std::string id = string_field(*intent, "id");
+    const std::string status = string_field(*intent, "status");
+    if (status.empty()) return outcome(Kind::kTransient, id, prefix + " with a payment intent without a status");
+
+    if (status == "succeeded") {
+        if (id.empty()) return outcome(Kind::kTransient, {}, prefix + " with a succeeded payment intent without an id");
+        return outcome(Kind::kApproved, id, {});
+    }
+    if (status == "requires_payment_method") {
+        std::string message = "stripe: payment declined (requires_payment_method)";
+        if (const auto* error = object_field(*intent, "last_payment_error")) {
+            if (auto detail = describe_error(*error); !detail.empty()) message += ": " + detail;
+        }
+        return outcome(Kind::kDeclined, id, std::move(message));
+    }
+    if (status == "canceled") {
+        std::string message = "stripe: payment intent canceled";
+        if (auto reason = string_field(*intent, "cancellation_reason"); !reason.empty()) {
+            message += " (" + reason + ")";
+        }
+        return outcome(Kind::kDeclined, id, std::move(message));
+    }
+    if (status == "processing") {
+        return outcome(Kind::kTransient, id, "stripe: payment intent " + id + " is still processing");
+    }
+    if (status == "requires_action") {
+        return outcome(Kind::kTransient,
+                       id,
+                       "stripe: payment intent " + id +
+                           " requires customer action (requires_action), which a server-side charge cannot "
+                           "complete");
+    }
+    return outcome(Kind::kTransient, id, "stripe: payment intent " + id + " has unexpected status '" + status + "'");
+}
+
+ChargeOutcome classify_reply(long status_code, std::string_view body) {
+    boost::system::error_code ec;
+    const boost::json::value document = boost::json::parse(body, ec);
+    if (status_code >= 200 && status_code < 300) {
+        if (ec) {
+            return outcome(Kind::kTransient,
+                           {},
+                           "stripe: HTTP " + std::to_string(status_code) + " with malformed JSON: " + ec.message());
+        }
+        return classify_payment_intent(status_code, document);
+    }
+
+    std::string message = "stripe: HTTP " + std::to_string(status_code);
+    std::string reference;
+    const boost::json::object* error = nullptr;
+    if (!ec && document.is_object()) error = object_field(document.get_object(), "error");
+    if (error != nullptr) {
+        if (auto detail = describe_error(*error); !detail.empty()) message += ": " + detail;
+        if (const auto* intent = object_field(*error, "payment_intent")) reference = string_field(*intent, "id");
+    }
+
+    if (status_code == 402) return outcome(Kind::kDeclined, std::move(reference), std::move(message));
+    // 409: the first request with this idempotency key is still being processed; a retry gets its
+    // answer. 1xx and 3xx (redirects are not followed) are not an answer either.
+    const bool retryable = status_code == 409 || status_code == 429 || status_code >= 500 || status_code < 400;
+    return outcome(retryable ? Kind::kTransient : Kind::kRejected, std::move(reference), std::move(message));
+}
+
+// The request never got an HTTP answer.
+ChargeOutcome no_answer(CURLcode code, const char* error_text) {
+    std::string message = "stripe: no answer: ";
+    if (code == CURLE_WRITE_ERROR) {
+        message += "response larger than " + std::to_string(kMaxResponseBytes) + " bytes";
+    } else {
+        message += curl_easy_strerror(code);
+        if (error_text[0] != '\0') message += std::string(" (") + error_text + ")";
+    }
+    return outcome(Kind::kTransient, {}, std::move(message));
+}
+
+// Whatever the provider sent back, the secret key never reaches a message, and messages stay short
+// (they end up in payments.last_error).
+ChargeOutcome sanitise(ChargeOutcome result, const std::string& secret_key) {
+    std::string& message = result.message;
+    if (!secret_key.empty()) {
+        for (auto at = message.find(secret_key); at != std::string::npos; at = message.find(secret_key, at)) {
+            message.replace(at, secret_key.size(), "[redacted]");
+        }
+    }
+    if (message.size() > kMaxMessageLength) {
+        message.resize(kMaxMessageLength - 3);
+        message += "...";
+    }
+    return result;
+}
+
+ChargeOutcome send_charge(const StripeSettings& settings, const ChargeRequest& request) {
+    const std::string& key = request.idempotency_key;
+    if (key.empty() || key.size() > kMaxIdempotencyKeyLength || !is_header_token(key)) {
+        // Never charge without a usable key: a retry could charge twice.
+        return outcome(Kind::kRejected,
+                       {},
+                       "stripe: the idempotency key must be 1-255 visible ASCII characters; not sent");
+    }
+
+    const std::unique_ptr<CURL, CurlEasyDeleter> handle(curl_easy_init());
+    if (!handle) return outcome(Kind::kTransient, {}, "stripe: curl_easy_init failed; not sent");
+
+    // "Expect:" keeps libcurl from waiting for a 100-continue.
+    std::unique_ptr<curl_slist, CurlListDeleter> headers;
+    for (const std::string& line : {"Authorization: Bearer " + settings.secret_key,
+                                    "Idempotency-Key: " + key,
+                                    std::string("Content-Type: application/x-www-form-urlencoded"),
+                                    std::string("Accept: application/json"),
+                                    std::string("Expect:")}) {
+        // On failure the old list is untouched (and still owned); on success the head may be new.
+        curl_slist* extended = curl_slist_append(headers.get(), line.c_str());
+        if (extended == nullptr) return outcome(Kind::kTransient, {}, "stripe: curl_slist_append failed; not sent");
+        static_cast<void>(headers.release());
+        headers.reset(extended);
+    }
+
+    const std::string url = settings.base_url + "/v1/payment_intents";
+    const std::string body = form_body(request);
+    std::string response;
+    std::array<char, CURL_ERROR_SIZE> error_text{};
+
+    CurlOptions options(handle.get());
+    options.set(CURLOPT_ERRORBUFFER, error_text.data());
+    options.set(CURLOPT_URL, url.c_str());
+    options.set(CURLOPT_PROTOCOLS_STR, "http,https");
+    options.set(CURLOPT_NOSIGNAL, 1L);
+    options.set(CURLOPT_TIMEOUT_MS, static_cast<long>(settings.timeout.count()));
+    options.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings.connect_timeout.count()));
+    options.set(CURLOPT_SSL_VERIFYPEER, settings.verify_peer ? 1L : 0L);
+    options.set(CURLOPT_SSL_VERIFYHOST, settings.verify_peer ? 2L : 0L);
+    options.set(CURLOPT_FOLLOWLOCATION, 0L);
+    options.set(CURLOPT_USERAGENT, "emporium");
+    options.set(CURLOPT_HTTPHEADER, headers.get());
+    options.set(CURLOPT_POST, 1L);
+    options.set(CURLOPT_POSTFIELDS, body.c_str());
+    options.set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    options.set(CURLOPT_WRITEFUNCTION, &collect_body);
+    options.set(CURLOPT_WRITEDATA, static_cast<void*>(&response));
+    if (options.result() != CURLE_OK) {
+        return outcome(Kind::kTransient,
+                       {},
+                       std::string("stripe: curl option rejected: ") + curl_easy_strerror(options.result()) +
+                           "; not sent");
+    }
+
+    const CURLcode code = curl_easy_perform(handle.get());
+    if (code != CURLE_OK) return no_answer(code, error_text.data());
+    long status_code = 0;
+    if (curl_easy_getinfo(handle.get(), CURLINFO_RESPONSE_CODE, &status_code) != CURLE_OK || status_code == 0) {
+        return outcome(Kind::kTransient, {}, "stripe: no HTTP status in the answer");
+    }
+    return classify_reply(status_code, response);
+}
+
+}  // namespace
+
+StripeProvider::StripeProvider(StripeSettings settings, core::CpuPool& cpu) : settings_(std::move(settings)), cpu_(cpu) {
+    if (!starts_with_ci(settings_.base_url, "https://") && !starts_with_ci(settings_.base_url, "http://")) {
+        throw std::invalid_argument("stripe: base URL must start with https:// or http://: " + settings_.base_url);
+    }
+    while (settings_.base_url.back() == '/') settings_.base_url.pop_back();
+    if (settings_.base_url.find("://") == std::string::npos) {
+        throw std::invalid_argument("stripe: base URL has no host: " + settings_.base_url);
+    }
+    if (settings_.secret_key.empty()) throw std::invalid_argument("stripe: the secret key is empty");
+    if (!is_header_token(settings_.secret_key)) {
+        throw std::invalid_argument("stripe: the secret key contains spaces or control characters");
+    }
+    if (settings_.timeout.count() <= 0 || settings_.connect_timeout.count() <= 0) {
+        throw std::invalid_argument("stripe: timeouts must be positive");
+    }
+    ensure_curl_initialised();
+}
+
+boost::asio::awaitable<ChargeOutcome> StripeProvider::charge(ChargeRequest request) {
+    // The blocking request runs on the CPU pool with its own copies, so nothing it touches depends
+    // on this coroutine frame.
+    auto work = [settings = settings_, request = std::move(request)] {
+        return sanitise(send_charge(settings, request), settings.secret_key);
+    };
+    co_return co_await core::run_on_cpu(cpu_, std::move(work));
+}
+
+}  // namespace emporium::payments
