@@ -6,8 +6,9 @@
 #   scripts/services.sh env   [dev|test]   print `export` lines for the profile
 #   scripts/services.sh status [dev|test]
 #
-# Ports: PG_PORT / REDIS_PORT override the profile defaults (dev 55432/56379, test 55433/56380,
-# bench 55434/56381).
+# Ports (below the kernel's ephemeral range 32768-60999, so an outgoing connection can never hold
+# them): PG_PORT / REDIS_PORT override the profile defaults (dev 25432/26379, test 25433/26380,
+# bench 25434/26381).
 # PostgreSQL refuses to run as root, so its data directory belongs to the unprivileged
 # `postgres` user (created by the postgresql package). Both listen on 127.0.0.1 only.
 set -euo pipefail
@@ -16,9 +17,9 @@ cmd=${1:-start}
 profile=${2:-dev}
 root=$(cd "$(dirname "$0")/.." && pwd)
 case "$profile" in
-  dev)  pg_port=${PG_PORT:-55432}; redis_port=${REDIS_PORT:-56379} ;;
-  test) pg_port=${PG_PORT:-55433}; redis_port=${REDIS_PORT:-56380} ;;
-  bench) pg_port=${PG_PORT:-55434}; redis_port=${REDIS_PORT:-56381} ;;
+  dev)  pg_port=${PG_PORT:-25432}; redis_port=${REDIS_PORT:-26379} ;;
+  test) pg_port=${PG_PORT:-25433}; redis_port=${REDIS_PORT:-26380} ;;
+  bench) pg_port=${PG_PORT:-25434}; redis_port=${REDIS_PORT:-26381} ;;
   *) echo "services.sh: unknown profile '$profile' (dev|test|bench)" >&2; exit 2 ;;
 esac
 base="$root/.local/$profile"

@@ -59,7 +59,7 @@ struct HttpConfig {
 };
 
 struct DbConfig {
-    std::string url = "postgresql://emporium@127.0.0.1:55432/emporium";
+    std::string url = "postgresql://emporium@127.0.0.1:25432/emporium";
     std::size_t pool_size = 16;  // total across all I/O threads
     std::chrono::milliseconds acquire_timeout{2'000};
     std::chrono::milliseconds query_timeout{5'000};
@@ -68,7 +68,7 @@ struct DbConfig {
 };
 
 struct RedisConfig {
-    std::string url = "redis://127.0.0.1:56379/0";
+    std::string url = "redis://127.0.0.1:26379/0";
     std::chrono::milliseconds command_timeout{2'000};
     std::chrono::milliseconds connect_timeout{1'000};
 };
