@@ -286,6 +286,11 @@ asio::awaitable<core::Result<Order>> OrdersService::transition(std::int64_t id,
                                            "the order is " + std::string(status_name(order->status)) +
                                                " and cannot become " + std::string(status_name(target)));
             }
+            if (target == OrderStatus::kCancelled && co_await store_.has_pending_payment(tx, id)) {
+                co_await tx.rollback();
+                co_return core::make_error(core::Errc::kConflict,
+                                           "a payment for this order is being processed; try again once it is settled");
+            }
             const bool give_back = returns_stock(target);
             if (give_back) {
                 const auto reason = target == OrderStatus::kCancelled ? inventory::ReturnReason::kCancelled

@@ -59,6 +59,9 @@ constexpr db::Statement kSetStatus{
     "fulfilled_at = CASE WHEN $2 = 'fulfilled' THEN now() ELSE fulfilled_at END, "
     "cancelled_at = CASE WHEN $2 IN ('cancelled', 'expired') THEN now() ELSE cancelled_at END "
     "WHERE id = $1"};
+constexpr db::Statement kPendingPayment{
+    "orders.pending_payment",
+    "SELECT 1 FROM payments WHERE order_id = $1 AND status = 'pending' LIMIT 1"};
 constexpr db::Statement kListFirst{
     "orders.list_first",
     "SELECT " EMPORIUM_ORDER_COLUMNS " FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2"};
@@ -232,6 +235,13 @@ asio::awaitable<std::vector<Order>> OrdersStore::list_orders(std::int64_t user_i
         attach_items(orders, items);
     }
     co_return orders;
+}
+
+asio::awaitable<bool> OrdersStore::has_pending_payment(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t order_id) {
+    auto r = co_await tx.query(kPendingPayment, order_id);
+    co_return !r.empty();
 }
 
 asio::awaitable<std::vector<std::int64_t>> OrdersStore::lock_due_orders(

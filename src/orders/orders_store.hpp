@@ -74,6 +74,11 @@ public:
         std::string event_type,
         boost::json::value payload);
 
+    // Whether a payment of the order is still being captured (read in the caller's transaction,
+    // after the order row is locked: the payments context inserts under the same lock).
+    boost::asio::awaitable<bool> has_pending_payment(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t order_id);
     // With items; nullopt when absent.
     boost::asio::awaitable<std::optional<Order>> find_order(std::int64_t id);
     // Locks the order row (FOR UPDATE) and returns it with its items.

@@ -173,6 +173,36 @@ TEST_F(PaymentsTest, DeclineKeepsTheReservationAndAnotherMethodCanPay) {
     EXPECT_TRUE(run(svc->payments_of(id, user_ + 999, true))) << "admin";
 }
 
+TEST_F(PaymentsTest, ADeclinedOrderCanBeCancelledOrExpiresAndReturnsItsStock) {
+    auto svc = service(std::make_shared<SandboxProvider>(1s));
+    const auto cancelled = order();
+    auto [s1, p1] = pay(*svc, cancelled, "tok_declined");
+    ASSERT_EQ(s1, 202);
+    ASSERT_TRUE(run(svc->capture(p1, 1)));
+    ASSERT_EQ(order_status(cancelled), "payment_failed");
+    ASSERT_TRUE(run(orders_->cancel(cancelled, user_, false)));
+    EXPECT_EQ(stock(), 10);
+
+    const auto expiring = order();
+    auto [s2, p2] = pay(*svc, expiring, "tok_declined");
+    ASSERT_EQ(s2, 202);
+    ASSERT_TRUE(run(svc->capture(p2, 1)));
+    scalar("UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = $1 RETURNING id", db::params(expiring));
+    EXPECT_EQ(run(orders_->expire_due()), 1);
+    EXPECT_EQ(order_status(expiring), "expired");
+    EXPECT_EQ(stock(), 10);
+    EXPECT_EQ(pay(*svc, expiring, "tok_ok").first, 409) << "an expired order cannot be paid";
+
+    // An order whose capture is in flight is not expired.
+    const auto in_flight = order();
+    auto [s3, p3] = pay(*svc, in_flight, "tok_ok");
+    ASSERT_EQ(s3, 202);
+    scalar("UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = $1 RETURNING id", db::params(in_flight));
+    EXPECT_EQ(run(orders_->expire_due()), 0);
+    ASSERT_TRUE(run(svc->capture(p3, 1)));
+    EXPECT_EQ(order_status(in_flight), "paid");
+}
+
 TEST_F(PaymentsTest, FlakyTokensRetryThenApproveAndSlowOnesGiveUp) {
     auto svc = service(std::make_shared<SandboxProvider>(100ms), "sandbox", 4);
     const auto id = order();
@@ -224,6 +254,9 @@ TEST_F(PaymentsTest, PayRequestsAreIdempotentAndOnePaymentRunsAtATime) {
     ASSERT_FALSE(other_body);
     EXPECT_EQ(other_body.error().code, core::Errc::kValidation);
     EXPECT_EQ(pay(*svc, id, "tok_ok").first, 409) << "another key while a payment is pending";
+    auto cancel = run(orders_->cancel(id, user_, false));
+    ASSERT_FALSE(cancel);
+    EXPECT_EQ(cancel.error().code, core::Errc::kConflict) << "no cancel while a capture may still take the money";
     EXPECT_EQ(scalar("SELECT count(*) FROM payments WHERE order_id = $1", db::params(id)), 1);
     // Someone else's order is not found.
     const auto other_user = scalar("INSERT INTO users (email, password_hash, name) VALUES ('x-" + test::unique_suffix() +
