@@ -10,12 +10,14 @@
 #include "jobs/scheduler.hpp"
 #include "jobs/worker.hpp"
 #include "notify/notify_service.hpp"
+#include "orders/orders_service.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/run_coro.hpp"
 #include "support/test_env.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include <array>
@@ -307,10 +309,35 @@ TEST_F(OutboxTest, EventsWaitInPostgresWhileRedisIsDownAndAreAllPublishedAfter) 
     run(queue->ensure_groups());
     OutboxRelay relay([p = pool_.get()]() -> db::Pool& { return *p; }, listen_options(), queue, routes(), {});
 
+    // Real orders (pessimistic checkout needs only PostgreSQL), placed and paid while Redis is down.
+    auto* p = pool_.get();
+    auto* r = &client;
+    inventory::InventorySettings inv;
+    inv.strategy = inventory::Strategy::kPessimistic;
+    auto redlock = std::make_shared<inventory::Redlock>([r] { return std::vector<redis::Client*>{r}; }, inv.lock_ttl,
+                                                        inv.lock_retries);
+    auto inventory = std::make_shared<inventory::InventoryService>(
+        inv, inventory::InventoryStore([p]() -> db::Pool& { return *p; }), [r]() -> redis::Client& { return *r; },
+        redis::Keys(prefix_), std::move(redlock), nullptr);
+    orders::OrdersService orders(orders::OrdersSettings{}, orders::OrdersStore([p]() -> db::Pool& { return *p; }), inventory);
+    const auto user = scalar("INSERT INTO users (email, password_hash, name) VALUES ('down@example.com', '$argon2id$x', 'D') RETURNING id");
+    const auto product = scalar("INSERT INTO products (sku, name, price_cents, stock) VALUES ('down-1', 'Mug', 900, 100) RETURNING id");
+    scalar("INSERT INTO inventory_movements (product_id, delta, reason) VALUES ($1, 100, 'initial') RETURNING id",
+           db::params(product));
+
     server.stop();
-    for (int i = 1; i <= 20; ++i) add_event(i % 2 == 0 ? "order.paid" : "order.created", i);
+    for (int i = 0; i < 10; ++i) {
+        orders::NewOrder o;
+        o.items = {inventory::Line{product, 1}};
+        o.shipping_address = json::object{{"city", "Oslo"}};
+        const auto key = "down-" + std::to_string(i);
+        auto placed = run(orders.place_order(user, key, std::move(o), "fp" + key));
+        ASSERT_TRUE(placed && !placed->failure) << "checkout does not need Redis with the pessimistic strategy";
+        const auto id = json::parse(placed->body).at("id").as_int64();
+        ASSERT_TRUE(run(orders.mark_paid(id)));
+    }
     EXPECT_ANY_THROW(run(relay.publish_pending()));
-    EXPECT_EQ(unpublished(), 20) << "nothing is marked published while Redis is down";
+    EXPECT_EQ(unpublished(), 20) << "10 order.created + 10 order.paid, none marked published while Redis is down";
 
     server.start();  // empty: the streams are gone too
     std::int64_t published = 0;
@@ -325,8 +352,8 @@ TEST_F(OutboxTest, EventsWaitInPostgresWhileRedisIsDownAndAreAllPublishedAfter) 
     EXPECT_EQ(unpublished(), 0);
     auto stats = run(queue->stats());
     std::map<std::string, std::int64_t> pending;
-    for (const auto& s : stats) pending[s.queue] = s.pending;
-    EXPECT_EQ(pending["email"], 10) << "one e-mail job per order.paid, none lost, none doubled";
+    for (const auto& st : stats) pending[st.queue] = st.pending;
+    EXPECT_EQ(pending["email"], 10) << "one e-mail job per paid order, none lost, none doubled";
     EXPECT_EQ(pending["receipt"], 10);
     EXPECT_EQ(run(relay.publish_pending()), 0);
     client.close();
