@@ -38,6 +38,8 @@ int run_create_admin(const core::Config& config, const CreateAdminOptions& optio
 int run_worker(const core::Config& config, const WorkerOptions& options);
 // `emporium scheduler`: fires periodic entries (one leader cluster-wide) until SIGTERM/SIGINT.
 int run_scheduler(const core::Config& config);
+// `emporium recommend rebuild`: the full co-occurrence rebuild (what the scheduled job runs).
+int run_recommend_rebuild(const core::Config& config);
 // `emporium expire-orders`: expires unpaid orders past expires_at (stock returned) and purges
 // expired idempotency keys. Exit code 0, or 1 on failure.
 int run_expire_orders(const core::Config& config);

@@ -66,6 +66,22 @@ asio::awaitable<core::Result<void>> settle_payment(std::shared_ptr<payments::Pay
     co_return co_await payments->settle(id);
 }
 
+asio::awaitable<core::Result<void>> rebuild_recommendations(std::shared_ptr<recommend::RecommendService> service, jobs::Job) {
+    auto report = co_await service->rebuild();
+    if (!report && report.error().code == core::Errc::kConflict) {
+        core::log::info("recommendations rebuild skipped: another one is running");
+        co_return core::Result<void>{};
+    }
+    if (!report) co_return report.error();
+    co_return core::Result<void>{};
+}
+
+asio::awaitable<core::Result<void>> bump_recommendations(std::shared_ptr<recommend::RecommendService> service, jobs::Job job) {
+    const auto id = order_id_of(job);
+    if (id <= 0) co_return no_order_id(job);
+    co_return co_await service->on_order_paid(id);
+}
+
 asio::awaitable<core::Result<void>> expire_orders(std::shared_ptr<orders::OrdersService> orders, jobs::Job) {
     const auto expired = co_await orders->expire_due();
     const auto purged = co_await orders->purge_idempotency_keys();
@@ -183,6 +199,13 @@ int run_worker(const core::Config& config, const WorkerOptions& options) {
                    [p = payments_service](jobs::Job job) { return capture_payment(p, std::move(job)); });
     worker->handle(std::string(payments::kSettleJob),
                    [p = payments_service](jobs::Job job) { return settle_payment(p, std::move(job)); });
+    auto recommend_service = std::make_shared<recommend::RecommendService>(
+        recommend_settings(config), recommend::RecommendStore([pool]() -> db::Pool& { return *pool; }),
+        [redis]() -> redis::Client& { return *redis; }, redis::Keys(config.cache.key_prefix), nullptr);
+    worker->handle(std::string(kRecommendRebuild),
+                   [r = recommend_service](jobs::Job job) { return rebuild_recommendations(r, std::move(job)); });
+    worker->handle(std::string(kRecommendOrderPaid),
+                   [r = recommend_service](jobs::Job job) { return bump_recommendations(r, std::move(job)); });
     worker->handle(std::string(kNoop), [redis, probe = redis::Keys(config.jobs.key_prefix).make("jobs", "probe")](
                                            jobs::Job job) { return noop(redis, probe, std::move(job)); });
 
@@ -221,12 +244,12 @@ int run_scheduler(const core::Config& config) {
     auto queue = std::make_shared<jobs::JobQueue>([r = &redis]() -> redis::Client& { return *r; },
                                                   redis::Keys(config.jobs.key_prefix));
     // A periodic job: its id names the period, so a duplicate is recognisable.
-    auto enqueue = [queue](std::string type) {
-        return [queue, type](std::int64_t slot) -> asio::awaitable<void> {
+    auto enqueue = [queue](std::string type, std::string queue_name = "default") {
+        return [queue, type, queue_name](std::int64_t slot) -> asio::awaitable<void> {
             jobs::Job job;
             job.id = "sched:" + type + ":" + std::to_string(slot);
             job.type = type;
-            job.queue = "default";
+            job.queue = queue_name;
             job.payload = boost::json::object{{"slot", slot}};
             return enqueue_one(queue, std::move(job));
         };
@@ -236,6 +259,8 @@ int run_scheduler(const core::Config& config) {
                        enqueue(std::string(kOrdersExpire))});
     entries.push_back({std::string(kOutboxSweep), parse("SCHEDULE_OUTBOX_SWEEP", config.jobs.schedule_outbox_sweep),
                        enqueue(std::string(kOutboxSweep))});
+    entries.push_back({std::string(kRecommendRebuild), parse("SCHEDULE_RECOMMEND", config.jobs.schedule_recommend),
+                       enqueue(std::string(kRecommendRebuild), "recommend")});
     entries.push_back({"jobs.promote", parse("SCHEDULE_PROMOTE", config.jobs.schedule_promote),
                        [queue](std::int64_t) { return promote(queue); }});
     jobs::SchedulerSettings settings;

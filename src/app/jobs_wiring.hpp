@@ -10,6 +10,7 @@
 #include "payments/payments_service.hpp"
 #include "payments/sandbox_provider.hpp"
 #include "payments/stripe_provider.hpp"
+#include "recommend/recommend_service.hpp"
 
 #include <algorithm>
 #include <memory>
@@ -23,12 +24,15 @@ inline constexpr std::string_view kReceiptRender = "receipt.render";
 inline constexpr std::string_view kOrdersExpire = "orders.expire";
 inline constexpr std::string_view kOutboxSweep = "outbox.sweep";
 inline constexpr std::string_view kNoop = "noop";
+inline constexpr std::string_view kRecommendRebuild = "recommend.rebuild";
+inline constexpr std::string_view kRecommendOrderPaid = "recommend.order_paid";
 
 // Which jobs each outbox event starts.
 inline jobs::EventRoutes event_routes() {
     jobs::EventRoutes routes;
     routes.on("order.paid", std::string(kEmailOrderConfirmation), "email");
     routes.on("order.paid", std::string(kReceiptRender), "receipt");
+    routes.on("order.paid", std::string(kRecommendOrderPaid), "recommend");
     routes.on("payment.requested", std::string(payments::kCaptureJob), "payment");
     for (const char* outcome : {"payment.captured", "payment.declined", "payment.failed"}) {
         routes.on(outcome, std::string(payments::kSettleJob), "payment");
@@ -80,6 +84,15 @@ inline jobs::RetryPolicies retry_policies(const core::Config& config) {
                                        config.payments.timeout + std::chrono::milliseconds(5'000)});
     }
     return policies;
+}
+
+inline recommend::RecommendSettings recommend_settings(const core::Config& config) {
+    recommend::RecommendSettings s;
+    s.top_k = static_cast<std::size_t>(config.recommend.top_k);
+    s.scoring = recommend::parse_scoring(config.recommend.scoring).value_or(recommend::Scoring::kCount);
+    s.batch_orders = config.recommend.batch_orders;
+    s.cache_ttl = config.recommend.cache_ttl;
+    return s;
 }
 
 inline payments::PaymentsSettings payments_settings(const core::Config& config) {

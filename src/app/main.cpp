@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 1024));
     worker->add_flag("--no-relay", worker_opts.no_relay, "do not move outbox events to the queues in this process");
     auto* scheduler = cli.add_subcommand("scheduler", "fire periodic jobs (safe to run several)");
+    auto* recommend = cli.add_subcommand("recommend", "recommendations: rebuild the model, evaluate offline");
+    recommend->require_subcommand(1);
+    auto* recommend_rebuild = recommend->add_subcommand("rebuild", "recompute \"frequently bought together\" now");
     auto* version = cli.add_subcommand("version", "print the version");
 
     CLI11_PARSE(cli, argc, argv);
@@ -72,6 +75,7 @@ int main(int argc, char** argv) {
         if (serve->parsed()) return app::run_serve(config);
         if (worker->parsed()) return app::run_worker(config, worker_opts);
         if (scheduler->parsed()) return app::run_scheduler(config);
+        if (recommend_rebuild->parsed()) return app::run_recommend_rebuild(config);
         if (migrate->parsed()) return app::run_migrate(config);
         if (seed->parsed()) return app::run_seed(config, seed_opts);
         if (create_admin->parsed()) return app::run_create_admin(config, admin_opts);

@@ -19,6 +19,7 @@
 #include "notify/notify_routes.hpp"
 #include "orders/orders_routes.hpp"
 #include "payments/payments_routes.hpp"
+#include "recommend/recommend_routes.hpp"
 #include "ratelimit/rate_limit_middleware.hpp"
 #include "redis/redis.hpp"
 
@@ -157,6 +158,15 @@ int run_serve(const core::Config& config) {
                                   payments::PaymentsStore([p = &pools]() -> db::Pool& { return p->local(); }),
                                   orders_service,
                                   nullptr));
+    recommend::register_routes(
+        router,
+        openapi,
+        std::make_shared<recommend::RecommendService>(
+            recommend_settings(config),
+            recommend::RecommendStore([p = &pools]() -> db::Pool& { return p->local(); }),
+            [r = &redis_clients]() -> redis::Client& { return r->local(); },
+            redis::Keys(config.cache.key_prefix),
+            catalog_service));
     auto job_queue = std::make_shared<jobs::JobQueue>([r = &redis_clients]() -> redis::Client& { return r->local(); },
                                                       redis::Keys(config.jobs.key_prefix));
     jobs::register_routes(router, openapi, job_queue);

@@ -233,6 +233,17 @@ asio::awaitable<core::Result<Category>> CatalogService::create_category(NewCateg
 
 // ---- products ----
 
+asio::awaitable<std::vector<Product>> CatalogService::get_visible_products(std::vector<std::int64_t> ids) {
+    auto found = co_await store_.find_visible_products(ids);
+    std::vector<Product> ordered;
+    ordered.reserve(found.size());
+    for (auto id : ids) {
+        auto it = std::find_if(found.begin(), found.end(), [id](const Product& p) { return p.id == id; });
+        if (it != found.end()) ordered.push_back(std::move(*it));
+    }
+    co_return ordered;
+}
+
 asio::awaitable<core::Result<Product>> CatalogService::get_product(std::int64_t id, bool include_hidden) {
     const auto not_found = core::make_error(core::Errc::kNotFound, "no such product");
     if (include_hidden || !cache_.enabled()) {

@@ -44,6 +44,8 @@ public:
     // Public view unless `include_hidden` (admins): inactive and deleted products are kNotFound.
     boost::asio::awaitable<core::Result<Product>> get_product(std::int64_t id, bool include_hidden = false);
     // Errors: kValidation (field errors), kConflict (sku taken).
+    // The visible (active, not deleted) products among `ids`, in the order of `ids` (recommendations).
+    boost::asio::awaitable<std::vector<Product>> get_visible_products(std::vector<std::int64_t> ids);
     boost::asio::awaitable<core::Result<Product>> create_product(NewProduct input);
     // Errors: kValidation, kNotFound, kPreconditionFailed (stale version).
     boost::asio::awaitable<core::Result<Product>> update_product(std::int64_t id, ProductPatch patch);

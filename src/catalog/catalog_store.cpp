@@ -32,6 +32,10 @@ constexpr db::Statement kProductById{"catalog.product_by_id",
                                      "SELECT " EMPORIUM_CATALOG_PRODUCT_COLUMNS
                                      " FROM products p LEFT JOIN categories c ON c.id = p.category_id "
                                      "WHERE p.id = $1"};
+constexpr db::Statement kProductsByIds{"catalog.products_by_ids",
+                                       "SELECT " EMPORIUM_CATALOG_PRODUCT_COLUMNS
+                                       " FROM products p LEFT JOIN categories c ON c.id = p.category_id "
+                                       "WHERE p.id = ANY($1::bigint[]) AND p.is_active AND p.deleted_at IS NULL"};
 constexpr db::Statement kInsertProduct{
     "catalog.insert_product",
     "INSERT INTO products (sku, name, description, category_id, price_cents, currency, stock, is_active) "
@@ -436,6 +440,16 @@ asio::awaitable<std::optional<Product>> CatalogStore::find_product(std::int64_t 
     auto r = co_await pools_().query(kProductById, db::params(id));
     if (r.empty()) co_return std::nullopt;
     co_return product_of(r, 0);
+}
+
+asio::awaitable<std::vector<Product>> CatalogStore::find_visible_products(std::vector<std::int64_t> ids) {
+    std::vector<Product> out;
+    if (ids.empty()) co_return out;
+    product_reads_->fetch_add(1);
+    auto r = co_await pools_().query(kProductsByIds, ids);
+    out.reserve(r.rows());
+    for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(product_of(r, i));
+    co_return out;
 }
 
 asio::awaitable<core::Result<Product>> CatalogStore::insert_product(NewProduct input) {

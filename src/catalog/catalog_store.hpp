@@ -62,6 +62,8 @@ public:
     boost::asio::awaitable<std::optional<Product>> find_product(std::int64_t id);
     // Inserts the product and its 'initial' ledger row in one transaction.
     // Errors: kConflict (sku taken), kValidation (category_id does not exist).
+    // Active, not deleted products among `ids` (any order; absent ones are left out).
+    boost::asio::awaitable<std::vector<Product>> find_visible_products(std::vector<std::int64_t> ids);
     boost::asio::awaitable<core::Result<Product>> insert_product(NewProduct input);
     // Errors: kNotFound (absent or deleted), kPreconditionFailed (version mismatch), kValidation
     // (category_id does not exist). A stock change writes one 'restock'/'adjustment' ledger row.

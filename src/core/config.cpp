@@ -321,6 +321,15 @@ Config Config::load(const ConfigSource& src) {
     j.schedule_expire_orders = src.get_string("SCHEDULE_EXPIRE_ORDERS", j.schedule_expire_orders);
     j.schedule_outbox_sweep = src.get_string("SCHEDULE_OUTBOX_SWEEP", j.schedule_outbox_sweep);
     j.schedule_promote = src.get_string("SCHEDULE_PROMOTE", j.schedule_promote);
+    j.schedule_recommend = src.get_string("SCHEDULE_RECOMMEND", j.schedule_recommend);
+
+    auto& rec = c.recommend;
+    rec.top_k = src.get_int("RECOMMEND_TOP_K", rec.top_k, 1, 1'000);
+    rec.scoring = src.get_string("RECOMMEND_SCORING", rec.scoring);
+    if (rec.scoring != "count" && rec.scoring != "cosine" && rec.scoring != "jaccard" && rec.scoring != "lift")
+        throw ConfigError("RECOMMEND_SCORING: expected count|cosine|jaccard|lift, got '" + rec.scoring + "'");
+    rec.batch_orders = src.get_int("RECOMMEND_BATCH_ORDERS", rec.batch_orders, 100, 10'000'000);
+    rec.cache_ttl = std::chrono::seconds(src.get_int("RECOMMEND_CACHE_TTL_S", 60, 1, 86'400));
 
     auto& m = c.mail;
     m.smtp_url = src.get_string("SMTP_URL", "");

@@ -153,6 +153,15 @@ struct JobsConfig {
     std::string schedule_expire_orders = "every 60s";
     std::string schedule_outbox_sweep = "every 30s";
     std::string schedule_promote = "every 1s";
+    std::string schedule_recommend = "every 1h";
+};
+
+// Recommendations (issue #9). Keys live under CACHE_KEY_PREFIX.
+struct RecommendConfig {
+    std::int64_t top_k = 50;
+    std::string scoring = "count";  // count | cosine | jaccard | lift
+    std::int64_t batch_orders = 20'000;
+    std::chrono::seconds cache_ttl{60};
 };
 
 // E-mail (SMTP when smtp_url is set, else .eml files in spool_dir) and PDF receipts.
@@ -192,6 +201,7 @@ struct Config {
     JobsConfig jobs;
     MailConfig mail;
     PaymentsConfig payments;
+    RecommendConfig recommend;
 
     // Reads every variable documented in .env.example; throws ConfigError on invalid values.
     static Config load(const ConfigSource& source);

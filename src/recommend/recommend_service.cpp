@@ -1,0 +1,328 @@
+#include "recommend/recommend_service.hpp"
+
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+namespace emporium::recommend {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kPublishChunk = 200;  // products per pipeline
+
+// KEYS: lock. ARGV: token. Releases the rebuild lock only if we hold it.
+const redis::Script kRelease(R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua");
+
+// KEYS: the order's "bumped" marker, the index set, the version counter.
+// ARGV: marker ttl s, key prefix of the neighbour sets, "incr" | "nx", K, product ids…
+// Bumps every ordered pair once per order (the marker makes a redelivered job a no-op).
+const redis::Script kBump(R"lua(
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+local k = tonumber(ARGV[4])
+for i = 5, #ARGV do
+  local key = ARGV[2] .. ARGV[i]
+  for j = 5, #ARGV do
+    if i ~= j then
+      if ARGV[3] == 'incr' then
+        redis.call('ZINCRBY', key, 1, ARGV[j])
+      else
+        redis.call('ZADD', key, 'NX', 0, ARGV[j])
+      end
+    end
+  end
+  redis.call('ZREMRANGEBYRANK', key, 0, -(k + 1))
+  redis.call('SADD', KEYS[2], ARGV[i])
+end
+redis.call('INCR', KEYS[3])
+return 1
+)lua");
+
+std::string format_score(double v) {
+    std::array<char, 32> buf{};
+    const auto n = std::snprintf(buf.data(), buf.size(), "%.9g", v);
+    return std::string(buf.data(), static_cast<std::size_t>(std::max(0, n)));
+}
+
+std::optional<std::int64_t> to_id(std::string_view s) {
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+double to_double(const std::string& s) {
+    try {
+        return std::stod(s);
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
+std::vector<std::vector<std::string>> take(std::vector<std::vector<std::string>>& commands) {
+    auto out = std::move(commands);
+    commands.clear();
+    return out;
+}
+
+// Sends a batch of commands; any error reply fails the whole publication.
+asio::awaitable<void> send_all(redis::Client* client, std::vector<std::vector<std::string>> commands) {
+    if (commands.empty()) co_return;
+    auto replies = co_await client->pipeline(std::move(commands));
+    for (const auto& r : replies) {
+        if (r.is_error()) throw redis::RedisError("recommend: publishing failed: " + r.str);
+    }
+}
+
+json::object with_score(const catalog::Product& p, std::optional<double> score) {
+    auto v = catalog::to_json(p);
+    auto o = v.is_object() ? std::move(v.get_object()) : json::object{};
+    if (score) o["score"] = *score;
+    return o;
+}
+
+}  // namespace
+
+RecommendService::RecommendService(RecommendSettings settings,
+                                   RecommendStore store,
+                                   ClientRef redis,
+                                   redis::Keys keys,
+                                   std::shared_ptr<catalog::CatalogService> catalog)
+    : settings_(settings),
+      store_(std::move(store)),
+      redis_(std::move(redis)),
+      keys_(std::move(keys)),
+      catalog_(std::move(catalog)) {}
+
+std::string RecommendService::neighbours_key(std::int64_t product_id) const {
+    return keys_.make("cooccurrence", product_id);
+}
+
+asio::awaitable<std::string> RecommendService::version() {
+    auto r = co_await redis_().command(redis::cmd("GET", keys_.make("cooccurrence", "version")));
+    co_return r.is_nil() || r.is_error() ? std::string("0") : r.str;
+}
+
+asio::awaitable<core::Result<RebuildReport>> RecommendService::rebuild() {
+    const auto lock = keys_.make("cooccurrence", "rebuild-lock");
+    const auto token = core::random_hex_id();
+    auto taken = co_await redis_().command(redis::cmd("SET", lock, token, "NX", "PX", "900000"));
+    if (!taken.is_ok()) co_return core::make_error(core::Errc::kConflict, "a recommendations rebuild is already running");
+    RebuildReport report;
+    std::exception_ptr failure;
+    try {
+        CooccurrenceCounter counter;
+        const auto started = Clock::now();
+        const auto max_id = co_await store_.max_order_id();
+        double counting = 0;
+        for (std::int64_t after = 0; after < max_id; after += settings_.batch_orders) {
+            auto batch = co_await store_.baskets(after, std::min(max_id, after + settings_.batch_orders));
+            const auto t = Clock::now();
+            for (const auto& b : batch) counter.add_basket(b.products);
+            counting += std::chrono::duration<double>(Clock::now() - t).count();
+        }
+        report.count_seconds = counting;
+        report.read_seconds = std::chrono::duration<double>(Clock::now() - started).count() - counting;
+        report.baskets = counter.baskets();
+        report.pairs = counter.pairs();
+        const auto publishing = Clock::now();
+        report.products = co_await publish(counter, report);
+        report.publish_seconds = std::chrono::duration<double>(Clock::now() - publishing).count();
+    } catch (const std::exception&) {
+        failure = std::current_exception();
+    }
+    std::vector<std::string> keys{lock};
+    std::vector<std::string> args{token};
+    try {
+        co_await redis_().eval(kRelease, std::move(keys), std::move(args));
+    } catch (const std::exception&) {
+        // The lock expires on its own.
+    }
+    if (failure) std::rethrow_exception(failure);
+    core::Metrics::global().counter("emporium_recommend_rebuilds_total", "Full recommendation rebuilds").inc();
+    core::log::info("recommendations rebuilt", {{"baskets", static_cast<std::int64_t>(report.baskets)},
+                                                {"products", report.products},
+                                                {"pairs", report.pairs},
+                                                {"removed", report.removed},
+                                                {"read_s", report.read_seconds},
+                                                {"count_s", report.count_seconds},
+                                                {"publish_s", report.publish_seconds}});
+    co_return report;
+}
+
+asio::awaitable<std::size_t> RecommendService::publish(const CooccurrenceCounter& counter, RebuildReport& report) {
+    const auto build = core::random_hex_id().substr(0, 12);
+    const auto index = keys_.make("cooccurrence", "index");
+    const auto new_index = keys_.make("cooccurrence", "tmp", build, "index");
+    std::vector<std::vector<std::string>> commands;
+    std::unordered_set<std::int64_t> published;
+    std::size_t in_chunk = 0;
+    std::vector<std::pair<std::int64_t, std::vector<Neighbour>>> pending;
+    counter.for_each_top_k(settings_.top_k, settings_.scoring, [&](std::int64_t id, const std::vector<Neighbour>& top) {
+        pending.emplace_back(id, top);
+    });
+    for (const auto& [id, top] : pending) {
+        // Written under a temporary name, then renamed over the live key: a reader sees the old
+        // list or the new one, never a mix.
+        const auto tmp = keys_.make("cooccurrence", "tmp", build, id);
+        std::vector<std::string> zadd{"ZADD", tmp};
+        for (const auto& n : top) {
+            zadd.push_back(format_score(n.score));
+            zadd.push_back(std::to_string(n.product_id));
+        }
+        commands.push_back(std::move(zadd));
+        commands.push_back(redis::cmd("RENAME", tmp, neighbours_key(id)));
+        commands.push_back(redis::cmd("SADD", new_index, std::to_string(id)));
+        published.insert(id);
+        if (++in_chunk == kPublishChunk) {
+            co_await send_all(&redis_(), take(commands));
+            in_chunk = 0;
+        }
+    }
+    co_await send_all(&redis_(), take(commands));
+    // Products that had neighbours before but have none now lose their (stale) list.
+    auto old = co_await redis_().command(redis::cmd("SMEMBERS", index));
+    std::vector<std::string> gone{"DEL"};
+    for (const auto& member : old.elements) {
+        auto id = to_id(member.str);
+        if (id && !published.contains(*id)) gone.push_back(neighbours_key(*id));
+    }
+    report.removed = gone.size() - 1;
+    if (gone.size() > 1) commands.push_back(std::move(gone));
+    if (published.empty()) {
+        commands.push_back(redis::cmd("DEL", index));
+    } else {
+        commands.push_back(redis::cmd("RENAME", new_index, index));
+    }
+    commands.push_back(redis::cmd("INCR", keys_.make("cooccurrence", "version")));
+    co_await send_all(&redis_(), take(commands));
+    co_return published.size();
+}
+
+asio::awaitable<core::Result<void>> RecommendService::on_order_paid(std::int64_t order_id) {
+    auto [paid, products] = co_await store_.order_products(order_id);
+    if (!paid) co_return core::Result<void>{};  // not (or no longer) a purchase
+    std::sort(products.begin(), products.end());
+    products.erase(std::unique(products.begin(), products.end()), products.end());
+    if (products.size() < 2) co_return core::Result<void>{};
+    std::vector<std::string> keys{keys_.make("cooccurrence", "bumped", order_id), keys_.make("cooccurrence", "index"),
+                                  keys_.make("cooccurrence", "version")};
+    std::vector<std::string> args{std::to_string(settings_.bump_memory.count()), keys_.make("cooccurrence", ""),
+                                  settings_.scoring == Scoring::kCount ? "incr" : "nx", std::to_string(settings_.top_k)};
+    for (auto p : products) args.push_back(std::to_string(p));
+    auto r = co_await redis_().eval(kBump, std::move(keys), std::move(args));
+    if (r.is_error()) throw redis::RedisError("recommend: bump failed: " + r.str);
+    co_return core::Result<void>{};
+}
+
+asio::awaitable<core::Result<std::string>> RecommendService::also_bought(std::int64_t product_id, std::int64_t limit) {
+    auto product = co_await catalog_->get_product(product_id);
+    if (!product) co_return product.error();
+    const auto cache_key = keys_.make("rec", "also", co_await version(), product_id, limit);
+    auto cached = co_await redis_().command(redis::cmd("GET", cache_key));
+    if (!cached.is_nil() && !cached.is_error()) co_return cached.str;
+
+    auto members = co_await redis_().command(
+        redis::cmd("ZREVRANGE", neighbours_key(product_id), "0", std::to_string(limit + 20), "WITHSCORES"));
+    std::vector<std::int64_t> ids;
+    std::unordered_map<std::int64_t, double> scores;
+    for (std::size_t i = 0; i + 1 < members.elements.size(); i += 2) {
+        if (auto id = to_id(members.elements[i].str)) {
+            ids.push_back(*id);
+            scores[*id] = to_double(members.elements[i + 1].str);
+        }
+    }
+    auto products = co_await catalog_->get_visible_products(ids);
+    json::array items;
+    for (const auto& p : products) {
+        if (static_cast<std::int64_t>(items.size()) >= limit) break;
+        items.push_back(with_score(p, scores[p.id]));
+    }
+    auto body = json::serialize(json::object{{"product_id", product_id},
+                                             {"scoring", scoring_name(settings_.scoring)},
+                                             {"items", std::move(items)}});
+    co_await redis_().command(
+        redis::cmd("SET", cache_key, body, "EX", std::to_string(std::max<std::int64_t>(1, settings_.cache_ttl.count()))));
+    co_return body;
+}
+
+asio::awaitable<std::vector<catalog::Product>> RecommendService::popular(std::int64_t limit) {
+    catalog::ListQuery query;
+    query.sort = catalog::ListSort::kRank;
+    query.limit = std::clamp<std::int64_t>(limit, 1, 100);
+    std::vector<catalog::Product> out;
+    auto page = co_await catalog_->list_products(query);
+    if (page) {
+        for (auto& item : page->items) out.push_back(std::move(item.product));
+    }
+    co_return out;
+}
+
+asio::awaitable<json::value> RecommendService::recommendations(std::int64_t user_id, std::int64_t limit) {
+    auto bought = co_await store_.purchases(user_id, 500);
+    const std::unordered_set<std::int64_t> owned(bought.begin(), bought.end());
+    json::array items;
+    std::unordered_set<std::int64_t> shown;
+    std::string source = "popular";
+    if (!bought.empty()) {
+        // The neighbour lists of the most recent purchases, summed.
+        std::vector<std::vector<std::string>> commands;
+        const std::size_t recent = std::min<std::size_t>(bought.size(), 20);
+        for (std::size_t i = 0; i < recent; ++i) {
+            commands.push_back(redis::cmd("ZREVRANGE", neighbours_key(bought[i]), "0", "49", "WITHSCORES"));
+        }
+        auto replies = co_await redis_().pipeline(std::move(commands));
+        std::unordered_map<std::int64_t, double> sum;
+        for (const auto& r : replies) {
+            for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+                auto id = to_id(r.elements[i].str);
+                if (id && !owned.contains(*id)) sum[*id] += to_double(r.elements[i + 1].str);
+            }
+        }
+        std::vector<std::pair<std::int64_t, double>> ranked(sum.begin(), sum.end());
+        std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+            return a.second != b.second ? a.second > b.second : a.first < b.first;
+        });
+        if (ranked.size() > static_cast<std::size_t>(limit) + 20) ranked.resize(static_cast<std::size_t>(limit) + 20);
+        std::vector<std::int64_t> ids;
+        for (const auto& [id, score] : ranked) ids.push_back(id);
+        for (const auto& p : co_await catalog_->get_visible_products(ids)) {
+            if (static_cast<std::int64_t>(items.size()) >= limit) break;
+            items.push_back(with_score(p, sum[p.id]));
+            shown.insert(p.id);
+        }
+        if (!items.empty()) source = "cooccurrence";
+    }
+    const auto from_cooccurrence = items.size();
+    if (static_cast<std::int64_t>(items.size()) < limit) {
+        // New customers (and short lists) get the shop's ranking, minus what they own.
+        for (const auto& p : co_await popular(limit + static_cast<std::int64_t>(owned.size()) + 10)) {
+            if (static_cast<std::int64_t>(items.size()) >= limit) break;
+            if (owned.contains(p.id) || shown.contains(p.id)) continue;
+            items.push_back(with_score(p, std::nullopt));
+            shown.insert(p.id);
+        }
+        if (from_cooccurrence > 0 && items.size() > from_cooccurrence) source = "mixed";
+    }
+    co_return json::object{{"source", source}, {"items", std::move(items)}};
+}
+
+}  // namespace emporium::recommend

@@ -1,0 +1,76 @@
+#pragma once
+// Recommendations: the batch builder (paid orders read in order-id batches → co-occurrence counts →
+// top K neighbours per product published to Redis sorted sets <prefix>cooccurrence:<id>, each
+// replaced atomically with a temporary key + RENAME), incremental bumps when an order is paid,
+// and the two reads: "also bought" for a product and "recommended for you" for a customer.
+
+#include "catalog/catalog_service.hpp"
+#include "core/error.hpp"
+#include "recommend/cooccurrence.hpp"
+#include "recommend/recommend_store.hpp"
+#include "redis/redis.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace emporium::recommend {
+
+struct RecommendSettings {
+    std::size_t top_k = 50;  // neighbours kept per product
+    Scoring scoring = Scoring::kCount;
+    std::int64_t batch_orders = 20'000;  // order ids read per query by the builder
+    std::chrono::seconds cache_ttl{60};  // also-bought answers
+    std::chrono::seconds bump_memory{7 * 24 * 3600};  // how long an order's incremental bump is remembered
+};
+
+struct RebuildReport {
+    std::uint64_t baskets = 0;
+    std::size_t products = 0;   // products with at least one neighbour
+    std::size_t pairs = 0;      // distinct directed pairs counted
+    std::size_t removed = 0;    // products whose neighbours disappeared
+    double read_seconds = 0;
+    double count_seconds = 0;
+    double publish_seconds = 0;
+};
+
+class RecommendService {
+public:
+    using ClientRef = std::function<redis::Client&()>;
+
+    RecommendService(RecommendSettings settings,
+                     RecommendStore store,
+                     ClientRef redis,
+                     redis::Keys keys,
+                     std::shared_ptr<catalog::CatalogService> catalog);
+
+    // Full rebuild. Errors: kConflict (another rebuild holds the lock).
+    boost::asio::awaitable<core::Result<RebuildReport>> rebuild();
+    // The `recommend.order_paid` job: bumps the pair counts of the order's products once.
+    boost::asio::awaitable<core::Result<void>> on_order_paid(std::int64_t order_id);
+
+    // JSON text {"product_id", "scoring", "items": [product… + "score"]}. Errors: kNotFound.
+    boost::asio::awaitable<core::Result<std::string>> also_bought(std::int64_t product_id, std::int64_t limit);
+    // {"source": "cooccurrence" | "popular" | "mixed", "items": [product… (+ "score")]}.
+    boost::asio::awaitable<boost::json::value> recommendations(std::int64_t user_id, std::int64_t limit);
+
+    std::string neighbours_key(std::int64_t product_id) const;
+    const RecommendSettings& settings() const { return settings_; }
+
+private:
+    boost::asio::awaitable<std::size_t> publish(const CooccurrenceCounter& counter, RebuildReport& report);
+    boost::asio::awaitable<std::vector<catalog::Product>> popular(std::int64_t limit);
+    boost::asio::awaitable<std::string> version();
+
+    RecommendSettings settings_;
+    RecommendStore store_;
+    ClientRef redis_;
+    redis::Keys keys_;
+    std::shared_ptr<catalog::CatalogService> catalog_;
+};
+
+}  // namespace emporium::recommend
