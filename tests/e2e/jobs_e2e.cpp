@@ -391,5 +391,54 @@ TEST_F(JobsE2E, PayingThroughTheApiCapturesInTheBackgroundAndSendsTheDocuments) 
     EXPECT_EQ(json::parse(dup.body()).at("duplicate").as_bool(), true);
 }
 
+TEST_F(JobsE2E, TheScheduledRebuildFeedsBothRecommendationEndpoints) {
+    start_server();
+    start_worker();
+    auto [ann_id, ann] = customer("ann@example.com");
+    auto [bob_id, bob] = customer("bob@example.com");
+    const auto kettle = product("Kettle", 50, 3'000);
+    const auto teapot = product("Teapot", 50, 2'000);
+    const auto cups = product("Cups", 50, 1'500);
+    // Bob buys kettle + teapot twice and kettle + cups once; Ann buys a kettle.
+    for (int i = 0; i < 2; ++i) {
+        auto body = json::serialize(json::object{
+            {"items", json::array{json::object{{"product_id", kettle}, {"quantity", 1}}, json::object{{"product_id", teapot}, {"quantity", 1}}}},
+            {"shipping_address", json::object{{"city", "Oslo"}}}});
+        auto r = send(bhttp::verb::post, "/api/v1/orders", bob, body, {{"Idempotency-Key", unique_suffix()}});
+        ASSERT_EQ(r.result_int(), 201U) << r.body();
+        mark_paid(json::parse(r.body()).at("id").as_int64());
+    }
+    auto body = json::serialize(json::object{
+        {"items", json::array{json::object{{"product_id", kettle}, {"quantity", 1}}, json::object{{"product_id", cups}, {"quantity", 1}}}},
+        {"shipping_address", json::object{{"city", "Oslo"}}}});
+    auto r = send(bhttp::verb::post, "/api/v1/orders", bob, body, {{"Idempotency-Key", unique_suffix()}});
+    ASSERT_EQ(r.result_int(), 201U);
+    mark_paid(json::parse(r.body()).at("id").as_int64());
+    mark_paid(place(ann, kettle, 1));
+
+    // The scheduler's rebuild (every second here) publishes the neighbour lists.
+    start_scheduler({{"SCHEDULE_RECOMMEND", "every 1s"}});
+    const auto target = "/api/v1/products/" + std::to_string(kettle) + "/also-bought?limit=5";
+    json::value also;
+    ASSERT_TRUE(eventually([&] {
+        auto res = send(bhttp::verb::get, target, "");
+        if (res.result_int() != 200) return false;
+        also = json::parse(res.body());
+        return also.at("items").as_array().size() == 2;
+    })) << json::serialize(also);
+    EXPECT_EQ(also.at("items").at(0).at("id").as_int64(), teapot);
+    EXPECT_EQ(also.at("items").at(0).at("score").as_double(), 2.0);
+    EXPECT_EQ(also.at("items").at(1).at("id").as_int64(), cups);
+    EXPECT_EQ(send(bhttp::verb::get, "/api/v1/products/999999/also-bought", "").result_int(), 404U);
+    EXPECT_EQ(send(bhttp::verb::get, "/api/v1/products/1/also-bought?limit=500", "").result_int(), 422U);
+
+    auto recs = send(bhttp::verb::get, "/api/v1/recommendations?limit=2", ann);
+    ASSERT_EQ(recs.result_int(), 200U) << recs.body();
+    auto parsed = json::parse(recs.body());
+    EXPECT_EQ(parsed.at("source").as_string(), "cooccurrence");
+    EXPECT_EQ(parsed.at("items").at(0).at("id").as_int64(), teapot) << "what kettle buyers also bought, minus the kettle";
+    EXPECT_EQ(send(bhttp::verb::get, "/api/v1/recommendations", "").result_int(), 401U);
+}
+
 }  // namespace
 }  // namespace emporium::test
