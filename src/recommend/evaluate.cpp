@@ -169,14 +169,11 @@ BasketFormat detect_format(const RawLines& raw) {
 // Token → item id in first-seen order, and the baskets' distinct items.
 class BasketBuilder {
 public:
-    explicit BasketBuilder(const Tokens& tokens)
-        : tokens_(tokens), item_of_(tokens.size(), kNone), last_basket_(tokens.size(), kNone) {}
+    explicit BasketBuilder(const Tokens& tokens) : tokens_(tokens), item_of_(tokens.size(), kNone) {}
 
-    // Adds `token` to basket `basket` (created on first use; baskets must be used in order).
+    // Adds `token` to basket `basket` (created on first use; new baskets are numbered in order).
     void add(std::size_t basket, std::uint32_t token) {
         if (basket == out_.baskets.size()) out_.baskets.emplace_back();
-        if (last_basket_[token] == basket) return;  // duplicate within the basket
-        last_basket_[token] = basket;
         if (item_of_[token] == kNone) {
             item_of_[token] = out_.item_names.size();
             out_.item_names.push_back(tokens_.name(token));
@@ -184,7 +181,21 @@ public:
         out_.baskets[basket].items.push_back(static_cast<std::int64_t>(item_of_[token]));
     }
     std::size_t baskets() const { return out_.baskets.size(); }
+
+    // Drops repeated items within each basket (the first occurrence stays), in linear time.
     BasketFile finish(BasketFormat format) && {
+        std::vector<std::size_t> last_basket(out_.item_names.size(), kNone);  // item → last basket holding it
+        for (std::size_t b = 0; b < out_.baskets.size(); ++b) {
+            auto& items = out_.baskets[b].items;
+            std::size_t kept = 0;
+            for (auto item : items) {
+                auto& last = last_basket[static_cast<std::size_t>(item)];
+                if (last == b) continue;
+                last = b;
+                items[kept++] = item;
+            }
+            items.resize(kept);
+        }
         out_.format = format;
         return std::move(out_);
     }
@@ -193,7 +204,6 @@ private:
     static constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
     const Tokens& tokens_;
     std::vector<std::size_t> item_of_;
-    std::vector<std::size_t> last_basket_;
     BasketFile out_;
 };
 

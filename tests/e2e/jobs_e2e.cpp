@@ -440,5 +440,50 @@ TEST_F(JobsE2E, TheScheduledRebuildFeedsBothRecommendationEndpoints) {
     EXPECT_EQ(send(bhttp::verb::get, "/api/v1/recommendations", "").result_int(), 401U);
 }
 
+// Every "$ref" in the document points at a defined component.
+void collect_refs(const json::value& v, std::vector<std::string>& out) {
+    if (v.is_object()) {
+        for (const auto& [k, child] : v.get_object()) {
+            if (k == "$ref" && child.is_string()) out.emplace_back(child.get_string());
+            collect_refs(child, out);
+        }
+    } else if (v.is_array()) {
+        for (const auto& child : v.get_array()) collect_refs(child, out);
+    }
+}
+
+TEST_F(JobsE2E, TheOpenApiDocumentCoversJobsPaymentsReceiptsAndRecommendations) {
+    start_server();
+    auto doc = json::parse(send(bhttp::verb::get, "/openapi.json", "").body());
+    const auto& paths = doc.at("paths").as_object();
+    const std::vector<std::pair<std::string, std::string>> expected{
+        {"/api/v1/admin/jobs", "get"},
+        {"/api/v1/admin/jobs/dead", "get"},
+        {"/api/v1/admin/jobs/dead/{id}/retry", "post"},
+        {"/api/v1/orders/{id}/receipt", "get"},
+        {"/api/v1/orders/{id}/pay", "post"},
+        {"/api/v1/orders/{id}/payment", "get"},
+        {"/webhooks/payments", "post"},
+        {"/api/v1/products/{id}/also-bought", "get"},
+        {"/api/v1/recommendations", "get"}};
+    for (const auto& [path, method] : expected) {
+        ASSERT_TRUE(paths.contains(path)) << path;
+        EXPECT_TRUE(paths.at(path).as_object().contains(method)) << method << " " << path;
+    }
+    std::vector<std::string> refs;
+    collect_refs(doc, refs);
+    ASSERT_FALSE(refs.empty());
+    const auto& components = doc.at("components").as_object();
+    for (const auto& ref : refs) {
+        ASSERT_EQ(ref.rfind("#/components/", 0), 0U) << ref;
+        const auto rest = ref.substr(std::string("#/components/").size());
+        const auto slash = rest.find('/');
+        ASSERT_NE(slash, std::string::npos) << ref;
+        const auto section = rest.substr(0, slash);
+        ASSERT_TRUE(components.contains(section)) << ref;
+        EXPECT_TRUE(components.at(section).as_object().contains(rest.substr(slash + 1))) << "dangling " << ref;
+    }
+}
+
 }  // namespace
 }  // namespace emporium::test

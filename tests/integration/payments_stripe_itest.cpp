@@ -263,8 +263,8 @@ protected:
     json::object charges() { return control(gateway_.url() + "/_control/charges", false).as_object(); }
     std::int64_t charge_count() { return charges().at("count").as_int64(); }
     std::string charged_intent(const std::string& key) {
-        const auto& keys = charges().at("keys").as_object();
-        const auto* id = keys.if_contains(key);
+        const json::object summary = charges();
+        const auto* id = summary.at("keys").as_object().if_contains(key);
         return id == nullptr ? std::string() : text(*id);
     }
     void queue_faults(const std::vector<std::string>& faults) {

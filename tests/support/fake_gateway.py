@@ -4,7 +4,8 @@
     fake_gateway.py --port 0 --secret-key sk_test_x [--slow-seconds 3] [--verbose]
 
 Listens on 127.0.0.1 and prints "fake gateway listening on <port>" (flushed) once it accepts
-connections. One thread per connection.
+connections. One thread per connection. Exits by itself when the process that started it dies
+(a crashed test cannot leave it behind).
 
 POST /v1/payment_intents (application/x-www-form-urlencoded, "Authorization: Bearer <key>")
     A wrong or missing key answers 401. Behaviour by payment_method:
@@ -46,6 +47,7 @@ Control endpoints (not recorded in the request log):
 import argparse
 import http.server
 import json
+import os
 import socket
 import struct
 import sys
@@ -338,6 +340,18 @@ class Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+def exit_with_parent():
+    """Ends this process soon after its parent is gone (it is then re-parented)."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main():
     parser = argparse.ArgumentParser(description="A fake Stripe-like payment gateway for tests.")
     parser.add_argument("--port", type=int, default=0)
@@ -349,6 +363,7 @@ def main():
     server = Server(("127.0.0.1", args.port), Handler)
     server.gateway = Gateway(args.secret_key, args.slow_seconds)
     server.verbose = args.verbose
+    exit_with_parent()
     print("fake gateway listening on %d" % server.server_address[1], flush=True)
     try:
         server.serve_forever()
