@@ -1,5 +1,6 @@
 // Composition root: reads the configuration, builds the objects, runs the chosen subcommand.
 #include "app/commands.hpp"
+#include "app/recommend_commands.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
 
@@ -55,6 +56,16 @@ int main(int argc, char** argv) {
     auto* recommend = cli.add_subcommand("recommend", "recommendations: rebuild the model, evaluate offline");
     recommend->require_subcommand(1);
     auto* recommend_rebuild = recommend->add_subcommand("rebuild", "recompute \"frequently bought together\" now");
+    auto* recommend_evaluate = recommend->add_subcommand(
+        "evaluate", "offline HitRate@5/@10 and MRR of each scoring mode on a basket file (no database)");
+    app::RecommendEvaluateOptions evaluate_opts;
+    recommend_evaluate->add_option("--input", evaluate_opts.input, "basket file (- for stdin)")->required();
+    recommend_evaluate->add_option("--format", evaluate_opts.format, "auto | baskets | transactions")
+        ->check(CLI::IsMember({"auto", "baskets", "transactions"}));
+    recommend_evaluate
+        ->add_option("--test-fraction", evaluate_opts.test_fraction, "share of baskets held out, in (0, 1)")
+        ->check(CLI::Range(0.0, 1.0));  // the bounds themselves are refused by run_recommend_evaluate
+    recommend_evaluate->add_option("--seed", evaluate_opts.seed, "split seed (same seed, same split)");
     auto* version = cli.add_subcommand("version", "print the version");
 
     CLI11_PARSE(cli, argc, argv);
@@ -63,6 +74,8 @@ int main(int argc, char** argv) {
         std::cout << "emporium " << app::version() << "\n";
         return 0;
     }
+    // Reads a file only: no configuration or database needed.
+    if (recommend_evaluate->parsed()) return app::run_recommend_evaluate(evaluate_opts);
     core::Config config;
     try {
         config = core::Config::load(core::ConfigSource::from_environment(env_file));

@@ -7,10 +7,10 @@
 namespace emporium::app {
 
 struct RecommendEvaluateOptions {
-    std::string input;              // basket file path, or "-" for stdin
-    std::string format = "auto";    // auto | baskets | transactions
-    double test_fraction = 0.2;     // share of baskets held out, in (0, 1)
-    std::uint64_t seed = 42;        // same seed, same split
+    std::string input;            // basket file path, or "-" for stdin
+    std::string format = "auto";  // auto | baskets | transactions
+    double test_fraction = 0.2;   // share of baskets held out, in (0, 1)
+    std::uint64_t seed = 42;      // same seed, same split
 };
 
 // `emporium recommend evaluate --input FILE`: splits the baskets of FILE into train and test,

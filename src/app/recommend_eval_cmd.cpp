@@ -2,9 +2,10 @@
 #include "recommend/evaluate.hpp"
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <new>
+#include <system_error>
 
 namespace emporium::app {
 namespace {
@@ -27,24 +28,30 @@ int run_recommend_evaluate(const RecommendEvaluateOptions& options) {
     const bool from_stdin = options.input == "-";
     if (!from_stdin) {
         file.open(options.input, std::ios::binary);
-        if (!file) return fail("cannot open " + options.input + ": " + std::strerror(errno));
+        if (!file) {
+            return fail("cannot open " + options.input + ": " + std::generic_category().message(errno));
+        }
     }
     std::istream& in = from_stdin ? std::cin : file;
     const std::string name = from_stdin ? "stdin" : options.input;
 
-    auto read = recommend::read_baskets(in, *format);
-    if (!read) return fail(name + ": " + read.error().message);
-    if (read->baskets.empty()) return fail(name + ": no baskets in the input");
+    try {
+        auto read = recommend::read_baskets(in, *format);
+        if (!read) return fail(name + ": " + read.error().message);
+        if (read->baskets.empty()) return fail(name + ": no baskets in the input");
 
-    recommend::EvaluateOptions eval;
-    eval.test_fraction = options.test_fraction;
-    eval.seed = options.seed;
-    const auto report = recommend::evaluate(read->baskets, eval);
+        recommend::EvaluateOptions eval;
+        eval.test_fraction = options.test_fraction;
+        eval.seed = options.seed;
+        const auto report = recommend::evaluate(read->baskets, eval);
 
-    std::cout << "input: " << name << " (" << recommend::basket_format_name(read->format) << ", "
-              << read->item_names.size() << " distinct items), seed " << options.seed << ", test fraction "
-              << options.test_fraction << "\n"
-              << recommend::format_report(report);
+        std::cout << "input: " << name << " (" << recommend::basket_format_name(read->format) << ", "
+                  << read->item_names.size() << " distinct items), seed " << options.seed
+                  << ", test fraction " << options.test_fraction << "\n"
+                  << recommend::format_report(report);
+    } catch (const std::bad_alloc&) {
+        return fail(name + ": the input does not fit in memory");
+    }
     return std::cout.flush() ? 0 : 1;
 }
 

@@ -1,5 +1,7 @@
 #include "notify/mailer.hpp"
 
+#include "core/curl_easy.hpp"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -71,10 +73,9 @@ core::Result<void> check_envelope(const EmailMessage& msg, const std::string& fi
 
 // ---- SMTP -------------------------------------------------------------------------------------
 
-// curl_global_init is not thread-safe; a function-local static runs it exactly once. It is never
-// undone: the mailer lives as long as the process.
+// libcurl's global set-up (once per process; see core::curl::global_init).
 core::Result<void> ensure_curl_initialised() {
-    static const CURLcode init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+    const CURLcode init_result = core::curl::global_init();
     if (init_result != CURLE_OK) {
         return core::make_error(core::Errc::kInternal,
                                 std::string("curl_global_init failed: ") + curl_easy_strerror(init_result));
@@ -82,12 +83,8 @@ core::Result<void> ensure_curl_initialised() {
     return {};
 }
 
-struct CurlEasyDeleter {
-    void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
-};
-struct CurlListDeleter {
-    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
+using CurlEasyDeleter = core::curl::EasyDeleter;
+using CurlListDeleter = core::curl::ListDeleter;
 
 struct Payload {
     std::string_view data;
@@ -126,21 +123,7 @@ bool is_permanent_curl_error(CURLcode code) {
     }
 }
 
-// Sets options one after another and remembers the first failure.
-class CurlOptions {
-public:
-    explicit CurlOptions(CURL* handle) : handle_(handle) {}
-
-    template <typename T>
-    void set(CURLoption option, T value) {
-        if (result_ == CURLE_OK) result_ = curl_easy_setopt(handle_, option, value);
-    }
-    CURLcode result() const { return result_; }
-
-private:
-    CURL* handle_;
-    CURLcode result_ = CURLE_OK;
-};
+using CurlOptions = core::curl::Options;
 
 class SmtpMailer final : public Mailer {
 public:

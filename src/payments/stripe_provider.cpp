@@ -1,6 +1,8 @@
 #include "payments/stripe_provider.hpp"
 
 #include <boost/json.hpp>
+#include "core/curl_easy.hpp"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -15,42 +17,23 @@ namespace {
 
 using Kind = ChargeOutcome::Kind;
 
-constexpr std::size_t kMaxResponseBytes = 1024 * 1024;
+constexpr std::size_t kMaxResponseBytes = std::size_t{1024} * 1024;
 constexpr std::size_t kMaxMessageLength = 500;
 constexpr std::size_t kMaxIdempotencyKeyLength = 255;  // Stripe's limit
 
-// curl_global_init is not thread-safe; a function-local static runs it exactly once. It is never
-// undone: providers live as long as the process.
+// libcurl's global set-up (once per process; see core::curl::global_init).
 void ensure_curl_initialised() {
-    static const CURLcode init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+    const CURLcode init_result = core::curl::global_init();
     if (init_result != CURLE_OK) {
         throw std::runtime_error(std::string("stripe: curl_global_init failed: ") +
                                  curl_easy_strerror(init_result));
     }
 }
 
-struct CurlEasyDeleter {
-    void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
-};
-struct CurlListDeleter {
-    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
+using CurlEasyDeleter = core::curl::EasyDeleter;
+using CurlListDeleter = core::curl::ListDeleter;
 
-// Sets options one after another and remembers the first failure.
-class CurlOptions {
-public:
-    explicit CurlOptions(CURL* handle) : handle_(handle) {}
-
-    template <typename T>
-    void set(CURLoption option, T value) {
-        if (result_ == CURLE_OK) result_ = curl_easy_setopt(handle_, option, value);
-    }
-    CURLcode result() const { return result_; }
-
-private:
-    CURL* handle_;
-    CURLcode result_ = CURLE_OK;
-};
+using CurlOptions = core::curl::Options;
 
 // Collects the response body; a body over kMaxResponseBytes aborts the transfer (CURLE_WRITE_ERROR).
 std::size_t collect_body(char* data, std::size_t size, std::size_t count, void* user_data) {
@@ -152,13 +135,19 @@ ChargeOutcome outcome(Kind kind, std::string reference, std::string message) {
 ChargeOutcome classify_payment_intent(long status_code, const boost::json::value& document) {
     const std::string prefix = "stripe: HTTP " + std::to_string(status_code);
     const auto* intent = document.if_object();
-    if (intent == nullptr) return outcome(Kind::kTransient, {}, prefix + " with a body that is not a JSON object");
+    if (intent == nullptr) {
+        return outcome(Kind::kTransient, {}, prefix + " with a body that is not a JSON object");
+    }
     const std::string id = string_field(*intent, "id");
     const std::string status = string_field(*intent, "status");
-    if (status.empty()) return outcome(Kind::kTransient, id, prefix + " with a payment intent without a status");
+    if (status.empty()) {
+        return outcome(Kind::kTransient, id, prefix + " with a payment intent without a status");
+    }
 
     if (status == "succeeded") {
-        if (id.empty()) return outcome(Kind::kTransient, {}, prefix + " with a succeeded payment intent without an id");
+        if (id.empty()) {
+            return outcome(Kind::kTransient, {}, prefix + " with a succeeded payment intent without an id");
+        }
         return outcome(Kind::kApproved, id, {});
     }
     if (status == "requires_payment_method") {
@@ -185,7 +174,8 @@ ChargeOutcome classify_payment_intent(long status_code, const boost::json::value
                            " requires customer action (requires_action), which a server-side charge cannot "
                            "complete");
     }
-    return outcome(Kind::kTransient, id, "stripe: payment intent " + id + " has unexpected status '" + status + "'");
+    return outcome(
+        Kind::kTransient, id, "stripe: payment intent " + id + " has unexpected status '" + status + "'");
 }
 
 ChargeOutcome classify_reply(long status_code, std::string_view body) {
@@ -193,9 +183,10 @@ ChargeOutcome classify_reply(long status_code, std::string_view body) {
     const boost::json::value document = boost::json::parse(body, ec);
     if (status_code >= 200 && status_code < 300) {
         if (ec) {
-            return outcome(Kind::kTransient,
-                           {},
-                           "stripe: HTTP " + std::to_string(status_code) + " with malformed JSON: " + ec.message());
+            return outcome(
+                Kind::kTransient,
+                {},
+                "stripe: HTTP " + std::to_string(status_code) + " with malformed JSON: " + ec.message());
         }
         return classify_payment_intent(status_code, document);
     }
@@ -206,13 +197,16 @@ ChargeOutcome classify_reply(long status_code, std::string_view body) {
     if (!ec && document.is_object()) error = object_field(document.get_object(), "error");
     if (error != nullptr) {
         if (auto detail = describe_error(*error); !detail.empty()) message += ": " + detail;
-        if (const auto* intent = object_field(*error, "payment_intent")) reference = string_field(*intent, "id");
+        if (const auto* intent = object_field(*error, "payment_intent")) {
+            reference = string_field(*intent, "id");
+        }
     }
 
     if (status_code == 402) return outcome(Kind::kDeclined, std::move(reference), std::move(message));
     // 409: the first request with this idempotency key is still being processed; a retry gets its
     // answer. 1xx and 3xx (redirects are not followed) are not an answer either.
-    const bool retryable = status_code == 409 || status_code == 429 || status_code >= 500 || status_code < 400;
+    const bool retryable =
+        status_code == 409 || status_code == 429 || status_code >= 500 || status_code < 400;
     return outcome(retryable ? Kind::kTransient : Kind::kRejected, std::move(reference), std::move(message));
 }
 
@@ -231,14 +225,19 @@ ChargeOutcome no_answer(CURLcode code, const char* error_text) {
 // Whatever the provider sent back, the secret key never reaches a message, and messages stay short
 // (they end up in payments.last_error).
 ChargeOutcome sanitise(ChargeOutcome result, const std::string& secret_key) {
+    static constexpr std::string_view kRedacted = "[redacted]";
     std::string& message = result.message;
     if (!secret_key.empty()) {
-        for (auto at = message.find(secret_key); at != std::string::npos; at = message.find(secret_key, at)) {
-            message.replace(at, secret_key.size(), "[redacted]");
+        for (auto at = message.find(secret_key); at != std::string::npos;
+             at = message.find(secret_key, at + kRedacted.size())) {
+            message.replace(at, secret_key.size(), kRedacted);
         }
     }
     if (message.size() > kMaxMessageLength) {
-        message.resize(kMaxMessageLength - 3);
+        // Cut at a UTF-8 character boundary: the text must stay valid for PostgreSQL.
+        std::size_t cut = kMaxMessageLength - 3;
+        while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0U) == 0x80U) --cut;
+        message.resize(cut);
         message += "...";
     }
     return result;
@@ -265,7 +264,9 @@ ChargeOutcome send_charge(const StripeSettings& settings, const ChargeRequest& r
                                     std::string("Expect:")}) {
         // On failure the old list is untouched (and still owned); on success the head may be new.
         curl_slist* extended = curl_slist_append(headers.get(), line.c_str());
-        if (extended == nullptr) return outcome(Kind::kTransient, {}, "stripe: curl_slist_append failed; not sent");
+        if (extended == nullptr) {
+            return outcome(Kind::kTransient, {}, "stripe: curl_slist_append failed; not sent");
+        }
         static_cast<void>(headers.release());
         headers.reset(extended);
     }
@@ -302,7 +303,8 @@ ChargeOutcome send_charge(const StripeSettings& settings, const ChargeRequest& r
     const CURLcode code = curl_easy_perform(handle.get());
     if (code != CURLE_OK) return no_answer(code, error_text.data());
     long status_code = 0;
-    if (curl_easy_getinfo(handle.get(), CURLINFO_RESPONSE_CODE, &status_code) != CURLE_OK || status_code == 0) {
+    if (curl_easy_getinfo(handle.get(), CURLINFO_RESPONSE_CODE, &status_code) != CURLE_OK ||
+        status_code == 0) {
         return outcome(Kind::kTransient, {}, "stripe: no HTTP status in the answer");
     }
     return classify_reply(status_code, response);
@@ -310,9 +312,11 @@ ChargeOutcome send_charge(const StripeSettings& settings, const ChargeRequest& r
 
 }  // namespace
 
-StripeProvider::StripeProvider(StripeSettings settings, core::CpuPool& cpu) : settings_(std::move(settings)), cpu_(cpu) {
+StripeProvider::StripeProvider(StripeSettings settings, core::CpuPool& cpu)
+    : settings_(std::move(settings)), cpu_(cpu) {
     if (!starts_with_ci(settings_.base_url, "https://") && !starts_with_ci(settings_.base_url, "http://")) {
-        throw std::invalid_argument("stripe: base URL must start with https:// or http://: " + settings_.base_url);
+        throw std::invalid_argument("stripe: base URL must start with https:// or http://: " +
+                                    settings_.base_url);
     }
     while (settings_.base_url.back() == '/') settings_.base_url.pop_back();
     if (settings_.base_url.find("://") == std::string::npos) {

@@ -18,10 +18,10 @@ struct StripeSettings {
     // Scheme, host and optional port (and path prefix), without a trailing "/v1". http:// is
     // accepted for local fakes and tests; production uses https://.
     std::string base_url = "https://api.stripe.com";
-    std::string secret_key;                             // sk_…; sent as a Bearer token, never logged
-    std::chrono::milliseconds timeout{10'000};          // the whole request, connect included
-    std::chrono::milliseconds connect_timeout{3'000};   // TCP + TLS handshake
-    bool verify_peer = true;                            // verify the certificate and the host name
+    std::string secret_key;                            // sk_…; sent as a Bearer token, never logged
+    std::chrono::milliseconds timeout{10'000};         // the whole request, connect included
+    std::chrono::milliseconds connect_timeout{3'000};  // TCP + TLS handshake
+    bool verify_peer = true;                           // verify the certificate and the host name
 };
 
 // How charge() maps Stripe's answer to an outcome:
@@ -56,7 +56,8 @@ public:
     std::string name() const override { return "stripe"; }
 
     // Never throws for provider-side problems (see the mapping above). Thread-safe; may be called
-    // from any executor. The provider must outlive the returned awaitable.
+    // from any executor, which is where it resumes. The request blocks one CPU-pool thread for up
+    // to `timeout`. The provider must outlive the returned awaitable.
     boost::asio::awaitable<ChargeOutcome> charge(ChargeRequest request) override;
 
 private:

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <climits>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -23,7 +22,9 @@ using Digest = std::array<unsigned char, kDigestSize>;
 constexpr std::string_view kHexDigits = "0123456789abcdef";
 
 Digest hmac_sha256(std::string_view secret, std::int64_t timestamp, std::string_view body) {
-    if (secret.size() > static_cast<std::size_t>(INT_MAX)) throw std::invalid_argument("webhook: secret too long");
+    if (secret.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+        throw std::invalid_argument("webhook: secret too long");
+    }
     std::string payload = std::to_string(timestamp);
     payload += '.';
     payload += body;
@@ -39,7 +40,9 @@ Digest hmac_sha256(std::string_view secret, std::int64_t timestamp, std::string_
                                        payload.size(),
                                        digest.data(),
                                        &size);
-    if (result == nullptr || size != kDigestSize) throw core::InfraError("webhook: HMAC-SHA256 failed (OpenSSL)");
+    if (result == nullptr || size != kDigestSize) {
+        throw core::InfraError("webhook: HMAC-SHA256 failed (OpenSSL)");
+    }
     return digest;
 }
 
@@ -147,7 +150,9 @@ core::Result<std::int64_t> verify_webhook(std::string_view header,
                                           std::string_view secret,
                                           std::chrono::seconds tolerance,
                                           std::int64_t now_seconds) {
-    if (secret.empty()) return core::make_error(core::Errc::kInternal, "webhook: no signing secret configured");
+    if (secret.empty()) {
+        return core::make_error(core::Errc::kInternal, "webhook: no signing secret configured");
+    }
     auto parsed = parse_header(header);
     if (!parsed) return parsed.error();
     if (parsed->signatures.empty()) return unauthorized("webhook: no v1 signature in the signature header");
@@ -163,10 +168,13 @@ core::Result<std::int64_t> verify_webhook(std::string_view header,
     // The timestamp is >= 0, so now - timestamp can only overflow downwards.
     const std::int64_t timestamp = parsed->timestamp;
     const std::int64_t limit = std::max<std::int64_t>(tolerance.count(), 0);
-    if (now_seconds < std::numeric_limits<std::int64_t>::min() + timestamp || now_seconds - timestamp < -limit) {
+    if (now_seconds < std::numeric_limits<std::int64_t>::min() + timestamp ||
+        now_seconds - timestamp < -limit) {
         return unauthorized("webhook: timestamp outside the tolerance: it is in the future");
     }
-    if (now_seconds - timestamp > limit) return unauthorized("webhook: timestamp outside the tolerance: it is too old");
+    if (now_seconds - timestamp > limit) {
+        return unauthorized("webhook: timestamp outside the tolerance: it is too old");
+    }
     return timestamp;
 }
 

@@ -37,7 +37,8 @@ bool mentions_transaction(std::string_view line) {
 }
 
 core::Error line_error(std::size_t line_no, std::string_view what) {
-    return core::make_error(core::Errc::kValidation, "line " + std::to_string(line_no) + ": " + std::string(what));
+    return core::make_error(core::Errc::kValidation,
+                            "line " + std::to_string(line_no) + ": " + std::string(what));
 }
 
 // Reads lines of at most kMaxBasketLineBytes without ever buffering more than that.
@@ -55,11 +56,13 @@ public:
         const auto got = static_cast<std::size_t>(in_.gcount());
         if (in_.fail()) {
             if (in_.eof() && got == 0) return false;
-            return line_error(line_no_ + 1, "line longer than " + std::to_string(kMaxBasketLineBytes) + " bytes");
+            return line_error(line_no_ + 1,
+                              "line longer than " + std::to_string(kMaxBasketLineBytes) + " bytes");
         }
         const auto length = in_.eof() ? got : got - 1;  // without the extracted '\n'
         if (length > kMaxBasketLineBytes) {
-            return line_error(line_no_ + 1, "line longer than " + std::to_string(kMaxBasketLineBytes) + " bytes");
+            return line_error(line_no_ + 1,
+                              "line longer than " + std::to_string(kMaxBasketLineBytes) + " bytes");
         }
         if (++line_no_ > kMaxBasketFileLines) {
             return line_error(line_no_,
@@ -93,13 +96,16 @@ private:
     std::string scratch_;
 };
 
+static_assert(kMaxBasketFileLines <= std::numeric_limits<std::uint32_t>::max());
+static_assert(kMaxBasketLineBytes < std::numeric_limits<std::uint32_t>::max());
+
 // The data lines of a file (blank and comment lines dropped) as trimmed field tokens, compactly:
 // the format can be decided after the whole file is read without keeping its text twice.
 struct RawLines {
     struct Line {
-        std::size_t line_no = 0;
-        std::size_t first = 0;  // into `fields`
-        std::size_t size = 0;   // number of fields, empty ones included
+        std::size_t first = 0;      // into `fields`
+        std::uint32_t line_no = 0;  // 1-based, blank and comment lines counted (≤ kMaxBasketFileLines)
+        std::uint32_t size = 0;     // number of fields, empty ones included (≤ kMaxBasketLineBytes + 1)
     };
     Tokens tokens;
     std::vector<std::uint32_t> fields;
@@ -113,8 +119,7 @@ struct RawLines {
 
 core::Result<void> check_transaction_row(const RawLines& raw, const RawLines::Line& line) {
     if (line.size != 2) {
-        return line_error(line.line_no,
-                          "expected 2 fields (txn_id,item), got " + std::to_string(line.size));
+        return line_error(line.line_no, "expected 2 fields (txn_id,item), got " + std::to_string(line.size));
     }
     const auto f = raw.of(line);
     if (raw.tokens.name(f[0]).empty()) return line_error(line.line_no, "empty transaction id");
@@ -133,7 +138,7 @@ core::Result<RawLines> read_raw(std::istream& in, BasketFormat format) {
         const auto text = trim(line);
         if (text.empty() || text.front() == '#') continue;
         if (raw.lines.empty()) raw.first_line = std::string(text);
-        RawLines::Line entry{reader.line_no(), raw.fields.size(), 0};
+        RawLines::Line entry{raw.fields.size(), static_cast<std::uint32_t>(reader.line_no()), 0};
         std::size_t start = 0;
         for (;;) {
             const auto comma = text.find(',', start);
@@ -154,7 +159,7 @@ core::Result<RawLines> read_raw(std::istream& in, BasketFormat format) {
 BasketFormat detect_format(const RawLines& raw) {
     if (raw.lines.empty()) return BasketFormat::kBaskets;
     const auto first = raw.of(raw.lines.front());
-    if (!is_number(raw.tokens.name(first[0])) && mentions_transaction(raw.first_line)) {
+    if (first.size() == 2 && !is_number(raw.tokens.name(first[0])) && mentions_transaction(raw.first_line)) {
         return BasketFormat::kTransactions;
     }
     std::vector<std::uint32_t> seen(raw.tokens.size(), 0);
@@ -226,9 +231,10 @@ core::Result<BasketFile> build_transactions(const RawLines& raw) {
     std::size_t skip = 0;
     if (!raw.lines.empty()) {
         const auto header_txn = raw.fields[raw.lines.front().first];
-        const bool recurs = std::any_of(raw.lines.begin() + 1, raw.lines.end(), [&](const RawLines::Line& line) {
-            return raw.fields[line.first] == header_txn;
-        });
+        const bool recurs =
+            std::any_of(raw.lines.begin() + 1, raw.lines.end(), [&](const RawLines::Line& line) {
+                return raw.fields[line.first] == header_txn;
+            });
         if (!is_number(raw.tokens.name(header_txn)) && !recurs) skip = 1;
     }
     constexpr auto kNone = std::numeric_limits<std::size_t>::max();
@@ -303,13 +309,11 @@ std::vector<Candidate> collect(std::span<const std::int64_t> query, Top&& top) {
 
 // 1-based rank of `hidden` among `candidates` in `better` order, 0 when it is not a candidate.
 std::size_t rank_of(std::int64_t hidden, const std::vector<Candidate>& candidates) {
-    const auto it = std::find_if(candidates.begin(), candidates.end(), [&](const Candidate& c) {
-        return c.product_id == hidden;
-    });
+    const auto it = std::find_if(
+        candidates.begin(), candidates.end(), [&](const Candidate& c) { return c.product_id == hidden; });
     if (it == candidates.end()) return 0;
-    const auto ahead = std::count_if(candidates.begin(), candidates.end(), [&](const Candidate& c) {
-        return better(c, *it);
-    });
+    const auto ahead = std::count_if(
+        candidates.begin(), candidates.end(), [&](const Candidate& c) { return better(c, *it); });
     return static_cast<std::size_t>(ahead) + 1;
 }
 
@@ -328,7 +332,7 @@ public:
         }
     }
     ModeResult finish() && {
-        const double cases = static_cast<double>(result_.cases);
+        const auto cases = static_cast<double>(result_.cases);
         for (const auto& [k, hits] : hits_) {
             result_.hit_rate[k] = result_.cases == 0 ? 0.0 : static_cast<double>(hits) / cases;
         }
@@ -393,9 +397,12 @@ ModeResult evaluate_popularity(const CooccurrenceCounter& trained,
 
 std::string_view basket_format_name(BasketFormat format) {
     switch (format) {
-        case BasketFormat::kAuto: return "auto";
-        case BasketFormat::kBaskets: return "baskets";
-        case BasketFormat::kTransactions: return "transactions";
+        case BasketFormat::kAuto:
+            return "auto";
+        case BasketFormat::kBaskets:
+            return "baskets";
+        case BasketFormat::kTransactions:
+            return "transactions";
     }
     return "auto";
 }
@@ -446,7 +453,8 @@ std::vector<Candidate> rank_candidates(const CooccurrenceCounter& trained,
                                        std::span<const std::int64_t> query,
                                        Scoring scoring,
                                        std::size_t neighbours_per_item) {
-    auto out = collect(query, [&](std::int64_t item) { return trained.neighbours(item, neighbours_per_item, scoring); });
+    auto out = collect(
+        query, [&](std::int64_t item) { return trained.neighbours(item, neighbours_per_item, scoring); });
     std::sort(out.begin(), out.end(), better);
     return out;
 }
@@ -470,8 +478,10 @@ EvaluationReport evaluate(const std::vector<Basket>& baskets, const EvaluateOpti
     report.train_baskets = split.train.size();
     report.test_baskets = split.test.size();
     report.cases = split.cases.size();
-    report.unseen_cases = static_cast<std::size_t>(std::count_if(
-        split.cases.begin(), split.cases.end(), [&](const EvaluationCase& c) { return trained.frequency(c.hidden) == 0; }));
+    report.unseen_cases = static_cast<std::size_t>(
+        std::count_if(split.cases.begin(), split.cases.end(), [&](const EvaluationCase& c) {
+            return trained.frequency(c.hidden) == 0;
+        }));
     report.train_items = trained.products();
     report.neighbours_per_item = options.neighbours_per_item;
     report.modes = evaluate_cases(trained, split.cases, options);
@@ -480,9 +490,10 @@ EvaluationReport evaluate(const std::vector<Basket>& baskets, const EvaluateOpti
 
 std::string format_report(const EvaluationReport& report) {
     std::ostringstream out;
-    out << "baskets: " << report.baskets << " (train " << report.train_baskets << ", test " << report.test_baskets
-        << "), distinct items in training: " << report.train_items << "\n"
-        << "cases: " << report.cases << " (test baskets with at least 2 distinct items, one item hidden in each)\n"
+    out << "baskets: " << report.baskets << " (train " << report.train_baskets << ", test "
+        << report.test_baskets << "), distinct items in training: " << report.train_items << "\n"
+        << "cases: " << report.cases
+        << " (test baskets with at least 2 distinct items, one item hidden in each)\n"
         << "hidden items never seen in training: " << report.unseen_cases
         << " case(s), counted as misses in every mode\n"
         << "candidates: the top " << report.neighbours_per_item
@@ -491,7 +502,9 @@ std::string format_report(const EvaluationReport& report) {
     std::vector<std::string> header{"mode"};
     std::vector<std::vector<std::string>> rows;
     if (!report.modes.empty()) {
-        for (const auto& [k, rate] : report.modes.front().hit_rate) header.push_back("HitRate@" + std::to_string(k));
+        for (const auto& [k, rate] : report.modes.front().hit_rate) {
+            header.push_back("HitRate@" + std::to_string(k));
+        }
     }
     header.emplace_back("MRR");
     for (const auto& mode : report.modes) {

@@ -34,12 +34,13 @@ std::optional<BasketFormat> parse_basket_format(std::string_view name);
 
 // Refused input sizes: an offline tool still must not be exhausted by a runaway file.
 inline constexpr std::size_t kMaxBasketFileLines = 10'000'000;
-inline constexpr std::size_t kMaxBasketLineBytes = 1024 * 1024;
+inline constexpr std::size_t kMaxBasketLineBytes = std::size_t{1024} * 1024;
 
 struct BasketFile {
     BasketFormat format = BasketFormat::kBaskets;  // the format read (never kAuto)
     std::vector<Basket> baskets;                   // in file order (transactions: first-seen order)
-    std::vector<std::string> item_names;           // item id → the token in the file; ids are 0, 1, … in first-seen order
+    // Item id → the token in the file; ids are 0, 1, … in first-seen order.
+    std::vector<std::string> item_names;
 
     // The id of an item token, if the file mentions it (linear scan: meant for reports and tests).
     std::optional<std::int64_t> find_item(std::string_view name) const;
@@ -52,9 +53,10 @@ struct BasketFile {
 // - kTransactions: `txn_id,item` rows; rows of one transaction need not be adjacent. The first data
 //   line is a header, and skipped, when its first field is not a number and does not occur again
 //   as a transaction id (`txn_id,item`, `order,product`).
-// - kAuto: transactions when the first data line mentions "txn" or "transaction" (case-insensitive)
-//   in a non-numeric first field, or when every data line has exactly two fields and some first
-//   field occurs on more than one line; otherwise baskets.
+// - kAuto: transactions when the first data line is a two-field header (non-numeric first field)
+//   mentioning "txn" or "transaction" (case-insensitive), or when every data line has exactly two
+//   fields and some first field occurs on more than one line; otherwise baskets. A file of
+//   two-item baskets whose first items repeat is ambiguous: pass the format explicitly.
 // Errors: Errc::kValidation naming the line for a malformed transactions row (not exactly two
 // fields, an empty field), a line longer than kMaxBasketLineBytes, or more than
 // kMaxBasketFileLines lines; Errc::kInternal when the stream fails.

@@ -11,7 +11,3 @@ emporium_add_test(NAME jobs_e2e
     SOURCES e2e/jobs_e2e.cpp
     LIBS emporium_e2e_support emporium_lib LABELS e2e)
 add_dependencies(jobs_e2e emporium)
-# TEMP-PAYMENTS
-emporium_add_test(NAME payments_itest
-    SOURCES integration/payments_itest.cpp
-    LIBS emporium_e2e_support emporium_payments LABELS integration)

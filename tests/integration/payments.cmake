@@ -8,3 +8,8 @@ find_package(CURL 7.85 REQUIRED)  # the test calls the gateway's /_control endpo
 emporium_add_test(NAME payments_stripe_itest
     SOURCES integration/payments_stripe_itest.cpp
     LIBS emporium_payments_providers CURL::libcurl LABELS integration)
+# The payments service: sandbox tokens, idempotent pay requests, retries that charge once (against
+# the fake gateway), webhooks, and a webhook racing the worker.
+emporium_add_test(NAME payments_itest
+    SOURCES integration/payments_itest.cpp
+    LIBS emporium_e2e_support emporium_payments LABELS integration)

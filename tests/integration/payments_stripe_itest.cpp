@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -53,8 +54,10 @@ constexpr int kSlowSeconds = 3;  // the gateway's delay for the "timeout" fault
 class FakeGateway {
 public:
     FakeGateway() {
-        int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+        std::array<int, 2> fds{};
+        if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
+            throw std::system_error(errno, std::generic_category(), "pipe2");
+        }
         stdout_fd_ = fds[0];
         std::vector<std::string> args{kPython,
                                       test::source_dir() + "/tests/support/fake_gateway.py",
@@ -105,10 +108,10 @@ private:
             if (left.count() <= 0) return line;
             pollfd readable{stdout_fd_, POLLIN, 0};
             if (::poll(&readable, 1, static_cast<int>(left.count())) <= 0) continue;
-            char buffer[256];
-            const auto n = ::read(stdout_fd_, buffer, sizeof buffer);
+            std::array<char, 256> buffer{};
+            const auto n = ::read(stdout_fd_, buffer.data(), buffer.size());
             if (n <= 0) return line;  // exited
-            line.append(buffer, static_cast<std::size_t>(n));
+            line.append(buffer.data(), static_cast<std::size_t>(n));
         }
         return line.substr(0, line.find('\n'));
     }
@@ -225,7 +228,8 @@ std::string kind_name(Kind kind) {
 }
 
 std::string describe(const ChargeOutcome& outcome) {
-    return kind_name(outcome.kind) + " ref='" + outcome.provider_reference + "' message='" + outcome.message + "'";
+    return kind_name(outcome.kind) + " ref='" + outcome.provider_reference + "' message='" + outcome.message +
+           "'";
 }
 
 ChargeRequest make_request(std::string idempotency_key, std::string token = "tok_ok") {
@@ -253,7 +257,7 @@ protected:
     // One charge through a fresh provider, driven on this test's io_context.
     ChargeOutcome charge(const StripeSettings& settings, ChargeRequest request) {
         StripeProvider provider(settings, cpu_);
-        const ChargeOutcome outcome = test::run_coro(ctx_, provider.charge(std::move(request)));
+        ChargeOutcome outcome = test::run_coro(ctx_, provider.charge(std::move(request)));
         EXPECT_EQ(outcome.message.find(settings.secret_key), std::string::npos) << outcome.message;
         return outcome;
     }
@@ -432,7 +436,10 @@ INSTANTIATE_TEST_SUITE_P(Faults,
                                            "reset",
                                            "malformed",
                                            "drop_after_charge",
-                                           "500_after_charge"));
+                                           "500_after_charge"),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                             return "fault_" + param.param;
+                         });
 
 TEST_F(StripeProviderTest, ClientTimeoutIsTransientAndTheLateAnswerChargesNothingMore) {
     StripeSettings impatient = settings();
@@ -480,10 +487,12 @@ TEST_F(StripeProviderTest, SlowAnswerDoesNotBlockTheCallingThread) {
     boost::asio::io_context ctx;  // run by this thread only
     std::optional<ChargeOutcome> outcome;
     bool done = false;
-    boost::asio::co_spawn(ctx, provider.charge(make_request("pay-async")), [&](std::exception_ptr, ChargeOutcome o) {
-        outcome = std::move(o);
-        done = true;
-    });
+    boost::asio::co_spawn(ctx,
+                          provider.charge(make_request("pay-async")),
+                          [&](const std::exception_ptr& /*error*/, ChargeOutcome o) {
+                              outcome = std::move(o);
+                              done = true;
+                          });
     boost::asio::steady_timer timer(ctx);
     int ticks = 0;
     tick(timer, done, ticks);

@@ -84,7 +84,8 @@ TEST(WebhookSignatureTest, AcceptsTheToleranceBoundaryAndRefusesBeyondIt) {
     const std::string header = sign_webhook(kSecret, kTimestamp, kBody);
     EXPECT_TRUE(verify(header, kTimestamp + 300).has_value());
     EXPECT_TRUE(verify(header, kTimestamp - 300).has_value());
-    EXPECT_EQ(refusal(verify(header, kTimestamp + 301)), "webhook: timestamp outside the tolerance: it is too old");
+    EXPECT_EQ(refusal(verify(header, kTimestamp + 301)),
+              "webhook: timestamp outside the tolerance: it is too old");
     EXPECT_EQ(refusal(verify(header, kTimestamp - 301)),
               "webhook: timestamp outside the tolerance: it is in the future");
 }
@@ -110,8 +111,9 @@ TEST(WebhookSignatureTest, AcceptsAnyOfSeveralV1Signatures) {
     const auto result = verify(rotated);
     ASSERT_TRUE(result.has_value()) << result.error().message;
     EXPECT_EQ(*result, kTimestamp);
-    EXPECT_EQ(refusal(verify("t=1700000000,v1=" + std::string(kOtherDigest) + ",v1=" + std::string(kOtherDigest))),
-              "webhook: signature mismatch");
+    EXPECT_EQ(
+        refusal(verify("t=1700000000,v1=" + std::string(kOtherDigest) + ",v1=" + std::string(kOtherDigest))),
+        "webhook: signature mismatch");
 }
 
 TEST(WebhookSignatureTest, IgnoresUnknownSchemesAndOrder) {
@@ -151,7 +153,8 @@ TEST(WebhookSignatureTest, RefusesMissingAndMalformedHeaders) {
         EXPECT_EQ(refusal(verify(header)), malformed + "a v1 signature is not 64 hex digits") << header;
     }
     // One malformed v1 spoils the header even when another one is valid.
-    EXPECT_EQ(refusal(verify("t=1700000000," + v1 + ",v1=xyz")), malformed + "a v1 signature is not 64 hex digits");
+    EXPECT_EQ(refusal(verify("t=1700000000," + v1 + ",v1=xyz")),
+              malformed + "a v1 signature is not 64 hex digits");
 }
 
 TEST(WebhookSignatureTest, AnEmptySecretNeverVerifies) {

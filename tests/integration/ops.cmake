@@ -1,0 +1,7 @@
+# Operations: the deployment shape end to end — two `emporium serve` processes behind nginx (its
+# configuration generated per test under .local/), one worker and two schedulers, sharing
+# PostgreSQL and Redis. Needs /usr/sbin/nginx (scripts/deps.sh installs nginx-light).
+emporium_add_test(NAME scaleout_e2e
+    SOURCES e2e/scaleout_e2e.cpp
+    LIBS emporium_e2e_support emporium_lib LABELS e2e)
+add_dependencies(scaleout_e2e emporium)
