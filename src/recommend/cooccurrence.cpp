@@ -22,18 +22,61 @@ std::optional<Scoring> parse_scoring(std::string_view name) {
     return std::nullopt;
 }
 
+namespace {
+
+std::uint64_t mix(std::uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+}  // namespace
+
 std::uint32_t CooccurrenceCounter::slot(std::int64_t product) {
     auto [it, inserted] = index_.try_emplace(product, static_cast<std::uint32_t>(ids_.size()));
     if (inserted) {
         ids_.push_back(product);
         frequency_.push_back(0);
-        together_.emplace_back();
     }
     return it->second;
 }
 
+void CooccurrenceCounter::grow() {
+    const std::size_t capacity = keys_.empty() ? 1024 : keys_.size() * 2;
+    std::vector<std::uint64_t> old_keys(capacity, kEmpty);
+    std::vector<std::uint32_t> old_counts(capacity, 0);
+    old_keys.swap(keys_);
+    old_counts.swap(counts_);
+    const std::size_t mask = capacity - 1;
+    for (std::size_t i = 0; i < old_keys.size(); ++i) {
+        if (old_keys[i] == kEmpty) continue;
+        std::size_t at = mix(old_keys[i]) & mask;
+        while (keys_[at] != kEmpty) at = (at + 1) & mask;
+        keys_[at] = old_keys[i];
+        counts_[at] = old_counts[i];
+    }
+}
+
+void CooccurrenceCounter::increment(std::uint32_t a, std::uint32_t b) {
+    if ((used_ + 1) * 10 > keys_.size() * 7) grow();  // load factor ≤ 0.7
+    const std::uint64_t key = (static_cast<std::uint64_t>(a) << 32) | b;
+    const std::size_t mask = keys_.size() - 1;
+    std::size_t at = mix(key) & mask;
+    while (keys_[at] != kEmpty && keys_[at] != key) at = (at + 1) & mask;
+    if (keys_[at] == kEmpty) {
+        keys_[at] = key;
+        ++used_;
+        pairs_ += 2;
+    }
+    ++counts_[at];
+}
+
 void CooccurrenceCounter::add_basket(std::span<const std::int64_t> products, std::size_t max_basket) {
     ++baskets_;
+    stale_ = true;
     std::vector<std::uint32_t> slots;
     slots.reserve(std::min(products.size(), max_basket));
     for (auto p : products) {
@@ -42,14 +85,31 @@ void CooccurrenceCounter::add_basket(std::span<const std::int64_t> products, std
         if (std::find(slots.begin(), slots.end(), s) == slots.end()) slots.push_back(s);
     }
     for (auto s : slots) ++frequency_[s];
+    std::sort(slots.begin(), slots.end());
     for (std::size_t i = 0; i < slots.size(); ++i) {
-        for (std::size_t j = 0; j < slots.size(); ++j) {
-            if (i == j) continue;
-            auto [it, inserted] = together_[slots[i]].try_emplace(slots[j], 0);
-            ++it->second;
-            if (inserted) ++pairs_;
-        }
+        for (std::size_t j = i + 1; j < slots.size(); ++j) increment(slots[i], slots[j]);
     }
+}
+
+void CooccurrenceCounter::finalise() const {
+    if (!stale_) return;
+    offsets_.assign(ids_.size() + 1, 0);
+    for (auto key : keys_) {
+        if (key == kEmpty) continue;
+        ++offsets_[(key >> 32) + 1];
+        ++offsets_[(key & 0xffffffffULL) + 1];
+    }
+    for (std::size_t i = 1; i < offsets_.size(); ++i) offsets_[i] += offsets_[i - 1];
+    edges_.assign(offsets_.back(), Edge{0, 0});
+    std::vector<std::uint32_t> fill(offsets_.begin(), offsets_.end() - 1);
+    for (std::size_t i = 0; i < keys_.size(); ++i) {
+        if (keys_[i] == kEmpty) continue;
+        const auto a = static_cast<std::uint32_t>(keys_[i] >> 32);
+        const auto b = static_cast<std::uint32_t>(keys_[i] & 0xffffffffULL);
+        edges_[fill[a]++] = Edge{b, counts_[i]};
+        edges_[fill[b]++] = Edge{a, counts_[i]};
+    }
+    stale_ = false;
 }
 
 std::uint32_t CooccurrenceCounter::frequency(std::int64_t product) const {
@@ -77,11 +137,13 @@ std::vector<Neighbour> CooccurrenceCounter::neighbours(std::int64_t product,
     std::vector<Neighbour> out;
     auto it = index_.find(product);
     if (it == index_.end() || k == 0) return out;
+    finalise();
     const auto self = it->second;
-    out.reserve(together_[self].size());
-    for (const auto& [other, count] : together_[self]) {
-        if (count < min_count) continue;
-        out.push_back({ids_[other], score(count, frequency_[self], frequency_[other], scoring), count});
+    out.reserve(offsets_[self + 1] - offsets_[self]);
+    for (auto e = offsets_[self]; e < offsets_[self + 1]; ++e) {
+        const auto& edge = edges_[e];
+        if (edge.count < min_count) continue;
+        out.push_back({ids_[edge.other], score(edge.count, frequency_[self], frequency_[edge.other], scoring), edge.count});
     }
     const auto better = [](const Neighbour& x, const Neighbour& y) {
         if (x.score != y.score) return x.score > y.score;

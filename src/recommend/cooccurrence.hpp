@@ -56,6 +56,8 @@ public:
             if (!top.empty()) visit(id, top);
         }
     }
+    // Every product seen, in ascending id order.
+    std::vector<std::int64_t> product_ids() const { return sorted_ids(); }
     // Products by frequency, most bought first (the popularity baseline).
     std::vector<std::pair<std::int64_t, std::uint32_t>> most_popular(std::size_t k) const;
 
@@ -64,13 +66,30 @@ public:
 private:
     std::uint32_t slot(std::int64_t product);
     std::vector<std::int64_t> sorted_ids() const;
+    void increment(std::uint32_t a, std::uint32_t b);  // a < b
+    void grow();
+    void finalise() const;  // builds the per-product adjacency from the pair table
+
+    static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
 
     std::unordered_map<std::int64_t, std::uint32_t> index_;  // product id → dense slot
     std::vector<std::int64_t> ids_;                           // slot → product id
     std::vector<std::uint32_t> frequency_;                    // slot → baskets containing it
-    std::vector<std::unordered_map<std::uint32_t, std::uint32_t>> together_;  // slot → (slot → count)
+    // Unordered pairs (a < b, packed a << 32 | b) → baskets with both: one flat open-addressing
+    // table, so counting is a hash and a probe per pair, with no allocation per product.
+    std::vector<std::uint64_t> keys_;
+    std::vector<std::uint32_t> counts_;
+    std::size_t used_ = 0;
     std::uint64_t baskets_ = 0;
-    std::size_t pairs_ = 0;
+    std::size_t pairs_ = 0;  // distinct directed pairs (2 per unordered pair)
+    // Adjacency (CSR) built on the first query after counting changed.
+    struct Edge {
+        std::uint32_t other;
+        std::uint32_t count;
+    };
+    mutable bool stale_ = true;
+    mutable std::vector<std::uint32_t> offsets_;
+    mutable std::vector<Edge> edges_;
 };
 
 }  // namespace emporium::recommend

@@ -24,7 +24,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::size_t kPublishChunk = 200;  // products per pipeline
+constexpr std::size_t kPublishChunk = 1000;  // products per pipeline
 
 // KEYS: lock. ARGV: token. Releases the rebuild lock only if we hold it.
 const redis::Script kRelease(R"lua(
@@ -116,11 +116,6 @@ std::string RecommendService::neighbours_key(std::int64_t product_id) const {
     return keys_.make("cooccurrence", product_id);
 }
 
-asio::awaitable<std::string> RecommendService::version() {
-    auto r = co_await redis_().command(redis::cmd("GET", keys_.make("cooccurrence", "version")));
-    co_return r.is_nil() || r.is_error() ? std::string("0") : r.str;
-}
-
 asio::awaitable<core::Result<RebuildReport>> RecommendService::rebuild() {
     const auto lock = keys_.make("cooccurrence", "rebuild-lock");
     const auto token = core::random_hex_id();
@@ -175,15 +170,14 @@ asio::awaitable<std::size_t> RecommendService::publish(const CooccurrenceCounter
     std::vector<std::vector<std::string>> commands;
     std::unordered_set<std::int64_t> published;
     std::size_t in_chunk = 0;
-    std::vector<std::pair<std::int64_t, std::vector<Neighbour>>> pending;
-    counter.for_each_top_k(settings_.top_k, settings_.scoring, [&](std::int64_t id, const std::vector<Neighbour>& top) {
-        pending.emplace_back(id, top);
-    });
-    for (const auto& [id, top] : pending) {
+    for (const auto id : counter.product_ids()) {
+        const auto top = counter.neighbours(id, settings_.top_k, settings_.scoring);
+        if (top.empty()) continue;
         // Written under a temporary name, then renamed over the live key: a reader sees the old
         // list or the new one, never a mix.
         const auto tmp = keys_.make("cooccurrence", "tmp", build, id);
         std::vector<std::string> zadd{"ZADD", tmp};
+        zadd.reserve(2 + 2 * top.size());
         for (const auto& n : top) {
             zadd.push_back(format_score(n.score));
             zadd.push_back(std::to_string(n.product_id));
@@ -234,11 +228,23 @@ asio::awaitable<core::Result<void>> RecommendService::on_order_paid(std::int64_t
 }
 
 asio::awaitable<core::Result<std::string>> RecommendService::also_bought(std::int64_t product_id, std::int64_t limit) {
+    // One round trip for a cached answer: the model version and the answer (stored as
+    // "<version>\n<json>"); an answer of an older model is recomputed.
+    const auto cache_key = keys_.make("rec", "also", product_id, limit);
+    std::vector<std::vector<std::string>> lookup;
+    lookup.push_back(redis::cmd("GET", keys_.make("cooccurrence", "version")));
+    lookup.push_back(redis::cmd("GET", cache_key));
+    auto found = co_await redis_().pipeline(std::move(lookup));
+    const std::string current = found[0].is_nil() || found[0].is_error() ? std::string("0") : found[0].str;
+    if (!found[1].is_nil() && !found[1].is_error()) {
+        const auto& cached = found[1].str;
+        const auto newline = cached.find('\n');
+        if (newline != std::string::npos && std::string_view(cached).substr(0, newline) == current) {
+            co_return cached.substr(newline + 1);
+        }
+    }
     auto product = co_await catalog_->get_product(product_id);
     if (!product) co_return product.error();
-    const auto cache_key = keys_.make("rec", "also", co_await version(), product_id, limit);
-    auto cached = co_await redis_().command(redis::cmd("GET", cache_key));
-    if (!cached.is_nil() && !cached.is_error()) co_return cached.str;
 
     auto members = co_await redis_().command(
         redis::cmd("ZREVRANGE", neighbours_key(product_id), "0", std::to_string(limit + 20), "WITHSCORES"));
@@ -259,8 +265,8 @@ asio::awaitable<core::Result<std::string>> RecommendService::also_bought(std::in
     auto body = json::serialize(json::object{{"product_id", product_id},
                                              {"scoring", scoring_name(settings_.scoring)},
                                              {"items", std::move(items)}});
-    co_await redis_().command(
-        redis::cmd("SET", cache_key, body, "EX", std::to_string(std::max<std::int64_t>(1, settings_.cache_ttl.count()))));
+    co_await redis_().command(redis::cmd("SET", cache_key, current + "\n" + body, "EX",
+                                         std::to_string(std::max<std::int64_t>(1, settings_.cache_ttl.count()))));
     co_return body;
 }
 

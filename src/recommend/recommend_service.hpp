@@ -64,7 +64,6 @@ public:
 private:
     boost::asio::awaitable<std::size_t> publish(const CooccurrenceCounter& counter, RebuildReport& report);
     boost::asio::awaitable<std::vector<catalog::Product>> popular(std::int64_t limit);
-    boost::asio::awaitable<std::string> version();
 
     RecommendSettings settings_;
     RecommendStore store_;

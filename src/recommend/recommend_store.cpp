@@ -10,7 +10,9 @@ constexpr db::Statement kMaxOrder{"recommend.max_order", "SELECT coalesce(max(id
 constexpr db::Statement kBaskets{
     "recommend.baskets",
     "SELECT i.order_id, array_agg(i.product_id) AS products FROM order_items i JOIN orders o ON o.id = i.order_id "
-    "WHERE i.order_id > $1 AND i.order_id <= $2 AND o.status IN ('paid', 'fulfilled') GROUP BY i.order_id"};
+    // The range on both sides: PostgreSQL does not carry it across the join by itself.
+    "WHERE i.order_id > $1 AND i.order_id <= $2 AND o.id > $1 AND o.id <= $2 AND o.status IN ('paid', 'fulfilled') "
+    "GROUP BY i.order_id"};
 constexpr db::Statement kOrderProducts{
     "recommend.order_products",
     "SELECT o.status IN ('paid', 'fulfilled') AS paid, coalesce(array_agg(i.product_id) FILTER (WHERE i.product_id IS NOT NULL), "
