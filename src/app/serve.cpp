@@ -30,6 +30,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -51,7 +52,7 @@ catalog::CatalogCache make_catalog_cache(const core::Config& config, core::PerCo
 boost::asio::awaitable<void> probe_redis(core::PerContext<redis::Client>* clients) { co_await clients->local().ping(); }
 
 // Mirrors the queue statistics (kept in Redis, cluster-wide) into /metrics every few seconds.
-boost::asio::awaitable<void> refresh_job_metrics(std::shared_ptr<jobs::JobQueue> queue, const bool* stopping) {
+boost::asio::awaitable<void> refresh_job_metrics(std::shared_ptr<jobs::JobQueue> queue, const std::atomic<bool>* stopping) {
     auto& metrics = core::Metrics::global();
     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
     while (!*stopping) {
@@ -82,6 +83,27 @@ boost::asio::awaitable<void> refresh_job_metrics(std::shared_ptr<jobs::JobQueue>
             // Redis is down: keep the last figures; /readyz reports the outage.
         }
         timer.expires_after(std::chrono::seconds(5));
+        co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    }
+}
+
+// The pool of one I/O context, sampled on that context's thread (pools are not thread-safe).
+boost::asio::awaitable<void> sample_pool(core::PerContext<db::Pool>* pools, std::size_t context, const std::atomic<bool>* stopping) {
+    auto& metrics = core::Metrics::global();
+    const auto label = std::to_string(context);
+    auto& open = metrics.gauge("emporium_db_pool_connections", "PostgreSQL connections per I/O context and state",
+                               {{"context", label}, {"state", "open"}});
+    auto& leased = metrics.gauge("emporium_db_pool_connections", "PostgreSQL connections per I/O context and state",
+                                 {{"context", label}, {"state", "in_use"}});
+    auto& waiting = metrics.gauge("emporium_db_pool_waiting", "Callers waiting for a PostgreSQL connection",
+                                  {{"context", label}});
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+    while (!*stopping) {
+        auto& pool = pools->local();
+        open.set(static_cast<std::int64_t>(pool.size()));
+        leased.set(static_cast<std::int64_t>(pool.in_use()));
+        waiting.set(static_cast<std::int64_t>(pool.waiting()));
+        timer.expires_after(std::chrono::seconds(1));
         co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     }
 }
@@ -198,8 +220,11 @@ int run_serve(const core::Config& config) {
     // One plain line on stdout for scripts and humans (the port when HTTP_PORT=0).
     std::cout << "emporium listening on " << base << " (API docs: " << base << "/docs/)" << std::endl;
 
-    bool stopping = false;
+    std::atomic<bool> stopping{false};
     core::spawn_tracked(runtime.context(0).get_executor(), refresh_job_metrics(job_queue, &stopping), "jobs.metrics");
+    for (std::size_t i = 0; i < runtime.size(); ++i) {
+        core::spawn_tracked(runtime.context(i).get_executor(), sample_pool(&pools, i, &stopping), "db.pool.metrics");
+    }
     boost::asio::signal_set signals(runtime.context(0), SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signo) {
         if (ec) return;

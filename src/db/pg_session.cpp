@@ -1,6 +1,7 @@
 #include "db/pg_session.hpp"
 
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/spawn.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -439,7 +440,15 @@ asio::awaitable<QueryResult> Session::await_op(std::shared_ptr<Session> self, st
             self->close_with(make_db_error("pg: connection closed after a statement timed out", "08006"));
         }
     }
-    if (op->error) std::rethrow_exception(op->error);
+    static auto& latency = core::Metrics::global().histogram(
+        "emporium_db_query_duration_seconds", "PostgreSQL statements: time from sending to the complete answer");
+    latency.observe(std::chrono::duration<double>(SteadyClock::now() - op->started).count());
+    if (op->error) {
+        static auto& errors = core::Metrics::global().counter(
+            "emporium_db_query_errors_total", "PostgreSQL statements that failed (any error, timeouts included)");
+        errors.inc();
+        std::rethrow_exception(op->error);
+    }
     co_return make_result(std::move(op->result));
 }
 

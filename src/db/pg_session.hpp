@@ -51,6 +51,7 @@ struct PendingOp {
               std::string statement_name);
 
     boost::asio::steady_timer timer;  // expires at the deadline; cancelled to wake the waiter
+    SteadyClock::time_point started = SteadyClock::now();
     std::string statement;            // name, for error messages
     std::string prepared_name;        // set when this op carried the PQsendPrepare for its name
     int steps_seen = 0;               // NULL terminators seen (step 0 is the prepare, if any)

@@ -246,6 +246,7 @@ asio::awaitable<core::Result<WebhookOutcome>> PaymentsService::handle_webhook(st
     auto verified = verify_webhook(signature_header, body, settings_.webhook_secret, settings_.webhook_tolerance, now_seconds);
     if (!verified) {
         count("webhook_rejected");
+        core::log::warn("payment webhook rejected", {{"reason", verified.error().message}});
         co_return core::make_error(core::Errc::kBadRequest, verified.error().message);
     }
     boost::system::error_code ec;
@@ -305,7 +306,10 @@ asio::awaitable<core::Result<WebhookOutcome>> PaymentsService::handle_webhook(st
         outcome.action = "ignored: event type not handled";
     } else if (!payment) {
         outcome.action = "ignored: unknown payment";
-    } else if (payment->status != "pending") {
+    } else if (payment->status != "pending" && !(target == "captured" && payment->status == "failed")) {
+        // A payment we gave up on ("failed": retries exhausted while the provider was still
+        // processing) that the provider reports captured was charged after all: the provider
+        // is the truth, so it becomes captured and the order is paid (or flagged for a refund).
         outcome.action = "ignored: payment already " + payment->status;
     } else {
         std::optional<std::string> captured_reference;

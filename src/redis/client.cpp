@@ -12,6 +12,7 @@
 // wake it early. Everything runs on the Client's single-threaded executor: no locks.
 
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/spawn.hpp"
 #include "redis/redis.hpp"
 #include "redis/resp.hpp"
@@ -240,13 +241,26 @@ asio::awaitable<std::vector<Reply>> execute(ImplPtr impl,
     kick_writer(impl, conn);
 
     op->wakeup.expires_at(deadline);
+    const auto started = Clock::now();
     // Nothing can complete `op` before we suspend (single thread), but stay correct if it did:
     // cancel() only wakes a wait that has already started.
     if (!op->done) co_await op->wakeup.async_wait(kTuple);
+    static auto& errors = core::Metrics::global().counter(
+        "emporium_redis_errors_total", "Redis commands or pipelines that failed (connection lost, timeout)");
     if (op->done) {
-        if (op->error) std::rethrow_exception(op->error);
+        // Blocking reads (XREADGROUP … BLOCK) pass their own, longer timeout: not latency.
+        if (timeout == impl->options.command_timeout) {
+            static auto& latency = core::Metrics::global().histogram(
+                "emporium_redis_command_duration_seconds", "Redis commands and pipelines: time to the last reply");
+            latency.observe(std::chrono::duration<double>(Clock::now() - started).count());
+        }
+        if (op->error) {
+            errors.inc();
+            std::rethrow_exception(op->error);
+        }
         co_return std::move(op->replies);
     }
+    errors.inc();
     if (Clock::now() < deadline) {
         // Our own coroutine was cancelled (e.g. the caller's `||`). The op stays queued so its
         // reply is still matched, and is then discarded.

@@ -427,6 +427,20 @@ TEST_F(PaymentsTest, WebhooksAreVerifiedAppliedOnceAndRejectedWhenForgedOrStale)
     EXPECT_EQ(events("payment.captured", payment), 1);
     EXPECT_EQ(events("order.paid", id), 1);
 
+    // A payment we gave up on but the provider captured after all is reconciled by its webhook.
+    const auto late_order = order();
+    auto [s2, late] = pay(*svc, late_order, "pm_card_visa");
+    ASSERT_EQ(s2, 202);
+    scalar("UPDATE payments SET status = 'failed', last_error = 'gave up' WHERE id = $1 RETURNING id", db::params(late));
+    ASSERT_TRUE(run(svc->settle(late)));
+    EXPECT_EQ(order_status(late_order), "payment_failed");
+    const auto late_body = event("evt_late", "payment_intent.succeeded", late, "pi_late");
+    auto reconciled = run(svc->handle_webhook(sign_webhook(kWebhookSecret, now_s(), late_body), late_body, now_s()));
+    ASSERT_TRUE(reconciled);
+    EXPECT_EQ(reconciled->action, "captured");
+    EXPECT_EQ(payment_status(late), "captured");
+    EXPECT_EQ(order_status(late_order), "paid");
+
     auto garbage = run(svc->handle_webhook(sign_webhook(kWebhookSecret, now_s(), "[1]"), "[1]", now_s()));
     ASSERT_FALSE(garbage);
     EXPECT_EQ(garbage.error().code, core::Errc::kBadRequest);
