@@ -43,26 +43,6 @@ asio::awaitable<int> inventory_command(core::Config config, std::string action) 
     co_return code;
 }
 
-int run_command(asio::awaitable<int> task, const char* name) {
-    asio::io_context ctx;
-    std::exception_ptr failure;
-    int code = 1;
-    asio::co_spawn(ctx, std::move(task), [&](std::exception_ptr e, int c) {
-        failure = e;
-        code = c;
-    });
-    ctx.run();
-    if (failure) {
-        try {
-            std::rethrow_exception(failure);
-        } catch (const std::exception& e) {
-            std::cerr << name << " failed: " << e.what() << "\n";
-            return 1;
-        }
-    }
-    return code;
-}
-
 }  // namespace
 
 int run_expire_orders(const core::Config& config) {

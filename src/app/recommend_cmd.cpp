@@ -41,23 +41,7 @@ asio::awaitable<int> rebuild(core::Config config) {
 }  // namespace
 
 int run_recommend_rebuild(const core::Config& config) {
-    asio::io_context ctx;
-    int code = 1;
-    std::exception_ptr failure;
-    asio::co_spawn(ctx, rebuild(config), [&](std::exception_ptr e, int c) {
-        failure = e;
-        code = c;
-    });
-    ctx.run();
-    if (failure) {
-        try {
-            std::rethrow_exception(failure);
-        } catch (const std::exception& e) {
-            std::cerr << "recommend rebuild failed: " << e.what() << "\n";
-            return 1;
-        }
-    }
-    return code;
+    return run_command(rebuild(config), "recommend rebuild");
 }
 
 }  // namespace emporium::app

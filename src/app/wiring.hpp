@@ -4,7 +4,13 @@
 #include "db/pg.hpp"
 #include "redis/redis.hpp"
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include <algorithm>
+#include <exception>
+#include <iostream>
 
 namespace emporium::app {
 
@@ -26,6 +32,28 @@ inline redis::ClientOptions redis_options(const core::Config& config) {
     o.command_timeout = config.redis.command_timeout;
     o.connect_timeout = config.redis.connect_timeout;
     return o;
+}
+
+// Runs a one-shot command's coroutine on a private io_context; returns its exit code, or 1 (with
+// "<name> failed: …" on stderr) when it throws.
+inline int run_command(boost::asio::awaitable<int> task, const char* name) {
+    boost::asio::io_context ctx;
+    std::exception_ptr failure;
+    int code = 1;
+    boost::asio::co_spawn(ctx, std::move(task), [&](std::exception_ptr e, int c) {
+        failure = e;
+        code = c;
+    });
+    ctx.run();
+    if (failure) {
+        try {
+            std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+            std::cerr << name << " failed: " << e.what() << "\n";
+            return 1;
+        }
+    }
+    return code;
 }
 
 }  // namespace emporium::app
