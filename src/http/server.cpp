@@ -69,6 +69,19 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+// All X-Forwarded-For field lines as one list, in order (RFC 9110 §5.3): a proxy may add its own
+// line after the client's instead of appending to it (HAProxy's `option forwardfor` does), and
+// reading the first line only would let the client choose its address.
+std::string forwarded_for(const Request& req) {
+    std::string out;
+    const auto [first, last] = req.equal_range("X-Forwarded-For");
+    for (auto it = first; it != last; ++it) {
+        if (!out.empty()) out += ", ";
+        out += it->value();
+    }
+    return out;
+}
+
 void record(const std::string& method, const std::string& route, unsigned status, double seconds) {
     auto& m = core::Metrics::global();
     m.counter("emporium_http_requests_total", "HTTP requests by method, route template and status",
@@ -304,7 +317,7 @@ asio::awaitable<void> run_session(Server* server, tcp::socket socket) {
 asio::awaitable<Response> Server::dispatch(Request& req, Session& session, std::string request_id, std::string& route) {
     RequestContext ctx{req, std::move(request_id), {}, {}, {}, {}, std::chrono::steady_clock::now() + config_.request_timeout,
                        std::nullopt, {}};
-    ctx.client_ip = client_ip(session.peer, req["X-Forwarded-For"], config_.trusted_proxies);
+    ctx.client_ip = client_ip(session.peer, forwarded_for(req), config_.trusted_proxies);
 
     auto target = boost::urls::parse_origin_form(req.target());
     if (!target) co_return problem_response(ctx, core::Errc::kBadRequest, "malformed request target");
