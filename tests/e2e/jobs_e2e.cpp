@@ -440,6 +440,56 @@ TEST_F(JobsE2E, TheScheduledRebuildFeedsBothRecommendationEndpoints) {
     EXPECT_EQ(send(bhttp::verb::get, "/api/v1/recommendations", "").result_int(), 401U);
 }
 
+TEST_F(JobsE2E, BadInputToTheNewEndpointsGetsProblemJson) {
+    start_server();
+    auto [ann_id, ann] = customer("ann@example.com");
+    const auto order = place(ann, product("Stool", 5, 1'000), 1);
+    const auto base = "/api/v1/orders/" + std::to_string(order);
+    struct Case {
+        bhttp::verb method;
+        std::string target;
+        std::string token;
+        std::string body;
+        HttpHeaders headers;
+        unsigned status;
+    };
+    const std::vector<Case> cases{
+        {bhttp::verb::get, "/api/v1/admin/jobs/dead?limit=0", admin_, "", {}, 422},
+        {bhttp::verb::get, "/api/v1/admin/jobs/dead?limit=abc", admin_, "", {}, 422},
+        {bhttp::verb::get, "/api/v1/admin/jobs/dead?queue=nope", admin_, "", {}, 422},
+        {bhttp::verb::post, "/api/v1/admin/jobs/dead/1-x/retry", admin_, "", {}, 422},
+        {bhttp::verb::get, "/api/v1/admin/jobs", "", "", {}, 401},
+        {bhttp::verb::get, "/api/v1/orders/0/receipt", ann, "", {}, 422},
+        {bhttp::verb::get, "/api/v1/orders/-1/payment", ann, "", {}, 422},
+        {bhttp::verb::get, base + "/payment", ann, "", {}, 404},
+        {bhttp::verb::post, base + "/pay", ann, "{not json", {{"Idempotency-Key", "b1"}}, 400},
+        {bhttp::verb::post, base + "/pay", ann, "[1,2]", {{"Idempotency-Key", "b2"}}, 400},
+        {bhttp::verb::post, base + "/pay", ann, R"({"payment_method":5})", {{"Idempotency-Key", "b3"}}, 422},
+        {bhttp::verb::post, base + "/pay", ann, R"({"payment_method":"tok_ok","extra":1})", {{"Idempotency-Key", "b4"}}, 422},
+        {bhttp::verb::post, base + "/pay", ann, R"({"payment_method":"tok ok"})", {{"Idempotency-Key", "b5"}}, 422},
+        {bhttp::verb::post, base + "/pay", ann, R"({"payment_method":"tok_ok"})", {{"Idempotency-Key", std::string(300, 'k')}}, 400},
+        {bhttp::verb::post, "/api/v1/orders/1'%20OR%201=1/pay", ann, R"({"payment_method":"tok_ok"})", {{"Idempotency-Key", "b6"}}, 422},
+        {bhttp::verb::post, "/webhooks/payments", "", "{}", {}, 400},
+        {bhttp::verb::post, "/webhooks/payments", "", "{}", {{"Stripe-Signature", "t=abc,v1=zz"}}, 400},
+        {bhttp::verb::get, "/api/v1/products/abc/also-bought", "", "", {}, 422},
+        {bhttp::verb::get, "/api/v1/products/1/also-bought?limit=0", "", "", {}, 422},
+        {bhttp::verb::get, "/api/v1/recommendations?limit=51", ann, "", {}, 422},
+        {bhttp::verb::get, "/api/v1/recommendations?limit=", ann, "", {}, 422},
+    };
+    for (const auto& c : cases) {
+        auto r = send(c.method, c.target, c.token, c.body, c.headers);
+        EXPECT_EQ(r.result_int(), c.status) << c.target << " " << c.body << "\n" << r.body();
+        EXPECT_EQ(r[bhttp::field::content_type], "application/problem+json") << c.target;
+        if (r[bhttp::field::content_type] == "application/problem+json") {
+            auto problem = json::parse(r.body()).as_object();
+            EXPECT_EQ(problem.at("status").as_int64(), static_cast<std::int64_t>(c.status)) << c.target;
+            EXPECT_TRUE(problem.contains("detail")) << c.target;
+        }
+    }
+    // Nothing was paid or charged by any of it.
+    EXPECT_EQ(sql("SELECT count(*) FROM payments"), 0);
+}
+
 // Every "$ref" in the document points at a defined component.
 void collect_refs(const json::value& v, std::vector<std::string>& out) {
     if (v.is_object()) {
