@@ -11,12 +11,13 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: help deps build build-test run stop test test-unit services-test clean format
+.PHONY: help deps build build-test run stop test test-unit services-test bench clean format
 
 help:
 	@echo "make run    install what is missing, build, start PostgreSQL + Redis, migrate, seed, serve"
 	@echo "make test   same set-up, then the whole test suite (ctest)"
 	@echo "make stop   stop everything 'make run' started"
+	@echo "make bench  every benchmark scenario (about 10 min), one report in docs/benchmarks.md"
 
 deps:
 	@bash scripts/deps.sh
@@ -40,6 +41,10 @@ test: build-test
 	@eval "$$(bash scripts/services.sh env test)"; \
 	  ctest --test-dir build/$(TEST_PRESET) -j2 --timeout 600 --output-on-failure; rc=$$?; \
 	  [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop test; exit $$rc
+
+# Every benchmark scenario against the bench stack; one report, also written to docs/benchmarks.md.
+bench: build-test
+	@bash bench/all.sh build/$(TEST_PRESET)
 
 # Fast loop: unit tests only, no services.
 test-unit: build-test
