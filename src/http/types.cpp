@@ -2,6 +2,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <charconv>
+
 namespace emporium::http {
 
 std::string_view RequestContext::param(std::string_view name) const {
@@ -22,6 +24,13 @@ Response text_response(const RequestContext& ctx, Status status, std::string bod
     res.set("X-Request-Id", ctx.request_id);
     res.body() = std::move(body);
     return res;
+}
+
+std::optional<std::int64_t> parse_positive_int(std::string_view text, std::int64_t max) {
+    std::int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size() || v <= 0 || v > max) return std::nullopt;
+    return v;
 }
 
 Response json_response(const RequestContext& ctx, Status status, const boost::json::value& body) {

@@ -7,7 +7,9 @@
 #include <boost/json/value.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -44,6 +46,10 @@ struct RequestContext {
 };
 
 using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>;
+
+// A whole decimal integer in [1, max] (path ids, limits); nullopt for anything else.
+std::optional<std::int64_t> parse_positive_int(std::string_view text,
+                                               std::int64_t max = std::numeric_limits<std::int64_t>::max());
 
 // Response helpers. Every response carries the request id.
 Response json_response(const RequestContext& ctx, Status status, const boost::json::value& body);

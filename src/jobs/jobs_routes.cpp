@@ -43,8 +43,10 @@ asio::awaitable<Response> handle_dead(  // NOLINT(cppcoreguidelines-avoid-refere
     if (name && !is_queue(*name)) problems.push_back({"queue", "must be one of email, receipt, payment, recommend, default"});
     std::int64_t limit = 20;
     if (auto text = ctx.query("limit")) {
-        auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
-        if (ec != std::errc() || p != text->data() + text->size() || limit < 1 || limit > 100) {
+        auto parsed = http::parse_positive_int(*text, 100);
+        if (parsed) {
+            limit = *parsed;
+        } else {
             problems.push_back({"limit", "must be an integer from 1 to 100"});
         }
     }

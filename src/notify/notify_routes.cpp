@@ -20,18 +20,16 @@ using http::Status;
 asio::awaitable<Response> handle_receipt(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters)
     std::shared_ptr<NotifyService> service,
     RequestContext& ctx) {
-    const auto text = ctx.param("id");
-    std::int64_t id = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (text.empty() || ec != std::errc() || p != text.data() + text.size() || id <= 0) {
+    const auto id = http::parse_positive_int(ctx.param("id"));
+    if (!id) {
         co_return http::problem_response(
             ctx,
             core::make_error(core::Errc::kValidation, "the order id is invalid", {{"id", "must be a positive integer"}}));
     }
-    auto pdf = co_await service->receipt_pdf(id, ctx.user_id.value_or(0), ctx.user_role == "admin");
+    auto pdf = co_await service->receipt_pdf(*id, ctx.user_id.value_or(0), ctx.user_role == "admin");
     if (!pdf) co_return http::problem_response(ctx, pdf.error());
     auto res = http::text_response(ctx, Status::ok, std::move(*pdf), "application/pdf");
-    res.set("Content-Disposition", "inline; filename=\"receipt-" + std::to_string(id) + ".pdf\"");
+    res.set("Content-Disposition", "inline; filename=\"receipt-" + std::to_string(*id) + ".pdf\"");
     res.set("Cache-Control", "private, no-store");
     co_return res;
 }

@@ -26,13 +26,6 @@ bool is_admin(const RequestContext& ctx) {
     return ctx.user_role == kAdminRole;
 }
 
-std::optional<std::int64_t> parse_positive(std::string_view text) {
-    std::int64_t v = 0;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size() || v <= 0) return std::nullopt;
-    return v;
-}
-
 Response invalid_id(const RequestContext& ctx) {
     return http::problem_response(
         ctx,
@@ -71,7 +64,7 @@ handle_list_orders(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-param
     RequestContext& ctx) {
     std::int64_t limit = kDefaultPageSize;
     if (auto text = ctx.query("limit")) {
-        auto v = parse_positive(*text);
+        auto v = http::parse_positive_int(*text);
         if (!v || *v > kMaxPageSize) {
             co_return http::problem_response(ctx,
                                              core::make_error(core::Errc::kValidation,
@@ -92,7 +85,7 @@ handle_get_order(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-paramet
                    // the server awaits handlers directly
     std::shared_ptr<OrdersService> service,
     RequestContext& ctx) {
-    auto id = parse_positive(ctx.param("id"));
+    auto id = http::parse_positive_int(ctx.param("id"));
     if (!id) co_return invalid_id(ctx);
     auto order = co_await service->get_order(*id, ctx.user_id.value_or(0), is_admin(ctx));
     if (!order) co_return http::problem_response(ctx, order.error());
@@ -104,7 +97,7 @@ handle_cancel_order(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-para
                       // the server awaits handlers directly
     std::shared_ptr<OrdersService> service,
     RequestContext& ctx) {
-    auto id = parse_positive(ctx.param("id"));
+    auto id = http::parse_positive_int(ctx.param("id"));
     if (!id) co_return invalid_id(ctx);
     auto order = co_await service->cancel(*id, ctx.user_id.value_or(0), is_admin(ctx));
     if (!order) co_return http::problem_response(ctx, order.error());
@@ -116,7 +109,7 @@ handle_fulfil_order(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-para
                       // the server awaits handlers directly
     std::shared_ptr<OrdersService> service,
     RequestContext& ctx) {
-    auto id = parse_positive(ctx.param("id"));
+    auto id = http::parse_positive_int(ctx.param("id"));
     if (!id) co_return invalid_id(ctx);
     auto order = co_await service->fulfil(*id);
     if (!order) co_return http::problem_response(ctx, order.error());

@@ -20,13 +20,7 @@ using http::RequestContext;
 using http::Response;
 using http::Status;
 
-std::optional<std::int64_t> order_id_of(const RequestContext& ctx) {
-    const auto text = ctx.param("id");
-    std::int64_t v = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v <= 0) return std::nullopt;
-    return v;
-}
+std::optional<std::int64_t> order_id_of(const RequestContext& ctx) { return http::parse_positive_int(ctx.param("id")); }
 
 Response invalid_id(const RequestContext& ctx) {
     return http::problem_response(

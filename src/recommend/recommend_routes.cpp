@@ -20,18 +20,11 @@ using http::Status;
 constexpr std::int64_t kDefaultLimit = 10;
 constexpr std::int64_t kMaxLimit = 50;
 
-std::optional<std::int64_t> positive(std::string_view text, std::int64_t max) {
-    std::int64_t v = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v <= 0 || v > max) return std::nullopt;
-    return v;
-}
-
 // The `limit` query parameter (1..50, default 10); nullopt after answering 422 in `problem`.
 std::optional<std::int64_t> limit_of(const RequestContext& ctx, std::optional<Response>& problem) {
     auto text = ctx.query("limit");
     if (!text) return kDefaultLimit;
-    auto v = positive(*text, kMaxLimit);
+    auto v = http::parse_positive_int(*text, kMaxLimit);
     if (!v) {
         problem = http::problem_response(ctx,
                                          core::make_error(core::Errc::kValidation,
@@ -44,7 +37,7 @@ std::optional<std::int64_t> limit_of(const RequestContext& ctx, std::optional<Re
 asio::awaitable<Response> handle_also_bought(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters)
     std::shared_ptr<RecommendService> service,
     RequestContext& ctx) {
-    auto id = positive(ctx.param("id"), std::numeric_limits<std::int64_t>::max());
+    auto id = http::parse_positive_int(ctx.param("id"));
     if (!id) {
         co_return http::problem_response(
             ctx, core::make_error(core::Errc::kValidation, "the product id is invalid", {{"id", "must be a positive integer"}}));
