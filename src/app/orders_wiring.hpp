@@ -25,6 +25,7 @@ inline orders::OrdersSettings orders_settings(const core::Config& config) {
     orders::OrdersSettings s;
     s.order_ttl = config.inventory.order_ttl;
     s.idempotency_ttl = config.inventory.idempotency_ttl;
+    s.batch_max = config.inventory.order_batch_max;
     return s;
 }
 

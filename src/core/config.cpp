@@ -288,6 +288,7 @@ Config Config::load(const ConfigSource& src) {
     inv.lock_retries = static_cast<int>(src.get_int("LOCK_RETRIES", 100, 1, 10'000));
     inv.optimistic_retries = static_cast<int>(src.get_int("OPTIMISTIC_RETRIES", 64, 1, 10'000));
     inv.order_ttl = std::chrono::seconds(src.get_int("ORDER_TTL_S", 900, 1, 31'536'000));
+    inv.order_batch_max = static_cast<int>(src.get_int("ORDER_BATCH_MAX", 64, 1, 1'000));
     inv.idempotency_ttl = std::chrono::seconds(src.get_int("IDEMPOTENCY_TTL_S", 86'400, 1, 31'536'000));
 
     if (!r.url.starts_with("redis://")) throw ConfigError("REDIS_URL: expected redis://host:port[/db]");

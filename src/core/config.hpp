@@ -129,6 +129,7 @@ struct InventoryConfig {
     int lock_retries = 100;        // attempts per product lock, 5..25 ms apart (jittered)
     int optimistic_retries = 64;   // version conflicts tolerated per line before 409
     std::chrono::seconds order_ttl{900};         // unpaid orders expire after this
+    int order_batch_max = 64;  // redis strategy: checkouts per group-commit transaction (1 = off)
     std::chrono::seconds idempotency_ttl{86'400};  // Idempotency-Key records are kept this long
 };
 

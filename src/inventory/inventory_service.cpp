@@ -255,6 +255,54 @@ asio::awaitable<core::Result<std::vector<ReservedLine>>> InventoryService::reser
     co_return priced(lines, rows);
 }
 
+asio::awaitable<std::vector<core::Result<std::vector<ReservedLine>>>> InventoryService::check_many_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<std::vector<Line>> orders) {
+    std::vector<std::int64_t> ids;
+    for (const auto& lines : orders) {
+        for (const auto& l : lines) ids.push_back(l.product_id);
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    // The locked snapshot is ordered by id: the one lock order, whatever the orders' line order.
+    auto rows = co_await store_.snapshot_in(tx, std::move(ids), true);
+    std::vector<core::Result<std::vector<ReservedLine>>> out;
+    out.reserve(orders.size());
+    for (const auto& lines : orders) {
+        auto checked = check_rows(lines, rows, true);
+        if (!checked) {
+            out.emplace_back(checked.error());
+            continue;
+        }
+        for (const auto& l : lines) {
+            auto it = std::find_if(rows.begin(), rows.end(), [&l](const StockRow& r) { return r.product_id == l.product_id; });
+            it->stock -= l.quantity;  // what the next order of the batch sees
+        }
+        out.emplace_back(priced(lines, rows));
+    }
+    co_return out;
+}
+
+asio::awaitable<void> InventoryService::take_many_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<Movement> taken) {
+    std::vector<Line> totals;
+    for (const auto& m : taken) {
+        auto it = std::find_if(totals.begin(), totals.end(), [&m](const Line& t) { return t.product_id == m.product_id; });
+        if (it == totals.end()) {
+            totals.push_back(Line{m.product_id, -m.delta});
+        } else {
+            it->quantity -= m.delta;
+        }
+    }
+    std::sort(totals.begin(), totals.end(), [](const Line& a, const Line& b) { return a.product_id < b.product_id; });
+    const auto products = static_cast<std::int64_t>(totals.size());
+    if (co_await store_.take_many(tx, std::move(totals)) != products) {
+        throw core::InfraError("inventory: the database refused a batch decrement its own check allowed");
+    }
+    co_await store_.record_movements(tx, std::move(taken), "order_reserved");
+}
+
 asio::awaitable<void> InventoryService::settle(Hold hold, bool committed) {
     for (auto it = hold.locks.rbegin(); it != hold.locks.rend(); ++it) {
         Lock lock = *it;

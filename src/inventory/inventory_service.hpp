@@ -60,6 +60,21 @@ public:
         std::int64_t order_id);
     boost::asio::awaitable<void> settle(Hold hold, bool committed);
 
+    // Group commit (several checkouts in one transaction): locks the rows of every product of
+    // `orders` in ascending id order and checks each order in turn against the stock the ones
+    // before it left. Each order gets its priced lines or its error (as reserve_in); nothing is
+    // written yet.
+    boost::asio::awaitable<std::vector<core::Result<std::vector<ReservedLine>>>> check_many_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<std::vector<Line>> orders);
+    // Then, for the orders that passed, given their ledger rows (delta = −quantity): one
+    // conditional decrement per product and the order_reserved ledger rows. Throws
+    // core::InfraError if the database disagrees with the check (it cannot while the rows stay
+    // locked); the caller rolls back.
+    boost::asio::awaitable<void> take_many_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<Movement> taken);
+
     // Returns stock of an order's lines with ledger rows of `reason`, inside the caller's transaction.
     boost::asio::awaitable<void> release_in(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly

@@ -1,5 +1,7 @@
 #include "inventory/inventory_store.hpp"
 
+#include <boost/json/value.hpp>
+
 namespace emporium::inventory {
 
 namespace {
@@ -36,6 +38,16 @@ constexpr db::Statement kRecordMovement{
     "inventory.record_movement",
     "INSERT INTO inventory_movements (product_id, delta, reason, order_id) "
     "VALUES ($1, $2::integer, $3, $4::bigint)"};
+constexpr db::Statement kTakeMany{
+    "inventory.take_many",
+    "UPDATE products p SET stock = p.stock - d.quantity, version = p.version + 1 "
+    "FROM jsonb_to_recordset($1::jsonb) AS d(product_id bigint, quantity integer) "
+    "WHERE p.id = d.product_id AND p.stock >= d.quantity"};
+constexpr db::Statement kRecordMovements{
+    "inventory.record_movements",
+    "INSERT INTO inventory_movements (product_id, delta, reason, order_id) "
+    "SELECT d.product_id, d.delta, $2, d.order_id "
+    "FROM jsonb_to_recordset($1::jsonb) AS d(product_id bigint, delta integer, order_id bigint)"};
 constexpr db::Statement kAudit{
     "inventory.audit",
     "SELECT p.id, p.stock::bigint AS stock, coalesce(m.total, 0)::bigint AS ledger_sum FROM products p "
@@ -60,6 +72,30 @@ std::vector<StockRow> rows_of(const db::QueryResult& r) {
 }
 
 }  // namespace
+
+asio::awaitable<std::int64_t> InventoryStore::take_many(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<Line> totals) {
+    boost::json::array rows;
+    rows.reserve(totals.size());
+    for (const auto& t : totals) rows.push_back(boost::json::object{{"product_id", t.product_id}, {"quantity", t.quantity}});
+    const boost::json::value batch(std::move(rows));
+    auto r = co_await tx.query(kTakeMany, db::params(batch));
+    co_return r.affected();
+}
+
+asio::awaitable<void> InventoryStore::record_movements(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<Movement> movements,
+    std::string reason) {
+    boost::json::array rows;
+    rows.reserve(movements.size());
+    for (const auto& m : movements) {
+        rows.push_back(boost::json::object{{"product_id", m.product_id}, {"delta", m.delta}, {"order_id", m.order_id}});
+    }
+    const boost::json::value batch(std::move(rows));
+    co_await tx.query(kRecordMovements, db::params(batch, reason));
+}
 
 asio::awaitable<std::vector<StockRow>> InventoryStore::snapshot(std::vector<std::int64_t> ids) {
     auto r = co_await pools_().query(kSnapshot, db::params(ids));

@@ -74,6 +74,17 @@ public:
         std::string reason,
         std::int64_t order_id);
 
+    // Group commit (one statement each, rows already locked by the caller): takes `quantity` units
+    // of each product unless that would make its stock negative; returns how many products were
+    // decremented (the caller expects all of them).
+    boost::asio::awaitable<std::int64_t> take_many(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<Line> totals);
+    boost::asio::awaitable<void> record_movements(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<Movement> movements,
+        std::string reason);
+
     // Products whose stock differs from the sum of their ledger rows.
     boost::asio::awaitable<std::vector<AuditMismatch>> audit();
     // (id, stock) of every product, for the Redis mirror.

@@ -35,6 +35,13 @@ struct ReservedLine {
     std::string currency;
 };
 
+// One ledger row: `delta` units of a product, caused by an order.
+struct Movement {
+    std::int64_t product_id = 0;
+    std::int32_t delta = 0;
+    std::int64_t order_id = 0;
+};
+
 // Ledger reasons that return stock to a product.
 enum class ReturnReason { kCancelled, kExpired, kPaymentFailed };
 std::string_view reason_name(ReturnReason reason);

@@ -3,12 +3,18 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 
+#include "core/spawn.hpp"
+
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <openssl/evp.h>
 
 #include <array>
 #include <charconv>
 #include <exception>
+#include <utility>
 
 namespace emporium::orders {
 
@@ -48,6 +54,20 @@ json::value event_payload(const Order& o) {
 }
 
 }  // namespace
+
+// A checkout waiting for its group commit; the writer task fills `result` (or `failure`) and
+// then signals `done`.
+struct OrdersService::PendingOrder {
+    PendingOrder(asio::any_io_executor ex, std::int64_t user, std::string k, NewOrder o, std::vector<inventory::Line> l)
+        : user_id(user), key(std::move(k)), order(std::move(o)), lines(std::move(l)), done(std::move(ex), 1) {}
+    std::int64_t user_id;
+    std::string key;
+    NewOrder order;
+    std::vector<inventory::Line> lines;
+    core::Result<CheckoutResponse> result = core::make_error(core::Errc::kInternal, "checkout did not run");
+    std::exception_ptr failure;
+    asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
+};
 
 std::string sha256(std::string_view text) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
@@ -155,7 +175,11 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::checkout(std::int
     std::exception_ptr failure;
     core::Result<CheckoutResponse> result = core::make_error(core::Errc::kInternal, "checkout did not run");
     try {
-        result = co_await write_order(user_id, std::move(key), std::move(order), *hold);
+        if (inventory_->strategy() == inventory::Strategy::kRedis && settings_.batch_max > 1) {
+            result = co_await write_grouped(user_id, std::move(key), std::move(order), hold->lines);
+        } else {
+            result = co_await write_order(user_id, std::move(key), std::move(order), *hold);
+        }
     } catch (const std::exception&) {
         failure = std::current_exception();
     }
@@ -217,6 +241,149 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::write_order(
             co_return core::make_error(core::Errc::kConflict,
                                        "this Idempotency-Key already created an order; use a new key",
                                        {{"Idempotency-Key", "was already used"}});
+        }
+    }
+}
+
+asio::awaitable<core::Result<CheckoutResponse>> OrdersService::write_grouped(std::int64_t user_id,
+                                                                             std::string key,
+                                                                             NewOrder order,
+                                                                             std::vector<inventory::Line> lines) {
+    auto ex = co_await asio::this_coro::executor;
+    auto pending = std::make_shared<PendingOrder>(ex, user_id, std::move(key), std::move(order), std::move(lines));
+    bool start_writer = false;
+    {
+        const std::lock_guard guard(batch_mutex_);
+        waiting_.push_back(pending);
+        start_writer = !std::exchange(flushing_, true);
+    }
+    if (start_writer) core::spawn_tracked(ex, flush_batches(), "checkout group commit");
+    co_await pending->done.async_receive(asio::use_awaitable);
+    if (pending->failure) std::rethrow_exception(pending->failure);
+    co_return std::move(pending->result);
+}
+
+asio::awaitable<void> OrdersService::flush_batches() {
+    for (;;) {
+        std::vector<std::shared_ptr<PendingOrder>> batch;
+        {
+            const std::lock_guard guard(batch_mutex_);
+            if (waiting_.empty()) {
+                flushing_ = false;
+                co_return;
+            }
+            while (!waiting_.empty() && static_cast<int>(batch.size()) < settings_.batch_max) {
+                batch.push_back(std::move(waiting_.front()));
+                waiting_.pop_front();
+            }
+        }
+        std::exception_ptr failure;
+        try {
+            co_await write_batch(batch);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        for (auto& p : batch) {
+            if (failure) p->failure = failure;
+            p->done.try_send(boost::system::error_code{});
+        }
+    }
+}
+
+asio::awaitable<void> OrdersService::write_batch(std::vector<std::shared_ptr<PendingOrder>> batch) {
+    bool one_by_one = false;
+    for (int attempt = 1; !one_by_one; ++attempt) {
+        try {
+            auto tx = co_await inventory_->pool().begin();
+            std::vector<std::vector<inventory::Line>> wanted;
+            wanted.reserve(batch.size());
+            for (const auto& p : batch) wanted.push_back(p->lines);
+            auto checked = co_await inventory_->check_many_in(tx, std::move(wanted));
+
+            // Orders that fail (unknown product, stock the mirror did not know was gone, mixed
+            // currencies) get their error; the others are written together.
+            std::vector<std::size_t> accepted;
+            std::vector<NewOrderRow> rows;
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                auto& p = *batch[i];
+                if (!checked[i]) {
+                    p.result = checked[i].error();
+                    continue;
+                }
+                const std::string currency = checked[i]->empty() ? "USD" : checked[i]->front().currency;
+                std::int64_t total = 0;
+                bool mixed = false;
+                for (const auto& line : *checked[i]) {
+                    mixed = mixed || line.currency != currency;
+                    total += line.unit_price_cents * line.quantity;
+                }
+                if (mixed) {
+                    p.result = core::make_error(core::Errc::kValidation,
+                                                "all products of an order must have the same currency",
+                                                {{"items", "mixes currencies"}});
+                    continue;
+                }
+                accepted.push_back(i);
+                rows.push_back(NewOrderRow{p.user_id, p.key, total, currency, json::value(p.order.shipping_address)});
+            }
+            if (accepted.empty()) {
+                co_await tx.rollback();
+                co_return;
+            }
+            auto created = co_await store_.insert_orders(tx, std::move(rows), settings_.order_ttl);
+
+            std::vector<inventory::Movement> movements;
+            std::vector<std::pair<std::int64_t, OrderItem>> items;
+            std::vector<std::pair<std::int64_t, json::value>> events;
+            std::vector<FinishedKey> keys;
+            std::vector<std::string> bodies;
+            for (std::size_t n = 0; n < accepted.size(); ++n) {
+                auto& p = *batch[accepted[n]];
+                auto& order = created[n];
+                if (order.id == 0) throw core::InfraError("orders: a grouped order was not returned by its insert");
+                // Items in the order the client listed them.
+                for (const auto& want : p.order.items) {
+                    for (const auto& line : *checked[accepted[n]]) {
+                        if (line.product_id != want.product_id) continue;
+                        OrderItem item{line.product_id, line.quantity, line.unit_price_cents};
+                        items.emplace_back(order.id, item);
+                        order.items.push_back(item);
+                        movements.push_back(inventory::Movement{line.product_id, -line.quantity, order.id});
+                    }
+                }
+                events.emplace_back(order.id, to_json(order));
+                bodies.push_back(json::serialize(to_json(order)));
+                keys.push_back(FinishedKey{p.user_id, p.key, 201, bodies.back()});
+            }
+            co_await inventory_->take_many_in(tx, std::move(movements));
+            co_await store_.insert_items(tx, std::move(items));
+            co_await store_.add_events(tx, "order.created", std::move(events));
+            co_await store_.finish_keys_in(tx, std::move(keys));
+            co_await tx.commit();
+            for (std::size_t n = 0; n < accepted.size(); ++n) {
+                const auto& order = created[n];
+                core::log::info("order placed",
+                                {{"order_id", order.id}, {"user_id", order.user_id}, {"total_cents", order.total_cents}});
+                batch[accepted[n]]->result = CheckoutResponse{201, std::move(bodies[n]), false, std::nullopt};
+            }
+            co_return;
+        } catch (const db::RetryableDbError&) {
+            if (attempt >= kTransactionAttempts) throw;
+        } catch (const db::DbError& e) {
+            if (!e.is_unique_violation() || e.constraint() != "orders_user_idempotency_key") throw;
+            // A key whose record was purged while its order stayed: the batch is redone one order
+            // at a time below, so only that request fails.
+            one_by_one = true;
+        }
+    }
+    for (auto& p : batch) {
+        try {
+            inventory::Hold hold;
+            hold.lines = p->lines;
+            hold.redis_reserved = true;
+            p->result = co_await write_order(p->user_id, p->key, p->order, hold);
+        } catch (const std::exception&) {
+            p->failure = std::current_exception();
         }
     }
 }

@@ -10,6 +10,9 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <deque>
+#include <mutex>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -24,6 +27,10 @@ struct OrdersSettings {
     // An in-progress Idempotency-Key older than this belongs to a request that died (far longer
     // than the request budget); a retry of the same request takes it over.
     std::chrono::seconds abandoned_after{60};
+    // Group commit of checkouts (the `redis` strategy only, where the mirror has already admitted
+    // them): orders waiting while a batch is written go into the next one, at most this many per
+    // transaction. 1 = one transaction per order.
+    int batch_max = 64;
 };
 
 // What a checkout request answers: the stored (replayed == true) or the new response.
@@ -113,6 +120,13 @@ private:
         std::string key,
         NewOrder order,
         const inventory::Hold& hold);  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    struct PendingOrder;
+    boost::asio::awaitable<core::Result<CheckoutResponse>> write_grouped(std::int64_t user_id,
+                                                                         std::string key,
+                                                                         NewOrder order,
+                                                                         std::vector<inventory::Line> lines);
+    boost::asio::awaitable<void> flush_batches();
+    boost::asio::awaitable<void> write_batch(std::vector<std::shared_ptr<PendingOrder>> batch);
     boost::asio::awaitable<core::Result<Order>> transition(std::int64_t id,
                                                            std::optional<std::int64_t> owner,
                                                            OrderStatus target);
@@ -121,6 +135,10 @@ private:
     OrdersSettings settings_;
     OrdersStore store_;
     std::shared_ptr<inventory::InventoryService> inventory_;
+    // Orders waiting for the next group commit; `flushing` while a writer task runs.
+    std::mutex batch_mutex_;
+    std::deque<std::shared_ptr<PendingOrder>> waiting_;
+    bool flushing_ = false;
 };
 
 }  // namespace emporium::orders

@@ -35,6 +35,29 @@ constexpr db::Statement kInsertOrder{
     "orders.insert_order",
     "INSERT INTO orders (user_id, total_cents, shipping_address, idempotency_key, expires_at) "
     "VALUES ($1, 0, $2::jsonb, $3, now() + $4::bigint * interval '1 second') RETURNING " EMPORIUM_ORDER_COLUMNS};
+constexpr db::Statement kInsertOrders{
+    "orders.insert_orders",
+    "INSERT INTO orders (user_id, total_cents, currency, shipping_address, idempotency_key, expires_at) "
+    "SELECT d.user_id, d.total_cents, d.currency, d.shipping_address, d.idempotency_key, "
+    "now() + $2::bigint * interval '1 second' "
+    "FROM jsonb_to_recordset($1::jsonb) AS d(user_id bigint, total_cents bigint, currency text, "
+    "shipping_address jsonb, idempotency_key text) "
+    "RETURNING " EMPORIUM_ORDER_COLUMNS ", idempotency_key"};
+constexpr db::Statement kInsertItems{
+    "orders.insert_items",
+    "INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) "
+    "SELECT d.order_id, d.product_id, d.quantity, d.unit_price_cents FROM jsonb_to_recordset($1::jsonb) "
+    "AS d(order_id bigint, product_id bigint, quantity integer, unit_price_cents bigint)"};
+constexpr db::Statement kAddEvents{
+    "orders.add_events",
+    "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) "
+    "SELECT 'order', d.order_id::text, $2, d.payload FROM jsonb_to_recordset($1::jsonb) "
+    "AS d(order_id bigint, payload jsonb)"};
+constexpr db::Statement kFinishKeys{
+    "orders.finish_keys",
+    "UPDATE idempotency_keys k SET status_code = d.status, response_body = d.body "
+    "FROM jsonb_to_recordset($1::jsonb) AS d(user_id bigint, key text, status integer, body text) "
+    "WHERE k.user_id = d.user_id AND k.key = d.key"};
 constexpr db::Statement kInsertItem{
     "orders.insert_item",
     "INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) "
@@ -161,6 +184,73 @@ asio::awaitable<Order> OrdersStore::insert_order(
         kInsertOrder,
         db::params(user_id, shipping_address, idempotency_key, static_cast<long long>(ttl.count())));
     co_return order_of(r, 0);
+}
+
+asio::awaitable<std::vector<Order>> OrdersStore::insert_orders(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<NewOrderRow> orders,
+    std::chrono::seconds ttl) {
+    json::array rows;
+    rows.reserve(orders.size());
+    for (const auto& o : orders) {
+        rows.push_back(json::object{{"user_id", o.user_id},
+                                    {"idempotency_key", o.idempotency_key},
+                                    {"total_cents", o.total_cents},
+                                    {"currency", o.currency},
+                                    {"shipping_address", o.shipping_address}});
+    }
+    const json::value batch(std::move(rows));
+    auto r = co_await tx.query(kInsertOrders, db::params(batch, static_cast<long long>(ttl.count())));
+    // RETURNING has no defined order: match the rows by (user, key), which is unique.
+    std::vector<Order> out(orders.size());
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        auto order = order_of(r, i);
+        const auto key = r.get<std::string>(i, "idempotency_key");
+        for (std::size_t j = 0; j < orders.size(); ++j) {
+            if (orders[j].user_id == order.user_id && orders[j].idempotency_key == key) out[j] = order;
+        }
+    }
+    co_return out;
+}
+
+asio::awaitable<void> OrdersStore::insert_items(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<std::pair<std::int64_t, OrderItem>> items) {
+    json::array rows;
+    rows.reserve(items.size());
+    for (const auto& [order_id, item] : items) {
+        rows.push_back(json::object{{"order_id", order_id},
+                                    {"product_id", item.product_id},
+                                    {"quantity", item.quantity},
+                                    {"unit_price_cents", item.unit_price_cents}});
+    }
+    const json::value batch(std::move(rows));
+    co_await tx.query(kInsertItems, db::params(batch));
+}
+
+asio::awaitable<void> OrdersStore::add_events(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::string event_type,
+    std::vector<std::pair<std::int64_t, json::value>> events) {
+    json::array rows;
+    rows.reserve(events.size());
+    for (auto& [order_id, payload] : events) {
+        rows.push_back(json::object{{"order_id", order_id}, {"payload", std::move(payload)}});
+    }
+    const json::value batch(std::move(rows));
+    co_await tx.query(kAddEvents, db::params(batch, event_type));
+}
+
+asio::awaitable<void> OrdersStore::finish_keys_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<FinishedKey> keys) {
+    json::array rows;
+    rows.reserve(keys.size());
+    for (auto& k : keys) {
+        rows.push_back(json::object{{"user_id", k.user_id}, {"key", k.key}, {"status", k.status}, {"body", std::move(k.body)}});
+    }
+    const json::value batch(std::move(rows));
+    co_await tx.query(kFinishKeys, db::params(batch));
 }
 
 asio::awaitable<void> OrdersStore::insert_item(

@@ -23,6 +23,23 @@ struct IdempotencyRecord {
     std::optional<std::string> response_body;
 };
 
+// A new order of a group commit.
+struct NewOrderRow {
+    std::int64_t user_id = 0;
+    std::string idempotency_key;
+    std::int64_t total_cents = 0;
+    std::string currency;
+    boost::json::value shipping_address;
+};
+
+// The stored answer of an idempotent request.
+struct FinishedKey {
+    std::int64_t user_id = 0;
+    std::string key;
+    std::int32_t status = 0;
+    std::string body;
+};
+
 class OrdersStore {
 public:
     using PoolProvider = std::function<db::Pool&()>;
@@ -51,6 +68,26 @@ public:
     boost::asio::awaitable<void> drop_key(std::int64_t user_id, std::string key);
     // Deletes expired idempotency records; returns how many.
     boost::asio::awaitable<std::int64_t> purge_expired_keys();
+
+    // Group commit: several new orders at once, each with its total and currency already known;
+    // returns them (no items) in the order of `orders`. One statement.
+    boost::asio::awaitable<std::vector<Order>> insert_orders(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<NewOrderRow> orders,
+        std::chrono::seconds ttl);
+    // The items of several orders, one statement.
+    boost::asio::awaitable<void> insert_items(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<std::pair<std::int64_t, OrderItem>> items);
+    // One `event_type` outbox event per (order id, payload), one statement.
+    boost::asio::awaitable<void> add_events(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::string event_type,
+        std::vector<std::pair<std::int64_t, boost::json::value>> events);
+    // finish_key_in for several requests, one statement.
+    boost::asio::awaitable<void> finish_keys_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<FinishedKey> keys);
 
     // Inserts a pending_payment order (total filled in by set_total) and returns it (no items).
     boost::asio::awaitable<Order> insert_order(

@@ -368,6 +368,54 @@ TEST_F(OrdersTest, DualRejectsAStaleFencingToken) {
     expect_audit_clean();
 }
 
+TEST_F(OrdersTest, RedisGroupCommitBelievesTheDatabaseOverADriftedMirror) {
+    auto service = make_service(Strategy::kRedis);
+    const auto a = product(5, 300);
+    const auto b = product(100, 200);
+    // The mirror believes there are 40 of `a`: the database, checked in the batch, decides.
+    run(redis_->command(redis::cmd("SET", prefix_ + "stock:" + std::to_string(a), 40)));
+    std::vector<std::vector<inventory::Line>> orders;
+    for (int i = 0; i < 20; ++i) orders.push_back({{a, 1}});
+    for (int i = 0; i < 10; ++i) orders.push_back({{b, 2}});
+    for (int i = 0; i < 10; ++i) orders.push_back({{b, 1}, {a, 1}});
+    auto outcomes = buy_all(*service, std::move(orders));
+    int created = 0;
+    int out_of_stock = 0;
+    for (const auto& o : outcomes) {
+        ASSERT_TRUE(o.done);
+        EXPECT_TRUE(o.failure.empty()) << o.failure;
+        if (o.created) ++created;
+        if (o.error == core::Errc::kOutOfStock) ++out_of_stock;
+    }
+    // All 10 orders of `b` alone, and exactly 5 of the 30 that want one `a`.
+    EXPECT_EQ(created, 15);
+    EXPECT_EQ(out_of_stock, 25);
+    EXPECT_EQ(stock(a), 0);
+    const auto b_with_a = scalar("SELECT count(*) FROM order_items i JOIN order_items j ON j.order_id = i.order_id "
+                                 "WHERE i.product_id = $1 AND j.product_id = $2",
+                                 db::params(a, b));
+    EXPECT_EQ(stock(b), 100 - 20 - b_with_a);
+    // Every order is whole: items, a matching total, its ledger rows, its event and its stored answer.
+    EXPECT_EQ(scalar("SELECT count(*) FROM orders o WHERE total_cents <> (SELECT sum(quantity * unit_price_cents) "
+                     "FROM order_items i WHERE i.order_id = o.id)"),
+              0);
+    EXPECT_EQ(scalar("SELECT count(*) FROM order_items"), 15 + b_with_a);
+    EXPECT_EQ(scalar("SELECT count(*) FROM inventory_movements WHERE reason = 'order_reserved'"), 15 + b_with_a);
+    EXPECT_EQ(scalar("SELECT count(*) FROM outbox o JOIN orders r ON r.id::text = o.aggregate_id "
+                     "WHERE o.event_type = 'order.created'"),
+              15);
+    EXPECT_EQ(scalar("SELECT count(*) FROM idempotency_keys k JOIN orders o ON o.user_id = k.user_id "
+                     "AND o.idempotency_key = k.key WHERE k.status_code = 201 "
+                     "AND (k.response_body::jsonb ->> 'id')::bigint = o.id"),
+              15);
+    // Orders waiting together were written together (several orders per transaction).
+    EXPECT_LT(scalar("SELECT count(DISTINCT xmin::text) FROM orders"), 15);
+    // Refused orders gave their mirror units back: 40 - the 5 sold.
+    auto mirror = run(redis_->command(redis::cmd("GET", prefix_ + "stock:" + std::to_string(a))));
+    EXPECT_EQ(mirror.as_int(), 35);
+    expect_audit_clean();
+}
+
 TEST_F(OrdersTest, RedlockNeedsAMajorityOfMasters) {
     redis::ClientOptions down;
     down.url = "redis://127.0.0.1:1/0";  // nothing listens: every command fails fast
