@@ -132,10 +132,15 @@ asio::awaitable<bool> OrdersStore::claim_key(std::int64_t user_id,
                                              std::string request_hash,
                                              std::chrono::seconds ttl,
                                              std::chrono::seconds abandoned_after) {
-    co_await pools_().query(kPurgeKey, db::params(user_id, key));
-    auto r = co_await pools_().query(
-        kClaimKey, db::params(user_id, key, db::Param::bytea(request_hash), static_cast<long long>(ttl.count())));
+    const db::Params claim = db::params(user_id, key, db::Param::bytea(request_hash), static_cast<long long>(ttl.count()));
+    auto r = co_await pools_().query(kClaimKey, claim);
     if (r.rows() == 1) co_return true;
+    // Taken: by an expired record (removed, then the key is claimed anew) or by a live one.
+    auto purged = co_await pools_().query(kPurgeKey, db::params(user_id, key));
+    if (purged.affected() > 0) {
+        r = co_await pools_().query(kClaimKey, claim);
+        if (r.rows() == 1) co_return true;
+    }
     auto taken = co_await pools_().query(
         kTakeOverKey,
         db::params(user_id, key, db::Param::bytea(request_hash), static_cast<long long>(abandoned_after.count())));
