@@ -305,7 +305,7 @@ asio::awaitable<void> InventoryService::take_many_in(
 
 asio::awaitable<void> InventoryService::settle(Hold hold, bool committed) {
     for (auto it = hold.locks.rbegin(); it != hold.locks.rend(); ++it) {
-        Lock lock = *it;
+        Lock lock = std::move(*it);
         co_await redlock_->release(std::move(lock));
     }
     if (hold.redis_reserved && !committed) co_await mirror_add(hold.lines);

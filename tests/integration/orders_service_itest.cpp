@@ -9,6 +9,10 @@
 #include "support/test_env.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -414,6 +418,38 @@ TEST_F(OrdersTest, RedisGroupCommitBelievesTheDatabaseOverADriftedMirror) {
     auto mirror = run(redis_->command(redis::cmd("GET", prefix_ + "stock:" + std::to_string(a))));
     EXPECT_EQ(mirror.as_int(), 35);
     expect_audit_clean();
+}
+
+asio::awaitable<void> hold_lock(inventory::Redlock* redlock, std::string key, int me, std::vector<int>* order) {
+    auto lock = co_await redlock->acquire(key);
+    if (!lock) co_return;
+    order->push_back(me);
+    asio::steady_timer work(co_await asio::this_coro::executor, 3ms);
+    co_await work.async_wait(asio::use_awaitable);
+    co_await redlock->release(std::move(*lock));
+}
+
+TEST_F(OrdersTest, RedlockContendersOfOneProcessQueueAndAreHandedTheLockInTurn) {
+    auto* live = redis_.get();
+    // 4 retries would give up within ~100 ms if everyone polled Redis; 12 holders of 3 ms each
+    // queue locally instead and each gets the lock, first come first served.
+    inventory::Redlock redlock([live] { return std::vector<redis::Client*>{live}; }, 1000ms, 4);
+    std::vector<int> order;
+    for (int i = 0; i < 12; ++i) {
+        asio::co_spawn(ctx_, hold_lock(&redlock, prefix_ + "lock:queue", i, &order), asio::detached);
+    }
+    ctx_.restart();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (order.size() < 12 && std::chrono::steady_clock::now() < deadline) ctx_.run_one_for(50ms);
+    ASSERT_EQ(order.size(), 12U);
+    for (int i = 0; i < 12; ++i) EXPECT_EQ(order[static_cast<std::size_t>(i)], i);
+    // The last holder releases too.
+    std::int64_t leftover = 1;
+    for (int i = 0; i < 100 && leftover != 0; ++i) {
+        ctx_.run_one_for(10ms);
+        leftover = run(redis_->command(redis::cmd("EXISTS", prefix_ + "lock:queue"))).as_int();
+    }
+    EXPECT_EQ(leftover, 0);
 }
 
 TEST_F(OrdersTest, RedlockNeedsAMajorityOfMasters) {
