@@ -122,9 +122,10 @@ protected:
         servers_.push_back(std::make_unique<ServerProcess>(env(std::move(extra))));
         return *servers_.back();
     }
-    Process& start_worker(std::map<std::string, std::string> extra = {}) {
-        workers_.push_back(std::make_unique<Process>(
-            std::vector<std::string>{EMPORIUM_BINARY, "worker", "--env-file", "/nonexistent"}, env(std::move(extra))));
+    Process& start_worker(std::map<std::string, std::string> extra = {}, std::vector<std::string> args = {}) {
+        std::vector<std::string> argv{EMPORIUM_BINARY, "worker", "--env-file", "/nonexistent"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        workers_.push_back(std::make_unique<Process>(std::move(argv), env(std::move(extra))));
         workers_.back()->wait_for_line("emporium worker running", 20s);
         return *workers_.back();
     }
@@ -476,6 +477,78 @@ TEST_F(FaultsE2E, RedisRestartDegradesAsDocumentedNeverOversellsAndJobsResume) {
     EXPECT_EQ(sql("SELECT count(*) FROM emails WHERE status = 'sent'"), 2);
 }
 
+TEST_F(FaultsE2E, RedisBackWithoutItsDataRefusesSafelyAndTheRunbookRecoversTheLostJobs) {
+    database_ = std::make_unique<TestDatabase>();
+    database_url_ = database_->url;
+    redis_ = std::make_unique<redis::test::ThrowawayRedis>();  // no persistence: restarts empty
+    redis_->start();
+    const auto dual = start_server({{"INVENTORY_STRATEGY", "dual"}, {"LOCK_RETRIES", "20"}}).port();
+    const auto mirror = start_server({{"INVENTORY_STRATEGY", "redis"}}).port();
+    // The relay only: events reach their streams, and the payment job waits there.
+    start_worker({}, {"--queues", "default"});
+    constexpr std::int64_t kStock = 6;
+    const auto locked_item = create_product(dual, "Locked item", kStock);
+    const auto mirrored_item = create_product(mirror, "Mirrored item", kStock);
+    std::vector<std::string> tokens;
+    for (int b = 0; b < 8; ++b) tokens.push_back(customer("buyer" + std::to_string(b)).second);
+    const auto before_loss = query("SELECT now()::text").get<std::string>(0, 0);
+    auto placed = place(dual, tokens[0], locked_item, "before-1");
+    ASSERT_EQ(placed.result_int(), 201U) << placed.body();
+    const auto order = json::parse(placed.body()).at("id").as_int64();
+    ASSERT_EQ(place(dual, tokens[1], locked_item, "before-2").result_int(), 201U);
+    ASSERT_EQ(place(mirror, tokens[2], mirrored_item, "before-3").result_int(), 201U);
+    ASSERT_EQ(pay(dual, tokens[0], order, "pay-1").result_int(), 202U);
+    ASSERT_TRUE(eventually([&] { return sql("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0; }))
+        << "the relay did not publish";
+    const auto fence = sql("SELECT fence_token FROM products WHERE id = $1", db::params(locked_item));
+    ASSERT_GE(fence, 2);
+
+    redis_->stop();
+    redis_->start();  // empty: the queued payment job and the fencing counters are gone
+    start_worker();   // a worker for every queue now
+    std::this_thread::sleep_for(2s);
+    EXPECT_EQ(order_status(order), "pending_payment") << "the lost job cannot have run";
+
+    // `dual`: the counter restarts below the database's token, so the first checkouts of a product
+    // sold before answer 409 conflict (never a sale under a stale token); each attempt raises the
+    // counter, and the product catches up by itself.
+    int refused = 0;
+    unsigned status = 0;
+    for (int attempt = 0; attempt <= fence + 1; ++attempt) {
+        auto r = place(dual, tokens[3], locked_item, "after-dual-" + std::to_string(attempt));
+        status = r.result_int();
+        if (status != 409) break;
+        EXPECT_EQ(problem_code(r), "conflict") << r.body();
+        ++refused;
+    }
+    EXPECT_EQ(status, 201U);
+    EXPECT_GE(refused, 1) << "a stale fencing counter must refuse, not sell";
+    // `redis`: the mirror is reloaded from PostgreSQL on first use; sell the rest out exactly.
+    std::atomic<int> sold{0};
+    std::atomic<int> out_of_stock{0};
+    std::vector<std::thread> buyers;
+    for (int b = 0; b < 8; ++b) {
+        buyers.emplace_back([&, b] {
+            auto r = place(mirror, tokens[static_cast<std::size_t>(b)], mirrored_item, "after-redis-" + std::to_string(b));
+            if (r.result_int() == 201) ++sold;
+            if (r.result_int() == 409 && problem_code(r) == "out_of_stock") ++out_of_stock;
+        });
+    }
+    for (auto& t : buyers) t.join();
+    EXPECT_EQ(sold.load(), kStock - 1);
+    EXPECT_EQ(out_of_stock.load(), 8 - (kStock - 1));
+
+    // The runbook: re-publish what was published since before the loss; handlers are idempotent.
+    sql("UPDATE outbox SET published_at = NULL WHERE published_at >= $1::timestamptz", db::params(before_loss));
+    EXPECT_TRUE(eventually([&] { return order_status(order) == "paid"; }, 20s)) << "the re-published capture ran";
+    EXPECT_TRUE(eventually([&] { return files_with_extension(dir_ / "spool", ".eml") == 1; }, 20s));
+    std::this_thread::sleep_for(1s);
+    EXPECT_EQ(files_with_extension(dir_ / "spool", ".eml"), 1U);
+    EXPECT_EQ(sql("SELECT count(*) FROM payments WHERE order_id = $1", db::params(order)), 1);
+    expect_consistent(locked_item, kStock);
+    expect_consistent(mirrored_item, kStock);
+}
+
 // ---- a server SIGKILLed mid-checkout ---------------------------------------------------------------
 
 TEST_F(FaultsE2E, ServerKilledMidCheckoutLeavesNoPartialOrderAndRetriesAgree) {
@@ -488,7 +561,7 @@ TEST_F(FaultsE2E, ServerKilledMidCheckoutLeavesNoPartialOrderAndRetriesAgree) {
     auto* first = &start_server(settings);
     constexpr std::int64_t kStock = 60;
     constexpr int kBuyers = 12;
-    constexpr int kOrdersEach = 8;  // 96 requests for 60 units
+    constexpr int kOrdersEach = 10;  // 120 requests for 60 units
     const auto product = create_product(first->port(), "Contested item", kStock);
     std::vector<std::string> tokens;
     for (int b = 0; b < kBuyers; ++b) tokens.push_back(customer("buyer" + std::to_string(b)).second);
@@ -519,7 +592,8 @@ TEST_F(FaultsE2E, ServerKilledMidCheckoutLeavesNoPartialOrderAndRetriesAgree) {
             }
         });
     }
-    ASSERT_TRUE(eventually([&] { return answered.load() >= 25; }, 30s));
+    const auto give_up = Clock::now() + 30s;
+    while (answered.load() < 20 && Clock::now() < give_up) std::this_thread::sleep_for(1ms);
     first->process().signal(SIGKILL);
     EXPECT_EQ(first->process().wait(5s), 128 + SIGKILL);
     for (auto& t : threads) t.join();
