@@ -71,6 +71,13 @@ std::string problem_code(const Res& r) {
     return code != nullptr && code->is_string() ? std::string(code->as_string()) : "";
 }
 
+// The value of one series in a Prometheus text exposition; -1 when absent.
+double metric_value(const std::string& text, const std::string& series) {
+    const auto at = text.find(series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + series.size() + 1));
+}
+
 std::size_t files_with_extension(const fs::path& dir, const std::string& ext) {
     if (!fs::exists(dir)) return 0;
     return static_cast<std::size_t>(std::count_if(fs::directory_iterator(dir), fs::directory_iterator{},
@@ -278,7 +285,9 @@ TEST_F(FaultsE2E, PostgresRestartDuringLoadFailsFastWith503AndRecoversWithoutARe
                                  {"DB_ACQUIRE_TIMEOUT_MS", "1000"},
                                  {"DB_CONNECT_TIMEOUT_MS", "1000"},
                                  {"DB_QUERY_TIMEOUT_MS", "1000"}});
+    start_worker({{"DB_CONNECT_TIMEOUT_MS", "1000"}});
     const auto product = create_product(server.port(), "Steady seller", kInitial);
+    auto [payer_id, payer] = customer("payer");
 
     constexpr int kClients = 4;
     std::vector<std::string> tokens;
@@ -350,8 +359,16 @@ TEST_F(FaultsE2E, PostgresRestartDuringLoadFailsFastWith503AndRecoversWithoutARe
                   db::params(ids, product)),
               static_cast<std::int64_t>(created.size()));
     EXPECT_GE(sql("SELECT count(*) FROM orders"), static_cast<std::int64_t>(created.size()));
-    expect_consistent(product, kInitial);
     EXPECT_EQ(http_call(server.port(), bhttp::verb::get, "/readyz").result_int(), 200U);
+
+    // The worker lived through the restart too: an order paid now is captured and mailed once.
+    auto placed = place(server.port(), payer, product, "after-restart");
+    ASSERT_EQ(placed.result_int(), 201U) << placed.body();
+    const auto order = json::parse(placed.body()).at("id").as_int64();
+    ASSERT_EQ(pay(server.port(), payer, order, "pay-after-restart").result_int(), 202U);
+    EXPECT_TRUE(eventually([&] { return order_status(order) == "paid"; }, 20s)) << "the worker did not recover";
+    EXPECT_TRUE(eventually([&] { return files_with_extension(dir_ / "spool", ".eml") == 1; }, 20s));
+    expect_consistent(product, kInitial);
 }
 
 // ---- Redis restarted -----------------------------------------------------------------------------
@@ -426,6 +443,10 @@ TEST_F(FaultsE2E, RedisRestartDegradesAsDocumentedNeverOversellsAndJobsResume) {
     // Paying still records the payment; its capture waits for Redis.
     auto paid_in_outage = pay(dual, bob, unpaid_id, "pay-2");
     EXPECT_EQ(paid_in_outage.result_int(), 202U) << paid_in_outage.body();
+    const auto metrics = http_call(dual, bhttp::verb::get, "/metrics").body();
+    EXPECT_GE(metric_value(metrics, R"(emporium_rate_limit_decisions_total{group="read",decision="fail_open"})"), 3);
+    EXPECT_GE(metric_value(metrics, R"(emporium_rate_limit_decisions_total{group="write",decision="fail_open"})"), 3);
+    EXPECT_EQ(metric_value(metrics, R"(emporium_rate_limit_decisions_total{group="auth",decision="fail_closed"})"), 1);
     std::this_thread::sleep_for(1s);
     EXPECT_EQ(order_status(unpaid_id), "pending_payment");
     EXPECT_EQ(sql("SELECT stock::bigint FROM products WHERE id = $1", db::params(locked_item)), kStock - 2);
@@ -433,7 +454,9 @@ TEST_F(FaultsE2E, RedisRestartDegradesAsDocumentedNeverOversellsAndJobsResume) {
 
     redis_->start();  // same port, same append-only file
     // Everything comes back without restarting any process.
-    EXPECT_TRUE(eventually([&] { return http_call(dual, bhttp::verb::get, "/readyz").result_int() == 200; }, 10s));
+    for (const auto port : {dual, mirror}) {
+        EXPECT_TRUE(eventually([&] { return http_call(port, bhttp::verb::get, "/readyz").result_int() == 200; }, 10s));
+    }
     EXPECT_TRUE(eventually([&] { return order_status(unpaid_id) == "paid"; }, 20s)) << "the capture resumed";
     EXPECT_TRUE(eventually([&] { return files_with_extension(dir_ / "spool", ".eml") == 2; }, 20s))
         << "the order paid during the outage got its e-mail";
@@ -506,6 +529,9 @@ TEST_F(FaultsE2E, RedisBackWithoutItsDataRefusesSafelyAndTheRunbookRecoversTheLo
     redis_->stop();
     redis_->start();  // empty: the queued payment job and the fencing counters are gone
     start_worker();   // a worker for every queue now
+    for (const auto port : {dual, mirror}) {
+        ASSERT_TRUE(eventually([&] { return http_call(port, bhttp::verb::get, "/readyz").result_int() == 200; }, 10s));
+    }
     std::this_thread::sleep_for(2s);
     EXPECT_EQ(order_status(order), "pending_payment") << "the lost job cannot have run";
 

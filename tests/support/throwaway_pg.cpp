@@ -1,5 +1,7 @@
 #include "support/throwaway_pg.hpp"
 
+#include "support/test_env.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -118,7 +120,8 @@ std::string ThrowawayPostgres::url(const std::string& dbname) const {
 
 void migrate_database(const std::string& database_url) {
     std::ostringstream command;
-    command << "DATABASE_URL='" << database_url << "' LOG_LEVEL=warn '" << EMPORIUM_BINARY
+    command << "DATABASE_URL='" << database_url << "' MIGRATIONS_DIR='" << source_dir()
+            << "/migrations' LOG_LEVEL=warn '" << EMPORIUM_BINARY
             << "' migrate --env-file /nonexistent >/dev/null";
     run(command.str());
 }
