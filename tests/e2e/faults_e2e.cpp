@@ -57,12 +57,14 @@ bool eventually(F probe, std::chrono::milliseconds limit = 20s) {
 }
 
 std::string order_body(std::int64_t product, int quantity) {
-    return json::serialize(json::object{
-        {"items", json::array{json::object{{"product_id", product}, {"quantity", quantity}}}},
-        {"shipping_address", json::object{{"city", "Oslo"}}}});
+    return json::serialize(
+        json::object{{"items", json::array{json::object{{"product_id", product}, {"quantity", quantity}}}},
+                     {"shipping_address", json::object{{"city", "Oslo"}}}});
 }
 
-bool is_problem(const Res& r) { return r[bhttp::field::content_type] == "application/problem+json"; }
+bool is_problem(const Res& r) {
+    return r[bhttp::field::content_type] == "application/problem+json";
+}
 
 std::string problem_code(const Res& r) {
     if (!is_problem(r)) return "";
@@ -80,8 +82,10 @@ double metric_value(const std::string& text, const std::string& series) {
 
 std::size_t files_with_extension(const fs::path& dir, const std::string& ext) {
     if (!fs::exists(dir)) return 0;
-    return static_cast<std::size_t>(std::count_if(fs::directory_iterator(dir), fs::directory_iterator{},
-                                                  [&](const fs::directory_entry& e) { return e.path().extension() == ext; }));
+    return static_cast<std::size_t>(std::count_if(
+        fs::directory_iterator(dir), fs::directory_iterator{}, [&](const fs::directory_entry& e) {
+            return e.path().extension() == ext;
+        }));
 }
 
 class FaultsE2E : public ::testing::Test {
@@ -90,7 +94,8 @@ protected:
         ASSERT_GE(sodium_init(), 0);
         dir_ = fs::temp_directory_path() / ("emporium-faults-e2e-" + unique_suffix());
         fs::create_directories(dir_ / "spool");
-        codec_ = std::make_unique<auth::JwtCodec>(auth::JwtSettings{kJwtSecret, "emporium", "emporium-api", 900s, 30s});
+        codec_ = std::make_unique<auth::JwtCodec>(
+            auth::JwtSettings{kJwtSecret, "emporium", "emporium-api", 900s, 30s});
         admin_ = bearer(1, auth::Role::kAdmin);
     }
     void TearDown() override {
@@ -151,23 +156,35 @@ protected:
         return r.rows() == 0 || r.is_null(0, 0) ? 0 : r.get<std::int64_t>(0, 0);
     }
     std::pair<std::int64_t, std::string> customer(const std::string& name) {
-        const auto id = sql("INSERT INTO users (email, password_hash, name) VALUES ($1, '$argon2id$x', $2) RETURNING id",
-                            db::params(name + "@example.com", name));
+        const auto id =
+            sql("INSERT INTO users (email, password_hash, name) VALUES ($1, '$argon2id$x', $2) RETURNING id",
+                db::params(name + "@example.com", name));
         return {id, bearer(id, auth::Role::kCustomer)};
     }
     std::int64_t create_product(unsigned short port, const std::string& name, std::int64_t stock) {
-        json::object p{{"sku", "sku-" + unique_suffix()}, {"name", name}, {"price_cents", 1'250}, {"stock", stock}};
-        auto r = http_call(port, bhttp::verb::post, "/api/v1/products", json::serialize(p), {{"Authorization", admin_}});
+        json::object p{
+            {"sku", "sku-" + unique_suffix()}, {"name", name}, {"price_cents", 1'250}, {"stock", stock}};
+        auto r = http_call(
+            port, bhttp::verb::post, "/api/v1/products", json::serialize(p), {{"Authorization", admin_}});
         EXPECT_EQ(r.result_int(), 201U) << r.body();
         return json::parse(r.body()).at("id").as_int64();
     }
-    Res place(unsigned short port, const std::string& token, std::int64_t product, const std::string& key) const {
-        return http_call(port, bhttp::verb::post, "/api/v1/orders", order_body(product, 1),
+    Res place(unsigned short port,
+              const std::string& token,
+              std::int64_t product,
+              const std::string& key) const {
+        return http_call(port,
+                         bhttp::verb::post,
+                         "/api/v1/orders",
+                         order_body(product, 1),
                          {{"Authorization", token}, {"Idempotency-Key", key}});
     }
     Res pay(unsigned short port, const std::string& token, std::int64_t order, const std::string& key) const {
-        return http_call(port, bhttp::verb::post, "/api/v1/orders/" + std::to_string(order) + "/pay",
-                         R"({"payment_method":"tok_ok"})", {{"Authorization", token}, {"Idempotency-Key", key}});
+        return http_call(port,
+                         bhttp::verb::post,
+                         "/api/v1/orders/" + std::to_string(order) + "/pay",
+                         R"({"payment_method":"tok_ok"})",
+                         {{"Authorization", token}, {"Idempotency-Key", key}});
     }
     std::string order_status(std::int64_t order) const {
         auto r = query("SELECT status FROM orders WHERE id = $1", db::params(order));
@@ -183,28 +200,33 @@ protected:
     // `order.created` outbox event; no reservation without an order.
     void expect_consistent(std::int64_t product, std::int64_t initial) const {
         const auto stock = sql("SELECT stock::bigint FROM products WHERE id = $1", db::params(product));
-        const auto held = sql(
-            "SELECT coalesce(sum(i.quantity), 0)::bigint FROM order_items i JOIN orders o ON o.id = i.order_id "
-            "WHERE i.product_id = $1 AND o.status IN ('pending_payment', 'paid', 'fulfilled')",
-            db::params(product));
+        const auto held =
+            sql("SELECT coalesce(sum(i.quantity), 0)::bigint FROM order_items i JOIN orders o ON o.id = "
+                "i.order_id "
+                "WHERE i.product_id = $1 AND o.status IN ('pending_payment', 'paid', 'fulfilled')",
+                db::params(product));
         EXPECT_GE(stock, 0);
         EXPECT_EQ(stock + held, initial) << "stock " << stock << ", held by live orders " << held;
         EXPECT_EQ(sql("SELECT count(*) FROM orders o WHERE NOT EXISTS "
                       "(SELECT 1 FROM order_items i WHERE i.order_id = o.id)"),
                   0)
             << "orders without items";
-        EXPECT_EQ(sql("SELECT count(*) FROM order_items i WHERE NOT EXISTS (SELECT 1 FROM inventory_movements m "
-                      "WHERE m.order_id = i.order_id AND m.product_id = i.product_id "
-                      "AND m.reason = 'order_reserved' AND m.delta = -i.quantity)"),
-                  0)
+        EXPECT_EQ(
+            sql("SELECT count(*) FROM order_items i WHERE NOT EXISTS (SELECT 1 FROM inventory_movements m "
+                "WHERE m.order_id = i.order_id AND m.product_id = i.product_id "
+                "AND m.reason = 'order_reserved' AND m.delta = -i.quantity)"),
+            0)
             << "order items without their ledger row";
-        EXPECT_EQ(sql("SELECT count(*) FROM inventory_movements m WHERE m.reason = 'order_reserved' AND NOT EXISTS "
-                      "(SELECT 1 FROM order_items i WHERE i.order_id = m.order_id AND i.product_id = m.product_id)"),
-                  0)
+        EXPECT_EQ(
+            sql("SELECT count(*) FROM inventory_movements m WHERE m.reason = 'order_reserved' AND NOT EXISTS "
+                "(SELECT 1 FROM order_items i WHERE i.order_id = m.order_id AND i.product_id = "
+                "m.product_id)"),
+            0)
             << "reservations without an order item";
-        EXPECT_EQ(sql("SELECT count(*) FROM orders o WHERE (SELECT count(*) FROM outbox e WHERE e.aggregate_type = "
-                      "'order' AND e.aggregate_id = o.id::text AND e.event_type = 'order.created') <> 1"),
-                  0)
+        EXPECT_EQ(
+            sql("SELECT count(*) FROM orders o WHERE (SELECT count(*) FROM outbox e WHERE e.aggregate_type = "
+                "'order' AND e.aggregate_id = o.id::text AND e.event_type = 'order.created') <> 1"),
+            0)
             << "orders without exactly one order.created event";
         EXPECT_EQ(audit(), 0) << "emporium inventory audit";
     }
@@ -255,10 +277,15 @@ void load_client(unsigned short port,
             s.is_post = is_post;
             s.start = Clock::now();
             try {
-                auto r = is_post ? http_call(port, bhttp::verb::post, "/api/v1/orders", order_body(product, 1),
+                auto r = is_post ? http_call(port,
+                                             bhttp::verb::post,
+                                             "/api/v1/orders",
+                                             order_body(product, 1),
                                              {{"Authorization", token},
-                                              {"Idempotency-Key", "load-" + std::to_string(client) + "-" + std::to_string(i)}})
-                                 : http_call(port, bhttp::verb::get, "/api/v1/products/" + std::to_string(product));
+                                              {"Idempotency-Key",
+                                               "load-" + std::to_string(client) + "-" + std::to_string(i)}})
+                                 : http_call(
+                                       port, bhttp::verb::get, "/api/v1/products/" + std::to_string(product));
                 s.status = r.result_int();
                 s.problem_json = is_problem(r);
                 s.retry_after = r.find(bhttp::field::retry_after) != r.end();
@@ -296,7 +323,8 @@ TEST_F(FaultsE2E, PostgresRestartDuringLoadFailsFastWith503AndRecoversWithoutARe
     Samples samples;
     std::vector<std::thread> clients;
     for (int c = 0; c < kClients; ++c) {
-        clients.emplace_back(load_client, server.port(), tokens[static_cast<std::size_t>(c)], product, c, &stop, &samples);
+        clients.emplace_back(
+            load_client, server.port(), tokens[static_cast<std::size_t>(c)], product, c, &stop, &samples);
     }
     std::this_thread::sleep_for(1s);
     pg_->stop(true);  // pg_ctl stop -m fast: clients disconnected, open transactions rolled back
@@ -309,8 +337,9 @@ TEST_F(FaultsE2E, PostgresRestartDuringLoadFailsFastWith503AndRecoversWithoutARe
     const bool recovered = eventually(
         [&] {
             std::lock_guard lock(samples.mutex);
-            return std::any_of(samples.items.begin(), samples.items.end(),
-                               [&](const Sample& s) { return s.is_post && s.status == 201 && s.start > up; });
+            return std::any_of(samples.items.begin(), samples.items.end(), [&](const Sample& s) {
+                return s.is_post && s.status == 201 && s.start > up;
+            });
         },
         10s);
     const auto recovered_at = Clock::now();
@@ -354,10 +383,11 @@ TEST_F(FaultsE2E, PostgresRestartDuringLoadFailsFastWith503AndRecoversWithoutARe
     // Every order the clients were told about is there, with its item; nothing else is half-done.
     std::string ids;
     for (auto id : created) ids += (ids.empty() ? "" : ",") + std::to_string(id);
-    EXPECT_EQ(sql("SELECT count(*) FROM orders o WHERE o.id = ANY(('{' || $1 || '}')::bigint[]) AND EXISTS "
-                  "(SELECT 1 FROM order_items i WHERE i.order_id = o.id AND i.product_id = $2 AND i.quantity = 1)",
-                  db::params(ids, product)),
-              static_cast<std::int64_t>(created.size()));
+    EXPECT_EQ(
+        sql("SELECT count(*) FROM orders o WHERE o.id = ANY(('{' || $1 || '}')::bigint[]) AND EXISTS "
+            "(SELECT 1 FROM order_items i WHERE i.order_id = o.id AND i.product_id = $2 AND i.quantity = 1)",
+            db::params(ids, product)),
+        static_cast<std::int64_t>(created.size()));
     EXPECT_GE(sql("SELECT count(*) FROM orders"), static_cast<std::int64_t>(created.size()));
     EXPECT_EQ(http_call(server.port(), bhttp::verb::get, "/readyz").result_int(), 200U);
 
@@ -366,7 +396,8 @@ TEST_F(FaultsE2E, PostgresRestartDuringLoadFailsFastWith503AndRecoversWithoutARe
     ASSERT_EQ(placed.result_int(), 201U) << placed.body();
     const auto order = json::parse(placed.body()).at("id").as_int64();
     ASSERT_EQ(pay(server.port(), payer, order, "pay-after-restart").result_int(), 202U);
-    EXPECT_TRUE(eventually([&] { return order_status(order) == "paid"; }, 20s)) << "the worker did not recover";
+    EXPECT_TRUE(eventually([&] { return order_status(order) == "paid"; }, 20s))
+        << "the worker did not recover";
     EXPECT_TRUE(eventually([&] { return files_with_extension(dir_ / "spool", ".eml") == 1; }, 20s));
     expect_consistent(product, kInitial);
 }
@@ -378,8 +409,8 @@ TEST_F(FaultsE2E, RedisRestartDegradesAsDocumentedNeverOversellsAndJobsResume) {
     database_url_ = database_->url;
     // Persistence as docs/operations.md asks for production (append-only file).
     fs::create_directories(dir_ / "redis");
-    redis_ = std::make_unique<redis::test::ThrowawayRedis>(
-        std::vector<std::string>{"--appendonly", "yes", "--appendfsync", "everysec", "--dir", (dir_ / "redis").string()});
+    redis_ = std::make_unique<redis::test::ThrowawayRedis>(std::vector<std::string>{
+        "--appendonly", "yes", "--appendfsync", "everysec", "--dir", (dir_ / "redis").string()});
     redis_->start();
     const std::map<std::string, std::string> common{{"RATE_LIMIT_ENABLED", "true"},
                                                     {"REDIS_TIMEOUT_MS", "500"},
@@ -408,7 +439,8 @@ TEST_F(FaultsE2E, RedisRestartDegradesAsDocumentedNeverOversellsAndJobsResume) {
     ASSERT_EQ(unpaid.result_int(), 201U);
     const auto unpaid_id = json::parse(unpaid.body()).at("id").as_int64();
     ASSERT_EQ(pay(dual, ann, first_id, "pay-1").result_int(), 202U);
-    ASSERT_TRUE(eventually([&] { return files_with_extension(dir_ / "spool", ".eml") == 1; })) << "first e-mail";
+    ASSERT_TRUE(eventually([&] { return files_with_extension(dir_ / "spool", ".eml") == 1; }))
+        << "first e-mail";
     EXPECT_EQ(order_status(first_id), "paid");
 
     redis_->stop();
@@ -421,7 +453,9 @@ TEST_F(FaultsE2E, RedisRestartDegradesAsDocumentedNeverOversellsAndJobsResume) {
     }
     EXPECT_EQ(http_call(dual, bhttp::verb::get, "/api/v1/products?limit=5").result_int(), 200U);
     // The auth limiter fails closed.
-    auto login = http_call(dual, bhttp::verb::post, "/api/v1/auth/login",
+    auto login = http_call(dual,
+                           bhttp::verb::post,
+                           "/api/v1/auth/login",
                            R"({"email":"nobody@example.com","password":"wrong password"})");
     EXPECT_EQ(login.result_int(), 503U) << login.body();
     EXPECT_EQ(problem_code(login), "unavailable");
@@ -444,9 +478,15 @@ TEST_F(FaultsE2E, RedisRestartDegradesAsDocumentedNeverOversellsAndJobsResume) {
     auto paid_in_outage = pay(dual, bob, unpaid_id, "pay-2");
     EXPECT_EQ(paid_in_outage.result_int(), 202U) << paid_in_outage.body();
     const auto metrics = http_call(dual, bhttp::verb::get, "/metrics").body();
-    EXPECT_GE(metric_value(metrics, R"(emporium_rate_limit_decisions_total{group="read",decision="fail_open"})"), 3);
-    EXPECT_GE(metric_value(metrics, R"(emporium_rate_limit_decisions_total{group="write",decision="fail_open"})"), 3);
-    EXPECT_EQ(metric_value(metrics, R"(emporium_rate_limit_decisions_total{group="auth",decision="fail_closed"})"), 1);
+    EXPECT_GE(
+        metric_value(metrics, R"(emporium_rate_limit_decisions_total{group="read",decision="fail_open"})"),
+        3);
+    EXPECT_GE(
+        metric_value(metrics, R"(emporium_rate_limit_decisions_total{group="write",decision="fail_open"})"),
+        3);
+    EXPECT_EQ(
+        metric_value(metrics, R"(emporium_rate_limit_decisions_total{group="auth",decision="fail_closed"})"),
+        1);
     std::this_thread::sleep_for(1s);
     EXPECT_EQ(order_status(unpaid_id), "pending_payment");
     EXPECT_EQ(sql("SELECT stock::bigint FROM products WHERE id = $1", db::params(locked_item)), kStock - 2);
@@ -455,12 +495,15 @@ TEST_F(FaultsE2E, RedisRestartDegradesAsDocumentedNeverOversellsAndJobsResume) {
     redis_->start();  // same port, same append-only file
     // Everything comes back without restarting any process.
     for (const auto port : {dual, mirror}) {
-        EXPECT_TRUE(eventually([&] { return http_call(port, bhttp::verb::get, "/readyz").result_int() == 200; }, 10s));
+        EXPECT_TRUE(eventually(
+            [&] { return http_call(port, bhttp::verb::get, "/readyz").result_int() == 200; }, 10s));
     }
     EXPECT_TRUE(eventually([&] { return order_status(unpaid_id) == "paid"; }, 20s)) << "the capture resumed";
     EXPECT_TRUE(eventually([&] { return files_with_extension(dir_ / "spool", ".eml") == 2; }, 20s))
         << "the order paid during the outage got its e-mail";
-    auto relogin = http_call(dual, bhttp::verb::post, "/api/v1/auth/login",
+    auto relogin = http_call(dual,
+                             bhttp::verb::post,
+                             "/api/v1/auth/login",
                              R"({"email":"nobody@example.com","password":"wrong password"})");
     EXPECT_EQ(relogin.result_int(), 401U) << relogin.body();
 
@@ -476,7 +519,10 @@ TEST_F(FaultsE2E, RedisRestartDegradesAsDocumentedNeverOversellsAndJobsResume) {
             const auto product = b % 2 == 0 ? locked_item : mirrored_item;
             int status = 0;
             for (int attempt = 0; attempt < 20; ++attempt) {  // busy locks answer 409 conflict: retry
-                auto r = place(port, buyer_tokens[static_cast<std::size_t>(b)], product, "after-" + std::to_string(b) + "-" + std::to_string(attempt));
+                auto r = place(port,
+                               buyer_tokens[static_cast<std::size_t>(b)],
+                               product,
+                               "after-" + std::to_string(b) + "-" + std::to_string(attempt));
                 status = static_cast<int>(r.result_int());
                 if (status != 409 || problem_code(r) != "conflict") break;
                 std::this_thread::sleep_for(50ms);
@@ -521,8 +567,9 @@ TEST_F(FaultsE2E, RedisBackWithoutItsDataRefusesSafelyAndTheRunbookRecoversTheLo
     ASSERT_EQ(place(dual, tokens[1], locked_item, "before-2").result_int(), 201U);
     ASSERT_EQ(place(mirror, tokens[2], mirrored_item, "before-3").result_int(), 201U);
     ASSERT_EQ(pay(dual, tokens[0], order, "pay-1").result_int(), 202U);
-    ASSERT_TRUE(eventually([&] { return sql("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0; }))
-        << "the relay did not publish";
+    ASSERT_TRUE(eventually([&] {
+        return sql("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0;
+    })) << "the relay did not publish";
     const auto fence = sql("SELECT fence_token FROM products WHERE id = $1", db::params(locked_item));
     ASSERT_GE(fence, 2);
 
@@ -530,7 +577,8 @@ TEST_F(FaultsE2E, RedisBackWithoutItsDataRefusesSafelyAndTheRunbookRecoversTheLo
     redis_->start();  // empty: the queued payment job and the fencing counters are gone
     start_worker();   // a worker for every queue now
     for (const auto port : {dual, mirror}) {
-        ASSERT_TRUE(eventually([&] { return http_call(port, bhttp::verb::get, "/readyz").result_int() == 200; }, 10s));
+        ASSERT_TRUE(eventually(
+            [&] { return http_call(port, bhttp::verb::get, "/readyz").result_int() == 200; }, 10s));
     }
     std::this_thread::sleep_for(2s);
     EXPECT_EQ(order_status(order), "pending_payment") << "the lost job cannot have run";
@@ -555,7 +603,10 @@ TEST_F(FaultsE2E, RedisBackWithoutItsDataRefusesSafelyAndTheRunbookRecoversTheLo
     std::vector<std::thread> buyers;
     for (int b = 0; b < 8; ++b) {
         buyers.emplace_back([&, b] {
-            auto r = place(mirror, tokens[static_cast<std::size_t>(b)], mirrored_item, "after-redis-" + std::to_string(b));
+            auto r = place(mirror,
+                           tokens[static_cast<std::size_t>(b)],
+                           mirrored_item,
+                           "after-redis-" + std::to_string(b));
             if (r.result_int() == 201) ++sold;
             if (r.result_int() == 409 && problem_code(r) == "out_of_stock") ++out_of_stock;
         });
@@ -565,8 +616,10 @@ TEST_F(FaultsE2E, RedisBackWithoutItsDataRefusesSafelyAndTheRunbookRecoversTheLo
     EXPECT_EQ(out_of_stock.load(), 8 - (kStock - 1));
 
     // The runbook: re-publish what was published since before the loss; handlers are idempotent.
-    sql("UPDATE outbox SET published_at = NULL WHERE published_at >= $1::timestamptz", db::params(before_loss));
-    EXPECT_TRUE(eventually([&] { return order_status(order) == "paid"; }, 20s)) << "the re-published capture ran";
+    sql("UPDATE outbox SET published_at = NULL WHERE published_at >= $1::timestamptz",
+        db::params(before_loss));
+    EXPECT_TRUE(eventually([&] { return order_status(order) == "paid"; }, 20s))
+        << "the re-published capture ran";
     EXPECT_TRUE(eventually([&] { return files_with_extension(dir_ / "spool", ".eml") == 1; }, 20s));
     std::this_thread::sleep_for(1s);
     EXPECT_EQ(files_with_extension(dir_ / "spool", ".eml"), 1U);
@@ -582,8 +635,10 @@ TEST_F(FaultsE2E, ServerKilledMidCheckoutLeavesNoPartialOrderAndRetriesAgree) {
     database_url_ = database_->url;
     redis_ = std::make_unique<redis::test::ThrowawayRedis>();
     redis_->start();
-    const std::map<std::string, std::string> settings{
-        {"INVENTORY_STRATEGY", "dual"}, {"LOCK_RETRIES", "2000"}, {"LOCK_TTL_MS", "1000"}, {"DB_POOL_SIZE", "8"}};
+    const std::map<std::string, std::string> settings{{"INVENTORY_STRATEGY", "dual"},
+                                                      {"LOCK_RETRIES", "2000"},
+                                                      {"LOCK_TTL_MS", "1000"},
+                                                      {"DB_POOL_SIZE", "8"}};
     auto* first = &start_server(settings);
     constexpr std::int64_t kStock = 60;
     constexpr int kBuyers = 12;
@@ -673,20 +728,28 @@ TEST_F(FaultsE2E, WorkerKilledDuringAPaymentCaptureChargesOnceAndMailsOnce) {
     redis_ = std::make_unique<redis::test::ThrowawayRedis>();
     redis_->start();
     // The gateway holds the first capture request 4 s (then processes it: the charge happens).
-    gateway_ = std::make_unique<Process>(
-        std::vector<std::string>{"/usr/bin/python3", source_dir() + "/tests/support/fake_gateway.py", "--port", "0",
-                                 "--secret-key", "sk_test_faults", "--slow-seconds", "4"},
-        std::map<std::string, std::string>{});
+    gateway_ =
+        std::make_unique<Process>(std::vector<std::string>{"/usr/bin/python3",
+                                                           source_dir() + "/tests/support/fake_gateway.py",
+                                                           "--port",
+                                                           "0",
+                                                           "--secret-key",
+                                                           "sk_test_faults",
+                                                           "--slow-seconds",
+                                                           "4"},
+                                  std::map<std::string, std::string>{});
     const auto line = gateway_->wait_for_line("fake gateway listening on", 15s);
     const auto gateway_port = static_cast<unsigned short>(std::stoi(line.substr(line.rfind(' ') + 1)));
-    auto control = http_call(gateway_port, bhttp::verb::post, "/_control/faults", R"({"faults":["timeout"]})");
+    auto control =
+        http_call(gateway_port, bhttp::verb::post, "/_control/faults", R"({"faults":["timeout"]})");
     ASSERT_EQ(control.result_int(), 200U) << control.body();
-    const std::map<std::string, std::string> payment{{"PAYMENT_PROVIDER", "stripe"},
-                                                     {"STRIPE_API_KEY", "sk_test_faults"},
-                                                     {"STRIPE_BASE_URL", "http://127.0.0.1:" + std::to_string(gateway_port)},
-                                                     {"PAYMENT_TIMEOUT_MS", "10000"},
-                                                     {"JOB_VISIBILITY_TIMEOUT_MS", "1500"},
-                                                     {"INVENTORY_STRATEGY", "pessimistic"}};
+    const std::map<std::string, std::string> payment{
+        {"PAYMENT_PROVIDER", "stripe"},
+        {"STRIPE_API_KEY", "sk_test_faults"},
+        {"STRIPE_BASE_URL", "http://127.0.0.1:" + std::to_string(gateway_port)},
+        {"PAYMENT_TIMEOUT_MS", "10000"},
+        {"JOB_VISIBILITY_TIMEOUT_MS", "1500"},
+        {"INVENTORY_STRATEGY", "pessimistic"}};
     const auto port = start_server(payment).port();
     auto& a = start_worker(payment);
     const auto product = create_product(port, "Espresso machine", 3);
@@ -709,7 +772,8 @@ TEST_F(FaultsE2E, WorkerKilledDuringAPaymentCaptureChargesOnceAndMailsOnce) {
     EXPECT_EQ(order_status(order), "pending_payment");
 
     start_worker(payment);  // worker B reclaims the job after the visibility timeout
-    ASSERT_TRUE(eventually([&] { return order_status(order) == "paid"; }, 30s)) << "worker B did not finish the capture";
+    ASSERT_TRUE(eventually([&] { return order_status(order) == "paid"; }, 30s))
+        << "worker B did not finish the capture";
     ASSERT_TRUE(eventually([&] { return files_with_extension(dir_ / "spool", ".eml") == 1; }, 20s));
     std::this_thread::sleep_for(2s);  // a duplicate would have happened by now
 
@@ -719,7 +783,9 @@ TEST_F(FaultsE2E, WorkerKilledDuringAPaymentCaptureChargesOnceAndMailsOnce) {
     for (const auto& r : gateway_requests()) keys.insert(std::string(r.at("idempotency_key").as_string()));
     EXPECT_EQ(keys.size(), 1U) << "every attempt of the capture used the same provider Idempotency-Key";
     EXPECT_GE(gateway_requests().size(), 2U) << "worker B called the gateway again";
-    EXPECT_EQ(sql("SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'captured'", db::params(order)), 1);
+    EXPECT_EQ(
+        sql("SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'captured'", db::params(order)),
+        1);
     EXPECT_EQ(sql("SELECT count(*) FROM payments WHERE order_id = $1", db::params(order)), 1);
     EXPECT_EQ(files_with_extension(dir_ / "spool", ".eml"), 1U);
     EXPECT_EQ(sql("SELECT count(*) FROM emails WHERE order_id = $1", db::params(order)), 1);

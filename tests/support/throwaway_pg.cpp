@@ -3,17 +3,16 @@
 #include "support/test_env.hpp"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <netinet/in.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/socket.h>
 #include <system_error>
+#include <unistd.h>
 
 #ifndef EMPORIUM_BINARY
 #error "EMPORIUM_BINARY must be defined by the build"
@@ -27,7 +26,9 @@ namespace fs = std::filesystem;
 
 constexpr const char* kPgBin = "/usr/lib/postgresql/15/bin";
 
-bool running_as_root() { return ::geteuid() == 0; }
+bool running_as_root() {
+    return ::geteuid() == 0;
+}
 
 // Runs a shell command line (test setup: blocking is fine); throws with its text on failure.
 void run(const std::string& command) {
@@ -63,7 +64,8 @@ unsigned short free_loopback_port() {
 
 ThrowawayPostgres::ThrowawayPostgres() {
     std::string pattern = (fs::temp_directory_path() / "emporium-pg-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
+    if (::mkdtemp(pattern.data()) == nullptr)
+        throw std::system_error(errno, std::generic_category(), "mkdtemp");
     base_dir_ = pattern;
     data_dir_ = base_dir_ + "/data";
     if (running_as_root()) run("chown postgres '" + base_dir_ + "'");

@@ -39,7 +39,8 @@ private:
     bool running_ = false;
 };
 
-// Runs `emporium migrate` with the repository's migrations/ against `database_url`; throws std::runtime_error when it fails.
+// Runs `emporium migrate` with the repository's migrations/ against `database_url`; throws std::runtime_error
+// when it fails.
 void migrate_database(const std::string& database_url);
 
 }  // namespace emporium::test
