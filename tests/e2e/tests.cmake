@@ -7,3 +7,10 @@ emporium_add_test(NAME http_e2e
     SOURCES e2e/http_e2e.cpp
     LIBS emporium_e2e_support emporium_http LABELS e2e)
 add_dependencies(http_e2e emporium)
+
+# Faults: PostgreSQL and Redis restarted under load, a server and a worker SIGKILLed mid-work.
+# Each test starts its own PostgreSQL cluster or redis-server to break (never the shared ones).
+emporium_add_test(NAME faults_e2e
+    SOURCES e2e/faults_e2e.cpp
+    LIBS emporium_e2e_support emporium_lib LABELS e2e)
+add_dependencies(faults_e2e emporium)
