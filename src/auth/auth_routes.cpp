@@ -389,6 +389,11 @@ void document(http::OpenApi& api) {
                       "post",
                       json::object{{"tags", json::array{"auth"}},
                                    {"summary", "Exchange e-mail and password for a token pair"},
+                                   {"description",
+                                    "Attempts are limited per client address + e-mail (RATE_LIMIT_AUTH) and per "
+                                    "account from all addresses together (RATE_LIMIT_LOGIN_ACCOUNT); both answer "
+                                    "429 with Retry-After. The access token names its session (`sid`) and is "
+                                    "rejected once that session is revoked."},
                                    {"operationId", "login"},
                                    {"requestBody", http::OpenApi::json_body("LoginRequest")},
                                    {"responses",
