@@ -94,7 +94,7 @@ TEST_F(JwtTest, SessionIdRoundTripsAndIsOptional) {
     ASSERT_TRUE(without) << without.error().message;
     EXPECT_TRUE(without->session_id.empty());
     // A signed token whose sid is not a non-empty string is malformed, not "no session".
-    for (const json::value bad : {json::value(17), json::value(""), json::value(nullptr)}) {
+    for (const json::value& bad : {json::value(17), json::value(""), json::value(nullptr)}) {
         auto claims = claims_at(now_);
         claims["sid"] = bad;
         EXPECT_FALSE(codec_.verify(forge(hs256_header(), claims, kSecret), now_)) << json::serialize(bad);
