@@ -230,7 +230,7 @@ http::MiddlewareResult unauthorized(const RequestContext& ctx, std::string messa
 asio::awaitable<http::MiddlewareResult>
 authenticate(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
                // the server awaits the middleware directly
-    std::shared_ptr<const AuthService> service,
+    std::shared_ptr<AuthService> service,
     RequestContext& ctx,
     const http::Route& route) {
     const auto access = route.options.access;
@@ -238,6 +238,11 @@ authenticate(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters)
     auto token = bearer_token(ctx.request, malformed);
     if (token) {
         auto claims = service->verify_access_token(*token);
+        if (claims && !claims->session_id.empty()) {
+            // Signature and expiry are fine; the session may still have been revoked since.
+            const bool revoked = co_await service->session_revoked(claims->session_id);
+            if (revoked) claims = core::make_error(core::Errc::kUnauthorized, "the session has been revoked");
+        }
         if (claims) {
             ctx.user_id = claims->user_id;
             ctx.user_role = std::string(role_name(claims->role));
@@ -259,7 +264,7 @@ authenticate(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters)
 }
 
 struct AuthMiddleware {
-    std::shared_ptr<const AuthService> service;
+    std::shared_ptr<AuthService> service;
     asio::awaitable<http::MiddlewareResult> operator()(RequestContext& ctx, const http::Route& route) const {
         return authenticate(service, ctx, route);
     }
@@ -300,7 +305,9 @@ void document(http::OpenApi& api) {
                                          {"bearerFormat", "JWT"},
                                          {"description",
                                           "HS256 access token from /api/v1/auth/login or /refresh. "
-                                          "Valid until `exp` even after logout (stateless)."}});
+                                          "Valid until `exp` unless its session is revoked first: "
+                                          "after logout, logout-all or refresh-token reuse it is "
+                                          "rejected with 401 at once."}});
     auto str = [](std::int64_t min_len, std::int64_t max_len) {
         return json::object{{"type", "string"}, {"minLength", min_len}, {"maxLength", max_len}};
     };
@@ -382,6 +389,11 @@ void document(http::OpenApi& api) {
                       "post",
                       json::object{{"tags", json::array{"auth"}},
                                    {"summary", "Exchange e-mail and password for a token pair"},
+                                   {"description",
+                                    "Attempts are limited per client address + e-mail (RATE_LIMIT_AUTH) and per "
+                                    "account from all addresses together (RATE_LIMIT_LOGIN_ACCOUNT); both answer "
+                                    "429 with Retry-After. The access token names its session (`sid`) and is "
+                                    "rejected once that session is revoked."},
                                    {"operationId", "login"},
                                    {"requestBody", http::OpenApi::json_body("LoginRequest")},
                                    {"responses",
@@ -479,7 +491,7 @@ void register_routes(http::Router& router, http::OpenApi& openapi, std::shared_p
     document(openapi);
 }
 
-http::Middleware make_auth_middleware(std::shared_ptr<const AuthService> service) {
+http::Middleware make_auth_middleware(std::shared_ptr<AuthService> service) {
     return AuthMiddleware{std::move(service)};
 }
 

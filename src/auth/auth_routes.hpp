@@ -26,7 +26,9 @@ void register_routes(http::Router& router, http::OpenApi& openapi, std::shared_p
 // `WWW-Authenticate: Bearer realm="emporium"`; with a bad token → 401 adding error="invalid_token";
 // kAdmin with another role → 403 (error="insufficient_scope"). On kPublic routes a bad token is
 // ignored (the request proceeds anonymously).
-http::Middleware make_auth_middleware(std::shared_ptr<const AuthService> service);
+// A token whose session (`sid`) was revoked is treated as invalid (checked in the database on
+// every request that carries one; a database failure propagates, so the server answers 503).
+http::Middleware make_auth_middleware(std::shared_ptr<AuthService> service);
 
 // The user id of a request's valid bearer token, or nullopt (for per-user rate limiting, which
 // runs before the authentication middleware).

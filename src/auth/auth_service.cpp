@@ -169,9 +169,9 @@ asio::awaitable<TokenPair> AuthService::issue_tokens(std::int64_t user_id, Role 
     TokenPair pair;
     pair.refresh_token = base64url_encode(core::random_bytes(32));
     pair.refresh_expires_in = settings_.refresh_ttl;
-    co_await store_.insert_refresh_token(
+    auto family = co_await store_.insert_refresh_token(
         user_id, refresh_token_hash(pair.refresh_token), settings_.refresh_ttl);
-    pair.access_token = jwt_.issue(user_id, role, JwtCodec::Clock::now());
+    pair.access_token = jwt_.issue(user_id, role, JwtCodec::Clock::now(), family);
     pair.access_expires_in = settings_.jwt.ttl;
     co_return pair;
 }
@@ -193,7 +193,8 @@ asio::awaitable<core::Result<TokenPair>> AuthService::refresh(std::string refres
     switch (outcome.kind) {
         case Kind::kRotated:
             refresh_counter("rotated").inc();
-            pair.access_token = jwt_.issue(outcome.user_id, outcome.role, JwtCodec::Clock::now());
+            pair.access_token =
+                jwt_.issue(outcome.user_id, outcome.role, JwtCodec::Clock::now(), outcome.family_id);
             pair.access_expires_in = settings_.jwt.ttl;
             co_return pair;
         case Kind::kRaceLost:
@@ -253,6 +254,13 @@ core::Result<AccessClaims> AuthService::verify_access_token(std::string_view tok
     auto claims = jwt_.verify(token, JwtCodec::Clock::now());
     if (!claims && record_rejection) security_counter("rejected_access_token").inc();
     return claims;
+}
+
+asio::awaitable<bool> AuthService::session_revoked(std::string session_id) {
+    if (session_id.empty()) co_return false;
+    const bool revoked = co_await store_.family_revoked(std::move(session_id));
+    if (revoked) security_counter("revoked_session_access_token").inc();
+    co_return revoked;
 }
 
 std::string AuthService::issue_access_token(std::int64_t user_id, Role role) const {

@@ -3,9 +3,12 @@
 // hash upgrade), rotating refresh tokens with reuse detection, logout, access-token verification.
 // No HTTP and no SQL here.
 //
-// Access tokens are stateless JWTs: revoking a refresh family (logout, reuse) stops new access
-// tokens from being minted, but an access token already issued stays valid until it expires
-// (ACCESS_TOKEN_TTL_S, 15 min by default). That is the usual trade-off of stateless tokens.
+// Access tokens are JWTs that name their session (`sid`, the refresh-token family). Revoking a
+// family (logout, logout-all, refresh-token reuse) stops new access tokens from being minted AND
+// makes the ones already issued for it invalid: the auth middleware asks `session_revoked` on
+// every authenticated request (one indexed lookup on the primary, no cache, so a revocation is
+// effective at once on every server). When the database cannot answer, the request fails with 503
+// (fail closed): a revoked token is never accepted because of an outage.
 
 #include "auth/auth_store.hpp"
 #include "auth/auth_types.hpp"
@@ -72,6 +75,9 @@ public:
     // Errors: kNotFound.
     boost::asio::awaitable<core::Result<User>> find_user(std::int64_t user_id);
 
+    // True when the session (refresh family) an access token was minted for has been revoked;
+    // false for an empty id (a token minted outside a session). Throws InfraError subclasses.
+    boost::asio::awaitable<bool> session_revoked(std::string session_id);
     // Verifies an access token (pure, any thread). Errors: kUnauthorized with the reason. A
     // rejection is counted as a security event unless `record_rejection` is false.
     core::Result<AccessClaims> verify_access_token(std::string_view token,

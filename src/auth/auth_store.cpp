@@ -22,7 +22,13 @@ constexpr db::Statement kReplacePasswordHash{
 constexpr db::Statement kInsertFirstRefreshToken{
     "auth.insert_first_refresh_token",
     "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at) "
-    "VALUES ($1, gen_random_uuid(), $2, now() + $3::bigint * interval '1 second')"};
+    "VALUES ($1, gen_random_uuid(), $2, now() + $3::bigint * interval '1 second') "
+    "RETURNING family_id::text AS family_id"};
+// A family is revoked as a whole (logout, logout-all, reuse), so one revoked row says it all.
+constexpr db::Statement kFamilyRevoked{
+    "auth.family_revoked",
+    "SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $1::uuid AND revoked_at IS NOT NULL) "
+    "AS revoked"};
 constexpr db::Statement kRefreshFamily{
     "auth.refresh_family", "SELECT family_id::text AS family_id FROM refresh_tokens WHERE token_hash = $1"};
 // Serialises rotation and revocation within one family until the transaction ends. The first key
@@ -203,12 +209,18 @@ asio::awaitable<bool> AuthStore::replace_password_hash(std::int64_t user_id,
     co_return r.affected() == 1;
 }
 
-asio::awaitable<void> AuthStore::insert_refresh_token(std::int64_t user_id,
-                                                      std::string token_hash,
-                                                      std::chrono::seconds ttl) {
-    co_await pools_().query(
+asio::awaitable<std::string> AuthStore::insert_refresh_token(std::int64_t user_id,
+                                                             std::string token_hash,
+                                                             std::chrono::seconds ttl) {
+    auto r = co_await pools_().query(
         kInsertFirstRefreshToken,
         db::params(user_id, db::Param::bytea(token_hash), static_cast<long long>(ttl.count())));
+    co_return r.get<std::string>(0, "family_id");
+}
+
+asio::awaitable<bool> AuthStore::family_revoked(std::string family_id) {
+    auto r = co_await pools_().query(kFamilyRevoked, db::params(family_id));
+    co_return r.get<bool>(0, "revoked");
 }
 
 asio::awaitable<RotateOutcome> AuthStore::rotate_refresh_token(std::string old_hash,

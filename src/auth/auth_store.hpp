@@ -58,10 +58,12 @@ public:
                                                        std::string old_hash,
                                                        std::string new_hash);
 
-    // Stores the first token of a new family (a login).
-    boost::asio::awaitable<void> insert_refresh_token(std::int64_t user_id,
-                                                      std::string token_hash,
-                                                      std::chrono::seconds ttl);
+    // Stores the first token of a new family (a login); returns the new family id (a UUID).
+    boost::asio::awaitable<std::string> insert_refresh_token(std::int64_t user_id,
+                                                             std::string token_hash,
+                                                             std::chrono::seconds ttl);
+    // True when the family `family_id` (a UUID) has been revoked (logout, logout-all, reuse).
+    boost::asio::awaitable<bool> family_revoked(std::string family_id);
     // Atomically consumes `old_hash` and stores `new_hash` as its child (same family), or reports
     // why not; a consumed token presented after `grace` revokes the whole family. Serialised per
     // family (advisory lock) so a revocation never misses a concurrently issued child.

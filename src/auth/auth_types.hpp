@@ -33,6 +33,9 @@ struct AccessClaims {
     std::int64_t user_id = 0;
     Role role = Role::kCustomer;
     std::string jti;
+    // `sid`: the refresh-token family (the session) the token was minted for; empty for tokens
+    // minted outside a session (tools, tests), which cannot be revoked before they expire.
+    std::string session_id;
     std::int64_t issued_at = 0;   // unix seconds
     std::int64_t expires_at = 0;  // unix seconds
 };

@@ -129,7 +129,10 @@ JwtCodec::JwtCodec(JwtSettings settings) : settings_(std::move(settings)) {
     if (settings_.secret.empty()) throw std::invalid_argument("JwtCodec: empty secret");
 }
 
-std::string JwtCodec::issue(std::int64_t user_id, Role role, Clock::time_point now) const {
+std::string JwtCodec::issue(std::int64_t user_id,
+                            Role role,
+                            Clock::time_point now,
+                            std::string_view session_id) const {
     jwt_t* raw = nullptr;
     if (jwt_new(&raw) != 0) throw std::runtime_error("jwt_new failed");
     JwtPtr token(raw);
@@ -150,6 +153,7 @@ std::string JwtCodec::issue(std::int64_t user_id, Role role, Clock::time_point n
     rc = rc != 0 ? rc : jwt_add_grant(token.get(), "aud", settings_.audience.c_str());
     rc = rc != 0 ? rc : jwt_add_grant_int(token.get(), "iat", static_cast<long>(iat));
     rc = rc != 0 ? rc : jwt_add_grant_int(token.get(), "exp", static_cast<long>(exp));
+    if (!session_id.empty()) rc = rc != 0 ? rc : jwt_add_grant(token.get(), "sid", std::string(session_id).c_str());
     if (rc != 0) throw std::runtime_error("libjwt: building the token failed");
     std::unique_ptr<char, CharDeleter> encoded(jwt_encode_str(token.get()));
     if (!encoded) throw std::runtime_error("libjwt: encoding the token failed");
@@ -230,6 +234,11 @@ core::Result<AccessClaims> JwtCodec::verify(std::string_view token, Clock::time_
     auto jti = string_claim(*claims, "jti");
     if (!jti || jti->empty()) return invalid("the access token has no id");
     out.jti = std::string(*jti);
+    if (claims->contains("sid")) {
+        auto sid = string_claim(*claims, "sid");
+        if (!sid || sid->empty() || sid->size() > 64) return invalid("the access token has an invalid session");
+        out.session_id = std::string(*sid);
+    }
     out.issued_at = *iat;
     out.expires_at = *exp;
     return out;

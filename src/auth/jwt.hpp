@@ -31,9 +31,12 @@ public:
     // Throws std::invalid_argument for an empty secret.
     explicit JwtCodec(JwtSettings settings);
 
-    // A signed token with sub, role, iat, exp, jti, iss, aud. Throws std::runtime_error if libjwt
-    // fails (out of memory).
-    std::string issue(std::int64_t user_id, Role role, Clock::time_point now) const;
+    // A signed token with sub, role, iat, exp, jti, iss, aud, and sid when `session_id` is not
+    // empty. Throws std::runtime_error if libjwt fails (out of memory).
+    std::string issue(std::int64_t user_id,
+                      Role role,
+                      Clock::time_point now,
+                      std::string_view session_id = {}) const;
 
     // Verifies a compact token. Errors: kUnauthorized with a client-safe reason (malformed, wrong
     // algorithm, bad signature, expired, not yet valid, wrong issuer/audience, bad claims).

@@ -598,6 +598,8 @@ void document(http::OpenApi& api) {
                      {"requestBody", http::OpenApi::json_body("ProductPatch")},
                      {"responses",
                       json::object{{"200", http::OpenApi::json_response("updated", "Product")},
+                                   {"401", http::OpenApi::problem_ref("no token")},
+                                   {"403", http::OpenApi::problem_ref("not an admin")},
                                    {"404", http::OpenApi::problem_ref("no such product")},
                                    {"412", http::OpenApi::problem_ref("version mismatch")},
                                    {"422", http::OpenApi::problem_ref("invalid fields or no version")}}}});
@@ -610,6 +612,8 @@ void document(http::OpenApi& api) {
                                    {"parameters", json::array{id_param}},
                                    {"responses",
                                     json::object{{"204", json::object{{"description", "deleted"}}},
+                                                 {"401", http::OpenApi::problem_ref("no token")},
+                                                 {"403", http::OpenApi::problem_ref("not an admin")},
                                                  {"404", http::OpenApi::problem_ref("no such product")}}}});
     api.add_operation(
         "/api/v1/products/{id}/reviews",

@@ -273,6 +273,8 @@ Config Config::load(const ConfigSource& src) {
         rl.read = parse_rate_limit_policy("RATE_LIMIT_READ", *v, true);
     if (auto v = src.get("RATE_LIMIT_WRITE"); v && !v->empty())
         rl.write = parse_rate_limit_policy("RATE_LIMIT_WRITE", *v, true);
+    if (auto v = src.get("RATE_LIMIT_LOGIN_ACCOUNT"); v && !v->empty())
+        rl.login_account = parse_rate_limit_policy("RATE_LIMIT_LOGIN_ACCOUNT", *v, false);
 
     auto& inv = c.inventory;
     inv.strategy = src.get_string("INVENTORY_STRATEGY", inv.strategy);

@@ -114,6 +114,9 @@ struct RateLimitConfig {
     RateLimitPolicy auth{5, std::chrono::milliseconds(60'000), 5, false};
     RateLimitPolicy read{100, std::chrono::milliseconds(1'000), 200, true};
     RateLimitPolicy write{20, std::chrono::milliseconds(1'000), 20, true};
+    // Login attempts per account (the e-mail of the body) whatever the client address, so a
+    // password guesser spread over many addresses is throttled too. Checked after `auth`.
+    RateLimitPolicy login_account{10, std::chrono::milliseconds(60'000), 10, false};
 };
 
 struct CacheConfig {

@@ -4,10 +4,61 @@
 #include <boost/json/parse_options.hpp>
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace emporium::http {
 
 namespace json = boost::json;
+
+namespace {
+
+// The member name that occurs twice in one object of `text`, if any. `text` must already have
+// been accepted by the parser (valid JSON, bounded depth), so a flat scan is enough: strings are
+// skipped by their quotes, and a string right after `{` or `,` inside an object is a name.
+// Escaped names are decoded before comparing ("a" and "\u0061" are the same name).
+std::optional<std::string> duplicate_member(std::string_view text) {
+    struct Frame {
+        bool object = false;
+        bool expect_name = false;
+        std::unordered_set<std::string> names;
+    };
+    std::vector<Frame> stack;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '{' || c == '[') {
+            stack.push_back(Frame{c == '{', c == '{', {}});
+        } else if (c == '}' || c == ']') {
+            if (!stack.empty()) stack.pop_back();
+        } else if (c == ',') {
+            if (!stack.empty() && stack.back().object) stack.back().expect_name = true;
+        } else if (c == '"') {
+            const std::size_t start = i++;
+            bool escaped = false;
+            while (i < text.size() && text[i] != '"') {
+                if (text[i] == '\\') {
+                    escaped = true;
+                    ++i;
+                }
+                ++i;
+            }
+            if (stack.empty() || !stack.back().object || !stack.back().expect_name) continue;
+            stack.back().expect_name = false;
+            std::string name;
+            if (escaped) {
+                boost::system::error_code ec;
+                auto decoded = json::parse(text.substr(start, i - start + 1), ec);
+                if (ec || !decoded.is_string()) continue;
+                name = std::string(decoded.as_string());
+            } else {
+                name = std::string(text.substr(start + 1, i - start - 1));
+            }
+            if (!stack.back().names.insert(name).second) return name;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
 
 core::Result<json::object> parse_json_object(const Request& request) {
     const auto& body = request.body();
@@ -18,6 +69,15 @@ core::Result<json::object> parse_json_object(const Request& request) {
     auto value = json::parse(body, ec, {}, opts);
     if (ec) return core::make_error(core::Errc::kBadRequest, "the body is not valid JSON: " + ec.message());
     if (!value.is_object()) return core::make_error(core::Errc::kBadRequest, "the body must be a JSON object");
+    // Boost.JSON keeps one of two equal member names silently; an API that validates its input
+    // must not guess which one the client meant.
+    if (auto name = duplicate_member(body)) {
+        constexpr std::size_t kShownName = 64;
+        const bool shown = name->size() <= kShownName && utf8_length(*name) == name->size();
+        return core::make_error(core::Errc::kBadRequest,
+                                shown ? "the body has a duplicate member name: \"" + *name + "\""
+                                      : std::string("the body has a duplicate member name"));
+    }
     return std::move(value.as_object());
 }
 

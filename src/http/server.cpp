@@ -23,6 +23,7 @@
 #include <boost/url/parse.hpp>
 
 #include <chrono>
+#include <sstream>
 #include <variant>
 
 namespace emporium::http {
@@ -92,6 +93,30 @@ void record(const std::string& method, const std::string& route, unsigned status
         .observe(seconds);
 }
 
+// Over the connection cap: one non-blocking write of a small 503 problem+json (it fits the send
+// buffer of a fresh socket), then close. Never waits for the client, so a flood of connections
+// costs the acceptor no more than the accept itself.
+template <typename Socket>
+void refuse_connection(Socket& socket) {
+    auto res = problem_response(11, core::random_hex_id(),
+                                core::make_error(core::Errc::kUnavailable,
+                                                 "the server has too many open connections; try again"));
+    res.set(bhttp::field::retry_after, "1");
+    res.keep_alive(false);
+    res.prepare_payload();
+    std::ostringstream text;
+    text << res;
+    const auto bytes = text.str();
+    boost::system::error_code ec;
+    socket.non_blocking(true, ec);
+    if (!ec) socket.write_some(asio::buffer(bytes), ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    socket.close(ec);
+    core::Metrics::global()
+        .counter("emporium_http_connections_refused_total", "Connections refused at accept (HTTP_MAX_CONNECTIONS)")
+        .inc();
+}
+
 }  // namespace
 
 Server::Server(core::Runtime& runtime, core::HttpConfig config, const Router& router)
@@ -149,8 +174,7 @@ asio::awaitable<void> accept_loop(Server* server) {
             continue;
         }
         if (server->active_.load() >= server->config_.max_connections) {
-            boost::system::error_code ignored;
-            socket.close(ignored);
+            refuse_connection(socket);
             continue;
         }
         server->active_.fetch_add(1);

@@ -41,8 +41,10 @@ struct State {
     GroupCounters auth_counters{"auth"};
     GroupCounters read_counters{"read"};
     GroupCounters write_counters{"write"};
+    GroupCounters login_account_counters{"login_account"};
 
     const GroupCounters& counters(const std::string& group) const {
+        if (group == "login_account") return login_account_counters;
         return group == "auth" ? auth_counters : group == "read" ? read_counters : write_counters;
     }
 };
@@ -85,6 +87,49 @@ std::string body_email(const http::Request& request) {
     return out;
 }
 
+// The answer when Redis could not be asked under `policy`: nothing (fail open) or 503.
+void on_limiter_failure(const State& state,
+                        const core::RateLimitPolicy& policy,
+                        const std::string& group,
+                        const http::RequestContext& ctx,
+                        const core::InfraError& e,
+                        http::MiddlewareResult& result) {
+    const bool open = policy.fail_open;
+    (open ? state.counters(group).fail_open : state.counters(group).fail_closed).inc();
+    if (should_log_failure(open)) {
+        core::log::warn(open ? "rate limiter unavailable: failing open" : "rate limiter unavailable: failing closed",
+                        {{"request_id", ctx.request_id}, {"group", group}, {"error", e.what()}});
+    }
+    if (!open) {
+        result.response =
+            http::problem_response(ctx, core::Errc::kUnavailable, "rate limiting is unavailable; try again shortly");
+        result.response->set(http::bhttp::field::retry_after, "1");
+    }
+}
+
+// RateLimit-* headers of `d` (replacing earlier ones), and the 429 when it was denied.
+void apply_decision(const State& state,
+                    const std::string& group,
+                    const http::RequestContext& ctx,
+                    const Decision& d,
+                    std::string_view what,
+                    http::MiddlewareResult& result) {
+    result.extra_headers.clear();
+    result.extra_headers.emplace_back("RateLimit-Limit", std::to_string(d.limit));
+    result.extra_headers.emplace_back("RateLimit-Remaining", std::to_string(d.remaining));
+    result.extra_headers.emplace_back("RateLimit-Reset", seconds_up(d.reset));
+    if (d.allowed) {
+        state.counters(group).allowed.inc();
+        return;
+    }
+    state.counters(group).limited.inc();
+    result.response = http::problem_response(
+        ctx, core::Errc::kRateLimited, std::string(what) + "; retry after " + seconds_up(d.retry_after) + " s");
+    result.extra_headers.emplace_back("Retry-After", seconds_up(std::max(d.retry_after, std::chrono::milliseconds(1))));
+}
+
+constexpr std::string_view kLoginPath = "/api/v1/auth/login";
+
 asio::awaitable<http::MiddlewareResult>
 limit_request(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
                 // the server awaits the middleware directly
@@ -98,42 +143,44 @@ limit_request(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters
     const auto& cfg = state->config;
     const core::RateLimitPolicy& policy = group == "auth" ? cfg.auth : group == "read" ? cfg.read : cfg.write;
     std::string identity = "ip:" + ctx.client_ip;
+    std::string email;
     if (group == "auth") {
-        if (auto email = body_email(ctx.request); !email.empty()) identity += "|email:" + email;
+        email = body_email(ctx.request);
+        if (!email.empty()) identity += "|email:" + email;
     } else if (group == "write" && state->resolve_user) {
         if (auto user = state->resolve_user(ctx)) identity = "user:" + std::to_string(*user);
     }
 
     Decision d;
+    bool asked = false;
     try {
         d = co_await state->limiter->check(policy, group, std::move(identity));
+        asked = true;
     } catch (const core::InfraError& e) {
-        const bool open = policy.fail_open;
-        (open ? state->counters(group).fail_open : state->counters(group).fail_closed).inc();
-        if (should_log_failure(open)) {
-            core::log::warn(
-                open ? "rate limiter unavailable: failing open" : "rate limiter unavailable: failing closed",
-                {{"request_id", ctx.request_id}, {"group", group}, {"error", e.what()}});
-        }
-        if (!open) {
-            result.response = http::problem_response(
-                ctx, core::Errc::kUnavailable, "rate limiting is unavailable; try again shortly");
-            result.response->set(http::bhttp::field::retry_after, "1");
-        }
-        co_return result;
+        on_limiter_failure(*state, policy, group, ctx, e, result);
     }
-    result.extra_headers.emplace_back("RateLimit-Limit", std::to_string(d.limit));
-    result.extra_headers.emplace_back("RateLimit-Remaining", std::to_string(d.remaining));
-    result.extra_headers.emplace_back("RateLimit-Reset", seconds_up(d.reset));
-    if (d.allowed) {
-        state->counters(group).allowed.inc();
-        co_return result;
+    if (!asked) co_return result;
+    apply_decision(*state, group, ctx, d, "too many requests", result);
+    if (result.response || email.empty() || route.path != kLoginPath) co_return result;
+
+    // Per account, whatever the address: guesses spread over many clients (or many forwarded
+    // addresses) still drain one bucket. Its headers are only shown when it is the one that says no.
+    const std::string account_group = "login_account";
+    const std::string account = "email:" + email;
+    Decision a;
+    asked = false;
+    try {
+        a = co_await state->limiter->check(cfg.login_account, account_group, account);
+        asked = true;
+    } catch (const core::InfraError& e) {
+        on_limiter_failure(*state, cfg.login_account, account_group, ctx, e, result);
     }
-    state->counters(group).limited.inc();
-    result.response = http::problem_response(
-        ctx, core::Errc::kRateLimited, "too many requests; retry after " + seconds_up(d.retry_after) + " s");
-    result.extra_headers.emplace_back("Retry-After",
-                                      seconds_up(std::max(d.retry_after, std::chrono::milliseconds(1))));
+    if (!asked) co_return result;
+    if (a.allowed) {
+        state->counters(account_group).allowed.inc();
+    } else {
+        apply_decision(*state, account_group, ctx, a, "too many login attempts for this account", result);
+    }
     co_return result;
 }
 

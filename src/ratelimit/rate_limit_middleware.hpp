@@ -5,7 +5,9 @@
 // Groups: a route's RouteOptions::group when it is "auth", "read" or "write", otherwise "read" for
 // GET/HEAD and "write" for other methods. Keys: auth = client IP + normalised `email` of the JSON
 // body (when present); read = client IP; write = the user (from the bearer token, resolved by
-// `resolve_user`) or the client IP when anonymous. Only /api/ routes are limited (health checks,
+// `resolve_user`) or the client IP when anonymous. POST /api/v1/auth/login is also counted per
+// account (group "login_account", key = the e-mail alone, policy RATE_LIMIT_LOGIN_ACCOUNT) once
+// the auth bucket admitted it, so guesses from many addresses are throttled. Only /api/ routes are limited (health checks,
 // metrics and docs are not). The client IP is RequestContext::client_ip, which the server takes
 // from X-Forwarded-For only for TRUSTED_PROXIES.
 //

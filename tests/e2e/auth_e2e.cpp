@@ -293,11 +293,11 @@ TEST_F(AuthE2E, LogoutAndLogoutAll) {
     EXPECT_EQ(all.result_int(), 204U);
     EXPECT_EQ(post("/refresh", {{"refresh_token", b.at("refresh_token")}}).result_int(), 401U);
     EXPECT_EQ(post("/refresh", {{"refresh_token", c.at("refresh_token")}}).result_int(), 401U);
-    // Access tokens are stateless: still valid until they expire (documented).
+    // Access tokens die with their session (abuse_e2e covers the details).
     EXPECT_EQ(
         get("/api/v1/auth/me", {{"Authorization", bearer(std::string(c.at("access_token").as_string()))}})
             .result_int(),
-        200U);
+        401U);
 }
 
 TEST_F(AuthE2E, AdminsComeFromTheCliAndRolesAreEnforced) {

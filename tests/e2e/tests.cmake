@@ -14,3 +14,17 @@ emporium_add_test(NAME faults_e2e
     SOURCES e2e/faults_e2e.cpp
     LIBS emporium_e2e_support emporium_lib LABELS e2e)
 add_dependencies(faults_e2e emporium)
+
+# Hostile clients (slowloris, slow bodies, connection floods, hostile JSON, SQL metacharacters).
+# Serial: the floods and their timing bounds must not compete with other tests for the 2 cores.
+emporium_add_test(NAME hostile_e2e
+    SOURCES e2e/hostile_e2e.cpp
+    LIBS emporium_e2e_support emporium_http emporium_auth LABELS e2e
+    PROPERTIES RUN_SERIAL TRUE)
+add_dependencies(hostile_e2e emporium)
+
+# Authentication abuse (per-account throttling, IDOR, admin routes, token revocation).
+emporium_add_test(NAME abuse_e2e
+    SOURCES e2e/abuse_e2e.cpp
+    LIBS emporium_e2e_support emporium_auth LABELS e2e)
+add_dependencies(abuse_e2e emporium)

@@ -86,6 +86,21 @@ TEST_F(JwtTest, IssuedTokenVerifiesWithItsClaims) {
     EXPECT_NE(codec_.issue(42, Role::kAdmin, now_), token) << "jti makes every token unique";
 }
 
+TEST_F(JwtTest, SessionIdRoundTripsAndIsOptional) {
+    auto with = codec_.verify(codec_.issue(42, Role::kCustomer, now_, "8a249d5a-e226-4124-97ba-c31de1fd7fd5"), now_);
+    ASSERT_TRUE(with) << with.error().message;
+    EXPECT_EQ(with->session_id, "8a249d5a-e226-4124-97ba-c31de1fd7fd5");
+    auto without = codec_.verify(codec_.issue(42, Role::kCustomer, now_), now_);
+    ASSERT_TRUE(without) << without.error().message;
+    EXPECT_TRUE(without->session_id.empty());
+    // A signed token whose sid is not a non-empty string is malformed, not "no session".
+    for (const json::value& bad : {json::value(17), json::value(""), json::value(nullptr)}) {
+        auto claims = claims_at(now_);
+        claims["sid"] = bad;
+        EXPECT_FALSE(codec_.verify(forge(hs256_header(), claims, kSecret), now_)) << json::serialize(bad);
+    }
+}
+
 TEST_F(JwtTest, HandForgedTokenWithTheRightKeyVerifies) {
     // Proves the forging helper is right, so the rejections below are about the one thing changed.
     EXPECT_TRUE(codec_.verify(forge(hs256_header(), claims_at(now_), kSecret), now_));
