@@ -4,10 +4,30 @@
 #include <boost/json/parse_options.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 namespace emporium::http {
 
 namespace json = boost::json;
+
+namespace {
+
+// Boost.JSON 1.81 reads a number beyond the range of a double (1e400) as infinity and writes it
+// back as `Infinity`, which is not JSON: stored as jsonb (a shipping address) it would fail in
+// PostgreSQL. Such bodies are malformed for us. Recursion depth is bounded by max_depth.
+bool has_non_finite_number(const json::value& v) {  // NOLINT(misc-no-recursion): depth <= 32
+    if (v.is_double()) return !std::isfinite(v.get_double());
+    if (v.is_array()) {
+        return std::any_of(v.get_array().begin(), v.get_array().end(), has_non_finite_number);
+    }
+    if (v.is_object()) {
+        return std::any_of(v.get_object().begin(), v.get_object().end(),
+                           [](const json::key_value_pair& m) { return has_non_finite_number(m.value()); });
+    }
+    return false;
+}
+
+}  // namespace
 
 core::Result<json::object> parse_json_object(const Request& request) {
     const auto& body = request.body();
@@ -18,6 +38,8 @@ core::Result<json::object> parse_json_object(const Request& request) {
     auto value = json::parse(body, ec, {}, opts);
     if (ec) return core::make_error(core::Errc::kBadRequest, "the body is not valid JSON: " + ec.message());
     if (!value.is_object()) return core::make_error(core::Errc::kBadRequest, "the body must be a JSON object");
+    if (has_non_finite_number(value))
+        return core::make_error(core::Errc::kBadRequest, "the body is not valid JSON: a number is out of range");
     return std::move(value.as_object());
 }
 

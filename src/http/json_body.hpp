@@ -13,8 +13,8 @@
 
 namespace emporium::http {
 
-// Parses the request body as a JSON object (nesting depth ≤ 32, valid UTF-8).
-// Errors: kBadRequest when the body is empty, not JSON, or not an object.
+// Parses the request body as a JSON object (nesting depth ≤ 32, valid UTF-8, numbers within the
+// range of a double). Errors: kBadRequest when the body is empty, not JSON, or not an object.
 core::Result<boost::json::object> parse_json_object(const Request& request);
 
 // Reads typed fields out of a JSON object and collects every problem as a field error, so a

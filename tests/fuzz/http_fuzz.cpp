@@ -150,7 +150,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (used == 0) break;
         in.remove_prefix(used);
     }
-    if (ec == bhttp::error::need_more || (!ec && !parser.is_done())) {
+    if (parser.got_some() && (ec == bhttp::error::need_more || (!ec && !parser.is_done()))) {
         ec = {};
         parser.put_eof(ec);
     }

@@ -15,7 +15,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -42,6 +44,36 @@ void check_rejection(const core::Result<T>& r) {
         check(r.error().code == core::Errc::kValidation, "validators fail with kValidation");
         check(!r.error().details.empty(), "a validation error names its fields");
     }
+}
+
+// JSON equality, except that doubles may differ in the last bits: Boost.JSON 1.81 parses numbers
+// fast rather than exactly, so a serialised double can read back one ulp away.
+bool same_json(const json::value& a, const json::value& b) {  // NOLINT(misc-no-recursion): depth <= 32
+    if (a.is_double() && b.is_double()) {
+        const double x = a.get_double();
+        const double y = b.get_double();
+        return x == y || std::fabs(x - y) <= 1e-12 * std::max(std::fabs(x), std::fabs(y));
+    }
+    if (a.kind() != b.kind()) return false;
+    if (a.is_object()) {
+        const auto& ao = a.get_object();
+        const auto& bo = b.get_object();
+        if (ao.size() != bo.size()) return false;
+        for (const auto& member : ao) {
+            const auto* other = bo.if_contains(member.key());
+            if (other == nullptr || !same_json(member.value(), *other)) return false;
+        }
+        return true;
+    }
+    if (a.is_array()) {
+        const auto& aa = a.get_array();
+        const auto& ba = b.get_array();
+        if (aa.size() != ba.size()) return false;
+        for (std::size_t i = 0; i < aa.size(); ++i)
+            if (!same_json(aa[i], ba[i])) return false;
+        return true;
+    }
+    return a == b;
 }
 
 template <typename T>
@@ -212,7 +244,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // What the parser accepted serialises and parses back to the same object.
     boost::system::error_code ec;
     auto reparsed = json::parse(json::serialize(*body), ec);
-    check(!ec && reparsed.is_object() && reparsed.as_object() == *body, "JSON round trip");
+    check(!ec && reparsed.is_object() && same_json(reparsed, json::value(*body)), "JSON round trip");
     switch (selector % kValidators) {
         case 0: fuzz_register(*body); break;
         case 1: fuzz_login(*body); break;
