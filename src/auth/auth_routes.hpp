@@ -30,8 +30,10 @@ struct Credentials {
     std::string email;
     std::string password;
 };
-core::Result<RegisterInput> parse_register_body(const boost::json::object& body);  // POST /register
-core::Result<Credentials> parse_login_body(const boost::json::object& body);        // POST /login
+// POST /register
+core::Result<RegisterInput> parse_register_body(const boost::json::object& body);
+// POST /login
+core::Result<Credentials> parse_login_body(const boost::json::object& body);
 // {refresh_token} of POST /refresh and POST /logout.
 core::Result<std::string> parse_refresh_body(const boost::json::object& body);
 

@@ -106,7 +106,8 @@ core::Result<NewProduct> parse_new_product(const json::object& body) {
     return input;
 }
 
-core::Result<ProductPatch> parse_product_patch(const json::object& body, std::optional<std::string_view> if_match) {
+core::Result<ProductPatch> parse_product_patch(const json::object& body,
+                                               std::optional<std::string_view> if_match) {
     http::FieldReader reader(body);
     ProductPatch patch;
     patch.name = reader.string("name", false, 1, 200);
@@ -293,7 +294,8 @@ handle_patch_product(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-par
     auto body = http::parse_json_object(ctx.request);
     if (!body) co_return http::problem_response(ctx, body.error());
     std::optional<std::string_view> if_match;
-    if (auto it = ctx.request.find(http::bhttp::field::if_match); it != ctx.request.end()) if_match = it->value();
+    if (auto it = ctx.request.find(http::bhttp::field::if_match); it != ctx.request.end())
+        if_match = it->value();
     auto patch = parse_product_patch(*body, if_match);
     if (!patch) co_return http::problem_response(ctx, patch.error());
     auto updated = co_await service->update_product(*id, std::move(*patch));

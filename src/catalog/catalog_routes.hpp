@@ -24,7 +24,8 @@ core::Result<NewCategory> parse_new_category(const boost::json::object& body);  
 core::Result<NewProduct> parse_new_product(const boost::json::object& body);    // POST /products
 // PATCH /products/{id}: the body and the If-Match header (W/"<version>"; it wins over the body's
 // `version`), nullopt when absent.
-core::Result<ProductPatch> parse_product_patch(const boost::json::object& body, std::optional<std::string_view> if_match);
+core::Result<ProductPatch> parse_product_patch(const boost::json::object& body,
+                                               std::optional<std::string_view> if_match);
 core::Result<NewReview> parse_new_review(const boost::json::object& body);  // POST /products/{id}/reviews
 // The query parameters of GET /products (q, category, min_price, max_price, in_stock, sort, limit,
 // cursor, explain); the cursor is decoded later by the service.

@@ -21,8 +21,9 @@ bool has_non_finite_number(const json::value& v) {  // NOLINT(misc-no-recursion)
         return std::any_of(v.get_array().begin(), v.get_array().end(), has_non_finite_number);
     }
     if (v.is_object()) {
-        return std::any_of(v.get_object().begin(), v.get_object().end(),
-                           [](const json::key_value_pair& m) { return has_non_finite_number(m.value()); });
+        return std::any_of(v.get_object().begin(), v.get_object().end(), [](const json::key_value_pair& m) {
+            return has_non_finite_number(m.value());
+        });
     }
     return false;
 }
@@ -39,7 +40,8 @@ core::Result<json::object> parse_json_object(const Request& request) {
     if (ec) return core::make_error(core::Errc::kBadRequest, "the body is not valid JSON: " + ec.message());
     if (!value.is_object()) return core::make_error(core::Errc::kBadRequest, "the body must be a JSON object");
     if (has_non_finite_number(value))
-        return core::make_error(core::Errc::kBadRequest, "the body is not valid JSON: a number is out of range");
+        return core::make_error(core::Errc::kBadRequest,
+                                "the body is not valid JSON: a number is out of range");
     return std::move(value.as_object());
 }
 

@@ -75,8 +75,8 @@ std::string percent_encode(std::string_view in) {
     std::string out;
     for (char c : in) {
         const auto u = static_cast<unsigned char>(c);
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-            c == '.' || c == '~') {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+            c == '_' || c == '.' || c == '~') {
             out += c;
         } else {
             out += '%';
@@ -102,7 +102,8 @@ void check_match(const http::Router& router, http::Verb method, std::string_view
     if (match.kind != http::RouteMatch::Kind::kFound) return;
     const auto& route = *match.route;
     check(route.method == method, "a match is for the request's method");
-    const auto n_params = static_cast<std::size_t>(std::count_if(route.segments.begin(), route.segments.end(), is_param));
+    const auto n_params =
+        static_cast<std::size_t>(std::count_if(route.segments.begin(), route.segments.end(), is_param));
     check(match.params.size() == n_params, "one value per template parameter");
     // The same route, with every parameter percent-encoded, matches again with the same values.
     std::string again;
@@ -112,7 +113,8 @@ void check_match(const http::Router& router, http::Verb method, std::string_view
         again += is_param(segment) ? percent_encode(match.params[p++].second) : segment;
     }
     auto second = router.match(method, again);
-    check(second.kind == http::RouteMatch::Kind::kFound && second.route == match.route, "re-encoded path matches");
+    check(second.kind == http::RouteMatch::Kind::kFound && second.route == match.route,
+          "re-encoded path matches");
     check(second.params == match.params, "re-encoded path decodes to the same values");
     for (const auto& [name, value] : match.params) {
         check(!value.empty(), "parameters are not empty");
@@ -160,7 +162,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::vector<std::string> trusted{"10.0.0.1", "10.0.0.2"};
     const auto xff = forwarded_for(req);
     const auto ip = http::Server::client_ip("10.0.0.1", xff, trusted);
-    check(!ip.empty() && (ip == "10.0.0.1" || xff.find(ip) != std::string::npos), "client address from the chain");
+    check(!ip.empty() && (ip == "10.0.0.1" || xff.find(ip) != std::string::npos),
+          "client address from the chain");
 
     auto target = boost::urls::parse_origin_form(req.target());
     if (!target) return 0;

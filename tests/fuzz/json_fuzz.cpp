@@ -20,8 +20,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -87,7 +87,8 @@ void fuzz_register(const json::object& body) {
     if (!r) return;
     json::object again{{"email", r->email}, {"password", r->password}, {"name", r->name}};
     auto r2 = auth::parse_register_body(again);
-    check(r2 && r2->email == r->email && r2->password == r->password && r2->name == r->name, "register round trip");
+    check(r2 && r2->email == r->email && r2->password == r->password && r2->name == r->name,
+          "register round trip");
 }
 
 void fuzz_login(const json::object& body) {
@@ -115,7 +116,8 @@ void fuzz_category(const json::object& body) {
     json::object again{{"slug", r->slug}, {"name", r->name}};
     put_optional(again, "parent_id", r->parent_id);
     auto r2 = catalog::parse_new_category(again);
-    check(r2 && r2->slug == r->slug && r2->name == r->name && r2->parent_id == r->parent_id, "category round trip");
+    check(r2 && r2->slug == r->slug && r2->name == r->name && r2->parent_id == r->parent_id,
+          "category round trip");
 }
 
 void fuzz_product(const json::object& body) {
@@ -132,8 +134,8 @@ void fuzz_product(const json::object& body) {
     put_optional(again, "category_id", r->category_id);
     auto r2 = catalog::parse_new_product(again);
     check(r2 && r2->sku == r->sku && r2->name == r->name && r2->description == r->description &&
-              r2->category_id == r->category_id && r2->price_cents == r->price_cents && r2->currency == r->currency &&
-              r2->stock == r->stock && r2->is_active == r->is_active,
+              r2->category_id == r->category_id && r2->price_cents == r->price_cents &&
+              r2->currency == r->currency && r2->stock == r->stock && r2->is_active == r->is_active,
           "product round trip");
 }
 
@@ -141,7 +143,8 @@ void fuzz_product(const json::object& body) {
 // known field, so the body is then rejected too: both paths get exercised).
 void fuzz_patch(const json::object& body) {
     std::optional<std::string_view> if_match;
-    if (const auto* v = body.if_contains("if_match"); v != nullptr && v->is_string()) if_match = v->get_string();
+    if (const auto* v = body.if_contains("if_match"); v != nullptr && v->is_string())
+        if_match = v->get_string();
     auto r = catalog::parse_product_patch(body, if_match);
     check_rejection(r);
     json::object stripped = body;
@@ -162,8 +165,8 @@ void fuzz_patch(const json::object& body) {
     auto r2 = catalog::parse_product_patch(again, std::nullopt);
     check(r2 && r2->name == plain->name && r2->description == plain->description &&
               r2->category_id == plain->category_id && r2->price_cents == plain->price_cents &&
-              r2->currency == plain->currency && r2->stock == plain->stock && r2->is_active == plain->is_active &&
-              r2->expected_version == plain->expected_version,
+              r2->currency == plain->currency && r2->stock == plain->stock &&
+              r2->is_active == plain->is_active && r2->expected_version == plain->expected_version,
           "patch round trip");
 }
 
@@ -192,9 +195,11 @@ void fuzz_order(const json::object& body) {
     }
     json::object again{{"items", std::move(items)}, {"shipping_address", r->shipping_address}};
     auto r2 = orders::parse_new_order(again);
-    check(r2 && r2->items.size() == r->items.size() && r2->shipping_address == r->shipping_address, "order round trip");
+    check(r2 && r2->items.size() == r->items.size() && r2->shipping_address == r->shipping_address,
+          "order round trip");
     for (std::size_t i = 0; i < r->items.size(); ++i)
-        check(r2->items[i].product_id == r->items[i].product_id && r2->items[i].quantity == r->items[i].quantity,
+        check(r2->items[i].product_id == r->items[i].product_id &&
+                  r2->items[i].quantity == r->items[i].quantity,
               "order lines round trip");
 }
 
@@ -228,7 +233,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size == 0) return 0;
     // The selector is a digit in the seed corpora: '0' picks the first case.
     const auto selector = static_cast<unsigned>(static_cast<std::uint8_t>(data[0] - '0'));
-        const std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);  // NOLINT: bytes
+    const std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);  // NOLINT: bytes
     constexpr int kValidators = 10;
     if (selector % kValidators == 9) {
         fuzz_webhook(rest);
@@ -246,15 +251,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto reparsed = json::parse(json::serialize(*body), ec);
     check(!ec && reparsed.is_object() && same_json(reparsed, json::value(*body)), "JSON round trip");
     switch (selector % kValidators) {
-        case 0: fuzz_register(*body); break;
-        case 1: fuzz_login(*body); break;
-        case 2: fuzz_refresh(*body); break;
-        case 3: fuzz_category(*body); break;
-        case 4: fuzz_product(*body); break;
-        case 5: fuzz_patch(*body); break;
-        case 6: fuzz_review(*body); break;
-        case 7: fuzz_order(*body); break;
-        default: fuzz_pay(*body); break;
+        case 0:
+            fuzz_register(*body);
+            break;
+        case 1:
+            fuzz_login(*body);
+            break;
+        case 2:
+            fuzz_refresh(*body);
+            break;
+        case 3:
+            fuzz_category(*body);
+            break;
+        case 4:
+            fuzz_product(*body);
+            break;
+        case 5:
+            fuzz_patch(*body);
+            break;
+        case 6:
+            fuzz_review(*body);
+            break;
+        case 7:
+            fuzz_order(*body);
+            break;
+        default:
+            fuzz_pay(*body);
+            break;
     }
     return 0;
 }

@@ -36,12 +36,17 @@ void check(bool condition, const char* what) {
 }
 
 const auth::JwtCodec& codec() {
-    static const auth::JwtCodec instance(auth::JwtSettings{std::string(kSecret), "emporium", "emporium-api",
-                                                           std::chrono::seconds(900), std::chrono::seconds(30)});
+    static const auth::JwtCodec instance(auth::JwtSettings{std::string(kSecret),
+                                                           "emporium",
+                                                           "emporium-api",
+                                                           std::chrono::seconds(900),
+                                                           std::chrono::seconds(30)});
     return instance;
 }
 
-auth::JwtCodec::Clock::time_point now() { return auth::JwtCodec::Clock::time_point(std::chrono::seconds(kNow)); }
+auth::JwtCodec::Clock::time_point now() {
+    return auth::JwtCodec::Clock::time_point(std::chrono::seconds(kNow));
+}
 
 void check_claims(const core::Result<auth::AccessClaims>& r) {
     if (!r) {
@@ -57,9 +62,10 @@ void check_claims(const core::Result<auth::AccessClaims>& r) {
 std::string sign(std::string_view signing_input) {
     std::array<unsigned char, crypto_auth_hmacsha256_BYTES> tag{};
     crypto_auth_hmacsha256_state state;
-    crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(kSecret.data()), kSecret.size());
-    crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(signing_input.data()),
-                                  signing_input.size());
+    crypto_auth_hmacsha256_init(
+        &state, reinterpret_cast<const unsigned char*>(kSecret.data()), kSecret.size());
+    crypto_auth_hmacsha256_update(
+        &state, reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size());
     crypto_auth_hmacsha256_final(&state, tag.data());
     return auth::base64url_encode(std::string_view(reinterpret_cast<const char*>(tag.data()), tag.size()));
 }
@@ -102,9 +108,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto selector = static_cast<unsigned>(static_cast<std::uint8_t>(data[0] - '0'));
     const std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);  // NOLINT: bytes
     switch (selector % 3) {
-        case 0: check_claims(codec().verify(rest, now())); break;
-        case 1: fuzz_signed(rest); break;
-        default: fuzz_base64(rest); break;
+        case 0:
+            check_claims(codec().verify(rest, now()));
+            break;
+        case 1:
+            fuzz_signed(rest);
+            break;
+        default:
+            fuzz_base64(rest);
+            break;
     }
     return 0;
 }

@@ -37,8 +37,9 @@ void check(bool condition, const char* what) {
 }
 
 bool same(const catalog::ListCursor& a, const catalog::ListCursor& b) {
-    return a.sort == b.sort && a.mode == b.mode && a.filter_hash == b.filter_hash && a.score_key == b.score_key &&
-           a.int_key == b.int_key && a.id == b.id && a.max_purchase == b.max_purchase && a.now_micros == b.now_micros;
+    return a.sort == b.sort && a.mode == b.mode && a.filter_hash == b.filter_hash &&
+           a.score_key == b.score_key && a.int_key == b.int_key && a.id == b.id &&
+           a.max_purchase == b.max_purchase && a.now_micros == b.now_micros;
 }
 
 void fuzz_cursor(std::string_view text) {
@@ -59,17 +60,27 @@ void fuzz_list_query(std::string_view query) {
     auto url = boost::urls::parse_origin_form(target);
     if (!url) return;
     http::Request request;
-    http::RequestContext ctx{request, "fuzz", {}, "/api/v1/products", {}, {}, std::chrono::steady_clock::time_point{},
-                             std::nullopt, {}};
+    http::RequestContext ctx{request,
+                             "fuzz",
+                             {},
+                             "/api/v1/products",
+                             {},
+                             {},
+                             std::chrono::steady_clock::time_point{},
+                             std::nullopt,
+                             {}};
     for (auto param : url->params()) ctx.query_params.emplace_back(param.key, param.value);
     auto q = catalog::parse_list_query(ctx);
     if (!q) {
-        check(q.error().code == core::Errc::kValidation && !q.error().details.empty(), "query errors name the field");
+        check(q.error().code == core::Errc::kValidation && !q.error().details.empty(),
+              "query errors name the field");
         return;
     }
     check(q->limit >= 1 && q->limit <= catalog::kMaxPageSize, "limit in range");
-    if (q->min_price) check(*q->min_price >= 0 && *q->min_price <= catalog::kMaxPriceCents, "min_price in range");
-    if (q->max_price) check(*q->max_price >= 0 && *q->max_price <= catalog::kMaxPriceCents, "max_price in range");
+    if (q->min_price)
+        check(*q->min_price >= 0 && *q->min_price <= catalog::kMaxPriceCents, "min_price in range");
+    if (q->max_price)
+        check(*q->max_price >= 0 && *q->max_price <= catalog::kMaxPriceCents, "max_price in range");
     if (q->q) {
         check(q->q->empty() || (q->q->front() != ' ' && q->q->front() != '\t'), "q is trimmed at the front");
         check(q->q->empty() || (q->q->back() != ' ' && q->q->back() != '\t'), "q is trimmed at the back");
@@ -85,7 +96,8 @@ void fuzz_positive_int(std::string_view text) {
         auto v = http::parse_positive_int(text, max);
         if (!v) continue;
         check(*v >= 1 && *v <= max, "positive integers are within [1, max]");
-        check(!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }),
+        check(!text.empty() &&
+                  std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }),
               "positive integers are all digits");
     }
 }
@@ -98,9 +110,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto selector = static_cast<unsigned>(static_cast<std::uint8_t>(data[0] - '0'));
     const std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);  // NOLINT: bytes
     switch (selector % 3) {
-        case 0: fuzz_list_query(rest); break;
-        case 1: fuzz_cursor(rest); break;
-        default: fuzz_positive_int(rest); break;
+        case 0:
+            fuzz_list_query(rest);
+            break;
+        case 1:
+            fuzz_cursor(rest);
+            break;
+        default:
+            fuzz_positive_int(rest);
+            break;
     }
     return 0;
 }

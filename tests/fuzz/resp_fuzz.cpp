@@ -27,8 +27,10 @@ void check(bool condition, const char* what) {
     }
 }
 
-bool same(const Reply& a, const Reply& b) {  // NOLINT(misc-no-recursion): bounded by the reader's nesting limit
-    if (a.type != b.type || a.str != b.str || a.integer != b.integer || a.elements.size() != b.elements.size())
+bool same(const Reply& a,
+          const Reply& b) {  // NOLINT(misc-no-recursion): bounded by the reader's nesting limit
+    if (a.type != b.type || a.str != b.str || a.integer != b.integer ||
+        a.elements.size() != b.elements.size())
         return false;
     for (std::size_t i = 0; i < a.elements.size(); ++i)
         if (!same(a.elements[i], b.elements[i])) return false;
@@ -101,7 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto split = read_all({bytes.substr(0, cut), bytes.substr(cut)});
     check(whole.protocol_error == split.protocol_error, "a protocol error does not depend on the split");
     if (!whole.protocol_error) {
-        check(whole.replies.size() == split.replies.size(), "the number of replies does not depend on the split");
+        check(whole.replies.size() == split.replies.size(),
+              "the number of replies does not depend on the split");
         for (std::size_t i = 0; i < whole.replies.size(); ++i)
             check(same(whole.replies[i], split.replies[i]), "replies do not depend on the split");
     }
@@ -120,7 +123,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto echo = read_all({encoded});
     check(!echo.protocol_error && echo.replies.size() == 1, "an encoded command is one reply");
     const auto& array = echo.replies.front();
-    check(array.type == Reply::Type::kArray && array.elements.size() == args.size(), "an encoded command is an array");
+    check(array.type == Reply::Type::kArray && array.elements.size() == args.size(),
+          "an encoded command is an array");
     for (std::size_t i = 0; i < args.size(); ++i)
         check(array.elements[i].type == Reply::Type::kString && array.elements[i].str == args[i],
               "each argument reads back as the same bulk string");

@@ -202,7 +202,7 @@ TEST(Base64Url, RejectsBytesOutsideTheAlphabet) {
     std::string out;
     ASSERT_TRUE(base64url_decode("aGVsbG8td29ybGQ_", out));
     EXPECT_FALSE(base64url_decode("aGVsbG8td29\xff\xff\xff\xffybGQ_", out));
-    EXPECT_FALSE(base64url_decode("aGVs\x80" "bG8", out));
+    EXPECT_FALSE(base64url_decode(std::string("aGVs\x80") + "bG8", out));
     EXPECT_FALSE(base64url_decode(std::string("aGVs\0bG8", 8), out));
 }
 
