@@ -5,19 +5,21 @@ SHELL := /bin/bash
 RUN_PRESET  ?= release
 TEST_PRESET ?= release
 SEED_ARGS   ?= --products 2000 --users 200 --orders 5000 --seed 42
+FUZZ_SECONDS ?= 30
 
 # ccache: share hits between build directories and across precompiled headers.
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: help deps build build-test run stop test test-unit services-test bench clean format
+.PHONY: help deps build build-test run stop test test-unit services-test bench fuzz clean format
 
 help:
 	@echo "make run    install what is missing, build, start PostgreSQL + Redis, migrate, seed, serve"
 	@echo "make test   same set-up, then the whole test suite (ctest)"
 	@echo "make stop   stop everything 'make run' started"
 	@echo "make bench  every benchmark scenario (about 10 min), one report in docs/benchmarks.md"
+	@echo "make fuzz   build the libFuzzer targets (clang-14) and run each for FUZZ_SECONDS (30)"
 
 deps:
 	@bash scripts/deps.sh
@@ -45,6 +47,11 @@ test: build-test
 # Every benchmark scenario against the bench stack; one report, also written to docs/benchmarks.md.
 bench: build-test
 	@bash bench/all.sh build/$(TEST_PRESET)
+
+# libFuzzer targets of tests/fuzz (preset `fuzz`), each run FUZZ_SECONDS, two at a time, from a
+# copy of its seed corpus; fails on any crash, sanitizer report, hang or memory blow-up.
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 # Fast loop: unit tests only, no services.
 test-unit: build-test

@@ -33,6 +33,9 @@ APT_PACKAGES=(
   libgtest-dev           # 1.12
   libgmock-dev
   libbenchmark-dev       # 1.7
+  clang-14               # fuzz targets (make fuzz): clang++-14 with libFuzzer
+  libclang-rt-14-dev     # libclang_rt.fuzzer / asan / ubsan runtimes
+  llvm-14                # llvm-symbolizer, for readable sanitizer stack traces
   wrk                    # load tests (bench/)
   nginx-light            # reference static server (bench/) and the scale-out test
   poppler-utils          # pdftotext, for receipt tests

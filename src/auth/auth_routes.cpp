@@ -77,21 +77,46 @@ Response no_content(const RequestContext& ctx) {
     return res;
 }
 
+}  // namespace
+
+core::Result<RegisterInput> parse_register_body(const json::object& body) {
+    http::FieldReader reader(body);
+    auto email = reader.string("email", true, 1, kMaxFieldLength);
+    auto password = reader.string("password", true, 0, kMaxFieldLength, false);
+    auto name = reader.string("name", true, 0, kMaxFieldLength);
+    reader.reject_unknown({"email", "password", "name"});
+    if (!reader.ok()) return reader.error();
+    return RegisterInput{std::move(*email), std::move(*password), std::move(*name)};
+}
+
+core::Result<Credentials> parse_login_body(const json::object& body) {
+    http::FieldReader reader(body);
+    auto email = reader.string("email", true, 1, kMaxFieldLength);
+    auto password = reader.string("password", true, 1, kMaxFieldLength, false);
+    reader.reject_unknown({"email", "password"});
+    if (!reader.ok()) return reader.error();
+    return Credentials{std::move(*email), std::move(*password)};
+}
+
+core::Result<std::string> parse_refresh_body(const json::object& body) {
+    http::FieldReader reader(body);
+    auto token = reader.string("refresh_token", true, 1, kMaxFieldLength, false);
+    reader.reject_unknown({"refresh_token"});
+    if (!reader.ok()) return reader.error();
+    return std::move(*token);
+}
+
+namespace {
+
 asio::awaitable<Response> handle_register(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
                                             // the server awaits handlers directly
     std::shared_ptr<AuthService> service,
     RequestContext& ctx) {
     auto body = http::parse_json_object(ctx.request);
     if (!body) co_return error_response(ctx, body.error());
-    http::FieldReader reader(*body);
-    auto email = reader.string("email", true, 1, kMaxFieldLength);
-    auto password = reader.string("password", true, 0, kMaxFieldLength, false);
-    auto name = reader.string("name", true, 0, kMaxFieldLength);
-    reader.reject_unknown({"email", "password", "name"});
-    if (!reader.ok()) co_return error_response(ctx, reader.error());
-    RegisterInput input{
-        std::move(*email), std::move(*password), std::move(*name)};  // not a temporary in co_await (GCC 12)
-    auto user = co_await service->register_user(std::move(input), ctx.request_id);
+    auto input = parse_register_body(*body);  // not a temporary in co_await (GCC 12)
+    if (!input) co_return error_response(ctx, input.error());
+    auto user = co_await service->register_user(std::move(*input), ctx.request_id);
     if (!user) co_return error_response(ctx, user.error());
     auto res = http::json_response(ctx, Status::created, user_json(*user));
     res.set(http::bhttp::field::location, "/api/v1/auth/me");
@@ -104,12 +129,9 @@ asio::awaitable<Response> handle_login(  // NOLINT(cppcoreguidelines-avoid-refer
     RequestContext& ctx) {
     auto body = http::parse_json_object(ctx.request);
     if (!body) co_return error_response(ctx, body.error());
-    http::FieldReader reader(*body);
-    auto email = reader.string("email", true, 1, kMaxFieldLength);
-    auto password = reader.string("password", true, 1, kMaxFieldLength, false);
-    reader.reject_unknown({"email", "password"});
-    if (!reader.ok()) co_return error_response(ctx, reader.error());
-    auto result = co_await service->login(*email, *password, ctx.request_id);
+    auto credentials = parse_login_body(*body);
+    if (!credentials) co_return error_response(ctx, credentials.error());
+    auto result = co_await service->login(credentials->email, credentials->password, ctx.request_id);
     if (!result) co_return error_response(ctx, result.error());
     auto out = tokens_json(result->tokens);
     out["user"] = user_json(result->user);
@@ -122,10 +144,8 @@ asio::awaitable<Response> handle_refresh(  // NOLINT(cppcoreguidelines-avoid-ref
     RequestContext& ctx) {
     auto body = http::parse_json_object(ctx.request);
     if (!body) co_return error_response(ctx, body.error());
-    http::FieldReader reader(*body);
-    auto token = reader.string("refresh_token", true, 1, kMaxFieldLength, false);
-    reader.reject_unknown({"refresh_token"});
-    if (!reader.ok()) co_return error_response(ctx, reader.error());
+    auto token = parse_refresh_body(*body);
+    if (!token) co_return error_response(ctx, token.error());
     auto tokens = co_await service->refresh(*token, ctx.request_id);
     if (!tokens) co_return error_response(ctx, tokens.error(), "invalid_token");
     co_return no_store(http::json_response(ctx, Status::ok, tokens_json(*tokens)));
@@ -137,10 +157,8 @@ asio::awaitable<Response> handle_logout(  // NOLINT(cppcoreguidelines-avoid-refe
     RequestContext& ctx) {
     auto body = http::parse_json_object(ctx.request);
     if (!body) co_return error_response(ctx, body.error());
-    http::FieldReader reader(*body);
-    auto token = reader.string("refresh_token", true, 1, kMaxFieldLength, false);
-    reader.reject_unknown({"refresh_token"});
-    if (!reader.ok()) co_return error_response(ctx, reader.error());
+    auto token = parse_refresh_body(*body);
+    if (!token) co_return error_response(ctx, token.error());
     co_await service->logout(*token, ctx.request_id);
     co_return no_content(ctx);
 }

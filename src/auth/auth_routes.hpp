@@ -8,10 +8,13 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 namespace emporium::auth {
 
@@ -20,6 +23,19 @@ inline constexpr const char* kRealm = "emporium";
 // POST /register, /login, /refresh, /logout, /logout-all; GET /me; GET /users/{id} (admin), all
 // under /api/v1/auth. The service must outlive the router.
 void register_routes(http::Router& router, http::OpenApi& openapi, std::shared_ptr<AuthService> service);
+
+// The body validators of those routes (public for tests and fuzzing). Each reads one JSON object,
+// rejects unknown members and returns kValidation with every field error at once.
+struct Credentials {
+    std::string email;
+    std::string password;
+};
+// POST /register
+core::Result<RegisterInput> parse_register_body(const boost::json::object& body);
+// POST /login
+core::Result<Credentials> parse_login_body(const boost::json::object& body);
+// {refresh_token} of POST /refresh and POST /logout.
+core::Result<std::string> parse_refresh_body(const boost::json::object& body);
 
 // Reads `Authorization: Bearer <jwt>`; on success sets RequestContext::user_id and user_role.
 // Enforces the route's access: kAuthenticated/kAdmin without a token → 401 with

@@ -107,6 +107,9 @@ std::string base64url_encode(std::string_view raw) {
 }
 
 bool base64url_decode(std::string_view text, std::string& out) {
+    // libsodium 1.0.18 decodes some bytes outside the alphabet (those >= 0x80) as if they were
+    // base64 digits, so the alphabet is checked here first.
+    if (!is_base64url(text)) return false;
     out.assign(text.size(), '\0');
     std::size_t len = 0;
     const char* end = nullptr;

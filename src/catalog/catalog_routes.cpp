@@ -69,89 +69,20 @@ bool is_admin(const RequestContext& ctx) {
     return ctx.user_role == kAdminRole;
 }
 
-// ---- categories ----
+}  // namespace
 
-// NOLINTNEXTLINE(misc-no-recursion): the depth is the category depth (a handful), cycles are impossible
-json::array category_tree(const std::vector<Category>& all, std::optional<std::int64_t> parent) {
-    json::array out;
-    for (const auto& c : all) {
-        if (c.parent_id != parent) continue;
-        auto node = to_json(c);
-        node.as_object()["children"] = category_tree(all, c.id);
-        out.push_back(std::move(node));
-    }
-    return out;
-}
-
-asio::awaitable<Response>
-handle_list_categories(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                         // the server awaits handlers directly
-    std::shared_ptr<CatalogService> service,
-    RequestContext& ctx) {
-    auto all = co_await service->list_categories();
-    co_return http::json_response(ctx, Status::ok, json::object{{"items", category_tree(all, std::nullopt)}});
-}
-
-asio::awaitable<Response>
-handle_get_category(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                      // the server awaits handlers directly
-    std::shared_ptr<CatalogService> service,
-    RequestContext& ctx) {
-    auto category = co_await service->get_category(std::string(ctx.param("slug")));
-    if (!category) co_return http::problem_response(ctx, category.error());
-    co_return http::json_response(ctx, Status::ok, to_json(*category));
-}
-
-asio::awaitable<Response>
-handle_create_category(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                         // the server awaits handlers directly
-    std::shared_ptr<CatalogService> service,
-    RequestContext& ctx) {
-    auto body = http::parse_json_object(ctx.request);
-    if (!body) co_return http::problem_response(ctx, body.error());
-    http::FieldReader reader(*body);
+core::Result<NewCategory> parse_new_category(const json::object& body) {
+    http::FieldReader reader(body);
     auto slug = reader.string("slug", true, 1, 100);
     auto name = reader.string("name", true, 1, 100);
     auto parent_id = reader.integer("parent_id", false, 1, INT64_MAX);
     reader.reject_unknown({"slug", "name", "parent_id"});
-    if (!reader.ok()) co_return http::problem_response(ctx, reader.error());
-    NewCategory input{std::move(*slug), std::move(*name), parent_id};
-    auto created = co_await service->create_category(std::move(input));
-    if (!created) co_return http::problem_response(ctx, created.error());
-    auto res = http::json_response(ctx, Status::created, to_json(*created));
-    res.set(http::bhttp::field::location, "/api/v1/categories/" + created->slug);
-    co_return res;
+    if (!reader.ok()) return reader.error();
+    return NewCategory{std::move(*slug), std::move(*name), parent_id};
 }
 
-// ---- products ----
-
-asio::awaitable<Response>
-handle_get_product(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                     // the server awaits handlers directly
-    std::shared_ptr<CatalogService> service,
-    RequestContext& ctx) {
-    auto id = path_id(ctx);
-    if (!id) co_return invalid_id(ctx);
-    auto product = co_await service->get_product(*id, is_admin(ctx));
-    if (!product) co_return http::problem_response(ctx, product.error());
-    auto inm = ctx.request.find(http::bhttp::field::if_none_match);
-    if (inm != ctx.request.end() && parse_etag(inm->value()) == product->version) {
-        auto res = no_content(ctx, Status::not_modified);
-        res.set(http::bhttp::field::etag, etag_of(product->version));
-        co_return res;
-    }
-    co_return product_response(ctx, Status::ok, *product);
-}
-
-asio::awaitable<Response>
-handle_create_product(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                        // the server awaits handlers directly
-    std::shared_ptr<CatalogService> service,
-    RequestContext& ctx) {
-    auto body = http::parse_json_object(ctx.request);
-    if (!body) co_return http::problem_response(ctx, body.error());
-    http::FieldReader reader(*body);
-    NewProduct input;
+core::Result<NewProduct> parse_new_product(const json::object& body) {
+    http::FieldReader reader(body);
     auto sku = reader.string("sku", true, 1, 64);
     auto name = reader.string("name", true, 1, 200);
     auto description = reader.string("description", false, 0, 5000);
@@ -162,7 +93,8 @@ handle_create_product(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-pa
     auto is_active = reader.boolean("is_active", false);
     reader.reject_unknown(
         {"sku", "name", "description", "category_id", "price_cents", "currency", "stock", "is_active"});
-    if (!reader.ok()) co_return http::problem_response(ctx, reader.error());
+    if (!reader.ok()) return reader.error();
+    NewProduct input;
     input.sku = std::move(*sku);
     input.name = std::move(*name);
     input.description = description.value_or("");
@@ -171,23 +103,12 @@ handle_create_product(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-pa
     input.currency = currency.value_or("USD");
     input.stock = stock.value_or(0);
     input.is_active = is_active.value_or(true);
-    auto created = co_await service->create_product(std::move(input));
-    if (!created) co_return http::problem_response(ctx, created.error());
-    auto res = product_response(ctx, Status::created, *created);
-    res.set(http::bhttp::field::location, "/api/v1/products/" + std::to_string(created->id));
-    co_return res;
+    return input;
 }
 
-asio::awaitable<Response>
-handle_patch_product(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                       // the server awaits handlers directly
-    std::shared_ptr<CatalogService> service,
-    RequestContext& ctx) {
-    auto id = path_id(ctx);
-    if (!id) co_return invalid_id(ctx);
-    auto body = http::parse_json_object(ctx.request);
-    if (!body) co_return http::problem_response(ctx, body.error());
-    http::FieldReader reader(*body);
+core::Result<ProductPatch> parse_product_patch(const json::object& body,
+                                               std::optional<std::string_view> if_match) {
+    http::FieldReader reader(body);
     ProductPatch patch;
     patch.name = reader.string("name", false, 1, 200);
     patch.description = reader.string("description", false, 0, 5000);
@@ -199,32 +120,27 @@ handle_patch_product(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-par
     auto version = reader.integer("version", false, 1, INT64_MAX);
     reader.reject_unknown(
         {"name", "description", "category_id", "price_cents", "currency", "stock", "is_active", "version"});
-    auto if_match = ctx.request.find(http::bhttp::field::if_match);
-    if (if_match != ctx.request.end()) {
-        auto v = parse_etag(if_match->value());
+    if (if_match) {
+        auto v = parse_etag(*if_match);
         if (!v) {
             reader.fail("If-Match", "must be W/\"<version>\"");
         } else {
             version = v;
         }
     }
-    if (!reader.ok()) co_return http::problem_response(ctx, reader.error());
+    if (!reader.ok()) return reader.error();
     patch.expected_version = version.value_or(0);
-    auto updated = co_await service->update_product(*id, std::move(patch));
-    if (!updated) co_return http::problem_response(ctx, updated.error());
-    co_return product_response(ctx, Status::ok, *updated);
+    return patch;
 }
 
-asio::awaitable<Response>
-handle_delete_product(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                        // the server awaits handlers directly
-    std::shared_ptr<CatalogService> service,
-    RequestContext& ctx) {
-    auto id = path_id(ctx);
-    if (!id) co_return invalid_id(ctx);
-    auto deleted = co_await service->delete_product(*id);
-    if (!deleted) co_return http::problem_response(ctx, deleted.error());
-    co_return no_content(ctx, Status::no_content);
+core::Result<NewReview> parse_new_review(const json::object& body) {
+    http::FieldReader reader(body);
+    auto rating = reader.integer("rating", true, 1, 5);
+    auto title = reader.string("title", false, 0, 200);
+    auto text = reader.string("body", false, 0, 5000);
+    reader.reject_unknown({"rating", "title", "body"});
+    if (!reader.ok()) return reader.error();
+    return NewReview{*rating, title.value_or(""), text.value_or("")};
 }
 
 // Query parameters of GET /products; every problem is reported as a field error.
@@ -281,6 +197,124 @@ core::Result<ListQuery> parse_list_query(const RequestContext& ctx) {
     return q;
 }
 
+namespace {
+
+// ---- categories ----
+
+// NOLINTNEXTLINE(misc-no-recursion): the depth is the category depth (a handful), cycles are impossible
+json::array category_tree(const std::vector<Category>& all, std::optional<std::int64_t> parent) {
+    json::array out;
+    for (const auto& c : all) {
+        if (c.parent_id != parent) continue;
+        auto node = to_json(c);
+        node.as_object()["children"] = category_tree(all, c.id);
+        out.push_back(std::move(node));
+    }
+    return out;
+}
+
+asio::awaitable<Response>
+handle_list_categories(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                         // the server awaits handlers directly
+    std::shared_ptr<CatalogService> service,
+    RequestContext& ctx) {
+    auto all = co_await service->list_categories();
+    co_return http::json_response(ctx, Status::ok, json::object{{"items", category_tree(all, std::nullopt)}});
+}
+
+asio::awaitable<Response>
+handle_get_category(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                      // the server awaits handlers directly
+    std::shared_ptr<CatalogService> service,
+    RequestContext& ctx) {
+    auto category = co_await service->get_category(std::string(ctx.param("slug")));
+    if (!category) co_return http::problem_response(ctx, category.error());
+    co_return http::json_response(ctx, Status::ok, to_json(*category));
+}
+
+asio::awaitable<Response>
+handle_create_category(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                         // the server awaits handlers directly
+    std::shared_ptr<CatalogService> service,
+    RequestContext& ctx) {
+    auto body = http::parse_json_object(ctx.request);
+    if (!body) co_return http::problem_response(ctx, body.error());
+    auto input = parse_new_category(*body);
+    if (!input) co_return http::problem_response(ctx, input.error());
+    auto created = co_await service->create_category(std::move(*input));
+    if (!created) co_return http::problem_response(ctx, created.error());
+    auto res = http::json_response(ctx, Status::created, to_json(*created));
+    res.set(http::bhttp::field::location, "/api/v1/categories/" + created->slug);
+    co_return res;
+}
+
+// ---- products ----
+
+asio::awaitable<Response>
+handle_get_product(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                     // the server awaits handlers directly
+    std::shared_ptr<CatalogService> service,
+    RequestContext& ctx) {
+    auto id = path_id(ctx);
+    if (!id) co_return invalid_id(ctx);
+    auto product = co_await service->get_product(*id, is_admin(ctx));
+    if (!product) co_return http::problem_response(ctx, product.error());
+    auto inm = ctx.request.find(http::bhttp::field::if_none_match);
+    if (inm != ctx.request.end() && parse_etag(inm->value()) == product->version) {
+        auto res = no_content(ctx, Status::not_modified);
+        res.set(http::bhttp::field::etag, etag_of(product->version));
+        co_return res;
+    }
+    co_return product_response(ctx, Status::ok, *product);
+}
+
+asio::awaitable<Response>
+handle_create_product(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                        // the server awaits handlers directly
+    std::shared_ptr<CatalogService> service,
+    RequestContext& ctx) {
+    auto body = http::parse_json_object(ctx.request);
+    if (!body) co_return http::problem_response(ctx, body.error());
+    auto input = parse_new_product(*body);
+    if (!input) co_return http::problem_response(ctx, input.error());
+    auto created = co_await service->create_product(std::move(*input));
+    if (!created) co_return http::problem_response(ctx, created.error());
+    auto res = product_response(ctx, Status::created, *created);
+    res.set(http::bhttp::field::location, "/api/v1/products/" + std::to_string(created->id));
+    co_return res;
+}
+
+asio::awaitable<Response>
+handle_patch_product(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                       // the server awaits handlers directly
+    std::shared_ptr<CatalogService> service,
+    RequestContext& ctx) {
+    auto id = path_id(ctx);
+    if (!id) co_return invalid_id(ctx);
+    auto body = http::parse_json_object(ctx.request);
+    if (!body) co_return http::problem_response(ctx, body.error());
+    std::optional<std::string_view> if_match;
+    if (auto it = ctx.request.find(http::bhttp::field::if_match); it != ctx.request.end())
+        if_match = it->value();
+    auto patch = parse_product_patch(*body, if_match);
+    if (!patch) co_return http::problem_response(ctx, patch.error());
+    auto updated = co_await service->update_product(*id, std::move(*patch));
+    if (!updated) co_return http::problem_response(ctx, updated.error());
+    co_return product_response(ctx, Status::ok, *updated);
+}
+
+asio::awaitable<Response>
+handle_delete_product(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                        // the server awaits handlers directly
+    std::shared_ptr<CatalogService> service,
+    RequestContext& ctx) {
+    auto id = path_id(ctx);
+    if (!id) co_return invalid_id(ctx);
+    auto deleted = co_await service->delete_product(*id);
+    if (!deleted) co_return http::problem_response(ctx, deleted.error());
+    co_return no_content(ctx, Status::no_content);
+}
+
 asio::awaitable<Response>
 handle_list_products(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
                        // the server awaits handlers directly
@@ -304,14 +338,9 @@ handle_add_review(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parame
     if (!id) co_return invalid_id(ctx);
     auto body = http::parse_json_object(ctx.request);
     if (!body) co_return http::problem_response(ctx, body.error());
-    http::FieldReader reader(*body);
-    auto rating = reader.integer("rating", true, 1, 5);
-    auto title = reader.string("title", false, 0, 200);
-    auto text = reader.string("body", false, 0, 5000);
-    reader.reject_unknown({"rating", "title", "body"});
-    if (!reader.ok()) co_return http::problem_response(ctx, reader.error());
-    NewReview input{*rating, title.value_or(""), text.value_or("")};
-    auto review = co_await service->add_review(*id, ctx.user_id.value_or(0), std::move(input));
+    auto input = parse_new_review(*body);
+    if (!input) co_return http::problem_response(ctx, input.error());
+    auto review = co_await service->add_review(*id, ctx.user_id.value_or(0), std::move(*input));
     if (!review) co_return http::problem_response(ctx, review.error());
     co_return http::json_response(ctx, Status::created, to_json(*review));
 }

@@ -4,6 +4,7 @@
 #include <boost/json/parse_options.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_set>
 
 namespace emporium::http {
@@ -58,6 +59,22 @@ std::optional<std::string> duplicate_member(std::string_view text) {
     return std::nullopt;
 }
 
+// Boost.JSON 1.81 reads a number beyond the range of a double (1e400) as infinity and writes it
+// back as `Infinity`, which is not JSON: stored as jsonb (a shipping address) it would fail in
+// PostgreSQL. Such bodies are malformed for us. Recursion depth is bounded by max_depth.
+bool has_non_finite_number(const json::value& v) {  // NOLINT(misc-no-recursion): depth <= 32
+    if (v.is_double()) return !std::isfinite(v.get_double());
+    if (v.is_array()) {
+        return std::any_of(v.get_array().begin(), v.get_array().end(), has_non_finite_number);
+    }
+    if (v.is_object()) {
+        return std::any_of(v.get_object().begin(), v.get_object().end(), [](const json::key_value_pair& m) {
+            return has_non_finite_number(m.value());
+        });
+    }
+    return false;
+}
+
 }  // namespace
 
 core::Result<json::object> parse_json_object(const Request& request) {
@@ -78,6 +95,9 @@ core::Result<json::object> parse_json_object(const Request& request) {
                                 shown ? "the body has a duplicate member name: \"" + *name + "\""
                                       : std::string("the body has a duplicate member name"));
     }
+    if (has_non_finite_number(value))
+        return core::make_error(core::Errc::kBadRequest,
+                                "the body is not valid JSON: a number is out of range");
     return std::move(value.as_object());
 }
 

@@ -13,9 +13,10 @@
 
 namespace emporium::http {
 
-// Parses the request body as a JSON object (nesting depth ≤ 32, valid UTF-8, no member name twice
-// in one object).
-// Errors: kBadRequest when the body is empty, not JSON, not an object, or has a duplicate name.
+// Parses the request body as a JSON object (nesting depth ≤ 32, valid UTF-8, numbers within the
+// range of a double, no member name twice in one object).
+// Errors: kBadRequest when the body is empty, not JSON, not an object, has a number out of range
+// or a duplicate name.
 core::Result<boost::json::object> parse_json_object(const Request& request);
 
 // Reads typed fields out of a JSON object and collects every problem as a field error, so a

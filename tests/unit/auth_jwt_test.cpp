@@ -212,5 +212,14 @@ TEST(Base64Url, RoundTripsWithoutPadding) {
     EXPECT_FALSE(base64url_decode("a+b/", out));
 }
 
+// Found by the jwt fuzz target: libsodium 1.0.18 took bytes >= 0x80 for base64 digits.
+TEST(Base64Url, RejectsBytesOutsideTheAlphabet) {
+    std::string out;
+    ASSERT_TRUE(base64url_decode("aGVsbG8td29ybGQ_", out));
+    EXPECT_FALSE(base64url_decode("aGVsbG8td29\xff\xff\xff\xffybGQ_", out));
+    EXPECT_FALSE(base64url_decode(std::string("aGVs\x80") + "bG8", out));
+    EXPECT_FALSE(base64url_decode(std::string("aGVs\0bG8", 8), out));
+}
+
 }  // namespace
 }  // namespace emporium::auth

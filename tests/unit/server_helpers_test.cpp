@@ -1,3 +1,4 @@
+#include "http/json_body.hpp"
 #include "http/server.hpp"
 #include "http/static_files.hpp"
 
@@ -36,6 +37,20 @@ TEST(StaticFiles, LookupIsExactNoTraversal) {
     EXPECT_NE(files.find("a.js"), nullptr);
     EXPECT_EQ(files.find("../a.js"), nullptr);
     EXPECT_EQ(files.find("A.js"), nullptr);
+}
+
+// Found by the json fuzz target: 1e400 parsed as infinity and was written back as `Infinity`,
+// which PostgreSQL refuses as jsonb (a shipping address answered 5xx instead of 400).
+TEST(JsonBody, RejectsNumbersOutOfRange) {
+    Request req;
+    req.body() = R"({"shipping_address":{"line1":"x","n":1e400}})";
+    auto parsed = parse_json_object(req);
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error().code, core::Errc::kBadRequest);
+    req.body() = R"({"a":[-1e999]})";
+    EXPECT_FALSE(parse_json_object(req));
+    req.body() = R"({"a":1.5e300,"b":[1,{"c":-2.5}]})";
+    EXPECT_TRUE(parse_json_object(req));
 }
 
 }  // namespace
