@@ -559,7 +559,9 @@ TEST_F(HostileE2E, HostileJsonBodiesGet400Or422ProblemJsonOnEveryWriteEndpoint) 
                     continue;
                 }
                 auto problem = expect_client_error(r, label);
-                EXPECT_EQ(r.result_int(), 422U) << label << ": " << r.body();
+                // A number beyond the range of a double makes the whole body malformed (400);
+                // the others are well-formed JSON with a bad field (422).
+                EXPECT_EQ(r.result_int(), raw == "1e400" ? 400U : 422U) << label << ": " << r.body();
                 if (problem.contains("errors")) {
                     bool names_field = false;
                     for (const auto& fe : problem.at("errors").as_array())
