@@ -3,4 +3,5 @@ emporium_add_test(NAME core_test
     LIBS emporium_core LABELS unit)
 emporium_add_test(NAME http_test
     SOURCES unit/router_test.cpp unit/problem_test.cpp unit/server_helpers_test.cpp unit/server_test.cpp
-    LIBS emporium_http LABELS unit)
+    LIBS emporium_http LABELS unit
+    CONCURRENCY "ShutdownFinishesInFlight" "RequestBudget")
