@@ -74,7 +74,7 @@ test-long: build-test
 	@cmake --build --preset tsan
 	@bash scripts/services.sh start test
 	@eval "$$(bash scripts/services.sh env test)"; \
-	  ctest --test-dir build/tsan -L concurrency -j2 --timeout 1800 --output-on-failure; rc=$$?; \
+	  ctest --test-dir build/tsan -L concurrency --timeout 1800 --output-on-failure; rc=$$?; \
 	  ctest --test-dir build/$(TEST_PRESET) -L long -j2 --timeout 3600 --output-on-failure --no-tests=ignore \
 	    || rc=1; \
 	  [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop test; exit $$rc
