@@ -279,8 +279,10 @@ protected:
     }
 
     FakeGateway gateway_;
-    core::CpuPool cpu_{2};
+    // The io_context outlives the CPU pool: a pool thread that has just handed a charge's result
+    // back may still hold a (work-counting) executor of ctx_ until the pool is joined.
     boost::asio::io_context ctx_;
+    core::CpuPool cpu_{2};
 };
 
 void expect_payment_request(const json::value& entry, const std::string& key, const std::string& token) {
