@@ -12,7 +12,17 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: help deps build build-test run stop test test-unit services-test bench fuzz clean format
+# Sanitizer runtime options for `make test-asan` and `make test-long`, exported to ctest, so the test
+# binaries and the `emporium` processes they start share them. Every report aborts the process
+# (abort_on_error): a test fails, and an aborted `emporium` child fails the test that started it
+# (tests/e2e/process.cpp). Suppressions, each with its reason: tests/sanitizers/.
+SANITIZER_DIR := $(CURDIR)/tests/sanitizers
+ASAN_RUN_OPTIONS := detect_leaks=1:halt_on_error=1:abort_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1
+UBSAN_RUN_OPTIONS := print_stacktrace=1:halt_on_error=1:abort_on_error=1
+LSAN_RUN_OPTIONS := suppressions=$(SANITIZER_DIR)/lsan.supp:print_suppressions=0
+TSAN_RUN_OPTIONS := halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$(SANITIZER_DIR)/tsan.supp
+
+.PHONY: help deps build build-test run stop test test-unit test-asan test-long services-test bench fuzz clean format
 
 help:
 	@echo "make run    install what is missing, build, start PostgreSQL + Redis, migrate, seed, serve"
@@ -20,6 +30,8 @@ help:
 	@echo "make stop   stop everything 'make run' started"
 	@echo "make bench  every benchmark scenario (about 10 min), one report in docs/benchmarks.md"
 	@echo "make fuzz   build the libFuzzer targets (clang-14) and run each for FUZZ_SECONDS (30)"
+	@echo "make test-asan  the whole suite built with AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make test-long  the concurrency tests under ThreadSanitizer, then the tests labelled 'long'"
 
 deps:
 	@bash scripts/deps.sh
@@ -42,6 +54,31 @@ test: build-test
 	@bash scripts/services.sh start test
 	@eval "$$(bash scripts/services.sh env test)"; \
 	  ctest --test-dir build/$(TEST_PRESET) -j2 --timeout 600 --output-on-failure; rc=$$?; \
+	  [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop test; exit $$rc
+
+# The whole suite in the asan preset (-O1, address + undefined sanitizers), same services as `make test`.
+test-asan: export ASAN_OPTIONS := $(ASAN_RUN_OPTIONS)
+test-asan: export UBSAN_OPTIONS := $(UBSAN_RUN_OPTIONS)
+test-asan: export LSAN_OPTIONS := $(LSAN_RUN_OPTIONS)
+test-asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan
+	@bash scripts/services.sh start test
+	@eval "$$(bash scripts/services.sh env test)"; \
+	  ctest --test-dir build/asan -j2 --timeout 900 --output-on-failure; rc=$$?; \
+	  [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop test; exit $$rc
+
+# Long runs: the `concurrency`-labelled tests built with ThreadSanitizer (tsan preset), then every
+# test labelled `long` in the release build (having none is fine).
+test-long: export TSAN_OPTIONS := $(TSAN_RUN_OPTIONS)
+test-long: build-test
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan
+	@bash scripts/services.sh start test
+	@eval "$$(bash scripts/services.sh env test)"; \
+	  ctest --test-dir build/tsan -L concurrency --timeout 1800 --output-on-failure; rc=$$?; \
+	  ctest --test-dir build/$(TEST_PRESET) -L long -j2 --timeout 3600 --output-on-failure --no-tests=ignore \
+	    || rc=1; \
 	  [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop test; exit $$rc
 
 # Every benchmark scenario against the bench stack; one report, also written to docs/benchmarks.md.

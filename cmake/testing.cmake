@@ -2,16 +2,39 @@ find_package(GTest REQUIRED)
 include(GoogleTest)
 
 # emporium_add_test(NAME name SOURCES a.cpp ... LIBS lib ... LABELS unit|integration|e2e
-#                   [PROPERTIES prop value ...])
+#                   [PROPERTIES prop value ...] [CONCURRENCY regex ...])
 # PROPERTIES are extra CTest properties for every discovered test, e.g. `PROPERTIES RUN_SERIAL TRUE`
 # for tests that disturb shared servers. Give one label only: gtest_discover_tests splits a list
 # given through PROPERTIES into separate arguments.
+# CONCURRENCY: discovered tests whose CTest name (Suite.Test, or Prefix/Suite.Test/param) matches one
+# of these regular expressions also get the label `concurrency`; `make test-long` runs them under
+# ThreadSanitizer.
 function(emporium_add_test)
-    cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS;PROPERTIES" ${ARGN})
+    cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS;PROPERTIES;CONCURRENCY" ${ARGN})
     add_executable(${T_NAME} ${T_SOURCES})
     target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} emporium_test_support GTest::gtest GTest::gtest_main
                                             emporium_options)
     gtest_discover_tests(${T_NAME}
         PROPERTIES LABELS "${T_LABELS}" ${T_PROPERTIES}
         DISCOVERY_TIMEOUT 60)
+    if(T_CONCURRENCY)
+        emporium_add_test_label(${T_NAME} concurrency "${T_LABELS}" ${T_CONCURRENCY})
+    endif()
+endfunction()
+
+# Adds `label` to the discovered tests of `target` whose names match one of the regular expressions.
+# The test names exist only at test time, so this writes a CTest include file that runs after the one
+# of gtest_discover_tests (same directory, later in TEST_INCLUDE_FILES) and walks the `<target>_TESTS`
+# list that gtest_discover_tests defines. A target that is not built defines no list: nothing happens.
+function(emporium_add_test_label target label base_labels)
+    set(script "foreach(t IN LISTS ${target}_TESTS)\n")
+    foreach(regex ${ARGN})
+        string(APPEND script "    if(t MATCHES [==[${regex}]==])\n"
+                             "        set_tests_properties(\"\${t}\" PROPERTIES LABELS \"${base_labels};${label}\")\n"
+                             "    endif()\n")
+    endforeach()
+    string(APPEND script "endforeach()\n")
+    set(file "${CMAKE_CURRENT_BINARY_DIR}/${target}_${label}_labels.cmake")
+    file(WRITE "${file}" "${script}")
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${file}")
 endfunction()

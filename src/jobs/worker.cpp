@@ -25,6 +25,24 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
     co_await t.async_wait(kAwaitTuple);
 }
 
+// The background loops sleep in slices this long, so that they notice the end of run() quickly.
+constexpr std::chrono::milliseconds kLoopSlice{100};
+
+// The next slice of a sleep until `next`: at most kLoopSlice, never past `next`.
+std::chrono::milliseconds slice_until(Clock::time_point next) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now());
+    return std::clamp(left, std::chrono::milliseconds(1), kLoopSlice);
+}
+
+// Counts a background loop of the worker while it runs (see Worker::run).
+struct LoopCount {
+    explicit LoopCount(int& n) : n_(n) {}
+    ~LoopCount() { --n_; }
+    LoopCount(const LoopCount&) = delete;
+    LoopCount& operator=(const LoopCount&) = delete;
+    int& n_;
+};
+
 // The outcome of one handler run, shared between the handler and the timeout watchdog.
 struct Race {
     explicit Race(const asio::any_io_executor& ex, std::chrono::milliseconds timeout) : timer(ex, timeout) {}
@@ -101,6 +119,7 @@ asio::awaitable<void> Worker::run(std::chrono::milliseconds drain) {
         wakeup_.expires_after(std::chrono::seconds(1));
         co_await wakeup_.async_wait(kAwaitTuple);
     }
+    loops_ += 2;  // counted down by the loops themselves when they end
     core::spawn_tracked(ex_, heartbeat_loop(), "jobs.heartbeat");
     core::spawn_tracked(ex_, maintenance_loop(), "jobs.maintenance");
     core::log::info("worker started", {{"consumer", settings_.consumer},
@@ -139,6 +158,10 @@ asio::awaitable<void> Worker::run(std::chrono::milliseconds drain) {
         wakeup_.expires_at(std::min(deadline, Clock::now() + std::chrono::milliseconds(200)));
         co_await wakeup_.async_wait(kAwaitTuple);
     }
+    // The heartbeat and maintenance loops use this object: return only once they have ended, so the
+    // caller may destroy the worker as soon as run() completes.
+    finished_ = true;
+    while (loops_ > 0) co_await sleep_for(kLoopSlice);
     core::log::info("worker stopped", {{"consumer", settings_.consumer}, {"abandoned", running_.size()}});
     blocking_.close();
 }
@@ -220,9 +243,12 @@ asio::awaitable<void> Worker::dispatch(Job job) {
 }
 
 asio::awaitable<void> Worker::heartbeat_loop() {
+    const LoopCount counted(loops_);
     const auto every = std::max(std::chrono::milliseconds(200), settings_.visibility_timeout / 3);
-    while (!stopping_ || !running_.empty()) {
-        co_await sleep_for(every);
+    while (!finished_ && (!stopping_ || !running_.empty())) {
+        const auto next = Clock::now() + every;
+        while (!finished_ && Clock::now() < next) co_await sleep_for(slice_until(next));
+        if (finished_) break;
         std::map<std::string, std::vector<std::string>> by_queue;
         for (const auto& [q, id] : running_) by_queue[q].push_back(id);
         for (auto& [q, ids] : by_queue) {
@@ -238,9 +264,11 @@ asio::awaitable<void> Worker::heartbeat_loop() {
 asio::awaitable<void> Worker::maintenance_loop() {
     const auto reclaim_every = std::clamp(settings_.visibility_timeout / 4, std::chrono::milliseconds(250),
                                           std::chrono::milliseconds(30'000));
+    const LoopCount counted(loops_);
     auto next_reclaim = Clock::now() + reclaim_every;
     while (!stopping_) {
-        co_await sleep_for(settings_.promote_interval);
+        const auto next = Clock::now() + settings_.promote_interval;
+        while (!stopping_ && Clock::now() < next) co_await sleep_for(slice_until(next));
         if (stopping_) break;
         try {
             // Retries are due even when no scheduler runs.

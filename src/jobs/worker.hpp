@@ -74,6 +74,8 @@ private:
     boost::asio::steady_timer wakeup_;  // cancelled when a slot frees up or on stop
     std::mt19937_64 rng_;
     bool stopping_ = false;
+    bool finished_ = false;  // run() is past its drain: the background loops end
+    int loops_ = 0;          // background loops still running; run() waits for them
 };
 
 }  // namespace emporium::jobs

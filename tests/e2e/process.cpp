@@ -2,6 +2,8 @@
 
 #include "support/test_env.hpp"
 
+#include <gtest/gtest.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -15,7 +17,19 @@ extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX
 
 namespace emporium::test {
 
-Process::Process(std::vector<std::string> argv, const std::map<std::string, std::string>& env) {
+namespace {
+
+// GCC defines these for -fsanitize=address and -fsanitize=thread (the `asan` and `tsan` presets).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
+}  // namespace
+
+Process::Process(std::vector<std::string> argv, const std::map<std::string, std::string>& env)
+    : program_(argv.empty() ? std::string() : argv.front()), is_emporium_(program_ == EMPORIUM_BINARY) {
     int fds[2];
     if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
     std::vector<std::string> env_strings;
@@ -46,11 +60,28 @@ Process::Process(std::vector<std::string> argv, const std::map<std::string, std:
 }
 
 Process::~Process() {
+    if (!exited_ && pid_ > 0 && kSanitized && is_emporium_ && !killed_) {
+        ::kill(pid_, SIGTERM);
+        if (wait(kSanitizedStopTimeout) < 0) {
+            ADD_FAILURE() << program_ << " (pid " << pid_ << ") did not exit within "
+                          << kSanitizedStopTimeout.count() << " s of SIGTERM";
+        } else if (status_ != 0 && status_ != 128 + SIGABRT) {  // an abort was reported by wait()
+            ADD_FAILURE() << program_ << " (pid " << pid_ << ") exited with status " << status_
+                          << " after SIGTERM; its sanitizer report, if any, is on stderr above";
+        }
+    }
     if (!exited_ && pid_ > 0) {
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, nullptr, 0);
     }
     if (stdout_fd_ >= 0) ::close(stdout_fd_);
+}
+
+void Process::check_status() const {
+    if (is_emporium_ && !killed_ && status_ == 128 + SIGABRT) {
+        ADD_FAILURE() << program_ << " (pid " << pid_
+                      << ") aborted: a failed assertion or a sanitizer report, on stderr above";
+    }
 }
 
 std::string Process::wait_for_line(const std::string& needle, std::chrono::milliseconds timeout) {
@@ -75,7 +106,9 @@ std::string Process::wait_for_line(const std::string& needle, std::chrono::milli
 }
 
 void Process::signal(int signo) {
-    if (!exited_) ::kill(pid_, signo);
+    if (exited_) return;
+    if (signo == SIGKILL) killed_ = true;
+    ::kill(pid_, signo);
 }
 
 int Process::wait(std::chrono::milliseconds timeout) {
@@ -87,7 +120,18 @@ int Process::wait(std::chrono::milliseconds timeout) {
         if (r == pid_) {
             exited_ = true;
             status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            check_status();
             return status_;
+        }
+        // Keep reading stdout meanwhile: a child blocked on a full pipe could never exit.
+        pollfd p{stdout_fd_, POLLIN, 0};
+        if (::poll(&p, 1, 0) > 0) {
+            char buf[4096];
+            auto n = ::read(stdout_fd_, buf, sizeof buf);
+            if (n > 0) {
+                buffer_.append(buf, static_cast<std::size_t>(n));
+                continue;
+            }
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

@@ -6,12 +6,15 @@ emporium_add_test(NAME auth_test
     LIBS emporium_auth emporium_ratelimit LABELS unit)
 emporium_add_test(NAME auth_itest
     SOURCES integration/auth_service_itest.cpp
-    LIBS emporium_auth LABELS integration)
+    LIBS emporium_auth LABELS integration
+    CONCURRENCY "ConcurrentRefreshes")
 emporium_add_test(NAME ratelimit_itest
     SOURCES integration/ratelimit_itest.cpp
-    LIBS emporium_ratelimit LABELS integration)
+    LIBS emporium_ratelimit LABELS integration
+    CONCURRENCY "UnderConcurrency")
 # Starts the real `emporium` binary (serve and create-admin).
 emporium_add_test(NAME auth_e2e
     SOURCES e2e/auth_e2e.cpp
-    LIBS emporium_e2e_support emporium_auth LABELS e2e)
+    LIBS emporium_e2e_support emporium_auth LABELS e2e
+    CONCURRENCY "ConcurrentRefreshes" "UnderConcurrency")
 add_dependencies(auth_e2e emporium)

@@ -6,7 +6,8 @@ emporium_add_test(NAME catalog_test
     LIBS emporium_catalog LABELS unit)
 emporium_add_test(NAME catalog_itest
     SOURCES integration/catalog_service_itest.cpp
-    LIBS emporium_catalog LABELS integration)
+    LIBS emporium_catalog LABELS integration
+    CONCURRENCY "LoadedOnceUnderConcurrency" "ColdListPageIsLoadedOnce")
 # Starts the real `emporium` binary.
 emporium_add_test(NAME catalog_e2e
     SOURCES e2e/catalog_e2e.cpp

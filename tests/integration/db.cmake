@@ -4,11 +4,13 @@ emporium_add_test(NAME db_itest
             integration/db_pool_itest.cpp
             integration/db_errors_itest.cpp
             integration/db_copy_itest.cpp
-    LIBS emporium_db LABELS integration)
+    LIBS emporium_db LABELS integration
+    CONCURRENCY "^DbPipeline\\." "^DbPool\\.")
 
 emporium_add_test(NAME db_migrate_itest
     SOURCES integration/db_migrate_itest.cpp
-    LIBS emporium_db LABELS integration)
+    LIBS emporium_db LABELS integration
+    CONCURRENCY "ConcurrentMigrators")
 
 # Restarts the shared test PostgreSQL: must not run alongside anything else (RUN_SERIAL).
 emporium_add_test(NAME db_restart_itest

@@ -6,8 +6,11 @@ emporium_add_test(NAME jobs_test
     LIBS emporium_jobs LABELS unit)
 emporium_add_test(NAME jobs_itest
     SOURCES integration/jobs_itest.cpp
-    LIBS emporium_jobs emporium_notify_service emporium_orders LABELS integration)
+    LIBS emporium_jobs emporium_notify_service emporium_orders LABELS integration
+    CONCURRENCY "TwoRelays" "TwoSchedulers" "SchedulerThatTakesOver" "DeadConsumerAreReclaimed"
+                "KeptVisibleByTheHeartbeat" "HoweverOftenTheJobsRun")
 emporium_add_test(NAME jobs_e2e
     SOURCES e2e/jobs_e2e.cpp
-    LIBS emporium_e2e_support emporium_lib LABELS e2e)
+    LIBS emporium_e2e_support emporium_lib LABELS e2e
+    CONCURRENCY "WorkerKilledMidJob" "SigtermLetsRunningJobsFinish")
 add_dependencies(jobs_e2e emporium)

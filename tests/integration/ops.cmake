@@ -3,5 +3,6 @@
 # PostgreSQL and Redis. Needs /usr/sbin/nginx (scripts/deps.sh installs nginx-light).
 emporium_add_test(NAME scaleout_e2e
     SOURCES e2e/scaleout_e2e.cpp
-    LIBS emporium_e2e_support emporium_lib LABELS e2e)
+    LIBS emporium_e2e_support emporium_lib LABELS e2e
+    CONCURRENCY "LimitsHoldAcrossServers")
 add_dependencies(scaleout_e2e emporium)

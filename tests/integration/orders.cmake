@@ -3,14 +3,17 @@
 # Redis; the flash sale through three real `emporium serve` processes.
 emporium_add_test(NAME orders_test
     SOURCES unit/orders_test.cpp
-    LIBS emporium_orders LABELS unit)
+    LIBS emporium_orders LABELS unit
+    CONCURRENCY "^Redlock\\.")
 emporium_add_test(NAME orders_itest
     SOURCES integration/orders_service_itest.cpp
-    LIBS emporium_orders LABELS integration)
+    LIBS emporium_orders LABELS integration
+    CONCURRENCY "TwoHundredBuyers" "DoNotDeadlock" "IdempotentReplay" "StaleFencingToken" "Redlock")
 # Starts three real `emporium serve` processes per test.
 emporium_add_test(NAME orders_e2e
     SOURCES e2e/orders_e2e.cpp
-    LIBS emporium_e2e_support emporium_orders emporium_auth LABELS e2e)
+    LIBS emporium_e2e_support emporium_orders emporium_auth LABELS e2e
+    CONCURRENCY "FlashSale" "ServerKilledMidSale")
 add_dependencies(orders_e2e emporium)
 emporium_add_test(NAME orders_api_e2e
     SOURCES e2e/orders_api_e2e.cpp

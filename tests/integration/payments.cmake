@@ -12,4 +12,5 @@ emporium_add_test(NAME payments_stripe_itest
 # the fake gateway), webhooks, and a webhook racing the worker.
 emporium_add_test(NAME payments_itest
     SOURCES integration/payments_itest.cpp
-    LIBS emporium_e2e_support emporium_payments LABELS integration)
+    LIBS emporium_e2e_support emporium_payments LABELS integration
+    CONCURRENCY "ConcurrentDeliveries" "RacingTheWorker" "PaysTheOrderOnce")

@@ -279,8 +279,10 @@ protected:
     }
 
     FakeGateway gateway_;
-    core::CpuPool cpu_{2};
+    // The io_context outlives the CPU pool: a pool thread that has just handed a charge's result
+    // back may still hold a (work-counting) executor of ctx_ until the pool is joined.
     boost::asio::io_context ctx_;
+    core::CpuPool cpu_{2};
 };
 
 void expect_payment_request(const json::value& entry, const std::string& key, const std::string& token) {
@@ -510,13 +512,14 @@ TEST_F(StripeProviderTest, SlowAnswerDoesNotBlockTheCallingThread) {
 // ---- no gateway ------------------------------------------------------------------------------------
 
 TEST(StripeProviderNoGatewayTest, ConnectionRefusedIsTransientAndQuick) {
+    boost::asio::io_context ctx;  // outlives the pool, as in StripeProviderTest
     core::CpuPool cpu(1);
     StripeSettings settings;
     settings.base_url = "http://127.0.0.1:" + std::to_string(free_port());
     settings.secret_key = kSecretKey;
     StripeProvider provider(settings, cpu);
     const auto started = Clock::now();
-    const ChargeOutcome outcome = test::run_coro(provider.charge(make_request("pay-refused")));
+    const ChargeOutcome outcome = test::run_coro(ctx, provider.charge(make_request("pay-refused")));
     EXPECT_EQ(outcome.kind, Kind::kTransient) << describe(outcome);
     EXPECT_LT(Clock::now() - started, 2s);
     EXPECT_NE(outcome.message.find("no answer"), std::string::npos) << outcome.message;

@@ -2,7 +2,8 @@
 # redis_restart_itest also starts private redis-server processes (it stops and restarts them).
 emporium_add_test(NAME redis_client_itest
     SOURCES integration/redis_client_itest.cpp
-    LIBS emporium_redis LABELS integration)
+    LIBS emporium_redis LABELS integration
+    CONCURRENCY "ConcurrentCommands" "Pipeline" "TimeoutFailsOtherInFlightCommands")
 emporium_add_test(NAME redis_restart_itest
     SOURCES integration/redis_restart_itest.cpp
     LIBS emporium_redis LABELS integration)

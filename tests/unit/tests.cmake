@@ -4,4 +4,5 @@ emporium_add_test(NAME core_test
 emporium_add_test(NAME http_test
     SOURCES unit/router_test.cpp unit/problem_test.cpp unit/server_helpers_test.cpp unit/server_test.cpp
             unit/json_body_test.cpp
-    LIBS emporium_http LABELS unit)
+    LIBS emporium_http LABELS unit
+    CONCURRENCY "ShutdownFinishesInFlight" "RequestBudget")
