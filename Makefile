@@ -50,11 +50,14 @@ run: build
 stop:
 	@bash scripts/run.sh --stop
 
+# The suite, then every fuzz target for TEST_FUZZ_SECONDS (bounded; `make fuzz` for longer runs).
+TEST_FUZZ_SECONDS ?= 30
 test: build-test
 	@bash scripts/services.sh start test
 	@eval "$$(bash scripts/services.sh env test)"; \
 	  ctest --test-dir build/$(TEST_PRESET) -j2 --timeout 600 --output-on-failure; rc=$$?; \
 	  [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop test; exit $$rc
+	@FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) bash scripts/fuzz.sh
 
 # The whole suite in the asan preset (-O1, address + undefined sanitizers), same services as `make test`.
 test-asan: export ASAN_OPTIONS := $(ASAN_RUN_OPTIONS)

@@ -28,7 +28,7 @@ export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file
 if [ -z "${FUZZ_NO_BUILD:-}" ]; then
   started=$(date +%s)
   cmake --preset fuzz >/dev/null
-  cmake --build --preset fuzz -j "${FUZZ_BUILD_JOBS:-1}"
+  cmake --build --preset fuzz -j "${FUZZ_BUILD_JOBS:-$(nproc)}"
   echo "fuzz: build took $(( $(date +%s) - started )) s"
 fi
 
