@@ -70,19 +70,6 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-// All X-Forwarded-For field lines as one list, in order (RFC 9110 §5.3): a proxy may add its own
-// line after the client's instead of appending to it (HAProxy's `option forwardfor` does), and
-// reading the first line only would let the client choose its address.
-std::string forwarded_for(const Request& req) {
-    std::string out;
-    const auto [first, last] = req.equal_range("X-Forwarded-For");
-    for (auto it = first; it != last; ++it) {
-        if (!out.empty()) out += ", ";
-        out += it->value();
-    }
-    return out;
-}
-
 void record(const std::string& method, const std::string& route, unsigned status, double seconds) {
     auto& m = core::Metrics::global();
     m.counter("emporium_http_requests_total", "HTTP requests by method, route template and status",
@@ -127,6 +114,19 @@ Server::Server(core::Runtime& runtime, core::HttpConfig config, const Router& ro
       sessions_(runtime.size()) {}
 
 Server::~Server() = default;
+
+// All lines, not the first only (RFC 9110 §5.3): a proxy may add its own line after the client's
+// instead of appending to it (HAProxy's `option forwardfor` does), and reading the first line only
+// would let the client choose its address.
+std::string Server::forwarded_for(const Request& req) {
+    std::string out;
+    const auto [first, last] = req.equal_range("X-Forwarded-For");
+    for (auto it = first; it != last; ++it) {
+        if (!out.empty()) out += ", ";
+        out += it->value();
+    }
+    return out;
+}
 
 std::string Server::client_ip(const std::string& peer, std::string_view forwarded_for,
                               const std::vector<std::string>& trusted_proxies) {

@@ -49,6 +49,8 @@ public:
 
     std::size_t active_connections() const { return active_.load(); }
 
+    // All X-Forwarded-For field lines of `req` as one comma-separated list, in order.
+    static std::string forwarded_for(const Request& req);
     // Resolves the client address from the peer and, for trusted proxies only, X-Forwarded-For.
     static std::string client_ip(const std::string& peer, std::string_view forwarded_for,
                                  const std::vector<std::string>& trusted_proxies);

@@ -125,16 +125,6 @@ void check_match(const http::Router& router, http::Verb method, std::string_view
     }
 }
 
-std::string forwarded_for(const http::Request& req) {
-    std::string out;
-    const auto [first, last] = req.equal_range("X-Forwarded-For");
-    for (auto it = first; it != last; ++it) {
-        if (!out.empty()) out += ", ";
-        out += it->value();
-    }
-    return out;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -160,7 +150,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     http::Request req = parser.release();
 
     const std::vector<std::string> trusted{"10.0.0.1", "10.0.0.2"};
-    const auto xff = forwarded_for(req);
+    const auto xff = http::Server::forwarded_for(req);
     const auto ip = http::Server::client_ip("10.0.0.1", xff, trusted);
     check(!ip.empty() && (ip == "10.0.0.1" || xff.find(ip) != std::string::npos),
           "client address from the chain");
