@@ -61,6 +61,23 @@ asio::awaitable<void> buy(OrdersService* service,
     out->done = true;
 }
 
+struct Tally {
+    int created = 0;
+    int out_of_stock = 0;
+};
+
+// Counts created and out-of-stock outcomes; every buyer must have finished without an exception.
+Tally tally(const std::vector<Outcome>& outcomes) {
+    Tally t;
+    for (const auto& o : outcomes) {
+        EXPECT_TRUE(o.done);
+        EXPECT_TRUE(o.failure.empty()) << o.failure;
+        if (o.created) ++t.created;
+        if (o.error == core::Errc::kOutOfStock) ++t.out_of_stock;
+    }
+    return t;
+}
+
 class OrdersTest : public ::testing::TestWithParam<Strategy> {
 protected:
     void SetUp() override {
@@ -183,14 +200,7 @@ TEST_P(OrdersTest, TwoHundredBuyersFiftyUnitsExactlyFiftyOrders) {
     const auto p = product(50);
     std::vector<std::vector<inventory::Line>> orders(200, std::vector<inventory::Line>{{p, 1}});
     auto outcomes = buy_all(*service, std::move(orders));
-    int created = 0;
-    int out_of_stock = 0;
-    for (const auto& o : outcomes) {
-        ASSERT_TRUE(o.done);
-        EXPECT_TRUE(o.failure.empty()) << o.failure;
-        if (o.created) ++created;
-        if (o.error == core::Errc::kOutOfStock) ++out_of_stock;
-    }
+    const auto [created, out_of_stock] = tally(outcomes);
     EXPECT_EQ(created, 50);
     EXPECT_EQ(out_of_stock, 150);
     EXPECT_EQ(stock(p), 0);
@@ -383,14 +393,7 @@ TEST_F(OrdersTest, RedisGroupCommitBelievesTheDatabaseOverADriftedMirror) {
     for (int i = 0; i < 10; ++i) orders.push_back({{b, 2}});
     for (int i = 0; i < 10; ++i) orders.push_back({{b, 1}, {a, 1}});
     auto outcomes = buy_all(*service, std::move(orders));
-    int created = 0;
-    int out_of_stock = 0;
-    for (const auto& o : outcomes) {
-        ASSERT_TRUE(o.done);
-        EXPECT_TRUE(o.failure.empty()) << o.failure;
-        if (o.created) ++created;
-        if (o.error == core::Errc::kOutOfStock) ++out_of_stock;
-    }
+    const auto [created, out_of_stock] = tally(outcomes);
     // All 10 orders of `b` alone, and exactly 5 of the 30 that want one `a`.
     EXPECT_EQ(created, 15);
     EXPECT_EQ(out_of_stock, 25);
