@@ -164,7 +164,7 @@ struct JobsConfig {
 struct RecommendConfig {
     std::int64_t top_k = 50;
     std::string scoring = "count";  // count | cosine | jaccard | lift
-    std::int64_t batch_orders = 20'000;
+    std::int64_t batch_orders = 100'000;
     std::chrono::seconds cache_ttl{60};
 };
 

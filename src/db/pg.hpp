@@ -206,6 +206,11 @@ struct Notification {
 
 // Called repeatedly by copy_in to get the next chunk of COPY text data; return false when done.
 using CopySource = std::function<bool(std::string& chunk)>;
+// Called by copy_out with each row of COPY … TO STDOUT data, in the format the statement asked for
+// (one CopyData message = one row; with FORMAT binary the file header arrives with the first row
+// and the trailer as a row of its own). The view is valid only during the call. Throwing stops
+// the COPY: the connection is closed and the exception propagates.
+using CopySink = std::function<void(std::string_view row)>;
 
 class Connection {
 public:
@@ -231,6 +236,8 @@ public:
     boost::asio::awaitable<void> execute_script(std::string sql);
     // COPY … FROM STDIN; returns rows copied. Requires nothing in flight.
     boost::asio::awaitable<std::int64_t> copy_in(std::string copy_sql, CopySource source);
+    // COPY … TO STDOUT, streamed row by row into `sink`; returns rows copied. Requires nothing in flight.
+    boost::asio::awaitable<std::int64_t> copy_out(std::string copy_sql, CopySink sink);
 
     // Waits up to `timeout` for a NOTIFY (after `LISTEN channel` on this connection); std::nullopt
     // when none arrived. Notifications that came in during earlier statements are returned first.
@@ -283,6 +290,8 @@ public:
     boost::asio::awaitable<void> ping();
     // COPY on a dedicated connection.
     boost::asio::awaitable<std::int64_t> copy_in(std::string copy_sql, CopySource source);
+    // COPY … TO STDOUT on a dedicated connection, in bounded memory (see CopySink).
+    boost::asio::awaitable<std::int64_t> copy_out(std::string copy_sql, CopySink sink);
 
     std::size_t size() const;        // open connections
     std::size_t in_use() const;      // exclusively held (transactions)
@@ -312,6 +321,9 @@ public:
         return query(stmt, db::params(std::forward<Args>(args)...));
     }
     boost::asio::awaitable<QueryResult> query_unprepared(std::string sql, Params params = {});
+    // COPY … TO STDOUT inside the transaction (sees its settings and, above READ COMMITTED, its
+    // snapshot). If the sink throws, the connection is closed and the transaction is lost.
+    boost::asio::awaitable<std::int64_t> copy_out(std::string copy_sql, CopySink sink);
     boost::asio::awaitable<void> commit();
     boost::asio::awaitable<void> rollback();
     bool is_open() const;

@@ -44,6 +44,10 @@ asio::awaitable<std::int64_t> Connection::copy_in(std::string copy_sql, CopySour
     return detail::Session::run_copy(impl_->session, std::move(copy_sql), std::move(source));
 }
 
+asio::awaitable<std::int64_t> Connection::copy_out(std::string copy_sql, CopySink sink) {
+    return detail::Session::run_copy_out(impl_->session, std::move(copy_sql), std::move(sink));
+}
+
 asio::awaitable<std::optional<Notification>> Connection::wait_notification(std::chrono::milliseconds timeout) {
     return detail::Session::wait_notification(impl_->session, timeout);
 }

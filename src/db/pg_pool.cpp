@@ -243,6 +243,14 @@ asio::awaitable<std::int64_t> pool_copy(std::shared_ptr<Pool::Impl> pool,
     co_return co_await Session::run_copy(session, std::move(copy_sql), std::move(source));
 }
 
+asio::awaitable<std::int64_t> pool_copy_out(std::shared_ptr<Pool::Impl> pool,
+                                            std::string copy_sql,
+                                            CopySink sink) {
+    auto session = co_await acquire(pool, true, SteadyClock::now() + pool->options.acquire_timeout);
+    Lease lease(pool, session);
+    co_return co_await Session::run_copy_out(session, std::move(copy_sql), std::move(sink));
+}
+
 asio::awaitable<void> pool_ping(std::shared_ptr<Pool::Impl> pool) {
     static_cast<void>(
         co_await pool_query(std::move(pool), "pool.ping", "SELECT 1", {}, detail::SendMode::kPrepared));
@@ -291,6 +299,10 @@ asio::awaitable<void> Pool::ping() {
 
 asio::awaitable<std::int64_t> Pool::copy_in(std::string copy_sql, CopySource source) {
     return pool_copy(impl_, std::move(copy_sql), std::move(source));
+}
+
+asio::awaitable<std::int64_t> Pool::copy_out(std::string copy_sql, CopySink sink) {
+    return pool_copy_out(impl_, std::move(copy_sql), std::move(sink));
 }
 
 std::size_t Pool::size() const {
@@ -351,6 +363,16 @@ asio::awaitable<QueryResult> tx_query(
     auto op = st->session->send(statement, sql, params, mode);
     if (begin_op) static_cast<void>(co_await Session::await_op(st->session, std::move(begin_op)));
     co_return co_await Session::await_op(st->session, std::move(op));
+}
+
+asio::awaitable<std::int64_t> tx_copy_out(Transaction::State* st, std::string copy_sql, CopySink sink) {
+    if (st == nullptr || st->finished) throw std::logic_error("db::Transaction: used after commit/rollback");
+    if (!st->begun) {
+        auto begin_op = st->session->send("tx.begin", begin_sql(st->isolation), {}, detail::SendMode::kUnprepared);
+        st->begun = true;
+        static_cast<void>(co_await Session::await_op(st->session, std::move(begin_op)));
+    }
+    co_return co_await Session::run_copy_out(st->session, std::move(copy_sql), std::move(sink));
 }
 
 asio::awaitable<void> tx_end(Transaction::State* st, bool commit) {
@@ -436,6 +458,10 @@ asio::awaitable<QueryResult> Transaction::query(Statement stmt, Params params) {
 asio::awaitable<QueryResult> Transaction::query_unprepared(std::string sql, Params params) {
     return tx_query(
         state_.get(), "unprepared", std::move(sql), std::move(params), detail::SendMode::kUnprepared);
+}
+
+asio::awaitable<std::int64_t> Transaction::copy_out(std::string copy_sql, CopySink sink) {
+    return tx_copy_out(state_.get(), std::move(copy_sql), std::move(sink));
 }
 
 asio::awaitable<void> Transaction::commit() {

@@ -7,6 +7,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <climits>
+#include <memory>
 
 #include <algorithm>
 #include <poll.h>
@@ -652,6 +653,65 @@ asio::awaitable<std::int64_t> Session::run_copy(std::shared_ptr<Session> self,
     co_await flush_all(self, self->deadline(), "copy");
     auto [error, rows] = co_await collect_results(self, self->deadline(), "copy");
     if (source_error) std::rethrow_exception(source_error);
+    if (error) std::rethrow_exception(error);
+    co_return rows;
+}
+
+asio::awaitable<std::int64_t> Session::run_copy_out(std::shared_ptr<Session> self,
+                                                    std::string copy_sql,
+                                                    CopySink sink) {
+    co_await wait_idle(self);
+    self->require_usable();
+    // As for COPY FROM, the limit is per step: each wait for more rows gets the full query timeout.
+    ExclusiveIo exclusive(*self);
+    if (PQsendQuery(self->conn_, copy_sql.c_str()) != 1) self->fail_connection_and_throw("cannot send COPY");
+    co_await flush_all(self, self->deadline(), "copy");
+    co_await read_available(self, self->deadline(), "copy");
+    {
+        PgResultPtr first(PQgetResult(self->conn_));
+        if (!first || PQresultStatus(first.get()) != PGRES_COPY_OUT) {
+            std::exception_ptr error =
+                first && PQresultStatus(first.get()) == PGRES_FATAL_ERROR
+                    ? error_from_result(first.get(), self->conn_, "copy")
+                    : make_db_error("pg: copy: statement is not COPY … TO STDOUT", "42601");
+            if (first) {
+                auto [ignored, rows] = co_await collect_results(self, self->deadline(), "copy");
+                static_cast<void>(ignored);
+                static_cast<void>(rows);
+            }
+            std::rethrow_exception(error);
+        }
+    }
+    struct Freed {
+        void operator()(char* p) const { PQfreemem(p); }
+    };
+    std::int64_t rows = 0;
+    while (true) {
+        char* raw = nullptr;
+        const int n = PQgetCopyData(self->conn_, &raw, 1);
+        if (n > 0) {
+            std::unique_ptr<char, Freed> row(raw);
+            try {
+                sink(std::string_view(row.get(), static_cast<std::size_t>(n)));
+            } catch (const std::exception&) {
+                // The server keeps sending until the statement ends; a connection nobody reads
+                // any more cannot go back to the pool.
+                self->fail_connection("copy sink failed");
+                throw;
+            }
+            ++rows;
+            continue;
+        }
+        if (n == 0) {  // nothing complete buffered yet
+            co_await wait_socket(self, WaitType::wait_read, self->deadline(), "copy");
+            if (PQconsumeInput(self->conn_) != 1) self->fail_connection_and_throw(trimmed_error(self->conn_));
+            continue;
+        }
+        if (n == -2) self->fail_connection_and_throw("PQgetCopyData failed");
+        break;  // -1: the COPY is over; its status follows
+    }
+    auto [error, affected] = co_await collect_results(self, self->deadline(), "copy");
+    static_cast<void>(affected);
     if (error) std::rethrow_exception(error);
     co_return rows;
 }

@@ -91,6 +91,10 @@ public:
     static boost::asio::awaitable<std::int64_t> run_copy(std::shared_ptr<Session> self,
                                                          std::string copy_sql,
                                                          CopySource source);
+    // COPY … TO STDOUT; returns the number of rows copied.
+    static boost::asio::awaitable<std::int64_t> run_copy_out(std::shared_ptr<Session> self,
+                                                             std::string copy_sql,
+                                                             CopySink sink);
 
     // See Connection::wait_notification.
     static boost::asio::awaitable<std::optional<Notification>> wait_notification(std::shared_ptr<Session> self,

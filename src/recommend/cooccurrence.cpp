@@ -1,6 +1,8 @@
 #include "recommend/cooccurrence.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <utility>
 #include <cmath>
 
 namespace emporium::recommend {
@@ -24,78 +26,105 @@ std::optional<Scoring> parse_scoring(std::string_view name) {
 
 namespace {
 
-std::uint64_t mix(std::uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
+// LSD radix sort of keys below 2^bits, 11 bits per pass; `tmp` is scratch of the same size.
+void radix_sort(std::vector<std::uint64_t>& v, std::vector<std::uint64_t>& tmp, int bits) {
+    constexpr int kDigit = 11;
+    constexpr std::size_t kBuckets = std::size_t{1} << kDigit;
+    tmp.resize(v.size());
+    std::vector<std::size_t> count(kBuckets);
+    for (int shift = 0; shift < bits; shift += kDigit) {
+        std::fill(count.begin(), count.end(), 0);
+        for (auto x : v) ++count[(x >> shift) & (kBuckets - 1)];
+        std::size_t sum = 0;
+        for (auto& c : count) sum += std::exchange(c, sum);
+        for (auto x : v) tmp[count[(x >> shift) & (kBuckets - 1)]++] = x;
+        v.swap(tmp);
+    }
 }
 
 }  // namespace
 
 std::uint32_t CooccurrenceCounter::slot(std::int64_t product) {
-    auto [it, inserted] = index_.try_emplace(product, static_cast<std::uint32_t>(ids_.size()));
-    if (inserted) {
+    std::uint32_t* at = nullptr;
+    if (product >= 0 && product < kDirectIds) {
+        const auto i = static_cast<std::size_t>(product);
+        if (i >= direct_.size()) {
+            direct_.resize(std::min<std::size_t>(kDirectIds, std::max(i + 1, direct_.size() * 2)), kNoSlot);
+        }
+        at = &direct_[i];
+    } else {
+        at = &index_.try_emplace(product, kNoSlot).first->second;
+    }
+    if (*at == kNoSlot) {
+        *at = static_cast<std::uint32_t>(ids_.size());
         ids_.push_back(product);
         frequency_.push_back(0);
     }
-    return it->second;
-}
-
-void CooccurrenceCounter::grow() {
-    const std::size_t capacity = keys_.empty() ? 1024 : keys_.size() * 2;
-    std::vector<std::uint64_t> old_keys(capacity, kEmpty);
-    std::vector<std::uint32_t> old_counts(capacity, 0);
-    old_keys.swap(keys_);
-    old_counts.swap(counts_);
-    const std::size_t mask = capacity - 1;
-    for (std::size_t i = 0; i < old_keys.size(); ++i) {
-        if (old_keys[i] == kEmpty) continue;
-        std::size_t at = mix(old_keys[i]) & mask;
-        while (keys_[at] != kEmpty) at = (at + 1) & mask;
-        keys_[at] = old_keys[i];
-        counts_[at] = old_counts[i];
-    }
-}
-
-void CooccurrenceCounter::increment(std::uint32_t a, std::uint32_t b) {
-    if ((used_ + 1) * 10 > keys_.size() * 7) grow();  // load factor ≤ 0.7
-    const std::uint64_t key = (static_cast<std::uint64_t>(a) << 32) | b;
-    const std::size_t mask = keys_.size() - 1;
-    std::size_t at = mix(key) & mask;
-    while (keys_[at] != kEmpty && keys_[at] != key) at = (at + 1) & mask;
-    if (keys_[at] == kEmpty) {
-        keys_[at] = key;
-        ++used_;
-        pairs_ += 2;
-    }
-    ++counts_[at];
+    return *at;
 }
 
 void CooccurrenceCounter::add_basket(std::span<const std::int64_t> products, std::size_t max_basket) {
     ++baskets_;
     stale_ = true;
-    std::vector<std::uint32_t> slots;
-    slots.reserve(std::min(products.size(), max_basket));
+    basket_.clear();
     for (auto p : products) {
-        if (slots.size() >= max_basket) break;
+        if (basket_.size() >= max_basket) break;
         const auto s = slot(p);
-        if (std::find(slots.begin(), slots.end(), s) == slots.end()) slots.push_back(s);
+        if (std::find(basket_.begin(), basket_.end(), s) == basket_.end()) basket_.push_back(s);
     }
-    for (auto s : slots) ++frequency_[s];
-    std::sort(slots.begin(), slots.end());
-    for (std::size_t i = 0; i < slots.size(); ++i) {
-        for (std::size_t j = i + 1; j < slots.size(); ++j) increment(slots[i], slots[j]);
+    for (auto s : basket_) ++frequency_[s];
+    std::sort(basket_.begin(), basket_.end());
+    for (std::size_t i = 0; i < basket_.size(); ++i) {
+        for (std::size_t j = i + 1; j < basket_.size(); ++j) {
+            pending_.push_back((static_cast<std::uint64_t>(basket_[i]) << 32) | basket_[j]);
+        }
     }
+    if (pending_.size() >= kPendingPairs) compact();
+}
+
+void CooccurrenceCounter::compact() const {
+    if (pending_.empty()) return;
+    // Slots as dense keys a << width | b, so the sort looks at 2 × width bits only.
+    const int width = std::max(1, static_cast<int>(std::bit_width(ids_.size())));
+    for (auto& k : pending_) k = ((k >> 32) << width) | (k & 0xffffffffULL);
+    std::vector<std::uint64_t> tmp;
+    radix_sort(pending_, tmp, 2 * width);
+    const std::uint64_t low = (std::uint64_t{1} << width) - 1;
+    // Merge the runs of the sorted buffer into the totals (both ascending in the original packing,
+    // which the dense one preserves).
+    std::vector<std::uint64_t> keys;
+    std::vector<std::uint32_t> counts;
+    keys.reserve(keys_.size() + pending_.size() / 2);
+    counts.reserve(keys.capacity());
+    std::size_t old = 0;
+    for (std::size_t i = 0; i < pending_.size();) {
+        const auto dense = pending_[i];
+        std::size_t j = i + 1;
+        while (j < pending_.size() && pending_[j] == dense) ++j;
+        const std::uint64_t key = ((dense >> width) << 32) | (dense & low);
+        while (old < keys_.size() && keys_[old] < key) {
+            keys.push_back(keys_[old]);
+            counts.push_back(counts_[old++]);
+        }
+        std::uint32_t c = static_cast<std::uint32_t>(j - i);
+        if (old < keys_.size() && keys_[old] == key) c += counts_[old++];
+        keys.push_back(key);
+        counts.push_back(c);
+        i = j;
+    }
+    keys.insert(keys.end(), keys_.begin() + static_cast<std::ptrdiff_t>(old), keys_.end());
+    counts.insert(counts.end(), counts_.begin() + static_cast<std::ptrdiff_t>(old), counts_.end());
+    keys_.swap(keys);
+    counts_.swap(counts);
+    pending_.clear();
+    if (pending_.capacity() > kPendingPairs) pending_.shrink_to_fit();
 }
 
 void CooccurrenceCounter::finalise() const {
     if (!stale_) return;
+    compact();
     offsets_.assign(ids_.size() + 1, 0);
     for (auto key : keys_) {
-        if (key == kEmpty) continue;
         ++offsets_[(key >> 32) + 1];
         ++offsets_[(key & 0xffffffffULL) + 1];
     }
@@ -103,7 +132,6 @@ void CooccurrenceCounter::finalise() const {
     edges_.assign(offsets_.back(), Edge{0, 0});
     std::vector<std::uint32_t> fill(offsets_.begin(), offsets_.end() - 1);
     for (std::size_t i = 0; i < keys_.size(); ++i) {
-        if (keys_[i] == kEmpty) continue;
         const auto a = static_cast<std::uint32_t>(keys_[i] >> 32);
         const auto b = static_cast<std::uint32_t>(keys_[i] & 0xffffffffULL);
         edges_[fill[a]++] = Edge{b, counts_[i]};
@@ -112,9 +140,20 @@ void CooccurrenceCounter::finalise() const {
     stale_ = false;
 }
 
-std::uint32_t CooccurrenceCounter::frequency(std::int64_t product) const {
+std::optional<std::uint32_t> CooccurrenceCounter::find_slot(std::int64_t product) const {
+    if (product >= 0 && product < kDirectIds) {
+        const auto i = static_cast<std::size_t>(product);
+        if (i < direct_.size() && direct_[i] != kNoSlot) return direct_[i];
+        return std::nullopt;
+    }
     auto it = index_.find(product);
-    return it == index_.end() ? 0 : frequency_[it->second];
+    if (it == index_.end()) return std::nullopt;
+    return it->second;
+}
+
+std::uint32_t CooccurrenceCounter::frequency(std::int64_t product) const {
+    const auto s = find_slot(product);
+    return s ? frequency_[*s] : 0;
 }
 
 double CooccurrenceCounter::score(std::uint32_t c, std::uint32_t fa, std::uint32_t fb, Scoring scoring) const {
@@ -135,10 +174,10 @@ std::vector<Neighbour> CooccurrenceCounter::neighbours(std::int64_t product,
                                                        Scoring scoring,
                                                        std::uint32_t min_count) const {
     std::vector<Neighbour> out;
-    auto it = index_.find(product);
-    if (it == index_.end() || k == 0) return out;
+    const auto found = find_slot(product);
+    if (!found || k == 0) return out;
     finalise();
-    const auto self = it->second;
+    const auto self = *found;
     out.reserve(offsets_[self + 1] - offsets_[self]);
     for (auto e = offsets_[self]; e < offsets_[self + 1]; ++e) {
         const auto& edge = edges_[e];

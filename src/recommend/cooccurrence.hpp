@@ -42,8 +42,11 @@ public:
 
     std::uint64_t baskets() const { return baskets_; }
     std::uint32_t frequency(std::int64_t product) const;
-    std::size_t products() const { return index_.size(); }
-    std::size_t pairs() const { return pairs_; }  // distinct directed pairs stored
+    std::size_t products() const { return ids_.size(); }
+    std::size_t pairs() const {  // distinct directed pairs
+        compact();
+        return 2 * keys_.size();
+    }
 
     // The best `k` neighbours of `product` by `scoring`, best first (ties: more baskets together,
     // then the lower id). Pairs seen fewer than `min_count` times are ignored.
@@ -62,26 +65,36 @@ public:
     std::vector<std::pair<std::int64_t, std::uint32_t>> most_popular(std::size_t k) const;
 
     double score(std::uint32_t together, std::uint32_t fa, std::uint32_t fb, Scoring scoring) const;
+    // Counts what is still buffered and builds the per-product adjacency; the queries do it on
+    // first use. Call it before sharing the counter between threads (the queries only read then).
+    void prepare() const { finalise(); }
 
 private:
     std::uint32_t slot(std::int64_t product);
+    std::optional<std::uint32_t> find_slot(std::int64_t product) const;
     std::vector<std::int64_t> sorted_ids() const;
-    void increment(std::uint32_t a, std::uint32_t b);  // a < b
-    void grow();
-    void finalise() const;  // builds the per-product adjacency from the pair table
+    void compact() const;   // sorts the buffered pairs and merges their counts into the totals
+    void finalise() const;  // compact() and the per-product adjacency
 
-    static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
+    static constexpr std::uint32_t kNoSlot = ~std::uint32_t{0};
+    // Product ids below this get their slot from a plain array, the others from a hash map.
+    static constexpr std::int64_t kDirectIds = std::int64_t{1} << 22;
+    // Pairs buffered before they are sorted and merged into the totals (64 MiB): bounds the
+    // memory whatever the number of baskets; the totals grow with the distinct pairs only.
+    static constexpr std::size_t kPendingPairs = std::size_t{8} << 20;
 
-    std::unordered_map<std::int64_t, std::uint32_t> index_;  // product id → dense slot
+    std::vector<std::uint32_t> direct_;                      // product id → slot (ids < kDirectIds)
+    std::unordered_map<std::int64_t, std::uint32_t> index_;  // product id → slot (the others)
     std::vector<std::int64_t> ids_;                           // slot → product id
     std::vector<std::uint32_t> frequency_;                    // slot → baskets containing it
-    // Unordered pairs (a < b, packed a << 32 | b) → baskets with both: one flat open-addressing
-    // table, so counting is a hash and a probe per pair, with no allocation per product.
-    std::vector<std::uint64_t> keys_;
-    std::vector<std::uint32_t> counts_;
-    std::size_t used_ = 0;
+    std::vector<std::uint32_t> basket_;                       // scratch: the slots of one basket
+    // Counting is sorting: each basket appends its unordered pairs (a < b, packed a << 32 | b) to
+    // a buffer; compact() radix-sorts the buffer and merges the runs into the sorted totals. That
+    // touches memory in order, where a hash table of pairs would miss the cache on every pair.
+    mutable std::vector<std::uint64_t> pending_;
+    mutable std::vector<std::uint64_t> keys_;   // distinct unordered pairs, ascending
+    mutable std::vector<std::uint32_t> counts_;  // baskets with both, per key
     std::uint64_t baskets_ = 0;
-    std::size_t pairs_ = 0;  // distinct directed pairs (2 per unordered pair)
     // Adjacency (CSR) built on the first query after counting changed.
     struct Edge {
         std::uint32_t other;

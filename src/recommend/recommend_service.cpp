@@ -1,11 +1,14 @@
 #include "recommend/recommend_service.hpp"
 
+#include "core/cpu_pool.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "redis/dump.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -20,6 +23,7 @@ namespace emporium::recommend {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
+using namespace boost::asio::experimental::awaitable_operators;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -56,12 +60,6 @@ redis.call('INCR', KEYS[3])
 return 1
 )lua");
 
-std::string format_score(double v) {
-    std::array<char, 32> buf{};
-    const auto n = std::snprintf(buf.data(), buf.size(), "%.9g", v);
-    return std::string(buf.data(), static_cast<std::size_t>(std::max(0, n)));
-}
-
 std::optional<std::int64_t> to_id(std::string_view s) {
     std::int64_t v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -75,12 +73,6 @@ double to_double(const std::string& s) {
     } catch (const std::exception&) {
         return 0;
     }
-}
-
-std::vector<std::vector<std::string>> take(std::vector<std::vector<std::string>>& commands) {
-    auto out = std::move(commands);
-    commands.clear();
-    return out;
 }
 
 // Sends a batch of commands; any error reply fails the whole publication.
@@ -100,6 +92,44 @@ json::object with_score(const catalog::Product& p, std::optional<double> score) 
 }
 
 }  // namespace
+
+// The commands publishing products ids[from, from + kPublishChunk).
+RecommendService::PublishChunk RecommendService::ChunkEncoder::operator()(std::size_t from) const {
+    PublishChunk chunk;
+    const auto& settings = service->settings_;
+    std::vector<char> digits;
+    std::vector<redis::ZsetMember> members;
+    for (auto at = from; at < std::min(ids->size(), from + kPublishChunk); ++at) {
+        const auto id = (*ids)[at];
+        const auto top = counter->neighbours(id, settings.top_k, settings.scoring);
+        if (top.empty()) continue;
+        if (restore) {
+            // The members' text lives in `digits` (fixed slots, so the views stay valid).
+            constexpr std::size_t kSlot = 24;
+            digits.resize(top.size() * kSlot);
+            members.clear();
+            for (std::size_t n = 0; n < top.size(); ++n) {
+                char* slot = digits.data() + n * kSlot;
+                auto [end, ec] = std::to_chars(slot, slot + kSlot, top[n].product_id);
+                members.push_back({std::string_view(slot, static_cast<std::size_t>(end - slot)), top[n].score});
+            }
+            chunk.commands.push_back(
+                redis::cmd("RESTORE", service->neighbours_key(id), "0", redis::zset_restore_payload(members), "REPLACE"));
+        } else {
+            const auto tmp = service->keys_.make("cooccurrence", "tmp", build, id);
+            std::vector<std::string> zadd{"ZADD", tmp};
+            zadd.reserve(2 + 2 * top.size());
+            for (const auto& n : top) {
+                zadd.push_back(redis::listpack_score(n.score));
+                zadd.push_back(std::to_string(n.product_id));
+            }
+            chunk.commands.push_back(std::move(zadd));
+            chunk.commands.push_back(redis::cmd("RENAME", tmp, service->neighbours_key(id)));
+        }
+        chunk.ids.push_back(id);
+    }
+    return chunk;
+}
 
 RecommendService::RecommendService(RecommendSettings settings,
                                    RecommendStore store,
@@ -126,14 +156,14 @@ asio::awaitable<core::Result<RebuildReport>> RecommendService::rebuild() {
     try {
         CooccurrenceCounter counter;
         const auto started = Clock::now();
-        const auto max_id = co_await store_.max_order_id();
+        // Counting happens as the rows arrive (the server produces the next ones meanwhile).
         double counting = 0;
-        for (std::int64_t after = 0; after < max_id; after += settings_.batch_orders) {
-            auto batch = co_await store_.baskets(after, std::min(max_id, after + settings_.batch_orders));
+        BasketAssembler baskets([&counter, &counting](std::span<const std::int64_t> products) {
             const auto t = Clock::now();
-            for (const auto& b : batch) counter.add_basket(b.products);
+            counter.add_basket(products);
             counting += std::chrono::duration<double>(Clock::now() - t).count();
-        }
+        });
+        co_await store_.stream_paid_items(settings_.batch_orders, baskets);
         report.count_seconds = counting;
         report.read_seconds = std::chrono::duration<double>(Clock::now() - started).count() - counting;
         report.baskets = counter.baskets();
@@ -163,51 +193,95 @@ asio::awaitable<core::Result<RebuildReport>> RecommendService::rebuild() {
     co_return report;
 }
 
+asio::awaitable<bool> RecommendService::restore_matches(const std::string& build) {
+    // A small set written by ZADD and the same set restored from our payload must DUMP alike: then
+    // this server stores sets exactly as the payloads do (same encoding, same RDB version family).
+    const std::vector<std::pair<std::string, double>> probe{
+        {"7", 1}, {"300", 2}, {"70000", 2}, {"9000000", 0.5}, {"3000000000", 2}, {"12", 0.1}, {"-4", 1e-7}, {"x", 3}};
+    std::vector<redis::ZsetMember> members;
+    std::vector<std::string> zadd{"ZADD", keys_.make("cooccurrence", "tmp", build, "probe-a")};
+    for (const auto& [m, score] : probe) {
+        members.push_back({m, score});
+        zadd.push_back(redis::listpack_score(score));
+        zadd.push_back(m);
+    }
+    const auto a = zadd[1];
+    const auto b = keys_.make("cooccurrence", "tmp", build, "probe-b");
+    std::vector<std::vector<std::string>> commands;
+    commands.push_back(std::move(zadd));
+    commands.push_back(redis::cmd("RESTORE", b, "0", redis::zset_restore_payload(members), "REPLACE"));
+    commands.push_back(redis::cmd("DUMP", a));
+    commands.push_back(redis::cmd("DUMP", b));
+    commands.push_back(redis::cmd("DEL", a, b));
+    auto replies = co_await redis_().pipeline(std::move(commands));
+    const bool same = replies[1].is_ok() && !replies[2].is_error() && !replies[2].is_nil() &&
+                      replies[2].str == replies[3].str && replies[3].type == replies[2].type;
+    if (!same) {
+        core::log::warn("recommendations: this Redis does not load sorted-set payloads like its own; publishing with ZADD",
+                        {{"restore", replies[1].is_error() ? replies[1].str : std::string("ok")}});
+    }
+    co_return same;
+}
+
 asio::awaitable<std::size_t> RecommendService::publish(const CooccurrenceCounter& counter, RebuildReport& report) {
     const auto build = core::random_hex_id().substr(0, 12);
     const auto index = keys_.make("cooccurrence", "index");
-    const auto new_index = keys_.make("cooccurrence", "tmp", build, "index");
-    std::vector<std::vector<std::string>> commands;
-    std::unordered_set<std::int64_t> published;
-    std::size_t in_chunk = 0;
-    for (const auto id : counter.product_ids()) {
-        const auto top = counter.neighbours(id, settings_.top_k, settings_.scoring);
-        if (top.empty()) continue;
-        // Written under a temporary name, then renamed over the live key: a reader sees the old
-        // list or the new one, never a mix.
-        const auto tmp = keys_.make("cooccurrence", "tmp", build, id);
-        std::vector<std::string> zadd{"ZADD", tmp};
-        zadd.reserve(2 + 2 * top.size());
-        for (const auto& n : top) {
-            zadd.push_back(format_score(n.score));
-            zadd.push_back(std::to_string(n.product_id));
+    // Each list replaces the live one in one command, so a reader sees the old list or the new one,
+    // never a mix: RESTORE … REPLACE of the whole set where the server takes our payloads, else a
+    // set written under a temporary name and renamed over the live key.
+    const bool restore = co_await restore_matches(build);
+    counter.prepare();  // from here on the encoding thread only reads the counter
+    const auto ids = counter.product_ids();
+    const ChunkEncoder encoder{this, &counter, &ids, restore, build};
+    std::vector<std::int64_t> published;
+    // One thread ranks and encodes the next chunk while this one sends the current chunk and
+    // Redis loads it. Declared last: destroyed (joined) before what its work refers to.
+    core::CpuPool encoding_thread(1);
+    auto chunk = co_await core::run_on_cpu(encoding_thread, EncodeChunk{&encoder, 0});
+    for (std::size_t from = 0;; from += kPublishChunk) {
+        published.insert(published.end(), chunk.ids.begin(), chunk.ids.end());
+        const auto next = from + kPublishChunk;
+        if (next >= ids.size()) {
+            co_await send_all(&redis_(), std::move(chunk.commands));
+            break;
         }
-        commands.push_back(std::move(zadd));
-        commands.push_back(redis::cmd("RENAME", tmp, neighbours_key(id)));
-        commands.push_back(redis::cmd("SADD", new_index, std::to_string(id)));
-        published.insert(id);
-        if (++in_chunk == kPublishChunk) {
-            co_await send_all(&redis_(), take(commands));
-            in_chunk = 0;
-        }
+        auto sending = send_all(&redis_(), std::move(chunk.commands));
+        auto encoding = core::run_on_cpu(encoding_thread, EncodeChunk{&encoder, next});
+        chunk = co_await (std::move(sending) && std::move(encoding));
     }
-    co_await send_all(&redis_(), take(commands));
-    // Products that had neighbours before but have none now lose their (stale) list.
+    encoding_thread.join();
+
+    // The index of products with a list, brought up to date by difference (it is only read by
+    // the next rebuild): products that had a list before but have none now lose their stale one.
     auto old = co_await redis_().command(redis::cmd("SMEMBERS", index));
-    std::vector<std::string> gone{"DEL"};
+    std::vector<std::int64_t> before;
+    before.reserve(old.elements.size());
     for (const auto& member : old.elements) {
-        auto id = to_id(member.str);
-        if (id && !published.contains(*id)) gone.push_back(neighbours_key(*id));
+        if (auto id = to_id(member.str)) before.push_back(*id);
+    }
+    std::sort(before.begin(), before.end());
+    std::vector<std::string> gone{"DEL"};
+    std::vector<std::string> forget{"SREM", index};
+    for (auto id : before) {
+        if (std::binary_search(published.begin(), published.end(), id)) continue;
+        gone.push_back(neighbours_key(id));
+        forget.push_back(std::to_string(id));
     }
     report.removed = gone.size() - 1;
-    if (gone.size() > 1) commands.push_back(std::move(gone));
-    if (published.empty()) {
-        commands.push_back(redis::cmd("DEL", index));
-    } else {
-        commands.push_back(redis::cmd("RENAME", new_index, index));
+    std::vector<std::vector<std::string>> commands;
+    if (gone.size() > 1) {
+        commands.push_back(std::move(gone));
+        commands.push_back(std::move(forget));
     }
+    std::vector<std::string> add{"SADD", index};
+    for (auto id : published) {
+        if (std::binary_search(before.begin(), before.end(), id)) continue;
+        add.push_back(std::to_string(id));
+        if (add.size() - 2 == 10 * kPublishChunk) commands.push_back(std::exchange(add, {"SADD", index}));
+    }
+    if (add.size() > 2) commands.push_back(std::move(add));
     commands.push_back(redis::cmd("INCR", keys_.make("cooccurrence", "version")));
-    co_await send_all(&redis_(), take(commands));
+    co_await send_all(&redis_(), std::move(commands));
     co_return published.size();
 }
 

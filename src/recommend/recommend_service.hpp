@@ -17,13 +17,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace emporium::recommend {
 
 struct RecommendSettings {
     std::size_t top_k = 50;  // neighbours kept per product
     Scoring scoring = Scoring::kCount;
-    std::int64_t batch_orders = 20'000;  // order ids read per query by the builder
+    std::int64_t batch_orders = 100'000;  // order ids per COPY statement of the builder
     std::chrono::seconds cache_ttl{60};  // also-bought answers
     std::chrono::seconds bump_memory{7 * 24 * 3600};  // how long an order's incremental bump is remembered
 };
@@ -62,6 +63,27 @@ public:
     const RecommendSettings& settings() const { return settings_; }
 
 private:
+    // The commands publishing one chunk of products.
+    struct PublishChunk {
+        std::vector<std::vector<std::string>> commands;
+        std::vector<std::int64_t> ids;  // the products with a list, ascending
+    };
+    // Ranks and encodes one chunk of products; runs on the publisher's encoding thread and only
+    // reads (the counter must be prepared).
+    struct ChunkEncoder {
+        const RecommendService* service;
+        const CooccurrenceCounter* counter;
+        const std::vector<std::int64_t>* ids;  // every product counted, ascending
+        bool restore;                          // RESTORE payloads, else ZADD + RENAME
+        std::string build;                     // names the temporary keys
+        PublishChunk operator()(std::size_t from) const;
+    };
+    struct EncodeChunk {
+        const ChunkEncoder* encoder;
+        std::size_t from;
+        PublishChunk operator()() const { return (*encoder)(from); }
+    };
+    boost::asio::awaitable<bool> restore_matches(const std::string& build);
     boost::asio::awaitable<std::size_t> publish(const CooccurrenceCounter& counter, RebuildReport& report);
     boost::asio::awaitable<std::vector<catalog::Product>> popular(std::int64_t limit);
 

@@ -1,6 +1,6 @@
 #pragma once
-// SQL of the recommendations context (read-only): baskets of paid orders in order-id ranges, the
-// products of one order, and a customer's purchases.
+// SQL of the recommendations context (read-only): the items of paid orders streamed in order-id
+// ranges, the products of one order, and a customer's purchases.
 
 #include "db/pg.hpp"
 
@@ -8,14 +8,34 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace emporium::recommend {
 
-struct OrderBasket {
-    std::int64_t order_id = 0;
-    std::vector<std::int64_t> products;
+// Turns the rows of `COPY (SELECT order_id, product_id … ORDER BY order_id) TO STDOUT (FORMAT
+// binary)` into baskets: consecutive rows of one order become one call of `on_basket` with its
+// products. Throws std::runtime_error on anything that is not that format (the stream is then
+// unusable).
+class BasketAssembler {
+public:
+    using OnBasket = std::function<void(std::span<const std::int64_t> products)>;
+    explicit BasketAssembler(OnBasket on_basket) : on_basket_(std::move(on_basket)) {}
+
+    void row(std::string_view data);  // one CopyData message
+    // Delivers the last basket. A new COPY stream (with its own header) may follow.
+    void finish();
+    std::uint64_t rows() const { return rows_; }
+
+private:
+    OnBasket on_basket_;
+    std::vector<std::int64_t> products_;
+    std::int64_t order_ = 0;
+    bool header_seen_ = false;
+    bool trailer_seen_ = false;
+    std::uint64_t rows_ = 0;
 };
 
 class RecommendStore {
@@ -23,9 +43,10 @@ public:
     using PoolRef = std::function<db::Pool&()>;
     explicit RecommendStore(PoolRef pool) : pool_(std::move(pool)) {}
 
-    boost::asio::awaitable<std::int64_t> max_order_id();
-    // Baskets of paid or fulfilled orders with after < id <= up_to.
-    boost::asio::awaitable<std::vector<OrderBasket>> baskets(std::int64_t after, std::int64_t up_to);
+    // Every (order, product) of paid or fulfilled orders, in order-id order, one COPY statement
+    // per `batch_orders` order ids, so no statement's length depends on the size of the history
+    // and the client's memory does not either. Returns the number of rows.
+    boost::asio::awaitable<std::uint64_t> stream_paid_items(std::int64_t batch_orders, BasketAssembler& into);
     // The products of one order and whether it is paid (or fulfilled).
     boost::asio::awaitable<std::pair<bool, std::vector<std::int64_t>>> order_products(std::int64_t order_id);
     // Products the user bought (paid or fulfilled orders), most recently bought first.

@@ -1,0 +1,195 @@
+#include "redis/dump.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+namespace emporium::redis {
+
+namespace {
+
+constexpr std::uint64_t kPolyReflected = 0x95ac9329ac4bc9b5ULL;  // 0xad93d23594c935a9 bit-reversed
+constexpr unsigned char kTypeZsetListpack = 17;
+constexpr std::uint16_t kRdbVersion = 10;  // the first with listpack-encoded sorted sets (7.0)
+
+// Slicing by 8: table[k][b] is the CRC of byte b followed by k zero bytes.
+struct Crc64Tables {
+    std::array<std::array<std::uint64_t, 256>, 8> t{};
+    Crc64Tables() {
+        for (std::uint64_t b = 0; b < 256; ++b) {
+            std::uint64_t c = b;
+            for (int i = 0; i < 8; ++i) c = (c & 1) ? (c >> 1) ^ kPolyReflected : c >> 1;
+            t[0][b] = c;
+        }
+        for (std::size_t k = 1; k < 8; ++k) {
+            for (std::size_t b = 0; b < 256; ++b) t[k][b] = (t[k - 1][b] >> 8) ^ t[0][t[k - 1][b] & 0xff];
+        }
+    }
+};
+
+const Crc64Tables& tables() {
+    static const Crc64Tables tables;
+    return tables;
+}
+
+void put_le(std::string& out, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+// A canonical decimal integer, as listpack's lpStringToInt64 accepts it (no sign but '-', no
+// leading zeros, no "-0").
+bool canonical_integer(std::string_view s, std::int64_t& value) {
+    if (s.empty() || s.size() > 20) return false;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc() || end != s.data() + s.size()) return false;
+    std::array<char, 24> buf{};
+    auto [p, ec2] = std::to_chars(buf.data(), buf.data() + buf.size(), value);
+    return ec2 == std::errc() && std::string_view(buf.data(), static_cast<std::size_t>(p - buf.data())) == s;
+}
+
+// One listpack entry: its encoding and data, then their length (the "backlen", read backwards).
+void put_entry(std::string& lp, std::string_view element) {
+    const auto start = lp.size();
+    std::int64_t v = 0;
+    if (canonical_integer(element, v)) {
+        if (v >= 0 && v <= 127) {
+            lp.push_back(static_cast<char>(v));
+        } else if (v >= -4096 && v <= 4095) {
+            const auto u = static_cast<std::uint64_t>(v < 0 ? (std::int64_t{1} << 13) + v : v);
+            lp.push_back(static_cast<char>(0xC0 | (u >> 8)));
+            lp.push_back(static_cast<char>(u & 0xff));
+        } else if (v >= -32768 && v <= 32767) {
+            lp.push_back(static_cast<char>(0xF1));
+            put_le(lp, static_cast<std::uint64_t>(v < 0 ? (std::int64_t{1} << 16) + v : v), 2);
+        } else if (v >= -8388608 && v <= 8388607) {
+            lp.push_back(static_cast<char>(0xF2));
+            put_le(lp, static_cast<std::uint64_t>(v < 0 ? (std::int64_t{1} << 24) + v : v), 3);
+        } else if (v >= std::numeric_limits<std::int32_t>::min() && v <= std::numeric_limits<std::int32_t>::max()) {
+            lp.push_back(static_cast<char>(0xF3));
+            put_le(lp, static_cast<std::uint64_t>(v < 0 ? (std::int64_t{1} << 32) + v : v), 4);
+        } else {
+            lp.push_back(static_cast<char>(0xF4));
+            put_le(lp, static_cast<std::uint64_t>(v), 8);
+        }
+    } else {
+        const auto n = element.size();
+        if (n < 64) {
+            lp.push_back(static_cast<char>(0x80 | n));
+        } else if (n < 4096) {
+            lp.push_back(static_cast<char>(0xE0 | (n >> 8)));
+            lp.push_back(static_cast<char>(n & 0xff));
+        } else {
+            lp.push_back(static_cast<char>(0xF0));
+            put_le(lp, n, 4);
+        }
+        lp.append(element);
+    }
+    const auto l = lp.size() - start;
+    if (l <= 127) {
+        lp.push_back(static_cast<char>(l));
+    } else if (l < 16383) {
+        lp.push_back(static_cast<char>(l >> 7));
+        lp.push_back(static_cast<char>((l & 127) | 128));
+    } else if (l < 2097151) {
+        lp.push_back(static_cast<char>(l >> 14));
+        lp.push_back(static_cast<char>(((l >> 7) & 127) | 128));
+        lp.push_back(static_cast<char>((l & 127) | 128));
+    } else if (l < 268435455) {
+        lp.push_back(static_cast<char>(l >> 21));
+        lp.push_back(static_cast<char>(((l >> 14) & 127) | 128));
+        lp.push_back(static_cast<char>(((l >> 7) & 127) | 128));
+        lp.push_back(static_cast<char>((l & 127) | 128));
+    } else {
+        lp.push_back(static_cast<char>(l >> 28));
+        lp.push_back(static_cast<char>(((l >> 21) & 127) | 128));
+        lp.push_back(static_cast<char>(((l >> 14) & 127) | 128));
+        lp.push_back(static_cast<char>(((l >> 7) & 127) | 128));
+        lp.push_back(static_cast<char>((l & 127) | 128));
+    }
+}
+
+// An RDB length: 6 bits, 14 bits, or a marker byte and 32/64 bits big-endian.
+void put_rdb_length(std::string& out, std::uint64_t n) {
+    if (n < (1U << 6)) {
+        out.push_back(static_cast<char>(n));
+    } else if (n < (1U << 14)) {
+        out.push_back(static_cast<char>(0x40 | (n >> 8)));
+        out.push_back(static_cast<char>(n & 0xff));
+    } else if (n <= 0xffffffffULL) {
+        out.push_back(static_cast<char>(0x80));
+        for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    } else {
+        out.push_back(static_cast<char>(0x81));
+        for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    }
+}
+
+}  // namespace
+
+std::uint64_t crc64(std::uint64_t crc, std::string_view data) {
+    const auto& t = tables().t;
+    const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+    std::size_t n = data.size();
+    while (n >= 8) {
+        std::uint64_t word = 0;
+        for (int i = 0; i < 8; ++i) word |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+        crc ^= word;
+        crc = t[7][crc & 0xff] ^ t[6][(crc >> 8) & 0xff] ^ t[5][(crc >> 16) & 0xff] ^ t[4][(crc >> 24) & 0xff] ^
+              t[3][(crc >> 32) & 0xff] ^ t[2][(crc >> 40) & 0xff] ^ t[1][(crc >> 48) & 0xff] ^ t[0][crc >> 56];
+        p += 8;
+        n -= 8;
+    }
+    while (n-- > 0) crc = t[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+
+std::string listpack_score(double score) {
+    // Redis' d2string: integers below 2^52 in magnitude print as integers, the rest with %.17g.
+    constexpr double kBound = 4503599627370496.0;  // 2^52
+    if (score == 0) return std::signbit(score) ? "-0" : "0";
+    if (score > -kBound && score < kBound && score == static_cast<double>(static_cast<long long>(score))) {
+        return std::to_string(static_cast<long long>(score));
+    }
+    std::array<char, 32> buf{};
+    const int n = std::snprintf(buf.data(), buf.size(), "%.17g", score);
+    return std::string(buf.data(), static_cast<std::size_t>(std::max(0, n)));
+}
+
+std::string zset_restore_payload(std::span<const ZsetMember> members) {
+    if (members.empty()) throw std::invalid_argument("zset_restore_payload: an empty sorted set cannot be restored");
+    std::vector<const ZsetMember*> order;
+    order.reserve(members.size());
+    for (const auto& m : members) {
+        if (!std::isfinite(m.score)) throw std::invalid_argument("zset_restore_payload: a score is not finite");
+        order.push_back(&m);
+    }
+    std::sort(order.begin(), order.end(), [](const ZsetMember* a, const ZsetMember* b) {
+        return a->score != b->score ? a->score < b->score : a->member < b->member;
+    });
+    std::string lp(6, '\0');  // total bytes and element count, filled in below
+    for (const auto* m : order) {
+        put_entry(lp, m->member);
+        put_entry(lp, listpack_score(m->score));
+    }
+    lp.push_back(static_cast<char>(0xFF));
+    std::string head;
+    put_le(head, lp.size(), 4);
+    put_le(head, std::min<std::size_t>(members.size() * 2, 65535), 2);
+    lp.replace(0, 6, head);
+
+    std::string payload;
+    payload.reserve(lp.size() + 16);
+    payload.push_back(static_cast<char>(kTypeZsetListpack));
+    put_rdb_length(payload, lp.size());
+    payload += lp;
+    put_le(payload, kRdbVersion, 2);
+    put_le(payload, crc64(0, payload), 8);
+    return payload;
+}
+
+}  // namespace emporium::redis
