@@ -26,18 +26,20 @@ std::optional<Scoring> parse_scoring(std::string_view name) {
 
 namespace {
 
-// LSD radix sort of keys below 2^bits, 11 bits per pass; `tmp` is scratch of the same size.
+// LSD radix sort of keys below 2^bits, in as few passes of at most 12 bits as cover them; `tmp`
+// is scratch of the same size.
 void radix_sort(std::vector<std::uint64_t>& v, std::vector<std::uint64_t>& tmp, int bits) {
-    constexpr int kDigit = 11;
-    constexpr std::size_t kBuckets = std::size_t{1} << kDigit;
+    const int passes = std::max(1, (bits + 11) / 12);
+    const int digit = (bits + passes - 1) / passes;
+    const std::size_t buckets = std::size_t{1} << digit;
     tmp.resize(v.size());
-    std::vector<std::size_t> count(kBuckets);
-    for (int shift = 0; shift < bits; shift += kDigit) {
+    std::vector<std::size_t> count(buckets);
+    for (int pass = 0, shift = 0; pass < passes; ++pass, shift += digit) {
         std::fill(count.begin(), count.end(), 0);
-        for (auto x : v) ++count[(x >> shift) & (kBuckets - 1)];
+        for (auto x : v) ++count[(x >> shift) & (buckets - 1)];
         std::size_t sum = 0;
         for (auto& c : count) sum += std::exchange(c, sum);
-        for (auto x : v) tmp[count[(x >> shift) & (kBuckets - 1)]++] = x;
+        for (auto x : v) tmp[count[(x >> shift) & (buckets - 1)]++] = x;
         v.swap(tmp);
     }
 }
@@ -73,6 +75,7 @@ void CooccurrenceCounter::add_basket(std::span<const std::int64_t> products, std
         if (std::find(basket_.begin(), basket_.end(), s) == basket_.end()) basket_.push_back(s);
     }
     for (auto s : basket_) ++frequency_[s];
+    if (pending_.capacity() == 0) pending_.reserve(kPendingPairs);  // address space; pages as used
     std::sort(basket_.begin(), basket_.end());
     for (std::size_t i = 0; i < basket_.size(); ++i) {
         for (std::size_t j = i + 1; j < basket_.size(); ++j) {
@@ -169,30 +172,45 @@ double CooccurrenceCounter::score(std::uint32_t c, std::uint32_t fa, std::uint32
     return together;
 }
 
-std::vector<Neighbour> CooccurrenceCounter::neighbours(std::int64_t product,
-                                                       std::size_t k,
-                                                       Scoring scoring,
-                                                       std::uint32_t min_count) const {
-    std::vector<Neighbour> out;
+namespace {
+
+// Best first: higher score, then more baskets together, then the lower id.
+bool better(const Neighbour& x, const Neighbour& y) {
+    if (x.score != y.score) return x.score > y.score;
+    if (x.count != y.count) return x.count > y.count;
+    return x.product_id < y.product_id;
+}
+
+}  // namespace
+
+void CooccurrenceCounter::top(std::int64_t product,
+                              std::size_t k,
+                              Scoring scoring,
+                              std::vector<Neighbour>& out,
+                              std::uint32_t min_count) const {
+    out.clear();
     const auto found = find_slot(product);
-    if (!found || k == 0) return out;
+    if (!found || k == 0) return;
     finalise();
     const auto self = *found;
-    out.reserve(offsets_[self + 1] - offsets_[self]);
     for (auto e = offsets_[self]; e < offsets_[self + 1]; ++e) {
         const auto& edge = edges_[e];
         if (edge.count < min_count) continue;
         out.push_back({ids_[edge.other], score(edge.count, frequency_[self], frequency_[edge.other], scoring), edge.count});
     }
-    const auto better = [](const Neighbour& x, const Neighbour& y) {
-        if (x.score != y.score) return x.score > y.score;
-        if (x.count != y.count) return x.count > y.count;
-        return x.product_id < y.product_id;
-    };
     if (out.size() > k) {
+        // The k best under a total order are one set, whichever way the rest is arranged.
         std::nth_element(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(k), out.end(), better);
         out.resize(k);
     }
+}
+
+std::vector<Neighbour> CooccurrenceCounter::neighbours(std::int64_t product,
+                                                       std::size_t k,
+                                                       Scoring scoring,
+                                                       std::uint32_t min_count) const {
+    std::vector<Neighbour> out;
+    top(product, k, scoring, out, min_count);
     std::sort(out.begin(), out.end(), better);
     return out;
 }

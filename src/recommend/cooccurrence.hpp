@@ -51,6 +51,9 @@ public:
     // The best `k` neighbours of `product` by `scoring`, best first (ties: more baskets together,
     // then the lower id). Pairs seen fewer than `min_count` times are ignored.
     std::vector<Neighbour> neighbours(std::int64_t product, std::size_t k, Scoring scoring, std::uint32_t min_count = 1) const;
+    // The same neighbours into `out` (replacing its contents), in no particular order: for callers
+    // that order them their own way.
+    void top(std::int64_t product, std::size_t k, Scoring scoring, std::vector<Neighbour>& out, std::uint32_t min_count = 1) const;
     // Calls `visit(product, neighbours)` for every product that has any, in ascending id order.
     template <typename Visit>
     void for_each_top_k(std::size_t k, Scoring scoring, Visit visit, std::uint32_t min_count = 1) const {

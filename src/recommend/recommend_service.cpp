@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <iterator>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -93,15 +94,17 @@ json::object with_score(const catalog::Product& p, std::optional<double> score) 
 
 }  // namespace
 
-// The commands publishing products ids[from, from + kPublishChunk).
-RecommendService::PublishChunk RecommendService::ChunkEncoder::operator()(std::size_t from) const {
+// The commands publishing products ids[from, to).
+RecommendService::PublishChunk RecommendService::ChunkEncoder::operator()(std::size_t from, std::size_t to) const {
     PublishChunk chunk;
     const auto& settings = service->settings_;
     std::vector<char> digits;
     std::vector<redis::ZsetMember> members;
-    for (auto at = from; at < std::min(ids->size(), from + kPublishChunk); ++at) {
+    std::vector<Neighbour> top;
+    for (auto at = from; at < to; ++at) {
         const auto id = (*ids)[at];
-        const auto top = counter->neighbours(id, settings.top_k, settings.scoring);
+        // The payload puts the members in Redis' order; the commands below do not depend on it.
+        counter->top(id, settings.top_k, settings.scoring, top);
         if (top.empty()) continue;
         if (restore) {
             // The members' text lives in `digits` (fixed slots, so the views stay valid).
@@ -131,6 +134,20 @@ RecommendService::PublishChunk RecommendService::ChunkEncoder::operator()(std::s
     return chunk;
 }
 
+asio::awaitable<RecommendService::PublishChunk> RecommendService::encode_chunk(core::CpuPool* pool,
+                                                                              const ChunkEncoder* encoder,
+                                                                              std::size_t from) {
+    const auto size = encoder->ids->size();
+    const auto end = std::min(size, from + kPublishChunk);
+    const auto middle = std::min(end, from + kPublishChunk / 2);
+    auto first = core::run_on_cpu(*pool, EncodeChunk{encoder, from, middle});
+    auto second = core::run_on_cpu(*pool, EncodeChunk{encoder, middle, end});
+    auto [chunk, rest] = co_await (std::move(first) && std::move(second));
+    std::move(rest.commands.begin(), rest.commands.end(), std::back_inserter(chunk.commands));
+    chunk.ids.insert(chunk.ids.end(), rest.ids.begin(), rest.ids.end());
+    co_return chunk;
+}
+
 RecommendService::RecommendService(RecommendSettings settings,
                                    RecommendStore store,
                                    ClientRef redis,
@@ -155,17 +172,15 @@ asio::awaitable<core::Result<RebuildReport>> RecommendService::rebuild() {
     std::exception_ptr failure;
     try {
         CooccurrenceCounter counter;
+        // Each basket's pairs are buffered as its rows arrive (the server produces the next rows
+        // meanwhile); counting them is sorting the buffer, at the end (or whenever it is full).
         const auto started = Clock::now();
-        // Counting happens as the rows arrive (the server produces the next ones meanwhile).
-        double counting = 0;
-        BasketAssembler baskets([&counter, &counting](std::span<const std::int64_t> products) {
-            const auto t = Clock::now();
-            counter.add_basket(products);
-            counting += std::chrono::duration<double>(Clock::now() - t).count();
-        });
-        co_await store_.stream_paid_items(settings_.batch_orders, baskets);
-        report.count_seconds = counting;
-        report.read_seconds = std::chrono::duration<double>(Clock::now() - started).count() - counting;
+        BasketAssembler::OnBasket add = [&counter](std::span<const std::int64_t> products) { counter.add_basket(products); };
+        co_await store_.stream_paid_baskets(settings_.batch_orders, settings_.read_streams, add);
+        const auto streamed = Clock::now();
+        counter.prepare();
+        report.read_seconds = std::chrono::duration<double>(streamed - started).count();
+        report.count_seconds = std::chrono::duration<double>(Clock::now() - streamed).count();
         report.baskets = counter.baskets();
         report.pairs = counter.pairs();
         const auto publishing = Clock::now();
@@ -234,10 +249,10 @@ asio::awaitable<std::size_t> RecommendService::publish(const CooccurrenceCounter
     const auto ids = counter.product_ids();
     const ChunkEncoder encoder{this, &counter, &ids, restore, build};
     std::vector<std::int64_t> published;
-    // One thread ranks and encodes the next chunk while this one sends the current chunk and
-    // Redis loads it. Declared last: destroyed (joined) before what its work refers to.
-    core::CpuPool encoding_thread(1);
-    auto chunk = co_await core::run_on_cpu(encoding_thread, EncodeChunk{&encoder, 0});
+    // Two threads rank and encode the next chunk while this one sends the current chunk and
+    // Redis loads it. Declared last: destroyed (joined) before what their work refers to.
+    core::CpuPool encoders(2);
+    auto chunk = co_await encode_chunk(&encoders, &encoder, 0);
     for (std::size_t from = 0;; from += kPublishChunk) {
         published.insert(published.end(), chunk.ids.begin(), chunk.ids.end());
         const auto next = from + kPublishChunk;
@@ -246,10 +261,10 @@ asio::awaitable<std::size_t> RecommendService::publish(const CooccurrenceCounter
             break;
         }
         auto sending = send_all(&redis_(), std::move(chunk.commands));
-        auto encoding = core::run_on_cpu(encoding_thread, EncodeChunk{&encoder, next});
+        auto encoding = encode_chunk(&encoders, &encoder, next);
         chunk = co_await (std::move(sending) && std::move(encoding));
     }
-    encoding_thread.join();
+    encoders.join();
 
     // The index of products with a list, brought up to date by difference (it is only read by
     // the next rebuild): products that had a list before but have none now lose their stale one.

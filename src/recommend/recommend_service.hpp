@@ -5,6 +5,7 @@
 // and the two reads: "also bought" for a product and "recommended for you" for a customer.
 
 #include "catalog/catalog_service.hpp"
+#include "core/cpu_pool.hpp"
 #include "core/error.hpp"
 #include "recommend/cooccurrence.hpp"
 #include "recommend/recommend_store.hpp"
@@ -25,6 +26,7 @@ struct RecommendSettings {
     std::size_t top_k = 50;  // neighbours kept per product
     Scoring scoring = Scoring::kCount;
     std::int64_t batch_orders = 100'000;  // order ids per COPY statement of the builder
+    std::size_t read_streams = 2;         // connections the builder reads on concurrently
     std::chrono::seconds cache_ttl{60};  // also-bought answers
     std::chrono::seconds bump_memory{7 * 24 * 3600};  // how long an order's incremental bump is remembered
 };
@@ -76,13 +78,16 @@ private:
         const std::vector<std::int64_t>* ids;  // every product counted, ascending
         bool restore;                          // RESTORE payloads, else ZADD + RENAME
         std::string build;                     // names the temporary keys
-        PublishChunk operator()(std::size_t from) const;
+        PublishChunk operator()(std::size_t from, std::size_t to) const;  // products ids[from, to)
     };
     struct EncodeChunk {
         const ChunkEncoder* encoder;
         std::size_t from;
-        PublishChunk operator()() const { return (*encoder)(from); }
+        std::size_t to;
+        PublishChunk operator()() const { return (*encoder)(from, to); }
     };
+    // The chunk of products from `from` on, its two halves encoded on `pool` at once.
+    static boost::asio::awaitable<PublishChunk> encode_chunk(core::CpuPool* pool, const ChunkEncoder* encoder, std::size_t from);
     boost::asio::awaitable<bool> restore_matches(const std::string& build);
     boost::asio::awaitable<std::size_t> publish(const CooccurrenceCounter& counter, RebuildReport& report);
     boost::asio::awaitable<std::vector<catalog::Product>> popular(std::int64_t limit);

@@ -1,6 +1,13 @@
 #include "recommend/recommend_store.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
 
 namespace emporium::recommend {
@@ -9,46 +16,27 @@ namespace asio = boost::asio;
 
 namespace {
 
-// PostgreSQL's binary COPY: an 11-byte signature, 32-bit flags and header-extension length, then
-// per row a 16-bit field count and per field a 32-bit length and the value, all big-endian; a
-// field count of -1 ends the data.
-constexpr std::string_view kSignature{"PGCOPY\n\xff\r\n\0", 11};
-
-std::uint64_t big_endian(const char* p, std::size_t n) {
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+std::int64_t to_id(std::string_view s) {
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size()) {
+        throw std::runtime_error("recommend: malformed COPY row: expected two integers");
+    }
     return v;
-}
-
-[[noreturn]] void malformed(const char* what) {
-    throw std::runtime_error(std::string("recommend: malformed COPY data: ") + what);
 }
 
 }  // namespace
 
 void BasketAssembler::row(std::string_view data) {
-    if (!header_seen_) {
-        if (data.size() < kSignature.size() + 8 || data.substr(0, kSignature.size()) != kSignature) malformed("no header");
-        const auto extension = big_endian(data.data() + kSignature.size() + 4, 4);
-        if (extension > data.size() - kSignature.size() - 8) malformed("header extension");
-        data.remove_prefix(kSignature.size() + 8 + extension);
-        header_seen_ = true;
-        if (data.empty()) return;  // the header came alone
-    }
-    if (trailer_seen_) malformed("data after the trailer");
-    if (data.size() == 2 && big_endian(data.data(), 2) == 0xffff) {
-        trailer_seen_ = true;
-        return;
-    }
-    // Two non-null bigint fields: 2 + (4 + 8) * 2 bytes.
-    if (data.size() != 26 || big_endian(data.data(), 2) != 2 || big_endian(data.data() + 2, 4) != 8 ||
-        big_endian(data.data() + 14, 4) != 8) {
-        malformed("expected a row of two bigints");
-    }
-    const auto order = static_cast<std::int64_t>(big_endian(data.data() + 6, 8));
-    const auto product = static_cast<std::int64_t>(big_endian(data.data() + 18, 8));
+    // Text format, one row per message: "<order id>\t<product id>\n" (PostgreSQL prints
+    // integers faster than it packs them in binary).
+    if (!data.empty() && data.back() == '\n') data.remove_suffix(1);
+    const auto tab = data.find('\t');
+    if (tab == std::string_view::npos) throw std::runtime_error("recommend: malformed COPY row: expected two integers");
+    const auto order = to_id(data.substr(0, tab));
+    const auto product = to_id(data.substr(tab + 1));
     if (order != order_ && !products_.empty()) {
-        if (order < order_) malformed("rows not in order-id order");
+        if (order < order_) throw std::runtime_error("recommend: COPY rows not in order-id order");
         on_basket_(products_);
         products_.clear();
     }
@@ -60,8 +48,6 @@ void BasketAssembler::row(std::string_view data) {
 void BasketAssembler::finish() {
     if (!products_.empty()) on_basket_(products_);
     products_.clear();
-    header_seen_ = false;
-    trailer_seen_ = false;
 }
 
 namespace {
@@ -84,7 +70,7 @@ constexpr std::string_view kPaidItems =
     "AND o.id > current_setting('emporium.recommend_after')::bigint "
     "AND o.id <= current_setting('emporium.recommend_up_to')::bigint "
     "AND o.status NOT IN ('paid', 'fulfilled')) "
-    "ORDER BY i.order_id) TO STDOUT (FORMAT binary)";
+    "ORDER BY i.order_id) TO STDOUT";
 constexpr db::Statement kOrderProducts{
     "recommend.order_products",
     "SELECT o.status IN ('paid', 'fulfilled') AS paid, coalesce(array_agg(i.product_id) FILTER (WHERE i.product_id IS NOT NULL), "
@@ -97,22 +83,53 @@ constexpr db::Statement kPurchases{
 
 }  // namespace
 
-asio::awaitable<std::uint64_t> RecommendStore::stream_paid_items(std::int64_t batch_orders, BasketAssembler& into) {
+asio::awaitable<void> RecommendStore::read_ranges(std::int64_t max_id,
+                                                 std::int64_t step,
+                                                 std::size_t stream,
+                                                 std::size_t streams,
+                                                 BasketAssembler* into) {
     // READ COMMITTED: each range is read at its own snapshot, so no snapshot is held for the
     // whole rebuild (VACUUM is not held back), as with separate queries.
     auto tx = co_await pool_().begin();
-    auto r = co_await tx.query(kMaxOrder);
-    const auto max_id = r.get<std::int64_t>(0, 0);
-    const auto step = std::max<std::int64_t>(1, batch_orders);
-    db::CopySink sink = [&into](std::string_view row) { into.row(row); };
-    for (std::int64_t after = 0; after < max_id; after += step) {
+    db::CopySink sink = [into](std::string_view row) { into->row(row); };
+    const auto stride = step * static_cast<std::int64_t>(streams);
+    for (std::int64_t after = step * static_cast<std::int64_t>(stream); after < max_id; after += stride) {
         const auto up_to = std::min(max_id, after + step);
         static_cast<void>(co_await tx.query(kRange, std::to_string(after), std::to_string(up_to)));
         static_cast<void>(co_await tx.copy_out(std::string(kPaidItems), sink));
-        into.finish();
+        into->finish();
     }
     co_await tx.commit();
-    co_return into.rows();
+}
+
+asio::awaitable<std::uint64_t> RecommendStore::stream_paid_baskets(std::int64_t batch_orders,
+                                                                   std::size_t streams,
+                                                                   BasketAssembler::OnBasket on_basket) {
+    auto r = co_await pool_().query(kMaxOrder);
+    const auto max_id = r.get<std::int64_t>(0, 0);
+    const auto step = std::max<std::int64_t>(1, batch_orders);
+    const auto ranges = static_cast<std::size_t>((max_id + step - 1) / step);
+    streams = std::max<std::size_t>(1, std::min(streams, ranges));
+    std::vector<BasketAssembler> assemblers(streams, BasketAssembler(on_basket));
+    if (streams == 1) {
+        co_await read_ranges(max_id, step, 0, 1, assemblers.data());
+    } else {
+        const auto ex = co_await asio::this_coro::executor;
+        using Op = decltype(asio::co_spawn(ex, read_ranges(0, 1, 0, 1, nullptr), asio::deferred));
+        std::vector<Op> readers;
+        for (std::size_t s = 0; s < streams; ++s) {
+            readers.push_back(asio::co_spawn(ex, read_ranges(max_id, step, s, streams, &assemblers[s]), asio::deferred));
+        }
+        auto group = asio::experimental::make_parallel_group(std::move(readers));
+        auto [order, errors] = co_await group.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+        static_cast<void>(order);
+        for (const auto& e : errors) {
+            if (e) std::rethrow_exception(e);
+        }
+    }
+    std::uint64_t rows = 0;
+    for (const auto& a : assemblers) rows += a.rows();
+    co_return rows;
 }
 
 asio::awaitable<std::pair<bool, std::vector<std::int64_t>>> RecommendStore::order_products(std::int64_t order_id) {

@@ -15,17 +15,17 @@
 
 namespace emporium::recommend {
 
-// Turns the rows of `COPY (SELECT order_id, product_id … ORDER BY order_id) TO STDOUT (FORMAT
-// binary)` into baskets: consecutive rows of one order become one call of `on_basket` with its
-// products. Throws std::runtime_error on anything that is not that format (the stream is then
-// unusable).
+// Turns the rows of `COPY (SELECT order_id, product_id … ORDER BY order_id) TO STDOUT` (text
+// format) into baskets: consecutive rows of one order become one call of `on_basket` with its
+// products. Throws std::runtime_error on a row that is not two integers or that goes back in
+// order id (the stream is then unusable).
 class BasketAssembler {
 public:
     using OnBasket = std::function<void(std::span<const std::int64_t> products)>;
     explicit BasketAssembler(OnBasket on_basket) : on_basket_(std::move(on_basket)) {}
 
     void row(std::string_view data);  // one CopyData message
-    // Delivers the last basket. A new COPY stream (with its own header) may follow.
+    // Delivers the last basket (at the end of a COPY; another may follow).
     void finish();
     std::uint64_t rows() const { return rows_; }
 
@@ -33,8 +33,6 @@ private:
     OnBasket on_basket_;
     std::vector<std::int64_t> products_;
     std::int64_t order_ = 0;
-    bool header_seen_ = false;
-    bool trailer_seen_ = false;
     std::uint64_t rows_ = 0;
 };
 
@@ -43,16 +41,26 @@ public:
     using PoolRef = std::function<db::Pool&()>;
     explicit RecommendStore(PoolRef pool) : pool_(std::move(pool)) {}
 
-    // Every (order, product) of paid or fulfilled orders, in order-id order, one COPY statement
-    // per `batch_orders` order ids, so no statement's length depends on the size of the history
-    // and the client's memory does not either. Returns the number of rows.
-    boost::asio::awaitable<std::uint64_t> stream_paid_items(std::int64_t batch_orders, BasketAssembler& into);
+    // Every basket of a paid or fulfilled order, to `on_basket` (on the caller's executor, one at a
+    // time, in no particular order across streams). One COPY statement per `batch_orders` order
+    // ids, so no statement's length depends on the size of the history and the client's memory
+    // does not either; the ranges are dealt round-robin to `streams` connections read
+    // concurrently (the pool must be able to lend that many). Returns the number of rows.
+    boost::asio::awaitable<std::uint64_t> stream_paid_baskets(std::int64_t batch_orders,
+                                                              std::size_t streams,
+                                                              BasketAssembler::OnBasket on_basket);
     // The products of one order and whether it is paid (or fulfilled).
     boost::asio::awaitable<std::pair<bool, std::vector<std::int64_t>>> order_products(std::int64_t order_id);
     // Products the user bought (paid or fulfilled orders), most recently bought first.
     boost::asio::awaitable<std::vector<std::int64_t>> purchases(std::int64_t user_id, std::int64_t limit);
 
 private:
+    boost::asio::awaitable<void> read_ranges(std::int64_t max_id,
+                                             std::int64_t step,
+                                             std::size_t stream,
+                                             std::size_t streams,
+                                             BasketAssembler* into);
+
     PoolRef pool_;
 };
 

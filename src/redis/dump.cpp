@@ -41,55 +41,22 @@ void put_le(std::string& out, std::uint64_t v, int bytes) {
     for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
-// A canonical decimal integer, as listpack's lpStringToInt64 accepts it (no sign but '-', no
-// leading zeros, no "-0").
+// A canonical decimal integer, as listpack's lpStringToInt64 accepts it: an optional '-', no
+// leading zeros, no "-0", within 64 bits.
 bool canonical_integer(std::string_view s, std::int64_t& value) {
     if (s.empty() || s.size() > 20) return false;
+    if (s == "0") {
+        value = 0;
+        return true;
+    }
+    const std::size_t first = s[0] == '-' ? 1 : 0;
+    if (first == s.size() || s[first] < '1' || s[first] > '9') return false;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-    if (ec != std::errc() || end != s.data() + s.size()) return false;
-    std::array<char, 24> buf{};
-    auto [p, ec2] = std::to_chars(buf.data(), buf.data() + buf.size(), value);
-    return ec2 == std::errc() && std::string_view(buf.data(), static_cast<std::size_t>(p - buf.data())) == s;
+    return ec == std::errc() && end == s.data() + s.size();
 }
 
-// One listpack entry: its encoding and data, then their length (the "backlen", read backwards).
-void put_entry(std::string& lp, std::string_view element) {
-    const auto start = lp.size();
-    std::int64_t v = 0;
-    if (canonical_integer(element, v)) {
-        if (v >= 0 && v <= 127) {
-            lp.push_back(static_cast<char>(v));
-        } else if (v >= -4096 && v <= 4095) {
-            const auto u = static_cast<std::uint64_t>(v < 0 ? (std::int64_t{1} << 13) + v : v);
-            lp.push_back(static_cast<char>(0xC0 | (u >> 8)));
-            lp.push_back(static_cast<char>(u & 0xff));
-        } else if (v >= -32768 && v <= 32767) {
-            lp.push_back(static_cast<char>(0xF1));
-            put_le(lp, static_cast<std::uint64_t>(v < 0 ? (std::int64_t{1} << 16) + v : v), 2);
-        } else if (v >= -8388608 && v <= 8388607) {
-            lp.push_back(static_cast<char>(0xF2));
-            put_le(lp, static_cast<std::uint64_t>(v < 0 ? (std::int64_t{1} << 24) + v : v), 3);
-        } else if (v >= std::numeric_limits<std::int32_t>::min() && v <= std::numeric_limits<std::int32_t>::max()) {
-            lp.push_back(static_cast<char>(0xF3));
-            put_le(lp, static_cast<std::uint64_t>(v < 0 ? (std::int64_t{1} << 32) + v : v), 4);
-        } else {
-            lp.push_back(static_cast<char>(0xF4));
-            put_le(lp, static_cast<std::uint64_t>(v), 8);
-        }
-    } else {
-        const auto n = element.size();
-        if (n < 64) {
-            lp.push_back(static_cast<char>(0x80 | n));
-        } else if (n < 4096) {
-            lp.push_back(static_cast<char>(0xE0 | (n >> 8)));
-            lp.push_back(static_cast<char>(n & 0xff));
-        } else {
-            lp.push_back(static_cast<char>(0xF0));
-            put_le(lp, n, 4);
-        }
-        lp.append(element);
-    }
-    const auto l = lp.size() - start;
+// The length of an entry's encoding and data, stored after them (the "backlen", read backwards).
+void put_backlen(std::string& lp, std::size_t l) {
     if (l <= 127) {
         lp.push_back(static_cast<char>(l));
     } else if (l < 16383) {
@@ -111,6 +78,59 @@ void put_entry(std::string& lp, std::string_view element) {
         lp.push_back(static_cast<char>(((l >> 7) & 127) | 128));
         lp.push_back(static_cast<char>((l & 127) | 128));
     }
+}
+
+// An integer entry, in the smallest of listpack's integer encodings.
+void put_integer(std::string& lp, std::int64_t v) {
+    const auto start = lp.size();
+    if (v >= 0 && v <= 127) {
+        lp.push_back(static_cast<char>(v));
+    } else if (v >= -4096 && v <= 4095) {
+        const auto u = static_cast<std::uint64_t>(v < 0 ? (std::int64_t{1} << 13) + v : v);
+        lp.push_back(static_cast<char>(0xC0 | (u >> 8)));
+        lp.push_back(static_cast<char>(u & 0xff));
+    } else if (v >= -32768 && v <= 32767) {
+        lp.push_back(static_cast<char>(0xF1));
+        put_le(lp, static_cast<std::uint64_t>(v < 0 ? (std::int64_t{1} << 16) + v : v), 2);
+    } else if (v >= -8388608 && v <= 8388607) {
+        lp.push_back(static_cast<char>(0xF2));
+        put_le(lp, static_cast<std::uint64_t>(v < 0 ? (std::int64_t{1} << 24) + v : v), 3);
+    } else if (v >= std::numeric_limits<std::int32_t>::min() && v <= std::numeric_limits<std::int32_t>::max()) {
+        lp.push_back(static_cast<char>(0xF3));
+        put_le(lp, static_cast<std::uint64_t>(v < 0 ? (std::int64_t{1} << 32) + v : v), 4);
+    } else {
+        lp.push_back(static_cast<char>(0xF4));
+        put_le(lp, static_cast<std::uint64_t>(v), 8);
+    }
+    put_backlen(lp, lp.size() - start);
+}
+
+// An entry as listpack stores a string element: as an integer when it is a canonical one.
+void put_entry(std::string& lp, std::string_view element) {
+    std::int64_t v = 0;
+    if (canonical_integer(element, v)) {
+        put_integer(lp, v);
+        return;
+    }
+    const auto start = lp.size();
+    const auto n = element.size();
+    if (n < 64) {
+        lp.push_back(static_cast<char>(0x80 | n));
+    } else if (n < 4096) {
+        lp.push_back(static_cast<char>(0xE0 | (n >> 8)));
+        lp.push_back(static_cast<char>(n & 0xff));
+    } else {
+        lp.push_back(static_cast<char>(0xF0));
+        put_le(lp, n, 4);
+    }
+    lp.append(element);
+    put_backlen(lp, lp.size() - start);
+}
+
+// Redis' d2string: integers below 2^52 in magnitude print as integers, the rest with %.17g.
+bool integral_score(double score) {
+    constexpr double kBound = 4503599627370496.0;  // 2^52
+    return score != 0 && score > -kBound && score < kBound && score == static_cast<double>(static_cast<long long>(score));
 }
 
 // An RDB length: 6 bits, 14 bits, or a marker byte and 32/64 bits big-endian.
@@ -149,12 +169,8 @@ std::uint64_t crc64(std::uint64_t crc, std::string_view data) {
 }
 
 std::string listpack_score(double score) {
-    // Redis' d2string: integers below 2^52 in magnitude print as integers, the rest with %.17g.
-    constexpr double kBound = 4503599627370496.0;  // 2^52
     if (score == 0) return std::signbit(score) ? "-0" : "0";
-    if (score > -kBound && score < kBound && score == static_cast<double>(static_cast<long long>(score))) {
-        return std::to_string(static_cast<long long>(score));
-    }
+    if (integral_score(score)) return std::to_string(static_cast<long long>(score));
     std::array<char, 32> buf{};
     const int n = std::snprintf(buf.data(), buf.size(), "%.17g", score);
     return std::string(buf.data(), static_cast<std::size_t>(std::max(0, n)));
@@ -162,19 +178,36 @@ std::string listpack_score(double score) {
 
 std::string zset_restore_payload(std::span<const ZsetMember> members) {
     if (members.empty()) throw std::invalid_argument("zset_restore_payload: an empty sorted set cannot be restored");
-    std::vector<const ZsetMember*> order;
+    // Ascending (score, member bytes). The first 8 bytes of the member, big-endian and
+    // zero-padded, order most members without a call to memcmp.
+    struct Key {
+        double score;
+        std::uint64_t prefix;
+        const ZsetMember* m;
+    };
+    std::vector<Key> order;
     order.reserve(members.size());
     for (const auto& m : members) {
         if (!std::isfinite(m.score)) throw std::invalid_argument("zset_restore_payload: a score is not finite");
-        order.push_back(&m);
+        std::uint64_t prefix = 0;
+        for (std::size_t i = 0; i < 8; ++i) {
+            prefix = (prefix << 8) | (i < m.member.size() ? static_cast<unsigned char>(m.member[i]) : 0U);
+        }
+        order.push_back({m.score, prefix, &m});
     }
-    std::sort(order.begin(), order.end(), [](const ZsetMember* a, const ZsetMember* b) {
-        return a->score != b->score ? a->score < b->score : a->member < b->member;
+    std::sort(order.begin(), order.end(), [](const Key& a, const Key& b) {
+        if (a.score != b.score) return a.score < b.score;
+        if (a.prefix != b.prefix) return a.prefix < b.prefix;
+        return a.m->member < b.m->member;
     });
     std::string lp(6, '\0');  // total bytes and element count, filled in below
-    for (const auto* m : order) {
-        put_entry(lp, m->member);
-        put_entry(lp, listpack_score(m->score));
+    for (const auto& k : order) {
+        put_entry(lp, k.m->member);
+        if (integral_score(k.score)) {
+            put_integer(lp, static_cast<std::int64_t>(k.score));
+        } else {
+            put_entry(lp, listpack_score(k.score));
+        }
     }
     lp.push_back(static_cast<char>(0xFF));
     std::string head;
