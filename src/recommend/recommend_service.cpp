@@ -98,8 +98,7 @@ json::object with_score(const catalog::Product& p, std::optional<double> score) 
 RecommendService::PublishChunk RecommendService::ChunkEncoder::operator()(std::size_t from, std::size_t to) const {
     PublishChunk chunk;
     const auto& settings = service->settings_;
-    std::vector<char> digits;
-    std::vector<redis::ZsetMember> members;
+    std::vector<redis::ZsetIdMember> members;
     std::vector<Neighbour> top;
     for (auto at = from; at < to; ++at) {
         const auto id = (*ids)[at];
@@ -107,15 +106,8 @@ RecommendService::PublishChunk RecommendService::ChunkEncoder::operator()(std::s
         counter->top(id, settings.top_k, settings.scoring, top);
         if (top.empty()) continue;
         if (restore) {
-            // The members' text lives in `digits` (fixed slots, so the views stay valid).
-            constexpr std::size_t kSlot = 24;
-            digits.resize(top.size() * kSlot);
             members.clear();
-            for (std::size_t n = 0; n < top.size(); ++n) {
-                char* slot = digits.data() + n * kSlot;
-                auto [end, ec] = std::to_chars(slot, slot + kSlot, top[n].product_id);
-                members.push_back({std::string_view(slot, static_cast<std::size_t>(end - slot)), top[n].score});
-            }
+            for (const auto& n : top) members.push_back({n.product_id, n.score});
             chunk.commands.push_back(
                 redis::cmd("RESTORE", service->neighbours_key(id), "0", redis::zset_restore_payload(members), "REPLACE"));
         } else {

@@ -105,13 +105,8 @@ void put_integer(std::string& lp, std::int64_t v) {
     put_backlen(lp, lp.size() - start);
 }
 
-// An entry as listpack stores a string element: as an integer when it is a canonical one.
-void put_entry(std::string& lp, std::string_view element) {
-    std::int64_t v = 0;
-    if (canonical_integer(element, v)) {
-        put_integer(lp, v);
-        return;
-    }
+// A string entry (one that is not a canonical integer: listpack would store that as an integer).
+void put_string(std::string& lp, std::string_view element) {
     const auto start = lp.size();
     const auto n = element.size();
     if (n < 64) {
@@ -176,43 +171,56 @@ std::string listpack_score(double score) {
     return std::string(buf.data(), static_cast<std::size_t>(std::max(0, n)));
 }
 
-std::string zset_restore_payload(std::span<const ZsetMember> members) {
-    if (members.empty()) throw std::invalid_argument("zset_restore_payload: an empty sorted set cannot be restored");
-    // Ascending (score, member bytes). The first 8 bytes of the member, big-endian and
-    // zero-padded, order most members without a call to memcmp.
-    struct Key {
-        double score;
-        std::uint64_t prefix;
-        const ZsetMember* m;
-    };
-    std::vector<Key> order;
-    order.reserve(members.size());
-    for (const auto& m : members) {
-        if (!std::isfinite(m.score)) throw std::invalid_argument("zset_restore_payload: a score is not finite");
-        std::uint64_t prefix = 0;
-        for (std::size_t i = 0; i < 8; ++i) {
-            prefix = (prefix << 8) | (i < m.member.size() ? static_cast<unsigned char>(m.member[i]) : 0U);
-        }
-        order.push_back({m.score, prefix, &m});
+namespace {
+
+// A member on its way into the listpack: ordered by (score, member bytes); the first 8 bytes of
+// the member, big-endian and zero-padded, order most pairs without a call to memcmp.
+struct Entry {
+    double score;
+    std::uint64_t prefix;
+    std::string_view bytes;
+    bool integer;  // stored as `value`
+    std::int64_t value;
+};
+
+std::uint64_t prefix_of(std::string_view bytes) {
+    std::uint64_t prefix = 0;
+    for (std::size_t i = 0; i < 8; ++i) prefix = (prefix << 8) | (i < bytes.size() ? static_cast<unsigned char>(bytes[i]) : 0U);
+    return prefix;
+}
+
+std::string assemble(std::vector<Entry>& entries) {
+    if (entries.empty()) throw std::invalid_argument("zset_restore_payload: an empty sorted set cannot be restored");
+    for (const auto& e : entries) {
+        if (!std::isfinite(e.score)) throw std::invalid_argument("zset_restore_payload: a score is not finite");
     }
-    std::sort(order.begin(), order.end(), [](const Key& a, const Key& b) {
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
         if (a.score != b.score) return a.score < b.score;
         if (a.prefix != b.prefix) return a.prefix < b.prefix;
-        return a.m->member < b.m->member;
+        return a.bytes < b.bytes;
     });
-    std::string lp(6, '\0');  // total bytes and element count, filled in below
-    for (const auto& k : order) {
-        put_entry(lp, k.m->member);
-        if (integral_score(k.score)) {
-            put_integer(lp, static_cast<std::int64_t>(k.score));
+    std::string lp;
+    lp.reserve(8 + entries.size() * 16);
+    lp.resize(6);  // total bytes and element count, filled in below
+    for (const auto& e : entries) {
+        if (e.integer) {
+            put_integer(lp, e.value);
         } else {
-            put_entry(lp, listpack_score(k.score));
+            put_string(lp, e.bytes);
+        }
+        std::int64_t v = 0;
+        if (integral_score(e.score)) {
+            put_integer(lp, static_cast<std::int64_t>(e.score));
+        } else if (const auto text = listpack_score(e.score); canonical_integer(text, v)) {
+            put_integer(lp, v);  // 0
+        } else {
+            put_string(lp, text);
         }
     }
     lp.push_back(static_cast<char>(0xFF));
     std::string head;
     put_le(head, lp.size(), 4);
-    put_le(head, std::min<std::size_t>(members.size() * 2, 65535), 2);
+    put_le(head, std::min<std::size_t>(entries.size() * 2, 65535), 2);
     lp.replace(0, 6, head);
 
     std::string payload;
@@ -223,6 +231,35 @@ std::string zset_restore_payload(std::span<const ZsetMember> members) {
     put_le(payload, kRdbVersion, 2);
     put_le(payload, crc64(0, payload), 8);
     return payload;
+}
+
+
+}  // namespace
+
+std::string zset_restore_payload(std::span<const ZsetMember> members) {
+    std::vector<Entry> entries;
+    entries.reserve(members.size());
+    for (const auto& m : members) {
+        Entry e{m.score, prefix_of(m.member), m.member, false, 0};
+        e.integer = canonical_integer(m.member, e.value);
+        entries.push_back(e);
+    }
+    return assemble(entries);
+}
+
+std::string zset_restore_payload(std::span<const ZsetIdMember> members) {
+    // The members' decimal text (their order in the set) in fixed slots, so the views stay valid.
+    constexpr std::size_t kSlot = 20;
+    std::vector<char> digits(members.size() * kSlot);
+    std::vector<Entry> entries;
+    entries.reserve(members.size());
+    for (std::size_t n = 0; n < members.size(); ++n) {
+        char* slot = digits.data() + n * kSlot;
+        auto [end, ec] = std::to_chars(slot, slot + kSlot, members[n].member);
+        const std::string_view text(slot, static_cast<std::size_t>(end - slot));
+        entries.push_back({members[n].score, prefix_of(text), text, true, members[n].member});
+    }
+    return assemble(entries);
 }
 
 }  // namespace emporium::redis

@@ -35,6 +35,13 @@ struct ZsetMember {
 // non-finite score.
 std::string zset_restore_payload(std::span<const ZsetMember> members);
 
+// The same for members that are integers (e.g. ids), without formatting and parsing them back.
+struct ZsetIdMember {
+    std::int64_t member = 0;
+    double score = 0;
+};
+std::string zset_restore_payload(std::span<const ZsetIdMember> members);
+
 // The score as Redis prints it into a listpack: an integer when the value is one (below 2^52),
 // else "%.17g".
 std::string listpack_score(double score);
