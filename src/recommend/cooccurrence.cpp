@@ -75,14 +75,14 @@ void CooccurrenceCounter::add_basket(std::span<const std::int64_t> products, std
         if (std::find(basket_.begin(), basket_.end(), s) == basket_.end()) basket_.push_back(s);
     }
     for (auto s : basket_) ++frequency_[s];
-    if (pending_.capacity() == 0) pending_.reserve(kPendingPairs);  // address space; pages as used
+    if (pending_.capacity() == 0) pending_.reserve(pending_limit_);  // address space; pages as used
     std::sort(basket_.begin(), basket_.end());
     for (std::size_t i = 0; i < basket_.size(); ++i) {
         for (std::size_t j = i + 1; j < basket_.size(); ++j) {
             pending_.push_back((static_cast<std::uint64_t>(basket_[i]) << 32) | basket_[j]);
         }
     }
-    if (pending_.size() >= kPendingPairs) compact();
+    if (pending_.size() >= pending_limit_) compact();
 }
 
 void CooccurrenceCounter::compact() const {
@@ -120,7 +120,7 @@ void CooccurrenceCounter::compact() const {
     keys_.swap(keys);
     counts_.swap(counts);
     pending_.clear();
-    if (pending_.capacity() > kPendingPairs) pending_.shrink_to_fit();
+    if (pending_.capacity() > pending_limit_) pending_.shrink_to_fit();
 }
 
 void CooccurrenceCounter::finalise() const {

@@ -3,6 +3,7 @@
 // per product), and ranks each product's neighbours by a selectable score. Pure CPU, no I/O: the
 // batch builder, the evaluator and the tests share it.
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -34,6 +35,12 @@ struct Neighbour {
 
 class CooccurrenceCounter {
 public:
+    // Pairs buffered before they are sorted and merged into the totals: bounds the memory whatever
+    // the number of baskets (the totals grow with the distinct pairs only).
+    static constexpr std::size_t kDefaultPendingPairs = std::size_t{8} << 20;  // 64 MiB
+    explicit CooccurrenceCounter(std::size_t pending_pairs = kDefaultPendingPairs)
+        : pending_limit_(std::max<std::size_t>(1, pending_pairs)) {}
+
     // Counts one basket: duplicates within it count once; baskets of fewer than two distinct
     // products only count towards f(x) and N. Baskets larger than `max_basket` products are
     // truncated to their first `max_basket` distinct products (a pathological basket must not
@@ -82,10 +89,7 @@ private:
     static constexpr std::uint32_t kNoSlot = ~std::uint32_t{0};
     // Product ids below this get their slot from a plain array, the others from a hash map.
     static constexpr std::int64_t kDirectIds = std::int64_t{1} << 22;
-    // Pairs buffered before they are sorted and merged into the totals (64 MiB): bounds the
-    // memory whatever the number of baskets; the totals grow with the distinct pairs only.
-    static constexpr std::size_t kPendingPairs = std::size_t{8} << 20;
-
+    std::size_t pending_limit_;
     std::vector<std::uint32_t> direct_;                      // product id → slot (ids < kDirectIds)
     std::unordered_map<std::int64_t, std::uint32_t> index_;  // product id → slot (the others)
     std::vector<std::int64_t> ids_;                           // slot → product id

@@ -236,7 +236,8 @@ asio::awaitable<std::size_t> RecommendService::publish(const CooccurrenceCounter
     // Each list replaces the live one in one command, so a reader sees the old list or the new one,
     // never a mix: RESTORE … REPLACE of the whole set where the server takes our payloads, else a
     // set written under a temporary name and renamed over the live key.
-    const bool restore = co_await restore_matches(build);
+    bool restore = false;
+    if (settings_.restore_payloads) restore = co_await restore_matches(build);
     counter.prepare();  // from here on the encoding thread only reads the counter
     const auto ids = counter.product_ids();
     const ChunkEncoder encoder{this, &counter, &ids, restore, build};

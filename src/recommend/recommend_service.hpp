@@ -27,6 +27,9 @@ struct RecommendSettings {
     Scoring scoring = Scoring::kCount;
     std::int64_t batch_orders = 100'000;  // order ids per COPY statement of the builder
     std::size_t read_streams = 2;         // connections the builder reads on concurrently
+    // Publish by RESTORE of ready-made sets where the server is found to take them (probed per
+    // rebuild); false: always ZADD under a temporary name + RENAME.
+    bool restore_payloads = true;
     std::chrono::seconds cache_ttl{60};  // also-bought answers
     std::chrono::seconds bump_memory{7 * 24 * 3600};  // how long an order's incremental bump is remembered
 };

@@ -122,12 +122,6 @@ void put_string(std::string& lp, std::string_view element) {
     put_backlen(lp, lp.size() - start);
 }
 
-// Redis' d2string: integers below 2^52 in magnitude print as integers, the rest with %.17g.
-bool integral_score(double score) {
-    constexpr double kBound = 4503599627370496.0;  // 2^52
-    return score != 0 && score > -kBound && score < kBound && score == static_cast<double>(static_cast<long long>(score));
-}
-
 // An RDB length: 6 bits, 14 bits, or a marker byte and 32/64 bits big-endian.
 void put_rdb_length(std::string& out, std::uint64_t n) {
     if (n < (1U << 6)) {
@@ -142,6 +136,17 @@ void put_rdb_length(std::string& out, std::uint64_t n) {
         out.push_back(static_cast<char>(0x81));
         for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
     }
+}
+
+// Redis' double2ll, which decides whether a score goes into a listpack as an integer: integral
+// and within ±LLONG_MAX/2 (so -0 becomes 0).
+bool integral_score(double score, std::int64_t& value) {
+    constexpr double kBound = static_cast<double>(std::numeric_limits<std::int64_t>::max() / 2);
+    if (!(score >= -kBound && score <= kBound)) return false;
+    const auto v = static_cast<std::int64_t>(score);
+    if (static_cast<double>(v) != score) return false;
+    value = v;
+    return true;
 }
 
 }  // namespace
@@ -164,8 +169,7 @@ std::uint64_t crc64(std::uint64_t crc, std::string_view data) {
 }
 
 std::string listpack_score(double score) {
-    if (score == 0) return std::signbit(score) ? "-0" : "0";
-    if (integral_score(score)) return std::to_string(static_cast<long long>(score));
+    if (std::int64_t v = 0; integral_score(score, v)) return std::to_string(v);
     std::array<char, 32> buf{};
     const int n = std::snprintf(buf.data(), buf.size(), "%.17g", score);
     return std::string(buf.data(), static_cast<std::size_t>(std::max(0, n)));
@@ -208,13 +212,10 @@ std::string assemble(std::vector<Entry>& entries) {
         } else {
             put_string(lp, e.bytes);
         }
-        std::int64_t v = 0;
-        if (integral_score(e.score)) {
-            put_integer(lp, static_cast<std::int64_t>(e.score));
-        } else if (const auto text = listpack_score(e.score); canonical_integer(text, v)) {
-            put_integer(lp, v);  // 0
+        if (std::int64_t v = 0; integral_score(e.score, v)) {
+            put_integer(lp, v);
         } else {
-            put_string(lp, text);
+            put_string(lp, listpack_score(e.score));
         }
     }
     lp.push_back(static_cast<char>(0xFF));

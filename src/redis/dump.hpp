@@ -7,8 +7,8 @@
 // listpack as an RDB string, the RDB version (2 bytes) and a CRC-64 of all that (8 bytes, both
 // little-endian). The listpack holds member, score, member, score… in ascending (score, member
 // bytes) order; each entry is encoded as Redis' listpack encodes it: integers (a member or score
-// that is a canonical decimal integer) in the smallest integer form, anything else as a string,
-// scores that are not integers printed with "%.17g".
+// that is a canonical decimal integer, a score that is integral within ±2^62) in the smallest
+// integer form, anything else as a string, other scores printed with "%.17g".
 //
 // Whether the server stores sets exactly so is for the caller to check once (ZsetPayload::probe
 // in the recommendations publisher compares DUMPs): an older or different server gets the
@@ -42,8 +42,8 @@ struct ZsetIdMember {
 };
 std::string zset_restore_payload(std::span<const ZsetIdMember> members);
 
-// The score as Redis prints it into a listpack: an integer when the value is one (below 2^52),
-// else "%.17g".
+// The score as Redis writes it into a listpack: an integer when the value is one (within ±2^62;
+// -0 is 0), else "%.17g". Parsing it back gives the same double.
 std::string listpack_score(double score);
 
 }  // namespace emporium::redis

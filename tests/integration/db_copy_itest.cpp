@@ -127,6 +127,113 @@ TEST(DbCopy, FailuresLeaveNothingAndKeepTheConnection) {
     test::run_coro(copy_failures(test::process_test_database_url()));
 }
 
+// ---- COPY … TO STDOUT ---------------------------------------------------------------------------
+
+asio::awaitable<void> copy_out_rows(std::string url) {
+    auto conn = co_await Connection::connect(co_await asio::this_coro::executor, options_for(url));
+    // Every row arrives once, in order, as one text line.
+    std::int64_t rows = 0;
+    std::int64_t sum = 0;
+    bool in_order = true;
+    std::string last;
+    CopySink sink = [&](std::string_view row) {
+        ++rows;
+        const auto tab = row.find('\t');
+        const auto id = std::stoll(std::string(row.substr(0, tab)));
+        in_order = in_order && id == rows && row.substr(tab + 1) == "name-" + std::to_string(id) + "\n";
+        sum += id;
+    };
+    const auto n = co_await conn->copy_out(
+        "COPY (SELECT i, 'name-' || i FROM generate_series(1, 100000) i ORDER BY i) TO STDOUT", sink);
+    EXPECT_EQ(n, 100000);
+    EXPECT_EQ(rows, 100000);
+    EXPECT_EQ(sum, std::int64_t{100000} * 100001 / 2);
+    EXPECT_TRUE(in_order);
+    // The pipelined connection is back in pipeline mode and usable.
+    auto r = co_await conn->query(Statement{"test.copy_out_after", "SELECT $1::int + 1"}, 41);
+    EXPECT_EQ(r.get<std::int64_t>(0, 0), 42);
+}
+
+TEST(DbCopyOut, StreamsOneHundredThousandRows) {
+    test::run_coro(copy_out_rows(test::process_test_database_url()));
+}
+
+asio::awaitable<void> copy_out_in_transaction(std::string url) {
+    PoolOptions o;
+    o.connection = options_for(url);
+    o.max_size = 2;
+    Pool pool(co_await asio::this_coro::executor, o);
+    // Through the pool: a dedicated connection, returned afterwards.
+    std::vector<std::string> seen;
+    CopySink collect = [&seen](std::string_view row) { seen.emplace_back(row); };
+    EXPECT_EQ(co_await pool.copy_out("COPY (SELECT 'a' UNION ALL SELECT 'b') TO STDOUT", collect), 2);
+    EXPECT_EQ(seen, (std::vector<std::string>{"a\n", "b\n"}));
+    EXPECT_EQ(pool.in_use(), 0U);
+    // In a transaction: the COPY (which takes no parameters) sees the transaction's settings, and
+    // they end with it.
+    {
+        auto tx = co_await pool.begin();
+        static_cast<void>(co_await tx.query(
+            Statement{"test.copy_out_setting", "SELECT set_config('emporium.test_limit', $1, true)"}, "3"));
+        seen.clear();
+        const auto n = co_await tx.copy_out(
+            "COPY (SELECT i FROM generate_series(1, 10) i WHERE i <= current_setting('emporium.test_limit')::int) TO STDOUT",
+            collect);
+        EXPECT_EQ(n, 3);
+        EXPECT_EQ(seen, (std::vector<std::string>{"1\n", "2\n", "3\n"}));
+        co_await tx.commit();
+    }
+    auto after = co_await pool.query(
+        Statement{"test.copy_out_setting_gone", "SELECT coalesce(current_setting('emporium.test_limit', true), '')"});
+    EXPECT_EQ(after.get<std::string>(0, 0), "");
+    EXPECT_EQ(pool.in_use(), 0U);
+}
+
+TEST(DbCopyOut, ThroughThePoolAndInsideATransaction) {
+    test::run_coro(copy_out_in_transaction(test::process_test_database_url()));
+}
+
+asio::awaitable<void> copy_out_failures(std::string url) {
+    PoolOptions o;
+    o.connection = options_for(url);
+    o.max_size = 1;
+    Pool pool(co_await asio::this_coro::executor, o);
+    // An error after some rows: the rows before it were delivered, then the server's error.
+    std::int64_t rows = 0;
+    CopySink count = [&rows](std::string_view) { ++rows; };
+    bool division = false;
+    try {
+        static_cast<void>(co_await pool.copy_out(
+            "COPY (SELECT 1 / (50000 - i) FROM generate_series(1, 100000) i) TO STDOUT", count));
+    } catch (const DbError& e) {
+        division = e.sqlstate() == "22012";
+    }
+    EXPECT_TRUE(division);
+    EXPECT_GT(rows, 0);
+    EXPECT_LT(rows, 50000);
+    // The sink throws: its exception surfaces, the connection (still receiving) is dropped.
+    std::int64_t calls = 0;
+    CopySink failing = [&calls](std::string_view) {
+        if (++calls == 1000) throw std::runtime_error("sink broke");
+    };
+    EXPECT_THROW(static_cast<void>(co_await pool.copy_out(
+                     "COPY (SELECT i FROM generate_series(1, 1000000) i) TO STDOUT", failing)),
+                 std::runtime_error);
+    EXPECT_EQ(calls, 1000);
+    // Not a COPY … TO STDOUT, or not a valid one.
+    EXPECT_THROW(static_cast<void>(co_await pool.copy_out("SELECT 1", count)), DbError);
+    EXPECT_THROW(static_cast<void>(co_await pool.copy_out("COPY (SELECT 1) TO STDOUT (FORMAT nonsense)", count)), DbError);
+    static_cast<void>(co_await pool.query_unprepared("CREATE TEMP TABLE IF NOT EXISTS copy_target (i int)"));
+    EXPECT_THROW(static_cast<void>(co_await pool.copy_out("COPY copy_target FROM STDIN", count)), DbError);
+    // The single-connection pool still answers.
+    auto r = co_await pool.query(Statement{"test.copy_out_alive", "SELECT 7"});
+    EXPECT_EQ(r.get<std::int64_t>(0, 0), 7);
+}
+
+TEST(DbCopyOut, FailuresSurfaceAndThePoolRecovers) {
+    test::run_coro(copy_out_failures(test::process_test_database_url()));
+}
+
 asio::awaitable<void> scripts(std::string url) {
     auto conn = co_await Connection::connect(co_await asio::this_coro::executor, options_for(url));
     co_await conn->execute_script(

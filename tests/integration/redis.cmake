@@ -4,6 +4,9 @@ emporium_add_test(NAME redis_client_itest
     SOURCES integration/redis_client_itest.cpp
     LIBS emporium_redis LABELS integration
     CONCURRENCY "ConcurrentCommands" "Pipeline" "TimeoutFailsOtherInFlightCommands")
+emporium_add_test(NAME redis_dump_itest
+    SOURCES integration/redis_dump_itest.cpp
+    LIBS emporium_redis LABELS integration)
 emporium_add_test(NAME redis_restart_itest
     SOURCES integration/redis_restart_itest.cpp
     LIBS emporium_redis LABELS integration)
