@@ -91,6 +91,7 @@ inline recommend::RecommendSettings recommend_settings(const core::Config& confi
     s.top_k = static_cast<std::size_t>(config.recommend.top_k);
     s.scoring = recommend::parse_scoring(config.recommend.scoring).value_or(recommend::Scoring::kCount);
     s.batch_orders = config.recommend.batch_orders;
+    s.read_streams = static_cast<std::size_t>(config.recommend.read_streams);
     s.cache_ttl = config.recommend.cache_ttl;
     return s;
 }

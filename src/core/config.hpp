@@ -165,6 +165,7 @@ struct RecommendConfig {
     std::int64_t top_k = 50;
     std::string scoring = "count";  // count | cosine | jaccard | lift
     std::int64_t batch_orders = 100'000;
+    std::int64_t read_streams = 2;  // connections the rebuild reads on at once
     std::chrono::seconds cache_ttl{60};
 };
 

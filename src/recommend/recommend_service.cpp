@@ -216,16 +216,18 @@ asio::awaitable<bool> RecommendService::restore_matches(const std::string& build
     const auto b = keys_.make("cooccurrence", "tmp", build, "probe-b");
     std::vector<std::vector<std::string>> commands;
     commands.push_back(std::move(zadd));
-    commands.push_back(redis::cmd("RESTORE", b, "0", redis::zset_restore_payload(members), "REPLACE"));
+    // Both expire on their own should this process die before the DEL below.
+    commands.push_back(redis::cmd("PEXPIRE", a, "60000"));
+    commands.push_back(redis::cmd("RESTORE", b, "60000", redis::zset_restore_payload(members), "REPLACE"));
     commands.push_back(redis::cmd("DUMP", a));
     commands.push_back(redis::cmd("DUMP", b));
     commands.push_back(redis::cmd("DEL", a, b));
     auto replies = co_await redis_().pipeline(std::move(commands));
-    const bool same = replies[1].is_ok() && !replies[2].is_error() && !replies[2].is_nil() &&
-                      replies[2].str == replies[3].str && replies[3].type == replies[2].type;
+    const bool same = replies[2].is_ok() && !replies[3].is_error() && !replies[3].is_nil() &&
+                      replies[3].str == replies[4].str && replies[4].type == replies[3].type;
     if (!same) {
         core::log::warn("recommendations: this Redis does not load sorted-set payloads like its own; publishing with ZADD",
-                        {{"restore", replies[1].is_error() ? replies[1].str : std::string("ok")}});
+                        {{"restore", replies[2].is_error() ? replies[2].str : std::string("ok")}});
     }
     co_return same;
 }
