@@ -1,6 +1,8 @@
 #include "recommend/cooccurrence.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <sys/mman.h>
 #include <bit>
 #include <utility>
 #include <cmath>
@@ -26,12 +28,29 @@ std::optional<Scoring> parse_scoring(std::string_view name) {
 
 namespace {
 
+// The counter's big arrays (tens of MiB, touched once in order) are backed by huge pages where the
+// kernel allows them on request: one fault per 2 MiB instead of one per 4 KiB, which otherwise
+// costs more than the sorting. Reserves `n` elements first (the hint must precede the first touch).
+template <typename T>
+void reserve_huge(std::vector<T>& v, std::size_t n) {
+    v.reserve(n);
+#ifdef MADV_HUGEPAGE
+    constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+    const auto begin = reinterpret_cast<std::uintptr_t>(v.data());
+    const auto end = begin + v.capacity() * sizeof(T);
+    const auto first = (begin + kHuge - 1) & ~(kHuge - 1);
+    const auto last = end & ~(kHuge - 1);
+    if (last > first) static_cast<void>(::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE));
+#endif
+}
+
 // LSD radix sort of keys below 2^bits, in as few passes of at most 12 bits as cover them; `tmp`
 // is scratch of the same size.
 void radix_sort(std::vector<std::uint64_t>& v, std::vector<std::uint64_t>& tmp, int bits) {
     const int passes = std::max(1, (bits + 11) / 12);
     const int digit = (bits + passes - 1) / passes;
     const std::size_t buckets = std::size_t{1} << digit;
+    if (tmp.capacity() < v.size()) reserve_huge(tmp, v.size());
     tmp.resize(v.size());
     std::vector<std::size_t> count(buckets);
     for (int pass = 0, shift = 0; pass < passes; ++pass, shift += digit) {
@@ -75,7 +94,7 @@ void CooccurrenceCounter::add_basket(std::span<const std::int64_t> products, std
         if (std::find(basket_.begin(), basket_.end(), s) == basket_.end()) basket_.push_back(s);
     }
     for (auto s : basket_) ++frequency_[s];
-    if (pending_.capacity() == 0) pending_.reserve(pending_limit_);  // address space; pages as used
+    if (pending_.capacity() == 0) reserve_huge(pending_, pending_limit_);  // address space; pages as used
     std::sort(basket_.begin(), basket_.end());
     for (std::size_t i = 0; i < basket_.size(); ++i) {
         for (std::size_t j = i + 1; j < basket_.size(); ++j) {
@@ -97,8 +116,8 @@ void CooccurrenceCounter::compact() const {
     // which the dense one preserves).
     std::vector<std::uint64_t> keys;
     std::vector<std::uint32_t> counts;
-    keys.reserve(keys_.size() + pending_.size() / 2);
-    counts.reserve(keys.capacity());
+    reserve_huge(keys, keys_.size() + pending_.size() / 2);
+    reserve_huge(counts, keys.capacity());
     std::size_t old = 0;
     for (std::size_t i = 0; i < pending_.size();) {
         const auto dense = pending_[i];
@@ -132,6 +151,10 @@ void CooccurrenceCounter::finalise() const {
         ++offsets_[(key & 0xffffffffULL) + 1];
     }
     for (std::size_t i = 1; i < offsets_.size(); ++i) offsets_[i] += offsets_[i - 1];
+    if (edges_.capacity() < offsets_.back()) {
+        edges_ = {};
+        reserve_huge(edges_, offsets_.back());
+    }
     edges_.assign(offsets_.back(), Edge{0, 0});
     std::vector<std::uint32_t> fill(offsets_.begin(), offsets_.end() - 1);
     for (std::size_t i = 0; i < keys_.size(); ++i) {
