@@ -108,8 +108,14 @@ RecommendService::PublishChunk RecommendService::ChunkEncoder::operator()(std::s
         if (restore) {
             members.clear();
             for (const auto& n : top) members.push_back({n.product_id, n.score});
-            chunk.commands.push_back(
-                redis::cmd("RESTORE", service->neighbours_key(id), "0", redis::zset_restore_payload(members), "REPLACE"));
+            std::vector<std::string> restore_cmd;
+            restore_cmd.reserve(5);
+            restore_cmd.emplace_back("RESTORE");
+            restore_cmd.push_back(service->neighbours_key(id));
+            restore_cmd.emplace_back("0");
+            restore_cmd.push_back(redis::zset_restore_payload(members));  // moved, not copied
+            restore_cmd.emplace_back("REPLACE");
+            chunk.commands.push_back(std::move(restore_cmd));
         } else {
             const auto tmp = service->keys_.make("cooccurrence", "tmp", build, id);
             std::vector<std::string> zadd{"ZADD", tmp};
