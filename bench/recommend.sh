@@ -6,9 +6,12 @@
 #     per product, publish to Redis by RESTORE) — wall time from launch to exit, its own
 #     read/count/publish split, and peak RSS (VmHWM of the process, polled from /proc every 10 ms
 #     until it exits)
-#   reference: the same co-occurrence counts from one SQL self-join + GROUP BY in PostgreSQL, run
-#     after the rebuild (so on warm caches), wrapped in `SELECT count(*), sum(n) FROM (…) t` so no
-#     result set travels to the client, timed by psql's \timing at the server default work_mem
+#   reference: the same co-occurrence counts from one SQL self-join + GROUP BY in PostgreSQL,
+#     wrapped in `SELECT count(*), sum(n) FROM (…) t` so no result set travels to the client, timed
+#     by psql's \timing at the server default work_mem
+#   warm-up: each runs once untimed right before its timed run (the rebuild into a scratch key
+#     prefix, so the timed one still publishes into an empty one); Redis's background saves are
+#     waited for before the timed rebuild
 #   agreement: the SQL's distinct pairs must equal the rebuild's pair count, and for 3 sample
 #     products the top-5 neighbours with their counts from SQL must equal the Redis sorted sets
 #   also-bought: one `emporium serve` (2 I/O threads), wrk -t2 -c64 for SECONDS over 2000 products
@@ -101,6 +104,39 @@ paid_items=$(psql_db -c "SELECT count(*), round(count(*)::numeric / nullif(count
                          FROM order_items i JOIN orders o ON o.id = i.order_id WHERE o.status IN ('paid', 'fulfilled')")
 echo "orders by status: $statuses" >&2
 
+# --- warm-up ------------------------------------------------------------------------------------
+# Each side runs once untimed right before its timed run, so that both find PostgreSQL's caches
+# warm with their own pages: the rebuild into a scratch key prefix (deleted again: the timed
+# rebuild still publishes into an empty one), the SQL exactly as it is timed. Then Redis's
+# background persistence is brought up to date (an RDB save and an AOF rewrite, waited for), so
+# that no fork triggered by these writes lands inside a timed run.
+pairs_sql="SELECT a.product_id AS a, b.product_id AS b, count(*) AS n
+  FROM order_items a
+  JOIN order_items b ON b.order_id = a.order_id AND b.product_id <> a.product_id
+  JOIN orders o ON o.id = a.order_id
+  WHERE o.status IN ('paid', 'fulfilled')
+  GROUP BY 1, 2"
+persistence_busy() {
+  local info
+  info=$(rcli INFO persistence)
+  [[ $info == *"rdb_bgsave_in_progress:1"* || $info == *"aof_rewrite_in_progress:1"* || $info == *"aof_rewrite_scheduled:1"* ]]
+}
+settle_redis() {
+  local step
+  for step in BGSAVE BGREWRITEAOF; do
+    for _ in $(seq 1 600); do persistence_busy || break; sleep 0.1; done
+    rcli "$step" >/dev/null 2>&1 || true
+    sleep 0.2
+  done
+  for _ in $(seq 1 600); do persistence_busy || break; sleep 0.1; done
+  ! persistence_busy || { echo "recommend.sh: Redis is still saving after 60 s" >&2; exit 1; }
+}
+echo "warm-up rebuild (untimed) …" >&2
+CACHE_KEY_PREFIX="${prefix}warm:" "$bin" recommend rebuild --env-file /nonexistent >"$out/warm.out" 2>"$out/warm.log" \
+  || { echo "recommend.sh: the warm-up rebuild failed; see $out/warm.log" >&2; exit 1; }
+rcli --scan --pattern "${prefix}warm:*" | xargs -r -n 10000 redis-cli -h 127.0.0.1 -p "$redis_port" UNLINK >/dev/null
+settle_redis
+
 # --- rebuild ------------------------------------------------------------------------------------
 echo "recommend rebuild …" >&2
 hwm_kb=0
@@ -131,13 +167,9 @@ read_s=${BASH_REMATCH[5]} count_s=${BASH_REMATCH[6]} publish_s=${BASH_REMATCH[7]
 (( hwm_kb > 0 )) || { echo "recommend.sh: could not read the rebuild's VmHWM" >&2; exit 1; }
 
 # --- SQL reference ------------------------------------------------------------------------------
-pairs_sql="SELECT a.product_id AS a, b.product_id AS b, count(*) AS n
-  FROM order_items a
-  JOIN order_items b ON b.order_id = a.order_id AND b.product_id <> a.product_id
-  JOIN orders o ON o.id = a.order_id
-  WHERE o.status IN ('paid', 'fulfilled')
-  GROUP BY 1, 2"
 psql_db -c "EXPLAIN SELECT count(*), sum(n) FROM ($pairs_sql) t" >"$out/sql-plan.txt"
+echo "warm-up SQL (untimed) …" >&2
+psql_db -c "SELECT count(*), sum(n) FROM ($pairs_sql) t" >/dev/null
 echo "SQL self-join …" >&2
 sql_out=$(psql_db <<SQL
 SELECT setting || coalesce(unit, '') || ' (' || source || ')' FROM pg_settings WHERE name = 'work_mem';

@@ -109,9 +109,31 @@ void CooccurrenceCounter::compact() const {
     // Slots as dense keys a << width | b, so the sort looks at 2 × width bits only.
     const int width = std::max(1, static_cast<int>(std::bit_width(ids_.size())));
     for (auto& k : pending_) k = ((k >> 32) << width) | (k & 0xffffffffULL);
-    std::vector<std::uint64_t> tmp;
-    radix_sort(pending_, tmp, 2 * width);
+    {
+        std::vector<std::uint64_t> tmp;
+        radix_sort(pending_, tmp, 2 * width);
+    }
     const std::uint64_t low = (std::uint64_t{1} << width) - 1;
+    const auto original = [width, low](std::uint64_t dense) { return ((dense >> width) << 32) | (dense & low); };
+    if (keys_.empty()) {
+        // The first compaction: the runs are written over the sorted buffer itself (never ahead of
+        // where it is read), which then becomes the totals; no second array of keys.
+        std::vector<std::uint32_t> counts;
+        reserve_huge(counts, pending_.size());
+        std::size_t out = 0;
+        for (std::size_t i = 0; i < pending_.size();) {
+            const auto dense = pending_[i];
+            std::size_t j = i + 1;
+            while (j < pending_.size() && pending_[j] == dense) ++j;
+            pending_[out++] = original(dense);
+            counts.push_back(static_cast<std::uint32_t>(j - i));
+            i = j;
+        }
+        pending_.resize(out);
+        keys_ = std::exchange(pending_, {});
+        counts_ = std::move(counts);
+        return;
+    }
     // Merge the runs of the sorted buffer into the totals (both ascending in the original packing,
     // which the dense one preserves).
     std::vector<std::uint64_t> keys;
@@ -123,7 +145,7 @@ void CooccurrenceCounter::compact() const {
         const auto dense = pending_[i];
         std::size_t j = i + 1;
         while (j < pending_.size() && pending_[j] == dense) ++j;
-        const std::uint64_t key = ((dense >> width) << 32) | (dense & low);
+        const std::uint64_t key = original(dense);
         while (old < keys_.size() && keys_[old] < key) {
             keys.push_back(keys_[old]);
             counts.push_back(counts_[old++]);
@@ -145,23 +167,29 @@ void CooccurrenceCounter::compact() const {
 void CooccurrenceCounter::finalise() const {
     if (!stale_) return;
     compact();
-    offsets_.assign(ids_.size() + 1, 0);
+    // The totals are sorted by (a, b): each product's pairs with larger slots are already one run
+    // (`forward_`). Only the other direction, b → a, needs its own array (`backward_`).
+    const auto slots = ids_.size();
+    forward_.assign(slots + 1, 0);
+    backward_offsets_.assign(slots + 1, 0);
     for (auto key : keys_) {
-        ++offsets_[(key >> 32) + 1];
-        ++offsets_[(key & 0xffffffffULL) + 1];
+        ++forward_[(key >> 32) + 1];
+        ++backward_offsets_[(key & 0xffffffffULL) + 1];
     }
-    for (std::size_t i = 1; i < offsets_.size(); ++i) offsets_[i] += offsets_[i - 1];
-    if (edges_.capacity() < offsets_.back()) {
-        edges_ = {};
-        reserve_huge(edges_, offsets_.back());
+    for (std::size_t i = 1; i <= slots; ++i) {
+        forward_[i] += forward_[i - 1];
+        backward_offsets_[i] += backward_offsets_[i - 1];
     }
-    edges_.assign(offsets_.back(), Edge{0, 0});
-    std::vector<std::uint32_t> fill(offsets_.begin(), offsets_.end() - 1);
+    if (backward_.capacity() < keys_.size()) {
+        backward_ = {};
+        reserve_huge(backward_, keys_.size());
+    }
+    backward_.resize(keys_.size());
+    std::vector<std::uint32_t> fill(backward_offsets_.begin(), backward_offsets_.end() - 1);
     for (std::size_t i = 0; i < keys_.size(); ++i) {
         const auto a = static_cast<std::uint32_t>(keys_[i] >> 32);
         const auto b = static_cast<std::uint32_t>(keys_[i] & 0xffffffffULL);
-        edges_[fill[a]++] = Edge{b, counts_[i]};
-        edges_[fill[b]++] = Edge{a, counts_[i]};
+        backward_[fill[b]++] = Edge{a, counts_[i]};
     }
     stale_ = false;
 }
@@ -216,11 +244,12 @@ void CooccurrenceCounter::top(std::int64_t product,
     if (!found || k == 0) return;
     finalise();
     const auto self = *found;
-    for (auto e = offsets_[self]; e < offsets_[self + 1]; ++e) {
-        const auto& edge = edges_[e];
-        if (edge.count < min_count) continue;
-        out.push_back({ids_[edge.other], score(edge.count, frequency_[self], frequency_[edge.other], scoring), edge.count});
-    }
+    const auto add = [&](std::uint32_t other, std::uint32_t count) {
+        if (count < min_count) return;
+        out.push_back({ids_[other], score(count, frequency_[self], frequency_[other], scoring), count});
+    };
+    for (auto e = forward_[self]; e < forward_[self + 1]; ++e) add(static_cast<std::uint32_t>(keys_[e] & 0xffffffffULL), counts_[e]);
+    for (auto e = backward_offsets_[self]; e < backward_offsets_[self + 1]; ++e) add(backward_[e].other, backward_[e].count);
     if (out.size() > k) {
         // The k best under a total order are one set, whichever way the rest is arranged.
         std::nth_element(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(k), out.end(), better);

@@ -102,14 +102,16 @@ private:
     mutable std::vector<std::uint64_t> keys_;   // distinct unordered pairs, ascending
     mutable std::vector<std::uint32_t> counts_;  // baskets with both, per key
     std::uint64_t baskets_ = 0;
-    // Adjacency (CSR) built on the first query after counting changed.
+    // Adjacency, built on the first query after counting changed: slot a's pairs (a, b > a) are
+    // keys_[forward_[a] .. forward_[a + 1]); its pairs (b < a, a) are in backward_.
     struct Edge {
         std::uint32_t other;
         std::uint32_t count;
     };
     mutable bool stale_ = true;
-    mutable std::vector<std::uint32_t> offsets_;
-    mutable std::vector<Edge> edges_;
+    mutable std::vector<std::size_t> forward_;
+    mutable std::vector<std::size_t> backward_offsets_;
+    mutable std::vector<Edge> backward_;
 };
 
 }  // namespace emporium::recommend
