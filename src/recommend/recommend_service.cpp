@@ -100,12 +100,13 @@ RecommendService::PublishChunk RecommendService::ChunkEncoder::operator()(std::s
     const auto& settings = service->settings_;
     std::vector<redis::ZsetIdMember> members;
     std::vector<Neighbour> top;
+    std::vector<std::string> added{"SADD", service->keys_.make("cooccurrence", "index")};  // new in the index
     for (auto at = from; at < to; ++at) {
         const auto id = (*ids)[at];
         // The payload puts the members in Redis' order; the commands below do not depend on it.
         counter->top(id, settings.top_k, settings.scoring, top);
         if (top.empty()) continue;
-        if (restore) {
+        if (plan->restore) {
             members.clear();
             for (const auto& n : top) members.push_back({n.product_id, n.score});
             std::vector<std::string> restore_cmd;
@@ -117,7 +118,7 @@ RecommendService::PublishChunk RecommendService::ChunkEncoder::operator()(std::s
             restore_cmd.emplace_back("REPLACE");
             chunk.commands.push_back(std::move(restore_cmd));
         } else {
-            const auto tmp = service->keys_.make("cooccurrence", "tmp", build, id);
+            const auto tmp = service->keys_.make("cooccurrence", "tmp", plan->build, id);
             std::vector<std::string> zadd{"ZADD", tmp};
             zadd.reserve(2 + 2 * top.size());
             for (const auto& n : top) {
@@ -128,7 +129,9 @@ RecommendService::PublishChunk RecommendService::ChunkEncoder::operator()(std::s
             chunk.commands.push_back(redis::cmd("RENAME", tmp, service->neighbours_key(id)));
         }
         chunk.ids.push_back(id);
+        if (!std::binary_search(plan->before.begin(), plan->before.end(), id)) added.push_back(std::to_string(id));
     }
+    if (added.size() > 2) chunk.commands.push_back(std::move(added));
     return chunk;
 }
 
@@ -174,7 +177,11 @@ asio::awaitable<core::Result<RebuildReport>> RecommendService::rebuild() {
         // meanwhile); counting them is sorting the buffer, at the end (or whenever it is full).
         const auto started = Clock::now();
         BasketAssembler::OnBasket add = [&counter](std::span<const std::int64_t> products) { counter.add_basket(products); };
-        co_await store_.stream_paid_baskets(settings_.batch_orders, settings_.read_streams, add);
+        // Meanwhile (Redis is idle) the publication is prepared.
+        auto reading = store_.stream_paid_baskets(settings_.batch_orders, settings_.read_streams, add);
+        auto planning = plan_publish();
+        auto [rows, plan] = co_await (std::move(reading) && std::move(planning));
+        static_cast<void>(rows);
         const auto streamed = Clock::now();
         counter.prepare();
         report.read_seconds = std::chrono::duration<double>(streamed - started).count();
@@ -182,7 +189,7 @@ asio::awaitable<core::Result<RebuildReport>> RecommendService::rebuild() {
         report.baskets = counter.baskets();
         report.pairs = counter.pairs();
         const auto publishing = Clock::now();
-        report.products = co_await publish(counter, report);
+        report.products = co_await publish(counter, plan, report);
         report.publish_seconds = std::chrono::duration<double>(Clock::now() - publishing).count();
     } catch (const std::exception&) {
         failure = std::current_exception();
@@ -238,17 +245,31 @@ asio::awaitable<bool> RecommendService::restore_matches(const std::string& build
     co_return same;
 }
 
-asio::awaitable<std::size_t> RecommendService::publish(const CooccurrenceCounter& counter, RebuildReport& report) {
-    const auto build = core::random_hex_id().substr(0, 12);
-    const auto index = keys_.make("cooccurrence", "index");
+asio::awaitable<RecommendService::PublishPlan> RecommendService::plan_publish() {
+    PublishPlan plan;
+    plan.build = core::random_hex_id().substr(0, 12);
     // Each list replaces the live one in one command, so a reader sees the old list or the new one,
     // never a mix: RESTORE … REPLACE of the whole set where the server takes our payloads, else a
     // set written under a temporary name and renamed over the live key.
-    bool restore = false;
-    if (settings_.restore_payloads) restore = co_await restore_matches(build);
-    counter.prepare();  // from here on the encoding thread only reads the counter
+    if (settings_.restore_payloads) plan.restore = co_await restore_matches(plan.build);
+    // The products that have a list now. Taken before counting: a list an order.paid bump creates
+    // meanwhile is not mistaken for a stale one.
+    auto old = co_await redis_().command(redis::cmd("SMEMBERS", keys_.make("cooccurrence", "index")));
+    plan.before.reserve(old.elements.size());
+    for (const auto& member : old.elements) {
+        if (auto id = to_id(member.str)) plan.before.push_back(*id);
+    }
+    std::sort(plan.before.begin(), plan.before.end());
+    co_return plan;
+}
+
+asio::awaitable<std::size_t> RecommendService::publish(const CooccurrenceCounter& counter,
+                                                       const PublishPlan& plan,
+                                                       RebuildReport& report) {
+    const auto index = keys_.make("cooccurrence", "index");
+    counter.prepare();  // from here on the encoding threads only read the counter
     const auto ids = counter.product_ids();
-    const ChunkEncoder encoder{this, &counter, &ids, restore, build};
+    const ChunkEncoder encoder{this, &counter, &ids, &plan};
     std::vector<std::int64_t> published;
     // Two threads rank and encode the next chunk while this one sends the current chunk and
     // Redis loads it. Declared last: destroyed (joined) before what their work refers to.
@@ -267,18 +288,11 @@ asio::awaitable<std::size_t> RecommendService::publish(const CooccurrenceCounter
     }
     encoders.join();
 
-    // The index of products with a list, brought up to date by difference (it is only read by
-    // the next rebuild): products that had a list before but have none now lose their stale one.
-    auto old = co_await redis_().command(redis::cmd("SMEMBERS", index));
-    std::vector<std::int64_t> before;
-    before.reserve(old.elements.size());
-    for (const auto& member : old.elements) {
-        if (auto id = to_id(member.str)) before.push_back(*id);
-    }
-    std::sort(before.begin(), before.end());
+    // New products went into the index with their chunk. Products that had a list before but
+    // have none now lose their stale one.
     std::vector<std::string> gone{"DEL"};
     std::vector<std::string> forget{"SREM", index};
-    for (auto id : before) {
+    for (auto id : plan.before) {
         if (std::binary_search(published.begin(), published.end(), id)) continue;
         gone.push_back(neighbours_key(id));
         forget.push_back(std::to_string(id));
@@ -289,13 +303,6 @@ asio::awaitable<std::size_t> RecommendService::publish(const CooccurrenceCounter
         commands.push_back(std::move(gone));
         commands.push_back(std::move(forget));
     }
-    std::vector<std::string> add{"SADD", index};
-    for (auto id : published) {
-        if (std::binary_search(before.begin(), before.end(), id)) continue;
-        add.push_back(std::to_string(id));
-        if (add.size() - 2 == 10 * kPublishChunk) commands.push_back(std::exchange(add, {"SADD", index}));
-    }
-    if (add.size() > 2) commands.push_back(std::move(add));
     commands.push_back(redis::cmd("INCR", keys_.make("cooccurrence", "version")));
     co_await send_all(&redis_(), std::move(commands));
     co_return published.size();

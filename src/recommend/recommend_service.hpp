@@ -69,6 +69,11 @@ public:
 
 private:
     // The commands publishing one chunk of products.
+    struct PublishPlan {
+        bool restore = false;              // RESTORE payloads, else ZADD + RENAME
+        std::string build;                 // names the temporary keys
+        std::vector<std::int64_t> before;  // products in the index when the rebuild began, ascending
+    };
     struct PublishChunk {
         std::vector<std::vector<std::string>> commands;
         std::vector<std::int64_t> ids;  // the products with a list, ascending
@@ -79,8 +84,7 @@ private:
         const RecommendService* service;
         const CooccurrenceCounter* counter;
         const std::vector<std::int64_t>* ids;  // every product counted, ascending
-        bool restore;                          // RESTORE payloads, else ZADD + RENAME
-        std::string build;                     // names the temporary keys
+        const PublishPlan* plan;
         PublishChunk operator()(std::size_t from, std::size_t to) const;  // products ids[from, to)
     };
     struct EncodeChunk {
@@ -92,7 +96,8 @@ private:
     // The chunk of products from `from` on, its two halves encoded on `pool` at once.
     static boost::asio::awaitable<PublishChunk> encode_chunk(core::CpuPool* pool, const ChunkEncoder* encoder, std::size_t from);
     boost::asio::awaitable<bool> restore_matches(const std::string& build);
-    boost::asio::awaitable<std::size_t> publish(const CooccurrenceCounter& counter, RebuildReport& report);
+    boost::asio::awaitable<PublishPlan> plan_publish();
+    boost::asio::awaitable<std::size_t> publish(const CooccurrenceCounter& counter, const PublishPlan& plan, RebuildReport& report);
     boost::asio::awaitable<std::vector<catalog::Product>> popular(std::int64_t limit);
 
     RecommendSettings settings_;

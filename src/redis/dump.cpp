@@ -193,6 +193,25 @@ std::uint64_t prefix_of(std::string_view bytes) {
     return prefix;
 }
 
+// Completes a listpack of `members` member/score pairs (6 header bytes reserved at the front) and
+// wraps it as a RESTORE payload.
+std::string frame(std::string& lp, std::size_t members) {
+    lp.push_back(static_cast<char>(0xFF));
+    std::string head;
+    put_le(head, lp.size(), 4);
+    put_le(head, std::min<std::size_t>(members * 2, 65535), 2);
+    lp.replace(0, 6, head);
+
+    std::string payload;
+    payload.reserve(lp.size() + 16);
+    payload.push_back(static_cast<char>(kTypeZsetListpack));
+    put_rdb_length(payload, lp.size());
+    payload += lp;
+    put_le(payload, kRdbVersion, 2);
+    put_le(payload, crc64(0, payload), 8);
+    return payload;
+}
+
 std::string assemble(std::vector<Entry>& entries) {
     if (entries.empty()) throw std::invalid_argument("zset_restore_payload: an empty sorted set cannot be restored");
     for (const auto& e : entries) {
@@ -218,20 +237,7 @@ std::string assemble(std::vector<Entry>& entries) {
             put_string(lp, listpack_score(e.score));
         }
     }
-    lp.push_back(static_cast<char>(0xFF));
-    std::string head;
-    put_le(head, lp.size(), 4);
-    put_le(head, std::min<std::size_t>(entries.size() * 2, 65535), 2);
-    lp.replace(0, 6, head);
-
-    std::string payload;
-    payload.reserve(lp.size() + 16);
-    payload.push_back(static_cast<char>(kTypeZsetListpack));
-    put_rdb_length(payload, lp.size());
-    payload += lp;
-    put_le(payload, kRdbVersion, 2);
-    put_le(payload, crc64(0, payload), 8);
-    return payload;
+    return frame(lp, entries.size());
 }
 
 
@@ -248,7 +254,51 @@ std::string zset_restore_payload(std::span<const ZsetMember> members) {
     return assemble(entries);
 }
 
+namespace {
+
+// The common case of ids below 10^8 with integral scores in [0, 2^31): each member becomes one
+// 64-bit key, the score above its decimal digits (each digit + 1 in 4 bits, left-aligned, so that
+// comparing keys compares the digit strings as bytes), and plain integer sorting orders them.
+bool sortable_as_keys(std::span<const ZsetIdMember> members) {
+    for (const auto& m : members) {
+        if (m.member < 0 || m.member >= 100'000'000) return false;
+        if (!(m.score >= 0 && m.score < 2147483648.0) || m.score != static_cast<double>(static_cast<std::int64_t>(m.score))) return false;
+    }
+    return true;
+}
+
+std::string restore_payload_by_keys(std::span<const ZsetIdMember> members) {
+    std::vector<std::uint64_t> keys;
+    keys.reserve(members.size());
+    for (const auto& m : members) {
+        std::array<char, 8> digits{};
+        auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), m.member);
+        std::uint64_t packed = 0;
+        for (const char* d = digits.data(); d != end; ++d) packed = (packed << 4) | static_cast<std::uint64_t>(*d - '0' + 1);
+        packed <<= 4 * (digits.data() + digits.size() - end);
+        keys.push_back((static_cast<std::uint64_t>(m.score) << 32) | packed);
+    }
+    std::sort(keys.begin(), keys.end());
+    std::string lp;
+    lp.reserve(8 + keys.size() * 12);
+    lp.resize(6);
+    for (auto key : keys) {
+        std::int64_t id = 0;
+        for (int shift = 28; shift >= 0; shift -= 4) {
+            const auto d = (key >> shift) & 0xf;
+            if (d == 0) break;
+            id = id * 10 + static_cast<std::int64_t>(d - 1);
+        }
+        put_integer(lp, id);
+        put_integer(lp, static_cast<std::int64_t>(key >> 32));
+    }
+    return frame(lp, keys.size());
+}
+
+}  // namespace
+
 std::string zset_restore_payload(std::span<const ZsetIdMember> members) {
+    if (!members.empty() && sortable_as_keys(members)) return restore_payload_by_keys(members);
     // The members' decimal text (their order in the set) in fixed slots, so the views stay valid.
     constexpr std::size_t kSlot = 20;
     std::vector<char> digits(members.size() * kSlot);

@@ -132,18 +132,26 @@ TEST_F(RedisDumpServer, RestoredSetsAreTheSetsRedisBuildsItself) {
 
 TEST_F(RedisDumpServer, RandomSetsOfIdsMatchToo) {
     std::mt19937_64 rng(20261126);
-    for (int round = 0; round < 200; ++round) {
+    for (int round = 0; round < 300; ++round) {
         const auto size = 1 + rng() % 128;
         std::set<std::int64_t> ids;
         while (ids.size() < size) {
-            const int width = static_cast<int>(rng() % 40);  // small ids mostly, up to 2^40
-            ids.insert(static_cast<std::int64_t>(rng() % (std::uint64_t{1} << width)) * (rng() % 8 == 0 ? -1 : 1));
+            if (round % 3 == 0) {
+                // Below 10^8 and not negative: the payload's fast path (with integral scores).
+                const std::int64_t edges[] = {0, 9, 10, 99, 100, 99'999'999, 10'000'000, 12'345'678, 1'234'567};
+                ids.insert(rng() % 4 == 0 ? edges[rng() % std::size(edges)] : static_cast<std::int64_t>(rng() % 100'000'000));
+            } else {
+                const int width = static_cast<int>(rng() % 40);  // small ids mostly, up to 2^40, some negative
+                ids.insert(static_cast<std::int64_t>(rng() % (std::uint64_t{1} << width)) * (rng() % 8 == 0 ? -1 : 1));
+            }
         }
         Set set;
         std::vector<ZsetIdMember> members;
         for (auto id : ids) {
             // Counts (many ties) or normalised scores.
-            const double score = round % 2 == 0 ? static_cast<double>(1 + rng() % 5) : static_cast<double>(rng() % 1000) / 997.0;
+            // Counts (many ties, now and then a large one) or normalised scores.
+            const double score = round % 2 == 0 ? static_cast<double>(rng() % 50 == 0 ? 2'147'483'647 - rng() % 3 : rng() % 5)
+                                                : static_cast<double>(rng() % 1000) / 997.0;
             set.emplace_back(std::to_string(id), score);
             members.push_back({id, score});
         }
