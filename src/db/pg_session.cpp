@@ -593,6 +593,26 @@ asio::awaitable<void> Session::run_script(std::shared_ptr<Session> self, std::st
     if (error) std::rethrow_exception(error);
 }
 
+asio::awaitable<void> Session::start_copy(std::shared_ptr<Session> self, std::string copy_sql, ExecStatusType expected) {
+    if (PQsendQuery(self->conn_, copy_sql.c_str()) != 1) self->fail_connection_and_throw("cannot send COPY");
+    co_await flush_all(self, self->deadline(), "copy");
+    co_await read_available(self, self->deadline(), "copy");
+    PgResultPtr first(PQgetResult(self->conn_));
+    if (first && PQresultStatus(first.get()) == expected) co_return;
+    std::exception_ptr error =
+        first && PQresultStatus(first.get()) == PGRES_FATAL_ERROR
+            ? error_from_result(first.get(), self->conn_, "copy")
+            : make_db_error(expected == PGRES_COPY_IN ? "pg: copy: statement is not COPY … FROM STDIN"
+                                                      : "pg: copy: statement is not COPY … TO STDOUT",
+                            "42601");
+    if (first) {
+        auto [ignored, rows] = co_await collect_results(self, self->deadline(), "copy");
+        static_cast<void>(ignored);
+        static_cast<void>(rows);
+    }
+    std::rethrow_exception(error);
+}
+
 asio::awaitable<std::int64_t> Session::run_copy(std::shared_ptr<Session> self,
                                                 std::string copy_sql,
                                                 CopySource source) {
@@ -601,24 +621,7 @@ asio::awaitable<std::int64_t> Session::run_copy(std::shared_ptr<Session> self,
     // A COPY may legitimately take longer than one statement: the client-side limit is per step
     // (each chunk written, the final answer), i.e. a progress timeout.
     ExclusiveIo exclusive(*self);
-    if (PQsendQuery(self->conn_, copy_sql.c_str()) != 1) self->fail_connection_and_throw("cannot send COPY");
-    co_await flush_all(self, self->deadline(), "copy");
-    co_await read_available(self, self->deadline(), "copy");
-    {
-        PgResultPtr first(PQgetResult(self->conn_));
-        if (!first || PQresultStatus(first.get()) != PGRES_COPY_IN) {
-            std::exception_ptr error =
-                first && PQresultStatus(first.get()) == PGRES_FATAL_ERROR
-                    ? error_from_result(first.get(), self->conn_, "copy")
-                    : make_db_error("pg: copy: statement is not COPY … FROM STDIN", "42601");
-            if (first) {
-                auto [ignored, rows] = co_await collect_results(self, self->deadline(), "copy");
-                static_cast<void>(ignored);
-                static_cast<void>(rows);
-            }
-            std::rethrow_exception(error);
-        }
-    }
+    co_await start_copy(self, std::move(copy_sql), PGRES_COPY_IN);
 
     std::exception_ptr source_error;
     std::string chunk;
@@ -664,24 +667,7 @@ asio::awaitable<std::int64_t> Session::run_copy_out(std::shared_ptr<Session> sel
     self->require_usable();
     // As for COPY FROM, the limit is per step: each wait for more rows gets the full query timeout.
     ExclusiveIo exclusive(*self);
-    if (PQsendQuery(self->conn_, copy_sql.c_str()) != 1) self->fail_connection_and_throw("cannot send COPY");
-    co_await flush_all(self, self->deadline(), "copy");
-    co_await read_available(self, self->deadline(), "copy");
-    {
-        PgResultPtr first(PQgetResult(self->conn_));
-        if (!first || PQresultStatus(first.get()) != PGRES_COPY_OUT) {
-            std::exception_ptr error =
-                first && PQresultStatus(first.get()) == PGRES_FATAL_ERROR
-                    ? error_from_result(first.get(), self->conn_, "copy")
-                    : make_db_error("pg: copy: statement is not COPY … TO STDOUT", "42601");
-            if (first) {
-                auto [ignored, rows] = co_await collect_results(self, self->deadline(), "copy");
-                static_cast<void>(ignored);
-                static_cast<void>(rows);
-            }
-            std::rethrow_exception(error);
-        }
-    }
+    co_await start_copy(self, std::move(copy_sql), PGRES_COPY_OUT);
     struct Freed {
         void operator()(char* p) const { PQfreemem(p); }
     };

@@ -124,6 +124,11 @@ private:
     static boost::asio::awaitable<void> flush_all(std::shared_ptr<Session> self,
                                                   SteadyClock::time_point deadline,
                                                   std::string what_for);
+    // Sends a COPY statement (exclusive I/O held) and waits until the server has entered the
+    // `expected` COPY state; throws the server's error, or 42601 if the statement is another kind.
+    static boost::asio::awaitable<void> start_copy(std::shared_ptr<Session> self,
+                                                   std::string copy_sql,
+                                                   ExecStatusType expected);
     // Reads until a complete result is available (PQisBusy() == false).
     static boost::asio::awaitable<void> read_available(std::shared_ptr<Session> self,
                                                        SteadyClock::time_point deadline,
