@@ -333,12 +333,10 @@ Config Config::load(const ConfigSource& src) {
         throw ConfigError("RECOMMEND_SCORING: expected count|cosine|jaccard|lift, got '" + rec.scoring + "'");
     rec.batch_orders = src.get_int("RECOMMEND_BATCH_ORDERS", rec.batch_orders, 100, 10'000'000);
     rec.read_streams = src.get_int("RECOMMEND_READ_STREAMS", rec.read_streams, 1, 16);
-    // Each stream holds a pooled connection for the whole read; more than the pool would wait for
-    // a connection that only comes back at the end.
-    if (static_cast<std::size_t>(rec.read_streams) > c.db.pool_size) {
-        throw ConfigError("RECOMMEND_READ_STREAMS (" + std::to_string(rec.read_streams) + ") exceeds DB_POOL_SIZE (" +
-                          std::to_string(c.db.pool_size) + ")");
-    }
+    // Each stream holds a pooled connection for the whole read: at least one connection stays
+    // free for the worker's other jobs (with a pool of one, the rebuild reads on that one).
+    rec.read_streams = std::min<std::int64_t>(rec.read_streams,
+                                              std::max<std::int64_t>(1, static_cast<std::int64_t>(c.db.pool_size) - 1));
     rec.cache_ttl = std::chrono::seconds(src.get_int("RECOMMEND_CACHE_TTL_S", 60, 1, 86'400));
 
     auto& m = c.mail;

@@ -185,7 +185,7 @@ void CooccurrenceCounter::finalise() const {
         reserve_huge(backward_, keys_.size());
     }
     backward_.resize(keys_.size());
-    std::vector<std::uint32_t> fill(backward_offsets_.begin(), backward_offsets_.end() - 1);
+    std::vector<std::size_t> fill(backward_offsets_.begin(), backward_offsets_.end() - 1);
     for (std::size_t i = 0; i < keys_.size(); ++i) {
         const auto a = static_cast<std::uint32_t>(keys_[i] >> 32);
         const auto b = static_cast<std::uint32_t>(keys_[i] & 0xffffffffULL);

@@ -79,9 +79,17 @@ TEST(Config, RejectsInvalidValuesNamingTheVariable) {
     expect_error({{"DATABASE_URL", "mysql://x"}}, "DATABASE_URL");
     expect_error({{"HTTP_IDLE_TIMEOUT_MS", "0"}}, "HTTP_IDLE_TIMEOUT_MS");
     expect_error({{"RECOMMEND_READ_STREAMS", "0"}}, "RECOMMEND_READ_STREAMS");
-    // Each read stream holds a pooled connection for the whole read.
-    expect_error({{"RECOMMEND_READ_STREAMS", "4"}, {"DB_POOL_SIZE", "3"}}, "RECOMMEND_READ_STREAMS");
-    EXPECT_EQ(Config::load(ConfigSource::from_map({{"RECOMMEND_READ_STREAMS", "3"}, {"DB_POOL_SIZE", "3"}})).recommend.read_streams, 3);
+}
+
+TEST(Config, RecommendReadStreamsLeaveAPooledConnectionFree) {
+    const auto streams = [](std::map<std::string, std::string> m) {
+        return Config::load(ConfigSource::from_map(std::move(m))).recommend.read_streams;
+    };
+    EXPECT_EQ(streams({}), 2);
+    EXPECT_EQ(streams({{"RECOMMEND_READ_STREAMS", "4"}, {"DB_POOL_SIZE", "16"}}), 4);
+    EXPECT_EQ(streams({{"RECOMMEND_READ_STREAMS", "4"}, {"DB_POOL_SIZE", "3"}}), 2);
+    EXPECT_EQ(streams({{"DB_POOL_SIZE", "2"}}), 1);
+    EXPECT_EQ(streams({{"DB_POOL_SIZE", "1"}}), 1);
 }
 
 TEST(Config, EnvironmentOverridesDotenvFile) {
