@@ -195,7 +195,8 @@ std::optional<ListCursor> decode_cursor(std::string_view text) {
     c.id = i->get_int64();
     c.max_purchase = p->get_int64();
     c.now_micros = t->get_int64();
-    if (c.id <= 0 || c.max_purchase < 0) return std::nullopt;
+    if (c.id <= 0 || c.max_purchase < 0 || !is_storable_time(c.now_micros)) return std::nullopt;
+    if (c.sort == ListSort::kNewest && !is_storable_time(c.int_key)) return std::nullopt;
     return c;
 }
 
@@ -351,7 +352,8 @@ asio::awaitable<core::Result<ReviewPage>> CatalogService::list_reviews(std::int6
         const auto* o = v.if_object();
         const auto* t = o != nullptr ? o->if_contains("t") : nullptr;
         const auto* i = o != nullptr ? o->if_contains("i") : nullptr;
-        if (ec || t == nullptr || i == nullptr || !t->is_int64() || !i->is_int64()) {
+        if (ec || t == nullptr || i == nullptr || !t->is_int64() || !i->is_int64() ||
+            !is_storable_time(t->get_int64()) || i->get_int64() <= 0) {
             co_return core::make_error(
                 core::Errc::kBadRequest, "the cursor is invalid", {{"cursor", "is invalid"}});
         }

@@ -68,6 +68,13 @@ std::string iso8601(Timestamp t) {
     return {buf.data(), n};
 }
 
+bool is_storable_time(std::int64_t micros) noexcept {
+    // 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z.
+    constexpr std::int64_t kFirst = -62'135'596'800'000'000;
+    constexpr std::int64_t kLast = 253'402'300'799'999'999;
+    return micros >= kFirst && micros <= kLast;
+}
+
 std::string format_double(double v) {
     std::array<char, 64> buf{};
     auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);

@@ -175,6 +175,9 @@ std::optional<Product> product_from_json(const boost::json::value& v);
 std::optional<ProductPage> page_from_json(const boost::json::value& v);
 
 std::string iso8601(Timestamp t);
+// Whether `micros` (µs since the Unix epoch) is a time the database can store and the API can
+// print: years 1 to 9999. Every timestamp decoded from a client's cursor is checked with it.
+bool is_storable_time(std::int64_t micros) noexcept;
 // The shortest decimal text that parses back to exactly `v` (cursor keys, SQL float8 parameters).
 std::string format_double(double v);
 

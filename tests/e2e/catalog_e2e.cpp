@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <cstring>
 #include <memory>
 #include <set>
 #include <vector>
@@ -34,6 +35,34 @@ const std::string kJwtSecret = "catalog-e2e-secret-catalog-e2e-secret-0123";
 
 json::value body_of(const Res& r) {
     return json::parse(r.body());
+}
+
+// Base64url without padding, both ways (cursors are base64url JSON).
+std::string encoded(const std::string& raw) {
+    std::string out(sodium_base64_ENCODED_LEN(raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+    sodium_bin2base64(out.data(),
+                      out.size(),
+                      reinterpret_cast<const unsigned char*>(raw.data()),  // NOLINT(*-reinterpret-cast)
+                      raw.size(),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    out.resize(std::strlen(out.c_str()));
+    return out;
+}
+
+std::string decoded(const std::string& text) {
+    std::string out(text.size(), '\0');
+    std::size_t n = 0;
+    EXPECT_EQ(sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()),  // NOLINT(*-reinterpret-cast)
+                                out.size(),
+                                text.data(),
+                                text.size(),
+                                nullptr,
+                                &n,
+                                nullptr,
+                                sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+              0);
+    out.resize(n);
+    return out;
 }
 
 class CatalogE2E : public ::testing::Test {
@@ -193,6 +222,10 @@ TEST_F(CatalogE2E, AdminWritesPublicReadsAndReviews) {
     auto reviews = body_of(get(path + "/reviews?limit=10"));
     ASSERT_EQ(reviews.at("items").as_array().size(), 1U);
     EXPECT_EQ(body_of(get(path)).at("rating").at("average").as_double(), 4.0);
+    for (const char* t : {"9000000000000000000", "-9000000000000000000"}) {
+        const auto forged = encoded(std::string(R"({"t":)") + t + R"(,"i":1})");
+        expect_problem(get(path + "/reviews?limit=10&cursor=" + forged), 400, "bad_request");
+    }
 
     // Delete.
     expect_problem(http_call(server_->port(), bhttp::verb::delete_, path, "", {{"Authorization", customer}}),
@@ -254,6 +287,21 @@ TEST_F(CatalogE2E, ListingSearchFiltersSortsAndPages) {
     const std::string newest_cursor(first.at("next_cursor").as_string());
 
     expect_problem(get("/api/v1/products?sort=price_asc&cursor=" + newest_cursor), 400, "bad_request");
+    // Forged times beyond the storable range in an otherwise valid cursor: 400, not 500.
+    auto forged = json::parse(decoded(newest_cursor)).as_object();
+    for (const char* field : {"t", "k"}) {
+        for (const char* value : {"9000000000000000000", "-9000000000000000000"}) {
+            auto c = forged;
+            if (std::string(field) == "t") {
+                c["t"] = std::stoll(value);
+            } else {
+                c["k"] = value;
+            }
+            expect_problem(get("/api/v1/products?sort=newest&limit=2&cursor=" + encoded(json::serialize(c))),
+                           400,
+                           "bad_request");
+        }
+    }
     expect_problem(get("/api/v1/products?cursor=not-a-cursor"), 400, "bad_request");
     expect_problem(get("/api/v1/products?limit=0"), 422, "validation_failed");
     expect_problem(get("/api/v1/products?limit=101"), 422, "validation_failed");

@@ -83,6 +83,23 @@ TEST(Cursor, RejectsAnythingElse) {
         decode_cursor(base64url_encode(R"({"s":"price_asc","m":"","f":"x","k":"15","i":1,"p":0,"t":0})")));
 }
 
+// A forged time beyond what the database stores used to reach the query as a Timestamp (500).
+TEST(Cursor, RejectsTimesOutsideTheStorableRange) {
+    const auto with = [](const std::string& sort, const std::string& key, const std::string& t) {
+        return decode_cursor(base64url_encode(R"({"s":")" + sort + R"(","m":"","f":"x","k":")" + key +
+                                              R"(","i":1,"p":0,"t":)" + t + "}"));
+    };
+    EXPECT_TRUE(with("rank", "0.5", "1700000000000000"));
+    EXPECT_FALSE(with("rank", "0.5", "9000000000000000000"));
+    EXPECT_FALSE(with("rank", "0.5", "-9000000000000000000"));
+    EXPECT_TRUE(with("rank", "0.5", "-62135596800000000"));   // 0001-01-01
+    EXPECT_FALSE(with("rank", "0.5", "-62135596800000001"));  // just before
+    EXPECT_TRUE(with("newest", "253402300799999999", "0"));   // 9999-12-31T23:59:59.999999
+    EXPECT_FALSE(with("newest", "253402300800000000", "0"));
+    EXPECT_FALSE(with("newest", "-9000000000000000000", "0"));
+    EXPECT_TRUE(with("price_asc", "9000000000000000000", "0"));  // a price key is not a time
+}
+
 TEST(Base64Url, RoundTripsAllLengths) {
     std::string raw;
     for (int i = 0; i < 40; ++i) {
