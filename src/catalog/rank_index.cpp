@@ -1,0 +1,1028 @@
+#include "catalog/rank_index.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+
+namespace emporium::catalog {
+
+namespace {
+
+constexpr double kSecondsPerDay = 86400.0;
+constexpr double kFreshnessWeight = 0.2;
+constexpr double kFreshnessMicros = 30.0 * kSecondsPerDay * 1e6;
+// A cursor is served while its page-1 time is this much younger than the oldest kept change: a
+// change not visible in its snapshot was committed after it was taken, so its trigger ran at most
+// one (long) transaction earlier.
+constexpr std::int64_t kExpiryMarginMicros = 5LL * 60 * 1'000'000;
+constexpr std::size_t kMaxXip = 10'000;
+// Enumerating a candidate list this long is cheaper than guessing.
+constexpr std::size_t kAlwaysEnumerate = 2048;
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+std::int64_t wall_micros() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// (a.score, a.id) ranks before (b.score, b.id): higher score, then higher id.
+bool ranks_before(const RankedId& a, const RankedId& b) {
+    return a.score > b.score || (a.score == b.score && a.id > b.id);
+}
+
+// Whether (score, id) comes after the cursor position `k` in the ranking.
+bool after_key(double score, std::int64_t id, const RankKey& k) {
+    return score < k.score || (score == k.score && id < k.id);
+}
+
+template <typename T>
+bool parse_u64(std::string_view text, T& out) {
+    if (text.empty()) return false;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc{} && p == text.data() + text.size();
+}
+
+}  // namespace
+
+// ---- PgSnapshot ----------------------------------------------------------------------------------
+
+bool PgSnapshot::sees(std::uint64_t xid) const noexcept {
+    if (xid < xmin) return true;
+    if (xid >= xmax) return false;
+    return !std::binary_search(xip.begin(), xip.end(), xid);
+}
+
+bool PgSnapshot::within(const PgSnapshot& later) const noexcept {
+    if (xmax > later.xmax) return false;
+    for (auto x : later.xip) {
+        if (x >= xmax) break;
+        if (sees(x)) return false;  // visible here, still in progress there: not a later snapshot
+    }
+    return true;
+}
+
+std::string PgSnapshot::text() const {
+    std::string out = std::to_string(xmin) + ":" + std::to_string(xmax) + ":";
+    for (std::size_t i = 0; i < xip.size(); ++i) {
+        if (i > 0) out += ',';
+        out += std::to_string(xip[i]);
+    }
+    return out;
+}
+
+std::optional<PgSnapshot> PgSnapshot::parse(std::string_view text) {
+    const auto a = text.find(':');
+    if (a == std::string_view::npos) return std::nullopt;
+    const auto b = text.find(':', a + 1);
+    if (b == std::string_view::npos) return std::nullopt;
+    PgSnapshot s;
+    if (!parse_u64(text.substr(0, a), s.xmin) || !parse_u64(text.substr(a + 1, b - a - 1), s.xmax)) {
+        return std::nullopt;
+    }
+    if (s.xmin == 0 || s.xmin > s.xmax) return std::nullopt;
+    auto rest = text.substr(b + 1);
+    while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        const auto item = rest.substr(0, comma);
+        std::uint64_t x = 0;
+        if (!parse_u64(item, x) || x < s.xmin || x >= s.xmax) return std::nullopt;
+        if (!s.xip.empty() && x <= s.xip.back()) return std::nullopt;
+        if (s.xip.size() >= kMaxXip) return std::nullopt;
+        s.xip.push_back(x);
+        if (comma == std::string_view::npos) break;
+        rest = rest.substr(comma + 1);
+        if (rest.empty()) return std::nullopt;  // trailing comma
+    }
+    return s;
+}
+
+// ---- scoring and filters ---------------------------------------------------------------------------
+
+double rank_score(const RankInputs& in, std::int64_t max_purchase, std::int64_t now_micros) noexcept {
+    // As the reference SQL: the age in seconds as a double, then in days.
+    const double age_days = static_cast<double>(now_micros - in.created_micros) / 1e6 / kSecondsPerDay;
+    return ranking_score(in.purchase_count, max_purchase, in.rating_sum, in.rating_count, age_days).score;
+}
+
+bool RankFilters::accepts(const RankInputs& in) const noexcept {
+    if (min_price && in.price_cents < *min_price) return false;
+    if (max_price && in.price_cents > *max_price) return false;
+    if (in_stock && in.in_stock != *in_stock) return false;
+    if (category_ids && !std::binary_search(category_ids->begin(), category_ids->end(), in.category_id)) {
+        return false;
+    }
+    return true;
+}
+
+const std::vector<std::int64_t>& facet_price_bands() {
+    static const std::vector<std::int64_t> bands{0, 1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000};
+    return bands;
+}
+
+// ---- internals -------------------------------------------------------------------------------------
+
+// An immutable sort of the visible products (see the header).
+struct RankScan::Build {
+    PgSnapshot snapshot;
+    std::size_t history_end = 0;  // absolute history position the build reflects
+    std::int64_t max_purchase = 0;
+    std::int64_t now_micros = 0;
+    std::int64_t newest_created = std::numeric_limits<std::int64_t>::min();
+    std::vector<std::uint32_t> order;  // dense indices by (K desc, id desc)
+    std::vector<double> keys;          // K of order[i]
+    std::vector<std::uint32_t> position;  // dense -> position in order (UINT32_MAX: not in it)
+    std::unordered_map<std::int64_t, std::vector<std::uint32_t>> by_category;  // positions, ascending
+    std::vector<std::uint32_t> by_price;  // dense indices by (price, id)
+    std::vector<std::int64_t> prices;     // price of by_price[i]
+    std::vector<std::uint32_t> sample;    // dense indices, random
+};
+
+namespace {
+
+using Build = RankScan::Build;
+constexpr std::uint32_t kNoPosition = std::numeric_limits<std::uint32_t>::max();
+
+struct Entry {
+    std::uint64_t xid = 0;
+    std::uint32_t dense = 0;
+    RankInputs before;  // visible = false when the product did not exist
+    std::int64_t at_micros = 0;
+};
+
+struct Batch {
+    PgSnapshot snapshot;  // every entry before `end` is visible in it
+    std::size_t end = 0;  // absolute history position
+};
+
+}  // namespace
+
+struct RankIndex::Impl {
+    Options options;
+    mutable std::shared_mutex mutex;
+    bool loaded = false;
+    PgSnapshot snapshot;
+    std::vector<std::int64_t> ids;
+    std::vector<RankInputs> inputs;
+    std::unordered_map<std::int64_t, std::uint32_t> dense;
+    std::map<std::int64_t, std::int64_t> purchase_counts;  // of visible products
+    std::size_t visible = 0;
+    std::int64_t newest_created = std::numeric_limits<std::int64_t>::min();
+    std::deque<Entry> history;
+    std::size_t trimmed = 0;  // entries dropped from the front
+    std::deque<Batch> batches;
+    std::int64_t history_start_micros = 0;
+    std::shared_ptr<const Build> build;
+    std::unordered_set<std::uint32_t> changed_since_build;
+    std::uint64_t builds = 0;
+
+    std::size_t history_end() const { return trimmed + history.size(); }
+    const Entry& entry(std::size_t absolute) const { return history[absolute - trimmed]; }
+
+    std::int64_t current_max() const { return purchase_counts.empty() ? 0 : purchase_counts.rbegin()->first; }
+
+    void count_in(const RankInputs& in) {
+        if (!in.visible) return;
+        ++purchase_counts[in.purchase_count];
+        ++visible;
+        newest_created = std::max(newest_created, in.created_micros);
+    }
+    void count_out(const RankInputs& in) {
+        if (!in.visible) return;
+        auto it = purchase_counts.find(in.purchase_count);
+        if (it != purchase_counts.end() && --it->second == 0) purchase_counts.erase(it);
+        --visible;
+    }
+
+    std::uint32_t dense_of(std::int64_t id) {
+        auto [it, inserted] = dense.try_emplace(id, static_cast<std::uint32_t>(ids.size()));
+        if (inserted) {
+            ids.push_back(id);
+            inputs.emplace_back();
+        }
+        return it->second;
+    }
+
+    std::shared_ptr<Build> make_build(std::int64_t now_micros) const;
+    void install(std::shared_ptr<const Build> b);
+};
+
+std::shared_ptr<Build> RankIndex::Impl::make_build(std::int64_t now_micros) const {
+    struct Item {
+        double key;
+        std::int64_t id;
+        std::uint32_t dense;
+    };
+    auto b = std::make_shared<Build>();
+    std::vector<Item> items;
+    std::vector<std::int64_t> categories;  // by dense
+    std::vector<std::int64_t> item_prices;  // by dense
+    std::size_t dense_count = 0;
+    {
+        std::shared_lock lock(mutex);
+        b->snapshot = snapshot;
+        b->history_end = history_end();
+        b->max_purchase = current_max();
+        b->now_micros = now_micros;
+        b->newest_created = newest_created;
+        dense_count = ids.size();
+        items.reserve(visible);
+        categories.resize(dense_count);
+        item_prices.resize(dense_count);
+        for (std::uint32_t d = 0; d < dense_count; ++d) {
+            const auto& in = inputs[d];
+            if (!in.visible) continue;
+            items.push_back(Item{rank_score(in, b->max_purchase, now_micros), ids[d], d});
+            categories[d] = in.category_id;
+            item_prices[d] = in.price_cents;
+        }
+    }
+    std::sort(items.begin(), items.end(), [](const Item& x, const Item& y) {
+        return x.key > y.key || (x.key == y.key && x.id > y.id);
+    });
+    b->order.reserve(items.size());
+    b->keys.reserve(items.size());
+    b->position.assign(dense_count, kNoPosition);
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        b->order.push_back(items[i].dense);
+        b->keys.push_back(items[i].key);
+        b->position[items[i].dense] = static_cast<std::uint32_t>(i);
+        b->by_category[categories[items[i].dense]].push_back(static_cast<std::uint32_t>(i));
+    }
+    b->by_price = b->order;
+    std::sort(b->by_price.begin(), b->by_price.end(), [&](std::uint32_t x, std::uint32_t y) {
+        return item_prices[x] < item_prices[y] || (item_prices[x] == item_prices[y] && x < y);
+    });
+    b->prices.reserve(b->by_price.size());
+    for (auto d : b->by_price) b->prices.push_back(item_prices[d]);
+    // A random sample without repetition (partial Fisher-Yates over the positions).
+    std::vector<std::uint32_t> pool = b->order;
+    std::mt19937_64 rng(options.seed ^ b->history_end);
+    const std::size_t n = std::min(options.sample_size, pool.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        std::uniform_int_distribution<std::size_t> pick(i, pool.size() - 1);
+        std::swap(pool[i], pool[pick(rng)]);
+    }
+    pool.resize(n);
+    b->sample = std::move(pool);
+    return b;
+}
+
+// Under the exclusive lock.
+void RankIndex::Impl::install(std::shared_ptr<const Build> b) {
+    if (build && build->history_end > b->history_end) return;  // a newer build won the race
+    build = std::move(b);
+    ++builds;
+    changed_since_build.clear();
+    for (std::size_t i = std::max(build->history_end, trimmed); i < history_end(); ++i) {
+        changed_since_build.insert(entry(i).dense);
+    }
+}
+
+// ---- RankIndex ----------------------------------------------------------------------------------------
+
+RankIndex::RankIndex() : RankIndex(Options{}) {}
+
+RankIndex::RankIndex(Options options) : impl_(std::make_shared<Impl>()) {
+    impl_->options = options;
+}
+
+void RankIndex::reset(PgSnapshot snapshot,
+                      const std::vector<std::pair<std::int64_t, RankInputs>>& products,
+                      std::vector<RankChange> history,
+                      std::int64_t now_micros) {
+    auto& s = *impl_;
+    {
+        std::unique_lock lock(s.mutex);
+        s.snapshot = std::move(snapshot);
+        s.ids.clear();
+        s.inputs.clear();
+        s.dense.clear();
+        s.purchase_counts.clear();
+        s.visible = 0;
+        s.newest_created = std::numeric_limits<std::int64_t>::min();
+        s.history.clear();
+        s.batches.clear();
+        s.trimmed = 0;
+        s.build.reset();
+        s.changed_since_build.clear();
+        s.ids.reserve(products.size());
+        s.inputs.reserve(products.size());
+        s.dense.reserve(products.size());
+        for (const auto& [id, in] : products) {
+            const auto d = s.dense_of(id);
+            s.count_out(s.inputs[d]);
+            s.inputs[d] = in;
+            s.count_in(in);
+        }
+        std::sort(history.begin(), history.end(), [](const RankChange& a, const RankChange& b) {
+            return a.seq < b.seq;
+        });
+        for (auto& c : history) {
+            Entry e;
+            e.xid = c.xid;
+            e.dense = s.dense_of(c.product_id);
+            if (c.before) e.before = *c.before;
+            e.at_micros = c.at_micros;
+            s.history.push_back(e);
+        }
+        s.batches.push_back(Batch{s.snapshot, s.history_end()});
+        s.history_start_micros = now_micros - s.options.history_micros;
+        s.loaded = true;
+    }
+    auto b = s.make_build(now_micros);
+    std::unique_lock lock(s.mutex);
+    s.install(std::move(b));
+}
+
+bool RankIndex::apply(const PgSnapshot& snapshot, std::vector<RankChange> changes) {
+    auto& s = *impl_;
+    std::unique_lock lock(s.mutex);
+    if (!s.loaded || !s.snapshot.within(snapshot)) return false;
+    std::sort(changes.begin(), changes.end(), [](const RankChange& a, const RankChange& b) {
+        return a.seq < b.seq;
+    });
+    for (const auto& c : changes) {
+        if (s.snapshot.sees(c.xid)) continue;  // applied by an earlier catch-up
+        const auto d = s.dense_of(c.product_id);
+        Entry e;
+        e.xid = c.xid;
+        e.dense = d;
+        e.before = s.inputs[d];
+        e.at_micros = c.at_micros;
+        s.history.push_back(e);
+        s.count_out(s.inputs[d]);
+        s.inputs[d] = c.after;
+        s.count_in(c.after);
+        s.changed_since_build.insert(d);
+    }
+    const bool moved = !(s.snapshot == snapshot);
+    s.snapshot = snapshot;
+    if (moved) s.batches.push_back(Batch{snapshot, s.history_end()});
+    return moved;
+}
+
+void RankIndex::trim(std::int64_t now_micros) {
+    auto& s = *impl_;
+    std::unique_lock lock(s.mutex);
+    const auto cutoff = now_micros - s.options.history_micros;
+    const std::size_t keep_from = s.build ? s.build->history_end : s.trimmed;
+    while (!s.history.empty() && s.history.front().at_micros < cutoff && s.trimmed < keep_from) {
+        s.history.pop_front();
+        ++s.trimmed;
+    }
+    while (s.batches.size() > 1 && s.batches.front().end <= s.trimmed) s.batches.pop_front();
+    s.history_start_micros = std::max(s.history_start_micros, cutoff);
+}
+
+bool RankIndex::loaded() const {
+    std::shared_lock lock(impl_->mutex);
+    return impl_->loaded;
+}
+
+PgSnapshot RankIndex::snapshot() const {
+    std::shared_lock lock(impl_->mutex);
+    return impl_->snapshot;
+}
+
+std::int64_t RankIndex::max_purchase() const {
+    std::shared_lock lock(impl_->mutex);
+    return impl_->current_max();
+}
+
+std::size_t RankIndex::size() const {
+    std::shared_lock lock(impl_->mutex);
+    return impl_->visible;
+}
+
+bool RankIndex::needs_rebuild(std::int64_t now_micros) const {
+    const auto& s = *impl_;
+    std::shared_lock lock(s.mutex);
+    if (!s.loaded) return false;
+    if (!s.build) return true;
+    const auto& b = *s.build;
+    if (s.changed_since_build.size() >= s.options.rebuild_after_changes) return true;
+    const bool stale = now_micros - b.now_micros >= s.options.rebuild_after_micros;
+    if (stale && !s.changed_since_build.empty()) return true;
+    // Freshness falls with time for products younger than 30 days: their bound loosens.
+    if (stale && static_cast<double>(now_micros - s.newest_created) < kFreshnessMicros) return true;
+    const auto m = s.current_max();
+    if (m != b.max_purchase) {
+        if (b.max_purchase == 0 || m < b.max_purchase) return true;
+        if (static_cast<double>(m) > static_cast<double>(b.max_purchase) * (1.0 + s.options.rebuild_after_max_growth))
+            return true;
+    }
+    return false;
+}
+
+void RankIndex::rebuild(std::int64_t now_micros) {
+    auto b = impl_->make_build(now_micros);
+    std::unique_lock lock(impl_->mutex);
+    impl_->install(std::move(b));
+}
+
+std::optional<RankInputs> RankIndex::inputs(std::int64_t product_id) const {
+    std::shared_lock lock(impl_->mutex);
+    auto it = impl_->dense.find(product_id);
+    if (it == impl_->dense.end()) return std::nullopt;
+    return impl_->inputs[it->second];
+}
+
+// ---- queries --------------------------------------------------------------------------------------
+
+struct RankScan::State {
+    std::shared_ptr<const RankIndex::Impl> impl;
+    std::shared_ptr<const Build> build;
+    RankFilters filters;
+    std::optional<RankKey> after;
+    std::size_t want = 0;
+    PgSnapshot snapshot;
+    std::int64_t max_purchase = 0;
+    std::int64_t now_micros = 0;
+    // Bounds between the build's key K and the true score s (see the header).
+    double alpha = 1, beta = 0, gamma = 1, delta = 0;
+    bool exact_bound = true;  // alpha == 1 and beta == 0: s <= K exactly, equal K in id order
+
+    std::vector<RankedId> changed;                           // the delta set, scored
+    std::unordered_set<std::uint32_t> skip;                  // its products
+    std::unordered_map<std::uint32_t, RankInputs> late;      // changed during the scan: as of P
+    std::size_t history_seen = 0;
+    bool changed_sent = false;
+
+    enum class Mode { kOrder, kCategories, kList };
+    Mode mode = Mode::kOrder;
+    std::size_t pos = 0;                    // kOrder: next position
+    std::vector<std::pair<const std::vector<std::uint32_t>*, std::size_t>> lists;  // kCategories
+    std::vector<std::pair<std::uint32_t, std::size_t>> merge;  // (position, list), min-heap
+    std::vector<std::uint32_t> list;        // kList: dense indices
+    std::size_t list_pos = 0;
+    std::size_t list_skip_below = 0;        // kList after a switch: positions already scanned
+    bool list_after_switch = false;
+    std::size_t visited = 0;
+    std::size_t switch_after = std::numeric_limits<std::size_t>::max();
+    // A bounded candidate list to enumerate instead when a scan visits too much (made on demand).
+    enum class Fallback { kNone, kPrice, kCategories };
+    Fallback fallback = Fallback::kNone;
+    std::size_t price_lo = 0;
+    std::size_t price_hi = 0;
+    std::vector<const std::vector<std::uint32_t>*> category_lists;
+    std::unordered_set<std::uint32_t> only;             // only_ids as dense indices (kList)
+    bool restricted = false;
+
+    std::vector<RankedId> heap;  // the best `want`, worst on top
+    double bound = kInfinity;    // upper bound of every candidate not yet produced
+    std::int64_t next_id = 0;    // id at the next position (exact-bound tie breaking)
+    bool exhausted = false;
+
+    void push(const RankedId& r) {
+        if (heap.size() < want) {
+            heap.push_back(r);
+            std::push_heap(heap.begin(), heap.end(), ranks_before);
+        } else if (!heap.empty() && ranks_before(r, heap.front())) {
+            std::pop_heap(heap.begin(), heap.end(), ranks_before);
+            heap.back() = r;
+            std::push_heap(heap.begin(), heap.end(), ranks_before);
+        }
+    }
+    bool finished() const {
+        if (exhausted || want == 0) return true;
+        if (heap.size() < want) return false;
+        const auto& worst = heap.front();
+        if (worst.score > bound) return true;
+        return exact_bound && worst.score == bound && worst.id > next_id;
+    }
+};
+
+namespace {
+
+using State = RankScan::State;
+
+// Upper bound of the true score of a product with build key `k`.
+double upper(const State& st, double k) {
+    if (st.exact_bound) return k;
+    return st.alpha * k + st.beta + 1e-12;
+}
+
+// Incorporates changes applied since the scan began (under the shared lock).
+void catch_up_late(State& st) {
+    const auto& s = *st.impl;
+    if (s.history_end() == st.history_seen) return;
+    if (st.history_seen < s.trimmed) throw std::logic_error("rank scan: history trimmed under a running scan");
+    for (std::size_t i = st.history_seen; i < s.history_end(); ++i) {
+        const auto& e = s.entry(i);
+        if (st.skip.contains(e.dense)) continue;
+        st.late.try_emplace(e.dense, e.before);
+    }
+    st.history_seen = s.history_end();
+}
+
+const RankInputs& inputs_at(const State& st, std::uint32_t d) {
+    if (auto it = st.late.find(d); it != st.late.end()) return it->second;
+    return st.impl->inputs[d];
+}
+
+// Scores product `d` (not in the delta set) and emits it when it qualifies.
+template <typename Emit>
+void consider(State& st, std::uint32_t d, Emit& emit) {
+    ++st.visited;
+    if (st.skip.contains(d)) return;
+    if (st.restricted && !st.only.contains(d)) return;
+    const auto& in = inputs_at(st, d);
+    if (!in.visible || !st.filters.accepts(in)) return;
+    const auto id = st.impl->ids[d];
+    const double score = rank_score(in, st.max_purchase, st.now_micros);
+    if (st.after && !after_key(score, id, *st.after)) return;
+    emit(RankedId{id, score, in});
+}
+
+void update_bound(State& st) {
+    const auto& b = *st.build;
+    switch (st.mode) {
+        case State::Mode::kOrder:
+            if (st.pos < b.order.size()) {
+                st.bound = upper(st, b.keys[st.pos]);
+                st.next_id = st.impl->ids[b.order[st.pos]];
+            } else {
+                st.exhausted = true;
+                st.bound = -kInfinity;
+            }
+            break;
+        case State::Mode::kCategories:
+            if (!st.merge.empty()) {
+                const auto p = st.merge.front().first;
+                st.bound = upper(st, b.keys[p]);
+                st.next_id = st.impl->ids[b.order[p]];
+            } else {
+                st.exhausted = true;
+                st.bound = -kInfinity;
+            }
+            break;
+        case State::Mode::kList:
+            if (st.list_pos >= st.list.size()) {
+                st.exhausted = true;
+                st.bound = -kInfinity;
+            } else {
+                st.bound = kInfinity;
+            }
+            break;
+    }
+}
+
+constexpr auto kMergeGreater = [](const std::pair<std::uint32_t, std::size_t>& a,
+                                  const std::pair<std::uint32_t, std::size_t>& b) { return a.first > b.first; };
+
+// The scan visited too much for what it found: enumerate the bounded fallback list instead,
+// skipping what the scan already covered (positions before its frontier).
+std::vector<std::uint32_t> price_list(const State& st) {
+    const auto& b = *st.build;
+    return {b.by_price.begin() + static_cast<std::ptrdiff_t>(st.price_lo),
+            b.by_price.begin() + static_cast<std::ptrdiff_t>(st.price_hi)};
+}
+
+std::vector<std::uint32_t> category_list(const State& st) {
+    const auto& b = *st.build;
+    std::vector<std::uint32_t> out;
+    for (const auto* l : st.category_lists) {
+        for (auto p : *l) out.push_back(b.order[p]);
+    }
+    return out;
+}
+
+void switch_to_fallback(State& st) {
+    std::size_t frontier = 0;
+    if (st.mode == State::Mode::kOrder) {
+        frontier = st.pos;
+    } else if (st.mode == State::Mode::kCategories) {
+        frontier = st.merge.empty() ? st.build->order.size() : st.merge.front().first;
+    }
+    st.mode = State::Mode::kList;
+    st.list = st.fallback == State::Fallback::kPrice ? price_list(st) : category_list(st);
+    st.fallback = State::Fallback::kNone;
+    st.list_pos = 0;
+    st.list_after_switch = true;
+    st.list_skip_below = frontier;
+}
+
+// Produces candidates until `max_emit` were emitted, the scan is exhausted, or `stop()` says so.
+template <typename Emit, typename Stop>
+void produce(State& st, std::size_t max_emit, Emit&& emit, Stop&& stop) {
+    const auto& b = *st.build;
+    std::size_t emitted = 0;
+    auto counted = [&](const RankedId& r) {
+        ++emitted;
+        emit(r);
+    };
+    update_bound(st);
+    while (!st.exhausted && emitted < max_emit && !stop()) {
+        if (st.fallback != State::Fallback::kNone && st.visited > st.switch_after) switch_to_fallback(st);
+        switch (st.mode) {
+            case State::Mode::kOrder:
+                consider(st, b.order[st.pos], counted);
+                ++st.pos;
+                break;
+            case State::Mode::kCategories: {
+                std::pop_heap(st.merge.begin(), st.merge.end(), kMergeGreater);
+                auto [p, li] = st.merge.back();
+                st.merge.pop_back();
+                auto& [vec, next] = st.lists[li];
+                if (++next < vec->size()) {
+                    st.merge.emplace_back((*vec)[next], li);
+                    std::push_heap(st.merge.begin(), st.merge.end(), kMergeGreater);
+                }
+                consider(st, b.order[p], counted);
+                break;
+            }
+            case State::Mode::kList: {
+                const auto d = st.list[st.list_pos++];
+                if (st.list_after_switch) {
+                    const auto p = d < b.position.size() ? b.position[d] : kNoPosition;
+                    if (p != kNoPosition && p < st.list_skip_below) break;
+                }
+                consider(st, d, counted);
+                break;
+            }
+        }
+        update_bound(st);
+    }
+}
+
+}  // namespace
+
+std::optional<RankError> RankIndex::begin(const RankRequest& request, RankScan& scan) const {
+    const auto& s = *impl_;
+    auto st = std::make_shared<State>();
+    std::shared_lock lock(s.mutex);
+    if (!s.loaded || !s.build) return RankError::kNotLoaded;
+    const bool current = !request.as_of || *request.as_of == s.snapshot;
+    if (!current) {
+        if (!request.as_of->within(s.snapshot)) return RankError::kBehind;
+        if (!request.now_micros || *request.now_micros < s.history_start_micros + kExpiryMarginMicros)
+            return RankError::kSnapshotExpired;
+    }
+    st->impl = impl_;
+    st->build = s.build;
+    st->filters = request.filters;
+    st->after = request.after;
+    st->want = request.want;
+    st->snapshot = current ? s.snapshot : *request.as_of;
+    st->max_purchase = request.max_purchase.value_or(s.current_max());
+    st->now_micros = request.now_micros.value_or(wall_micros());
+    st->history_seen = s.history_end();
+    const auto& b = *st->build;
+
+    // Bounds between the build's keys and the true scores (see the header).
+    const auto mb = b.max_purchase;
+    const auto mp = st->max_purchase;
+    if (mp > 0 && mb > mp) st->alpha = static_cast<double>(mb) / static_cast<double>(mp);
+    if (b.now_micros > st->now_micros)
+        st->beta = kFreshnessWeight * static_cast<double>(b.now_micros - st->now_micros) / kFreshnessMicros;
+    if (mb > 0 && mp > mb) st->gamma = static_cast<double>(mb) / static_cast<double>(mp);
+    if (mb > 0 && mp == 0) st->gamma = 0;
+    if (st->now_micros > b.now_micros)
+        st->delta = kFreshnessWeight * static_cast<double>(st->now_micros - b.now_micros) / kFreshnessMicros;
+    st->exact_bound = st->alpha == 1.0 && st->beta == 0.0;
+
+    if (request.only_ids) {
+        st->restricted = true;
+        for (auto id : *request.only_ids) {
+            if (auto it = s.dense.find(id); it != s.dense.end()) st->only.insert(it->second);
+        }
+    }
+
+    // The delta set: products whose inputs differ between the build and P.
+    std::unordered_map<std::uint32_t, std::optional<RankInputs>> as_of;  // nullopt: the current inputs
+    if (current) {
+        for (auto d : s.changed_since_build) as_of.emplace(d, std::nullopt);
+    } else {
+        std::size_t boundary = s.trimmed;
+        for (auto it = s.batches.rbegin(); it != s.batches.rend(); ++it) {
+            if (it->snapshot.within(st->snapshot)) {
+                boundary = it->end;
+                break;
+            }
+        }
+        const auto start = std::max(s.trimmed, std::min(boundary, b.history_end));
+        for (std::size_t i = start; i < s.history_end(); ++i) {
+            const auto& e = s.entry(i);
+            auto [slot, inserted] = as_of.try_emplace(e.dense, std::nullopt);
+            if (slot->second) continue;  // decided: an earlier change is not visible in P
+            if (!st->snapshot.sees(e.xid)) slot->second = e.before;
+        }
+    }
+    for (const auto& [d, maybe] : as_of) {
+        st->skip.insert(d);
+        const auto& in = maybe ? *maybe : s.inputs[d];
+        if (!in.visible || !st->filters.accepts(in)) continue;
+        if (st->restricted && !st->only.contains(d)) continue;
+        const auto id = s.ids[d];
+        const double score = rank_score(in, st->max_purchase, st->now_micros);
+        if (st->after && !after_key(score, id, *st->after)) continue;
+        st->changed.push_back(RankedId{id, score, in});
+    }
+
+    // The access path. Candidate lists: the price range, the category subtree, the given ids.
+    const std::size_t n = b.order.size();
+    std::size_t price_lo = 0;
+    std::size_t price_hi = n;
+    if (request.filters.min_price) {
+        price_lo = static_cast<std::size_t>(
+            std::lower_bound(b.prices.begin(), b.prices.end(), *request.filters.min_price) - b.prices.begin());
+    }
+    if (request.filters.max_price) {
+        price_hi = static_cast<std::size_t>(
+            std::upper_bound(b.prices.begin(), b.prices.end(), *request.filters.max_price) - b.prices.begin());
+    }
+    const std::size_t price_count = price_hi > price_lo ? price_hi - price_lo : 0;
+    std::size_t category_count = n;
+    std::vector<const std::vector<std::uint32_t>*> category_lists;
+    if (request.filters.category_ids) {
+        category_count = 0;
+        for (auto c : *request.filters.category_ids) {
+            if (auto it = b.by_category.find(c); it != b.by_category.end()) {
+                category_lists.push_back(&it->second);
+                category_count += it->second.size();
+            }
+        }
+    }
+    // How many of the build's products pass every filter, estimated from the sample.
+    std::size_t sample_hits = 0;
+    for (auto d : b.sample) {
+        const auto& in = s.inputs[d];
+        if (in.visible && request.filters.accepts(in)) ++sample_hits;
+    }
+    const double fraction =
+        b.sample.empty() ? 1.0 : static_cast<double>(sample_hits) / static_cast<double>(b.sample.size());
+    scan.estimated_matches_ = fraction * static_cast<double>(n);
+    const double want = static_cast<double>(std::max<std::size_t>(request.want, 1));
+    // Expected visits of a scan in key order to find `want` results (capped by its population).
+    const double per_hit = fraction > 0 ? 1.0 / fraction : static_cast<double>(n) + 1.0;
+    const double order_cost = std::min(static_cast<double>(n), want * per_hit);
+    const double category_cost =
+        std::min(static_cast<double>(category_count),
+                 want * per_hit * static_cast<double>(category_count) / std::max<double>(1.0, static_cast<double>(n)));
+
+    st->price_lo = price_lo;
+    st->price_hi = price_hi;
+    st->category_lists = std::move(category_lists);
+    std::size_t smallest_size = n;
+    auto smallest = State::Fallback::kNone;
+    if (!st->restricted && (request.filters.min_price || request.filters.max_price || request.filters.category_ids)) {
+        smallest = price_count <= category_count ? State::Fallback::kPrice : State::Fallback::kCategories;
+        smallest_size = std::min(price_count, category_count);
+    }
+
+    const bool use_categories = request.filters.category_ids && category_cost < order_cost;
+    const double scan_cost = use_categories ? category_cost : order_cost;
+    if (st->restricted) {
+        st->mode = State::Mode::kList;
+        st->list.assign(st->only.begin(), st->only.end());
+    } else if (smallest != State::Fallback::kNone &&
+               (smallest_size <= kAlwaysEnumerate || static_cast<double>(smallest_size) <= scan_cost)) {
+        st->mode = State::Mode::kList;
+        st->list = smallest == State::Fallback::kPrice ? price_list(*st) : category_list(*st);
+    } else {
+        if (use_categories) {
+            st->mode = State::Mode::kCategories;
+            for (const auto* l : st->category_lists) st->lists.emplace_back(l, 0);
+        } else {
+            st->mode = State::Mode::kOrder;
+        }
+        if (smallest != State::Fallback::kNone) {
+            st->fallback = smallest;
+            st->switch_after = std::max<std::size_t>(4 * smallest_size, 4096);
+        }
+        // Skip what certainly ranks above the cursor: gamma*K - delta > after.score.
+        std::size_t start = 0;
+        if (request.after && st->gamma > 0) {
+            const double cut = request.after->score;
+            auto first = std::partition_point(b.keys.begin(), b.keys.end(), [&](double k) {
+                return st->gamma * k - st->delta > cut + 1e-12;
+            });
+            start = static_cast<std::size_t>(first - b.keys.begin());
+        }
+        if (st->mode == State::Mode::kOrder) {
+            st->pos = start;
+        } else {
+            for (std::size_t li = 0; li < st->lists.size(); ++li) {
+                auto& [vec, next] = st->lists[li];
+                next = static_cast<std::size_t>(std::lower_bound(vec->begin(), vec->end(), start) - vec->begin());
+                if (next < vec->size()) st->merge.emplace_back((*vec)[next], li);
+            }
+            std::make_heap(st->merge.begin(), st->merge.end(), kMergeGreater);
+        }
+    }
+    scan.state_ = std::move(st);
+    scan.snapshot_ = scan.state_->snapshot;
+    scan.max_purchase_ = scan.state_->max_purchase;
+    scan.now_micros_ = scan.state_->now_micros;
+    scan.scanned_ = 0;
+    return std::nullopt;
+}
+
+RankScan::Block RankScan::next(std::size_t n) {
+    Block block;
+    if (!state_) {
+        block.last = true;
+        return block;
+    }
+    auto& st = *state_;
+    std::shared_lock lock(st.impl->mutex);
+    catch_up_late(st);
+    if (!st.changed_sent) {
+        block.candidates = st.changed;
+        st.changed_sent = true;
+    }
+    produce(
+        st, n, [&](const RankedId& r) { block.candidates.push_back(r); }, [] { return false; });
+    scanned_ = st.visited + st.changed.size();
+    block.last = st.exhausted;
+    return block;
+}
+
+void RankScan::offer(std::vector<RankedId> matched) {
+    if (!state_) return;
+    for (const auto& r : matched) state_->push(r);
+}
+
+bool RankScan::done() const {
+    return !state_ || state_->finished();
+}
+
+std::vector<RankedId> RankScan::results() const {
+    if (!state_) return {};
+    auto out = state_->heap;
+    std::sort(out.begin(), out.end(), ranks_before);
+    return out;
+}
+
+std::optional<RankError> RankIndex::rank(const RankRequest& request, std::vector<RankedId>& out) const {
+    RankScan scan;
+    if (auto error = begin(request, scan)) return error;
+    auto& st = *scan.state_;
+    {
+        std::shared_lock lock(impl_->mutex);
+        catch_up_late(st);
+        for (const auto& r : st.changed) st.push(r);
+        st.changed_sent = true;
+        produce(
+            st,
+            std::numeric_limits<std::size_t>::max(),
+            [&](const RankedId& r) { st.push(r); },
+            [&] { return st.finished(); });
+    }
+    out = scan.results();
+    return std::nullopt;
+}
+
+// ---- facets -----------------------------------------------------------------------------------------
+
+namespace {
+
+std::size_t band_of(std::int64_t price) {
+    const auto& bands = facet_price_bands();
+    auto it = std::upper_bound(bands.begin(), bands.end(), price);
+    return it == bands.begin() ? 0 : static_cast<std::size_t>(it - bands.begin()) - 1;
+}
+
+struct Tally {
+    std::unordered_map<std::int64_t, std::int64_t> categories;
+    std::vector<std::int64_t> bands = std::vector<std::int64_t>(facet_price_bands().size(), 0);
+    std::int64_t total = 0;
+    void add(const RankInputs& in) {
+        ++categories[in.category_id];
+        ++bands[band_of(in.price_cents)];
+        ++total;
+    }
+    FacetCounts finish(double scale, bool approximate) const {
+        FacetCounts out;
+        out.approximate = approximate;
+        auto scaled = [&](std::int64_t v) { return static_cast<std::int64_t>(std::llround(static_cast<double>(v) * scale)); };
+        out.total = scaled(total);
+        for (const auto& [c, v] : categories) out.categories.push_back(FacetCategory{c, scaled(v)});
+        std::sort(out.categories.begin(), out.categories.end(), [](const FacetCategory& a, const FacetCategory& b) {
+            return a.count > b.count || (a.count == b.count && a.category_id < b.category_id);
+        });
+        const auto& edges = facet_price_bands();
+        for (std::size_t i = 0; i < edges.size(); ++i) {
+            FacetBand band;
+            band.min_cents = edges[i];
+            if (i + 1 < edges.size()) band.max_cents = edges[i + 1];
+            band.count = scaled(bands[i]);
+            out.price.push_back(band);
+        }
+        return out;
+    }
+};
+
+}  // namespace
+
+FacetCounts RankIndex::facets(const RankFilters& filters,
+                              const std::vector<std::int64_t>* matches,
+                              std::size_t exact_limit) const {
+    const auto& s = *impl_;
+    std::shared_lock lock(s.mutex);
+    Tally tally;
+    if (matches != nullptr) {
+        std::unordered_set<std::uint32_t> seen;
+        for (auto id : *matches) {
+            auto it = s.dense.find(id);
+            if (it == s.dense.end() || !seen.insert(it->second).second) continue;
+            const auto& in = s.inputs[it->second];
+            if (in.visible && filters.accepts(in)) tally.add(in);
+        }
+        return tally.finish(1.0, false);
+    }
+    if (!s.build) return tally.finish(1.0, false);
+    const auto& b = *s.build;
+    // The smallest candidate list of the build, then every product changed since it.
+    std::size_t lo = 0;
+    std::size_t hi = b.by_price.size();
+    if (filters.min_price)
+        lo = static_cast<std::size_t>(std::lower_bound(b.prices.begin(), b.prices.end(), *filters.min_price) -
+                                      b.prices.begin());
+    if (filters.max_price)
+        hi = static_cast<std::size_t>(std::upper_bound(b.prices.begin(), b.prices.end(), *filters.max_price) -
+                                      b.prices.begin());
+    const std::size_t price_count = hi > lo ? hi - lo : 0;
+    std::size_t category_count = b.order.size();
+    if (filters.category_ids) {
+        category_count = 0;
+        for (auto c : *filters.category_ids) {
+            if (auto it = b.by_category.find(c); it != b.by_category.end()) category_count += it->second.size();
+        }
+    }
+    std::size_t sample_hits = 0;
+    for (auto d : b.sample) {
+        const auto& in = s.inputs[d];
+        if (in.visible && filters.accepts(in)) ++sample_hits;
+    }
+    const double estimate = b.sample.empty() ? 0.0
+                                              : static_cast<double>(sample_hits) / static_cast<double>(b.sample.size()) *
+                                                    static_cast<double>(s.visible);
+    const std::size_t smallest = std::min(price_count, category_count);
+    constexpr std::size_t kCheapEnumeration = 200'000;
+    if (smallest > kCheapEnumeration && estimate > 2.0 * static_cast<double>(exact_limit)) {
+        Tally sampled;
+        for (auto d : b.sample) {
+            const auto& in = s.inputs[d];
+            if (in.visible && filters.accepts(in)) sampled.add(in);
+        }
+        return sampled.finish(static_cast<double>(s.visible) / static_cast<double>(b.sample.size()), true);
+    }
+    auto count = [&](std::uint32_t d) {
+        if (s.changed_since_build.contains(d)) return;
+        const auto& in = s.inputs[d];
+        if (in.visible && filters.accepts(in)) tally.add(in);
+    };
+    if (price_count <= category_count) {
+        for (std::size_t i = lo; i < hi; ++i) count(b.by_price[i]);
+    } else {
+        for (auto c : *filters.category_ids) {
+            if (auto it = b.by_category.find(c); it != b.by_category.end()) {
+                for (auto p : it->second) count(b.order[p]);
+            }
+        }
+    }
+    for (auto d : s.changed_since_build) {
+        const auto& in = s.inputs[d];
+        if (in.visible && filters.accepts(in)) tally.add(in);
+    }
+    return tally.finish(1.0, false);
+}
+
+std::vector<std::int64_t> RankIndex::sample_ids(std::size_t n) const {
+    const auto& s = *impl_;
+    std::shared_lock lock(s.mutex);
+    std::vector<std::int64_t> out;
+    if (!s.build) return out;
+    const auto& sample = s.build->sample;
+    n = std::min(n, sample.size());
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) out.push_back(s.ids[sample[i]]);
+    return out;
+}
+
+FacetCounts RankIndex::facets_from_sample(const RankFilters& filters,
+                                          const std::vector<std::int64_t>& matched_sample,
+                                          std::size_t sampled) const {
+    const auto& s = *impl_;
+    std::shared_lock lock(s.mutex);
+    Tally tally;
+    for (auto id : matched_sample) {
+        auto it = s.dense.find(id);
+        if (it == s.dense.end()) continue;
+        const auto& in = s.inputs[it->second];
+        if (in.visible && filters.accepts(in)) tally.add(in);
+    }
+    const double scale = sampled == 0 ? 0.0 : static_cast<double>(s.visible) / static_cast<double>(sampled);
+    return tally.finish(scale, true);
+}
+
+}  // namespace emporium::catalog
