@@ -102,6 +102,16 @@ asio::awaitable<core::Result<void>> sweep_outbox(std::shared_ptr<jobs::OutboxRel
     co_return core::Result<void>{};
 }
 
+// Deletes catalog change-feed rows older than the retention (the rank indexes read them).
+asio::awaitable<core::Result<void>> purge_catalog_changes(catalog::CatalogStore store,
+                                                          std::chrono::seconds retention,
+                                                          jobs::Job) {
+    const auto purged =
+        co_await store.purge_rank_changes(std::chrono::duration_cast<std::chrono::microseconds>(retention).count());
+    if (purged > 0) core::log::info("catalog change feed purged", {{"rows", purged}});
+    co_return core::Result<void>{};
+}
+
 // Does nothing. A payload with "probe_ms" (epoch ms when the work was committed) makes it record
 // the delay until it started in the list <prefix>jobs:probe (benchmarks read it).
 asio::awaitable<core::Result<void>> noop(redis::Client* redis, std::string probe_key, jobs::Job job) {
@@ -206,6 +216,11 @@ int run_worker(const core::Config& config, const WorkerOptions& options) {
                    [r = recommend_service](jobs::Job job) { return rebuild_recommendations(r, std::move(job)); });
     worker->handle(std::string(kRecommendOrderPaid),
                    [r = recommend_service](jobs::Job job) { return bump_recommendations(r, std::move(job)); });
+    worker->handle(std::string(kCatalogPurgeChanges),
+                   [store = catalog::CatalogStore([pool]() -> db::Pool& { return *pool; }),
+                    retention = config.catalog.changes_retention](jobs::Job job) {
+                       return purge_catalog_changes(store, retention, std::move(job));
+                   });
     worker->handle(std::string(kNoop), [redis, probe = redis::Keys(config.jobs.key_prefix).make("jobs", "probe")](
                                            jobs::Job job) { return noop(redis, probe, std::move(job)); });
 
@@ -261,6 +276,9 @@ int run_scheduler(const core::Config& config) {
                        enqueue(std::string(kOutboxSweep))});
     entries.push_back({std::string(kRecommendRebuild), parse("SCHEDULE_RECOMMEND", config.jobs.schedule_recommend),
                        enqueue(std::string(kRecommendRebuild), "recommend")});
+    entries.push_back({std::string(kCatalogPurgeChanges),
+                       parse("SCHEDULE_CATALOG_PURGE", config.jobs.schedule_catalog_purge),
+                       enqueue(std::string(kCatalogPurgeChanges))});
     entries.push_back({"jobs.promote", parse("SCHEDULE_PROMOTE", config.jobs.schedule_promote),
                        [queue](std::int64_t) { return promote(queue); }});
     jobs::SchedulerSettings settings;

@@ -26,6 +26,7 @@ inline constexpr std::string_view kOutboxSweep = "outbox.sweep";
 inline constexpr std::string_view kNoop = "noop";
 inline constexpr std::string_view kRecommendRebuild = "recommend.rebuild";
 inline constexpr std::string_view kRecommendOrderPaid = "recommend.order_paid";
+inline constexpr std::string_view kCatalogPurgeChanges = "catalog.purge_changes";
 
 // Which jobs each outbox event starts.
 inline jobs::EventRoutes event_routes() {

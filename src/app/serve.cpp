@@ -51,6 +51,12 @@ catalog::CatalogCache make_catalog_cache(const core::Config& config, core::PerCo
 
 boost::asio::awaitable<void> probe_redis(core::PerContext<redis::Client>* clients) { co_await clients->local().ping(); }
 
+// Ready once the rank index has loaded (until then sort=rank would run the full-scan reference).
+boost::asio::awaitable<void> probe_rank_index(std::shared_ptr<catalog::RankFeed> feed) {
+    if (!feed->ready()) throw core::InfraError("the rank index is loading");
+    co_return;
+}
+
 // Mirrors the queue statistics (kept in Redis, cluster-wide) into /metrics every few seconds.
 boost::asio::awaitable<void> refresh_job_metrics(std::shared_ptr<jobs::JobQueue> queue, const std::atomic<bool>* stopping) {
     auto& metrics = core::Metrics::global();
@@ -126,6 +132,15 @@ int run_serve(const core::Config& config) {
     std::vector<http::ReadinessCheck> checks;
     checks.push_back({"postgres", [p = &pools] { return probe_postgres(p); }});
     checks.push_back({"redis", [r = &redis_clients] { return probe_redis(r); }});
+    // sort=rank from the in-process rank index (RANKING_MODE=index), kept fresh from the change feed.
+    std::shared_ptr<catalog::RankFeed> rank_feed;
+    if (config.catalog.ranking_mode == "index") {
+        catalog::RankFeedSettings feed_settings;
+        feed_settings.cursor_ttl = config.catalog.cursor_ttl;
+        rank_feed = std::make_shared<catalog::RankFeed>(
+            catalog::CatalogStore([p = &pools]() -> db::Pool& { return p->local(); }), cpu, feed_settings);
+        checks.push_back({"rank_index", [f = rank_feed] { return probe_rank_index(f); }});
+    }
     http::register_system_routes(router, openapi, std::move(checks), config.http.docs_dir);
 
     auto auth_settings = auth::AuthSettings::from_config(config.auth);
@@ -140,7 +155,8 @@ int run_serve(const core::Config& config) {
     auth::register_routes(router, openapi, auth_service);
     auto catalog_service = std::make_shared<catalog::CatalogService>(
         catalog::CatalogStore([p = &pools]() -> db::Pool& { return p->local(); }),
-        make_catalog_cache(config, redis_clients));
+        make_catalog_cache(config, redis_clients),
+        rank_feed);
     catalog::register_routes(router, openapi, catalog_service);
 
     // Redlock masters: REDIS_LOCK_URLS, or the main Redis alone.
@@ -222,6 +238,7 @@ int run_serve(const core::Config& config) {
 
     std::atomic<bool> stopping{false};
     core::spawn_tracked(runtime.context(0).get_executor(), refresh_job_metrics(job_queue, &stopping), "jobs.metrics");
+    if (rank_feed) core::spawn_tracked(runtime.context(0).get_executor(), rank_feed->maintain(), "rank.maintain");
     for (std::size_t i = 0; i < runtime.size(); ++i) {
         core::spawn_tracked(runtime.context(i).get_executor(), sample_pool(&pools, i, &stopping), "db.pool.metrics");
     }
@@ -229,6 +246,7 @@ int run_serve(const core::Config& config) {
     signals.async_wait([&](const boost::system::error_code& ec, int signo) {
         if (ec) return;
         stopping = true;
+        if (rank_feed) rank_feed->stop();
         core::log::info("shutting down", {{"signal", signo}, {"open_connections", server.active_connections()}});
         server.shutdown([&] {
             for (auto& p : pools) p->close();

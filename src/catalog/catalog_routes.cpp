@@ -184,6 +184,24 @@ core::Result<ListQuery> parse_list_query(const RequestContext& ctx) {
         }
     }
     if (auto text = ctx.query("cursor")) q.cursor = std::string(*text);
+    if (auto text = ctx.query("facets")) {
+        std::string_view rest = *text;
+        bool valid = !rest.empty();
+        while (valid && !rest.empty()) {
+            const auto comma = rest.find(',');
+            const auto name = rest.substr(0, comma);
+            if (name == "category") {
+                q.facet_categories = true;
+            } else if (name == "price") {
+                q.facet_prices = true;
+            } else {
+                valid = false;
+            }
+            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+            if (comma != std::string_view::npos && rest.empty()) valid = false;  // trailing comma
+        }
+        if (!valid) errors.push_back({"facets", "must be a comma-separated list of: category, price"});
+    }
     if (!errors.empty()) {
         return core::make_error(
             core::Errc::kValidation, "the request has invalid query parameters", std::move(errors));
@@ -483,11 +501,43 @@ void document(http::OpenApi& api) {
                  {"is_active", json::object{{"type", "boolean"}}},
                  {"version", json::object{{"type", "integer"}, {"description", "instead of If-Match"}}}}}});
     api.add_schema(
+        "Facets",
+        json::object{
+            {"type", "object"},
+            {"description",
+             "Counts for the whole query and filters (not just the page). Exact up to 10 000 matching "
+             "products; above, estimated from a random sample and marked approximate."},
+            {"required", json::array{"total", "approximate"}},
+            {"properties",
+             json::object{
+                 {"total", http::OpenApi::integer_schema()},
+                 {"approximate", json::object{{"type", "boolean"}}},
+                 {"category",
+                  json::object{{"type", "array"},
+                               {"description", "facets=category: matching products per category (own category), most first"},
+                               {"items",
+                                json::object{{"type", "object"},
+                                             {"properties",
+                                              json::object{{"id", json::object{{"type", json::array{"integer", "null"}}}},
+                                                           {"slug", json::object{{"type", json::array{"string", "null"}}}},
+                                                           {"name", json::object{{"type", json::array{"string", "null"}}}},
+                                                           {"count", http::OpenApi::integer_schema()}}}}}}},
+                 {"price",
+                  json::object{{"type", "array"},
+                               {"description", "facets=price: matching products per price band (cents, inclusive)"},
+                               {"items",
+                                json::object{{"type", "object"},
+                                             {"properties",
+                                              json::object{{"min_cents", http::OpenApi::integer_schema()},
+                                                           {"max_cents", json::object{{"type", json::array{"integer", "null"}}}},
+                                                           {"count", http::OpenApi::integer_schema()}}}}}}}}}});
+    api.add_schema(
         "ProductPage",
         json::object{{"type", "object"},
                      {"properties",
                       json::object{{"items", json::object{{"type", "array"}, {"items", http::OpenApi::schema_ref("Product")}}},
-                                   {"next_cursor", json::object{{"type", json::array{"string", "null"}}}}}}});
+                                   {"next_cursor", json::object{{"type", json::array{"string", "null"}}}},
+                                   {"facets", http::OpenApi::schema_ref("Facets")}}}});
     api.add_schema(
         "Review",
         json::object{
@@ -563,8 +613,9 @@ void document(http::OpenApi& api) {
              "Score = 0.5·purchase_count/max(purchase_count) + 0.3·average rating/5 + 0.2·max(0, 1 − "
              "age_days/30). "
              "q uses full-text search (websearch syntax) with a trigram fallback for typos. next_cursor is "
-             "opaque and "
-             "bound to the sort and filters."},
+             "opaque and bound to the sort and filters; with sort=rank, later pages are ranked as of the "
+             "first page (no product repeated or skipped while sales happen) for 15 minutes, after which "
+             "the cursor is refused (400)."},
             {"operationId", "listProducts"},
             {"parameters",
              json::array{
@@ -584,7 +635,11 @@ void document(http::OpenApi& api) {
                        json::object{{"type", "integer"}, {"minimum", 1}, {"maximum", 100}},
                        "default 20"),
                  http::OpenApi::parameter("cursor", "query", http::OpenApi::string_schema(), "next_cursor of the previous page"),
-                 http::OpenApi::parameter("explain", "query", json::object{{"type", "boolean"}}, "add score components")}},
+                 http::OpenApi::parameter("explain", "query", json::object{{"type", "boolean"}}, "add score components"),
+                 http::OpenApi::parameter("facets",
+                       "query",
+                       json::object{{"type", "string"}, {"pattern", "^(category|price)(,(category|price))*$"}},
+                       "comma-separated: category, price (counts for the whole query, see Facets)")}},
             {"responses",
              json::object{{"200", http::OpenApi::json_response("a page", "ProductPage")},
                           {"400", http::OpenApi::problem_ref("invalid cursor")},

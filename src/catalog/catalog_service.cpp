@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <unordered_map>
 
 namespace emporium::catalog {
 
@@ -20,6 +21,9 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 constexpr std::size_t kMaxSlugLength = 100;
+// A rank cursor carries a database snapshot whose in-progress list grows with concurrency.
+constexpr std::size_t kMaxCursorLength = 8192;
+constexpr auto kCategoriesTtl = std::chrono::seconds(5);
 
 bool is_lower_alnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -147,11 +151,12 @@ std::string encode_cursor(const ListCursor& c) {
                    {"i", c.id},
                    {"p", c.max_purchase},
                    {"t", c.now_micros}};
+    if (c.snapshot) o["x"] = *c.snapshot;
     return base64url_encode(json::serialize(o));
 }
 
 std::optional<ListCursor> decode_cursor(std::string_view text) {
-    if (text.empty() || text.size() > 1024) return std::nullopt;
+    if (text.empty() || text.size() > kMaxCursorLength) return std::nullopt;
     std::string raw;
     if (!base64url_decode(text, raw)) return std::nullopt;
     boost::system::error_code ec;
@@ -197,11 +202,18 @@ std::optional<ListCursor> decode_cursor(std::string_view text) {
     c.now_micros = t->get_int64();
     if (c.id <= 0 || c.max_purchase < 0 || !is_storable_time(c.now_micros)) return std::nullopt;
     if (c.sort == ListSort::kNewest && !is_storable_time(c.int_key)) return std::nullopt;
+    if (const auto* x = o.if_contains("x")) {
+        if (!x->is_string() || c.sort != ListSort::kRank || !PgSnapshot::parse(x->get_string())) return std::nullopt;
+        c.snapshot = std::string(x->get_string());
+    }
     return c;
 }
 
-CatalogService::CatalogService(CatalogStore store, CatalogCache cache)
-    : store_(std::move(store)), cache_(std::move(cache)) {}
+CatalogService::CatalogService(CatalogStore store,
+                               CatalogCache cache,
+                               std::shared_ptr<RankFeed> feed,
+                               CatalogSettings settings)
+    : store_(std::move(store)), cache_(std::move(cache)), feed_(std::move(feed)), settings_(settings) {}
 
 // ---- categories ----
 
@@ -228,7 +240,11 @@ asio::awaitable<core::Result<Category>> CatalogService::create_category(NewCateg
         co_return core::make_error(core::Errc::kValidation, "the request has invalid fields", errors);
     }
     auto created = co_await store_.insert_category(std::move(input));
-    if (created) core::log::info("category created", {{"category_id", created->id}, {"slug", created->slug}});
+    if (created) {
+        core::log::info("category created", {{"category_id", created->id}, {"slug", created->slug}});
+        std::lock_guard lock(categories_mutex_);
+        categories_.reset();
+    }
     co_return created;
 }
 
@@ -376,6 +392,124 @@ asio::awaitable<core::Result<ReviewPage>> CatalogService::list_reviews(std::int6
 
 // ---- listing ----
 
+struct CatalogService::Resolved {
+    std::optional<std::vector<std::int64_t>> category_ids;  // the subtree, ascending
+};
+
+namespace {
+
+// The ids of the category `slug` and its descendants, ascending; nullopt for an unknown slug.
+std::optional<std::vector<std::int64_t>> subtree_of(const std::vector<Category>& all, const std::string& slug) {
+    auto root = std::find_if(all.begin(), all.end(), [&](const Category& c) { return c.slug == slug; });
+    if (root == all.end()) return std::nullopt;
+    std::vector<std::int64_t> out{root->id};
+    for (std::size_t i = 0; i < out.size(); ++i) {  // breadth first; the tree has no cycles
+        for (const auto& c : all) {
+            if (c.parent_id == out[i]) out.push_back(c.id);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+RankFilters rank_filters(const ListQuery& query, const std::optional<std::vector<std::int64_t>>& category_ids) {
+    RankFilters f;
+    f.category_ids = category_ids;
+    f.min_price = query.min_price;
+    f.max_price = query.max_price;
+    f.in_stock = query.in_stock;
+    return f;
+}
+
+// How many products a text query matches, estimated from the rank index's sample.
+struct TextEstimate {
+    std::vector<std::int64_t> sample;
+    std::vector<std::int64_t> hits;
+    double matches = 0;
+    double density = 0;
+};
+
+asio::awaitable<TextEstimate> estimate_text(
+    CatalogStore& store,      // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    const RankIndex& index,   // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::string q,
+    TextMode mode,
+    std::size_t sample_size) {
+    TextEstimate e;
+    e.sample = index.sample_ids(sample_size);
+    e.hits = co_await store.text_matches_among(q, mode, e.sample);
+    if (!e.sample.empty()) {
+        e.density = static_cast<double>(e.hits.size()) / static_cast<double>(e.sample.size());
+        e.matches = e.density * static_cast<double>(index.size());
+    }
+    co_return e;
+}
+
+// Ranks the products matching text `q` (and the request's filters): few matches are enumerated
+// and ranked exactly; many are found by walking the rank order and checking the text of each
+// block of candidates in the database.
+asio::awaitable<std::optional<RankError>> rank_text(
+    CatalogStore& store,     // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    const RankIndex& index,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    RankRequest request,
+    std::string q,
+    TextMode mode,
+    std::size_t enumerate_limit,
+    RankScan& scan) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    constexpr std::size_t kSample = 2000;
+    auto estimate = co_await estimate_text(store, index, q, mode, kSample);
+    if (estimate.matches <= static_cast<double>(enumerate_limit) / 2.0) {
+        auto ids = co_await store.text_matches(q, mode, static_cast<std::int64_t>(enumerate_limit) + 1);
+        if (ids.size() <= enumerate_limit) {
+            request.only_ids = std::move(ids);
+            co_return index.rank(request, scan);
+        }
+    }
+    if (auto error = index.begin(request, scan)) co_return error;
+    const double density = std::max(estimate.density, 1.0 / static_cast<double>(kSample));
+    const auto block_size = static_cast<std::size_t>(
+        std::clamp(static_cast<double>(request.want) / density * 1.5, 64.0, 4000.0));
+    while (!scan.done()) {
+        auto block = scan.next(block_size);
+        if (block.candidates.empty()) {
+            if (block.last) break;
+            continue;
+        }
+        std::vector<std::int64_t> ids;
+        ids.reserve(block.candidates.size());
+        for (const auto& c : block.candidates) ids.push_back(c.id);
+        auto matched = co_await store.text_matches_among(q, mode, std::move(ids));
+        std::sort(matched.begin(), matched.end());
+        std::vector<RankedId> keep;
+        for (auto& c : block.candidates) {
+            if (std::binary_search(matched.begin(), matched.end(), c.id)) keep.push_back(std::move(c));
+        }
+        scan.offer(std::move(keep));
+    }
+    co_return std::nullopt;
+}
+
+core::Error cursor_error(std::string message) {
+    return core::make_error(core::Errc::kBadRequest, std::move(message), {{"cursor", "is invalid"}});
+}
+
+}  // namespace
+
+asio::awaitable<std::shared_ptr<const std::vector<Category>>> CatalogService::categories(bool refresh) {
+    const auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(categories_mutex_);
+        if (!refresh && categories_ && now - categories_loaded_ < kCategoriesTtl) co_return categories_;
+    }
+    auto all = std::make_shared<const std::vector<Category>>(co_await store_.list_categories());
+    {
+        std::lock_guard lock(categories_mutex_);
+        categories_ = all;
+        categories_loaded_ = now;
+    }
+    co_return all;
+}
+
 asio::awaitable<core::Result<ProductPage>> CatalogService::list_products(ListQuery query) {
     if (query.q && query.q->empty()) query.q.reset();
     std::vector<core::FieldError> errors;
@@ -391,27 +525,23 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::list_products(ListQue
     std::optional<ListCursor> cursor;
     if (query.cursor) {
         cursor = decode_cursor(*query.cursor);
-        if (!cursor) {
-            co_return core::make_error(
-                core::Errc::kBadRequest, "the cursor is invalid", {{"cursor", "is invalid"}});
-        }
+        if (!cursor) co_return cursor_error("the cursor is invalid");
         if (cursor->sort != query.sort || cursor->filter_hash != filter_hash(query)) {
             co_return core::make_error(core::Errc::kBadRequest,
                                        "the cursor belongs to a listing with another sort or other filters",
                                        {{"cursor", "does not match sort and filters"}});
         }
+        if (cursor->snapshot && !feed_) {
+            co_return cursor_error("the cursor belongs to another ranking mode (RANKING_MODE); start from the first page");
+        }
     }
-    const auto not_found = core::make_error(core::Errc::kNotFound, "no such category");
     std::optional<std::int64_t> generation;
     if (cache_.enabled()) generation = co_await cache_.generation();
-    if (!generation) {
-        auto page = co_await load_page(std::move(query), std::move(cursor));
-        if (!page) co_return not_found;
-        co_return std::move(*page);
-    }
+    if (!generation) co_return co_await load_page(std::move(query), std::move(cursor));
     const auto hash = fnv1a_hex(filter_hash(query) + "|" + std::string(sort_name(query.sort)) + "|" +
                                 std::to_string(query.limit) + "|" + query.cursor.value_or("") + "|" +
-                                (query.explain ? "e" : ""));
+                                (query.explain ? "e" : "") + (query.facet_categories ? "c" : "") +
+                                (query.facet_prices ? "p" : ""));
     const auto key = cache_.list_key(*generation, hash);
     const auto stale_key = cache_.list_stale_key(hash);
     auto look = co_await cache_.lookup("list", key, stale_key);
@@ -432,12 +562,121 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::list_products(ListQue
         if (page) value = json::serialize(to_json(*page));
         co_await cache_.fill(key, stale_key, std::move(value), cache_.settings().list_ttl, look.lock_token);
     }
-    if (!page) co_return not_found;
-    co_return std::move(*page);
+    co_return page;
 }
 
-asio::awaitable<std::optional<ProductPage>> CatalogService::load_page(ListQuery query,
-                                                                      std::optional<ListCursor> cursor) {
+asio::awaitable<core::Result<ProductPage>> CatalogService::load_page(ListQuery query,
+                                                                     std::optional<ListCursor> cursor) {
+    Resolved resolved;
+    if (query.category) {
+        auto all = co_await categories();
+        auto ids = subtree_of(*all, *query.category);
+        if (!ids) {
+            all = co_await categories(true);  // created since the cached copy?
+            ids = subtree_of(*all, *query.category);
+        }
+        if (!ids) co_return core::make_error(core::Errc::kNotFound, "no such category");
+        resolved.category_ids = std::move(ids);
+    }
+    // sort=rank is served by the rank index once it is loaded; a cursor keeps the path its first
+    // page took (its snapshot says which).
+    const bool by_index = query.sort == ListSort::kRank && feed_ != nullptr &&
+                          (cursor ? cursor->snapshot.has_value() : feed_->ready());
+    ProductPage page;
+    if (by_index) {
+        auto ranked = co_await rank_page(query, cursor, resolved);
+        if (!ranked) co_return ranked.error();
+        page = std::move(*ranked);
+    } else {
+        page = co_await reference_page(query, cursor, resolved);
+    }
+    if (query.facet_categories || query.facet_prices) page.facets = co_await facets(query, resolved);
+    page.explain = query.explain;
+    co_return page;
+}
+
+asio::awaitable<core::Result<ProductPage>> CatalogService::rank_page(const ListQuery& query,
+                                                                     const std::optional<ListCursor>& cursor,
+                                                                     const Resolved& resolved) {
+    if (!feed_->ready()) {
+        co_return core::make_error(core::Errc::kUnavailable, "the rank index is loading; try again shortly");
+    }
+    co_await feed_->sync();
+    const auto& index = feed_->index();
+    RankRequest request;
+    request.filters = rank_filters(query, resolved.category_ids);
+    request.want = static_cast<std::size_t>(query.limit) + 1;
+    TextMode mode = query.q ? TextMode::kFullText : TextMode::kNone;
+    if (cursor) {
+        request.as_of = PgSnapshot::parse(*cursor->snapshot);
+        request.max_purchase = cursor->max_purchase;
+        request.now_micros = cursor->now_micros;
+        request.after = RankKey{cursor->score_key, cursor->id};
+        mode = cursor->mode;
+        if (query.q.has_value() != (mode != TextMode::kNone)) co_return cursor_error("the cursor is invalid");
+    }
+    RankScan scan;
+    std::optional<RankError> error;
+    if (query.q) {
+        error = co_await rank_text(store_, index, request, *query.q, mode, settings_.text_enumerate_limit, scan);
+        if (!error && !cursor && mode == TextMode::kFullText && scan.results().empty()) {
+            // Nothing matched the full-text query: the trigram fallback (typos), as the reference.
+            mode = TextMode::kTrigram;
+            scan = RankScan{};
+            error = co_await rank_text(store_, index, request, *query.q, mode, settings_.text_enumerate_limit, scan);
+        }
+    } else {
+        error = index.rank(request, scan);
+    }
+    if (error) {
+        switch (*error) {
+            case RankError::kSnapshotExpired:
+                co_return cursor_error("the cursor has expired (a listing can be paged for " +
+                                       std::to_string(feed_->history_micros() / 60'000'000 - 5) +
+                                       " minutes); start from the first page");
+            case RankError::kBehind:
+                co_return cursor_error("the cursor is invalid");
+            case RankError::kNotLoaded:
+                co_return core::make_error(core::Errc::kUnavailable, "the rank index is loading; try again shortly");
+        }
+    }
+    auto ranked = scan.results();
+    ProductPage page;
+    const auto shown = std::min(ranked.size(), static_cast<std::size_t>(query.limit));
+    std::vector<std::int64_t> ids;
+    ids.reserve(shown);
+    for (std::size_t i = 0; i < shown; ++i) ids.push_back(ranked[i].id);
+    auto rows = co_await store_.find_visible_products(ids);
+    std::unordered_map<std::int64_t, Product*> by_id;
+    for (auto& p : rows) by_id.emplace(p.id, &p);
+    for (std::size_t i = 0; i < shown; ++i) {
+        auto it = by_id.find(ranked[i].id);
+        if (it == by_id.end()) continue;  // withdrawn since the listing's snapshot
+        const auto& in = ranked[i].inputs;
+        const double age_days =
+            static_cast<double>(scan.now_micros() - in.created_micros) / 1e6 / 86400.0;
+        ListedProduct lp{std::move(*it->second),
+                         ranking_score(in.purchase_count, scan.max_purchase(), in.rating_sum, in.rating_count, age_days)};
+        page.items.push_back(std::move(lp));
+    }
+    if (ranked.size() > shown) {
+        ListCursor c;
+        c.sort = ListSort::kRank;
+        c.mode = mode;
+        c.filter_hash = filter_hash(query);
+        c.score_key = ranked[shown - 1].score;
+        c.id = ranked[shown - 1].id;
+        c.max_purchase = scan.max_purchase();
+        c.now_micros = scan.now_micros();
+        c.snapshot = scan.snapshot().text();
+        page.next_cursor = encode_cursor(c);
+    }
+    co_return page;
+}
+
+asio::awaitable<ProductPage> CatalogService::reference_page(const ListQuery& query,
+                                                            const std::optional<ListCursor>& cursor,
+                                                            const Resolved& resolved) {
     ListSpec spec;
     spec.q = query.q;
     spec.min_price = query.min_price;
@@ -445,11 +684,7 @@ asio::awaitable<std::optional<ProductPage>> CatalogService::load_page(ListQuery 
     spec.in_stock = query.in_stock;
     spec.sort = query.sort;
     spec.limit = query.limit + 1;
-    if (query.category) {
-        auto ids = co_await store_.category_subtree(*query.category);
-        if (!ids) co_return std::nullopt;
-        spec.category_ids = std::move(*ids);
-    }
+    spec.category_ids = resolved.category_ids;
     if (cursor) {
         spec.max_purchase = cursor->max_purchase;
         spec.now = Timestamp(std::chrono::microseconds(cursor->now_micros));
@@ -467,7 +702,6 @@ asio::awaitable<std::optional<ProductPage>> CatalogService::load_page(ListQuery 
         rows = co_await store_.list_products(spec);
     }
     ProductPage page;
-    page.explain = query.explain;
     if (static_cast<std::int64_t>(rows.size()) > query.limit) {
         rows.resize(static_cast<std::size_t>(query.limit));
         page.next_cursor = encode_cursor(*cursor_for(spec, query, rows.back()));
@@ -490,6 +724,97 @@ asio::awaitable<std::optional<ProductPage>> CatalogService::load_page(ListQuery 
     }
     page.items = std::move(rows);
     co_return page;
+}
+
+asio::awaitable<json::object> CatalogService::facets(const ListQuery& query, const Resolved& resolved) {
+    const auto filters = rank_filters(query, resolved.category_ids);
+    const auto limit = settings_.facets_exact_limit;
+    FacetCounts counts;
+    TextMode mode = query.q ? TextMode::kFullText : TextMode::kNone;
+    if (feed_ && feed_->ready()) {
+        co_await feed_->sync();
+        const auto& index = feed_->index();
+        if (!query.q) {
+            counts = index.facets(filters, nullptr, limit);
+        } else {
+            auto estimate = co_await estimate_text(store_, index, *query.q, mode, 4000);
+            if (estimate.hits.empty() && (co_await store_.text_matches(*query.q, mode, 1)).empty()) {
+                mode = TextMode::kTrigram;  // as the listing: typos fall back to trigram matches
+                estimate = co_await estimate_text(store_, index, *query.q, mode, 4000);
+            }
+            // Exact when one side is small: the text matches, or the products the filters leave.
+            std::optional<std::vector<std::int64_t>> exact;
+            if (estimate.matches <= 4.0 * static_cast<double>(limit)) {
+                auto ids = co_await store_.text_matches(*query.q, mode, static_cast<std::int64_t>(8 * limit) + 1);
+                if (ids.size() <= 8 * limit) exact = std::move(ids);
+            }
+            if (!exact) {
+                if (auto candidates = index.candidates(filters, 8 * limit)) {
+                    exact = co_await store_.text_matches_among(*query.q, mode, std::move(*candidates));
+                }
+            }
+            counts = exact ? index.facets(filters, &*exact, limit)
+                           : index.facets_from_sample(filters, estimate.hits, estimate.sample.size());
+        }
+    } else {
+        // No rank index in this process: the exact count by the database.
+        ListSpec spec;
+        spec.q = query.q;
+        spec.mode = mode;
+        spec.category_ids = resolved.category_ids;
+        spec.min_price = query.min_price;
+        spec.max_price = query.max_price;
+        spec.in_stock = query.in_stock;
+        auto rows = co_await store_.facet_counts(spec);
+        if (rows.empty() && query.q) {
+            spec.mode = TextMode::kTrigram;
+            rows = co_await store_.facet_counts(spec);
+        }
+        std::unordered_map<std::int64_t, std::int64_t> by_category;
+        std::vector<std::int64_t> bands(facet_price_bands().size(), 0);
+        for (const auto& r : rows) {
+            by_category[r.category_id] += r.count;
+            if (r.band < bands.size()) bands[r.band] += r.count;
+            counts.total += r.count;
+        }
+        for (const auto& [c, n] : by_category) counts.categories.push_back(FacetCategory{c, n});
+        std::sort(counts.categories.begin(), counts.categories.end(), [](const FacetCategory& a, const FacetCategory& b) {
+            return a.count > b.count || (a.count == b.count && a.category_id < b.category_id);
+        });
+        const auto& edges = facet_price_bands();
+        for (std::size_t i = 0; i < edges.size(); ++i) {
+            FacetBand band{edges[i], std::nullopt, bands[i]};
+            if (i + 1 < edges.size()) band.max_cents = edges[i + 1];
+            counts.price.push_back(band);
+        }
+    }
+    json::object out{{"total", counts.total}, {"approximate", counts.approximate}};
+    if (query.facet_categories) {
+        auto all = co_await categories();
+        std::unordered_map<std::int64_t, const Category*> named;
+        for (const auto& c : *all) named.emplace(c.id, &c);
+        json::array items;
+        for (const auto& c : counts.categories) {
+            if (c.count <= 0) continue;
+            json::object item{{"id", c.category_id == 0 ? json::value(nullptr) : json::value(c.category_id)},
+                              {"count", c.count}};
+            auto it = named.find(c.category_id);
+            item["slug"] = it != named.end() ? json::value(it->second->slug) : json::value(nullptr);
+            item["name"] = it != named.end() ? json::value(it->second->name) : json::value(nullptr);
+            items.push_back(std::move(item));
+        }
+        out["category"] = std::move(items);
+    }
+    if (query.facet_prices) {
+        json::array bands;
+        for (const auto& b : counts.price) {
+            bands.push_back(json::object{{"min_cents", b.min_cents},
+                                         {"max_cents", b.max_cents ? json::value(*b.max_cents - 1) : json::value(nullptr)},
+                                         {"count", b.count}});
+        }
+        out["price"] = std::move(bands);
+    }
+    co_return out;
 }
 
 }  // namespace emporium::catalog

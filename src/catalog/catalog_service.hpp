@@ -5,18 +5,23 @@
 // write invalidates it. No HTTP and no SQL here.
 //
 // Cursor format: base64url(JSON) with s (sort), m (text mode: "", "fts", "trgm"), f (hash of the
-// filters), k (last sort key as text), i (last id), p (max purchase count snapshot) and t (the
-// "now" snapshot, µs): later pages rank with the snapshot of the first page, so pages stay
-// consistent while purchase counts and ages move.
+// filters), k (last sort key as text), i (last id), p (max purchase count snapshot), t (the
+// "now" snapshot, µs) and, for sort=rank served by the rank index, x (the database snapshot the
+// first page was ranked as of): later pages rank as of the first page, so pages neither repeat
+// nor skip products while purchase counts, ratings and ages move.
 
 #include "catalog/catalog_cache.hpp"
 #include "catalog/catalog_store.hpp"
 #include "catalog/catalog_types.hpp"
+#include "catalog/rank_feed.hpp"
 #include "core/error.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,9 +36,22 @@ std::optional<ListCursor> decode_cursor(std::string_view text);
 // Methods are coroutines for the I/O thread that calls them (its database pool and Redis
 // client). Infrastructure failures of PostgreSQL propagate as InfraError subclasses; Redis
 // failures only bypass the cache.
+struct CatalogSettings {
+    // Facet counts are exact up to this many matching products, estimated above.
+    std::size_t facets_exact_limit = 10'000;
+    // A text query matching at most this many products is ranked by enumerating its matches;
+    // above, the rank order is scanned and the text checked block by block.
+    std::size_t text_enumerate_limit = 20'000;
+};
+
 class CatalogService {
 public:
-    CatalogService(CatalogStore store, CatalogCache cache);
+    // `feed` (optional): the in-process rank index; without one, sort=rank runs the reference
+    // query (a full scan). The feed must be maintained (RankFeed::maintain) by the owner.
+    CatalogService(CatalogStore store,
+                   CatalogCache cache,
+                   std::shared_ptr<RankFeed> feed = nullptr,
+                   CatalogSettings settings = {});
 
     boost::asio::awaitable<std::vector<Category>> list_categories();
     // Errors: kNotFound.
@@ -71,12 +89,27 @@ public:
 
     CatalogStore& store() { return store_; }
 
+    // The categories, cached in this process for a few seconds (facets, category filters).
+    boost::asio::awaitable<std::shared_ptr<const std::vector<Category>>> categories(bool refresh = false);
+
 private:
-    boost::asio::awaitable<std::optional<ProductPage>> load_page(ListQuery query,
-                                                                 std::optional<ListCursor> cursor);
+    struct Resolved;
+    boost::asio::awaitable<core::Result<ProductPage>> load_page(ListQuery query, std::optional<ListCursor> cursor);
+    boost::asio::awaitable<ProductPage> reference_page(const ListQuery& query,
+                                                       const std::optional<ListCursor>& cursor,
+                                                       const Resolved& resolved);
+    boost::asio::awaitable<core::Result<ProductPage>> rank_page(const ListQuery& query,
+                                                                const std::optional<ListCursor>& cursor,
+                                                                const Resolved& resolved);
+    boost::asio::awaitable<boost::json::object> facets(const ListQuery& query, const Resolved& resolved);
 
     CatalogStore store_;
     CatalogCache cache_;
+    std::shared_ptr<RankFeed> feed_;
+    CatalogSettings settings_;
+    std::mutex categories_mutex_;
+    std::shared_ptr<const std::vector<Category>> categories_;
+    std::chrono::steady_clock::time_point categories_loaded_{};
 };
 
 }  // namespace emporium::catalog

@@ -2,6 +2,9 @@
 
 #include "db/transaction_helper.hpp"
 
+#include <array>
+#include <charconv>
+
 namespace emporium::catalog {
 
 namespace {
@@ -85,6 +88,118 @@ constexpr db::Statement kMaxPurchase{
     "SELECT coalesce(max(purchase_count), 0) AS m FROM products WHERE is_active AND deleted_at IS NULL"};
 constexpr db::Statement kTrigramThreshold{
     "catalog.trigram_threshold", "SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)"};
+
+// ---- the rank index's feed ----
+
+// Micros since the epoch of a timestamptz expression (exact: extract is numeric).
+#define EMPORIUM_MICROS(x) "(extract(epoch FROM " x ") * 1000000)::bigint"
+#define EMPORIUM_CHANGE_COLUMNS                                                                          \
+    "c.seq, c.xid::text AS xid, c.product_id, c.b_visible IS NOT NULL AS has_before, "                   \
+    "coalesce(c.b_category_id, 0) AS b_category_id, coalesce(c.b_price_cents, 0) AS b_price_cents, "     \
+    "coalesce(c.b_in_stock, false) AS b_in_stock, coalesce(c.b_visible, false) AS b_visible, "           \
+    "coalesce(c.b_purchase_count, 0) AS b_purchase_count, coalesce(c.b_rating_sum, 0) AS b_rating_sum, " \
+    "coalesce(c.b_rating_count, 0) AS b_rating_count, "                                                  \
+    "coalesce(" EMPORIUM_MICROS("c.b_created_at") ", 0) AS b_created, "                                  \
+    "coalesce(c.a_category_id, 0) AS a_category_id, c.a_price_cents, c.a_in_stock, c.a_visible, "        \
+    "c.a_purchase_count, c.a_rating_sum, c.a_rating_count, " EMPORIUM_MICROS("c.a_created_at") " AS a_created, " \
+    EMPORIUM_MICROS("c.changed_at") " AS changed"
+
+constexpr db::Statement kRankSnapshot{
+    "catalog.rank_snapshot",
+    "SELECT pg_current_snapshot()::text AS snapshot, " EMPORIUM_MICROS("clock_timestamp()") " AS now"};
+constexpr const char* kRankBaselineCopy =
+    "COPY (SELECT id, coalesce(category_id, 0), price_cents, (stock > 0)::int, "
+    "(is_active AND deleted_at IS NULL)::int, purchase_count, rating_sum, rating_count, " EMPORIUM_MICROS("created_at")
+    " FROM products) TO STDOUT";
+constexpr db::Statement kRankHistory{
+    "catalog.rank_history",
+    "SELECT " EMPORIUM_CHANGE_COLUMNS " FROM catalog_changes c "
+    "WHERE c.changed_at >= to_timestamp($1::bigint / 1000000.0) AND c.product_id <> 0 ORDER BY c.seq"};
+// One statement, so the rows and the snapshot returned are the statement's own.
+constexpr db::Statement kRankChangesSince{
+    "catalog.rank_changes_since",
+    "WITH s AS (SELECT pg_current_snapshot() AS snap) "
+    "SELECT s.snap::text AS snapshot, " EMPORIUM_CHANGE_COLUMNS " FROM s LEFT JOIN catalog_changes c "
+    "ON c.xid >= $2::xid8 AND NOT pg_visible_in_snapshot(c.xid, $1::pg_snapshot) ORDER BY c.seq"};
+// Rows are deleted oldest first up to the first one within the retention (found in seq order, so
+// only the rows deleted are read).
+constexpr db::Statement kRankPurge{
+    "catalog.rank_purge",
+    "DELETE FROM catalog_changes WHERE seq < coalesce((SELECT seq FROM catalog_changes "
+    "WHERE changed_at >= clock_timestamp() - make_interval(secs => $1::bigint / 1000000.0) ORDER BY seq LIMIT 1), "
+    "(SELECT max(seq) + 1 FROM catalog_changes))"};
+constexpr db::Statement kRankReload{
+    "catalog.rank_reload",
+    "INSERT INTO catalog_changes (product_id, a_price_cents, a_in_stock, a_visible, a_purchase_count, "
+    "a_rating_sum, a_rating_count, a_created_at) VALUES (0, 0, false, false, 0, 0, 0, now())"};
+constexpr db::Statement kTextMatches{
+    "catalog.text_matches",
+    "SELECT id FROM products WHERE search_vector @@ websearch_to_tsquery('english', $1) LIMIT $2"};
+constexpr db::Statement kTextMatchesAmong{
+    "catalog.text_matches_among",
+    "SELECT id FROM products WHERE id = ANY($2::bigint[]) AND search_vector @@ websearch_to_tsquery('english', $1)"};
+constexpr db::Statement kTrigramMatches{"catalog.trigram_matches",
+                                        "SELECT id FROM products WHERE $1 <% name LIMIT $2"};
+constexpr db::Statement kTrigramMatchesAmong{"catalog.trigram_matches_among",
+                                             "SELECT id FROM products WHERE id = ANY($2::bigint[]) AND $1 <% name"};
+
+#undef EMPORIUM_CHANGE_COLUMNS
+#undef EMPORIUM_MICROS
+
+RankChange change_of(const db::QueryResult& r, std::size_t i) {
+    RankChange c;
+    c.seq = static_cast<std::uint64_t>(r.get<std::int64_t>(i, "seq"));
+    const auto xid = r.get<std::string>(i, "xid");
+    c.xid = std::stoull(xid);
+    c.product_id = r.get<std::int64_t>(i, "product_id");
+    if (r.get<bool>(i, "has_before")) {
+        RankInputs b;
+        b.category_id = r.get<std::int64_t>(i, "b_category_id");
+        b.price_cents = r.get<std::int64_t>(i, "b_price_cents");
+        b.in_stock = r.get<bool>(i, "b_in_stock");
+        b.visible = r.get<bool>(i, "b_visible");
+        b.purchase_count = r.get<std::int64_t>(i, "b_purchase_count");
+        b.rating_sum = r.get<std::int64_t>(i, "b_rating_sum");
+        b.rating_count = r.get<std::int64_t>(i, "b_rating_count");
+        b.created_micros = r.get<std::int64_t>(i, "b_created");
+        c.before = b;
+    }
+    c.after.category_id = r.get<std::int64_t>(i, "a_category_id");
+    c.after.price_cents = r.get<std::int64_t>(i, "a_price_cents");
+    c.after.in_stock = r.get<bool>(i, "a_in_stock");
+    c.after.visible = r.get<bool>(i, "a_visible");
+    c.after.purchase_count = r.get<std::int64_t>(i, "a_purchase_count");
+    c.after.rating_sum = r.get<std::int64_t>(i, "a_rating_sum");
+    c.after.rating_count = r.get<std::int64_t>(i, "a_rating_count");
+    c.after.created_micros = r.get<std::int64_t>(i, "a_created");
+    c.at_micros = r.get<std::int64_t>(i, "changed");
+    return c;
+}
+
+// One COPY text row of kRankBaselineCopy: nine tab-separated integers.
+std::pair<std::int64_t, RankInputs> baseline_row(std::string_view row) {
+    std::array<std::int64_t, 9> v{};
+    std::size_t field = 0;
+    const char* p = row.data();
+    const char* end = row.data() + row.size();
+    while (field < v.size()) {
+        auto [next, ec] = std::from_chars(p, end, v[field]);
+        if (ec != std::errc{}) throw db::DbError("rank baseline: malformed COPY row", "XX000");
+        ++field;
+        p = next;
+        if (p < end && (*p == '\t' || *p == '\n')) ++p;
+    }
+    RankInputs in;
+    in.category_id = v[1];
+    in.price_cents = v[2];
+    in.in_stock = v[3] != 0;
+    in.visible = v[4] != 0;
+    in.purchase_count = v[5];
+    in.rating_sum = v[6];
+    in.rating_count = v[7];
+    in.created_micros = v[8];
+    return {v[0], in};
+}
 
 // The ranking formula in SQL ($1 = max purchase count snapshot, $2 = "now" snapshot); mirrors
 // catalog::ranking_score. date_part (float8), not extract (numeric since PostgreSQL 14): the
@@ -250,31 +365,17 @@ struct BuiltQuery {
     std::string next() const { return "$" + std::to_string(params.size() + 1); }
 };
 
-BuiltQuery build_list_query(const ListSpec& spec) {
-    BuiltQuery b;
-    b.params.emplace_back(spec.max_purchase);
-    b.params.emplace_back(spec.now);
-    std::string text_rank = "0::float8";
-    std::string text_filter;
+// The conditions after "WHERE p.is_active AND p.deleted_at IS NULL" for the filters of `spec`
+// (its text, when a mode is set, as the parameter `q`).
+std::string filter_sql(const ListSpec& spec, const std::string& q, BuiltQuery& b) {
+    std::string sql;
     if (spec.q && spec.mode != TextMode::kNone) {
-        const auto q = b.next();
-        b.params.emplace_back(*spec.q);
         if (spec.mode == TextMode::kFullText) {
-            text_rank = "ts_rank_cd(p.search_vector, websearch_to_tsquery('english', " + q + "))::float8";
-            text_filter = " AND p.search_vector @@ websearch_to_tsquery('english', " + q + ")";
+            sql += " AND p.search_vector @@ websearch_to_tsquery('english', " + q + ")";
         } else {
-            text_rank = "word_similarity(" + q + ", p.name)::float8";
-            text_filter = " AND " + q + " <% p.name";
+            sql += " AND " + q + " <% p.name";
         }
     }
-    std::string sql = "SELECT * FROM (SELECT " EMPORIUM_CATALOG_PRODUCT_COLUMNS ", ";
-    sql += std::string(kPopularity) + " AS popularity, " + kRatingTerm + " AS rating_term, " + kFreshness +
-           " AS freshness, 0.5::float8 * " + kPopularity + " + 0.3::float8 * " + kRatingTerm +
-           " + 0.2::float8 * " + kFreshness + " AS score, " + text_rank + " AS text_rank";
-    sql +=
-        " FROM products p LEFT JOIN categories c ON c.id = p.category_id WHERE p.is_active AND p.deleted_at "
-        "IS NULL";
-    sql += text_filter;
     if (spec.category_ids) {
         sql += " AND p.category_id = ANY(" + b.next() + "::bigint[])";
         b.params.emplace_back(*spec.category_ids);
@@ -288,6 +389,35 @@ BuiltQuery build_list_query(const ListSpec& spec) {
         b.params.emplace_back(*spec.max_price);
     }
     if (spec.in_stock) sql += *spec.in_stock ? " AND p.stock > 0" : " AND p.stock = 0";
+    return sql;
+}
+
+std::string text_param(const ListSpec& spec, BuiltQuery& b) {
+    if (!spec.q || spec.mode == TextMode::kNone) return {};
+    auto q = b.next();
+    b.params.emplace_back(*spec.q);
+    return q;
+}
+
+BuiltQuery build_list_query(const ListSpec& spec) {
+    BuiltQuery b;
+    b.params.emplace_back(spec.max_purchase);
+    b.params.emplace_back(spec.now);
+    std::string text_rank = "0::float8";
+    const auto q = text_param(spec, b);
+    if (!q.empty()) {
+        text_rank = spec.mode == TextMode::kFullText
+                        ? "ts_rank_cd(p.search_vector, websearch_to_tsquery('english', " + q + "))::float8"
+                        : "word_similarity(" + q + ", p.name)::float8";
+    }
+    std::string sql = "SELECT * FROM (SELECT " EMPORIUM_CATALOG_PRODUCT_COLUMNS ", ";
+    sql += std::string(kPopularity) + " AS popularity, " + kRatingTerm + " AS rating_term, " + kFreshness +
+           " AS freshness, 0.5::float8 * " + kPopularity + " + 0.3::float8 * " + kRatingTerm +
+           " + 0.2::float8 * " + kFreshness + " AS score, " + text_rank + " AS text_rank";
+    sql +=
+        " FROM products p LEFT JOIN categories c ON c.id = p.category_id WHERE p.is_active AND p.deleted_at "
+        "IS NULL";
+    sql += filter_sql(spec, q, b);
     std::string outer_filter;
     if (spec.after) {
         const auto& a = *spec.after;
@@ -349,6 +479,19 @@ BuiltQuery build_list_query(const ListSpec& spec) {
     return b;
 }
 
+// Counts per (category, price band) of the products a listing spec matches (the reference for
+// facets). The band edges are constants of the code, not input.
+BuiltQuery build_facet_query(const ListSpec& spec) {
+    BuiltQuery b;
+    const auto q = text_param(spec, b);
+    std::string edges;
+    for (auto e : facet_price_bands()) edges += (edges.empty() ? "" : ",") + std::to_string(e);
+    b.sql = "SELECT coalesce(p.category_id, 0) AS category_id, width_bucket(p.price_cents, '{" + edges +
+            "}'::bigint[]) - 1 AS band, count(*) AS n FROM products p WHERE p.is_active AND p.deleted_at IS NULL" +
+            filter_sql(spec, q, b) + " GROUP BY 1, 2";
+    return b;
+}
+
 std::vector<ListedProduct> listed_of(const db::QueryResult& r) {
     std::vector<ListedProduct> out;
     out.reserve(r.rows());
@@ -373,6 +516,24 @@ trigram_list_in(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-paramete
     co_await tx.query(kTrigramThreshold);
     co_return co_await tx.query_unprepared(std::move(sql), std::move(params));
 }
+
+asio::awaitable<db::QueryResult>
+trigram_ids_in(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                 // awaited by with_transaction
+    db::Transaction& tx,
+    db::Statement statement,
+    db::Params params) {
+    co_await tx.query(kTrigramThreshold);
+    co_return co_await tx.query(statement, std::move(params));
+}
+
+struct TrigramIdsWork {
+    db::Statement statement;
+    db::Params params;
+    asio::awaitable<db::QueryResult> operator()(db::Transaction& tx) const {
+        return trigram_ids_in(tx, statement, params);
+    }
+};
 
 struct TrigramListWork {
     std::string sql;
@@ -538,6 +699,102 @@ asio::awaitable<std::vector<ListedProduct>> CatalogStore::list_products(ListSpec
     }
     auto r = co_await pools_().query_unprepared(std::move(built.sql), std::move(built.params));
     co_return listed_of(r);
+}
+
+asio::awaitable<std::vector<CatalogStore::FacetRow>> CatalogStore::facet_counts(ListSpec spec) {
+    auto built = build_facet_query(spec);
+    db::QueryResult r;
+    if (spec.mode == TextMode::kTrigram) {
+        TrigramListWork work{std::move(built.sql), std::move(built.params)};
+        auto counting = db::with_transaction(pools_(), std::move(work));
+        r = co_await std::move(counting);
+    } else {
+        r = co_await pools_().query_unprepared(std::move(built.sql), std::move(built.params));
+    }
+    std::vector<FacetRow> out;
+    out.reserve(r.rows());
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        out.push_back(FacetRow{r.get<std::int64_t>(i, "category_id"),
+                               static_cast<std::size_t>(r.get<std::int64_t>(i, "band")),
+                               r.get<std::int64_t>(i, "n")});
+    }
+    co_return out;
+}
+
+// ---- the rank index's feed ----
+
+asio::awaitable<CatalogStore::RankBaseline> CatalogStore::load_rank_baseline(std::int64_t history_micros) {
+    RankBaseline out;
+    auto tx = co_await pools_().begin(db::Isolation::kRepeatableRead);
+    auto snap = co_await tx.query(kRankSnapshot);
+    out.snapshot = snap.get<std::string>(0, "snapshot");
+    out.now_micros = snap.get<std::int64_t>(0, "now");
+    auto* products = &out.products;
+    db::CopySink sink = [products](std::string_view row) { products->push_back(baseline_row(row)); };
+    static_cast<void>(co_await tx.copy_out(std::string(kRankBaselineCopy), sink));
+    auto history = co_await tx.query(kRankHistory, out.now_micros - history_micros);
+    out.history.reserve(history.rows());
+    for (std::size_t i = 0; i < history.rows(); ++i) out.history.push_back(change_of(history, i));
+    co_await tx.commit();
+    co_return out;
+}
+
+asio::awaitable<CatalogStore::RankCatchUp> CatalogStore::rank_changes_since(std::string snapshot, std::uint64_t xmin) {
+    auto r = co_await pools_().query(kRankChangesSince, snapshot, std::to_string(xmin));
+    RankCatchUp out;
+    out.snapshot = r.get<std::string>(0, "snapshot");
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        if (r.is_null(i, r.column("seq"))) continue;  // the snapshot row of an empty result
+        auto c = change_of(r, i);
+        if (c.product_id == 0) {
+            out.reload = true;
+            continue;
+        }
+        out.changes.push_back(std::move(c));
+    }
+    co_return out;
+}
+
+asio::awaitable<std::int64_t> CatalogStore::purge_rank_changes(std::int64_t retention_micros) {
+    auto r = co_await pools_().query(kRankPurge, retention_micros);
+    co_return r.affected();
+}
+
+asio::awaitable<void> CatalogStore::request_rank_reload() {
+    static_cast<void>(co_await pools_().query(kRankReload));
+}
+
+asio::awaitable<std::vector<std::int64_t>> CatalogStore::text_matches(std::string q, TextMode mode, std::int64_t limit) {
+    db::QueryResult r;
+    if (mode == TextMode::kTrigram) {
+        TrigramIdsWork work{kTrigramMatches, db::params(q, limit)};
+        auto matching = db::with_transaction(pools_(), std::move(work));
+        r = co_await std::move(matching);
+    } else {
+        r = co_await pools_().query(kTextMatches, q, limit);
+    }
+    std::vector<std::int64_t> out;
+    out.reserve(r.rows());
+    for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(r.get<std::int64_t>(i, 0));
+    co_return out;
+}
+
+asio::awaitable<std::vector<std::int64_t>> CatalogStore::text_matches_among(std::string q,
+                                                                            TextMode mode,
+                                                                            std::vector<std::int64_t> ids) {
+    std::vector<std::int64_t> out;
+    if (ids.empty()) co_return out;
+    db::QueryResult r;
+    if (mode == TextMode::kTrigram) {
+        TrigramIdsWork work{kTrigramMatchesAmong, db::params(q, ids)};
+        auto matching = db::with_transaction(pools_(), std::move(work));
+        r = co_await std::move(matching);
+    } else {
+        r = co_await pools_().query(kTextMatchesAmong, q, ids);
+    }
+    out.reserve(r.rows());
+    for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(r.get<std::int64_t>(i, 0));
+    co_return out;
 }
 
 }  // namespace emporium::catalog

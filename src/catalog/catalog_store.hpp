@@ -4,6 +4,7 @@
 // fragments with $n placeholders, never from input text.
 
 #include "catalog/catalog_types.hpp"
+#include "catalog/rank_index.hpp"
 #include "core/error.hpp"
 #include "db/pg.hpp"
 
@@ -82,7 +83,45 @@ public:
     // max(purchase_count) over active products (0 when none).
     boost::asio::awaitable<std::int64_t> max_purchase_count();
     boost::asio::awaitable<std::vector<ListedProduct>> list_products(ListSpec spec);
+    // Counts per category and price band (index into facet_price_bands()) of the products `spec`
+    // matches (its sort, limit and cursor are ignored): exact, by a scan of the matches.
+    struct FacetRow {
+        std::int64_t category_id = 0;
+        std::size_t band = 0;
+        std::int64_t count = 0;
+    };
+    boost::asio::awaitable<std::vector<FacetRow>> facet_counts(ListSpec spec);
 
+    // ---- the rank index's feed (catalog_changes) and the text predicate ----
+
+    // Every product's listing inputs and the changes of the last `history_micros`, all as of one
+    // snapshot (a REPEATABLE READ transaction).
+    struct RankBaseline {
+        std::string snapshot;  // pg_snapshot text
+        std::int64_t now_micros = 0;
+        std::vector<std::pair<std::int64_t, RankInputs>> products;
+        std::vector<RankChange> history;
+    };
+    boost::asio::awaitable<RankBaseline> load_rank_baseline(std::int64_t history_micros);
+    // The changes committed since `snapshot` (not visible in it, visible now) and the snapshot of
+    // "now". `reload` when a bulk load asked every index to load again.
+    struct RankCatchUp {
+        std::string snapshot;
+        std::vector<RankChange> changes;
+        bool reload = false;
+    };
+    boost::asio::awaitable<RankCatchUp> rank_changes_since(std::string snapshot, std::uint64_t xmin);
+    // Deletes change rows older than `retention_micros`; returns how many.
+    boost::asio::awaitable<std::int64_t> purge_rank_changes(std::int64_t retention_micros);
+    // Asks every rank index to load again (after a bulk load that bypassed the triggers).
+    boost::asio::awaitable<void> request_rank_reload();
+
+    // Ids of products whose text matches `q` (any visibility), at most `limit`.
+    boost::asio::awaitable<std::vector<std::int64_t>> text_matches(std::string q, TextMode mode, std::int64_t limit);
+    // Those of `ids` whose text matches `q`.
+    boost::asio::awaitable<std::vector<std::int64_t>> text_matches_among(std::string q,
+                                                                         TextMode mode,
+                                                                         std::vector<std::int64_t> ids);
     // Product reads (find_product + list_products) made so far, for cache tests.
     std::int64_t product_reads() const { return product_reads_->load(); }
 

@@ -207,6 +207,7 @@ json::value to_json(const ProductPage& page) {
     }
     json::object o{{"items", std::move(items)}};
     o["next_cursor"] = page.next_cursor ? json::value(*page.next_cursor) : json::value(nullptr);
+    if (page.facets) o["facets"] = *page.facets;
     return o;
 }
 
@@ -268,6 +269,7 @@ std::optional<ProductPage> page_from_json(const json::value& v) {
     if (const auto* c = o->if_contains("next_cursor"); c != nullptr && c->is_string()) {
         page.next_cursor = std::string(c->get_string());
     }
+    if (const auto* f = o->if_contains("facets"); f != nullptr && f->is_object()) page.facets = f->get_object();
     return page;
 }
 

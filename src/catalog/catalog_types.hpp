@@ -2,6 +2,7 @@
 // Plain types of the catalog context: categories, products, reviews, listing queries and the
 // ranking formula. No HTTP and no SQL here.
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
@@ -122,6 +123,9 @@ struct ListQuery {
     std::int64_t limit = kDefaultPageSize;
     std::optional<std::string> cursor;  // opaque, from a previous page
     bool explain = false;
+    // facets=category,price: counts per category and price band for the query and filters.
+    bool facet_categories = false;
+    bool facet_prices = false;
 };
 
 // The decoded keyset cursor. `max_purchase` and `now` are the snapshot the first page was ranked
@@ -135,6 +139,9 @@ struct ListCursor {
     std::int64_t id = 0;
     std::int64_t max_purchase = 0;
     std::int64_t now_micros = 0;
+    // sort=rank served by the rank index: the database snapshot the first page was ranked as of
+    // (pg_snapshot text); later pages rank as of it.
+    std::optional<std::string> snapshot;
 };
 
 struct ScoreParts {
@@ -154,6 +161,7 @@ struct ProductPage {
     std::vector<ListedProduct> items;
     std::optional<std::string> next_cursor;
     bool explain = false;
+    std::optional<boost::json::object> facets;  // as answered (see the OpenAPI schema Facets)
 };
 
 // The ranking formula (also written in SQL by the store; the two must agree):

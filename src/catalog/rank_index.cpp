@@ -661,8 +661,8 @@ std::optional<RankError> RankIndex::begin(const RankRequest& request, RankScan& 
     std::shared_lock lock(s.mutex);
     if (!s.loaded || !s.build) return RankError::kNotLoaded;
     const bool current = !request.as_of || *request.as_of == s.snapshot;
-    if (!current) {
-        if (!request.as_of->within(s.snapshot)) return RankError::kBehind;
+    if (request.as_of) {
+        if (!current && !request.as_of->within(s.snapshot)) return RankError::kBehind;
         if (!request.now_micros || *request.now_micros < s.history_start_micros + kExpiryMarginMicros)
             return RankError::kSnapshotExpired;
     }
@@ -862,23 +862,78 @@ std::vector<RankedId> RankScan::results() const {
     return out;
 }
 
-std::optional<RankError> RankIndex::rank(const RankRequest& request, std::vector<RankedId>& out) const {
-    RankScan scan;
+std::optional<RankError> RankIndex::rank(const RankRequest& request, RankScan& scan) const {
     if (auto error = begin(request, scan)) return error;
     auto& st = *scan.state_;
-    {
-        std::shared_lock lock(impl_->mutex);
-        catch_up_late(st);
-        for (const auto& r : st.changed) st.push(r);
-        st.changed_sent = true;
-        produce(
-            st,
-            std::numeric_limits<std::size_t>::max(),
-            [&](const RankedId& r) { st.push(r); },
-            [&] { return st.finished(); });
-    }
+    std::shared_lock lock(impl_->mutex);
+    catch_up_late(st);
+    for (const auto& r : st.changed) st.push(r);
+    st.changed_sent = true;
+    produce(
+        st, std::numeric_limits<std::size_t>::max(), [&](const RankedId& r) { st.push(r); }, [&] { return st.finished(); });
+    scan.scanned_ = st.visited + st.changed.size();
+    return std::nullopt;
+}
+
+std::optional<RankError> RankIndex::rank(const RankRequest& request, std::vector<RankedId>& out) const {
+    RankScan scan;
+    if (auto error = rank(request, scan)) return error;
     out = scan.results();
     return std::nullopt;
+}
+
+std::optional<std::vector<std::int64_t>> RankIndex::candidates(const RankFilters& filters, std::size_t limit) const {
+    const auto& s = *impl_;
+    std::shared_lock lock(s.mutex);
+    if (!s.build) return std::nullopt;
+    const auto& b = *s.build;
+    std::size_t lo = 0;
+    std::size_t hi = b.by_price.size();
+    if (filters.min_price)
+        lo = static_cast<std::size_t>(std::lower_bound(b.prices.begin(), b.prices.end(), *filters.min_price) -
+                                      b.prices.begin());
+    if (filters.max_price)
+        hi = static_cast<std::size_t>(std::upper_bound(b.prices.begin(), b.prices.end(), *filters.max_price) -
+                                      b.prices.begin());
+    const std::size_t price_count = hi > lo ? hi - lo : 0;
+    std::size_t category_count = b.order.size();
+    if (filters.category_ids) {
+        category_count = 0;
+        for (auto c : *filters.category_ids) {
+            if (auto it = b.by_category.find(c); it != b.by_category.end()) category_count += it->second.size();
+        }
+    }
+    // The candidates before the other filters bound the result; more than 4x the limit is not
+    // worth walking.
+    if (std::min(price_count, category_count) > 4 * limit + s.changed_since_build.size()) return std::nullopt;
+    std::vector<std::int64_t> out;
+    auto take = [&](std::uint32_t d) {
+        if (s.changed_since_build.contains(d)) return true;
+        const auto& in = s.inputs[d];
+        if (in.visible && filters.accepts(in)) out.push_back(s.ids[d]);
+        return out.size() <= limit;
+    };
+    bool fits = true;
+    if (price_count <= category_count) {
+        for (std::size_t i = lo; i < hi && fits; ++i) fits = take(b.by_price[i]);
+    } else {
+        for (auto c : *filters.category_ids) {
+            auto it = b.by_category.find(c);
+            if (it == b.by_category.end()) continue;
+            for (auto p : it->second) {
+                if (!(fits = take(b.order[p]))) break;
+            }
+            if (!fits) break;
+        }
+    }
+    for (auto d : s.changed_since_build) {
+        if (!fits) break;
+        const auto& in = s.inputs[d];
+        if (in.visible && filters.accepts(in)) out.push_back(s.ids[d]);
+        fits = out.size() <= limit;
+    }
+    if (!fits) return std::nullopt;
+    return out;
 }
 
 // ---- facets -----------------------------------------------------------------------------------------

@@ -223,8 +223,12 @@ public:
 
     // Starts a query. Errors: kNotLoaded, kSnapshotExpired.
     std::optional<RankError> begin(const RankRequest& request, RankScan& scan) const;
-    // begin + run to the end (no text predicate).
+    // begin + run to the end (no text predicate); the results are scan.results().
+    std::optional<RankError> rank(const RankRequest& request, RankScan& scan) const;
     std::optional<RankError> rank(const RankRequest& request, std::vector<RankedId>& out) const;
+    // The ids of the visible products passing `filters` now, if there are at most `limit`
+    // (nullopt when there are more).
+    std::optional<std::vector<std::int64_t>> candidates(const RankFilters& filters, std::size_t limit) const;
 
     // Counts per category and price band of the visible products passing `filters` (and, when
     // `matches` is given, only those ids: the text matches). Exact when the candidates are at most

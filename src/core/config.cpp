@@ -298,6 +298,14 @@ Config Config::load(const ConfigSource& src) {
         throw ConfigError("DATABASE_URL: expected postgresql://user@host:port/dbname");
     c.cache.enabled = src.get_bool("CACHE_ENABLED", true);
     c.cache.key_prefix = src.get_string("CACHE_KEY_PREFIX", c.cache.key_prefix);
+    c.catalog.ranking_mode = src.get_string("RANKING_MODE", c.catalog.ranking_mode);
+    if (c.catalog.ranking_mode != "index" && c.catalog.ranking_mode != "reference")
+        throw ConfigError("RANKING_MODE: expected index or reference");
+    c.catalog.cursor_ttl = std::chrono::seconds(src.get_int("CATALOG_CURSOR_TTL_S", 900, 60, 86'400));
+    c.catalog.changes_retention =
+        std::chrono::seconds(src.get_int("CATALOG_CHANGES_RETENTION_S", 3'600, 60, 7 * 86'400));
+    if (c.catalog.changes_retention < c.catalog.cursor_ttl + std::chrono::minutes(5))
+        throw ConfigError("CATALOG_CHANGES_RETENTION_S must be at least CATALOG_CURSOR_TTL_S + 300");
 
     auto& j = c.jobs;
     j.key_prefix = src.get_string("JOBS_KEY_PREFIX", j.key_prefix);
@@ -325,6 +333,7 @@ Config Config::load(const ConfigSource& src) {
     j.schedule_outbox_sweep = src.get_string("SCHEDULE_OUTBOX_SWEEP", j.schedule_outbox_sweep);
     j.schedule_promote = src.get_string("SCHEDULE_PROMOTE", j.schedule_promote);
     j.schedule_recommend = src.get_string("SCHEDULE_RECOMMEND", j.schedule_recommend);
+    j.schedule_catalog_purge = src.get_string("SCHEDULE_CATALOG_PURGE", j.schedule_catalog_purge);
 
     auto& rec = c.recommend;
     rec.top_k = src.get_int("RECOMMEND_TOP_K", rec.top_k, 1, 1'000);

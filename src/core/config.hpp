@@ -124,6 +124,14 @@ struct CacheConfig {
     std::string key_prefix = "emporium:";  // CACHE_KEY_PREFIX
 };
 
+// Catalog listing at scale (issue 17).
+struct CatalogConfig {
+    // index: sort=rank served by the in-process rank index; reference: the full-scan query.
+    std::string ranking_mode = "index";
+    std::chrono::seconds cursor_ttl{900};          // CATALOG_CURSOR_TTL_S: rank cursors stay valid
+    std::chrono::seconds changes_retention{3'600};  // CATALOG_CHANGES_RETENTION_S: change feed rows
+};
+
 // Checkout and stock (issue #6). `strategy` is one of pessimistic, dual, optimistic, redis.
 struct InventoryConfig {
     std::string strategy = "dual";
@@ -158,6 +166,7 @@ struct JobsConfig {
     std::string schedule_outbox_sweep = "every 30s";
     std::string schedule_promote = "every 1s";
     std::string schedule_recommend = "every 1h";
+    std::string schedule_catalog_purge = "every 5m";
 };
 
 // Recommendations (issue #9). Keys live under CACHE_KEY_PREFIX.
@@ -202,6 +211,7 @@ struct Config {
     AuthConfig auth;
     RateLimitConfig rate_limit;
     CacheConfig cache;
+    CatalogConfig catalog;
     InventoryConfig inventory;
     JobsConfig jobs;
     MailConfig mail;

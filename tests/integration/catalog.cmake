@@ -8,6 +8,11 @@ emporium_add_test(NAME catalog_itest
     SOURCES integration/catalog_service_itest.cpp
     LIBS emporium_catalog LABELS integration
     CONCURRENCY "LoadedOnceUnderConcurrency" "ColdListPageIsLoadedOnce")
+# The rank index against the reference query (property test), facets, the change feed.
+emporium_add_test(NAME catalog_rank_itest
+    SOURCES integration/catalog_rank_itest.cpp
+    LIBS emporium_catalog LABELS integration
+    CONCURRENCY "CursorsStayStableWhileSalesHappen")
 # Starts the real `emporium` binary.
 emporium_add_test(NAME catalog_e2e
     SOURCES e2e/catalog_e2e.cpp
