@@ -1,5 +1,6 @@
 // End-to-end: the real `emporium serve` binary on a free port, spoken to over TCP.
 #include "e2e/process.hpp"
+#include "support/pg_fixture.hpp"
 #include "support/test_env.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -11,6 +12,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
 
 #include <csignal>
 
@@ -62,7 +66,12 @@ private:
 
 class HttpE2E : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() { server_ = new ServerProcess({{"HTTP_BODY_LIMIT", "4096"}, {"HTTP_HEADER_LIMIT", "2048"}}); }
+    // A migrated database: the server is ready once its rank index has loaded the catalog.
+    static void SetUpTestSuite() {
+        server_ = new ServerProcess({{"HTTP_BODY_LIMIT", "4096"},
+                                     {"HTTP_HEADER_LIMIT", "2048"},
+                                     {"DATABASE_URL", test::process_test_database_url()}});
+    }
     static void TearDownTestSuite() {
         delete server_;
         server_ = nullptr;
@@ -241,13 +250,20 @@ TEST_F(HttpE2E, MetricsCountRequestsByRouteTemplate) {
     EXPECT_NE(r.body().find("emporium_http_request_duration_seconds_bucket"), std::string::npos);
 }
 
-TEST_F(HttpE2E, ReadyzChecksPostgresAndRedis) {
+TEST_F(HttpE2E, ReadyzChecksPostgresRedisAndTheRankIndex) {
     Conn c(port());
+    // The rank index loads in the background after the server starts listening; until then the
+    // server is alive but not ready.
     auto r = c.get("/readyz");
+    for (int i = 0; i < 100 && r.result_int() != 200; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        r = c.get("/readyz");
+    }
     ASSERT_EQ(r.result_int(), 200U) << r.body();
     auto body = json_of(r);
     EXPECT_EQ(body.at("checks").at("postgres").as_string(), "ok");
     EXPECT_EQ(body.at("checks").at("redis").as_string(), "ok");
+    EXPECT_EQ(body.at("checks").at("rank_index").as_string(), "ok");
 }
 
 TEST(HttpE2EStandalone, ReadyzIs503WhenDependenciesAreDown) {
