@@ -153,10 +153,22 @@ int run_serve(const core::Config& config) {
     auto auth_service = std::make_shared<auth::AuthService>(
         std::move(auth_settings), auth::AuthStore([p = &pools]() -> db::Pool& { return p->local(); }), cpu);
     auth::register_routes(router, openapi, auth_service);
+    // The in-process product layer and the channel that keeps it in step with every server's writes.
+    std::shared_ptr<catalog::LocalProductCache> local_cache;
+    std::shared_ptr<redis::Subscriber> invalidations;
+    if (config.cache.enabled && config.cache.local_ttl.count() > 0) {
+        catalog::LocalCacheSettings local_settings;
+        local_settings.ttl = config.cache.local_ttl;
+        local_settings.capacity = static_cast<std::size_t>(config.cache.local_capacity);
+        local_cache = std::make_shared<catalog::LocalProductCache>(local_settings);
+        invalidations = std::make_shared<redis::Subscriber>(runtime.context(0).get_executor(), redis_options(config));
+    }
     auto catalog_service = std::make_shared<catalog::CatalogService>(
         catalog::CatalogStore([p = &pools]() -> db::Pool& { return p->local(); }),
         make_catalog_cache(config, redis_clients),
-        rank_feed);
+        rank_feed,
+        catalog::CatalogSettings{},
+        local_cache);
     catalog::register_routes(router, openapi, catalog_service);
 
     // Redlock masters: REDIS_LOCK_URLS, or the main Redis alone.
@@ -239,6 +251,14 @@ int run_serve(const core::Config& config) {
     std::atomic<bool> stopping{false};
     core::spawn_tracked(runtime.context(0).get_executor(), refresh_job_metrics(job_queue, &stopping), "jobs.metrics");
     if (rank_feed) core::spawn_tracked(runtime.context(0).get_executor(), rank_feed->maintain(), "rank.maintain");
+    if (local_cache) {
+        core::spawn_tracked(runtime.context(0).get_executor(),
+                            catalog::listen_for_invalidations(local_cache,
+                                                              invalidations,
+                                                              catalog::invalidation_channel(redis::Keys(config.cache.key_prefix)),
+                                                              &stopping),
+                            "catalog.invalidations");
+    }
     for (std::size_t i = 0; i < runtime.size(); ++i) {
         core::spawn_tracked(runtime.context(i).get_executor(), sample_pool(&pools, i, &stopping), "db.pool.metrics");
     }
@@ -251,6 +271,7 @@ int run_serve(const core::Config& config) {
         server.shutdown([&] {
             for (auto& p : pools) p->close();
             for (auto& r : redis_clients) r->close();
+            if (invalidations) invalidations->close();
             for (auto& m : lock_masters) {
                 for (auto& r : *m) r->close();
             }

@@ -179,6 +179,8 @@ asio::awaitable<void> CatalogCache::invalidate_product(std::int64_t id) {
         // its fill.
         commands.push_back(redis::cmd("DEL", key, key + ":stale", key + ":lock"));
         commands.push_back(redis::cmd("INCR", keys_.make("catalog", "gen")));
+        // Every process's in-process layer (local_cache.hpp) drops its copy.
+        commands.push_back(redis::cmd("PUBLISH", keys_.make("catalog", "invalidate"), std::to_string(id)));
         co_await clients_().pipeline(std::move(commands));
     } catch (const redis::RedisError& e) {
         // Entries expire by TTL; nothing else to do (the cache is an optimisation).

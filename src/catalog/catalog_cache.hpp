@@ -66,7 +66,8 @@ public:
                                       std::optional<std::string> value,
                                       std::chrono::milliseconds ttl,
                                       std::string lock_token);
-    // After a product write: drops its entries and rebuild lock, and bumps the list generation.
+    // After a product write: drops its entries and rebuild lock, bumps the list generation and
+    // publishes the id on the invalidation channel (every process's in-process layer drops it).
     boost::asio::awaitable<void> invalidate_product(std::int64_t id);
 
 private:

@@ -1,6 +1,7 @@
 #include "catalog/catalog_service.hpp"
 
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -101,6 +102,14 @@ template <typename T>
 bool parse_number(std::string_view text, T& out) {
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
     return ec == std::errc{} && ptr == text.data() + text.size();
+}
+
+core::Metrics::Counter& local_counter(bool hit) {
+    static auto& hits = core::Metrics::global().counter(
+        "emporium_cache_requests_total", "Catalog cache lookups by cache and result (hit, miss, stale)", {{"cache", "product_local"}, {"result", "hit"}});
+    static auto& misses = core::Metrics::global().counter(
+        "emporium_cache_requests_total", "Catalog cache lookups by cache and result (hit, miss, stale)", {{"cache", "product_local"}, {"result", "miss"}});
+    return hit ? hits : misses;
 }
 
 core::Error validation(std::string field, std::string message) {
@@ -212,8 +221,17 @@ std::optional<ListCursor> decode_cursor(std::string_view text) {
 CatalogService::CatalogService(CatalogStore store,
                                CatalogCache cache,
                                std::shared_ptr<RankFeed> feed,
-                               CatalogSettings settings)
-    : store_(std::move(store)), cache_(std::move(cache)), feed_(std::move(feed)), settings_(settings) {}
+                               CatalogSettings settings,
+                               std::shared_ptr<LocalProductCache> local)
+    : store_(std::move(store)),
+      cache_(std::move(cache)),
+      feed_(std::move(feed)),
+      settings_(settings),
+      local_(std::move(local)) {
+    // Changes the rank index reads from the database (sales by the worker, admin writes on other
+    // servers) also drop the in-process copies.
+    if (feed_ && local_) feed_->on_change([l = local_](std::int64_t id) { l->evict(id); });
+}
 
 // ---- categories ----
 
@@ -268,6 +286,14 @@ asio::awaitable<core::Result<Product>> CatalogService::get_product(std::int64_t 
         if (!p || (!include_hidden && (!p->is_active || p->is_deleted))) co_return not_found;
         co_return std::move(*p);
     }
+    const bool local = local_ && local_->enabled();
+    if (local) {
+        if (auto hit = local_->get(id)) {
+            local_counter(true).inc();
+            co_return *hit;
+        }
+        local_counter(false).inc();
+    }
     const auto key = cache_.product_key(id);
     const auto stale_key = key + ":stale";
     auto look = co_await cache_.lookup("product", key, stale_key);
@@ -275,7 +301,11 @@ asio::awaitable<core::Result<Product>> CatalogService::get_product(std::int64_t 
         boost::system::error_code ec;
         auto v = json::parse(*look.value, ec);
         if (!ec) {
-            if (auto cached = product_from_json(v)) co_return std::move(*cached);
+            if (auto cached = product_from_json(v)) {
+                // A stale copy (served while another request rebuilds) is not kept locally.
+                if (local && look.kind == CacheLookup::Kind::kHit) local_->put(std::make_shared<const Product>(*cached));
+                co_return std::move(*cached);
+            }
         }
     }
     auto p = co_await store_.find_product(id);
@@ -287,6 +317,7 @@ asio::awaitable<core::Result<Product>> CatalogService::get_product(std::int64_t 
             key, stale_key, std::move(value), cache_.settings().product_ttl, look.lock_token);
     }
     if (!visible) co_return not_found;
+    if (local) local_->put(std::make_shared<const Product>(*p));
     co_return std::move(*p);
 }
 
@@ -305,7 +336,7 @@ asio::awaitable<core::Result<Product>> CatalogService::create_product(NewProduct
     auto created = co_await store_.insert_product(std::move(input));
     if (created) {
         core::log::info("product created", {{"product_id", created->id}, {"sku", created->sku}});
-        co_await cache_.invalidate_product(created->id);
+        co_await invalidate_product(created->id);
     }
     co_return created;
 }
@@ -327,7 +358,7 @@ asio::awaitable<core::Result<Product>> CatalogService::update_product(std::int64
     auto updated = co_await store_.update_product(id, std::move(patch));
     if (updated) {
         core::log::info("product updated", {{"product_id", id}, {"version", updated->version}});
-        co_await cache_.invalidate_product(id);
+        co_await invalidate_product(id);
     }
     co_return updated;
 }
@@ -336,11 +367,12 @@ asio::awaitable<core::Result<void>> CatalogService::delete_product(std::int64_t 
     const bool deleted = co_await store_.soft_delete_product(id);
     if (!deleted) co_return core::make_error(core::Errc::kNotFound, "no such product");
     core::log::info("product deleted", {{"product_id", id}});
-    co_await cache_.invalidate_product(id);
+    co_await invalidate_product(id);
     co_return core::Result<void>{};
 }
 
 asio::awaitable<void> CatalogService::invalidate_product(std::int64_t id) {
+    if (local_) local_->evict(id);
     co_await cache_.invalidate_product(id);
 }
 
@@ -351,7 +383,7 @@ asio::awaitable<core::Result<Review>> CatalogService::add_review(std::int64_t pr
                                                                  NewReview input) {
     if (input.rating < 1 || input.rating > 5) co_return validation("rating", "must be 1 to 5");
     auto review = co_await store_.insert_review(product_id, user_id, std::move(input));
-    if (review) co_await cache_.invalidate_product(product_id);
+    if (review) co_await invalidate_product(product_id);
     co_return review;
 }
 

@@ -13,6 +13,7 @@
 #include "catalog/catalog_cache.hpp"
 #include "catalog/catalog_store.hpp"
 #include "catalog/catalog_types.hpp"
+#include "catalog/local_cache.hpp"
 #include "catalog/rank_feed.hpp"
 #include "core/error.hpp"
 
@@ -48,10 +49,12 @@ class CatalogService {
 public:
     // `feed` (optional): the in-process rank index; without one, sort=rank runs the reference
     // query (a full scan). The feed must be maintained (RankFeed::maintain) by the owner.
+    // `local` (optional): the in-process layer in front of the Redis product cache.
     CatalogService(CatalogStore store,
                    CatalogCache cache,
                    std::shared_ptr<RankFeed> feed = nullptr,
-                   CatalogSettings settings = {});
+                   CatalogSettings settings = {},
+                   std::shared_ptr<LocalProductCache> local = nullptr);
 
     boost::asio::awaitable<std::vector<Category>> list_categories();
     // Errors: kNotFound.
@@ -107,6 +110,7 @@ private:
     CatalogCache cache_;
     std::shared_ptr<RankFeed> feed_;
     CatalogSettings settings_;
+    std::shared_ptr<LocalProductCache> local_;
     std::mutex categories_mutex_;
     std::shared_ptr<const std::vector<Category>> categories_;
     std::chrono::steady_clock::time_point categories_loaded_{};

@@ -101,6 +101,9 @@ asio::awaitable<void> RankFeed::catch_up() {
     auto snapshot = PgSnapshot::parse(r.snapshot);
     if (!snapshot) throw core::InfraError("rank index: unreadable snapshot " + r.snapshot);
     const auto n = r.changes.size();
+    if (on_change_) {
+        for (const auto& c : r.changes) on_change_(c.product_id);
+    }
     index_.apply(*snapshot, std::move(r.changes));
     if (n > 0) rows_applied().inc(n);
 }

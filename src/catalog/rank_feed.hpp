@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -47,6 +48,9 @@ public:
     void stop() { stopping_ = true; }
 
     bool ready() const { return index_.loaded(); }
+    // Called (on the catching-up thread) with the id of every product a catch-up saw change.
+    // Set before the feed is used.
+    void on_change(std::function<void(std::int64_t)> listener) { on_change_ = std::move(listener); }
     RankIndex& index() { return index_; }
     const RankIndex& index() const { return index_; }
     std::int64_t history_micros() const;
@@ -69,6 +73,7 @@ private:
     std::shared_ptr<Round> next_;     // callers that arrived meanwhile
     std::atomic<bool> stopping_{false};
     std::atomic<bool> rebuilding_{false};
+    std::function<void(std::int64_t)> on_change_;
 };
 
 }  // namespace emporium::catalog

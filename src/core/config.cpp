@@ -298,6 +298,8 @@ Config Config::load(const ConfigSource& src) {
         throw ConfigError("DATABASE_URL: expected postgresql://user@host:port/dbname");
     c.cache.enabled = src.get_bool("CACHE_ENABLED", true);
     c.cache.key_prefix = src.get_string("CACHE_KEY_PREFIX", c.cache.key_prefix);
+    c.cache.local_ttl = std::chrono::milliseconds(src.get_int("CACHE_LOCAL_TTL_MS", 2'000, 0, 600'000));
+    c.cache.local_capacity = src.get_int("CACHE_LOCAL_CAPACITY", 100'000, 1, 100'000'000);
     c.catalog.ranking_mode = src.get_string("RANKING_MODE", c.catalog.ranking_mode);
     if (c.catalog.ranking_mode != "index" && c.catalog.ranking_mode != "reference")
         throw ConfigError("RANKING_MODE: expected index or reference");

@@ -122,6 +122,9 @@ struct RateLimitConfig {
 struct CacheConfig {
     bool enabled = true;                   // CACHE_ENABLED: cache-aside for catalog reads
     std::string key_prefix = "emporium:";  // CACHE_KEY_PREFIX
+    // The in-process layer in front of the Redis product cache (0 = off).
+    std::chrono::milliseconds local_ttl{2'000};  // CACHE_LOCAL_TTL_MS
+    std::int64_t local_capacity = 100'000;       // CACHE_LOCAL_CAPACITY
 };
 
 // Catalog listing at scale (issue 17).

@@ -2,7 +2,7 @@
 # the test PostgreSQL and Redis, query-plan checks on a seeded catalog, and end-to-end tests
 # through the real `emporium` binary.
 emporium_add_test(NAME catalog_test
-    SOURCES unit/catalog_test.cpp unit/rank_index_test.cpp
+    SOURCES unit/catalog_test.cpp unit/rank_index_test.cpp unit/local_cache_test.cpp
     LIBS emporium_catalog LABELS unit)
 emporium_add_test(NAME catalog_itest
     SOURCES integration/catalog_service_itest.cpp

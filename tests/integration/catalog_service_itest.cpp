@@ -8,10 +8,15 @@
 #include "support/run_coro.hpp"
 #include "support/test_env.hpp"
 
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <set>
@@ -542,6 +547,101 @@ TEST_F(CatalogTest, AFillAfterAnInvalidationIsDropped) {
     auto ttl = run(redis_->command(redis::cmd("PTTL", key))).integer;
     EXPECT_GT(ttl, 0);
     EXPECT_LE(ttl, 75'000);  // 60 s + at most 15 s of jitter
+}
+
+asio::awaitable<bool> pause(std::chrono::milliseconds ms) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(ms);
+    co_await timer.async_wait(asio::use_awaitable);
+    co_return true;
+}
+
+asio::awaitable<bool> wait_off(std::shared_ptr<LocalProductCache> cache) {
+    for (int i = 0; i < 500 && cache->enabled(); ++i) co_await pause(10ms);
+    co_return !cache->enabled();
+}
+
+asio::awaitable<bool> wait_live(std::shared_ptr<LocalProductCache> cache) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (int i = 0; i < 500 && !cache->enabled(); ++i) {
+        timer.expires_after(10ms);
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+    co_return cache->enabled();
+}
+
+// Two servers, each with its in-process layer and its listener on the invalidation channel: a hot
+// product costs no Redis command, and a write on one server is seen by the other's next read.
+TEST_F(CatalogTest, TheInProcessLayerServesHotProductsAndIsInvalidatedAcrossServers) {
+    std::atomic<bool> stopping{false};
+    auto redis_calls = std::make_shared<std::atomic<int>>(0);
+    struct Server {
+        std::shared_ptr<LocalProductCache> local;
+        std::shared_ptr<redis::Subscriber> subscriber;
+        std::unique_ptr<CatalogService> service;
+    };
+    auto make_server = [&] {
+        Server sv;
+        LocalCacheSettings settings;
+        settings.ttl = 60s;  // long: only an invalidation can make a read see a write
+        sv.local = std::make_shared<LocalProductCache>(settings);
+        sv.subscriber = std::make_shared<redis::Subscriber>(ctx_.get_executor(), redis::test::shared_server_options());
+        CatalogStore store([p = pool_.get()]() -> db::Pool& { return *p; });
+        CatalogCache cache(
+            [r = redis_.get(), redis_calls]() -> redis::Client& {
+                ++*redis_calls;
+                return *r;
+            },
+            redis::Keys(prefix_));
+        sv.service = std::make_unique<CatalogService>(std::move(store), std::move(cache), nullptr, CatalogSettings{}, sv.local);
+        asio::co_spawn(ctx_,
+                       listen_for_invalidations(sv.local, sv.subscriber, invalidation_channel(redis::Keys(prefix_)), &stopping),
+                       asio::detached);
+        return sv;
+    };
+    auto a = make_server();
+    auto b = make_server();
+    EXPECT_FALSE(a.local->enabled());  // nothing is served locally before the channel is subscribed
+    ASSERT_TRUE(run(wait_live(a.local)));
+    ASSERT_TRUE(run(wait_live(b.local)));
+
+    auto p = product(*a.service, "LOCAL-1", "Local Item");
+    ASSERT_TRUE(run(a.service->get_product(p.id)));  // Redis + database, then kept locally
+    ASSERT_TRUE(run(b.service->get_product(p.id)));
+    const auto calls = redis_calls->load();
+    const auto reads = a.service->store().product_reads() + b.service->store().product_reads();
+    for (int i = 0; i < 100; ++i) {
+        auto got = run(a.service->get_product(p.id));
+        ASSERT_TRUE(got);
+        EXPECT_EQ(got->name, "Local Item");
+    }
+    EXPECT_EQ(redis_calls->load(), calls);  // not one Redis command
+    EXPECT_EQ(a.service->store().product_reads() + b.service->store().product_reads(), reads);
+
+    // A write through server B: A's copy is dropped by the channel.
+    ProductPatch patch;
+    patch.expected_version = p.version;
+    patch.name = "Renamed Item";
+    ASSERT_TRUE(run(b.service->update_product(p.id, patch)));
+    std::string seen;
+    for (int i = 0; i < 200; ++i) {
+        auto got = run(a.service->get_product(p.id));
+        ASSERT_TRUE(got);
+        seen = got->name;
+        if (seen == "Renamed Item") break;
+        run(wait_live(a.local));  // lets the listener run
+    }
+    EXPECT_EQ(seen, "Renamed Item");
+
+    // The channel lost: the layer is off (and empty) until it is back.
+    a.subscriber->close();
+    ASSERT_TRUE(run(wait_off(a.local)));
+    EXPECT_EQ(a.local->size(), 0U);
+    EXPECT_EQ(run(a.service->get_product(p.id))->name, "Renamed Item");
+    EXPECT_EQ(a.local->size(), 0U);  // nothing kept while off
+    stopping = true;
+    b.subscriber->close();
+    run(pause(700ms));  // the listeners notice `stopping` within their 500 ms wait
 }
 
 TEST_F(CatalogTest, RedisDownFallsBackToTheDatabase) {
