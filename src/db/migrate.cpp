@@ -578,6 +578,7 @@ asio::awaitable<void> run_watched(Connection* conn,
     if (watch->last) {
         auto p = *watch->last;
         p.finished = true;
+        p.failed = failure != nullptr;
         p.log_due = true;
         p.elapsed =
             std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - watch->started);
@@ -810,7 +811,7 @@ std::string describe(const IndexBuildProgress& p) {
     out += p.index.empty() ? std::string("index") : p.index;
     if (!p.table.empty()) out += " on " + p.table;
     if (p.finished) {
-        out += ": finished after " + seconds_text(p.elapsed);
+        out += (p.failed ? ": failed after " : ": finished after ") + seconds_text(p.elapsed);
         return out;
     }
     out += ": " + (p.phase.empty() ? std::string("starting") : p.phase);
@@ -832,22 +833,34 @@ std::string describe(const IndexBuildProgress& p) {
 }
 
 void log_index_build_progress(const IndexBuildProgress& p) {
+    if (p.finished) {
+        // The phase figures of the last look would only mislead here.
+        core::log::write(p.failed ? core::log::Level::kWarn : core::log::Level::kInfo,
+                         p.failed ? "index build failed" : "index build finished",
+                         {{"migration", p.migration},
+                          {"index", p.index},
+                          {"table", p.table},
+                          {"command", p.command},
+                          {"elapsed_ms", p.elapsed.count()}});
+        return;
+    }
     const auto fraction = p.phase_fraction();
-    core::log::info(p.finished ? "index build finished" : "index build progress",
-                    {{"migration", p.migration},
-                     {"index", p.index},
-                     {"table", p.table},
-                     {"command", p.command},
-                     {"phase", p.phase},
-                     {"phase_percent", fraction ? std::floor(*fraction * 1000.0) / 10.0 : -1.0},
-                     {"blocks_done", p.blocks_done},
-                     {"blocks_total", p.blocks_total},
-                     {"tuples_done", p.tuples_done},
-                     {"tuples_total", p.tuples_total},
-                     {"lockers_done", p.lockers_done},
-                     {"lockers_total", p.lockers_total},
-                     {"waiting_for_pid", p.current_locker_pid},
-                     {"elapsed_ms", p.elapsed.count()}});
+    core::log::info(
+        "index build progress",
+        {{"migration", p.migration},
+         {"index", p.index},
+         {"table", p.table},
+         {"command", p.command},
+         {"phase", p.phase},
+         {"phase_percent", fraction ? static_cast<std::int64_t>(std::floor(*fraction * 100.0)) : -1},
+         {"blocks_done", p.blocks_done},
+         {"blocks_total", p.blocks_total},
+         {"tuples_done", p.tuples_done},
+         {"tuples_total", p.tuples_total},
+         {"lockers_done", p.lockers_done},
+         {"lockers_total", p.lockers_total},
+         {"waiting_for_pid", p.current_locker_pid},
+         {"elapsed_ms", p.elapsed.count()}});
 }
 
 std::vector<SqlStatement> split_sql_statements(std::string_view sql) {

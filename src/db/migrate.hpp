@@ -68,9 +68,10 @@ struct IndexBuildProgress {
     // True on at most one report per MigrateOptions::log_interval (and on every finished report):
     // the one to write to the log.
     bool log_due = false;
-    // The statement has ended (successfully or not); the last report of its build, with the
-    // figures last seen and the statement's full duration.
+    // The statement has ended: the last report of its build, with the figures last seen, the
+    // statement's full duration and whether it failed.
     bool finished = false;
+    bool failed = false;
 
     // Share of the current phase done, in [0, 1]; std::nullopt when the phase has no measure.
     std::optional<double> phase_fraction() const;
@@ -78,7 +79,8 @@ struct IndexBuildProgress {
 
 // "0006_x.sql: products_idx on products: building index: scanning table 45% (1200/2660 blocks), 12 s"
 std::string describe(const IndexBuildProgress& progress);
-// Writes one structured INFO line for `progress` ("index build progress" / "index build finished").
+// Writes one structured log line for `progress`: INFO "index build progress" / "index build
+// finished", WARN "index build failed".
 void log_index_build_progress(const IndexBuildProgress& progress);
 
 struct MigrateOptions {

@@ -15,7 +15,7 @@ emporium_add_test(NAME db_itest
 emporium_add_test(NAME db_migrate_itest
     SOURCES integration/db_migrate_itest.cpp
     LIBS emporium_db LABELS integration
-    CONCURRENCY "ConcurrentMigrators")
+    CONCURRENCY "ConcurrentMigrators" "ConcurrentIndexBuild" "SecondMigratorWaits")
 
 # Restarts the shared test PostgreSQL: must not run alongside anything else (RUN_SERIAL).
 emporium_add_test(NAME db_restart_itest

@@ -379,7 +379,8 @@ TEST_F(MigrateTest, FailedConcurrentBuildLeavesAnInvalidIndexThatTheRerunReplace
     write("0002_people_email_key.sql",
           "-- emporium: no-transaction\n"
           "-- One account per address.\n"
-          "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS people_email_key ON people (email);\n");
+          "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS people_email_key ON ONLY public.\"people\" "
+          "(email);\n");
     auto msg = message_of([this] { run_migrate(); });
     EXPECT_NE(msg.find("0002_people_email_key.sql failed at statement 1 of 1 (line 3)"), std::string::npos)
         << msg;

@@ -127,6 +127,8 @@ TEST(IndexBuildProgressText, DescribesPhaseShareAndTime) {
     p.finished = true;
     p.elapsed = std::chrono::milliseconds(95'000);
     EXPECT_EQ(describe(p), "0006_search.sql: products_search_rum_idx on products: finished after 95 s");
+    p.failed = true;
+    EXPECT_EQ(describe(p), "0006_search.sql: products_search_rum_idx on products: failed after 95 s");
 }
 
 }  // namespace
