@@ -105,7 +105,7 @@ private:
         current = LexedStatement{};
     }
 
-    [[noreturn]] void fail(const std::string& what, int line) const {
+    [[noreturn]] static void fail(const std::string& what, int line) {
         throw MigrationError("line " + std::to_string(line) + ": " + what);
     }
 
@@ -348,7 +348,7 @@ std::optional<IndexTarget> index_target(const std::vector<Token>& t, const std::
                              "index name, so that running the file again skips or repairs the index");
     }
     i += 3;
-    if (!is_name(t, i) || is_word(t, i + 1, "on") == false) {
+    if (!is_name(t, i) || !is_word(t, i + 1, "on")) {
         throw MigrationError(where + ": cannot read the index name and table of this CREATE INDEX");
     }
     IndexTarget target;
@@ -492,7 +492,14 @@ struct WatchFinished {
     WatchFinished& operator=(const WatchFinished&) = delete;
     ~WatchFinished() {
         watch->finished = true;
-        watch->done.cancel();
+        try {
+            watch->done.cancel();
+        } catch (const boost::system::system_error& e) {
+            // Cannot happen for a timer of a live io_context; the waiter would then wait forever,
+            // so say so.
+            core::log::error("migration progress watcher could not wake its statement",
+                             {{"error", e.what()}});
+        }
     }
 };
 
