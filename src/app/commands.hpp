@@ -3,6 +3,7 @@
 #include "core/config.hpp"
 #include "seed/seed.hpp"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,13 @@ struct CreateAdminOptions {
     std::string name = "Administrator";
 };
 
+struct MigrateOptions {
+    // Longest one migration statement may run (an index build on the largest table): the client
+    // gives up after this, the server cancels the statement a little earlier. Also the longest
+    // wait for another migrator's lock.
+    std::int64_t statement_timeout_ms = 6LL * 3'600'000;
+};
+
 struct WorkerOptions {
     std::vector<std::string> queues;  // empty: WORKER_QUEUES, else all
     int concurrency = 0;              // 0: WORKER_CONCURRENCY
@@ -25,8 +33,9 @@ std::string version();
 
 // `emporium serve`: the HTTP API until SIGTERM/SIGINT; returns the process exit code.
 int run_serve(const core::Config& config);
-// `emporium migrate`: applies pending migrations from MIGRATIONS_DIR.
-int run_migrate(const core::Config& config);
+// `emporium migrate`: applies pending migrations from MIGRATIONS_DIR. Index builds report their
+// progress: a log line at most every 5 s and, when stderr is a terminal, an in-place line.
+int run_migrate(const core::Config& config, const MigrateOptions& options);
 // `emporium seed`: deterministic demo data.
 int run_seed(const core::Config& config, const SeedOptions& options);
 // `emporium create-admin --email E [--name N]`: creates an admin account; the password comes from

@@ -7,8 +7,11 @@
 #include <CLI/CLI.hpp>
 #include <sodium.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <string>
 
 int main(int argc, char** argv) {
     using namespace emporium;
@@ -25,6 +28,16 @@ int main(int argc, char** argv) {
 
     auto* serve = cli.add_subcommand("serve", "run the HTTP API server");
     auto* migrate = cli.add_subcommand("migrate", "apply pending database migrations");
+    app::MigrateOptions migrate_opts;
+    // Durations with a unit (case-sensitive): 500ms, 90s, 45min, 6h.
+    const std::map<std::string, std::int64_t> ms_per_unit{
+        {"ms", 1}, {"s", 1'000}, {"min", 60'000}, {"h", 3'600'000}};
+    migrate
+        ->add_option("--statement-timeout",
+                     migrate_opts.statement_timeout_ms,
+                     "longest one migration statement (an index build) may run, e.g. 90min, 6h (default 6h)")
+        ->transform(CLI::AsNumberWithUnit(ms_per_unit, CLI::AsNumberWithUnit::UNIT_REQUIRED))
+        ->check(CLI::Range(std::int64_t{1'000}, std::int64_t{7} * 24 * 3'600'000));
     auto* seed = cli.add_subcommand("seed", "load deterministic demo data");
     app::SeedOptions seed_opts;
     seed->add_option("--products", seed_opts.products, "number of products")->check(CLI::Range(0, 10'000'000));
@@ -89,7 +102,7 @@ int main(int argc, char** argv) {
         if (worker->parsed()) return app::run_worker(config, worker_opts);
         if (scheduler->parsed()) return app::run_scheduler(config);
         if (recommend_rebuild->parsed()) return app::run_recommend_rebuild(config);
-        if (migrate->parsed()) return app::run_migrate(config);
+        if (migrate->parsed()) return app::run_migrate(config, migrate_opts);
         if (seed->parsed()) return app::run_seed(config, seed_opts);
         if (create_admin->parsed()) return app::run_create_admin(config, admin_opts);
         if (expire_orders->parsed()) return app::run_expire_orders(config);

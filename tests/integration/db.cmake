@@ -1,3 +1,8 @@
+# The migration script splitter and progress text (no server).
+emporium_add_test(NAME db_test
+    SOURCES unit/migrate_split_test.cpp
+    LIBS emporium_db LABELS unit)
+
 # PostgreSQL client, pool, COPY and migrations against the real test server.
 emporium_add_test(NAME db_itest
     SOURCES integration/db_types_itest.cpp
@@ -10,7 +15,7 @@ emporium_add_test(NAME db_itest
 emporium_add_test(NAME db_migrate_itest
     SOURCES integration/db_migrate_itest.cpp
     LIBS emporium_db LABELS integration
-    CONCURRENCY "ConcurrentMigrators")
+    CONCURRENCY "ConcurrentMigrators" "ConcurrentIndexBuild" "SecondMigratorWaits")
 
 # Restarts the shared test PostgreSQL: must not run alongside anything else (RUN_SERIAL).
 emporium_add_test(NAME db_restart_itest
@@ -22,7 +27,7 @@ emporium_add_test(NAME db_restart_itest
 # has a matching class-level operator new/delete pair) depending on inlining decisions across a
 # translation unit (GCC PR 109224-like); it is fixed in later GCC versions.
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
-    foreach(t db_itest db_migrate_itest db_restart_itest)
+    foreach(t db_test db_itest db_migrate_itest db_restart_itest)
         target_compile_options(${t} PRIVATE -Wno-mismatched-new-delete)
     endforeach()
 endif()
