@@ -19,7 +19,6 @@ APT_PACKAGES=(
   libpq-dev              # libpq 15
   postgresql-15          # server + contrib (pg_trgm, citext) for local runs and tests
   postgresql-client-15
-  postgresql-15-rum      # 1.3: RUM index access method (catalog search in relevance order)
   redis-server           # Redis 7.0
   redis-tools
   libhiredis-dev         # 0.14 (redisReader)
@@ -55,32 +54,6 @@ if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
 for p in "${APT_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
 done
-# Server extensions are rebuilt for each PostgreSQL point release and may require exactly that
-# release (`postgresql-15 (>> 15.20)`). With a server already installed, pick the newest build of
-# the extension that the installed server satisfies, so installing an extension never upgrades (and
-# restarts) a running database as a side effect. A fresh machine gets the newest of both together.
-PG_EXTENSION_PACKAGES=(postgresql-15-rum)
-pg_extension_pin() {
-  local pkg=$1 v
-  if ! dpkg-query -W -f='${Status}' postgresql-15 2>/dev/null | grep -q "install ok installed"; then
-    echo "$pkg"; return
-  fi
-  local plan
-  for v in $(apt-cache madison "$pkg" 2>/dev/null | awk '{print $3}'); do
-    # A simulation: the build fits when apt would install it and nothing else.
-    plan=$(apt-get install -s -qq --no-install-recommends "$pkg=$v" 2>/dev/null | grep '^Inst ' || true)
-    if [ -n "$plan" ] && ! grep -qv "^Inst $pkg " <<<"$plan"; then
-      echo "$pkg=$v"; return
-    fi
-  done
-  echo "$pkg"  # none fits: let apt resolve it (this upgrades the server)
-}
-for i in "${!missing[@]}"; do
-  for ext in "${PG_EXTENSION_PACKAGES[@]}"; do
-    if [ "${missing[$i]}" = "$ext" ]; then missing[$i]=$(pg_extension_pin "$ext"); fi
-  done
-done
-
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -25,6 +25,7 @@ constexpr std::size_t kMaxSlugLength = 100;
 // A rank cursor carries a database snapshot whose in-progress list grows with concurrency.
 constexpr std::size_t kMaxCursorLength = 8192;
 constexpr auto kCategoriesTtl = std::chrono::seconds(5);
+constexpr std::size_t kMaxQueryLength = 200;
 
 bool is_lower_alnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -92,8 +93,6 @@ std::string_view mode_name(TextMode m) {
             return "";
         case TextMode::kFullText:
             return "fts";
-        case TextMode::kTrigram:
-            return "trgm";
     }
     return "";
 }
@@ -136,7 +135,8 @@ std::optional<ListCursor> cursor_for(const ListSpec& spec,
             c.score_key = last.score.score;
             break;
         case ListSort::kRelevance:
-            c.score_key = last.score.text_rank;
+            c.score_key = last.score.score;
+            c.tier = last.score.text_rank > 0.5 ? 0 : 1;
             break;
         case ListSort::kPriceAsc:
         case ListSort::kPriceDesc:
@@ -160,7 +160,9 @@ std::string encode_cursor(const ListCursor& c) {
                    {"i", c.id},
                    {"p", c.max_purchase},
                    {"t", c.now_micros}};
+    if (c.sort == ListSort::kRelevance) o["g"] = c.tier;
     if (c.snapshot) o["x"] = *c.snapshot;
+    if (c.corrected) o["c"] = *c.corrected;
     return base64url_encode(json::serialize(o));
 }
 
@@ -194,8 +196,6 @@ std::optional<ListCursor> decode_cursor(std::string_view text) {
         c.mode = TextMode::kNone;
     } else if (mode == "fts") {
         c.mode = TextMode::kFullText;
-    } else if (mode == "trgm") {
-        c.mode = TextMode::kTrigram;
     } else {
         return std::nullopt;
     }
@@ -211,9 +211,21 @@ std::optional<ListCursor> decode_cursor(std::string_view text) {
     c.now_micros = t->get_int64();
     if (c.id <= 0 || c.max_purchase < 0 || !is_storable_time(c.now_micros)) return std::nullopt;
     if (c.sort == ListSort::kNewest && !is_storable_time(c.int_key)) return std::nullopt;
+    const bool ranked = c.sort == ListSort::kRank || c.sort == ListSort::kRelevance;
     if (const auto* x = o.if_contains("x")) {
-        if (!x->is_string() || c.sort != ListSort::kRank || !PgSnapshot::parse(x->get_string())) return std::nullopt;
+        if (!x->is_string() || !ranked || !PgSnapshot::parse(x->get_string())) return std::nullopt;
         c.snapshot = std::string(x->get_string());
+    }
+    if (c.sort == ListSort::kRelevance) {
+        const auto* g = o.if_contains("g");
+        if (g == nullptr || !g->is_int64() || (g->get_int64() != 0 && g->get_int64() != 1)) return std::nullopt;
+        c.tier = g->get_int64();
+    }
+    if (const auto* corrected = o.if_contains("c")) {
+        if (!corrected->is_string() || c.mode != TextMode::kFullText || corrected->get_string().empty() ||
+            corrected->get_string().size() > kMaxQueryLength)
+            return std::nullopt;
+        c.corrected = std::string(corrected->get_string());
     }
     return c;
 }
@@ -426,6 +438,8 @@ asio::awaitable<core::Result<ReviewPage>> CatalogService::list_reviews(std::int6
 
 struct CatalogService::Resolved {
     std::optional<std::vector<std::int64_t>> category_ids;  // the subtree, ascending
+    std::optional<std::string> text;                        // the query searched for
+    bool corrected = false;                                 // text is q corrected for typos
 };
 
 namespace {
@@ -465,11 +479,11 @@ asio::awaitable<TextEstimate> estimate_text(
     CatalogStore& store,      // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     const RankIndex& index,   // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::string q,
-    TextMode mode,
+    TextPredicate predicate,
     std::size_t sample_size) {
     TextEstimate e;
     e.sample = index.sample_ids(sample_size);
-    e.hits = co_await store.text_matches_among(q, mode, e.sample);
+    e.hits = co_await store.text_matches_among(q, predicate, e.sample);
     if (!e.sample.empty()) {
         e.density = static_cast<double>(e.hits.size()) / static_cast<double>(e.sample.size());
         e.matches = e.density * static_cast<double>(index.size());
@@ -485,13 +499,13 @@ asio::awaitable<std::optional<RankError>> rank_text(
     const RankIndex& index,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     RankRequest request,
     std::string q,
-    TextMode mode,
+    TextPredicate predicate,
     std::size_t enumerate_limit,
     RankScan& scan) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     constexpr std::size_t kSample = 2000;
-    auto estimate = co_await estimate_text(store, index, q, mode, kSample);
+    auto estimate = co_await estimate_text(store, index, q, predicate, kSample);
     if (estimate.matches <= static_cast<double>(enumerate_limit) / 2.0) {
-        auto ids = co_await store.text_matches(q, mode, static_cast<std::int64_t>(enumerate_limit) + 1);
+        auto ids = co_await store.text_matches(q, predicate, static_cast<std::int64_t>(enumerate_limit) + 1);
         if (ids.size() <= enumerate_limit) {
             request.only_ids = std::move(ids);
             co_return index.rank(request, scan);
@@ -510,7 +524,7 @@ asio::awaitable<std::optional<RankError>> rank_text(
         std::vector<std::int64_t> ids;
         ids.reserve(block.candidates.size());
         for (const auto& c : block.candidates) ids.push_back(c.id);
-        auto matched = co_await store.text_matches_among(q, mode, std::move(ids));
+        auto matched = co_await store.text_matches_among(q, predicate, std::move(ids));
         std::sort(matched.begin(), matched.end());
         std::vector<RankedId> keep;
         for (auto& c : block.candidates) {
@@ -519,6 +533,37 @@ asio::awaitable<std::optional<RankError>> rank_text(
         scan.offer(std::move(keep));
     }
     co_return std::nullopt;
+}
+
+// The words of a websearch query that typo correction may replace: runs of letters and digits
+// (any byte >= 0x80 counts as a letter), lower-cased; not the operator "or", not numbers.
+struct QueryWord {
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    std::string word;
+};
+std::vector<QueryWord> query_words(std::string_view q) {
+    std::vector<QueryWord> out;
+    auto is_word = [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u >= 0x80U;
+    };
+    for (std::size_t i = 0; i < q.size();) {
+        if (!is_word(q[i])) {
+            ++i;
+            continue;
+        }
+        std::size_t j = i;
+        while (j < q.size() && is_word(q[j])) ++j;
+        std::string w(q.substr(i, j - i));
+        for (auto& c : w) {
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        }
+        const bool number = std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (w != "or" && w.size() >= 2 && !number) out.push_back(QueryWord{i, j, std::move(w)});
+        i = j;
+    }
+    return out;
 }
 
 core::Error cursor_error(std::string message) {
@@ -549,7 +594,7 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::list_products(ListQue
     if (query.limit < 1 || query.limit > kMaxPageSize) errors.push_back({"limit", "must be 1 to 100"});
     if (query.min_price && query.max_price && *query.min_price > *query.max_price)
         errors.push_back({"min_price", "must not exceed max_price"});
-    if (query.q && query.q->size() > 200) errors.push_back({"q", "must be at most 200 characters"});
+    if (query.q && query.q->size() > kMaxQueryLength) errors.push_back({"q", "must be at most 200 characters"});
     if (!errors.empty()) {
         co_return core::make_error(
             core::Errc::kValidation, "the request has invalid query parameters", errors);
@@ -597,6 +642,32 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::list_products(ListQue
     co_return page;
 }
 
+asio::awaitable<std::optional<std::string>> CatalogService::corrected_query(std::string q) {
+    if (!(co_await store_.text_matches(q, TextPredicate::kAnywhere, 1)).empty()) co_return std::nullopt;
+    auto words = query_words(q);
+    std::vector<std::string> asked;
+    for (const auto& w : words) {
+        if (std::find(asked.begin(), asked.end(), w.word) == asked.end()) asked.push_back(w.word);
+    }
+    auto corrections = co_await store_.correct_words(std::move(asked));
+    std::unordered_map<std::string, std::string> replace;
+    for (auto& c : corrections) {
+        if (!c.known && c.nearest && *c.nearest != c.word) replace.emplace(c.word, std::move(*c.nearest));
+    }
+    if (replace.empty()) co_return std::nullopt;
+    std::string out;
+    std::size_t at = 0;
+    for (const auto& w : words) {
+        auto it = replace.find(w.word);
+        if (it == replace.end()) continue;
+        out.append(q, at, w.begin - at);
+        out += it->second;
+        at = w.end;
+    }
+    out.append(q, at, std::string::npos);
+    co_return out;
+}
+
 asio::awaitable<core::Result<ProductPage>> CatalogService::load_page(ListQuery query,
                                                                      std::optional<ListCursor> cursor) {
     Resolved resolved;
@@ -610,15 +681,28 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::load_page(ListQuery q
         if (!ids) co_return core::make_error(core::Errc::kNotFound, "no such category");
         resolved.category_ids = std::move(ids);
     }
-    // sort=rank is served by the rank index once it is loaded; a cursor keeps the path its first
-    // page took (its snapshot says which).
-    const bool by_index = query.sort == ListSort::kRank && feed_ != nullptr &&
-                          (cursor ? cursor->snapshot.has_value() : feed_->ready());
+    // The text searched: as given, or as corrected for typos when it matches nothing (page 1
+    // decides; later pages take it from the cursor).
+    if (query.q) {
+        if (cursor) {
+            resolved.text = cursor->corrected.value_or(*query.q);
+            resolved.corrected = cursor->corrected.has_value();
+        } else if (auto corrected = co_await corrected_query(*query.q)) {
+            resolved.text = std::move(*corrected);
+            resolved.corrected = true;
+        } else {
+            resolved.text = *query.q;
+        }
+    }
+    // sort=rank and relevance are served by the rank index once it is loaded; a cursor keeps the
+    // path its first page took (its snapshot says which).
+    const bool ranked = query.sort == ListSort::kRank || query.sort == ListSort::kRelevance;
+    const bool by_index = ranked && feed_ != nullptr && (cursor ? cursor->snapshot.has_value() : feed_->ready());
     ProductPage page;
     if (by_index) {
-        auto ranked = co_await rank_page(query, cursor, resolved);
-        if (!ranked) co_return ranked.error();
-        page = std::move(*ranked);
+        auto ranked_page = co_await rank_page(query, cursor, resolved);
+        if (!ranked_page) co_return ranked_page.error();
+        page = std::move(*ranked_page);
     } else {
         page = co_await reference_page(query, cursor, resolved);
     }
@@ -638,27 +722,47 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::rank_page(const ListQ
     RankRequest request;
     request.filters = rank_filters(query, resolved.category_ids);
     request.want = static_cast<std::size_t>(query.limit) + 1;
-    TextMode mode = query.q ? TextMode::kFullText : TextMode::kNone;
+    std::int64_t first_tier = 0;
     if (cursor) {
+        if (query.q.has_value() != (cursor->mode != TextMode::kNone)) co_return cursor_error("the cursor is invalid");
         request.as_of = PgSnapshot::parse(*cursor->snapshot);
         request.max_purchase = cursor->max_purchase;
         request.now_micros = cursor->now_micros;
         request.after = RankKey{cursor->score_key, cursor->id};
-        mode = cursor->mode;
-        if (query.q.has_value() != (mode != TextMode::kNone)) co_return cursor_error("the cursor is invalid");
+        first_tier = cursor->tier;
     }
-    RankScan scan;
+    // sort=relevance: the products whose name alone matches (tier 0), then the others (tier 1),
+    // each by rank. sort=rank: every match by rank (one pass).
+    struct Ranked {
+        RankedId item;
+        std::int64_t tier;
+    };
+    std::vector<Ranked> ranked;
     std::optional<RankError> error;
-    if (query.q) {
-        error = co_await rank_text(store_, index, request, *query.q, mode, settings_.text_enumerate_limit, scan);
-        if (!error && !cursor && mode == TextMode::kFullText && scan.results().empty()) {
-            // Nothing matched the full-text query: the trigram fallback (typos), as the reference.
-            mode = TextMode::kTrigram;
-            scan = RankScan{};
-            error = co_await rank_text(store_, index, request, *query.q, mode, settings_.text_enumerate_limit, scan);
+    RankScan scan;
+    bool first_pass = true;
+    const bool tiers = query.sort == ListSort::kRelevance;
+    for (std::int64_t tier = first_tier; tier <= (tiers ? 1 : 0) && ranked.size() < request.want && !error; ++tier) {
+        RankRequest pass = request;
+        pass.want = request.want - ranked.size();
+        if (tier != first_tier) pass.after.reset();
+        if (!first_pass) {
+            // Every pass ranks as of the first pass's snapshot, max and clock.
+            pass.as_of = scan.snapshot();
+            pass.max_purchase = scan.max_purchase();
+            pass.now_micros = scan.now_micros();
         }
-    } else {
-        error = index.rank(request, scan);
+        first_pass = false;
+        scan = RankScan{};
+        if (resolved.text) {
+            const auto predicate = !tiers ? TextPredicate::kAnywhere : tier == 0 ? TextPredicate::kName : TextPredicate::kElsewhere;
+            error = co_await rank_text(store_, index, pass, *resolved.text, predicate, settings_.text_enumerate_limit, scan);
+        } else {
+            error = index.rank(pass, scan);
+        }
+        if (!error) {
+            for (auto& r : scan.results()) ranked.push_back(Ranked{std::move(r), tier});
+        }
     }
     if (error) {
         switch (*error) {
@@ -672,35 +776,36 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::rank_page(const ListQ
                 co_return core::make_error(core::Errc::kUnavailable, "the rank index is loading; try again shortly");
         }
     }
-    auto ranked = scan.results();
     ProductPage page;
     const auto shown = std::min(ranked.size(), static_cast<std::size_t>(query.limit));
     std::vector<std::int64_t> ids;
     ids.reserve(shown);
-    for (std::size_t i = 0; i < shown; ++i) ids.push_back(ranked[i].id);
+    for (std::size_t i = 0; i < shown; ++i) ids.push_back(ranked[i].item.id);
     auto rows = co_await store_.find_visible_products(ids);
     std::unordered_map<std::int64_t, Product*> by_id;
     for (auto& p : rows) by_id.emplace(p.id, &p);
     for (std::size_t i = 0; i < shown; ++i) {
-        auto it = by_id.find(ranked[i].id);
+        auto it = by_id.find(ranked[i].item.id);
         if (it == by_id.end()) continue;  // withdrawn since the listing's snapshot
-        const auto& in = ranked[i].inputs;
-        const double age_days =
-            static_cast<double>(scan.now_micros() - in.created_micros) / 1e6 / 86400.0;
+        const auto& in = ranked[i].item.inputs;
+        const double age_days = static_cast<double>(scan.now_micros() - in.created_micros) / 1e6 / 86400.0;
         ListedProduct lp{std::move(*it->second),
                          ranking_score(in.purchase_count, scan.max_purchase(), in.rating_sum, in.rating_count, age_days)};
+        if (tiers) lp.score.text_rank = ranked[i].tier == 0 ? 1.0 : 0.0;
         page.items.push_back(std::move(lp));
     }
     if (ranked.size() > shown) {
         ListCursor c;
-        c.sort = ListSort::kRank;
-        c.mode = mode;
+        c.sort = query.sort;
+        c.mode = query.q ? TextMode::kFullText : TextMode::kNone;
         c.filter_hash = filter_hash(query);
-        c.score_key = ranked[shown - 1].score;
-        c.id = ranked[shown - 1].id;
+        c.score_key = ranked[shown - 1].item.score;
+        c.id = ranked[shown - 1].item.id;
+        c.tier = ranked[shown - 1].tier;
         c.max_purchase = scan.max_purchase();
         c.now_micros = scan.now_micros();
         c.snapshot = scan.snapshot().text();
+        if (resolved.corrected) c.corrected = resolved.text;
         page.next_cursor = encode_cursor(c);
     }
     co_return page;
@@ -710,7 +815,8 @@ asio::awaitable<ProductPage> CatalogService::reference_page(const ListQuery& que
                                                             const std::optional<ListCursor>& cursor,
                                                             const Resolved& resolved) {
     ListSpec spec;
-    spec.q = query.q;
+    spec.q = resolved.text;
+    spec.mode = resolved.text ? TextMode::kFullText : TextMode::kNone;
     spec.min_price = query.min_price;
     spec.max_price = query.max_price;
     spec.in_stock = query.in_stock;
@@ -720,23 +826,18 @@ asio::awaitable<ProductPage> CatalogService::reference_page(const ListQuery& que
     if (cursor) {
         spec.max_purchase = cursor->max_purchase;
         spec.now = Timestamp(std::chrono::microseconds(cursor->now_micros));
-        spec.mode = cursor->mode;
         spec.after = cursor;
     } else {
         spec.max_purchase = co_await store_.max_purchase_count();
         spec.now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
-        spec.mode = spec.q ? TextMode::kFullText : TextMode::kNone;
     }
     auto rows = co_await store_.list_products(spec);
-    if (!cursor && spec.mode == TextMode::kFullText && rows.empty()) {
-        // Nothing matched the full-text query: retry with trigram similarity (typos).
-        spec.mode = TextMode::kTrigram;
-        rows = co_await store_.list_products(spec);
-    }
     ProductPage page;
     if (static_cast<std::int64_t>(rows.size()) > query.limit) {
         rows.resize(static_cast<std::size_t>(query.limit));
-        page.next_cursor = encode_cursor(*cursor_for(spec, query, rows.back()));
+        auto next = *cursor_for(spec, query, rows.back());
+        if (resolved.corrected) next.corrected = resolved.text;
+        page.next_cursor = encode_cursor(next);
     }
     if (query.explain) {
         // The SQL and the C++ formula must agree; a difference is a bug worth a log line.
@@ -762,27 +863,24 @@ asio::awaitable<json::object> CatalogService::facets(const ListQuery& query, con
     const auto filters = rank_filters(query, resolved.category_ids);
     const auto limit = settings_.facets_exact_limit;
     FacetCounts counts;
-    TextMode mode = query.q ? TextMode::kFullText : TextMode::kNone;
+    constexpr auto kAnywhere = TextPredicate::kAnywhere;
     if (feed_ && feed_->ready()) {
         co_await feed_->sync();
         const auto& index = feed_->index();
-        if (!query.q) {
+        if (!resolved.text) {
             counts = index.facets(filters, nullptr, limit);
         } else {
-            auto estimate = co_await estimate_text(store_, index, *query.q, mode, 4000);
-            if (estimate.hits.empty() && (co_await store_.text_matches(*query.q, mode, 1)).empty()) {
-                mode = TextMode::kTrigram;  // as the listing: typos fall back to trigram matches
-                estimate = co_await estimate_text(store_, index, *query.q, mode, 4000);
-            }
+            const auto& text = *resolved.text;
+            auto estimate = co_await estimate_text(store_, index, text, kAnywhere, 4000);
             // Exact when one side is small: the text matches, or the products the filters leave.
             std::optional<std::vector<std::int64_t>> exact;
             if (estimate.matches <= 4.0 * static_cast<double>(limit)) {
-                auto ids = co_await store_.text_matches(*query.q, mode, static_cast<std::int64_t>(8 * limit) + 1);
+                auto ids = co_await store_.text_matches(text, kAnywhere, static_cast<std::int64_t>(8 * limit) + 1);
                 if (ids.size() <= 8 * limit) exact = std::move(ids);
             }
             if (!exact) {
                 if (auto candidates = index.candidates(filters, 8 * limit)) {
-                    exact = co_await store_.text_matches_among(*query.q, mode, std::move(*candidates));
+                    exact = co_await store_.text_matches_among(text, kAnywhere, std::move(*candidates));
                 }
             }
             counts = exact ? index.facets(filters, &*exact, limit)
@@ -791,17 +889,13 @@ asio::awaitable<json::object> CatalogService::facets(const ListQuery& query, con
     } else {
         // No rank index in this process: the exact count by the database.
         ListSpec spec;
-        spec.q = query.q;
-        spec.mode = mode;
+        spec.q = resolved.text;
+        spec.mode = resolved.text ? TextMode::kFullText : TextMode::kNone;
         spec.category_ids = resolved.category_ids;
         spec.min_price = query.min_price;
         spec.max_price = query.max_price;
         spec.in_stock = query.in_stock;
         auto rows = co_await store_.facet_counts(spec);
-        if (rows.empty() && query.q) {
-            spec.mode = TextMode::kTrigram;
-            rows = co_await store_.facet_counts(spec);
-        }
         std::unordered_map<std::int64_t, std::int64_t> by_category;
         std::vector<std::int64_t> bands(facet_price_bands().size(), 0);
         for (const auto& r : rows) {

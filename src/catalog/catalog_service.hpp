@@ -105,6 +105,9 @@ private:
                                                                 const std::optional<ListCursor>& cursor,
                                                                 const Resolved& resolved);
     boost::asio::awaitable<boost::json::object> facets(const ListQuery& query, const Resolved& resolved);
+    // `q` with its unknown words replaced by their nearest vocabulary words, when `q` matches no
+    // product at all and a replacement exists; nullopt otherwise.
+    boost::asio::awaitable<std::optional<std::string>> corrected_query(std::string q);
 
     CatalogStore store_;
     CatalogCache cache_;

@@ -132,16 +132,36 @@ constexpr db::Statement kRankReload{
     "catalog.rank_reload",
     "INSERT INTO catalog_changes (product_id, a_price_cents, a_in_stock, a_visible, a_purchase_count, "
     "a_rating_sum, a_rating_count, a_created_at) VALUES (0, 0, false, false, 0, 0, 0, now())"};
-constexpr db::Statement kTextMatches{
-    "catalog.text_matches",
-    "SELECT id FROM products WHERE search_vector @@ websearch_to_tsquery('english', $1) LIMIT $2"};
+// The text predicates (TextPredicate), with the ids of the matching products: all of them (at
+// most a limit), or those among given ids.
+#define EMPORIUM_TEXT_ANYWHERE "search_vector @@ websearch_to_tsquery('english', $1)"
+#define EMPORIUM_TEXT_NAME "to_tsvector('english', name) @@ websearch_to_tsquery('english', $1)"
+constexpr db::Statement kTextMatches{"catalog.text_matches",
+                                     "SELECT id FROM products WHERE " EMPORIUM_TEXT_ANYWHERE " LIMIT $2"};
 constexpr db::Statement kTextMatchesAmong{
-    "catalog.text_matches_among",
-    "SELECT id FROM products WHERE id = ANY($2::bigint[]) AND search_vector @@ websearch_to_tsquery('english', $1)"};
-constexpr db::Statement kTrigramMatches{"catalog.trigram_matches",
-                                        "SELECT id FROM products WHERE $1 <% name LIMIT $2"};
-constexpr db::Statement kTrigramMatchesAmong{"catalog.trigram_matches_among",
-                                             "SELECT id FROM products WHERE id = ANY($2::bigint[]) AND $1 <% name"};
+    "catalog.text_matches_among", "SELECT id FROM products WHERE id = ANY($2::bigint[]) AND " EMPORIUM_TEXT_ANYWHERE};
+// The name alone matches, and the whole text too (a negated word must be absent everywhere).
+constexpr db::Statement kNameMatches{
+    "catalog.name_matches",
+    "SELECT id FROM products WHERE " EMPORIUM_TEXT_NAME " AND " EMPORIUM_TEXT_ANYWHERE " LIMIT $2"};
+constexpr db::Statement kNameMatchesAmong{
+    "catalog.name_matches_among",
+    "SELECT id FROM products WHERE id = ANY($2::bigint[]) AND " EMPORIUM_TEXT_NAME " AND " EMPORIUM_TEXT_ANYWHERE};
+constexpr db::Statement kElsewhereMatches{
+    "catalog.elsewhere_matches",
+    "SELECT id FROM products WHERE " EMPORIUM_TEXT_ANYWHERE " AND NOT " EMPORIUM_TEXT_NAME " LIMIT $2"};
+constexpr db::Statement kElsewhereMatchesAmong{
+    "catalog.elsewhere_matches_among",
+    "SELECT id FROM products WHERE id = ANY($2::bigint[]) AND " EMPORIUM_TEXT_ANYWHERE " AND NOT " EMPORIUM_TEXT_NAME};
+#undef EMPORIUM_TEXT_ANYWHERE
+#undef EMPORIUM_TEXT_NAME
+// Typo correction: for each word of $1 (space-separated), whether the vocabulary has it, and else
+// its nearest vocabulary word by word similarity (at least pg_trgm.word_similarity_threshold).
+constexpr db::Statement kCorrectWords{
+    "catalog.correct_words",
+    "SELECT w.word, EXISTS (SELECT 1 FROM search_words s WHERE s.word = w.word) AS known, "
+    "(SELECT s.word FROM search_words s WHERE w.word <% s.word ORDER BY w.word <<-> s.word, s.word LIMIT 1) AS nearest "
+    "FROM unnest(string_to_array($1, ' ')) WITH ORDINALITY AS w(word, n) ORDER BY w.n"};
 
 #undef EMPORIUM_CHANGE_COLUMNS
 #undef EMPORIUM_MICROS
@@ -369,13 +389,7 @@ struct BuiltQuery {
 // (its text, when a mode is set, as the parameter `q`).
 std::string filter_sql(const ListSpec& spec, const std::string& q, BuiltQuery& b) {
     std::string sql;
-    if (spec.q && spec.mode != TextMode::kNone) {
-        if (spec.mode == TextMode::kFullText) {
-            sql += " AND p.search_vector @@ websearch_to_tsquery('english', " + q + ")";
-        } else {
-            sql += " AND " + q + " <% p.name";
-        }
-    }
+    if (!q.empty()) sql += " AND p.search_vector @@ websearch_to_tsquery('english', " + q + ")";
     if (spec.category_ids) {
         sql += " AND p.category_id = ANY(" + b.next() + "::bigint[])";
         b.params.emplace_back(*spec.category_ids);
@@ -405,10 +419,9 @@ BuiltQuery build_list_query(const ListSpec& spec) {
     b.params.emplace_back(spec.now);
     std::string text_rank = "0::float8";
     const auto q = text_param(spec, b);
-    if (!q.empty()) {
-        text_rank = spec.mode == TextMode::kFullText
-                        ? "ts_rank_cd(p.search_vector, websearch_to_tsquery('english', " + q + "))::float8"
-                        : "word_similarity(" + q + ", p.name)::float8";
+    if (!q.empty() && spec.sort == ListSort::kRelevance) {
+        // The relevance tier: 1 when the name alone matches the query, else 0.
+        text_rank = "(to_tsvector('english', p.name) @@ websearch_to_tsquery('english', " + q + "))::int::float8";
     }
     std::string sql = "SELECT * FROM (SELECT " EMPORIUM_CATALOG_PRODUCT_COLUMNS ", ";
     sql += std::string(kPopularity) + " AS popularity, " + kRatingTerm + " AS rating_term, " + kFreshness +
@@ -441,9 +454,13 @@ BuiltQuery build_list_query(const ListSpec& spec) {
             case ListSort::kRank:
                 outer_filter = " WHERE (s.score, s.id) < (" + k + "::float8, " + i + "::bigint)";
                 break;
-            case ListSort::kRelevance:
-                outer_filter = " WHERE (s.text_rank, s.id) < (" + k + "::float8, " + i + "::bigint)";
+            case ListSort::kRelevance: {
+                const auto t = b.next();
+                b.params.emplace_back(a.tier == 0 ? 1.0 : 0.0);
+                outer_filter =
+                    " WHERE (s.text_rank, s.score, s.id) < (" + t + "::float8, " + k + "::float8, " + i + "::bigint)";
                 break;
+            }
             case ListSort::kPriceAsc:
                 sql += " AND (p.price_cents, p.id) > (" + k + "::bigint, " + i + "::bigint)";
                 break;
@@ -461,7 +478,7 @@ BuiltQuery build_list_query(const ListSpec& spec) {
             sql += " ORDER BY s.score DESC, s.id DESC";
             break;
         case ListSort::kRelevance:
-            sql += " ORDER BY s.text_rank DESC, s.id DESC";
+            sql += " ORDER BY s.text_rank DESC, s.score DESC, s.id DESC";
             break;
         case ListSort::kPriceAsc:
             sql += " ORDER BY s.price_cents ASC, s.id ASC";
@@ -508,39 +525,17 @@ std::vector<ListedProduct> listed_of(const db::QueryResult& r) {
 }
 
 asio::awaitable<db::QueryResult>
-trigram_list_in(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                  // awaited by with_transaction
+correct_words_in(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                   // awaited by with_transaction
     db::Transaction& tx,
-    std::string sql,
-    db::Params params) {
+    std::string words) {
     co_await tx.query(kTrigramThreshold);
-    co_return co_await tx.query_unprepared(std::move(sql), std::move(params));
+    co_return co_await tx.query(kCorrectWords, words);
 }
 
-asio::awaitable<db::QueryResult>
-trigram_ids_in(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                 // awaited by with_transaction
-    db::Transaction& tx,
-    db::Statement statement,
-    db::Params params) {
-    co_await tx.query(kTrigramThreshold);
-    co_return co_await tx.query(statement, std::move(params));
-}
-
-struct TrigramIdsWork {
-    db::Statement statement;
-    db::Params params;
-    asio::awaitable<db::QueryResult> operator()(db::Transaction& tx) const {
-        return trigram_ids_in(tx, statement, params);
-    }
-};
-
-struct TrigramListWork {
-    std::string sql;
-    db::Params params;
-    asio::awaitable<db::QueryResult> operator()(db::Transaction& tx) const {
-        return trigram_list_in(tx, sql, params);
-    }
+struct CorrectWordsWork {
+    std::string words;
+    asio::awaitable<db::QueryResult> operator()(db::Transaction& tx) const { return correct_words_in(tx, words); }
 };
 
 }  // namespace
@@ -691,26 +686,13 @@ asio::awaitable<std::int64_t> CatalogStore::max_purchase_count() {
 asio::awaitable<std::vector<ListedProduct>> CatalogStore::list_products(ListSpec spec) {
     product_reads_->fetch_add(1);
     auto built = build_list_query(spec);
-    if (spec.mode == TextMode::kTrigram) {
-        TrigramListWork work{std::move(built.sql), std::move(built.params)};
-        auto listing = db::with_transaction(pools_(), std::move(work));
-        auto r = co_await std::move(listing);
-        co_return listed_of(r);
-    }
     auto r = co_await pools_().query_unprepared(std::move(built.sql), std::move(built.params));
     co_return listed_of(r);
 }
 
 asio::awaitable<std::vector<CatalogStore::FacetRow>> CatalogStore::facet_counts(ListSpec spec) {
     auto built = build_facet_query(spec);
-    db::QueryResult r;
-    if (spec.mode == TextMode::kTrigram) {
-        TrigramListWork work{std::move(built.sql), std::move(built.params)};
-        auto counting = db::with_transaction(pools_(), std::move(work));
-        r = co_await std::move(counting);
-    } else {
-        r = co_await pools_().query_unprepared(std::move(built.sql), std::move(built.params));
-    }
+    auto r = co_await pools_().query_unprepared(std::move(built.sql), std::move(built.params));
     std::vector<FacetRow> out;
     out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) {
@@ -764,15 +746,13 @@ asio::awaitable<void> CatalogStore::request_rank_reload() {
     static_cast<void>(co_await pools_().query(kRankReload));
 }
 
-asio::awaitable<std::vector<std::int64_t>> CatalogStore::text_matches(std::string q, TextMode mode, std::int64_t limit) {
-    db::QueryResult r;
-    if (mode == TextMode::kTrigram) {
-        TrigramIdsWork work{kTrigramMatches, db::params(q, limit)};
-        auto matching = db::with_transaction(pools_(), std::move(work));
-        r = co_await std::move(matching);
-    } else {
-        r = co_await pools_().query(kTextMatches, q, limit);
-    }
+asio::awaitable<std::vector<std::int64_t>> CatalogStore::text_matches(std::string q,
+                                                                      TextPredicate predicate,
+                                                                      std::int64_t limit) {
+    const auto& statement = predicate == TextPredicate::kAnywhere ? kTextMatches
+                            : predicate == TextPredicate::kName   ? kNameMatches
+                                                                  : kElsewhereMatches;
+    auto r = co_await pools_().query(statement, q, limit);
     std::vector<std::int64_t> out;
     out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(r.get<std::int64_t>(i, 0));
@@ -780,20 +760,32 @@ asio::awaitable<std::vector<std::int64_t>> CatalogStore::text_matches(std::strin
 }
 
 asio::awaitable<std::vector<std::int64_t>> CatalogStore::text_matches_among(std::string q,
-                                                                            TextMode mode,
+                                                                            TextPredicate predicate,
                                                                             std::vector<std::int64_t> ids) {
     std::vector<std::int64_t> out;
     if (ids.empty()) co_return out;
-    db::QueryResult r;
-    if (mode == TextMode::kTrigram) {
-        TrigramIdsWork work{kTrigramMatchesAmong, db::params(q, ids)};
-        auto matching = db::with_transaction(pools_(), std::move(work));
-        r = co_await std::move(matching);
-    } else {
-        r = co_await pools_().query(kTextMatchesAmong, q, ids);
-    }
+    const auto& statement = predicate == TextPredicate::kAnywhere ? kTextMatchesAmong
+                            : predicate == TextPredicate::kName   ? kNameMatchesAmong
+                                                                  : kElsewhereMatchesAmong;
+    auto r = co_await pools_().query(statement, q, ids);
     out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(r.get<std::int64_t>(i, 0));
+    co_return out;
+}
+
+asio::awaitable<std::vector<CatalogStore::WordCorrection>> CatalogStore::correct_words(std::vector<std::string> words) {
+    std::vector<WordCorrection> out;
+    if (words.empty()) co_return out;
+    std::string joined;
+    for (const auto& w : words) joined += (joined.empty() ? "" : " ") + w;
+    CorrectWordsWork work{std::move(joined)};
+    auto correcting = db::with_transaction(pools_(), std::move(work));
+    auto r = co_await std::move(correcting);
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        out.push_back(WordCorrection{r.get<std::string>(i, "word"),
+                                     r.get<bool>(i, "known"),
+                                     r.get_optional<std::string>(i, "nearest")});
+    }
     co_return out;
 }
 

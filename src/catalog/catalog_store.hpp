@@ -116,12 +116,23 @@ public:
     // Asks every rank index to load again (after a bulk load that bypassed the triggers).
     boost::asio::awaitable<void> request_rank_reload();
 
-    // Ids of products whose text matches `q` (any visibility), at most `limit`.
-    boost::asio::awaitable<std::vector<std::int64_t>> text_matches(std::string q, TextMode mode, std::int64_t limit);
-    // Those of `ids` whose text matches `q`.
+    // Ids of products (any visibility) matching text `q` as `predicate` says, at most `limit`.
+    boost::asio::awaitable<std::vector<std::int64_t>> text_matches(std::string q,
+                                                                   TextPredicate predicate,
+                                                                   std::int64_t limit);
+    // Those of `ids` matching.
     boost::asio::awaitable<std::vector<std::int64_t>> text_matches_among(std::string q,
-                                                                         TextMode mode,
+                                                                         TextPredicate predicate,
                                                                          std::vector<std::int64_t> ids);
+    // For each word (lower-case, no spaces): whether the search vocabulary has it, and its nearest
+    // vocabulary word by trigram word similarity (>= 0.3), if any.
+    struct WordCorrection {
+        std::string word;
+        bool known = false;
+        std::optional<std::string> nearest;
+    };
+    boost::asio::awaitable<std::vector<WordCorrection>> correct_words(std::vector<std::string> words);
+
     // Product reads (find_product + list_products) made so far, for cache tests.
     std::int64_t product_reads() const { return product_reads_->load(); }
 

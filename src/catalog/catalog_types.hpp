@@ -110,8 +110,12 @@ enum class ListSort { kRank, kRelevance, kPriceAsc, kPriceDesc, kNewest };
 std::string_view sort_name(ListSort sort) noexcept;
 std::optional<ListSort> parse_sort(std::string_view name) noexcept;
 
-// How the text filter matched: full text (websearch_to_tsquery) or the trigram fallback.
-enum class TextMode { kNone, kFullText, kTrigram };
+// Whether a text filter applies (websearch_to_tsquery on the weighted search vector).
+enum class TextMode { kNone, kFullText };
+
+// Which matches of a text query a lookup wants: anywhere (name, category or description), the
+// name alone (the first relevance tier), or anywhere but not in the name alone (the second).
+enum class TextPredicate { kAnywhere, kName, kElsewhere };
 
 struct ListQuery {
     std::optional<std::string> q;
@@ -136,12 +140,16 @@ struct ListCursor {
     std::string filter_hash;
     double score_key = 0;      // kRank / kRelevance
     std::int64_t int_key = 0;  // price (kPrice*) or created_at micros (kNewest)
+    std::int64_t tier = 0;     // kRelevance: 0 = the name matched, 1 = elsewhere
     std::int64_t id = 0;
     std::int64_t max_purchase = 0;
     std::int64_t now_micros = 0;
-    // sort=rank served by the rank index: the database snapshot the first page was ranked as of
-    // (pg_snapshot text); later pages rank as of it.
+    // sort=rank or relevance served by the rank index: the database snapshot the first page was
+    // ranked as of (pg_snapshot text); later pages rank as of it.
     std::optional<std::string> snapshot;
+    // The query as corrected for typos on the first page (its words replaced by the nearest
+    // vocabulary words when it matched nothing); later pages search for it.
+    std::optional<std::string> corrected;
 };
 
 struct ScoreParts {

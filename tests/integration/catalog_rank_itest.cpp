@@ -173,6 +173,7 @@ protected:
         }
         if (pick(0, 3) == 0) q.in_stock = pick(0, 1) == 0;
         if (pick(0, 2) == 0) q.q = kQueries[static_cast<std::size_t>(pick(0, static_cast<std::int64_t>(kQueries.size()) - 1))];
+        if (q.q && pick(0, 1) == 0) q.sort = ListSort::kRelevance;  // name matches first, then by rank
         return q;
     }
 
@@ -221,7 +222,8 @@ protected:
         return "q=" + q.q.value_or("-") + " category=" + q.category.value_or("-") +
                " min=" + (q.min_price ? std::to_string(*q.min_price) : "-") +
                " max=" + (q.max_price ? std::to_string(*q.max_price) : "-") +
-               " in_stock=" + (q.in_stock ? (*q.in_stock ? "1" : "0") : "-") + " limit=" + std::to_string(q.limit);
+               " in_stock=" + (q.in_stock ? (*q.in_stock ? "1" : "0") : "-") + " limit=" + std::to_string(q.limit) +
+               " sort=" + std::string(sort_name(q.sort));
     }
 
     test::TestDatabase db_;
@@ -262,12 +264,16 @@ TEST_F(CatalogRankTest, CursorsStayStableWhileSalesHappen) {
         q.explain = true;
         if (round % 2 == 1) q.category = "root-" + std::to_string(round % 3);
         if (round == 4) q.q = "classic";
+        if (round == 5) {
+            q.q = "lamp";
+            q.sort = ListSort::kRelevance;
+        }
         // The first page, then the truth: the reference ranking right after it, before any sale.
         Listing paged;
         auto page = run(fast_->list_products(q));
         ASSERT_TRUE(page);
         auto truth = all_pages(*reference_, q, 20);
-        ASSERT_EQ(truth.page_sizes.size(), 20U);
+        ASSERT_GE(truth.page_sizes.size(), 10U);  // (fewer than 20 when the text matches fewer)
         for (int p = 0; p < 20; ++p) {
             for (const auto& i : page->items) {
                 paged.ids.push_back(i.product.id);

@@ -1,5 +1,5 @@
 // CatalogService against the real test PostgreSQL and Redis: writes and the stock ledger,
-// optimistic concurrency, reviews, the ranked listing (order, filters, search with the trigram
+// optimistic concurrency, reviews, the ranked listing (order, filters, search with the typo
 // fallback, keyset pagination) and the cache (single flight, invalidation, Redis down).
 #include "catalog/catalog_service.hpp"
 #include "core/metrics.hpp"
@@ -366,7 +366,7 @@ TEST_F(CatalogTest, FiltersCategoriesIncludeDescendants) {
     EXPECT_EQ(inverted.error().code, core::Errc::kValidation);
 }
 
-TEST_F(CatalogTest, SearchFallsBackToTrigramsForTypos) {
+TEST_F(CatalogTest, SearchCorrectsTyposFromTheVocabulary) {
     auto s = make_service();
     auto phone =
         product(*s, "PH", "Apple iPhone 15 Pro", 99900, 3, std::nullopt, "A phone with a good camera");
@@ -378,6 +378,10 @@ TEST_F(CatalogTest, SearchFallsBackToTrigramsForTypos) {
     EXPECT_EQ(ids(list(*s, q)), (std::vector<std::int64_t>{phone.id}));
     q.q = "iphnoe";
     EXPECT_EQ(ids(list(*s, q)), (std::vector<std::int64_t>{phone.id}));
+    q.q = "aple iphnoe";  // every unknown word is replaced by its nearest vocabulary word
+    EXPECT_EQ(ids(list(*s, q)), (std::vector<std::int64_t>{phone.id}));
+    q.q = "zzqqxx";  // nothing near: nothing found
+    EXPECT_TRUE(ids(list(*s, q)).empty());
     q.q = "camera";
     q.sort = ListSort::kRelevance;
     q.explain = true;

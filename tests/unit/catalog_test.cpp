@@ -47,7 +47,7 @@ TEST(RankingScore, PopularityIsCappedWhenTheSnapshotMaxIsExceeded) {
 TEST(Cursor, RoundTripsEverySort) {
     ListCursor c;
     c.sort = ListSort::kRank;
-    c.mode = TextMode::kTrigram;
+    c.mode = TextMode::kFullText;
     c.filter_hash = "0123456789abcdef";
     c.score_key = 0.1 + 0.2;  // not exactly representable in short decimal
     c.id = 42;
