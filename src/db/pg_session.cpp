@@ -5,11 +5,13 @@
 #include "core/spawn.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 #include <climits>
-#include <memory>
 
 #include <algorithm>
+#include <memory>
 #include <poll.h>
 #include <stdexcept>
 #include <utility>
@@ -54,9 +56,13 @@ struct ConninfoDeleter {
 }  // namespace
 
 PendingOp::PendingOp(const asio::any_io_executor& ex,
-                     SteadyClock::time_point deadline,
+                     SteadyClock::time_point sent,
+                     std::chrono::milliseconds timeout,
                      std::string statement_name)
-    : timer(ex, deadline), statement(std::move(statement_name)) {}
+    : timer(ex, sent + timeout),
+      started(sent),
+      deadline(sent + timeout),
+      statement(std::move(statement_name)) {}
 
 // While a script or COPY runs the session is out of pipeline mode and nothing else may be queued.
 struct Session::ExclusiveIo {
@@ -286,7 +292,8 @@ std::shared_ptr<PendingOp> Session::send(std::string_view statement,
     const int n = static_cast<int>(params.size());
     const std::string sql_text(sql);  // libpq needs NUL-terminated strings
 
-    auto op = std::make_shared<PendingOp>(ex_, deadline(), std::string(statement));
+    auto op =
+        std::make_shared<PendingOp>(ex_, SteadyClock::now(), options_.query_timeout, std::string(statement));
     bool ok = true;
     if (mode == SendMode::kPrepared && pipeline_) {
         std::string name(statement);
@@ -309,6 +316,7 @@ std::shared_ptr<PendingOp> Session::send(std::string_view statement,
     if (ok && pipeline_) ok = PQpipelineSync(conn_) == 1;
     if (!ok) fail_connection_and_throw("cannot send " + std::string(statement));
 
+    if (ops_.empty()) head_since_ = op->started;
     ops_.push_back(op);
     const int flushed = PQflush(conn_);
     if (flushed < 0) {
@@ -425,28 +433,55 @@ void Session::drain() {
 void Session::complete_front() {
     auto op = std::move(ops_.front());
     ops_.pop_front();
+    head_since_ = SteadyClock::now();  // the server is now working on the next one
     op->done = true;
     op->timer.cancel();
 }
 
+bool Session::head_overdue() const {
+    return !ops_.empty() && SteadyClock::now() - head_since_ >= options_.query_timeout;
+}
+
+void Session::close_overdue() {
+    static auto& closed = core::Metrics::global().counter(
+        "emporium_db_connections_closed_unresponsive_total",
+        "PostgreSQL connections closed because the statement the server was running got no answer within "
+        "DB_QUERY_TIMEOUT_MS");
+    closed.inc();
+    core::log::warn(
+        "pg connection closed: no answer within the query timeout",
+        {{"statement", ops_.empty() ? std::string() : ops_.front()->statement}, {"in_flight", ops_.size()}});
+    close_with(
+        make_db_error("pg: connection closed: the server did not answer within the query timeout", "08006"));
+}
+
 asio::awaitable<QueryResult> Session::await_op(std::shared_ptr<Session> self, std::shared_ptr<PendingOp> op) {
+    static auto& errors = core::Metrics::global().counter(
+        "emporium_db_query_errors_total", "PostgreSQL statements that failed (any error, timeouts included)");
     if (!op->done) {
-        // Woken by cancel() on completion or by the expiry at the deadline.
+        // Woken by cancel() on completion (or on our own cancellation), or by the deadline.
         co_await op->timer.async_wait(kAwaitTuple);
         if (!op->done) {
-            op->error = std::make_exception_ptr(
-                QueryTimeoutError("pg: " + op->statement + ": no answer within " +
-                                  std::to_string(self->options_.query_timeout.count()) + " ms"));
-            // The answer may still come; it could not be matched to the right op any more.
-            self->close_with(make_db_error("pg: connection closed after a statement timed out", "08006"));
+            // Give up on this statement only. It stays queued, so the answers that follow are
+            // still matched in order; its own answer is dropped when it comes.
+            errors.inc();
+            if (SteadyClock::now() < op->deadline) {
+                // Our coroutine was cancelled (e.g. the caller's `||`).
+                throw boost::system::system_error(asio::error::operation_aborted);
+            }
+            // Queued too long behind others, or the server is slow on this very statement. Only if
+            // the statement at the head got no answer for a whole query timeout (the server-side
+            // statement_timeout would have ended it) is the server unresponsive: then nothing
+            // queued here will be answered and the connection goes.
+            if (self->head_overdue()) self->close_overdue();
+            throw QueryTimeoutError("pg: " + op->statement + ": no answer within " +
+                                    std::to_string(self->options_.query_timeout.count()) + " ms");
         }
     }
     static auto& latency = core::Metrics::global().histogram(
         "emporium_db_query_duration_seconds", "PostgreSQL statements: time from sending to the complete answer");
     latency.observe(std::chrono::duration<double>(SteadyClock::now() - op->started).count());
     if (op->error) {
-        static auto& errors = core::Metrics::global().counter(
-            "emporium_db_query_errors_total", "PostgreSQL statements that failed (any error, timeouts included)");
         errors.inc();
         std::rethrow_exception(op->error);
     }
@@ -455,14 +490,18 @@ asio::awaitable<QueryResult> Session::await_op(std::shared_ptr<Session> self, st
 
 asio::awaitable<void> Session::wait_idle(std::shared_ptr<Session> self) {
     while (!self->ops_.empty()) {
-        auto last = self->ops_.back();
-        if (!last->done) co_await last->timer.async_wait(kAwaitTuple);
-        if (!last->done) {
-            // Deadline of someone else's op: treat it like its own waiter would.
-            last->error =
-                std::make_exception_ptr(QueryTimeoutError("pg: " + last->statement + ": timed out"));
-            self->close_with(make_db_error("pg: connection closed after a statement timed out", "08006"));
+        if (self->head_overdue()) {
+            self->close_overdue();
+            break;
         }
+        auto last = self->ops_.back();
+        // Wake when the last op completes (its timer is cancelled). An op whose caller gave up has
+        // an expired timer: re-arm it for the moment the head would be overdue. A timer whose
+        // caller still waits is left alone (that caller decides by its own deadline).
+        if (last->timer.expiry() <= SteadyClock::now()) {
+            last->timer.expires_at(self->head_since_ + self->options_.query_timeout);
+        }
+        co_await last->timer.async_wait(kAwaitTuple);
     }
 }
 
@@ -512,6 +551,10 @@ void Session::close() {
 
 bool Session::probe_alive() {
     if (!is_healthy()) return false;
+    if (head_overdue()) {
+        close_overdue();
+        return false;
+    }
     if (!ops_.empty() || reader_running_ || exclusive_io_) return true;  // the reader will notice
     // Zero timeout: never blocks. An idle connection has nothing to read unless the server closed
     // it (FATAL 57P01 followed by EOF after a restart or pg_terminate_backend) or sent an

@@ -5,9 +5,15 @@
 // Model: callers `send()` a statement (synchronously written into libpq's buffer, followed by a
 // pipeline sync point) and get a PendingOp; `await_op()` suspends on the op's timer until the
 // reader coroutine has matched the server's answers to the FIFO of ops and cancelled that timer,
-// or until the deadline passes (then the connection is closed: an answer that arrives later could
-// not be matched any more). Only one reader and one flusher coroutine run per session; both hold
-// a shared_ptr to it and exit once the session is closed.
+// or until the op's deadline passes. A caller that gives up (its deadline, or its coroutine was
+// cancelled) abandons its op: the op stays in the FIFO, so the server's answers are still matched
+// in order, and its answer is dropped when it comes. The connection is closed only when the
+// server itself stops answering: when the op at the head of the FIFO (the statement the server is
+// working on) has been outstanding for a whole query timeout, although the server-side
+// statement_timeout (a little shorter) should have ended it. So a statement that waited too long
+// behind others fails alone; the statements pipelined with it keep their connection.
+// Only one reader and one flusher coroutine run per session; both hold a shared_ptr to it and
+// exit once the session is closed.
 
 #include "db/pg.hpp"
 
@@ -47,11 +53,13 @@ enum class SendMode { kPrepared, kUnprepared };
 // One statement in flight. Completed (done = true, timer cancelled) by the reader or by close().
 struct PendingOp {
     PendingOp(const boost::asio::any_io_executor& ex,
-              SteadyClock::time_point deadline,
+              SteadyClock::time_point sent,
+              std::chrono::milliseconds timeout,
               std::string statement_name);
 
     boost::asio::steady_timer timer;  // expires at the deadline; cancelled to wake the waiter
-    SteadyClock::time_point started = SteadyClock::now();
+    SteadyClock::time_point started;
+    SteadyClock::time_point deadline;  // started + the query timeout
     std::string statement;            // name, for error messages
     std::string prepared_name;        // set when this op carried the PQsendPrepare for its name
     int steps_seen = 0;               // NULL terminators seen (step 0 is the prepare, if any)
@@ -77,7 +85,9 @@ public:
                                     std::string_view sql,
                                     const Params& params,
                                     SendMode mode);
-    // Waits for `op`; returns its result or throws its error (QueryTimeoutError at the deadline).
+    // Waits for `op`; returns its result or throws its error: QueryTimeoutError at the deadline,
+    // system_error(operation_aborted) when the calling coroutine is cancelled. Either way the op
+    // is abandoned, not the connection (see the model above).
     static boost::asio::awaitable<QueryResult> await_op(std::shared_ptr<Session> self,
                                                         std::shared_ptr<PendingOp> op);
     // send + await_op; on a non-pipelined session first waits until nothing is in flight.
@@ -102,8 +112,12 @@ public:
 
     bool is_healthy() const;
     std::size_t in_flight() const { return ops_.size(); }
+    // The op at the head of the FIFO has been waiting for its answer for a whole query timeout:
+    // the server (or the network) stopped answering.
+    bool head_overdue() const;
     // For an idle session: checks without blocking whether the server has closed the connection
-    // (e.g. after a restart) and closes it if so. Returns is_healthy().
+    // (e.g. after a restart) and closes it if so; a busy session is closed if head_overdue().
+    // Returns is_healthy().
     bool probe_alive();
     // Closes the connection; every op still pending fails with ConnectionLostError.
     void close();
@@ -149,6 +163,8 @@ private:
     void start_reader();
     void start_flusher();
     SteadyClock::time_point deadline() const { return SteadyClock::now() + options_.query_timeout; }
+    // Closes the connection because the head of the FIFO is overdue.
+    void close_overdue();
     // Leaves pipeline mode for the simple/COPY protocol and enters it again afterwards.
     struct ExclusiveIo;
 
@@ -157,6 +173,7 @@ private:
     PGconn* conn_ = nullptr;
     std::optional<boost::asio::posix::stream_descriptor> socket_;
     std::deque<std::shared_ptr<PendingOp>> ops_;
+    SteadyClock::time_point head_since_{};  // when ops_.front() became the head
     std::unordered_set<std::string> prepared_;
     bool pipeline_ = false;
     bool reader_running_ = false;

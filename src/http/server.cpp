@@ -9,7 +9,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -32,7 +31,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
-using namespace boost::asio::experimental::awaitable_operators;
 
 struct Server::Session {
     beast::tcp_stream stream;
@@ -41,9 +39,58 @@ struct Server::Session {
     explicit Session(tcp::socket s) : stream(std::move(s)) {}
 };
 
+namespace detail {
+
+// One request and its handler. The handler runs as a task of its own, so that the connection can
+// answer 503 when the request's budget runs out without interrupting it: an interrupted handler
+// would skip its cleanup after the await it was cancelled in (with Asio's default
+// throw_if_cancelled every later co_await throws), leaving stock reservations, locks and
+// idempotency keys behind. The connection's coroutine and the handler task share this object; the
+// connection closes only after `finished`.
+struct Exchange {
+    Exchange(Request req,
+             std::string request_id,
+             std::chrono::steady_clock::time_point deadline,
+             const asio::any_io_executor& ex)
+        : request(std::move(req)),
+          ctx{request, std::move(request_id), {}, {}, {}, {}, deadline, std::nullopt, {}},
+          done(ex) {}
+    Exchange(const Exchange&) = delete;
+    Exchange& operator=(const Exchange&) = delete;
+    Exchange(Exchange&&) = delete;
+    Exchange& operator=(Exchange&&) = delete;
+    ~Exchange() = default;
+
+    // The handler has returned: wakes whoever waits on `done`.
+    void finish() {
+        finished = true;
+        done.cancel();
+    }
+
+    Request request;
+    RequestContext ctx;  // ctx.request is `request`
+    // Waited on by the connection (until the budget, then until the handler returns); cancelled by
+    // finish().
+    asio::steady_timer done;
+    std::optional<Response> response;  // the handler's answer (empty: it failed unexpectedly)
+    bool finished = false;
+    bool overran = false;  // the budget ran out first: the client got 503, the handler ran on
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+}  // namespace detail
+
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// Until the handler of `exchange` has returned.
+asio::awaitable<void> wait_finished(std::shared_ptr<detail::Exchange> exchange) {
+    while (!exchange->finished) {
+        exchange->done.expires_at(std::chrono::steady_clock::time_point::max());
+        co_await exchange->done.async_wait(kTuple);
+    }
+}
 
 bool valid_request_id(std::string_view id) {
     if (id.empty() || id.size() > 128) return false;
@@ -295,6 +342,7 @@ asio::awaitable<void> run_session(Server* server, tcp::socket socket) {
         std::string method = "OTHER";
         bool keep_alive = false;
         bool head = false;
+        std::shared_ptr<detail::Exchange> exchange;
         if (early) {
             // After a framing error the rest of the stream cannot be trusted: answer and close.
             res = problem_response(11, request_id, *early);
@@ -303,10 +351,16 @@ asio::awaitable<void> run_session(Server* server, tcp::socket socket) {
             Request req = parser.release();
             method = std::string(req.method_string());
             head = req.method() == Verb::head;
-            res = co_await server->dispatch(req, session, request_id, route);
-            // Decided after the handler: a drain that started meanwhile closes this connection.
-            keep_alive = req.keep_alive() && !server->draining_.load();
-            res.version(req.version());
+            exchange =
+                std::make_shared<detail::Exchange>(std::move(req),
+                                                   request_id,
+                                                   std::chrono::steady_clock::now() + cfg.request_timeout,
+                                                   session.stream.get_executor());
+            res = co_await server->dispatch(exchange, session, route);
+            // Decided after the handler: a drain that started meanwhile closes this connection, and
+            // so does a handler still running after its 503.
+            keep_alive = exchange->request.keep_alive() && !server->draining_.load() && !exchange->overran;
+            res.version(exchange->request.version());
             res.keep_alive(keep_alive);
         }
         res.set("X-Request-Id", request_id);
@@ -330,6 +384,13 @@ asio::awaitable<void> run_session(Server* server, tcp::socket socket) {
                                         {"duration_ms", seconds * 1000.0},
                                         {"peer", session.peer}});
         }
+        if (exchange && exchange->overran) {
+            // The client has its 503; the connection stays open (and counted) until the handler
+            // has finished its work and its cleanup.
+            session.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+            co_await wait_finished(exchange);
+            break;
+        }
         if (wec || !res.keep_alive()) break;
     }
     session.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -338,9 +399,12 @@ asio::awaitable<void> run_session(Server* server, tcp::socket socket) {
     server->active_.fetch_sub(1);
 }
 
-asio::awaitable<Response> Server::dispatch(Request& req, Session& session, std::string request_id, std::string& route) {
-    RequestContext ctx{req, std::move(request_id), {}, {}, {}, {}, std::chrono::steady_clock::now() + config_.request_timeout,
-                       std::nullopt, {}};
+asio::awaitable<Response> Server::dispatch(
+    std::shared_ptr<detail::Exchange> exchange,
+    Session& session,      // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::string& route) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    auto& ctx = exchange->ctx;
+    const Request& req = exchange->request;
     ctx.client_ip = client_ip(session.peer, forwarded_for(req), config_.trusted_proxies);
 
     auto target = boost::urls::parse_origin_form(req.target());
@@ -373,24 +437,20 @@ asio::awaitable<Response> Server::dispatch(Request& req, Session& session, std::
         !req.body().empty() && !is_json_content_type(req[bhttp::field::content_type])) {
         co_return problem_response(ctx, core::Errc::kUnsupportedMediaType, "request body must be application/json");
     }
-    co_return co_await run_route(ctx, r);
+    co_return co_await run_route(std::move(exchange), r);
 }
 
 namespace {
 
-// Runs the route handler and turns every exception into a problem response, so the caller's
-// race against the request budget always sees a successful completion.
+// Runs the route handler and turns every exception into a problem response.
 asio::awaitable<Response> guarded_handler(const Route* route, RequestContext* ctx) {
     try {
         co_return co_await route->handler(*ctx);
     } catch (const core::TimeoutError& e) {
         core::log::error("dependency timeout", {{"request_id", ctx->request_id}, {"route", ctx->route}, {"error", e.what()}});
     } catch (const core::InfraError& e) {
-        core::log::error("dependency failure", {{"request_id", ctx->request_id}, {"route", ctx->route}, {"error", e.what()}});
-    } catch (const boost::system::system_error& e) {
-        if (e.code() == asio::error::operation_aborted) throw;  // cancelled by the budget timer
-        core::log::error("unhandled exception", {{"request_id", ctx->request_id}, {"route", ctx->route}, {"error", e.what()}});
-        co_return problem_response(*ctx, core::Errc::kInternal, "internal error");
+        core::log::error("dependency failure",
+                         {{"request_id", ctx->request_id}, {"route", ctx->route}, {"error", e.what()}});
     } catch (const std::exception& e) {
         core::log::error("unhandled exception", {{"request_id", ctx->request_id}, {"route", ctx->route}, {"error", e.what()}});
         co_return problem_response(*ctx, core::Errc::kInternal, "internal error");
@@ -400,9 +460,34 @@ asio::awaitable<Response> guarded_handler(const Route* route, RequestContext* ct
     co_return res;
 }
 
+// The handler task of an exchange: runs the handler to its end (nothing cancels it), keeps its
+// answer and wakes the connection.
+asio::awaitable<void> run_handler(const Route* route, std::shared_ptr<detail::Exchange> exchange) {
+    try {
+        exchange->response = co_await guarded_handler(route, &exchange->ctx);
+    } catch (const std::exception& e) {
+        // Only building the problem response itself can fail here (out of memory).
+        core::log::error(
+            "unhandled exception",
+            {{"request_id", exchange->ctx.request_id}, {"route", exchange->ctx.route}, {"error", e.what()}});
+    }
+    exchange->finish();
+    if (exchange->overran) {
+        const auto ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - exchange->started)
+                .count();
+        core::log::info("request finished after its budget",
+                        {{"request_id", exchange->ctx.request_id},
+                         {"route", exchange->ctx.route},
+                         {"status", exchange->response ? exchange->response->result_int() : 500U},
+                         {"duration_ms", ms}});
+    }
+}
+
 }  // namespace
 
-asio::awaitable<Response> Server::run_route(RequestContext& ctx, const Route& route) {
+asio::awaitable<Response> Server::run_route(std::shared_ptr<detail::Exchange> exchange, const Route& route) {
+    auto& ctx = exchange->ctx;
     std::vector<std::pair<std::string, std::string>> extra_headers;
     Response res;
     std::optional<Response> short_circuit;
@@ -422,15 +507,34 @@ asio::awaitable<Response> Server::run_route(RequestContext& ctx, const Route& ro
     }
     if (short_circuit) {
         res = std::move(*short_circuit);
+    } else if (std::chrono::steady_clock::now() >= ctx.deadline) {
+        // The middleware used up the budget: the handler is not started at all.
+        core::log::warn("request timed out before its handler",
+                        {{"request_id", ctx.request_id}, {"route", ctx.route}});
+        res = problem_response(ctx, core::Errc::kUnavailable, "the request took too long; try again");
+        res.set(bhttp::field::retry_after, "1");
     } else {
-        asio::steady_timer budget(co_await asio::this_coro::executor);
-        budget.expires_at(ctx.deadline);
-        auto outcome = co_await (guarded_handler(&route, &ctx) || budget.async_wait(asio::use_awaitable));
-        if (outcome.index() == 0) {
-            res = std::move(std::get<0>(outcome));
+        // Not `handler || budget`: that would cancel the handler (see detail::Exchange).
+        exchange->done.expires_at(ctx.deadline);
+        core::spawn_tracked(
+            co_await asio::this_coro::executor, run_handler(&route, exchange), "http.handler");
+        if (!exchange->finished) co_await exchange->done.async_wait(kTuple);
+        if (exchange->finished && exchange->response) {
+            res = std::move(*exchange->response);
+            exchange->response.reset();
+        } else if (exchange->finished) {
+            res = problem_response(ctx, core::Errc::kInternal, "internal error");
         } else {
-            core::log::warn("request timed out", {{"request_id", ctx.request_id}, {"route", ctx.route}});
+            exchange->overran = true;
+            core::log::warn("request timed out; its handler runs on",
+                            {{"request_id", ctx.request_id}, {"route", ctx.route}});
+            core::Metrics::global()
+                .counter("emporium_http_handler_overruns_total",
+                         "Requests answered 503 because their budget ran out while the handler still ran on",
+                         {{"route", ctx.route}})
+                .inc();
             res = problem_response(ctx, core::Errc::kUnavailable, "the request took too long; try again");
+            res.set(bhttp::field::retry_after, "1");
         }
     }
     for (auto& [k, v] : extra_headers) res.set(k, v);

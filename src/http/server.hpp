@@ -19,6 +19,10 @@
 
 namespace emporium::http {
 
+namespace detail {
+struct Exchange;
+}  // namespace detail
+
 // Runs before the route handler, in registration order. Returning a response short-circuits the
 // chain (rate limiting, authentication). May add headers through `extra_headers`.
 struct MiddlewareResult {
@@ -30,6 +34,14 @@ using Middleware = std::function<boost::asio::awaitable<MiddlewareResult>(Reques
 // HTTP/1.1 server: one acceptor, connections spread over the runtime's io_contexts, each
 // connection a coroutine on its context. Keep-alive and pipelining (requests are answered in order),
 // header/body limits, header/idle/request timeouts, problem+json errors, graceful drain.
+//
+// The request budget (HttpConfig::request_timeout) bounds how long a client waits, not how long a
+// handler runs: a handler is never interrupted. When the budget runs out the client gets 503 with
+// `Connection: close` at once, the handler runs on to its end (so its cleanup after an await always
+// runs: stock reservations given back, locks released, idempotency keys finished or freed), and
+// only then is the connection closed. Every step of a handler is bounded by its own timeout (pool,
+// statement, Redis command, lock retries), so the overrun is bounded too; the open connection keeps
+// counting against max_connections and the shutdown drain waits for it.
 class Server {
 public:
     Server(core::Runtime& runtime, core::HttpConfig config, const Router& router);
@@ -60,8 +72,14 @@ private:
     friend boost::asio::awaitable<void> run_session(Server* server, boost::asio::ip::tcp::socket socket);
     friend boost::asio::awaitable<void> accept_loop(Server* server);
 
-    boost::asio::awaitable<Response> dispatch(Request& req, Session& session, std::string request_id, std::string& route);
-    boost::asio::awaitable<Response> run_route(RequestContext& ctx, const Route& route);
+    boost::asio::awaitable<Response> dispatch(
+        std::shared_ptr<detail::Exchange> exchange,
+        // NOLINTNEXTLINE(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        Session& session,
+        // NOLINTNEXTLINE(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::string& route);
+    boost::asio::awaitable<Response> run_route(std::shared_ptr<detail::Exchange> exchange,
+                                               const Route& route);
     void wait_drained(std::shared_ptr<boost::asio::steady_timer> timer, std::chrono::steady_clock::time_point until,
                       std::function<void()> on_drained);
 

@@ -257,7 +257,8 @@ asio::awaitable<core::Result<std::vector<ReservedLine>>> InventoryService::reser
 
 asio::awaitable<std::vector<core::Result<std::vector<ReservedLine>>>> InventoryService::check_many_in(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    std::vector<std::vector<Line>> orders) {
+    std::vector<std::vector<Line>> orders,
+    OrderRule rule) {
     std::vector<std::int64_t> ids;
     for (const auto& lines : orders) {
         for (const auto& l : lines) ids.push_back(l.product_id);
@@ -274,11 +275,21 @@ asio::awaitable<std::vector<core::Result<std::vector<ReservedLine>>>> InventoryS
             out.emplace_back(checked.error());
             continue;
         }
+        auto lines_priced = priced(lines, rows);
+        if (rule) {
+            // Before the units are taken off: a refused order must not leave the orders after it
+            // short of stock it will never use.
+            auto allowed = rule(lines_priced);
+            if (!allowed) {
+                out.emplace_back(allowed.error());
+                continue;
+            }
+        }
         for (const auto& l : lines) {
             auto it = std::find_if(rows.begin(), rows.end(), [&l](const StockRow& r) { return r.product_id == l.product_id; });
             it->stock -= l.quantity;  // what the next order of the batch sees
         }
-        out.emplace_back(priced(lines, rows));
+        out.emplace_back(std::move(lines_priced));
     }
     co_return out;
 }

@@ -60,13 +60,19 @@ public:
         std::int64_t order_id);
     boost::asio::awaitable<void> settle(Hold hold, bool committed);
 
+    // The caller's own rules for one order of a batch, given its priced lines (e.g. one currency).
+    using OrderRule = std::function<core::Result<void>(const std::vector<ReservedLine>&)>;
     // Group commit (several checkouts in one transaction): locks the rows of every product of
     // `orders` in ascending id order and checks each order in turn against the stock the ones
-    // before it left. Each order gets its priced lines or its error (as reserve_in); nothing is
+    // before it left. An order that passes the stock check is then put to `rule` (if set) before
+    // its units count as taken, so an order refused by either leaves its units to the orders after
+    // it. Each order gets its priced lines or its error (as reserve_in, or the rule's); nothing is
     // written yet.
     boost::asio::awaitable<std::vector<core::Result<std::vector<ReservedLine>>>> check_many_in(
-        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::vector<std::vector<Line>> orders);
+        // NOLINTNEXTLINE(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        db::Transaction& tx,
+        std::vector<std::vector<Line>> orders,
+        OrderRule rule = {});
     // Then, for the orders that passed, given their ledger rows (delta = −quantity): one
     // conditional decrement per product and the order_reserved ledger rows. Throws
     // core::InfraError if the database disagrees with the check (it cannot while the rows stay

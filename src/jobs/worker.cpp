@@ -46,10 +46,19 @@ struct LoopCount {
 // The outcome of one handler run, shared between the handler and the timeout watchdog.
 struct Race {
     explicit Race(const asio::any_io_executor& ex, std::chrono::milliseconds timeout) : timer(ex, timeout) {}
-    asio::steady_timer timer;
-    bool done = false;
+    asio::steady_timer timer;  // the job's deadline; cancelled when the handler returns
+    bool done = false;         // the handler has returned
+    bool timed_out = false;    // the deadline came first: the job was settled as failed
     std::optional<core::Error> error;
 };
+
+// Until the handler of `race` has returned.
+asio::awaitable<void> wait_returned(std::shared_ptr<Race> race) {
+    while (!race->done) {
+        race->timer.expires_at(Clock::time_point::max());
+        co_await race->timer.async_wait(kAwaitTuple);
+    }
+}
 
 struct Outcome {
     bool ok = false;
@@ -175,6 +184,7 @@ asio::awaitable<void> Worker::dispatch(Job job) {
     }
     const auto& policy = settings_.policies.of(job.type);
     Outcome outcome;
+    std::shared_ptr<Race> overran;  // a handler still running after its timeout
     auto handler = handlers_.find(job.type);
     if (handler == handlers_.end()) {
         outcome = {false, true, "no handler for job type '" + job.type + "'"};
@@ -185,8 +195,13 @@ asio::awaitable<void> Worker::dispatch(Job job) {
         if (settings_.handler_delay.count() > 0) co_await sleep_for(settings_.handler_delay);
         auto race = std::make_shared<Race>(ex_, policy.timeout);
         auto on_done = [race](std::exception_ptr e, core::Result<void> r) {
-            if (race->done) return;
             race->done = true;
+            if (race->timed_out) {
+                // Settled already as timed out: the late outcome is dropped (handlers are
+                // idempotent); dispatch() logs the return and frees the slot.
+                race->timer.cancel();
+                return;
+            }
             if (e) {
                 try {
                     std::rethrow_exception(e);
@@ -203,8 +218,9 @@ asio::awaitable<void> Worker::dispatch(Job job) {
         asio::co_spawn(ex_, handler->second(job), std::move(on_done));
         co_await race->timer.async_wait(kAwaitTuple);
         if (!race->done) {
-            race->done = true;  // a late completion is ignored; handlers are idempotent
+            race->timed_out = true;  // a late completion is ignored; handlers are idempotent
             outcome = {false, false, "timed out after " + std::to_string(policy.timeout.count()) + " ms"};
+            overran = race;
         } else if (race->error) {
             outcome = {false, is_permanent(*race->error), race->error->message};
         } else {
@@ -237,6 +253,25 @@ asio::awaitable<void> Worker::dispatch(Job job) {
         // Not settled: the job stays in the pending list and is reclaimed after the visibility timeout.
         core::log::error("job outcome not recorded; it will be redelivered",
                          {{"job", job.id}, {"error", e.what()}});
+    }
+    if (overran && !overran->done) {
+        // Nothing interrupts a handler (it would skip its own cleanup), so its slot stays taken
+        // until it returns: a handler that ignores its deadline must not let more than
+        // `concurrency` handlers run at once.
+        static auto& overruns = core::Metrics::global().gauge(
+            "emporium_jobs_overrunning",
+            "Job handlers still running after their timeout (their slots stay taken)");
+        overruns.add(1);
+        core::log::warn("job handler still running after its timeout; its slot stays taken until it returns",
+                        {{"job", job.id}, {"type", job.type}});
+        co_await wait_returned(overran);
+        overruns.add(-1);
+        core::log::info("job handler returned after its timeout",
+                        {{"job", job.id},
+                         {"type", job.type},
+                         {"ms",
+                          static_cast<std::int64_t>(
+                              std::chrono::duration<double, std::milli>(Clock::now() - started).count())}});
     }
     running_.erase({job.queue, job.stream_id});
     wake();

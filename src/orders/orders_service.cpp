@@ -45,6 +45,20 @@ std::vector<inventory::Line> lines_of(const Order& o) {
     return lines;
 }
 
+// An order's lines must all be in one currency. Errors: kValidation.
+core::Result<void> check_currency(const std::vector<inventory::ReservedLine>& lines) {
+    if (lines.empty()) return {};
+    const auto& currency = lines.front().currency;
+    for (const auto& line : lines) {
+        if (line.currency != currency) {
+            return core::make_error(core::Errc::kValidation,
+                                    "all products of an order must have the same currency",
+                                    {{"items", "mixes " + currency + " and " + line.currency}});
+        }
+    }
+    return {};
+}
+
 json::value event_payload(const Order& o) {
     return json::object{{"order_id", o.id},
                         {"user_id", o.user_id},
@@ -205,13 +219,9 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::write_order(
             }
             std::int64_t total = 0;
             const std::string currency = reserved->empty() ? "USD" : reserved->front().currency;
-            for (const auto& line : *reserved) {
-                if (line.currency != currency) {
-                    co_await tx.rollback();
-                    co_return core::make_error(core::Errc::kValidation,
-                                               "all products of an order must have the same currency",
-                                               {{"items", "mixes " + currency + " and " + line.currency}});
-                }
+            if (auto same = check_currency(*reserved); !same) {
+                co_await tx.rollback();
+                co_return same.error();
             }
             // Items in the order the client listed them.
             for (const auto& wanted : order.items) {
@@ -298,7 +308,10 @@ asio::awaitable<void> OrdersService::write_batch(std::vector<std::shared_ptr<Pen
             std::vector<std::vector<inventory::Line>> wanted;
             wanted.reserve(batch.size());
             for (const auto& p : batch) wanted.push_back(p->lines);
-            auto checked = co_await inventory_->check_many_in(tx, std::move(wanted));
+            // The currency rule is checked inside the batch check, before an order's units count
+            // as taken: a refused order must not make the ones after it look out of stock.
+            inventory::InventoryService::OrderRule rule = check_currency;
+            auto checked = co_await inventory_->check_many_in(tx, std::move(wanted), std::move(rule));
 
             // Orders that fail (unknown product, stock the mirror did not know was gone, mixed
             // currencies) get their error; the others are written together.
@@ -312,17 +325,7 @@ asio::awaitable<void> OrdersService::write_batch(std::vector<std::shared_ptr<Pen
                 }
                 const std::string currency = checked[i]->empty() ? "USD" : checked[i]->front().currency;
                 std::int64_t total = 0;
-                bool mixed = false;
-                for (const auto& line : *checked[i]) {
-                    mixed = mixed || line.currency != currency;
-                    total += line.unit_price_cents * line.quantity;
-                }
-                if (mixed) {
-                    p.result = core::make_error(core::Errc::kValidation,
-                                                "all products of an order must have the same currency",
-                                                {{"items", "mixes currencies"}});
-                    continue;
-                }
+                for (const auto& line : *checked[i]) total += line.unit_price_cents * line.quantity;
                 accepted.push_back(i);
                 rows.push_back(NewOrderRow{p.user_id, p.key, total, currency, json::value(p.order.shipping_address)});
             }

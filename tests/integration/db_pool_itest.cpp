@@ -1,11 +1,13 @@
 // Pipelining, the pool (sharing, exhaustion, hand-off, reconnect) and transactions.
 
+#include "core/spawn.hpp"
 #include "db/pg.hpp"
 #include "db/transaction_helper.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/run_coro.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -171,6 +173,105 @@ TEST(DbPipeline, ErrorsDoNotPoisonTheConnection) {
     test::run_coro(ctx, query_and_record(&pool, stmts[2], out, 3));
     EXPECT_EQ((*out)[3], "err:42601");
     EXPECT_EQ(pool.size(), 1U);
+}
+
+// ---- statements that time out or whose caller gives up -----------------------------------------
+
+constexpr Statement kSlowA{"test.slow_a", "SELECT 'a'::text FROM pg_sleep(1.2)"};
+constexpr Statement kSlowB{"test.slow_b", "SELECT 'b'::text FROM pg_sleep(1.2)"};
+constexpr Statement kLater{"test.later", "SELECT 'later'::text"};
+constexpr Statement kBackend{"test.backend", "SELECT pg_backend_pid()::text"};
+
+// What became of the statements of a test: "ok:<text>", "timeout", "lost" or "err:<sqlstate>".
+struct Notes {
+    std::vector<std::string> out;
+    int finished = 0;
+};
+
+asio::awaitable<void> run_and_note(Pool* pool,
+                                   Statement stmt,
+                                   std::shared_ptr<Notes> notes,
+                                   std::size_t slot) {
+    std::string note;
+    try {
+        auto r = co_await pool->query(stmt);
+        note = "ok:" + r.get<std::string>(0, 0);
+    } catch (const QueryTimeoutError&) {
+        note = "timeout";
+    } catch (const ConnectionLostError&) {
+        note = "lost";
+    } catch (const DbError& e) {
+        note = "err:" + e.sqlstate();
+    }
+    notes->out[slot] = note;
+    ++notes->finished;
+}
+
+asio::awaitable<std::string> backend_of(Pool* pool) {
+    auto r = co_await pool->query(kBackend);
+    co_return r.get<std::string>(0, 0);
+}
+
+asio::awaitable<void> wait_finished(std::shared_ptr<Notes> notes, int n) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (notes->finished < n && std::chrono::steady_clock::now() < deadline) co_await sleep_for(20ms);
+    EXPECT_EQ(notes->finished, n);
+}
+
+// Two slow statements and a later one pipelined on one connection (query timeout 2 s, each
+// statement 1.2 s on the server): the second waits 1.2 s for the first, so its caller gives up at
+// 2 s, while the server is still answering in time. Only that statement fails; the connection
+// stays, and the statement sent at 1 s behind them gets its answer (at 2.4 s, within its own 2 s).
+asio::awaitable<void> waited_too_long_fails_alone(std::string url) {
+    auto ex = co_await asio::this_coro::executor;
+    auto options = pool_options(url, 1);
+    options.connection.query_timeout = 2000ms;
+    Pool pool(ex, options);
+    const auto backend = co_await backend_of(&pool);
+    auto notes = std::make_shared<Notes>();
+    notes->out.resize(3);
+    core::spawn_tracked(ex, run_and_note(&pool, kSlowA, notes, 0), "test.slow_a");
+    core::spawn_tracked(ex, run_and_note(&pool, kSlowB, notes, 1), "test.slow_b");
+    co_await sleep_for(1000ms);
+    co_await run_and_note(&pool, kLater, notes, 2);
+    co_await wait_finished(notes, 3);
+    EXPECT_EQ(notes->out[0], "ok:a");
+    EXPECT_EQ(notes->out[1], "timeout");
+    EXPECT_EQ(notes->out[2], "ok:later") << "an innocent statement failed with the one that timed out";
+    // Same connection, answers still matched to their statements.
+    EXPECT_EQ(co_await backend_of(&pool), backend);
+    auto r = co_await pool.query(kEcho, 42);
+    EXPECT_EQ(r.get<std::int32_t>(0, 0), 42);
+    EXPECT_EQ(pool.size(), 1U);
+}
+
+TEST(DbPipeline, AStatementThatWaitedTooLongFailsAloneAndItsConnectionStays) {
+    test::run_coro(waited_too_long_fails_alone(test::process_test_database_url()));
+}
+
+// A caller whose coroutine is cancelled (here by `||`) abandons its statement, not the connection
+// the others are pipelined on.
+asio::awaitable<void> cancelled_waiter_leaves_the_connection(std::string url) {
+    using namespace asio::experimental::awaitable_operators;
+    auto ex = co_await asio::this_coro::executor;
+    Pool pool(ex, pool_options(url, 1));
+    const auto backend = co_await backend_of(&pool);
+    auto notes = std::make_shared<Notes>();
+    notes->out.resize(1);
+    core::spawn_tracked(ex, run_and_note(&pool, kSlowA, notes, 0), "test.slow_a");
+    asio::steady_timer give_up(ex, 200ms);
+    auto first = co_await (pool.query(kSlowB) || give_up.async_wait(asio::use_awaitable));
+    EXPECT_EQ(first.index(), 1U);
+    auto later = co_await pool.query(kLater);
+    EXPECT_EQ(later.get<std::string>(0, 0), "later");
+    co_await wait_finished(notes, 1);
+    EXPECT_EQ(notes->out[0], "ok:a") << "a statement failed because another caller gave up";
+    EXPECT_EQ(co_await backend_of(&pool), backend);
+    EXPECT_EQ(pool.size(), 1U);
+}
+
+TEST(DbPipeline, ACancelledCallerAbandonsItsStatementNotTheConnection) {
+    test::run_coro(cancelled_waiter_leaves_the_connection(test::process_test_database_url()));
 }
 
 // ---- transactions -------------------------------------------------------------------------------

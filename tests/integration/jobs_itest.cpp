@@ -276,6 +276,47 @@ TEST_F(JobsTest, LongRunningJobsAreKeptVisibleByTheHeartbeat) {
     EXPECT_EQ(stats_of("default").outcomes["succeeded"], 1);
 }
 
+// How many handlers run at once.
+struct Occupancy {
+    int running = 0;
+    int most = 0;
+    int started = 0;
+};
+
+// A handler that ignores its deadline: it keeps working for `work` whatever its timeout says.
+asio::awaitable<core::Result<void>> overrunning_job(std::shared_ptr<Occupancy> occupancy,
+                                                    std::chrono::milliseconds work) {
+    ++occupancy->started;
+    occupancy->most = std::max(occupancy->most, ++occupancy->running);
+    asio::steady_timer t(co_await asio::this_coro::executor, work);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    --occupancy->running;
+    co_return core::Result<void>{};
+}
+
+TEST_F(JobsTest, AHandlerPastItsTimeoutKeepsItsSlotUntilItReturns) {
+    auto s = settings("c-overrun");
+    s.concurrency = 2;
+    // Timeout 100 ms, one delivery each: the timed-out jobs go to the dead-letter stream.
+    s.policies = RetryPolicies(RetryPolicy{50ms, 50ms, 1, 100ms});
+    Worker worker(ctx_.get_executor(), s, queue_, redis::test::shared_server_options());
+    auto occupancy = std::make_shared<Occupancy>();
+    worker.handle("stuck", [occupancy](Job) { return overrunning_job(occupancy, 600ms); });
+    run(queue_->ensure_groups());
+    std::vector<Job> jobs;
+    for (int i = 0; i < 6; ++i) jobs.push_back(make_job("stuck", "default", "o" + std::to_string(i)));
+    run(queue_->enqueue(jobs));
+    run(run_worker_for(&worker, 1'500ms));
+    EXPECT_EQ(occupancy->running, 0) << "run() returned while handlers still ran";
+    EXPECT_LE(occupancy->most, 2)
+        << "timed-out handlers that ran on let the worker start more than its concurrency";
+    EXPECT_EQ(occupancy->most, 2);
+    // 600 ms each, two at a time, for 1.5 s: two or three pairs.
+    EXPECT_GE(occupancy->started, 4);
+    EXPECT_LE(occupancy->started, 6);
+    EXPECT_EQ(run(queue_->dead_jobs("default", 10)).size(), static_cast<std::size_t>(occupancy->started));
+}
+
 class OutboxTest : public JobsTest {
 protected:
     std::int64_t add_event(const std::string& type, std::int64_t order_id) {

@@ -19,3 +19,9 @@ emporium_add_test(NAME orders_api_e2e
     SOURCES e2e/orders_api_e2e.cpp
     LIBS emporium_e2e_support emporium_orders emporium_auth LABELS e2e)
 add_dependencies(orders_api_e2e emporium)
+# A checkout running out of its request budget while its product row is locked: 503 at the budget,
+# the handler runs on and cleans up (mirror, Redlock keys, Idempotency-Key), for every strategy.
+emporium_add_test(NAME request_budget_e2e
+    SOURCES e2e/request_budget_e2e.cpp
+    LIBS emporium_e2e_support emporium_orders emporium_auth LABELS e2e)
+add_dependencies(request_budget_e2e emporium)

@@ -423,6 +423,84 @@ TEST_F(OrdersTest, RedisGroupCommitBelievesTheDatabaseOverADriftedMirror) {
     expect_audit_clean();
 }
 
+TEST_F(OrdersTest, RedisGroupCommitARefusedOrderLeavesItsUnitsToTheOrdersAfterIt) {
+    auto service = make_service(Strategy::kRedis);
+    const auto blocker = product(1, 100);
+    const auto a = product(5, 300);
+    const auto euro = product(10, 200);
+    scalar("UPDATE products SET currency = 'EUR' WHERE id = $1 RETURNING id", db::params(euro));
+    // The mirror believes in one more `a` than the database has (stock it did not know was gone):
+    // it admits both orders below, and the database, checked in the batch, decides.
+    run(redis_->command(redis::cmd("SET", prefix_ + "stock:" + std::to_string(a), 6)));
+    run(redis_->command(redis::cmd("SET", prefix_ + "stock:" + std::to_string(euro), 10)));
+    run(redis_->command(redis::cmd("SET", prefix_ + "stock:" + std::to_string(blocker), 1)));
+
+    // A first batch (one order) waits for the blocker's row, which the test holds.
+    db::ConnectionOptions own;
+    own.url = db_.url;
+    auto held = run(db::Connection::connect(ctx_.get_executor(), own));
+    run(held->query_unprepared("BEGIN"));
+    run(held->query_unprepared("SELECT id FROM products WHERE id = $1 FOR UPDATE", db::params(blocker)));
+    std::vector<Outcome> outcomes(3);
+    const auto spawn = [&](std::size_t i, std::vector<inventory::Line> lines) {
+        asio::co_spawn(
+            ctx_,
+            buy(service.get(), user_, "batch-" + std::to_string(i), std::move(lines), &outcomes[i]),
+            [o = &outcomes[i]](std::exception_ptr e) {
+                if (e) {
+                    o->failure = "unhandled exception";
+                    o->done = true;
+                }
+            });
+    };
+    spawn(0, {{blocker, 1}});
+    const auto waiting_for_rows = [&] {
+        return scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'");
+    };
+    for (int i = 0; i < 200 && waiting_for_rows() == 0; ++i) ctx_.run_one_for(10ms);
+    ASSERT_EQ(waiting_for_rows(), 1);
+
+    // Meanwhile two checkouts queue for the next batch: one mixing currencies (refused by the
+    // batch), then one that needs all 5 units of `a`.
+    spawn(1, {{a, 1}, {euro, 1}});
+    spawn(2, {{a, 5}});
+    // Both have reserved in the mirror (this GET's answer comes after theirs on the same
+    // connection, so they have queued by the time the loop sees it).
+    const auto mirror = [&](std::int64_t id) {
+        return run(redis_->command(redis::cmd("GET", prefix_ + "stock:" + std::to_string(id)))).as_int();
+    };
+    for (int i = 0; i < 500 && (mirror(a) != 0 || mirror(euro) != 9); ++i) ctx_.run_one_for(1ms);
+    ASSERT_EQ(mirror(a), 0);
+    ASSERT_EQ(mirror(euro), 9);
+    EXPECT_FALSE(outcomes[1].done);
+    EXPECT_FALSE(outcomes[2].done);
+
+    run(held->query_unprepared("ROLLBACK"));
+    held->close();
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline &&
+           !std::all_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.done; })) {
+        ctx_.run_one_for(50ms);
+    }
+    for (const auto& o : outcomes) {
+        ASSERT_TRUE(o.done);
+        EXPECT_TRUE(o.failure.empty()) << o.failure;
+    }
+    EXPECT_TRUE(outcomes[0].created);
+    EXPECT_EQ(outcomes[1].error, core::Errc::kValidation);
+    EXPECT_TRUE(outcomes[2].created) << "the refused order's unit made the next order look out of stock";
+    EXPECT_EQ(stock(a), 0);
+    EXPECT_EQ(stock(euro), 10);
+    EXPECT_EQ(stock(blocker), 0);
+    EXPECT_EQ(scalar("SELECT count(*) FROM orders"), 2);
+    // The refused order gave its mirror units back.
+    EXPECT_EQ(mirror(euro), 10);
+    EXPECT_EQ(mirror(a), 1);
+    expect_audit_clean();
+}
+
 asio::awaitable<void> hold_lock(inventory::Redlock* redlock, std::string key, int me, std::vector<int>* order) {
     auto lock = co_await redlock->acquire(key);
     if (!lock) co_return;

@@ -36,6 +36,21 @@ asio::awaitable<Response> sleep_for(RequestContext& ctx, std::chrono::millisecon
     co_return text_response(ctx, Status::ok, "slept", "text/plain");
 }
 
+// Sleeps past the request budget, then does its "cleanup" after one more await: the server must
+// not interrupt it (a cancelled coroutine would throw at that await and skip the cleanup).
+asio::awaitable<Response> overrun(
+    RequestContext& ctx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+                          // awaited by the server
+    std::atomic<bool>* cleaned_up) {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    t.expires_after(2s);
+    co_await t.async_wait(asio::use_awaitable);
+    t.expires_after(10ms);
+    co_await t.async_wait(asio::use_awaitable);
+    cleaned_up->store(true);
+    co_return text_response(ctx, Status::ok, "late", "text/plain");
+}
+
 asio::awaitable<Response> fail_logic(RequestContext&) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited by the server
     throw std::runtime_error("secret internal detail");
     co_return Response{};
@@ -63,7 +78,8 @@ protected:
     void SetUp() override {
         router_.add(Verb::post, "/echo", echo);
         router_.add(Verb::get, "/slow", [](RequestContext& c) { return sleep_for(c, 300ms); });
-        router_.add(Verb::get, "/hang", [](RequestContext& c) { return sleep_for(c, 10s); });
+        router_.add(Verb::get, "/hang", [](RequestContext& c) { return sleep_for(c, 3s); });
+        router_.add(Verb::get, "/overrun", [this](RequestContext& c) { return overrun(c, &cleaned_up_); });
         router_.add(Verb::get, "/logic", fail_logic);
         router_.add(Verb::get, "/infra", fail_infra);
         router_.add(Verb::get, "/items/{id}", params);
@@ -110,6 +126,7 @@ protected:
     std::thread thread_;
     bool stopped_ = false;
     std::atomic<bool> drained_{false};
+    std::atomic<bool> cleaned_up_{false};
 };
 
 TEST_F(ServerTest, JsonBodyRequiresJsonContentType) {
@@ -159,7 +176,34 @@ TEST_F(ServerTest, RequestBudgetCutsOffSlowHandlers) {
     auto r = c.request("GET /hang HTTP/1.1\r\nHost: x\r\n\r\n");
     auto took = std::chrono::steady_clock::now() - started;
     EXPECT_EQ(r.result_int(), 503U);
-    EXPECT_LT(took, 5s);  // far below the handler's 10 s: the budget (1.5 s) applied
+    EXPECT_LT(took, 2500ms);  // below the handler's 3 s: the budget (1.5 s) applied
+    EXPECT_EQ(r[bhttp::field::retry_after], "1");
+}
+
+TEST_F(ServerTest, AHandlerPastItsBudgetIsNotInterruptedSoItsCleanupRuns) {
+    Client c(port_);
+    auto started = std::chrono::steady_clock::now();
+    auto r = c.request("GET /overrun HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(r.result_int(), 503U);
+    EXPECT_LT(took, 2s);           // answered at the budget (1.5 s), not when the handler returns
+    EXPECT_FALSE(r.keep_alive());  // the connection closes once the handler is done
+    EXPECT_FALSE(cleaned_up_.load());
+    // The connection stays open (and counted) while the handler runs on.
+    EXPECT_EQ(server_->active_connections(), 1U);
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!cleaned_up_.load() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(cleaned_up_.load()) << "the handler was interrupted before its cleanup";
+    while (server_->active_connections() != 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(server_->active_connections(), 0U);
+    // Nothing more comes on this connection: the server closed its side after the 503.
+    boost::system::error_code ec;
+    bhttp::response<bhttp::string_body> more;
+    bhttp::read(c.sock, c.buf, more, ec);
+    EXPECT_TRUE(ec == bhttp::error::end_of_stream || ec == asio::error::eof) << ec.message();
 }
 
 TEST_F(ServerTest, ShutdownFinishesInFlightRequestsThenDrains) {
