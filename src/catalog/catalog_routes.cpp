@@ -464,7 +464,7 @@ void document(http::OpenApi& api) {
                   json::object{{"type", "object"},
                                {"description",
                                 "explain=true only: popularity, rating, freshness, total (0.5·p + 0.3·r + "
-                                "0.2·f) and text_rank"}}}}}});
+                                "0.2·f) and text_rank (sort=relevance: 1 when the name matched, else 0)"}}}}}});
     api.add_schema(
         "NewProduct",
         json::object{
@@ -612,10 +612,11 @@ void document(http::OpenApi& api) {
             {"description",
              "Score = 0.5·purchase_count/max(purchase_count) + 0.3·average rating/5 + 0.2·max(0, 1 − "
              "age_days/30). "
-             "q uses full-text search (websearch syntax) with a trigram fallback for typos. next_cursor is "
-             "opaque and bound to the sort and filters; with sort=rank, later pages are ranked as of the "
-             "first page (no product repeated or skipped while sales happen) for 15 minutes, after which "
-             "the cursor is refused (400)."},
+             "q uses full-text search (websearch syntax); when it matches nothing, its unknown words are "
+             "replaced by the nearest words of the catalog's vocabulary (typos). sort=relevance: products "
+             "whose name matches first, then by the score. next_cursor is opaque and bound to the sort and "
+             "filters; with sort=rank or relevance, later pages are ranked as of the first page (no product "
+             "repeated or skipped while sales happen) for 15 minutes, after which the cursor is refused (400)."},
             {"operationId", "listProducts"},
             {"parameters",
              json::array{
@@ -629,7 +630,7 @@ void document(http::OpenApi& api) {
                        json::object{
                            {"type", "string"},
                            {"enum", json::array{"rank", "relevance", "price_asc", "price_desc", "newest"}}},
-                       "rank (default); relevance requires q"),
+                       "rank (default); relevance requires q (name matches first, then rank)"),
                  http::OpenApi::parameter("limit",
                        "query",
                        json::object{{"type", "integer"}, {"minimum", 1}, {"maximum", 100}},
