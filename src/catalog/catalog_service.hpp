@@ -17,6 +17,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,7 +34,15 @@ std::optional<ListCursor> decode_cursor(std::string_view text);
 // failures only bypass the cache.
 class CatalogService {
 public:
+    // Told, after the commit, that the catalog changed a product's stock (a product created, an
+    // admin's update that set `stock`), so stock kept elsewhere (the inventory's Redis mirror)
+    // follows the database. Must not throw.
+    using StockListener = std::function<boost::asio::awaitable<void>(std::int64_t product_id)>;
+
     CatalogService(CatalogStore store, CatalogCache cache);
+
+    // Registers the stock listener (the composition root, before serving; not thread-safe).
+    void on_stock_change(StockListener listener) { stock_listener_ = std::move(listener); }
 
     boost::asio::awaitable<std::vector<Category>> list_categories();
     // Errors: kNotFound.
@@ -77,6 +86,7 @@ private:
 
     CatalogStore store_;
     CatalogCache cache_;
+    StockListener stock_listener_;
 };
 
 }  // namespace emporium::catalog

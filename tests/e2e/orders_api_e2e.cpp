@@ -192,6 +192,37 @@ TEST_F(OrdersApiE2E, CheckoutIdempotencyOwnershipAndLifecycle) {
     EXPECT_NE(command({"inventory", "audit"}), 0);
 }
 
+// INVENTORY_STRATEGY=redis keeps stock in a Redis mirror: an admin's stock change must reach it
+// (the issue: stock 1, one order, PATCH stock 50 → the next order got 409 "available 0").
+TEST_F(OrdersApiE2E, AnAdminsStockChangeReachesTheRedisMirrorAtOnce) {
+    const auto id = product("restock-1", 1, 700);
+    const auto target = "/api/v1/products/" + std::to_string(id);
+    ASSERT_EQ(place(alice_, "r1", order_body(id, 1)).result_int(), 201U);
+    expect_problem(place(bob_, "r2", order_body(id, 1)), 409, "out_of_stock");
+    auto patch = [&](std::int64_t stock) {
+        const auto version =
+            json::parse(send(bhttp::verb::get, target, admin_).body()).at("version").as_int64();
+        auto r = send(bhttp::verb::patch,
+                      target,
+                      admin_,
+                      json::serialize(json::object{{"stock", stock}}),
+                      {{"If-Match", "W/\"" + std::to_string(version) + "\""}});
+        EXPECT_EQ(r.result_int(), 200U) << r.body();
+    };
+    patch(50);
+    auto restocked = place(bob_, "r3", order_body(id, 1));
+    EXPECT_EQ(restocked.result_int(), 201U) << restocked.body();
+
+    // A reduction is seen by the mirror too: it answers with the new figure.
+    patch(2);
+    auto three = place(bob_, "r4", order_body(id, 3));
+    expect_problem(three, 409, "out_of_stock");
+    EXPECT_NE(three.body().find("available 2"), std::string::npos) << three.body();
+    EXPECT_EQ(place(bob_, "r5", order_body(id, 2)).result_int(), 201U);
+    expect_problem(place(bob_, "r6", order_body(id, 1)), 409, "out_of_stock");
+    EXPECT_EQ(sql_scalar("SELECT stock::bigint FROM products WHERE id = " + std::to_string(id)), 0);
+}
+
 TEST_F(OrdersApiE2E, OpenApiDocumentsEveryOrdersEndpoint) {
     auto doc = json::parse(http_call(server_->port(), bhttp::verb::get, "/openapi.json", "", {}).body()).as_object();
     const auto& paths = doc.at("paths").as_object();
