@@ -1,9 +1,9 @@
 // End-to-end: authentication abuse against the real `emporium serve` binary. Password guessing
-// spread over many client addresses is throttled per account; another customer's order, payment,
-// receipt and review cannot be read or changed (404, no existence leak); every admin operation of
-// the OpenAPI document refuses customers (403) and anonymous callers (401); and access tokens die
-// with their session: after logout, logout-all and refresh-token reuse both the refresh token and
-// the still-unexpired access token get 401.
+// spread over many client addresses, or over many spellings of the address, is throttled per
+// account; another customer's order, payment, receipt and review cannot be read or changed (404,
+// no existence leak); every admin operation of the OpenAPI document refuses customers (403) and
+// anonymous callers (401); and access tokens die with their session: after logout, logout-all and
+// refresh-token reuse both the refresh token and the still-unexpired access token get 401.
 #include "auth/jwt.hpp"
 #include "e2e/http_client.hpp"
 #include "e2e/process.hpp"

@@ -1,7 +1,8 @@
 // End-to-end: the orders API through the real `emporium serve` binary: Idempotency-Key handling
 // (required, replay byte-identical, 422 for another body), problem+json errors naming the
-// product, ownership (others get 404), cancel, admin fulfil rules, keyset listing, and the
-// `emporium expire-orders` / `emporium inventory audit|resync` commands.
+// product, ownership (others get 404), cancel, admin fulfil rules, keyset listing, an admin's
+// stock change reaching the `redis` strategy's mirror, and the `emporium expire-orders` /
+// `emporium inventory audit|resync` commands.
 #include "auth/jwt.hpp"
 #include "db/pg.hpp"
 #include "e2e/http_client.hpp"

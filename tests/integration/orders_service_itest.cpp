@@ -1,7 +1,8 @@
 // OrdersService + InventoryService against the real test PostgreSQL and Redis, for every
 // inventory strategy: 200 concurrent buyers of a product with 50 units (exactly 50 orders, the rest
 // out_of_stock, ledger clean), multi-product orders in random line order (no deadlock),
-// idempotent replays, and cancel / expiry returning stock.
+// idempotent replays, cancel / expiry returning stock, and the `redis` strategy's stock mirror
+// following the catalog's stock changes (never overselling, never hiding a unit).
 #include "integration/redis_support.hpp"
 #include "orders/orders_service.hpp"
 #include "support/pg_fixture.hpp"

@@ -1,7 +1,9 @@
 // Payments against the real test PostgreSQL (and Redis for the checkout locks): every sandbox token,
 // idempotent pay requests, retries that never charge twice (a fake Stripe gateway counts charges
 // and injects 500s, 429s, timeouts and success-then-crash), webhooks (valid, duplicate, bad
-// signature, stale) and a webhook racing the worker.
+// signature, stale), a webhook racing the worker, and captured money that cannot pay its order
+// (another payment paid it, or it was cancelled or expired) flagged once; an order whose payment
+// is captured but not yet settled neither expires nor is cancelled.
 #include "core/metrics.hpp"
 #include "e2e/http_client.hpp"
 #include "e2e/process.hpp"

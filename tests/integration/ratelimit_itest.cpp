@@ -1,5 +1,6 @@
 // The Redis leaky bucket and its HTTP middleware against the real test Redis (a unique key prefix
-// per test), plus a Redis port where nothing listens for the fail-open / fail-closed behaviour.
+// per test), plus a Redis port where nothing listens for the fail-open / fail-closed behaviour, and
+// the e-mail keys (every spelling of an address, checked against PostgreSQL's own case folding).
 #include "core/email.hpp"
 #include "core/metrics.hpp"
 #include "integration/redis_support.hpp"
