@@ -197,6 +197,8 @@ int run_serve(const core::Config& config) {
         redis::Keys(config.rate_limit.key_prefix),
         std::move(redlock),
         catalog_service);
+    // The catalog's stock changes (admin updates, new products) reach the Redis stock mirror.
+    catalog_service->on_stock_change(inventory::mirror_follower(inventory_service));
     auto orders_service = std::make_shared<orders::OrdersService>(
         orders_settings(config), orders::OrdersStore([p = &pools]() -> db::Pool& { return p->local(); }), inventory_service);
     orders::register_routes(router, openapi, orders_service);

@@ -1,5 +1,6 @@
 #include "auth/auth_service.hpp"
 
+#include "core/email.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -112,7 +113,7 @@ asio::awaitable<core::Result<User>> AuthService::create_user(RegisterInput input
                                                              Role role,
                                                              std::string request_id) {
     std::vector<core::FieldError> errors;
-    auto email = normalise_email(input.email);
+    auto email = core::normalise_email(input.email);
     if (!email) errors.push_back({"email", "must be a valid e-mail address"});
     const auto name = trim(input.name);
     const auto name_length = utf8_length(name);
@@ -138,7 +139,7 @@ asio::awaitable<core::Result<LoginResult>> AuthService::login(std::string email,
                                                               std::string password,
                                                               std::string request_id) {
     // Unknown and malformed e-mails verify against the dummy hash: same work, same error.
-    auto normalised = normalise_email(email);
+    auto normalised = core::normalise_email(email);
     std::optional<StoredUser> stored;
     if (normalised) stored = co_await store_.find_user_by_email(*normalised);
     std::string hash = stored ? stored->password_hash : dummy_hash_;

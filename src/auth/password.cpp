@@ -9,10 +9,6 @@ namespace emporium::auth {
 
 namespace {
 
-bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
-
 char ascii_lower(char c) {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
@@ -37,28 +33,6 @@ std::vector<std::string_view> code_points(std::string_view s) {
 }
 
 }  // namespace
-
-std::optional<std::string> normalise_email(std::string_view email) {
-    while (!email.empty() && is_space(email.front())) email.remove_prefix(1);
-    while (!email.empty() && is_space(email.back())) email.remove_suffix(1);
-    if (email.size() < 3 || email.size() > kMaxEmailLength) return std::nullopt;
-    for (char c : email) {
-        auto u = static_cast<unsigned char>(c);
-        if (u <= 0x20U || u == 0x7FU || c == '<' || c == '>' || c == '(' || c == ')' || c == ',' ||
-            c == ';' || c == '\\' || c == '"')
-            return std::nullopt;
-    }
-    const auto at = email.find('@');
-    if (at == std::string_view::npos || at == 0 || at > 64 ||
-        email.find('@', at + 1) != std::string_view::npos)
-        return std::nullopt;
-    const auto domain = email.substr(at + 1);
-    const auto dot = domain.rfind('.');
-    if (domain.empty() || dot == std::string_view::npos || dot == 0 || dot + 1 == domain.size() ||
-        domain.front() == '-' || domain.find("..") != std::string_view::npos)
-        return std::nullopt;
-    return lower(email);
-}
 
 std::vector<std::string> password_policy_violations(std::string_view password,
                                                     std::string_view normalised_email) {

@@ -1,7 +1,7 @@
 #pragma once
-// Password policy, e-mail normalisation and Argon2id hashing (libsodium crypto_pwhash_str). Pure
-// functions; hashing and verification are CPU-heavy (tens of milliseconds at the default cost) and
-// must run on the CPU pool, never on an I/O thread.
+// Password policy and Argon2id hashing (libsodium crypto_pwhash_str); e-mail normalisation is
+// core::normalise_email (core/email.hpp). Pure functions; hashing and verification are CPU-heavy
+// (tens of milliseconds at the default cost) and must run on the CPU pool, never on an I/O thread.
 
 #include "core/error.hpp"
 
@@ -16,17 +16,12 @@ namespace emporium::auth {
 
 inline constexpr std::size_t kMinPasswordLength = 10;   // code points
 inline constexpr std::size_t kMaxPasswordLength = 256;  // code points (bounds the hashing input)
-inline constexpr std::size_t kMaxEmailLength = 254;
 
 // Argon2id cost parameters.
 struct PasswordParams {
     std::uint64_t opslimit = 2;
     std::size_t memlimit_bytes = 19'922'944;
 };
-
-// Trims ASCII whitespace and lower-cases ASCII letters; nullopt unless the result has the basic
-// shape local@domain.tld (no spaces or control characters, local part ≤ 64, total ≤ 254).
-std::optional<std::string> normalise_email(std::string_view email);
 
 // The policy: at least 10 and at most 256 code points, not one character repeated, not the e-mail
 // address (nor its local part), compared case-insensitively. Returns one message per broken rule

@@ -349,6 +349,8 @@ asio::awaitable<core::Result<Product>> CatalogService::create_product(NewProduct
     if (created) {
         core::log::info("product created", {{"product_id", created->id}, {"sku", created->sku}});
         co_await invalidate_product(created->id);
+        // A mirror left under this id (e.g. by a database restored to an earlier state) is stale.
+        if (stock_listener_) co_await stock_listener_(created->id);
     }
     co_return created;
 }
@@ -367,10 +369,12 @@ asio::awaitable<core::Result<Product>> CatalogService::update_product(std::int64
     if (!errors.empty()) {
         co_return core::make_error(core::Errc::kValidation, "the request has invalid fields", errors);
     }
+    const bool stock_set = patch.stock.has_value();
     auto updated = co_await store_.update_product(id, std::move(patch));
     if (updated) {
         core::log::info("product updated", {{"product_id", id}, {"version", updated->version}});
         co_await invalidate_product(id);
+        if (stock_set && stock_listener_) co_await stock_listener_(id);
     }
     co_return updated;
 }

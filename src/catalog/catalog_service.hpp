@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -47,6 +48,11 @@ struct CatalogSettings {
 
 class CatalogService {
 public:
+    // Told, after the commit, that the catalog changed a product's stock (a product created, an
+    // admin's update that set `stock`), so stock kept elsewhere (the inventory's Redis mirror)
+    // follows the database. Must not throw.
+    using StockListener = std::function<boost::asio::awaitable<void>(std::int64_t product_id)>;
+
     // `feed` (optional): the in-process rank index; without one, sort=rank runs the reference
     // query (a full scan). The feed must be maintained (RankFeed::maintain) by the owner.
     // `local` (optional): the in-process layer in front of the Redis product cache.
@@ -55,6 +61,9 @@ public:
                    std::shared_ptr<RankFeed> feed = nullptr,
                    CatalogSettings settings = {},
                    std::shared_ptr<LocalProductCache> local = nullptr);
+
+    // Registers the stock listener (the composition root, before serving; not thread-safe).
+    void on_stock_change(StockListener listener) { stock_listener_ = std::move(listener); }
 
     boost::asio::awaitable<std::vector<Category>> list_categories();
     // Errors: kNotFound.
@@ -117,6 +126,7 @@ private:
     std::mutex categories_mutex_;
     std::shared_ptr<const std::vector<Category>> categories_;
     std::chrono::steady_clock::time_point categories_loaded_{};
+    StockListener stock_listener_;
 };
 
 }  // namespace emporium::catalog

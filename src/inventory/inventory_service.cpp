@@ -30,15 +30,57 @@ const redis::Script& reserve_script() {
     return kScript;
 }
 
-// Adds quantities back to keys that exist (a missing key is reloaded from the database later).
-const redis::Script& give_back_script() {
+// The mirror and the database move separately, so a key is only ever loaded from a database read
+// that no later change can have missed. Each product has an epoch key next to its stock key:
+// loading reads the epoch, then the database, and sets the stock key only if the epoch is still
+// the same. Every stock change that finds the stock key missing (or drops it) bumps the epoch, so
+// a load that read the database before that change does not write its stale value.
+
+// KEYS: n stock keys, then their n epoch keys. ARGV: the n epochs read before the database, then
+// the n stock values. Sets each missing stock key whose epoch did not move.
+const redis::Script& load_script() {
     static const redis::Script kScript(
-        "for i, k in ipairs(KEYS) do "
-        "  if redis.call('EXISTS', k) == 1 then redis.call('INCRBY', k, ARGV[i]) end "
+        "local n = #KEYS / 2 "
+        "for i = 1, n do "
+        "  if (redis.call('GET', KEYS[n + i]) or '') == ARGV[i] then "
+        "    redis.call('SET', KEYS[i], ARGV[n + i], 'NX') "
+        "  end "
         "end "
         "return 0");
     return kScript;
 }
+
+// KEYS: n stock keys, then their n epoch keys. ARGV: n quantities, then the epoch TTL (ms). Adds
+// the quantities back to keys that exist; for a missing key (reloaded from the database on its
+// next use) bumps the epoch instead, so a load in flight cannot miss the units.
+const redis::Script& give_back_script() {
+    static const redis::Script kScript(
+        "local n = #KEYS / 2 "
+        "for i = 1, n do "
+        "  if redis.call('EXISTS', KEYS[i]) == 1 then "
+        "    redis.call('INCRBY', KEYS[i], ARGV[i]) "
+        "  else "
+        "    redis.call('INCR', KEYS[n + i]) "
+        "    redis.call('PEXPIRE', KEYS[n + i], ARGV[n + 1]) "
+        "  end "
+        "end "
+        "return 0");
+    return kScript;
+}
+
+// KEYS: a stock key and its epoch key. ARGV: the epoch TTL (ms). Drops the mirror of a product
+// whose stock the database changed, and any load in flight that read the database before.
+const redis::Script& drop_script() {
+    static const redis::Script kScript(
+        "redis.call('DEL', KEYS[1]) "
+        "redis.call('INCR', KEYS[2]) "
+        "redis.call('PEXPIRE', KEYS[2], ARGV[1]) "
+        "return 0");
+    return kScript;
+}
+
+// An epoch only has to outlive the loads that read it (a load lasts at most a request's budget).
+constexpr std::chrono::milliseconds kEpochTtl{3'600'000};
 
 std::vector<std::int64_t> ids_of(const std::vector<Line>& lines) {
     std::vector<std::int64_t> ids;
@@ -119,15 +161,37 @@ std::string InventoryService::stock_key(std::int64_t product_id) const {
     return keys_.make("stock", product_id);
 }
 
+std::string InventoryService::epoch_key(std::int64_t product_id) const {
+    return keys_.make("stock", product_id, "epoch");
+}
+
 asio::awaitable<core::Result<void>> InventoryService::precheck(std::vector<Line> lines, bool init_mirror) {
-    auto rows = co_await store_.snapshot(ids_of(lines));
-    auto checked = check_rows(lines, rows, !init_mirror);
-    if (!checked) co_return checked.error();
-    if (init_mirror) {
-        for (const auto& row : rows) {
-            co_await redis_().command(redis::cmd("SET", stock_key(row.product_id), row.stock, "NX"));
-        }
+    if (!init_mirror) {
+        auto rows = co_await store_.snapshot(ids_of(lines));
+        co_return check_rows(lines, rows, true);
     }
+    // The epochs first, then the database: see load_script().
+    std::vector<std::string> keys;
+    std::vector<std::string> epoch_keys;
+    for (const auto& l : lines) {
+        keys.push_back(stock_key(l.product_id));
+        epoch_keys.push_back(epoch_key(l.product_id));
+    }
+    std::vector<std::string> mget{"MGET"};
+    mget.insert(mget.end(), epoch_keys.begin(), epoch_keys.end());
+    auto epochs = co_await redis_().command(std::move(mget));
+    if (epochs.type != redis::Reply::Type::kArray || epochs.elements.size() != lines.size()) {
+        throw redis::RedisError("inventory: unexpected reply to MGET of the stock epochs");
+    }
+    auto rows = co_await store_.snapshot(ids_of(lines));
+    auto checked = check_rows(lines, rows, false);
+    if (!checked) co_return checked.error();
+    std::vector<std::string> args;
+    for (const auto& e : epochs.elements) args.push_back(e.is_nil() ? std::string() : e.str);
+    for (const auto& l : lines) args.push_back(std::to_string(find_row(rows, l.product_id)->stock));
+    keys.insert(keys.end(), epoch_keys.begin(), epoch_keys.end());
+    auto reply = co_await redis_().eval(load_script(), std::move(keys), std::move(args));
+    if (reply.is_error()) throw redis::RedisError("inventory: stock mirror load failed: " + reply.str);
     co_return core::Result<void>{};
 }
 
@@ -176,7 +240,8 @@ asio::awaitable<core::Result<Hold>> InventoryService::acquire_redis(std::vector<
         keys.push_back(stock_key(l.product_id));
         quantities.push_back(std::to_string(l.quantity));
     }
-    for (int attempt = 0; attempt < 2; ++attempt) {
+    // A load refused because the stock changed meanwhile is simply tried again.
+    for (int attempt = 0; attempt < 3; ++attempt) {
         auto reply = co_await redis_().eval(reserve_script(), keys, quantities);
         if (reply.is_error()) throw redis::RedisError("inventory: reserve script failed: " + reply.str);
         const auto code = reply.as_int();
@@ -191,7 +256,7 @@ asio::awaitable<core::Result<Hold>> InventoryService::acquire_redis(std::vector<
             auto left = co_await redis_().command(redis::cmd("GET", stock_key(l.product_id)));
             co_return out_of_stock_error(l.product_id, l.quantity, left.is_nil() ? 0 : left.as_int());
         }
-        // A key is missing: load the mirror of these products from the database (SET NX), once.
+        // A key is missing: load the mirror of these products from the database (SET NX).
         auto init = co_await precheck(lines, true);
         if (!init) co_return init.error();
     }
@@ -357,6 +422,8 @@ asio::awaitable<void> InventoryService::mirror_add(std::vector<Line> lines) {
         keys.push_back(stock_key(l.product_id));
         quantities.push_back(std::to_string(l.quantity));
     }
+    for (const auto& l : lines) keys.push_back(epoch_key(l.product_id));
+    quantities.push_back(std::to_string(kEpochTtl.count()));
     try {
         auto reply = co_await redis_().eval(give_back_script(), std::move(keys), std::move(quantities));
         if (reply.is_error()) core::log::error("stock mirror give-back failed", {{"error", reply.str}});
@@ -364,6 +431,44 @@ asio::awaitable<void> InventoryService::mirror_add(std::vector<Line> lines) {
         // The mirror is then lower than the database: fewer sales, never overselling;
         // `emporium inventory resync` repairs it.
         core::log::error("stock mirror give-back failed", {{"error", e.what()}});
+    }
+}
+
+namespace {
+
+asio::awaitable<void> follow_stock(std::weak_ptr<InventoryService> inventory, std::int64_t product_id) {
+    if (auto service = inventory.lock()) co_await service->stock_changed(product_id);
+}
+
+struct MirrorFollower {
+    std::weak_ptr<InventoryService> inventory;
+    asio::awaitable<void> operator()(std::int64_t product_id) const {
+        return follow_stock(inventory, product_id);
+    }
+};
+
+}  // namespace
+
+catalog::CatalogService::StockListener mirror_follower(std::weak_ptr<InventoryService> inventory) {
+    return MirrorFollower{std::move(inventory)};
+}
+
+asio::awaitable<void> InventoryService::stock_changed(std::int64_t product_id) {
+    if (settings_.strategy != Strategy::kRedis) co_return;
+    std::vector<std::string> keys{stock_key(product_id), epoch_key(product_id)};
+    std::vector<std::string> args{std::to_string(kEpochTtl.count())};
+    std::string failure;
+    try {
+        auto reply = co_await redis_().eval(drop_script(), std::move(keys), std::move(args));
+        if (reply.is_error()) failure = reply.str;
+    } catch (const core::InfraError& e) {
+        failure = e.what();
+    }
+    if (!failure.empty()) {
+        // The mirror keeps the old value: too low after a restock (fewer sales, never more) or too
+        // high after a reduction (the database refuses what it does not have).
+        core::log::error("stock mirror drop failed; run `emporium inventory resync`",
+                         {{"product_id", product_id}, {"error", failure}});
     }
 }
 

@@ -98,6 +98,13 @@ public:
     // After the sale committed: drops the products' cached entries.
     boost::asio::awaitable<void> after_sale(std::vector<Line> lines);
 
+    // After a committed change of a product's stock outside checkout and order returns (an admin's
+    // update, a new product): with the `redis` strategy, drops the product's mirror key so the next
+    // checkout loads it from the database, and voids any load that read the database before the
+    // change. Checkouts in flight that reserved from the dropped key still meet the database's
+    // conditional decrement. Never throws: a Redis failure is logged (resync repairs it).
+    boost::asio::awaitable<void> stock_changed(std::int64_t product_id);
+
     // Products whose stock ≠ Σ ledger (empty = clean).
     boost::asio::awaitable<std::vector<AuditMismatch>> audit();
     // Rewrites the Redis mirror from the database; returns the number of products. Run it while
@@ -106,6 +113,7 @@ public:
 
 private:
     std::string stock_key(std::int64_t product_id) const;
+    std::string epoch_key(std::int64_t product_id) const;
     boost::asio::awaitable<core::Result<void>> precheck(std::vector<Line> lines, bool init_mirror);
     boost::asio::awaitable<core::Result<Hold>> acquire_dual(std::vector<Line> lines);
     boost::asio::awaitable<core::Result<Hold>> acquire_redis(std::vector<Line> lines);
@@ -119,6 +127,11 @@ private:
     std::shared_ptr<Redlock> redlock_;
     std::shared_ptr<catalog::CatalogService> catalog_;
 };
+
+// The listener the composition root registers with CatalogService::on_stock_change, so the catalog's
+// stock changes reach the mirror without the catalog knowing the inventory (weak: the inventory
+// holds the catalog).
+catalog::CatalogService::StockListener mirror_follower(std::weak_ptr<InventoryService> inventory);
 
 // The error for a product that cannot be ordered / has too little stock (exposed for tests).
 core::Error unknown_product_error(std::int64_t product_id);

@@ -155,14 +155,24 @@ void document(http::OpenApi& api) {
                  {"status",
                   json::object{{"type", "string"},
                                {"enum",
-                                json::array{
-                                    "pending_payment", "paid", "fulfilled", "cancelled", "expired", "payment_failed"}}}},
+                                json::array{"pending_payment",
+                                            "paid",
+                                            "fulfilled",
+                                            "cancelled",
+                                            "expired",
+                                            "payment_failed"}}}},
                  {"total_cents", http::OpenApi::integer_schema()},
                  {"currency", json::object{{"type", "string"}}},
                  {"shipping_address", json::object{{"type", "object"}}},
-                 {"items", json::object{{"type", "array"}, {"items", http::OpenApi::schema_ref("OrderItem")}}},
+                 {"items",
+                  json::object{{"type", "array"}, {"items", http::OpenApi::schema_ref("OrderItem")}}},
                  {"created_at", json::object{{"type", "string"}, {"format", "date-time"}}},
-                 {"expires_at", json::object{{"type", json::array{"string", "null"}}, {"format", "date-time"}}}}}});
+                 {"expires_at",
+                  json::object{{"type", json::array{"string", "null"}}, {"format", "date-time"}}},
+                 {"paid_payment_id",
+                  json::object{
+                      {"type", json::array{"integer", "null"}},
+                      {"description", "the payment that paid the order (paid and fulfilled orders)"}}}}}});
     api.add_schema(
         "NewOrder",
         json::object{

@@ -424,24 +424,54 @@ asio::awaitable<core::Result<OrderPage>> OrdersService::list_orders(std::int64_t
 asio::awaitable<core::Result<Order>> OrdersService::cancel(std::int64_t id, std::int64_t viewer_id, bool is_admin) {
     std::optional<std::int64_t> owner;
     if (!is_admin) owner = viewer_id;
-    co_return co_await transition(id, owner, OrderStatus::kCancelled);
+    co_return co_await transition_or_conflict(id, owner, OrderStatus::kCancelled);
 }
 
 asio::awaitable<core::Result<Order>> OrdersService::fulfil(std::int64_t id) {
-    co_return co_await transition(id, std::nullopt, OrderStatus::kFulfilled);
+    co_return co_await transition_or_conflict(id, std::nullopt, OrderStatus::kFulfilled);
 }
 
-asio::awaitable<core::Result<Order>> OrdersService::mark_paid(std::int64_t id) {
-    co_return co_await transition(id, std::nullopt, OrderStatus::kPaid);
+asio::awaitable<core::Result<PaymentApplied>> OrdersService::mark_paid(std::int64_t id,
+                                                                       std::int64_t payment_id) {
+    auto t = co_await transition(id, std::nullopt, OrderStatus::kPaid, payment_id);
+    if (!t) co_return t.error();
+    PaymentApplied out;
+    out.order = std::move(t->order);
+    const auto status = out.order.status;
+    if (t->changed) {
+        out.kind = PaymentApplied::Kind::kPaid;
+    } else if (status == OrderStatus::kPaid || status == OrderStatus::kFulfilled) {
+        // Once paid, paid_payment_id never changes, so this comparison is final.
+        out.kind = out.order.paid_payment_id == payment_id ? PaymentApplied::Kind::kAlreadyPaidByIt
+                                                           : PaymentApplied::Kind::kPaidByAnother;
+    } else {
+        out.kind = PaymentApplied::Kind::kNotPayable;  // cancelled or expired: final states
+    }
+    co_return out;
 }
 
 asio::awaitable<core::Result<Order>> OrdersService::mark_payment_failed(std::int64_t id) {
-    co_return co_await transition(id, std::nullopt, OrderStatus::kPaymentFailed);
+    co_return co_await transition_or_conflict(id, std::nullopt, OrderStatus::kPaymentFailed);
 }
 
-asio::awaitable<core::Result<Order>> OrdersService::transition(std::int64_t id,
-                                                               std::optional<std::int64_t> owner,
-                                                               OrderStatus target) {
+asio::awaitable<core::Result<Order>> OrdersService::transition_or_conflict(std::int64_t id,
+                                                                           std::optional<std::int64_t> owner,
+                                                                           OrderStatus target) {
+    auto t = co_await transition(id, owner, target, std::nullopt);
+    if (!t) co_return t.error();
+    if (!t->changed) {
+        co_return core::make_error(core::Errc::kConflict,
+                                   "the order is " + std::string(status_name(t->order.status)) +
+                                       " and cannot become " + std::string(status_name(target)));
+    }
+    co_return std::move(t->order);
+}
+
+asio::awaitable<core::Result<OrdersService::Transitioned>> OrdersService::transition(
+    std::int64_t id,
+    std::optional<std::int64_t> owner,
+    OrderStatus target,
+    std::optional<std::int64_t> paid_by) {
     for (int attempt = 1;; ++attempt) {
         try {
             auto tx = co_await inventory_->pool().begin();
@@ -452,11 +482,9 @@ asio::awaitable<core::Result<Order>> OrdersService::transition(std::int64_t id,
             }
             if (!can_transition(order->status, target)) {
                 co_await tx.rollback();
-                co_return core::make_error(core::Errc::kConflict,
-                                           "the order is " + std::string(status_name(order->status)) +
-                                               " and cannot become " + std::string(status_name(target)));
+                co_return Transitioned{std::move(*order), false};
             }
-            if (target == OrderStatus::kCancelled && co_await store_.has_pending_payment(tx, id)) {
+            if (target == OrderStatus::kCancelled && co_await store_.has_unsettled_payment(tx, id)) {
                 co_await tx.rollback();
                 co_return core::make_error(core::Errc::kConflict,
                                            "a payment for this order is being processed; try again once it is settled");
@@ -470,14 +498,15 @@ asio::awaitable<core::Result<Order>> OrdersService::transition(std::int64_t id,
             }
             const bool sold = target == OrderStatus::kPaid;
             if (sold) co_await inventory_->record_sale_in(tx, lines_of(*order));
-            co_await store_.set_status(tx, id, target);
+            co_await store_.set_status(tx, id, target, sold ? paid_by : std::nullopt);
             order->status = target;
+            if (sold) order->paid_payment_id = paid_by;
             co_await store_.add_event(tx, id, "order." + std::string(status_name(target)), event_payload(*order));
             co_await tx.commit();
             core::log::info("order status changed", {{"order_id", id}, {"status", status_name(target)}});
             if (give_back) co_await inventory_->after_release(lines_of(*order));
             if (sold) co_await inventory_->after_sale(lines_of(*order));
-            co_return std::move(*order);
+            co_return Transitioned{std::move(*order), true};
         } catch (const db::RetryableDbError&) {
             if (attempt >= kTransactionAttempts) throw;
         }
@@ -493,6 +522,10 @@ asio::awaitable<std::int64_t> OrdersService::expire_batch(std::int64_t batch) {
         for (auto id : ids) {
             auto order = co_await store_.lock_order(tx, id);
             if (!order || !can_transition(order->status, OrderStatus::kExpired)) continue;
+            // lock_due_orders checked the payments on its statement's snapshot: a payment started
+            // (committed) after that snapshot but before the row was locked, or captured since, is
+            // only visible now. Such an order waits for its payment, as cancel does.
+            if (co_await store_.has_unsettled_payment(tx, id)) continue;
             auto lines = lines_of(*order);
             co_await inventory_->release_in(tx, id, lines, inventory::ReturnReason::kExpired);
             co_await store_.set_status(tx, id, OrderStatus::kExpired);

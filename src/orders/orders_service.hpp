@@ -50,6 +50,18 @@ struct IdempotencyClaim {
     std::optional<CheckoutResponse> replay;
 };
 
+// What paying an order with a captured payment did (mark_paid).
+struct PaymentApplied {
+    enum class Kind {
+        kPaid,             // the order was unpaid; this payment paid it now
+        kAlreadyPaidByIt,  // this payment had paid it already (a redelivery: nothing to do)
+        kPaidByAnother,    // paid by another payment (or before payments were recorded): a second charge
+        kNotPayable,       // cancelled or expired: the order can no longer be paid
+    };
+    Kind kind = Kind::kPaid;
+    Order order;  // as it is now
+};
+
 // SHA-256 of `text` as raw bytes (idempotency request fingerprints).
 std::string sha256(std::string_view text);
 
@@ -102,8 +114,11 @@ public:
     boost::asio::awaitable<core::Result<Order>> cancel(std::int64_t id, std::int64_t viewer_id, bool is_admin);
     // paid → fulfilled (admin). Errors: kNotFound, kConflict.
     boost::asio::awaitable<core::Result<Order>> fulfil(std::int64_t id);
-    // pending_payment | payment_failed → paid (for the payments context). Errors: kNotFound, kConflict.
-    boost::asio::awaitable<core::Result<Order>> mark_paid(std::int64_t id);
+    // pending_payment | payment_failed → paid by the captured payment `payment_id` (for the payments
+    // context), recorded as orders.paid_payment_id in the same transaction. Any other state is not an
+    // error but an outcome the caller must act on (see PaymentApplied). Concurrent calls for one order
+    // are serialised by its row lock: exactly one payment pays it. Errors: kNotFound.
+    boost::asio::awaitable<core::Result<PaymentApplied>> mark_paid(std::int64_t id, std::int64_t payment_id);
     // pending_payment → payment_failed: a declined payment; the stock stays reserved until the
     // order expires, so the customer may pay again. Errors: kNotFound, kConflict.
     boost::asio::awaitable<core::Result<Order>> mark_payment_failed(std::int64_t id);
@@ -127,9 +142,20 @@ private:
                                                                          std::vector<inventory::Line> lines);
     boost::asio::awaitable<void> flush_batches();
     boost::asio::awaitable<void> write_batch(std::vector<std::shared_ptr<PendingOrder>> batch);
-    boost::asio::awaitable<core::Result<Order>> transition(std::int64_t id,
-                                                           std::optional<std::int64_t> owner,
-                                                           OrderStatus target);
+    // The order after a transition attempt: `changed` is false when the state machine refused it
+    // (the order as it was, locked).
+    struct Transitioned {
+        Order order;
+        bool changed = false;
+    };
+    boost::asio::awaitable<core::Result<Transitioned>> transition(std::int64_t id,
+                                                                  std::optional<std::int64_t> owner,
+                                                                  OrderStatus target,
+                                                                  std::optional<std::int64_t> paid_by);
+    // transition() for callers that treat a refused transition as kConflict.
+    boost::asio::awaitable<core::Result<Order>> transition_or_conflict(std::int64_t id,
+                                                                       std::optional<std::int64_t> owner,
+                                                                       OrderStatus target);
     boost::asio::awaitable<std::int64_t> expire_batch(std::int64_t batch);
 
     OrdersSettings settings_;

@@ -8,7 +8,7 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 #define EMPORIUM_ORDER_COLUMNS \
-    "id, user_id, status, total_cents, currency, shipping_address, created_at, expires_at"
+    "id, user_id, status, total_cents, currency, shipping_address, created_at, expires_at, paid_payment_id"
 
 constexpr db::Statement kPurgeKey{
     "orders.purge_key", "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at < now()"};
@@ -79,12 +79,15 @@ constexpr db::Statement kSetStatus{
     "orders.set_status",
     "UPDATE orders SET status = $2, "
     "paid_at = CASE WHEN $2 = 'paid' THEN now() ELSE paid_at END, "
+    "paid_payment_id = CASE WHEN $2 = 'paid' THEN $3::bigint ELSE paid_payment_id END, "
     "fulfilled_at = CASE WHEN $2 = 'fulfilled' THEN now() ELSE fulfilled_at END, "
     "cancelled_at = CASE WHEN $2 IN ('cancelled', 'expired') THEN now() ELSE cancelled_at END "
     "WHERE id = $1"};
-constexpr db::Statement kPendingPayment{
-    "orders.pending_payment",
-    "SELECT 1 FROM payments WHERE order_id = $1 AND status = 'pending' LIMIT 1"};
+// For an order that is not paid (pending_payment, payment_failed), a captured payment is one whose
+// settle job has not moved the order yet: it is about to pay the order, like a pending one may.
+constexpr db::Statement kUnsettledPayment{
+    "orders.unsettled_payment",
+    "SELECT 1 FROM payments WHERE order_id = $1 AND status IN ('pending', 'captured') LIMIT 1"};
 constexpr db::Statement kListFirst{
     "orders.list_first",
     "SELECT " EMPORIUM_ORDER_COLUMNS " FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2"};
@@ -94,8 +97,11 @@ constexpr db::Statement kListAfter{
 constexpr db::Statement kDueOrders{
     "orders.due_orders",
     "SELECT id FROM orders o WHERE status IN ('pending_payment', 'payment_failed') AND expires_at <= now() "
-    // A capture in flight may still succeed: such an order waits for its payment's outcome.
-    "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.status = 'pending') "
+    // A capture in flight may still succeed, a captured payment is about to pay the order: such an
+    // order waits for its payment's outcome. (Read on the statement's snapshot: expire_batch checks
+    // again under the row lock.)
+    "AND NOT EXISTS (SELECT 1 FROM payments p "
+    "WHERE p.order_id = o.id AND p.status IN ('pending', 'captured')) "
     "ORDER BY expires_at, id LIMIT $1 FOR UPDATE SKIP LOCKED"};
 
 #undef EMPORIUM_ORDER_COLUMNS
@@ -110,6 +116,7 @@ Order order_of(const db::QueryResult& r, std::size_t row) {
     o.shipping_address = r.get<json::value>(row, "shipping_address");
     o.created_at = r.get<db::Timestamp>(row, "created_at");
     o.expires_at = r.get_optional<db::Timestamp>(row, "expires_at");
+    o.paid_payment_id = r.get_optional<std::int64_t>(row, "paid_payment_id");
     return o;
 }
 
@@ -306,8 +313,9 @@ asio::awaitable<std::optional<Order>> OrdersStore::lock_order(
 asio::awaitable<void> OrdersStore::set_status(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::int64_t id,
-    OrderStatus status) {
-    co_await tx.query(kSetStatus, db::params(id, std::string(status_name(status))));
+    OrderStatus status,
+    std::optional<std::int64_t> paid_by) {
+    co_await tx.query(kSetStatus, db::params(id, std::string(status_name(status)), paid_by));
 }
 
 asio::awaitable<std::vector<Order>> OrdersStore::list_orders(std::int64_t user_id,
@@ -332,10 +340,10 @@ asio::awaitable<std::vector<Order>> OrdersStore::list_orders(std::int64_t user_i
     co_return orders;
 }
 
-asio::awaitable<bool> OrdersStore::has_pending_payment(
+asio::awaitable<bool> OrdersStore::has_unsettled_payment(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::int64_t order_id) {
-    auto r = co_await tx.query(kPendingPayment, order_id);
+    auto r = co_await tx.query(kUnsettledPayment, order_id);
     co_return !r.empty();
 }
 

@@ -111,9 +111,12 @@ public:
         std::string event_type,
         boost::json::value payload);
 
-    // Whether a payment of the order is still being captured (read in the caller's transaction,
-    // after the order row is locked: the payments context inserts under the same lock).
-    boost::asio::awaitable<bool> has_pending_payment(
+    // Whether a payment of the (unpaid) order is still being captured, or was captured and has not
+    // paid the order yet. Read in the caller's transaction after the order row is locked: a new
+    // payment is only inserted under the same lock, and each statement sees what committed before
+    // it, so the answer holds until the caller commits (except for a payment we gave up on that
+    // the provider reports captured later: its settle then finds the order closed and flags it).
+    boost::asio::awaitable<bool> has_unsettled_payment(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t order_id);
     // With items; nullopt when absent.
@@ -122,15 +125,19 @@ public:
     boost::asio::awaitable<std::optional<Order>> lock_order(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t id);
+    // `paid_by`: the payment recorded as having paid the order (only stored with status paid).
     boost::asio::awaitable<void> set_status(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t id,
-        OrderStatus status);
+        OrderStatus status,
+        std::optional<std::int64_t> paid_by = std::nullopt);
     // Newest first; `before_id` is exclusive.
     boost::asio::awaitable<std::vector<Order>> list_orders(std::int64_t user_id,
                                                            std::int64_t limit,
                                                            std::optional<std::int64_t> before_id);
-    // Locks up to `limit` unpaid orders past their expiry (SKIP LOCKED: concurrent runs share work).
+    // Locks up to `limit` unpaid orders past their expiry without an unsettled payment (SKIP LOCKED:
+    // concurrent runs share work). The payment condition is read on the statement's snapshot, which
+    // is older than the locks: check has_unsettled_payment() again before expiring one.
     boost::asio::awaitable<std::vector<std::int64_t>> lock_due_orders(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t limit);

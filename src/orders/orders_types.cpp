@@ -171,6 +171,8 @@ json::value to_json(const Order& order) {
                      {"items", std::move(items)},
                      {"created_at", iso8601(order.created_at)}};
     out["expires_at"] = order.expires_at ? json::value(iso8601(*order.expires_at)) : json::value(nullptr);
+    out["paid_payment_id"] =
+        order.paid_payment_id ? json::value(*order.paid_payment_id) : json::value(nullptr);
     return out;
 }
 

@@ -65,6 +65,9 @@ struct Order {
     std::vector<OrderItem> items;
     Timestamp created_at{};
     std::optional<Timestamp> expires_at;
+    // The captured payment that paid the order (paid and fulfilled orders; none for orders paid
+    // before payments were recorded this way, e.g. seeded ones).
+    std::optional<std::int64_t> paid_payment_id;
 };
 
 struct OrderPage {

@@ -66,6 +66,32 @@ asio::awaitable<Response> handle_payment(  // NOLINT(cppcoreguidelines-avoid-ref
     co_return http::json_response(ctx, Status::ok, latest);
 }
 
+asio::awaitable<Response> handle_flagged(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters)
+    std::shared_ptr<PaymentsService> service,
+    RequestContext& ctx) {
+    std::int64_t limit = kDefaultFlaggedPage;
+    if (auto text = ctx.query("limit")) {
+        auto v = http::parse_positive_int(*text, kMaxFlaggedPage);
+        if (!v) {
+            co_return http::problem_response(
+                ctx,
+                core::make_error(core::Errc::kValidation,
+                                 "the request has invalid query parameters",
+                                 {{"limit", "must be an integer from 1 to 100"}}));
+        }
+        limit = *v;
+    }
+    std::optional<std::string> cursor;
+    if (auto text = ctx.query("cursor")) cursor = std::string(*text);
+    auto page = co_await service->flagged(limit, std::move(cursor));
+    if (!page) co_return http::problem_response(ctx, page.error());
+    json::array items;
+    for (const auto& p : page->items) items.push_back(to_json(p));
+    json::object out{{"items", std::move(items)}};
+    out["next_cursor"] = page->next_cursor ? json::value(*page->next_cursor) : json::value(nullptr);
+    co_return http::json_response(ctx, Status::ok, out);
+}
+
 asio::awaitable<Response> handle_webhook(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters)
     std::shared_ptr<PaymentsService> service,
     RequestContext& ctx) {
@@ -88,25 +114,42 @@ struct Bound {
 
 void document(http::OpenApi& api) {
     api.add_tag("payments", "Paying orders (captured in the background), payment status, provider webhooks");
-    api.add_schema("Payment",
-                   json::object{{"type", "object"},
-                                {"properties",
-                                 json::object{{"id", http::OpenApi::integer_schema()},
-                                              {"order_id", http::OpenApi::integer_schema()},
-                                              {"status",
-                                               json::object{{"type", "string"},
-                                                            {"enum", json::array{"pending", "captured", "declined", "failed", "refunded"}}}},
-                                              {"amount_cents", http::OpenApi::integer_schema()},
-                                              {"currency", http::OpenApi::string_schema()},
-                                              {"provider", http::OpenApi::string_schema()},
-                                              {"provider_reference", json::object{{"type", json::array{"string", "null"}}}},
-                                              {"attempts", http::OpenApi::integer_schema()},
-                                              {"last_error", json::object{{"type", json::array{"string", "null"}}}},
-                                              {"created_at", json::object{{"type", "string"}, {"format", "date-time"}}},
-                                              {"updated_at", json::object{{"type", "string"}, {"format", "date-time"}}},
-                                              {"captured_at", json::object{{"type", json::array{"string", "null"}}, {"format", "date-time"}}},
-                                              {"history", json::object{{"type", "array"}, {"items", json::object{{"type", "object"}}},
-                                                                       {"description", "every attempt, newest first (GET only)"}}}}}});
+    api.add_schema(
+        "Payment",
+        json::object{
+            {"type", "object"},
+            {"properties",
+             json::object{
+                 {"id", http::OpenApi::integer_schema()},
+                 {"order_id", http::OpenApi::integer_schema()},
+                 {"status",
+                  json::object{
+                      {"type", "string"},
+                      {"enum", json::array{"pending", "captured", "declined", "failed", "refunded"}}}},
+                 {"amount_cents", http::OpenApi::integer_schema()},
+                 {"currency", http::OpenApi::string_schema()},
+                 {"provider", http::OpenApi::string_schema()},
+                 {"provider_reference", json::object{{"type", json::array{"string", "null"}}}},
+                 {"attempts", http::OpenApi::integer_schema()},
+                 {"last_error", json::object{{"type", json::array{"string", "null"}}}},
+                 {"created_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+                 {"updated_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+                 {"captured_at",
+                  json::object{{"type", json::array{"string", "null"}}, {"format", "date-time"}}},
+                 {"flag_reason",
+                  json::object{
+                      {"type", json::array{"string", "null"}},
+                      {"enum",
+                       json::array{"paid_by_other_payment", "order_cancelled", "order_expired", nullptr}},
+                      {"description",
+                       "set when money was captured that must go back: another payment already "
+                       "paid the order (a second charge), or the order was cancelled or expired"}}},
+                 {"flagged_at",
+                  json::object{{"type", json::array{"string", "null"}}, {"format", "date-time"}}},
+                 {"history",
+                  json::object{{"type", "array"},
+                               {"items", json::object{{"type", "object"}}},
+                               {"description", "every attempt, newest first (GET only)"}}}}}});
     const json::array tags{"payments"};
     const auto id_param = http::OpenApi::parameter("id", "path", http::OpenApi::integer_schema(), "order id", true);
     api.add_operation(
@@ -156,6 +199,40 @@ void document(http::OpenApi& api) {
                                                  {"401", http::OpenApi::problem_ref("no token")},
                                                  {"404", http::OpenApi::problem_ref("no such order, or no payment yet")},
                                                  {"422", http::OpenApi::problem_ref("invalid id")}}}});
+    api.add_schema(
+        "FlaggedPaymentPage",
+        json::object{
+            {"type", "object"},
+            {"properties",
+             json::object{
+                 {"items", json::object{{"type", "array"}, {"items", http::OpenApi::schema_ref("Payment")}}},
+                 {"next_cursor", json::object{{"type", json::array{"string", "null"}}}}}}});
+    api.add_operation(
+        "/api/v1/admin/payments/flagged",
+        "get",
+        json::object{
+            {"tags", tags},
+            {"summary",
+             "Captured payments flagged for a refund (second charges, orders cancelled or expired), newest "
+             "first"},
+            {"description",
+             "Each was logged once at error level and counted in emporium_payments_flagged_total{reason}. "
+             "Refund it "
+             "at the provider; see docs/operations.md."},
+            {"operationId", "listFlaggedPayments"},
+            {"security", http::OpenApi::bearer_security()},
+            {"parameters",
+             json::array{
+                 http::OpenApi::parameter(
+                     "limit", "query", http::OpenApi::integer_schema(), "1..100, default 20"),
+                 http::OpenApi::parameter(
+                     "cursor", "query", http::OpenApi::string_schema(), "next_cursor of the previous page")}},
+            {"responses",
+             json::object{{"200", http::OpenApi::json_response("a page", "FlaggedPaymentPage")},
+                          {"400", http::OpenApi::problem_ref("malformed cursor")},
+                          {"401", http::OpenApi::problem_ref("no token")},
+                          {"403", http::OpenApi::problem_ref("not an admin")},
+                          {"422", http::OpenApi::problem_ref("invalid limit")}}}});
     api.add_operation(
         "/webhooks/payments",
         "post",
@@ -182,6 +259,10 @@ void register_routes(http::Router& router, http::OpenApi& openapi, std::shared_p
     router.add(Verb::post, "/api/v1/orders/{id}/pay", Bound{handle_pay, service}, {"write", true, Access::kAuthenticated});
     router.add(Verb::get, "/api/v1/orders/{id}/payment", Bound{handle_payment, service}, {"read", false, Access::kAuthenticated});
     router.add(Verb::post, "/webhooks/payments", Bound{handle_webhook, service}, {"write", true, Access::kPublic});
+    router.add(Verb::get,
+               "/api/v1/admin/payments/flagged",
+               Bound{handle_flagged, service},
+               {"read", false, Access::kAdmin});
     document(openapi);
 }
 

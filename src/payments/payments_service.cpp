@@ -218,16 +218,21 @@ asio::awaitable<core::Result<void>> PaymentsService::settle(std::int64_t payment
     auto payment = co_await store_.find(payment_id);
     if (!payment) co_return core::make_error(core::Errc::kNotFound, "no payment " + std::to_string(payment_id));
     if (payment->status == "captured") {
-        auto paid = co_await orders_->mark_paid(payment->order_id);
-        if (!paid) {
-            if (paid.error().code == core::Errc::kNotFound) co_return paid.error();
-            // Already paid (a redelivery): fine. Anything else means money was taken for an order
-            // that can no longer be paid (cancelled meanwhile): it needs a refund by an operator.
-            if (paid.error().message.find("is paid") == std::string::npos &&
-                paid.error().message.find("is fulfilled") == std::string::npos) {
-                core::log::error("captured payment for an order that cannot be paid; refund it",
-                                 {{"payment_id", payment_id}, {"order_id", payment->order_id}, {"reason", paid.error().message}});
-            }
+        auto applied = co_await orders_->mark_paid(payment->order_id, payment_id);
+        if (!applied) co_return applied.error();
+        using Kind = orders::PaymentApplied::Kind;
+        switch (applied->kind) {
+            case Kind::kPaid:
+            case Kind::kAlreadyPaidByIt:
+                break;  // a redelivery of this payment's settle changes nothing
+            case Kind::kPaidByAnother:
+                co_await flag(*payment, std::string(kFlagPaidByOtherPayment), applied->order.paid_payment_id);
+                break;
+            case Kind::kNotPayable: {
+                const bool cancelled = applied->order.status == orders::OrderStatus::kCancelled;
+                co_await flag(
+                    *payment, std::string(cancelled ? kFlagOrderCancelled : kFlagOrderExpired), std::nullopt);
+            } break;
         }
     } else if (payment->status == "declined" || payment->status == "failed") {
         // Conflict = the order is already paid (another attempt), payment_failed, cancelled or expired.
@@ -235,6 +240,63 @@ asio::awaitable<core::Result<void>> PaymentsService::settle(std::int64_t payment
         if (!failed && failed.error().code == core::Errc::kNotFound) co_return failed.error();
     }
     co_return core::Result<void>{};
+}
+
+asio::awaitable<void> PaymentsService::flag(Payment payment,
+                                            std::string reason,
+                                            std::optional<std::int64_t> paid_by) {
+    // The flag and its payment.flagged outbox event commit together; the event is where automatic
+    // refunds will start (a job routed from it). Until then an operator refunds by hand from the
+    // admin list (GET /api/v1/admin/payments/flagged, docs/operations.md).
+    auto tx = co_await store_.pool().begin();
+    const std::string why = std::move(reason);
+    if (!co_await store_.flag(tx, payment.id, why)) {
+        co_await tx.rollback();  // flagged before (a redelivery) or no longer captured
+        co_return;
+    }
+    json::object event{{"payment_id", payment.id},
+                       {"order_id", payment.order_id},
+                       {"reason", why},
+                       {"amount_cents", payment.amount_cents},
+                       {"currency", payment.currency}};
+    event["paid_by_payment_id"] = paid_by ? json::value(*paid_by) : json::value(nullptr);
+    json::value payload(std::move(event));
+    co_await store_.add_event(tx, payment.id, "payment.flagged", std::move(payload));
+    co_await tx.commit();
+    core::Metrics::global()
+        .counter("emporium_payments_flagged_total",
+                 "Captured payments flagged for a refund (a second charge, or an order that could no longer "
+                 "be paid)",
+                 {{"reason", why}})
+        .inc();
+    core::log::error("captured payment flagged for a refund",
+                     {{"payment_id", payment.id},
+                      {"order_id", payment.order_id},
+                      {"reason", why},
+                      {"amount_cents", payment.amount_cents},
+                      {"currency", payment.currency},
+                      {"paid_by_payment_id", paid_by.value_or(0)}});
+}
+
+asio::awaitable<core::Result<FlaggedPage>> PaymentsService::flagged(std::int64_t limit,
+                                                                    std::optional<std::string> cursor) {
+    std::optional<std::int64_t> before;
+    if (cursor) {
+        std::int64_t v = 0;
+        auto [ptr, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), v);
+        if (cursor->empty() || ec != std::errc{} || ptr != cursor->data() + cursor->size() || v <= 0) {
+            co_return core::make_error(core::Errc::kBadRequest, "the cursor is malformed");
+        }
+        before = v;
+    }
+    auto items = co_await store_.flagged(limit + 1, before);
+    FlaggedPage page;
+    if (static_cast<std::int64_t>(items.size()) > limit) {
+        items.pop_back();
+        page.next_cursor = std::to_string(items.back().id);
+    }
+    page.items = std::move(items);
+    co_return page;
 }
 
 asio::awaitable<core::Result<WebhookOutcome>> PaymentsService::handle_webhook(std::string signature_header,

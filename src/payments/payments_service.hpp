@@ -59,8 +59,18 @@ public:
     // The capture job. `delivery` is the job's attempt number. Errors: kUnavailable (transient:
     // retry), kNotFound / kValidation (permanent).
     boost::asio::awaitable<core::Result<void>> capture(std::int64_t payment_id, int delivery);
-    // The settle job: moves the order according to its payment's final status. Idempotent.
+    // The settle job: moves the order according to its payment's final status. Idempotent. A
+    // captured payment that cannot pay its order — another payment paid it (a second charge), or
+    // it was cancelled or expired meanwhile — is flagged for a refund: payments.flag_reason and
+    // flagged_at, a payment.flagged outbox event, one error log line and
+    // emporium_payments_flagged_total{reason}, all once however often settle runs. Errors:
+    // kNotFound.
     boost::asio::awaitable<core::Result<void>> settle(std::int64_t payment_id);
+
+    // GET /admin/payments/flagged: flagged payments, newest first (`limit` 1..100 already checked).
+    // Errors: kBadRequest (malformed cursor).
+    boost::asio::awaitable<core::Result<FlaggedPage>> flagged(std::int64_t limit,
+                                                              std::optional<std::string> cursor);
 
     // POST /webhooks/payments. Errors: kBadRequest (signature, timestamp, body), kUnavailable
     // (no webhook secret configured).
@@ -78,6 +88,11 @@ private:
                                         std::string status,
                                         std::optional<std::string> reference,
                                         std::optional<std::string> error);
+
+    // Flags a captured payment for a refund (once; see settle()).
+    boost::asio::awaitable<void> flag(Payment payment,
+                                      std::string reason,
+                                      std::optional<std::int64_t> paid_by);
 
     PaymentsSettings settings_;
     PaymentsStore store_;

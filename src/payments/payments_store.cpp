@@ -6,9 +6,9 @@ namespace asio = boost::asio;
 
 namespace {
 
-#define EMPORIUM_PAYMENT_COLUMNS                                                                               \
-    "id, order_id, status, amount_cents, currency, provider, provider_reference, idempotency_key, method_token, " \
-    "attempts, last_error, created_at, updated_at, captured_at"
+#define EMPORIUM_PAYMENT_COLUMNS                                                                    \
+    "id, order_id, status, amount_cents, currency, provider, provider_reference, idempotency_key, " \
+    "method_token, attempts, last_error, created_at, updated_at, captured_at, flag_reason, flagged_at"
 
 constexpr db::Statement kInsert{
     "payments.insert",
@@ -39,6 +39,18 @@ constexpr db::Statement kRecordWebhook{
     "INSERT INTO webhook_events (provider, event_id, event_type, payment_id) VALUES ($1, $2, $3, $4) "
     "ON CONFLICT DO NOTHING RETURNING event_id"};
 
+constexpr db::Statement kFlag{"payments.flag",
+                              "UPDATE payments SET flag_reason = $2, flagged_at = now() "
+                              "WHERE id = $1 AND status = 'captured' AND flagged_at IS NULL RETURNING id"};
+constexpr db::Statement kFlaggedFirst{
+    "payments.flagged_first",
+    "SELECT " EMPORIUM_PAYMENT_COLUMNS " FROM payments WHERE flagged_at IS NOT NULL "
+    "ORDER BY id DESC LIMIT $1"};
+constexpr db::Statement kFlaggedAfter{"payments.flagged_after",
+                                      "SELECT " EMPORIUM_PAYMENT_COLUMNS
+                                      " FROM payments WHERE flagged_at IS NOT NULL AND id < $2 "
+                                      "ORDER BY id DESC LIMIT $1"};
+
 #undef EMPORIUM_PAYMENT_COLUMNS
 
 Payment row(const db::QueryResult& r, std::size_t i) {
@@ -57,6 +69,8 @@ Payment row(const db::QueryResult& r, std::size_t i) {
     p.created_at = r.get<db::Timestamp>(i, "created_at");
     p.updated_at = r.get<db::Timestamp>(i, "updated_at");
     p.captured_at = r.get_optional<db::Timestamp>(i, "captured_at");
+    p.flag_reason = r.get_optional<std::string>(i, "flag_reason");
+    p.flagged_at = r.get_optional<db::Timestamp>(i, "flagged_at");
     return p;
 }
 
@@ -132,6 +146,27 @@ asio::awaitable<bool> PaymentsStore::record_webhook(
     std::optional<std::int64_t> payment_id) {
     auto r = co_await tx.query(kRecordWebhook, db::params(provider, event_id, event_type, payment_id));
     co_return !r.empty();
+}
+
+asio::awaitable<bool> PaymentsStore::flag(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t id,
+    std::string reason) {
+    auto r = co_await tx.query(kFlag, db::params(id, reason));
+    co_return !r.empty();
+}
+
+asio::awaitable<std::vector<Payment>> PaymentsStore::flagged(std::int64_t limit,
+                                                             std::optional<std::int64_t> before_id) {
+    db::QueryResult r;
+    if (before_id) {
+        r = co_await pool_().query(kFlaggedAfter, db::params(limit, *before_id));
+    } else {
+        r = co_await pool_().query(kFlaggedFirst, db::params(limit));
+    }
+    std::vector<Payment> out;
+    for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(row(r, i));
+    co_return out;
 }
 
 }  // namespace emporium::payments

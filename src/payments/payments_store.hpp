@@ -54,6 +54,16 @@ public:
         std::string event_type,
         std::optional<std::int64_t> payment_id);
 
+    // Flags a captured payment for a refund with `reason` unless it is flagged already; true when
+    // this call flagged it (so the caller logs and counts it once).
+    boost::asio::awaitable<bool> flag(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t id,
+        std::string reason);
+    // Flagged payments, newest first; `before_id` is exclusive.
+    boost::asio::awaitable<std::vector<Payment>> flagged(std::int64_t limit,
+                                                         std::optional<std::int64_t> before_id);
+
 private:
     PoolRef pool_;
 };

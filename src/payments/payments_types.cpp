@@ -21,6 +21,8 @@ json::object to_json(const Payment& p) {
     o["provider_reference"] = p.provider_reference ? json::value(*p.provider_reference) : json::value(nullptr);
     o["last_error"] = p.last_error ? json::value(*p.last_error) : json::value(nullptr);
     o["captured_at"] = p.captured_at ? json::value(orders::iso8601(*p.captured_at)) : json::value(nullptr);
+    o["flag_reason"] = p.flag_reason ? json::value(*p.flag_reason) : json::value(nullptr);
+    o["flagged_at"] = p.flagged_at ? json::value(orders::iso8601(*p.flagged_at)) : json::value(nullptr);
     return o;
 }
 

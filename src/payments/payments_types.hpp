@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace emporium::payments {
 
@@ -29,7 +31,24 @@ struct Payment {
     Timestamp created_at{};
     Timestamp updated_at{};
     std::optional<Timestamp> captured_at;
+    // Set once on a captured payment whose money must go back: see FlagReason.
+    std::optional<std::string> flag_reason;
+    std::optional<Timestamp> flagged_at;
 };
+
+// Why a captured payment was flagged for a refund (payments.flag_reason).
+inline constexpr std::string_view kFlagPaidByOtherPayment = "paid_by_other_payment";  // a second charge
+inline constexpr std::string_view kFlagOrderCancelled = "order_cancelled";
+inline constexpr std::string_view kFlagOrderExpired = "order_expired";
+
+// A page of flagged payments, newest first; next_cursor is opaque (the last id).
+struct FlaggedPage {
+    std::vector<Payment> items;
+    std::optional<std::string> next_cursor;
+};
+
+inline constexpr std::int64_t kDefaultFlaggedPage = 20;
+inline constexpr std::int64_t kMaxFlaggedPage = 100;
 
 boost::json::object to_json(const Payment& payment);
 

@@ -1,10 +1,10 @@
 #include "ratelimit/rate_limit_middleware.hpp"
 
+#include "core/email.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "http/json_body.hpp"
 #include "http/problem.hpp"
-
-#include <boost/json/parse.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -66,25 +66,30 @@ std::string seconds_up(std::chrono::milliseconds ms) {
     return std::to_string((ms.count() + 999) / 1000);
 }
 
-// The `email` member of a JSON object body, trimmed and lower-cased; empty when absent.
-std::string body_email(const http::Request& request) {
-    const auto& body = request.body();
-    if (body.empty()) return {};
-    boost::system::error_code ec;
-    auto value = boost::json::parse(body, ec);
-    if (ec || !value.is_object()) return {};
-    const auto* email = value.as_object().if_contains("email");
-    if (email == nullptr || !email->is_string()) return {};
-    std::string_view v = email->as_string();
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '\r' || v.front() == '\n'))
-        v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r' || v.back() == '\n'))
-        v.remove_suffix(1);
-    std::string out(v);
-    std::transform(out.begin(), out.end(), out.begin(), [](char c) {
-        return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    });
-    return out;
+// The address a request body names, as the key of its buckets.
+struct BodyEmail {
+    enum class Kind {
+        kNone,     // no address (refresh, logout, or a body the handler refuses as a whole)
+        kRefused,  // an `email` the normaliser refuses: no account can match it
+        kKey,      // core::email_rate_key of the address
+    };
+    Kind kind = Kind::kNone;
+    std::string key;
+};
+
+// Reads the body with the handlers' own parser (so a body they refuse, e.g. with a duplicate
+// `email`, names no address here either) and keys the address with the normalisation login uses,
+// folded as far as the database compares addresses.
+BodyEmail body_email(const http::Request& request) {
+    if (request.body().empty()) return {};
+    auto body = http::parse_json_object(request);
+    if (!body) return {};
+    const auto* email = body->if_contains("email");
+    if (email == nullptr || email->is_null()) return {};
+    if (!email->is_string()) return {BodyEmail::Kind::kRefused, {}};
+    auto key = core::email_rate_key(email->get_string());
+    if (!key) return {BodyEmail::Kind::kRefused, {}};
+    return {BodyEmail::Kind::kKey, std::move(*key)};
 }
 
 // The answer when Redis could not be asked under `policy`: nothing (fail open) or 503.
@@ -143,10 +148,12 @@ limit_request(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters
     const auto& cfg = state->config;
     const core::RateLimitPolicy& policy = group == "auth" ? cfg.auth : group == "read" ? cfg.read : cfg.write;
     std::string identity = "ip:" + ctx.client_ip;
-    std::string email;
+    BodyEmail email;
     if (group == "auth") {
         email = body_email(ctx.request);
-        if (!email.empty()) identity += "|email:" + email;
+        // Every refused spelling of one client shares one bucket ('<' never occurs in a key).
+        if (email.kind == BodyEmail::Kind::kKey) identity += "|email:" + email.key;
+        if (email.kind == BodyEmail::Kind::kRefused) identity += "|email:<refused>";
     } else if (group == "write" && state->resolve_user) {
         if (auto user = state->resolve_user(ctx)) identity = "user:" + std::to_string(*user);
     }
@@ -161,12 +168,13 @@ limit_request(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters
     }
     if (!asked) co_return result;
     apply_decision(*state, group, ctx, d, "too many requests", result);
-    if (result.response || email.empty() || route.path != kLoginPath) co_return result;
+    // A refused address cannot log into any account: the per-account bucket is not involved.
+    if (result.response || email.kind != BodyEmail::Kind::kKey || route.path != kLoginPath) co_return result;
 
     // Per account, whatever the address: guesses spread over many clients (or many forwarded
     // addresses) still drain one bucket. Its headers are only shown when it is the one that says no.
     const std::string account_group = "login_account";
-    const std::string account = "email:" + email;
+    const std::string account = "email:" + email.key;
     Decision a;
     asked = false;
     try {

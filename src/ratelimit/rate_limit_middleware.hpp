@@ -3,13 +3,17 @@
 // RateLimiter, and answers 429 problem+json with Retry-After and RateLimit-Limit/Remaining/Reset.
 //
 // Groups: a route's RouteOptions::group when it is "auth", "read" or "write", otherwise "read" for
-// GET/HEAD and "write" for other methods. Keys: auth = client IP + normalised `email` of the JSON
-// body (when present); read = client IP; write = the user (from the bearer token, resolved by
-// `resolve_user`) or the client IP when anonymous. POST /api/v1/auth/login is also counted per
-// account (group "login_account", key = the e-mail alone, policy RATE_LIMIT_LOGIN_ACCOUNT) once
-// the auth bucket admitted it, so guesses from many addresses are throttled. Only /api/ routes are limited (health checks,
-// metrics and docs are not). The client IP is RequestContext::client_ip, which the server takes
-// from X-Forwarded-For only for TRUSTED_PROXIES.
+// GET/HEAD and "write" for other methods. Keys: auth = client IP + the `email` of the JSON body
+// (read with http::parse_json_object, keyed by core::email_rate_key: login's normalisation,
+// folded as far as the database compares addresses; every address the normaliser refuses shares
+// one "refused" key per client IP); read = client IP; write = the user (from the bearer token,
+// resolved by `resolve_user`) or the client IP when anonymous. POST /api/v1/auth/login is also
+// counted per account (group "login_account", key = the e-mail key alone, policy
+// RATE_LIMIT_LOGIN_ACCOUNT) once the auth bucket admitted it, so guesses from many addresses are
+// throttled; a refused address has no account bucket (it cannot log into any account). Only
+// /api/ routes are limited (health checks, metrics and docs are not). The client IP is
+// RequestContext::client_ip, which the server takes from X-Forwarded-For only for
+// TRUSTED_PROXIES.
 //
 // When Redis cannot be asked, the policy's failure mode decides: fail open (let the request
 // through) or fail closed (503). Both are counted in emporium_rate_limit_decisions_total

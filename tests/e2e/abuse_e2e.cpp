@@ -1,9 +1,9 @@
 // End-to-end: authentication abuse against the real `emporium serve` binary. Password guessing
-// spread over many client addresses is throttled per account; another customer's order, payment,
-// receipt and review cannot be read or changed (404, no existence leak); every admin operation of
-// the OpenAPI document refuses customers (403) and anonymous callers (401); and access tokens die
-// with their session: after logout, logout-all and refresh-token reuse both the refresh token and
-// the still-unexpired access token get 401.
+// spread over many client addresses, or over many spellings of the address, is throttled per
+// account; another customer's order, payment, receipt and review cannot be read or changed (404,
+// no existence leak); every admin operation of the OpenAPI document refuses customers (403) and
+// anonymous callers (401); and access tokens die with their session: after logout, logout-all and
+// refresh-token reuse both the refresh token and the still-unexpired access token get 401.
 #include "auth/jwt.hpp"
 #include "e2e/http_client.hpp"
 #include "e2e/process.hpp"
@@ -160,6 +160,52 @@ TEST_F(AbuseE2E, PasswordGuessingFromManyAddressesIsThrottledPerAccount) {
     EXPECT_EQ(login_attempt("  VICTIM@Example.COM ", "guess", {{"X-Forwarded-For", "198.51.100.201"}}).result_int(), 429U);
 }
 
+// Login trims \f and \v like spaces and the database compares case-insensitively: no spelling of
+// the address may open a fresh bucket (the issue: 11 wrong passwords with \f, \f\f, … prefixes
+// got 401 each, then the right one 200).
+TEST_F(AbuseE2E, NoSpellingOfTheAddressEscapesTheLoginLimits) {
+    start({{"TRUSTED_PROXIES", "127.0.0.1"},
+           {"RATE_LIMIT_AUTH", "5/60s burst 5"},
+           {"RATE_LIMIT_LOGIN_ACCOUNT", "4/60s burst 4"}});
+    register_user("victim@example.com");
+    register_user("\xC3\xA9mile@example.com");
+
+    // One client, a new run of form feeds each time.
+    int rejected = 0;
+    int throttled = 0;
+    for (int i = 0; i < 11; ++i) {
+        const std::string spelling =
+            std::string(static_cast<std::size_t>(i + 1), '\f') + "victim@example.com";
+        auto r = login_attempt(
+            spelling, "guess number " + std::to_string(i), {{"X-Forwarded-For", "198.51.100.7"}});
+        if (r.result_int() == 401) {
+            ++rejected;
+        } else {
+            expect_problem(r, 429, "guess " + std::to_string(i));
+            ++throttled;
+        }
+    }
+    EXPECT_EQ(rejected, 4) << "the account's burst, not one per spelling";
+    EXPECT_EQ(throttled, 7);
+    // The right password under yet another spelling, from yet another address, still waits.
+    auto right = login_attempt("\v\f VICTIM@Example.COM\f", kPassword, {{"X-Forwarded-For", "198.51.100.8"}});
+    expect_problem(right, 429, "right password after the limit");
+
+    // Case variants of a non-ASCII address drain its account's bucket too.
+    for (int i = 0; i < 4; ++i) {
+        auto r = login_attempt(i % 2 == 0 ? "\xC3\x89MILE@example.com" : "\v\xC3\x89mile@EXAMPLE.com",
+                               "wrong guess",
+                               {{"X-Forwarded-For", "203.0.113." + std::to_string(i + 1)}});
+        EXPECT_EQ(r.result_int(), 401U) << r.body();
+    }
+    auto emile = login_attempt("\xC3\xA9mile@example.com", kPassword, {{"X-Forwarded-For", "203.0.113.50"}});
+    expect_problem(emile, 429, "right password after case-variant guesses");
+    // Another address from the same client is not affected.
+    EXPECT_EQ(login_attempt("someone-else@example.com", "wrong guess", {{"X-Forwarded-For", "198.51.100.7"}})
+                  .result_int(),
+              401U);
+}
+
 // ---- IDOR ----
 
 TEST_F(AbuseE2E, AnotherUsersOrderPaymentReceiptAndReviewAreOutOfReach) {
@@ -283,6 +329,7 @@ TEST_F(AbuseE2E, EveryAdminOperationRejectsCustomersAndAnonymousCallers) {
         "get /api/v1/admin/jobs",
         "get /api/v1/admin/jobs/dead",
         "post /api/v1/admin/jobs/dead/{id}/retry",
+        "get /api/v1/admin/payments/flagged",
     };
     EXPECT_EQ(admin_ops, expected) << "every admin route documents its 403, and the list is complete";
 

@@ -168,9 +168,15 @@ protected:
         EXPECT_EQ(r.result_int(), 201U) << r.body();
         return json::parse(r.body()).at("id").as_int64();
     }
-    // Pays an order the way the payments service will: OrdersService::mark_paid (status, ledger,
-    // purchase counts and the order.paid outbox event in one transaction).
+    // Pays an order the way the payments service does: a captured payment, then
+    // OrdersService::mark_paid (status, the paying payment, ledger, purchase counts and the order.paid
+    // outbox event in one transaction).
     void mark_paid(std::int64_t order_id) {
+        const auto payment =
+            sql("INSERT INTO payments (order_id, status, amount_cents, currency, provider, idempotency_key, "
+"captured_at) SELECT id, 'captured', total_cents, currency, 'sandbox', gen_random_uuid()::text, "
+"now() FROM orders WHERE id = $1 RETURNING id",
+                db::params(order_id));
         core::Config config;
         config.db.url = db_.url;
         config.redis.url = test_redis_url();
@@ -178,7 +184,7 @@ protected:
         config.rate_limit.key_prefix = prefix_;
         asio::io_context io;
         app::OrdersStack stack(io.get_executor(), config);
-        auto paid = run_coro(io, stack.orders->mark_paid(order_id));
+        auto paid = run_coro(io, stack.orders->mark_paid(order_id, payment));
         stack.close();
         ASSERT_TRUE(paid) << paid.error().message;
     }
@@ -391,6 +397,105 @@ TEST_F(JobsE2E, PayingThroughTheApiCapturesInTheBackgroundAndSendsTheDocuments) 
     EXPECT_EQ(json::parse(dup.body()).at("duplicate").as_bool(), true);
 }
 
+// The issue's double charge through the real processes: we give up on a flaky payment, the customer
+// pays again with another method, then the provider's late success for the first one arrives by
+// webhook. The money of both was taken: the late one is flagged, shown and listed for the admin.
+TEST_F(JobsE2E, ALateSuccessAfterAnotherPaymentPaidIsFlaggedForTheAdmin) {
+    start_server({{"JOB_MAX_ATTEMPTS", "3"}});
+    start_worker({{"JOB_MAX_ATTEMPTS", "3"}, {"JOB_RETRY_BASE_MS", "50"}, {"JOB_RETRY_CAP_MS", "200"}});
+    auto [ann_id, ann] = customer("ann@example.com");
+    const auto order = place(ann, product("Lamp", 5, 4'500), 1);
+    const auto order_target = "/api/v1/orders/" + std::to_string(order);
+    const auto order_status = [&, token = ann] {
+        return std::string(
+            json::parse(send(bhttp::verb::get, order_target, token).body()).at("status").as_string());
+    };
+
+    auto first = send(bhttp::verb::post,
+                      order_target + "/pay",
+                      ann,
+                      R"({"payment_method":"tok_flaky_100"})",
+                      {{"Idempotency-Key", "late-1"}});
+    ASSERT_EQ(first.result_int(), 202U) << first.body();
+    const auto gave_up = json::parse(first.body()).at("payment").at("id").as_int64();
+    ASSERT_TRUE(eventually([&] { return order_status() == "payment_failed"; }, 30s)) << "retries exhausted";
+    auto second = send(bhttp::verb::post,
+                       order_target + "/pay",
+                       ann,
+                       R"({"payment_method":"tok_ok"})",
+                       {{"Idempotency-Key", "late-2"}});
+    ASSERT_EQ(second.result_int(), 202U) << second.body();
+    const auto paid_by = json::parse(second.body()).at("payment").at("id").as_int64();
+    ASSERT_TRUE(eventually([&] { return order_status() == "paid"; }, 30s));
+
+    const auto late = json::serialize(json::object{
+        {"id", "evt_late_e2e"},
+        {"type", "payment_intent.succeeded"},
+        {"data",
+         json::object{{"object",
+                       json::object{{"id", "pi_late_e2e"},
+                                    {"metadata", json::object{{"payment_id", std::to_string(gave_up)}}}}}}}});
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    auto hook = send(bhttp::verb::post,
+                     "/webhooks/payments",
+                     "",
+                     late,
+                     {{"Stripe-Signature", payments::sign_webhook("whsec_e2e_secret", now, late)}});
+    ASSERT_EQ(hook.result_int(), 200U) << hook.body();
+    EXPECT_EQ(json::parse(hook.body()).at("action").as_string(), "captured");
+
+    // The customer's view: the order was paid by the second payment; the first shows its flag.
+    auto shown = json::parse(send(bhttp::verb::get, order_target, ann).body()).as_object();
+    EXPECT_EQ(shown.at("status").as_string(), "paid");
+    EXPECT_EQ(shown.at("paid_payment_id").as_int64(), paid_by);
+    auto payments_json =
+        json::parse(send(bhttp::verb::get, order_target + "/payment", ann).body()).as_object();
+    bool seen = false;
+    for (const auto& p : payments_json.at("history").as_array()) {
+        if (p.at("id").as_int64() == gave_up) {
+            seen = true;
+            EXPECT_EQ(p.at("status").as_string(), "captured");
+            EXPECT_EQ(p.at("flag_reason").as_string(), "paid_by_other_payment");
+            EXPECT_TRUE(p.at("flagged_at").is_string());
+        } else {
+            EXPECT_TRUE(p.at("flag_reason").is_null()) << json::serialize(p);
+        }
+    }
+    EXPECT_TRUE(seen) << json::serialize(payments_json);
+
+    // The admin's list; customers and anonymous callers get nothing.
+    auto listed = send(bhttp::verb::get, "/api/v1/admin/payments/flagged", admin_);
+    ASSERT_EQ(listed.result_int(), 200U) << listed.body();
+    const auto items = json::parse(listed.body()).at("items").as_array();
+    ASSERT_EQ(items.size(), 1U) << listed.body();
+    EXPECT_EQ(items[0].at("id").as_int64(), gave_up);
+    EXPECT_EQ(items[0].at("order_id").as_int64(), order);
+    EXPECT_EQ(items[0].at("amount_cents").as_int64(), 4'500);
+    EXPECT_EQ(send(bhttp::verb::get, "/api/v1/admin/payments/flagged", ann).result_int(), 403U);
+    EXPECT_EQ(send(bhttp::verb::get, "/api/v1/admin/payments/flagged", "").result_int(), 401U);
+
+    // The worker's settle job of the same capture runs too: still one flag, one event, one count.
+    ASSERT_TRUE(eventually([&] {
+        const auto stats = queue_stats("payment");
+        return sql("SELECT count(*) FROM outbox WHERE event_type = 'payment.captured' AND aggregate_id = $1 "
+                   "AND published_at IS NOT NULL",
+                   db::params(std::to_string(gave_up))) == 1 &&
+               stats.at("pending").as_int64() == 0 && stats.at("in_progress").as_int64() == 0;
+    }));
+    // Whichever settle came first (the API server's, right after the webhook's commit, or the
+    // worker's job) flagged it; the log line and the count go with that one flag transaction.
+    EXPECT_EQ(sql("SELECT count(*) FROM outbox WHERE event_type = 'payment.flagged' AND aggregate_id = $1",
+                  db::params(std::to_string(gave_up))),
+              1);
+    auto metrics = send(bhttp::verb::get, "/metrics", "").body();
+    const std::string series = "emporium_payments_flagged_total{reason=\"paid_by_other_payment\"} ";
+    if (const auto at = metrics.find(series); at != std::string::npos) {
+        EXPECT_EQ(metrics.substr(at + series.size(), 2), "1\n") << "counted once by the API server";
+    }
+}
+
 TEST_F(JobsE2E, TheScheduledRebuildFeedsBothRecommendationEndpoints) {
     start_server();
     start_worker();
@@ -459,16 +564,45 @@ TEST_F(JobsE2E, BadInputToTheNewEndpointsGetsProblemJson) {
         {bhttp::verb::get, "/api/v1/admin/jobs/dead?queue=nope", admin_, "", {}, 422},
         {bhttp::verb::post, "/api/v1/admin/jobs/dead/1-x/retry", admin_, "", {}, 422},
         {bhttp::verb::get, "/api/v1/admin/jobs", "", "", {}, 401},
+        {bhttp::verb::get, "/api/v1/admin/payments/flagged?limit=0", admin_, "", {}, 422},
+        {bhttp::verb::get, "/api/v1/admin/payments/flagged?limit=101", admin_, "", {}, 422},
+        {bhttp::verb::get, "/api/v1/admin/payments/flagged?limit=abc", admin_, "", {}, 422},
+        {bhttp::verb::get, "/api/v1/admin/payments/flagged?cursor=abc", admin_, "", {}, 400},
+        {bhttp::verb::get, "/api/v1/admin/payments/flagged?cursor=-4", admin_, "", {}, 400},
+        {bhttp::verb::get, "/api/v1/admin/payments/flagged?cursor=99999999999999999999", admin_, "", {}, 400},
+        {bhttp::verb::get, "/api/v1/admin/payments/flagged?cursor=", admin_, "", {}, 400},
+        {bhttp::verb::get, "/api/v1/admin/payments/flagged", ann, "", {}, 403},
+        {bhttp::verb::get, "/api/v1/admin/payments/flagged", "", "", {}, 401},
         {bhttp::verb::get, "/api/v1/orders/0/receipt", ann, "", {}, 422},
         {bhttp::verb::get, "/api/v1/orders/-1/payment", ann, "", {}, 422},
         {bhttp::verb::get, base + "/payment", ann, "", {}, 404},
         {bhttp::verb::post, base + "/pay", ann, "{not json", {{"Idempotency-Key", "b1"}}, 400},
         {bhttp::verb::post, base + "/pay", ann, "[1,2]", {{"Idempotency-Key", "b2"}}, 400},
         {bhttp::verb::post, base + "/pay", ann, R"({"payment_method":5})", {{"Idempotency-Key", "b3"}}, 422},
-        {bhttp::verb::post, base + "/pay", ann, R"({"payment_method":"tok_ok","extra":1})", {{"Idempotency-Key", "b4"}}, 422},
-        {bhttp::verb::post, base + "/pay", ann, R"({"payment_method":"tok ok"})", {{"Idempotency-Key", "b5"}}, 422},
-        {bhttp::verb::post, base + "/pay", ann, R"({"payment_method":"tok_ok"})", {{"Idempotency-Key", std::string(300, 'k')}}, 400},
-        {bhttp::verb::post, "/api/v1/orders/1'%20OR%201=1/pay", ann, R"({"payment_method":"tok_ok"})", {{"Idempotency-Key", "b6"}}, 422},
+        {bhttp::verb::post,
+         base + "/pay",
+         ann,
+         R"({"payment_method":"tok_ok","extra":1})",
+         {{"Idempotency-Key", "b4"}},
+         422},
+        {bhttp::verb::post,
+         base + "/pay",
+         ann,
+         R"({"payment_method":"tok ok"})",
+         {{"Idempotency-Key", "b5"}},
+         422},
+        {bhttp::verb::post,
+         base + "/pay",
+         ann,
+         R"({"payment_method":"tok_ok"})",
+         {{"Idempotency-Key", std::string(300, 'k')}},
+         400},
+        {bhttp::verb::post,
+         "/api/v1/orders/1'%20OR%201=1/pay",
+         ann,
+         R"({"payment_method":"tok_ok"})",
+         {{"Idempotency-Key", "b6"}},
+         422},
         {bhttp::verb::post, "/webhooks/payments", "", "{}", {}, 400},
         {bhttp::verb::post, "/webhooks/payments", "", "{}", {{"Stripe-Signature", "t=abc,v1=zz"}}, 400},
         {bhttp::verb::get, "/api/v1/products/abc/also-bought", "", "", {}, 422},
@@ -513,6 +647,7 @@ TEST_F(JobsE2E, TheOpenApiDocumentCoversJobsPaymentsReceiptsAndRecommendations) 
         {"/api/v1/orders/{id}/receipt", "get"},
         {"/api/v1/orders/{id}/pay", "post"},
         {"/api/v1/orders/{id}/payment", "get"},
+        {"/api/v1/admin/payments/flagged", "get"},
         {"/webhooks/payments", "post"},
         {"/api/v1/products/{id}/also-bought", "get"},
         {"/api/v1/recommendations", "get"}};

@@ -1,7 +1,8 @@
 // End-to-end: the orders API through the real `emporium serve` binary: Idempotency-Key handling
 // (required, replay byte-identical, 422 for another body), problem+json errors naming the
-// product, ownership (others get 404), cancel, admin fulfil rules, keyset listing, and the
-// `emporium expire-orders` / `emporium inventory audit|resync` commands.
+// product, ownership (others get 404), cancel, admin fulfil rules, keyset listing, an admin's
+// stock change reaching the `redis` strategy's mirror, and the `emporium expire-orders` /
+// `emporium inventory audit|resync` commands.
 #include "auth/jwt.hpp"
 #include "db/pg.hpp"
 #include "e2e/http_client.hpp"
@@ -190,6 +191,37 @@ TEST_F(OrdersApiE2E, CheckoutIdempotencyOwnershipAndLifecycle) {
     // A broken ledger makes the audit fail.
     sql_scalar("UPDATE products SET stock = stock + 1 WHERE id = " + std::to_string(p) + " RETURNING 0::bigint");
     EXPECT_NE(command({"inventory", "audit"}), 0);
+}
+
+// INVENTORY_STRATEGY=redis keeps stock in a Redis mirror: an admin's stock change must reach it
+// (the issue: stock 1, one order, PATCH stock 50 → the next order got 409 "available 0").
+TEST_F(OrdersApiE2E, AnAdminsStockChangeReachesTheRedisMirrorAtOnce) {
+    const auto id = product("restock-1", 1, 700);
+    const auto target = "/api/v1/products/" + std::to_string(id);
+    ASSERT_EQ(place(alice_, "r1", order_body(id, 1)).result_int(), 201U);
+    expect_problem(place(bob_, "r2", order_body(id, 1)), 409, "out_of_stock");
+    auto patch = [&](std::int64_t stock) {
+        const auto version =
+            json::parse(send(bhttp::verb::get, target, admin_).body()).at("version").as_int64();
+        auto r = send(bhttp::verb::patch,
+                      target,
+                      admin_,
+                      json::serialize(json::object{{"stock", stock}}),
+                      {{"If-Match", "W/\"" + std::to_string(version) + "\""}});
+        EXPECT_EQ(r.result_int(), 200U) << r.body();
+    };
+    patch(50);
+    auto restocked = place(bob_, "r3", order_body(id, 1));
+    EXPECT_EQ(restocked.result_int(), 201U) << restocked.body();
+
+    // A reduction is seen by the mirror too: it answers with the new figure.
+    patch(2);
+    auto three = place(bob_, "r4", order_body(id, 3));
+    expect_problem(three, 409, "out_of_stock");
+    EXPECT_NE(three.body().find("available 2"), std::string::npos) << three.body();
+    EXPECT_EQ(place(bob_, "r5", order_body(id, 2)).result_int(), 201U);
+    expect_problem(place(bob_, "r6", order_body(id, 1)), 409, "out_of_stock");
+    EXPECT_EQ(sql_scalar("SELECT stock::bigint FROM products WHERE id = " + std::to_string(id)), 0);
 }
 
 TEST_F(OrdersApiE2E, OpenApiDocumentsEveryOrdersEndpoint) {

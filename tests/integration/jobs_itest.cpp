@@ -375,7 +375,12 @@ TEST_F(OutboxTest, EventsWaitInPostgresWhileRedisIsDownAndAreAllPublishedAfter) 
         auto placed = run(orders.place_order(user, key, std::move(o), "fp" + key));
         ASSERT_TRUE(placed && !placed->failure) << "checkout does not need Redis with the pessimistic strategy";
         const auto id = json::parse(placed->body).at("id").as_int64();
-        ASSERT_TRUE(run(orders.mark_paid(id)));
+        const auto payment = scalar(
+            "INSERT INTO payments (order_id, status, amount_cents, currency, provider, idempotency_key, "
+            "captured_at) SELECT id, 'captured', total_cents, currency, 'sandbox', gen_random_uuid()::text, "
+            "now() FROM orders WHERE id = $1 RETURNING id",
+            db::params(id));
+        ASSERT_TRUE(run(orders.mark_paid(id, payment)));
     }
     EXPECT_ANY_THROW(run(relay.publish_pending()));
     EXPECT_EQ(unpublished(), 20) << "10 order.created + 10 order.paid, none marked published while Redis is down";

@@ -8,7 +8,8 @@ emporium_add_test(NAME orders_test
 emporium_add_test(NAME orders_itest
     SOURCES integration/orders_service_itest.cpp
     LIBS emporium_orders LABELS integration
-    CONCURRENCY "TwoHundredBuyers" "DoNotDeadlock" "IdempotentReplay" "StaleFencingToken" "Redlock")
+    CONCURRENCY "TwoHundredBuyers" "DoNotDeadlock" "IdempotentReplay" "StaleFencingToken" "Redlock"
+                "NeitherOversellsNorLosesUnits")
 # Starts three real `emporium serve` processes per test.
 emporium_add_test(NAME orders_e2e
     SOURCES e2e/orders_e2e.cpp

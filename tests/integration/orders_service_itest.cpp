@@ -1,7 +1,8 @@
 // OrdersService + InventoryService against the real test PostgreSQL and Redis, for every
 // inventory strategy: 200 concurrent buyers of a product with 50 units (exactly 50 orders, the rest
 // out_of_stock, ledger clean), multi-product orders in random line order (no deadlock),
-// idempotent replays, and cancel / expiry returning stock.
+// idempotent replays, cancel / expiry returning stock, and the `redis` strategy's stock mirror
+// following the catalog's stock changes (never overselling, never hiding a unit).
 #include "integration/redis_support.hpp"
 #include "orders/orders_service.hpp"
 #include "support/pg_fixture.hpp"
@@ -137,6 +138,14 @@ protected:
                "RETURNING id",
                db::params(id, stock));
         return id;
+    }
+    // A captured payment of the order (what the payments context records before it settles).
+    std::int64_t captured_payment(std::int64_t order_id) {
+        return scalar(
+            "INSERT INTO payments (order_id, status, amount_cents, currency, provider, idempotency_key, "
+            "captured_at) SELECT id, 'captured', total_cents, currency, 'sandbox', gen_random_uuid()::text, "
+            "now() FROM orders WHERE id = $1 RETURNING id",
+            db::params(order_id));
     }
     std::int64_t stock(std::int64_t id) {
         return scalar("SELECT stock::bigint FROM products WHERE id = $1", db::params(id));
@@ -306,8 +315,20 @@ TEST_P(OrdersTest, CancelAndExpiryReturnStock) {
     ASSERT_FALSE(early);
     EXPECT_EQ(early.error().code, core::Errc::kConflict);
     EXPECT_EQ(purchases(p), 0);
-    ASSERT_TRUE(run(service->mark_paid(paid.id)));
+    const auto payment = captured_payment(paid.id);
+    auto applied = run(service->mark_paid(paid.id, payment));
+    ASSERT_TRUE(applied);
+    EXPECT_EQ(applied->kind, PaymentApplied::Kind::kPaid);
+    EXPECT_EQ(applied->order.paid_payment_id, payment);
     EXPECT_EQ(purchases(p), 1);  // the ranking's popularity counts paid units
+    // Paying again: by the same payment (a redelivery) or by another one (a second charge).
+    auto again = run(service->mark_paid(paid.id, payment));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->kind, PaymentApplied::Kind::kAlreadyPaidByIt);
+    auto other = run(service->mark_paid(paid.id, captured_payment(paid.id)));
+    ASSERT_TRUE(other);
+    EXPECT_EQ(other->kind, PaymentApplied::Kind::kPaidByAnother);
+    EXPECT_EQ(purchases(p), 1);
     auto fulfilled = run(service->fulfil(paid.id));
     ASSERT_TRUE(fulfilled);
     EXPECT_EQ(fulfilled->status, OrderStatus::kFulfilled);
@@ -498,6 +519,156 @@ TEST_F(OrdersTest, RedisGroupCommitARefusedOrderLeavesItsUnitsToTheOrdersAfterIt
     // The refused order gave its mirror units back.
     EXPECT_EQ(mirror(euro), 10);
     EXPECT_EQ(mirror(a), 1);
+    expect_audit_clean();
+}
+
+// ---- the `redis` strategy's stock mirror follows every stock change ----
+
+// The catalog, with its stock changes wired to the inventory's mirror as in `emporium serve`.
+std::shared_ptr<catalog::CatalogService> catalog_for(
+    db::Pool* pool, const std::shared_ptr<inventory::InventoryService>& inventory) {
+    auto catalog = std::make_shared<catalog::CatalogService>(
+        catalog::CatalogStore([pool]() -> db::Pool& { return *pool; }),
+        catalog::CatalogCache({}, redis::Keys("")));
+    catalog->on_stock_change(inventory::mirror_follower(inventory));
+    return catalog;
+}
+
+// Sets the product's absolute stock through the catalog (retrying when a checkout moved the
+// version meanwhile, as an admin's client does after 412); returns the stock it replaced.
+asio::awaitable<std::int64_t> set_stock(catalog::CatalogService* catalog,
+                                        db::Pool* pool,
+                                        std::int64_t product,
+                                        std::int64_t add) {
+    for (;;) {
+        auto row = co_await pool->query_unprepared(
+            "SELECT version, stock::bigint FROM products WHERE id = $1", db::params(product));
+        catalog::ProductPatch patch;
+        patch.expected_version = row.get<std::int64_t>(0, 0);
+        const auto before = row.get<std::int64_t>(0, 1);
+        patch.stock = before + add;
+        auto updated = co_await catalog->update_product(product, std::move(patch));
+        if (updated) co_return before;
+        if (updated.error().code != core::Errc::kPreconditionFailed)
+            throw std::runtime_error(updated.error().message);
+    }
+}
+
+TEST_F(OrdersTest, RedisMirrorFollowsAnAdminsRestockAndReduction) {
+    auto service = make_service(Strategy::kRedis);
+    auto catalog = catalog_for(pool_.get(), inventory_);
+    catalog::NewProduct np;
+    np.sku = "lamp-" + test::unique_suffix();
+    np.name = "Lamp";
+    np.price_cents = 1000;
+    np.stock = 1;
+    auto created = run(catalog->create_product(np));
+    ASSERT_TRUE(created);
+    const auto p = created->id;
+    const auto mirror = [&] {
+        auto r = run(redis_->command(redis::cmd("GET", prefix_ + "stock:" + std::to_string(p))));
+        return r.is_nil() ? std::optional<std::int64_t>() : std::optional<std::int64_t>(r.as_int());
+    };
+    place(*service, {{p, 1}}, "m1", user_);
+    EXPECT_EQ(mirror(), 0);
+
+    // The issue: stock 1, one order (mirror 0), PATCH stock to 50 → the next order was refused.
+    EXPECT_EQ(run(set_stock(catalog.get(), pool_.get(), p, 50)), 0);
+    EXPECT_FALSE(mirror()) << "dropped, to be reloaded from the database";
+    place(*service, {{p, 1}}, "m2", user_);
+    EXPECT_EQ(mirror(), 49);
+    EXPECT_EQ(stock(p), 49);
+
+    // A reduction below what the mirror believes: the mirror answers with the new figure.
+    EXPECT_EQ(run(set_stock(catalog.get(), pool_.get(), p, -47)), 49);
+    NewOrder three;
+    three.items = {{p, 3}};
+    three.shipping_address = json::object{{"city", "Oslo"}};
+    auto refused = run(service->place_order(user_, "m3", std::move(three), "fp:m3"));
+    ASSERT_TRUE(refused && refused->failure);
+    EXPECT_EQ(refused->failure->code, core::Errc::kOutOfStock);
+    EXPECT_EQ(mirror(), 2);
+
+    // A return that finds the key gone (evicted, Redis restarted) leaves it to the next load,
+    // which reads the database after it.
+    auto two = place(*service, {{p, 2}}, "m4", user_);
+    EXPECT_EQ(mirror(), 0);
+    run(redis_->command(redis::cmd("DEL", prefix_ + "stock:" + std::to_string(p))));
+    ASSERT_TRUE(run(service->cancel(two.id, user_, false)));
+    EXPECT_FALSE(mirror());
+    place(*service, {{p, 1}}, "m5", user_);
+    EXPECT_EQ(mirror(), 1);
+    EXPECT_EQ(stock(p), 1);
+    expect_audit_clean();
+}
+
+// Checkouts, restocks through the catalog, cancellations and lost mirror keys all at once: the
+// database never sells what it does not have (its conditional decrement), and the mirror never
+// hides a unit (buying one at a time afterwards sells the stock down to exactly 0).
+TEST_F(OrdersTest, RedisMirrorNeitherOversellsNorLosesUnitsWhileStockChanges) {
+    auto service = make_service(Strategy::kRedis);
+    auto catalog = catalog_for(pool_.get(), inventory_);
+    const auto p = product(20);
+    const auto key = prefix_ + "stock:" + std::to_string(p);
+    int next_key = 0;
+    std::int64_t supplied = 20;
+    std::int64_t cancelled = 0;
+    for (int round = 0; round < 5; ++round) {
+        std::vector<Outcome> outcomes(15);
+        for (auto& o : outcomes) {
+            asio::co_spawn(ctx_,
+                           buy(service.get(), user_, "s-" + std::to_string(next_key++), {{p, 1}}, &o),
+                           [o = &o](std::exception_ptr e) {
+                               if (e) {
+                                   o->failure = "unhandled exception";
+                                   o->done = true;
+                               }
+                           });
+        }
+        bool restocked = false;
+        asio::co_spawn(ctx_,
+                       set_stock(catalog.get(), pool_.get(), p, 10),
+                       [&restocked](std::exception_ptr e, std::int64_t) {
+                           EXPECT_FALSE(e) << "restock failed";
+                           restocked = true;
+                       });
+        if (round % 2 == 1) run(redis_->command(redis::cmd("DEL", key)));  // a lost key mid-sale
+        ctx_.restart();
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (std::chrono::steady_clock::now() < deadline &&
+               (!restocked ||
+                !std::all_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.done; }))) {
+            ctx_.run_one_for(50ms);
+        }
+        ASSERT_TRUE(restocked);
+        supplied += 10;
+        tally(outcomes);
+        // Two of this round's orders are cancelled (their units come back).
+        auto open = run(pool_->query_unprepared(
+            "SELECT id FROM orders WHERE status = 'pending_payment' ORDER BY id DESC LIMIT 2"));
+        for (std::size_t i = 0; i < open.rows(); ++i) {
+            ASSERT_TRUE(run(service->cancel(open.get<std::int64_t>(i, 0), user_, false)));
+            ++cancelled;
+        }
+    }
+    // Then one unit at a time until the shop says it is sold out.
+    int drained = 0;
+    for (; drained < 200; ++drained) {
+        NewOrder one;
+        one.items = {{p, 1}};
+        one.shipping_address = json::object{{"city", "Oslo"}};
+        const auto k = "drain-" + std::to_string(drained);
+        auto r = run(service->place_order(user_, k, std::move(one), "fp:" + k));
+        ASSERT_TRUE(r);
+        if (r->failure) {
+            EXPECT_EQ(r->failure->code, core::Errc::kOutOfStock);
+            break;
+        }
+    }
+    EXPECT_EQ(stock(p), 0) << "every unit supplied could be sold";
+    EXPECT_EQ(scalar("SELECT count(*) FROM orders WHERE status = 'pending_payment'"), supplied)
+        << "and no more";
+    EXPECT_EQ(scalar("SELECT count(*) FROM orders WHERE status = 'cancelled'"), cancelled);
     expect_audit_clean();
 }
 

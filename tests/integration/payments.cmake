@@ -9,8 +9,9 @@ emporium_add_test(NAME payments_stripe_itest
     SOURCES integration/payments_stripe_itest.cpp
     LIBS emporium_payments_providers CURL::libcurl LABELS integration)
 # The payments service: sandbox tokens, idempotent pay requests, retries that charge once (against
-# the fake gateway), webhooks, and a webhook racing the worker.
+# the fake gateway), webhooks, a webhook racing the worker, and captures that cannot pay their
+# order (a second charge, a cancelled or expired order) flagged once.
 emporium_add_test(NAME payments_itest
     SOURCES integration/payments_itest.cpp
     LIBS emporium_e2e_support emporium_payments LABELS integration
-    CONCURRENCY "ConcurrentDeliveries" "RacingTheWorker" "PaysTheOrderOnce")
+    CONCURRENCY "ConcurrentDeliveries" "RacingTheWorker" "PaysTheOrderOnce" "SettlingAtOnce")

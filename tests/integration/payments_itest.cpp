@@ -1,7 +1,10 @@
 // Payments against the real test PostgreSQL (and Redis for the checkout locks): every sandbox token,
 // idempotent pay requests, retries that never charge twice (a fake Stripe gateway counts charges
 // and injects 500s, 429s, timeouts and success-then-crash), webhooks (valid, duplicate, bad
-// signature, stale) and a webhook racing the worker.
+// signature, stale), a webhook racing the worker, and captured money that cannot pay its order
+// (another payment paid it, or it was cancelled or expired) flagged once; an order whose payment
+// is captured but not yet settled neither expires nor is cancelled.
+#include "core/metrics.hpp"
 #include "e2e/http_client.hpp"
 #include "e2e/process.hpp"
 #include "integration/redis_support.hpp"
@@ -444,6 +447,201 @@ TEST_F(PaymentsTest, WebhooksAreVerifiedAppliedOnceAndRejectedWhenForgedOrStale)
     auto garbage = run(svc->handle_webhook(sign_webhook(kWebhookSecret, now_s(), "[1]"), "[1]", now_s()));
     ASSERT_FALSE(garbage);
     EXPECT_EQ(garbage.error().code, core::Errc::kBadRequest);
+}
+
+// ---- captured money that cannot pay its order: flagged, never silent -----------------------------
+
+std::uint64_t flagged_count(const std::string& reason) {
+    return core::Metrics::global()
+        .counter("emporium_payments_flagged_total", "", {{"reason", reason}})
+        .value();
+}
+
+// The reproduction: give up on a flaky payment, pay with another method, then the provider
+// reports the first one captured after all. Both charged the customer.
+TEST_F(PaymentsTest, ALateSuccessAfterAnotherPaymentPaidTheOrderIsFlaggedForARefund) {
+    auto svc = service(std::make_shared<SandboxProvider>(100ms), "sandbox", 4);
+    const auto id = order();
+    auto [s1, gave_up] = pay(*svc, id, "tok_flaky_100");
+    ASSERT_EQ(s1, 202);
+    for (int delivery = 1; delivery <= 4; ++delivery) EXPECT_FALSE(run(svc->capture(gave_up, delivery)));
+    ASSERT_EQ(payment_status(gave_up), "failed");
+    ASSERT_EQ(order_status(id), "payment_failed");
+    auto [s2, paid_by] = pay(*svc, id, "tok_ok");
+    ASSERT_EQ(s2, 202);
+    ASSERT_TRUE(run(svc->capture(paid_by, 1)));
+    ASSERT_EQ(order_status(id), "paid");
+    EXPECT_EQ(scalar("SELECT paid_payment_id FROM orders WHERE id = $1", db::params(id)), paid_by);
+
+    const auto before = flagged_count("paid_by_other_payment");
+    const auto late = event("evt_late_2", "payment_intent.succeeded", gave_up, "pi_late_2");
+    auto applied = run(svc->handle_webhook(sign_webhook(kWebhookSecret, now_s(), late), late, now_s()));
+    ASSERT_TRUE(applied) << applied.error().message;
+    EXPECT_EQ(applied->action, "captured") << "the provider is the truth: the money was taken";
+    EXPECT_EQ(payment_status(gave_up), "captured");
+    EXPECT_EQ(text("SELECT flag_reason FROM payments WHERE id = $1", db::params(gave_up)),
+              "paid_by_other_payment");
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM payments WHERE id = $1 AND flagged_at IS NOT NULL", db::params(gave_up)),
+        1);
+    EXPECT_EQ(flagged_count("paid_by_other_payment"), before + 1);
+    EXPECT_EQ(events("payment.flagged", gave_up), 1);
+    EXPECT_EQ(scalar("SELECT (payload->>'paid_by_payment_id')::bigint FROM outbox WHERE event_type = "
+                     "'payment.flagged' "
+                     "AND aggregate_id = $1",
+                     db::params(std::to_string(gave_up))),
+              paid_by);
+    // The order stays paid by the payment that paid it; the one that paid is not flagged.
+    EXPECT_EQ(order_status(id), "paid");
+    EXPECT_EQ(scalar("SELECT paid_payment_id FROM orders WHERE id = $1", db::params(id)), paid_by);
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM payments WHERE id = $1 AND flagged_at IS NULL", db::params(paid_by)), 1);
+
+    // Redeliveries of either settle (the worker's job after the webhook's inline settle) change
+    // nothing: no second flag, log line or count.
+    ASSERT_TRUE(run(svc->settle(gave_up)));
+    ASSERT_TRUE(run(svc->settle(gave_up)));
+    ASSERT_TRUE(run(svc->settle(paid_by)));
+    EXPECT_EQ(flagged_count("paid_by_other_payment"), before + 1);
+    EXPECT_EQ(events("payment.flagged", gave_up), 1);
+    EXPECT_EQ(events("payment.flagged", paid_by), 0);
+    EXPECT_EQ(events("order.paid", id), 1);
+
+    // Shown on the order's payments and in the admin's list.
+    auto list = run(svc->payments_of(id, user_, false));
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->size(), 2U);
+    const auto shown = to_json(list->back());
+    EXPECT_EQ(shown.at("id").as_int64(), gave_up);
+    EXPECT_EQ(shown.at("flag_reason"), "paid_by_other_payment");
+    EXPECT_TRUE(shown.at("flagged_at").is_string());
+    EXPECT_TRUE(to_json(list->front()).at("flag_reason").is_null());
+    auto page = run(svc->flagged(20, std::nullopt));
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->items.size(), 1U);
+    EXPECT_EQ(page->items.front().id, gave_up);
+    EXPECT_FALSE(page->next_cursor);
+}
+
+TEST_F(PaymentsTest, ACaptureForACancelledOrExpiredOrderIsFlaggedForARefund) {
+    auto svc = service(nullptr, "stripe");
+    // The customer cancels after we gave up on the payment; the provider captured it after all.
+    const auto cancelled = order();
+    auto [s1, p1] = pay(*svc, cancelled, "pm_card_visa");
+    ASSERT_EQ(s1, 202);
+    scalar("UPDATE payments SET status = 'failed', last_error = 'gave up' WHERE id = $1 RETURNING id",
+           db::params(p1));
+    ASSERT_TRUE(run(svc->settle(p1)));
+    ASSERT_TRUE(run(orders_->cancel(cancelled, user_, false)));
+    const auto cancelled_before = flagged_count("order_cancelled");
+    const auto e1 = event("evt_after_cancel", "payment_intent.succeeded", p1, "pi_after_cancel");
+    ASSERT_TRUE(run(svc->handle_webhook(sign_webhook(kWebhookSecret, now_s(), e1), e1, now_s())));
+    EXPECT_EQ(payment_status(p1), "captured");
+    EXPECT_EQ(order_status(cancelled), "cancelled");
+    EXPECT_EQ(text("SELECT flag_reason FROM payments WHERE id = $1", db::params(p1)), "order_cancelled");
+    EXPECT_EQ(flagged_count("order_cancelled"), cancelled_before + 1);
+
+    // Same after expiry.
+    const auto expired = order();
+    auto [s2, p2] = pay(*svc, expired, "pm_card_visa");
+    ASSERT_EQ(s2, 202);
+    scalar("UPDATE payments SET status = 'failed', last_error = 'gave up' WHERE id = $1 RETURNING id",
+           db::params(p2));
+    ASSERT_TRUE(run(svc->settle(p2)));
+    scalar("UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = $1 RETURNING id",
+           db::params(expired));
+    ASSERT_EQ(run(orders_->expire_due()), 1);
+    const auto expired_before = flagged_count("order_expired");
+    const auto e2 = event("evt_after_expiry", "payment_intent.succeeded", p2, "pi_after_expiry");
+    ASSERT_TRUE(run(svc->handle_webhook(sign_webhook(kWebhookSecret, now_s(), e2), e2, now_s())));
+    EXPECT_EQ(order_status(expired), "expired");
+    EXPECT_EQ(text("SELECT flag_reason FROM payments WHERE id = $1", db::params(p2)), "order_expired");
+    EXPECT_EQ(flagged_count("order_expired"), expired_before + 1);
+    ASSERT_TRUE(run(svc->settle(p2)));
+    EXPECT_EQ(flagged_count("order_expired"), expired_before + 1) << "once";
+
+    // The admin's list, newest first, one per page here.
+    auto first = run(svc->flagged(1, std::nullopt));
+    ASSERT_TRUE(first);
+    ASSERT_EQ(first->items.size(), 1U);
+    EXPECT_EQ(first->items.front().id, p2);
+    ASSERT_TRUE(first->next_cursor);
+    auto second = run(svc->flagged(1, first->next_cursor));
+    ASSERT_TRUE(second);
+    ASSERT_EQ(second->items.size(), 1U);
+    EXPECT_EQ(second->items.front().id, p1);
+    EXPECT_FALSE(second->next_cursor);
+    for (const char* bad : {"", "abc", "0", "-3", "12x", "99999999999999999999"}) {
+        auto r = run(svc->flagged(10, std::string(bad)));
+        ASSERT_FALSE(r) << bad;
+        EXPECT_EQ(r.error().code, core::Errc::kBadRequest) << bad;
+    }
+}
+
+// Two captures of one order settling at the same moment (say the worker's and a webhook's): the
+// order's row lock lets exactly one pay it; the other is the second charge.
+TEST_F(PaymentsTest, TwoCapturesSettlingAtOnceExactlyOnePaysTheOtherIsFlagged) {
+    auto svc = service(nullptr, "stripe");
+    for (int round = 0; round < 5; ++round) {
+        const auto id = order();
+        auto [s1, a] = pay(*svc, id, "pm_card_visa");
+        ASSERT_EQ(s1, 202);
+        scalar("UPDATE payments SET status = 'failed' WHERE id = $1 RETURNING id", db::params(a));
+        auto [s2, b] = pay(*svc, id, "pm_card_visa");
+        ASSERT_EQ(s2, 202);
+        scalar(
+            "UPDATE payments SET status = 'captured', captured_at = now() WHERE order_id = $1 RETURNING id",
+            db::params(id));
+        auto settle_one = [](PaymentsService* s, std::int64_t p) -> asio::awaitable<void> {
+            auto r = co_await s->settle(p);
+            if (!r) throw std::runtime_error(r.error().message);
+        };
+        std::vector<asio::awaitable<void>> racing;
+        racing.push_back(settle_one(svc.get(), round % 2 == 0 ? a : b));
+        racing.push_back(settle_one(svc.get(), round % 2 == 0 ? b : a));
+        redis::test::run_all(ctx_, std::move(racing));
+        EXPECT_EQ(order_status(id), "paid");
+        const auto winner = scalar("SELECT paid_payment_id FROM orders WHERE id = $1", db::params(id));
+        ASSERT_TRUE(winner == a || winner == b) << winner;
+        const auto loser = winner == a ? b : a;
+        EXPECT_EQ(text("SELECT flag_reason FROM payments WHERE id = $1", db::params(loser)),
+                  "paid_by_other_payment");
+        EXPECT_EQ(
+            scalar("SELECT count(*) FROM payments WHERE id = $1 AND flagged_at IS NULL", db::params(winner)),
+            1);
+        EXPECT_EQ(events("order.paid", id), 1);
+        EXPECT_EQ(events("payment.flagged", loser), 1);
+    }
+}
+
+// Expiry vs pay: lock_due_orders reads the payments on its statement's snapshot. A payment that is
+// captured but whose settle has not run yet (the worker died in between; the settle job comes
+// later) must keep the order from expiring, and from being cancelled: it is about to pay it.
+TEST_F(PaymentsTest, AnOrderWithACapturedButUnsettledPaymentIsNeitherExpiredNorCancelled) {
+    auto svc = service(std::make_shared<SandboxProvider>(1s));
+    const auto id = order();
+    auto [status, payment] = pay(*svc, id, "tok_ok");
+    ASSERT_EQ(status, 202);
+    scalar(
+        "UPDATE payments SET status = 'captured', captured_at = now(), provider_reference = 'sbx_1' WHERE id "
+        "= $1 "
+        "RETURNING id",
+        db::params(payment));
+    scalar("UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = $1 RETURNING id",
+           db::params(id));
+    EXPECT_EQ(run(orders_->expire_due()), 0);
+    EXPECT_EQ(order_status(id), "pending_payment");
+    EXPECT_EQ(stock(), 8) << "still reserved";
+    auto cancel = run(orders_->cancel(id, user_, false));
+    ASSERT_FALSE(cancel);
+    EXPECT_EQ(cancel.error().code, core::Errc::kConflict);
+    // The settle job arrives: the order is paid, nothing is flagged.
+    ASSERT_TRUE(run(svc->settle(payment)));
+    EXPECT_EQ(order_status(id), "paid");
+    EXPECT_EQ(scalar("SELECT count(*) FROM payments WHERE order_id = $1 AND flagged_at IS NOT NULL",
+                     db::params(id)),
+              0);
+    EXPECT_EQ(stock(), 8);
 }
 
 TEST_F(GatewayTest, AWebhookRacingTheWorkerEndsInOneState) {

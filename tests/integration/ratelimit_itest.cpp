@@ -1,15 +1,24 @@
 // The Redis leaky bucket and its HTTP middleware against the real test Redis (a unique key prefix
-// per test), plus a Redis port where nothing listens for the fail-open / fail-closed behaviour.
+// per test), plus a Redis port where nothing listens for the fail-open / fail-closed behaviour, and
+// the e-mail keys (every spelling of an address, checked against PostgreSQL's own case folding).
+#include "core/email.hpp"
 #include "core/metrics.hpp"
 #include "integration/redis_support.hpp"
 #include "ratelimit/rate_limit_middleware.hpp"
 #include "ratelimit/rate_limiter.hpp"
+#include "support/pg_fixture.hpp"
+#include "support/test_env.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <sodium.h>
 
 #include <atomic>
+#include <map>
+#include <memory>
+#include <stdexcept>
 #include <thread>
 
 namespace emporium::ratelimit {
@@ -199,6 +208,86 @@ TEST_F(RateLimitMiddlewareTest, AuthGroupIsKeyedByIpAndNormalisedEmail) {
     EXPECT_FALSE(call(mw, http::Verb::post, login, "auth", "10.2.2.2", body("ann@example.com")).response);
 }
 
+// Login normalises the e-mail (trims \f and \v too, lower-cases); citext compares non-ASCII case-
+// insensitively. Every spelling of one address must drain the same buckets.
+TEST_F(RateLimitMiddlewareTest, EverySpellingOfAnAddressDrainsTheSameAuthAndAccountBuckets) {
+    config_.auth = policy(3, 60s, 3, false);
+    config_.login_account = policy(4, 60s, 4, false);
+    auto mw = make_rate_limit_middleware(limiter_, config_, nullptr);
+    const std::string login = "/api/v1/auth/login";
+    auto body = [](const std::string& email) {
+        return boost::json::serialize(boost::json::object{{"email", email}, {"password", "guess"}});
+    };
+    // One client: the auth bucket (ip + address) admits 3, whatever the spelling.
+    const std::vector<std::string> spellings = {
+        "\fvictim@example.com", "\f\fvictim@example.com", "\vVICTIM@example.com", "victim@EXAMPLE.com\f\v"};
+    for (std::size_t i = 0; i < spellings.size(); ++i) {
+        auto r = call(mw, http::Verb::post, login, "auth", "10.3.3.3", body(spellings[i]));
+        EXPECT_EQ(static_cast<bool>(r.response), i == 3) << "attempt " << i;
+        if (r.response) {
+            EXPECT_EQ(r.response->result(), http::Status::too_many_requests);
+        }
+    }
+    // Many clients: the account bucket admits 4, whatever the spelling, including non-ASCII case
+    // variants of a non-ASCII address.
+    const std::vector<std::string> unicode = {"\xC3\x89MILE@example.com",
+                                              "\f\xC3\xA9mile@example.com",
+                                              "\xC3\x89mile@EXAMPLE.COM\v",
+                                              "\xC3\xA9MILE@example.com",
+                                              "\xC3\xA9mile@example.com"};
+    int admitted = 0;
+    for (std::size_t i = 0; i < unicode.size(); ++i) {
+        auto r =
+            call(mw, http::Verb::post, login, "auth", "10.4.4." + std::to_string(i + 1), body(unicode[i]));
+        if (!r.response) {
+            ++admitted;
+            continue;
+        }
+        EXPECT_EQ(r.response->result(), http::Status::too_many_requests);
+        EXPECT_NE(boost::json::parse(r.response->body()).at("detail").as_string().find("this account"),
+                  std::string::npos);
+    }
+    EXPECT_EQ(admitted, 4);
+    // The Kelvin sign lower-cases to an ASCII k in the database: the same account as "kim@".
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_FALSE(call(mw,
+                          http::Verb::post,
+                          login,
+                          "auth",
+                          "10.5.5." + std::to_string(i + 1),
+                          body("kim@example.com"))
+                         .response);
+    }
+    auto kelvin = call(mw, http::Verb::post, login, "auth", "10.5.5.9", body("\xE2\x84\xAAIM@example.com"));
+    ASSERT_TRUE(kelvin.response);
+    EXPECT_EQ(kelvin.response->result(), http::Status::too_many_requests);
+}
+
+TEST_F(RateLimitMiddlewareTest, RefusedAddressesShareOneBucketPerClient) {
+    config_.auth = policy(2, 60s, 2, false);
+    auto mw = make_rate_limit_middleware(limiter_, config_, nullptr);
+    const std::string login = "/api/v1/auth/login";
+    auto body = [](const boost::json::value& email) {
+        return boost::json::serialize(boost::json::object{{"email", email}, {"password", "guess"}});
+    };
+    // Variants the normaliser refuses (and a non-string) do not get a bucket each.
+    EXPECT_FALSE(call(mw, http::Verb::post, login, "auth", "10.6.6.6", body("\f")).response);
+    EXPECT_FALSE(call(mw, http::Verb::post, login, "auth", "10.6.6.6", body("no-at-sign")).response);
+    auto third = call(mw, http::Verb::post, login, "auth", "10.6.6.6", body("\f\fno@dot"));
+    ASSERT_TRUE(third.response);
+    EXPECT_EQ(third.response->result(), http::Status::too_many_requests);
+    EXPECT_TRUE(call(mw, http::Verb::post, login, "auth", "10.6.6.6", body(42)).response);
+    // A valid address of the same client still has its own bucket; another client is not affected.
+    EXPECT_FALSE(call(mw, http::Verb::post, login, "auth", "10.6.6.6", body("ann@example.com")).response);
+    EXPECT_FALSE(call(mw, http::Verb::post, login, "auth", "10.7.7.7", body("\f")).response);
+    // A body the login handler refuses (duplicate member) names no address either: it is counted
+    // per client, not under whichever `email` a lenient parser would have kept.
+    const std::string dup = R"({"email":"a1@example.com","email":"a2@example.com","password":"x"})";
+    EXPECT_FALSE(call(mw, http::Verb::post, login, "auth", "10.8.8.8", dup).response);
+    EXPECT_FALSE(call(mw, http::Verb::post, login, "auth", "10.8.8.8", dup).response);
+    EXPECT_TRUE(call(mw, http::Verb::post, login, "auth", "10.8.8.8", dup).response);
+}
+
 TEST_F(RateLimitMiddlewareTest, WritesAreKeyedPerUserAndReadsPerIp) {
     config_.write = policy(1, 60s, 1);
     config_.read = policy(1, 60s, 1);
@@ -257,6 +346,101 @@ TEST_F(RateLimitMiddlewareTest, RedisDownFailsOpenForReadsAndClosedForAuth) {
     auto write = call(mw, http::Verb::post, "/api/v1/orders", "", "10.0.0.1");
     EXPECT_FALSE(write.response) << "writes fail open by default";
     dead.close();
+}
+
+// ---- the e-mail key against PostgreSQL's own case folding ----
+
+struct PgConnClose {
+    void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct PgResultClear {
+    void operator()(PGresult* r) const { PQclear(r); }
+};
+using PgConn = std::unique_ptr<PGconn, PgConnClose>;
+using PgResult = std::unique_ptr<PGresult, PgResultClear>;
+
+PgResult exec(PGconn* conn, const std::string& sql) {
+    PgResult r(PQexec(conn, sql.c_str()));
+    const auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        throw std::runtime_error("`" + sql + "` failed: " + PQerrorMessage(conn));
+    }
+    return r;
+}
+
+// Decodes one UTF-8 code point (the whole of `s`), or 0 when `s` is not exactly one.
+char32_t single_code_point(std::string_view s) {
+    if (s.size() == 1) return static_cast<unsigned char>(s[0]);
+    const auto b0 = static_cast<unsigned char>(s[0]);
+    char32_t cp = 0;
+    std::size_t n = 0;
+    if ((b0 & 0xE0U) == 0xC0U) {
+        cp = b0 & 0x1FU;
+        n = 2;
+    } else if ((b0 & 0xF0U) == 0xE0U) {
+        cp = b0 & 0x0FU;
+        n = 3;
+    } else {
+        cp = b0 & 0x07U;
+        n = 4;
+    }
+    if (s.size() != n) return 0;
+    for (std::size_t i = 1; i < n; ++i) cp = (cp << 6U) | (static_cast<unsigned char>(s[i]) & 0x3FU);
+    return cp;
+}
+
+// Production databases are initialised with a UTF-8 locale, where citext (users.email) lower-cases
+// every code point with the locale's table. The key's folding must equate at least what the
+// database equates; on this machine it is the very same table, checked over all of Unicode.
+TEST(EmailRateKeyAgainstPostgres, FoldsExactlyAsCitextOnAUtf8LocaleDatabase) {
+    const auto admin_url = test::test_database_admin_url();
+    const auto name = "test_utf8_" + test::unique_suffix();  // drop_test_database wants test_*
+    {
+        PgConn admin(PQconnectdb(admin_url.c_str()));
+        ASSERT_EQ(PQstatus(admin.get()), CONNECTION_OK) << PQerrorMessage(admin.get());
+        exec(admin.get(),
+             "CREATE DATABASE " + name +
+                 " TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.utf8' LC_CTYPE 'C.utf8'");
+    }
+    const auto url = test::database_url(admin_url, name);
+    std::map<char32_t, char32_t> lowered;  // code point → PostgreSQL's lower(), where it differs
+    std::vector<std::string> equal;        // citext comparisons, "t" or "f"
+    {
+        PgConn conn(PQconnectdb(url.c_str()));
+        ASSERT_EQ(PQstatus(conn.get()), CONNECTION_OK) << PQerrorMessage(conn.get());
+        exec(conn.get(), "CREATE EXTENSION citext");
+        auto r = exec(conn.get(),
+                      "SELECT c, lower(chr(c)) FROM generate_series(1, 1114111) AS c "
+                      "WHERE (c < 55296 OR c > 57343) AND lower(chr(c)) <> chr(c)");
+        for (int i = 0; i < PQntuples(r.get()); ++i) {
+            const auto c = static_cast<char32_t>(std::stoul(PQgetvalue(r.get(), i, 0)));
+            lowered[c] = single_code_point(PQgetvalue(r.get(), i, 1));
+        }
+        auto cmp = exec(conn.get(),
+                        "SELECT U&'\\00C9MILE@example.com'::citext = U&'\\00E9mile@example.com'::citext, "
+                        "U&'\\212AIM@example.com'::citext = 'kim@example.com'::citext");
+        equal = {PQgetvalue(cmp.get(), 0, 0), PQgetvalue(cmp.get(), 0, 1)};
+    }
+    test::drop_test_database(url);
+
+    EXPECT_GT(lowered.size(), 1000U) << "the database lower-cases beyond ASCII";
+    std::size_t mismatches = 0;
+    for (char32_t c = 1; c < 0x110000; ++c) {
+        if (c >= 0xD800 && c <= 0xDFFF) continue;
+        const auto it = lowered.find(c);
+        const char32_t want = it == lowered.end() ? c : it->second;
+        if (core::fold_code_point(c) != want && ++mismatches <= 5) {
+            ADD_FAILURE() << "U+" << std::hex << static_cast<unsigned>(c) << ": key folds to U+"
+                          << static_cast<unsigned>(core::fold_code_point(c)) << ", PostgreSQL to U+"
+                          << static_cast<unsigned>(want);
+        }
+    }
+    EXPECT_EQ(mismatches, 0U);
+    // The spellings the database equates get one key.
+    EXPECT_EQ(equal, (std::vector<std::string>{"t", "t"}));
+    EXPECT_EQ(core::email_rate_key("\xC3\x89MILE@example.com"),
+              core::email_rate_key("\xC3\xA9mile@example.com"));
+    EXPECT_EQ(core::email_rate_key("\xE2\x84\xAAIM@example.com"), core::email_rate_key("kim@example.com"));
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Password policy, e-mail normalisation and Argon2id hashing (with cheap parameters).
+// Password policy and Argon2id hashing (with cheap parameters).
 #include "auth/password.hpp"
 
 #include <gtest/gtest.h>
@@ -10,35 +10,6 @@ namespace {
 // The cheapest parameters libsodium accepts: fast tests, same code path.
 constexpr PasswordParams kCheap{1, 8192};
 constexpr PasswordParams kCheapStronger{2, 16384};
-
-TEST(NormaliseEmail, TrimsAndLowerCases) {
-    EXPECT_EQ(normalise_email("  Alice.Smith@Example.COM \t"), "alice.smith@example.com");
-    EXPECT_EQ(normalise_email("a+tag@sub.example.org"), "a+tag@sub.example.org");
-}
-
-TEST(NormaliseEmail, RejectsBadShapes) {
-    for (const char* bad : {"",
-                            "a",
-                            "@example.com",
-                            "alice@",
-                            "alice",
-                            "alice@example",
-                            "alice@@example.com",
-                            "al ice@example.com",
-                            "alice@.com",
-                            "alice@example.",
-                            "alice@exa..mple.com",
-                            "<alice@example.com>",
-                            "alice@-example.com"}) {
-        EXPECT_FALSE(normalise_email(bad)) << bad;
-    }
-    std::string long_local(65, 'a');
-    long_local.append("@example.com");
-    EXPECT_FALSE(normalise_email(long_local)) << "local part over 64";
-    std::string long_domain = "a@";
-    long_domain.append(250, 'b').append(".com");
-    EXPECT_FALSE(normalise_email(long_domain)) << "over 254";
-}
 
 TEST(PasswordPolicy, AcceptsAReasonablePassword) {
     EXPECT_TRUE(password_policy_violations("correct horse battery", "alice@example.com").empty());
