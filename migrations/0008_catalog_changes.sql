@@ -75,6 +75,9 @@ BEGIN
                 NEW.is_active AND NEW.deleted_at IS NULL, NEW.purchase_count, NEW.rating_sum,
                 NEW.rating_count, NEW.created_at);
     END IF;
+    -- Wakes the API processes' listeners at commit (identical notifications of one transaction
+    -- are folded into one).
+    PERFORM pg_notify('catalog_changes', '');
     RETURN NULL;
 END
 $$;

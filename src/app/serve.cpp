@@ -137,6 +137,8 @@ int run_serve(const core::Config& config) {
     if (config.catalog.ranking_mode == "index") {
         catalog::RankFeedSettings feed_settings;
         feed_settings.cursor_ttl = config.catalog.cursor_ttl;
+        feed_settings.notify = config.catalog.sync == "notify";
+        feed_settings.listen_connection = pool_options(config, 1).connection;
         rank_feed = std::make_shared<catalog::RankFeed>(
             catalog::CatalogStore([p = &pools]() -> db::Pool& { return p->local(); }), cpu, feed_settings);
         checks.push_back({"rank_index", [f = rank_feed] { return probe_rank_index(f); }});
@@ -252,7 +254,10 @@ int run_serve(const core::Config& config) {
 
     std::atomic<bool> stopping{false};
     core::spawn_tracked(runtime.context(0).get_executor(), refresh_job_metrics(job_queue, &stopping), "jobs.metrics");
-    if (rank_feed) core::spawn_tracked(runtime.context(0).get_executor(), rank_feed->maintain(), "rank.maintain");
+    if (rank_feed) {
+        core::spawn_tracked(runtime.context(0).get_executor(), rank_feed->maintain(), "rank.maintain");
+        core::spawn_tracked(runtime.context(0).get_executor(), rank_feed->listen(), "rank.listen");
+    }
     if (local_cache) {
         core::spawn_tracked(runtime.context(0).get_executor(),
                             catalog::listen_for_invalidations(local_cache,

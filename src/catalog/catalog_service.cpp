@@ -389,6 +389,7 @@ asio::awaitable<core::Result<void>> CatalogService::delete_product(std::int64_t 
 
 asio::awaitable<void> CatalogService::invalidate_product(std::int64_t id) {
     if (local_) local_->evict(id);
+    if (feed_) feed_->mark_changed();
     co_await cache_.invalidate_product(id);
 }
 
@@ -479,12 +480,42 @@ struct TextEstimate {
     double density = 0;
 };
 
+// Recent estimates per (predicate, text): they only choose between enumerating the matches and
+// walking the ranking, and size the blocks, so a few seconds old is as good as new.
+class EstimateCache {
+public:
+    std::optional<TextEstimate> get(const std::string& key) {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(key);
+        if (it == entries_.end() || std::chrono::steady_clock::now() - it->second.second > kTtl) return std::nullopt;
+        return it->second.first;
+    }
+    void put(const std::string& key, const TextEstimate& e) {
+        std::lock_guard lock(mutex_);
+        if (entries_.size() >= kCapacity) entries_.clear();
+        entries_.insert_or_assign(key, std::make_pair(e, std::chrono::steady_clock::now()));
+    }
+
+private:
+    static constexpr auto kTtl = std::chrono::seconds(10);
+    static constexpr std::size_t kCapacity = 10'000;
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::pair<TextEstimate, std::chrono::steady_clock::time_point>> entries_;
+};
+
+EstimateCache& estimates() {
+    static EstimateCache cache;
+    return cache;
+}
+
 asio::awaitable<TextEstimate> estimate_text(
     CatalogStore& store,      // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     const RankIndex& index,   // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::string q,
     TextPredicate predicate,
     std::size_t sample_size) {
+    const auto key = std::to_string(static_cast<int>(predicate)) + ":" + std::to_string(sample_size) + ":" + q;
+    if (auto cached = estimates().get(key)) co_return std::move(*cached);
     TextEstimate e;
     e.sample = index.sample_ids(sample_size);
     e.hits = co_await store.text_matches_among(q, predicate, e.sample);
@@ -492,6 +523,7 @@ asio::awaitable<TextEstimate> estimate_text(
         e.density = static_cast<double>(e.hits.size()) / static_cast<double>(e.sample.size());
         e.matches = e.density * static_cast<double>(index.size());
     }
+    estimates().put(key, e);
     co_return e;
 }
 
@@ -506,9 +538,15 @@ asio::awaitable<std::optional<RankError>> rank_text(
     TextPredicate predicate,
     std::size_t enumerate_limit,
     RankScan& scan) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    constexpr std::size_t kSample = 2000;
+    constexpr std::size_t kSample = 1000;
     auto estimate = co_await estimate_text(store, index, q, predicate, kSample);
-    if (estimate.matches <= static_cast<double>(enumerate_limit) / 2.0) {
+    // Listing the matches costs about a heap row each; walking the ranking costs a text check per
+    // candidate, want / density candidates. Take the cheaper (the weights are measured ratios).
+    const double sampled = static_cast<double>(std::max<std::size_t>(estimate.sample.size(), 1));
+    const double walk_cost =
+        2.5 * std::min(static_cast<double>(index.size()),
+                       static_cast<double>(request.want) / std::max(estimate.density, 1.0 / sampled));
+    if (estimate.matches <= static_cast<double>(enumerate_limit) / 2.0 && estimate.matches <= walk_cost) {
         auto ids = co_await store.text_matches(q, predicate, static_cast<std::int64_t>(enumerate_limit) + 1);
         if (ids.size() <= enumerate_limit) {
             request.only_ids = std::move(ids);
@@ -721,7 +759,7 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::rank_page(const ListQ
     if (!feed_->ready()) {
         co_return core::make_error(core::Errc::kUnavailable, "the rank index is loading; try again shortly");
     }
-    co_await feed_->sync();
+    co_await feed_->refresh();
     const auto& index = feed_->index();
     RankRequest request;
     request.filters = rank_filters(query, resolved.category_ids);
@@ -869,7 +907,7 @@ asio::awaitable<json::object> CatalogService::facets(const ListQuery& query, con
     FacetCounts counts;
     constexpr auto kAnywhere = TextPredicate::kAnywhere;
     if (feed_ && feed_->ready()) {
-        co_await feed_->sync();
+        co_await feed_->refresh();
         const auto& index = feed_->index();
         if (!resolved.text) {
             counts = index.facets(filters, nullptr, limit);

@@ -135,7 +135,11 @@ constexpr db::Statement kRankReload{
 // The text predicates (TextPredicate), with the ids of the matching products: all of them (at
 // most a limit), or those among given ids.
 #define EMPORIUM_TEXT_ANYWHERE "search_vector @@ websearch_to_tsquery('english', $1)"
-#define EMPORIUM_TEXT_NAME "to_tsvector('english', name) @@ websearch_to_tsquery('english', $1)"
+// The name's lexemes are the A-weighted part of search_vector: filtering them out of the stored
+// vector matches exactly what to_tsvector('english', name) would, without parsing the name again.
+// The index on to_tsvector('english', name) finds the matches when they are listed.
+#define EMPORIUM_TEXT_NAME "ts_filter(search_vector, '{a}') @@ websearch_to_tsquery('english', $1)"
+#define EMPORIUM_TEXT_NAME_INDEXED "to_tsvector('english', name) @@ websearch_to_tsquery('english', $1)"
 constexpr db::Statement kTextMatches{"catalog.text_matches",
                                      "SELECT id FROM products WHERE " EMPORIUM_TEXT_ANYWHERE " LIMIT $2"};
 constexpr db::Statement kTextMatchesAmong{
@@ -143,7 +147,7 @@ constexpr db::Statement kTextMatchesAmong{
 // The name alone matches, and the whole text too (a negated word must be absent everywhere).
 constexpr db::Statement kNameMatches{
     "catalog.name_matches",
-    "SELECT id FROM products WHERE " EMPORIUM_TEXT_NAME " AND " EMPORIUM_TEXT_ANYWHERE " LIMIT $2"};
+    "SELECT id FROM products WHERE " EMPORIUM_TEXT_NAME_INDEXED " AND " EMPORIUM_TEXT_ANYWHERE " LIMIT $2"};
 constexpr db::Statement kNameMatchesAmong{
     "catalog.name_matches_among",
     "SELECT id FROM products WHERE id = ANY($2::bigint[]) AND " EMPORIUM_TEXT_NAME " AND " EMPORIUM_TEXT_ANYWHERE};
@@ -155,6 +159,7 @@ constexpr db::Statement kElsewhereMatchesAmong{
     "SELECT id FROM products WHERE id = ANY($2::bigint[]) AND " EMPORIUM_TEXT_ANYWHERE " AND NOT " EMPORIUM_TEXT_NAME};
 #undef EMPORIUM_TEXT_ANYWHERE
 #undef EMPORIUM_TEXT_NAME
+#undef EMPORIUM_TEXT_NAME_INDEXED
 // Typo correction: for each word of $1 (space-separated), whether the vocabulary has it, and else
 // its nearest vocabulary word by word similarity (at least pg_trgm.word_similarity_threshold).
 constexpr db::Statement kCorrectWords{
@@ -234,33 +239,56 @@ constexpr const char* kFreshness =
     "greatest(0::float8, 1.0::float8 - greatest(0::float8, "
     "date_part('epoch', $2::timestamptz - p.created_at) / 86400.0::float8) / 30.0::float8)";
 
-std::optional<CategoryRef> category_ref(const db::QueryResult& r, std::size_t row) {
-    auto id = r.get_optional<std::int64_t>(row, "category_id");
-    if (!id) return std::nullopt;
-    return CategoryRef{*id,
-                       r.get_optional<std::string>(row, "category_slug").value_or(""),
-                       r.get_optional<std::string>(row, "category_label").value_or("")};
-}
+// The positions of the product columns in a result, looked up once per result (by name, so the
+// statements may order their columns freely).
+struct ProductColumns {
+    explicit ProductColumns(const db::QueryResult& r)
+        : id(r.column("id")),
+          sku(r.column("sku")),
+          name(r.column("name")),
+          description(r.column("description")),
+          category_id(r.column("category_id")),
+          category_slug(r.column("category_slug")),
+          category_label(r.column("category_label")),
+          price_cents(r.column("price_cents")),
+          currency(r.column("currency")),
+          stock(r.column("stock")),
+          is_active(r.column("is_active")),
+          is_deleted(r.column("is_deleted")),
+          rating_sum(r.column("rating_sum")),
+          rating_count(r.column("rating_count")),
+          purchase_count(r.column("purchase_count")),
+          created_at(r.column("created_at")),
+          version(r.column("version")) {}
+    int id, sku, name, description, category_id, category_slug, category_label, price_cents, currency, stock,
+        is_active, is_deleted, rating_sum, rating_count, purchase_count, created_at, version;
+};
 
-Product product_of(const db::QueryResult& r, std::size_t row) {
+Product product_of(const db::QueryResult& r, std::size_t row, const ProductColumns& c) {
     Product p;
-    p.id = r.get<std::int64_t>(row, "id");
-    p.sku = r.get<std::string>(row, "sku");
-    p.name = r.get<std::string>(row, "name");
-    p.description = r.get<std::string>(row, "description");
-    p.category = category_ref(r, row);
-    p.price_cents = r.get<std::int64_t>(row, "price_cents");
-    p.currency = r.get<std::string>(row, "currency");
-    p.stock = r.get<std::int64_t>(row, "stock");
-    p.is_active = r.get<bool>(row, "is_active");
-    p.is_deleted = r.get<bool>(row, "is_deleted");
-    p.rating_sum = r.get<std::int64_t>(row, "rating_sum");
-    p.rating_count = r.get<std::int64_t>(row, "rating_count");
-    p.purchase_count = r.get<std::int64_t>(row, "purchase_count");
-    p.created_at = r.get<db::Timestamp>(row, "created_at");
-    p.version = r.get<std::int64_t>(row, "version");
+    p.id = r.get<std::int64_t>(row, c.id);
+    p.sku = r.get<std::string>(row, c.sku);
+    p.name = r.get<std::string>(row, c.name);
+    p.description = r.get<std::string>(row, c.description);
+    if (!r.is_null(row, c.category_id)) {
+        p.category = CategoryRef{r.get<std::int64_t>(row, c.category_id),
+                                 r.is_null(row, c.category_slug) ? "" : r.get<std::string>(row, c.category_slug),
+                                 r.is_null(row, c.category_label) ? "" : r.get<std::string>(row, c.category_label)};
+    }
+    p.price_cents = r.get<std::int64_t>(row, c.price_cents);
+    p.currency = r.get<std::string>(row, c.currency);
+    p.stock = r.get<std::int64_t>(row, c.stock);
+    p.is_active = r.get<bool>(row, c.is_active);
+    p.is_deleted = r.get<bool>(row, c.is_deleted);
+    p.rating_sum = r.get<std::int64_t>(row, c.rating_sum);
+    p.rating_count = r.get<std::int64_t>(row, c.rating_count);
+    p.purchase_count = r.get<std::int64_t>(row, c.purchase_count);
+    p.created_at = r.get<db::Timestamp>(row, c.created_at);
+    p.version = r.get<std::int64_t>(row, c.version);
     return p;
 }
+
+Product product_of(const db::QueryResult& r, std::size_t row) { return product_of(r, row, ProductColumns(r)); }
 
 Category category_of(const db::QueryResult& r, std::size_t row) {
     return Category{r.get<std::int64_t>(row, "id"),
@@ -421,7 +449,7 @@ BuiltQuery build_list_query(const ListSpec& spec) {
     const auto q = text_param(spec, b);
     if (!q.empty() && spec.sort == ListSort::kRelevance) {
         // The relevance tier: 1 when the name alone matches the query, else 0.
-        text_rank = "(to_tsvector('english', p.name) @@ websearch_to_tsquery('english', " + q + "))::int::float8";
+        text_rank = "(ts_filter(p.search_vector, '{a}') @@ websearch_to_tsquery('english', " + q + "))::int::float8";
     }
     std::string sql = "SELECT * FROM (SELECT " EMPORIUM_CATALOG_PRODUCT_COLUMNS ", ";
     sql += std::string(kPopularity) + " AS popularity, " + kRatingTerm + " AS rating_term, " + kFreshness +
@@ -511,9 +539,11 @@ BuiltQuery build_facet_query(const ListSpec& spec) {
 
 std::vector<ListedProduct> listed_of(const db::QueryResult& r) {
     std::vector<ListedProduct> out;
+    if (r.empty()) return out;
     out.reserve(r.rows());
+    const ProductColumns columns(r);
     for (std::size_t i = 0; i < r.rows(); ++i) {
-        ListedProduct lp{product_of(r, i), {}};
+        ListedProduct lp{product_of(r, i, columns), {}};
         lp.score.popularity = r.get<double>(i, "popularity");
         lp.score.rating = r.get<double>(i, "rating_term");
         lp.score.freshness = r.get<double>(i, "freshness");
@@ -604,7 +634,9 @@ asio::awaitable<std::vector<Product>> CatalogStore::find_visible_products(std::v
     product_reads_->fetch_add(1);
     auto r = co_await pools_().query(kProductsByIds, ids);
     out.reserve(r.rows());
-    for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(product_of(r, i));
+    if (r.empty()) co_return out;
+    const ProductColumns columns(r);
+    for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(product_of(r, i, columns));
     co_return out;
 }
 
@@ -722,7 +754,9 @@ asio::awaitable<CatalogStore::RankBaseline> CatalogStore::load_rank_baseline(std
 }
 
 asio::awaitable<CatalogStore::RankCatchUp> CatalogStore::rank_changes_since(std::string snapshot, std::uint64_t xmin) {
-    auto r = co_await pools_().query(kRankChangesSince, snapshot, std::to_string(xmin));
+    // Unprepared: planned with the actual xid each time, so the index on xid is used (a generic
+    // plan guesses a third of the table for `xid >= $2` and scans it all).
+    auto r = co_await pools_().query_unprepared(std::string(kRankChangesSince.sql), db::params(snapshot, std::to_string(xmin)));
     RankCatchUp out;
     out.snapshot = r.get<std::string>(0, "snapshot");
     for (std::size_t i = 0; i < r.rows(); ++i) {

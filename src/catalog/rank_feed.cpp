@@ -142,10 +142,50 @@ asio::awaitable<void> RankFeed::sync() {
     if (error) std::rethrow_exception(error);
 }
 
+asio::awaitable<void> RankFeed::refresh() {
+    if (settings_.notify && listening_.load() && notified_.load() <= caught_up_.load()) co_return;
+    co_await sync();
+}
+
+asio::awaitable<void> RankFeed::listen() {
+    if (!settings_.notify) co_return;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    auto backoff = std::chrono::milliseconds(100);
+    while (!stopping_) {
+        std::unique_ptr<db::Connection> listener;
+        try {
+            listener = co_await db::Connection::connect(co_await asio::this_coro::executor, settings_.listen_connection);
+            co_await listener->query_unprepared("LISTEN catalog_changes");
+            // Changes committed before the LISTEN took effect were not notified: catch up once.
+            notified_.fetch_add(1);
+            listening_ = true;
+            backoff = std::chrono::milliseconds(100);
+            while (!stopping_) {
+                if (co_await listener->wait_notification(std::chrono::milliseconds(250))) notified_.fetch_add(1);
+            }
+        } catch (const core::InfraError& e) {
+            listening_ = false;
+            core::log::warn("rank index: lost the LISTEN connection; catching up on every listing until it is back",
+                            {{"error", e.what()}});
+        }
+        listening_ = false;
+        if (listener) listener->close();
+        if (stopping_) break;
+        timer.expires_after(backoff);
+        static_cast<void>(co_await timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5'000));
+    }
+}
+
 asio::awaitable<void> RankFeed::run_round(std::shared_ptr<RankFeed> self, std::shared_ptr<Round> round) {
     std::exception_ptr error;
+    // Notifications up to here are covered by this round's snapshot (taken after them).
+    const auto seen = self->notified_.load();
     try {
         co_await self->catch_up();
+        auto prev = self->caught_up_.load();
+        while (prev < seen && !self->caught_up_.compare_exchange_weak(prev, seen)) {
+        }
     } catch (const std::exception&) {
         error = std::current_exception();  // handed to every caller of the round
     }

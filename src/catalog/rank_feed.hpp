@@ -31,6 +31,10 @@ struct RankFeedSettings {
     std::chrono::seconds cursor_ttl{900};
     std::chrono::milliseconds idle_sync{1'000};
     std::chrono::milliseconds maintenance_tick{200};
+    // notify: refresh() catches up only after PostgreSQL notified a change (LISTEN on
+    // catalog_changes, opened by listen()); request: every refresh() catches up.
+    bool notify = false;
+    db::ConnectionOptions listen_connection;
 };
 
 class RankFeed : public std::enable_shared_from_this<RankFeed> {
@@ -43,6 +47,14 @@ public:
     // Returns once the index reflects every change committed before the call. Throws
     // core::InfraError subclasses (the index is then unchanged).
     boost::asio::awaitable<void> sync();
+    // What a listing calls: sync() in request mode, or while the listener is down; in notify mode
+    // only when a change was notified since the last catch-up began (else nothing to read).
+    boost::asio::awaitable<void> refresh();
+    // Runs until stop(): LISTENs on catalog_changes (notify mode), reconnecting after failures.
+    boost::asio::awaitable<void> listen();
+    // A change committed by this process: the next refresh() catches up (its own writes are seen
+    // at once, before PostgreSQL's notification arrives).
+    void mark_changed() { notified_.fetch_add(1); }
     // Runs until stop(): idle catch-up, rebuilds, history trim. Loads first if needed (retrying).
     boost::asio::awaitable<void> maintain();
     void stop() { stopping_ = true; }
@@ -73,6 +85,9 @@ private:
     std::shared_ptr<Round> next_;     // callers that arrived meanwhile
     std::atomic<bool> stopping_{false};
     std::atomic<bool> rebuilding_{false};
+    std::atomic<bool> listening_{false};
+    std::atomic<std::uint64_t> notified_{1};    // notifications (and own changes) seen
+    std::atomic<std::uint64_t> caught_up_{0};   // notified_ when the last good catch-up began
     std::function<void(std::int64_t)> on_change_;
 };
 

@@ -751,14 +751,21 @@ std::optional<RankError> RankIndex::begin(const RankRequest& request, RankScan& 
             }
         }
     }
-    // How many of the build's products pass every filter, estimated from the sample.
+    // How many of the build's products pass every filter, estimated from the sample: its first
+    // 1 024 products, or all of it when the filters are selective (few hits).
+    const bool filtered = request.filters.category_ids || request.filters.min_price || request.filters.max_price ||
+                          request.filters.in_stock;
     std::size_t sample_hits = 0;
-    for (auto d : b.sample) {
-        const auto& in = s.inputs[d];
-        if (in.visible && request.filters.accepts(in)) ++sample_hits;
+    std::size_t sampled = 0;
+    if (filtered) {
+        for (auto d : b.sample) {
+            const auto& in = s.inputs[d];
+            if (in.visible && request.filters.accepts(in)) ++sample_hits;
+            if (++sampled == 1024 && sample_hits >= 16) break;
+        }
     }
     const double fraction =
-        b.sample.empty() ? 1.0 : static_cast<double>(sample_hits) / static_cast<double>(b.sample.size());
+        !filtered || sampled == 0 ? 1.0 : static_cast<double>(sample_hits) / static_cast<double>(sampled);
     scan.estimated_matches_ = fraction * static_cast<double>(n);
     const double want = static_cast<double>(std::max<std::size_t>(request.want, 1));
     // Expected visits of a scan in key order to find `want` results (capped by its population).

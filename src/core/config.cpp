@@ -303,6 +303,9 @@ Config Config::load(const ConfigSource& src) {
     c.catalog.ranking_mode = src.get_string("RANKING_MODE", c.catalog.ranking_mode);
     if (c.catalog.ranking_mode != "index" && c.catalog.ranking_mode != "reference")
         throw ConfigError("RANKING_MODE: expected index or reference");
+    c.catalog.sync = src.get_string("CATALOG_SYNC", c.catalog.sync);
+    if (c.catalog.sync != "notify" && c.catalog.sync != "request")
+        throw ConfigError("CATALOG_SYNC: expected notify or request");
     c.catalog.cursor_ttl = std::chrono::seconds(src.get_int("CATALOG_CURSOR_TTL_S", 900, 60, 86'400));
     c.catalog.changes_retention =
         std::chrono::seconds(src.get_int("CATALOG_CHANGES_RETENTION_S", 3'600, 60, 7 * 86'400));

@@ -4,7 +4,9 @@
 #include "auth/jwt.hpp"
 #include "e2e/http_client.hpp"
 #include "e2e/process.hpp"
+#include "db/pg.hpp"
 #include "support/pg_fixture.hpp"
+#include "support/run_coro.hpp"
 #include "support/test_env.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -19,6 +21,7 @@
 #include <cstring>
 #include <memory>
 #include <set>
+#include <thread>
 #include <vector>
 
 namespace emporium::test {
@@ -317,6 +320,44 @@ TEST_F(CatalogE2E, ListingSearchFiltersSortsAndPages) {
     auto doc = body_of(get("/openapi.json"));
     EXPECT_TRUE(doc.at("paths").as_object().contains("/api/v1/products"));
     EXPECT_TRUE(doc.at("paths").as_object().contains("/api/v1/products/{id}/reviews"));
+}
+
+// A sale committed by another process (here: SQL on the test's own connection, as the worker
+// would) reaches the server's rank index through PostgreSQL's notification, and a cursor made
+// before it still pages the ranking of its first page.
+TEST_F(CatalogE2E, ChangesFromOtherProcessesReachTheRankingAndCursorsStayPut) {
+    for (int i = 0; i < 6; ++i) {
+        json::object p{{"sku", "FEED-" + std::to_string(i)}, {"name", "Feed Item " + std::to_string(i)}, {"price_cents", 500}, {"stock", 3}};
+        ASSERT_EQ(admin(bhttp::verb::post, "/api/v1/products", p).result_int(), 201U);
+    }
+    auto all_six = body_of(get("/api/v1/products?sort=rank&limit=6")).at("items").as_array();
+    ASSERT_EQ(all_six.size(), 6U);
+    const auto last = all_six.at(5).at("id").as_int64();  // on page 2 of the listing below
+    auto first = body_of(get("/api/v1/products?sort=rank&limit=3"));
+    const std::string cursor(first.at("next_cursor").as_string());
+    std::set<std::int64_t> page1;
+    for (const auto& item : first.at("items").as_array()) page1.insert(item.at("id").as_int64());
+    // The last-ranked product becomes the best seller, committed outside the server.
+    asio::io_context io;
+    db::ConnectionOptions o;
+    o.url = db_.url;
+    auto conn = run_coro(io, db::Connection::connect(io.get_executor(), o));
+    run_coro(io, conn->query_unprepared("UPDATE products SET purchase_count = 1000 WHERE id = $1", db::params(last)));
+    const auto best = last;
+    conn->close();
+    std::int64_t top = 0;
+    for (int i = 0; i < 100 && top != best; ++i) {
+        top = body_of(get("/api/v1/products?sort=rank&limit=1")).at("items").at(0).at("id").as_int64();
+        if (top != best) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(top, best);
+    // Page 2 of the listing begun before the sale: the other three, not the best seller again.
+    auto second = body_of(get("/api/v1/products?sort=rank&limit=3&cursor=" + cursor));
+    std::set<std::int64_t> all = page1;
+    for (const auto& item : second.at("items").as_array()) {
+        EXPECT_TRUE(all.insert(item.at("id").as_int64()).second) << "repeated " << item.at("id").as_int64();
+    }
+    EXPECT_EQ(all.size(), 6U);
 }
 
 }  // namespace
