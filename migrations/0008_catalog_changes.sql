@@ -26,6 +26,10 @@ CREATE TABLE catalog_changes (
     a_rating_sum     bigint      NOT NULL,
     a_rating_count   bigint      NOT NULL,
     a_created_at     timestamptz NOT NULL,
+    -- the searchable words (lexemes of search_vector, and those of the name alone), space-separated,
+    -- when they changed (an insert, or a new name, category name or description); else NULL
+    a_lexemes        text,
+    a_name_lexemes   text,
     changed_at       timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX catalog_changes_xid_idx ON catalog_changes (xid);
@@ -34,6 +38,12 @@ COMMENT ON TABLE catalog_changes IS
     'purchase count, rating, created_at), read by the API processes'' rank indexes; rows older '
     'than the retention are purged by the scheduler. product_id 0 means "reload everything" '
     '(written after a bulk load that bypassed the triggers).';
+
+-- The lexemes of a search vector, space-separated (the english parser's lexemes hold no space).
+CREATE FUNCTION catalog_lexemes(v tsvector) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT array_to_string(tsvector_to_array(v), ' ') $$;
+CREATE FUNCTION catalog_name_lexemes(v tsvector) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT array_to_string(tsvector_to_array(ts_filter(v, '{a}')), ' ') $$;
 
 CREATE FUNCTION catalog_record_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -45,10 +55,12 @@ BEGIN
     END IF;
     IF TG_OP = 'INSERT' THEN
         INSERT INTO catalog_changes (product_id, a_category_id, a_price_cents, a_in_stock, a_visible,
-                                     a_purchase_count, a_rating_sum, a_rating_count, a_created_at)
+                                     a_purchase_count, a_rating_sum, a_rating_count, a_created_at,
+                                     a_lexemes, a_name_lexemes)
         VALUES (NEW.id, NEW.category_id, NEW.price_cents, NEW.stock > 0,
                 NEW.is_active AND NEW.deleted_at IS NULL, NEW.purchase_count, NEW.rating_sum,
-                NEW.rating_count, NEW.created_at);
+                NEW.rating_count, NEW.created_at,
+                catalog_lexemes(NEW.search_vector), catalog_name_lexemes(NEW.search_vector));
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO catalog_changes (product_id,
                                      b_category_id, b_price_cents, b_in_stock, b_visible,
@@ -66,14 +78,17 @@ BEGIN
                                      b_category_id, b_price_cents, b_in_stock, b_visible,
                                      b_purchase_count, b_rating_sum, b_rating_count, b_created_at,
                                      a_category_id, a_price_cents, a_in_stock, a_visible,
-                                     a_purchase_count, a_rating_sum, a_rating_count, a_created_at)
+                                     a_purchase_count, a_rating_sum, a_rating_count, a_created_at,
+                                     a_lexemes, a_name_lexemes)
         VALUES (NEW.id,
                 OLD.category_id, OLD.price_cents, OLD.stock > 0,
                 OLD.is_active AND OLD.deleted_at IS NULL, OLD.purchase_count, OLD.rating_sum,
                 OLD.rating_count, OLD.created_at,
                 NEW.category_id, NEW.price_cents, NEW.stock > 0,
                 NEW.is_active AND NEW.deleted_at IS NULL, NEW.purchase_count, NEW.rating_sum,
-                NEW.rating_count, NEW.created_at);
+                NEW.rating_count, NEW.created_at,
+                CASE WHEN OLD.search_vector IS DISTINCT FROM NEW.search_vector THEN catalog_lexemes(NEW.search_vector) END,
+                CASE WHEN OLD.search_vector IS DISTINCT FROM NEW.search_vector THEN catalog_name_lexemes(NEW.search_vector) END);
     END IF;
     -- Wakes the API processes' listeners at commit (identical notifications of one transaction
     -- are folded into one).
@@ -95,5 +110,6 @@ CREATE TRIGGER products_feed_update AFTER UPDATE ON products
           OR OLD.purchase_count <> NEW.purchase_count
           OR OLD.rating_sum <> NEW.rating_sum
           OR OLD.rating_count <> NEW.rating_count
-          OR OLD.created_at <> NEW.created_at)
+          OR OLD.created_at <> NEW.created_at
+          OR OLD.search_vector IS DISTINCT FROM NEW.search_vector)
     EXECUTE FUNCTION catalog_record_change();

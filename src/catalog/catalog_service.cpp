@@ -608,6 +608,73 @@ std::vector<QueryWord> query_words(std::string_view q) {
     return out;
 }
 
+// websearch_to_tsquery's output per query text (a pure function of the text and the english
+// configuration), kept for the process's life, at most 20 000 texts.
+class TsqueryCache {
+public:
+    std::optional<std::string> get(const std::string& q) {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(q);
+        if (it == entries_.end()) return std::nullopt;
+        return it->second;
+    }
+    void put(const std::string& q, std::string tsquery) {
+        std::lock_guard lock(mutex_);
+        if (entries_.size() >= 20'000) entries_.clear();
+        entries_.insert_or_assign(q, std::move(tsquery));
+    }
+
+private:
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::string> entries_;
+};
+
+TsqueryCache& tsqueries() {
+    static TsqueryCache cache;
+    return cache;
+}
+
+// The query compiled for the rank index, or null when the index cannot evaluate it (no words
+// loaded, or phrase operators): the database then checks the text.
+asio::awaitable<std::shared_ptr<const TextQuery>> compile_text(
+    CatalogStore& store,     // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    const RankIndex& index,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::string q) {
+    if (!index.has_text()) co_return nullptr;
+    auto text = tsqueries().get(q);
+    if (!text) {
+        text = co_await store.tsquery_text(q);
+        tsqueries().put(q, *text);
+    }
+    co_return index.compile_text(*text);
+}
+
+// With the text evaluated in process: rank by walking the ranking (a few dozen nanoseconds a
+// candidate), or, when the text is rare and nothing else narrows the walk, list its matches from
+// the database's full-text index and rank those.
+asio::awaitable<std::optional<RankError>> rank_text_in_process(
+    CatalogStore& store,     // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    const RankIndex& index,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    RankRequest request,
+    std::string q,
+    std::size_t enumerate_limit,
+    RankScan& scan) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    const double fraction = index.estimate_fraction(request.filters);
+    const double n = static_cast<double>(index.size());
+    const double matches = fraction * n;
+    const double walk_us = 0.08 * std::min(n, static_cast<double>(request.want) / std::max(fraction, 1.0 / 8192.0));
+    const double list_us = 300.0 + 1.5 * matches;
+    if (list_us < walk_us && matches <= static_cast<double>(enumerate_limit) / 2.0) {
+        auto predicate = request.filters.text_predicate;
+        auto ids = co_await store.text_matches(q, predicate, static_cast<std::int64_t>(enumerate_limit) + 1);
+        if (ids.size() <= enumerate_limit) {
+            request.only_ids = std::move(ids);
+            co_return index.rank(request, scan);
+        }
+    }
+    co_return index.rank(request, scan);
+}
+
 core::Error cursor_error(std::string message) {
     return core::make_error(core::Errc::kBadRequest, std::move(message), {{"cursor", "is invalid"}});
 }
@@ -784,6 +851,8 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::rank_page(const ListQ
     RankScan scan;
     bool first_pass = true;
     const bool tiers = query.sort == ListSort::kRelevance;
+    std::shared_ptr<const TextQuery> compiled;
+    if (resolved.text) compiled = co_await compile_text(store_, index, *resolved.text);
     for (std::int64_t tier = first_tier; tier <= (tiers ? 1 : 0) && ranked.size() < request.want && !error; ++tier) {
         RankRequest pass = request;
         pass.want = request.want - ranked.size();
@@ -798,7 +867,13 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::rank_page(const ListQ
         scan = RankScan{};
         if (resolved.text) {
             const auto predicate = !tiers ? TextPredicate::kAnywhere : tier == 0 ? TextPredicate::kName : TextPredicate::kElsewhere;
-            error = co_await rank_text(store_, index, pass, *resolved.text, predicate, settings_.text_enumerate_limit, scan);
+            if (compiled) {
+                pass.filters.text = compiled;
+                pass.filters.text_predicate = predicate;
+                error = co_await rank_text_in_process(store_, index, pass, *resolved.text, settings_.text_enumerate_limit, scan);
+            } else {
+                error = co_await rank_text(store_, index, pass, *resolved.text, predicate, settings_.text_enumerate_limit, scan);
+            }
         } else {
             error = index.rank(pass, scan);
         }
@@ -911,6 +986,18 @@ asio::awaitable<json::object> CatalogService::facets(const ListQuery& query, con
         const auto& index = feed_->index();
         if (!resolved.text) {
             counts = index.facets(filters, nullptr, limit);
+        } else if (auto compiled = co_await compile_text(store_, index, *resolved.text)) {
+            // The text evaluated in process: exact by listing the matches when they are few,
+            // else from the smallest candidate list or the sample (the index decides).
+            auto with_text = filters;
+            with_text.text = compiled;
+            const double matches = index.estimate_fraction(with_text) * static_cast<double>(index.size());
+            std::optional<std::vector<std::int64_t>> exact;
+            if (matches <= 4.0 * static_cast<double>(limit)) {
+                auto ids = co_await store_.text_matches(*resolved.text, kAnywhere, static_cast<std::int64_t>(8 * limit) + 1);
+                if (ids.size() <= 8 * limit) exact = std::move(ids);
+            }
+            counts = exact ? index.facets(with_text, &*exact, limit) : index.facets(with_text, nullptr, limit);
         } else {
             const auto& text = *resolved.text;
             auto estimate = co_await estimate_text(store_, index, text, kAnywhere, 4000);

@@ -102,7 +102,7 @@ constexpr db::Statement kTrigramThreshold{
     "coalesce(" EMPORIUM_MICROS("c.b_created_at") ", 0) AS b_created, "                                  \
     "coalesce(c.a_category_id, 0) AS a_category_id, c.a_price_cents, c.a_in_stock, c.a_visible, "        \
     "c.a_purchase_count, c.a_rating_sum, c.a_rating_count, " EMPORIUM_MICROS("c.a_created_at") " AS a_created, " \
-    EMPORIUM_MICROS("c.changed_at") " AS changed"
+    EMPORIUM_MICROS("c.changed_at") " AS changed, c.a_lexemes, c.a_name_lexemes"
 
 constexpr db::Statement kRankSnapshot{
     "catalog.rank_snapshot",
@@ -110,7 +110,7 @@ constexpr db::Statement kRankSnapshot{
 constexpr const char* kRankBaselineCopy =
     "COPY (SELECT id, coalesce(category_id, 0), price_cents, (stock > 0)::int, "
     "(is_active AND deleted_at IS NULL)::int, purchase_count, rating_sum, rating_count, " EMPORIUM_MICROS("created_at")
-    " FROM products) TO STDOUT";
+    ", catalog_lexemes(search_vector), catalog_name_lexemes(search_vector) FROM products) TO STDOUT";
 constexpr db::Statement kRankHistory{
     "catalog.rank_history",
     "SELECT " EMPORIUM_CHANGE_COLUMNS " FROM catalog_changes c "
@@ -160,6 +160,7 @@ constexpr db::Statement kElsewhereMatchesAmong{
 #undef EMPORIUM_TEXT_ANYWHERE
 #undef EMPORIUM_TEXT_NAME
 #undef EMPORIUM_TEXT_NAME_INDEXED
+constexpr db::Statement kTsquery{"catalog.tsquery", "SELECT websearch_to_tsquery('english', $1)::text"};
 // Typo correction: for each word of $1 (space-separated), whether the vocabulary has it, and else
 // its nearest vocabulary word by word similarity (at least pg_trgm.word_similarity_threshold).
 constexpr db::Statement kCorrectWords{
@@ -198,11 +199,29 @@ RankChange change_of(const db::QueryResult& r, std::size_t i) {
     c.after.rating_count = r.get<std::int64_t>(i, "a_rating_count");
     c.after.created_micros = r.get<std::int64_t>(i, "a_created");
     c.at_micros = r.get<std::int64_t>(i, "changed");
+    if (auto lexemes = r.get_optional<std::string>(i, "a_lexemes")) {
+        c.text = ProductText{c.product_id, std::move(*lexemes), r.get_optional<std::string>(i, "a_name_lexemes").value_or("")};
+    }
     return c;
 }
 
-// One COPY text row of kRankBaselineCopy: nine tab-separated integers.
-std::pair<std::int64_t, RankInputs> baseline_row(std::string_view row) {
+// COPY text: a field with its backslash escapes undone.
+std::string copy_field(std::string_view f) {
+    std::string out;
+    out.reserve(f.size());
+    for (std::size_t i = 0; i < f.size(); ++i) {
+        if (f[i] != '\\' || i + 1 == f.size()) {
+            out += f[i];
+            continue;
+        }
+        const char e = f[++i];
+        out += e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : e;
+    }
+    return out;
+}
+
+// One COPY text row of kRankBaselineCopy: nine integers, then the lexemes and the name's lexemes.
+void baseline_row(std::string_view row, CatalogStore::RankBaseline& into) {
     std::array<std::int64_t, 9> v{};
     std::size_t field = 0;
     const char* p = row.data();
@@ -223,7 +242,12 @@ std::pair<std::int64_t, RankInputs> baseline_row(std::string_view row) {
     in.rating_sum = v[6];
     in.rating_count = v[7];
     in.created_micros = v[8];
-    return {v[0], in};
+    into.products.emplace_back(v[0], in);
+    std::string_view rest(p, static_cast<std::size_t>(end - p));
+    if (!rest.empty() && rest.back() == '\n') rest.remove_suffix(1);
+    const auto tab = rest.find('\t');
+    if (tab == std::string_view::npos) throw db::DbError("rank baseline: malformed COPY row", "XX000");
+    into.texts.push_back(ProductText{v[0], copy_field(rest.substr(0, tab)), copy_field(rest.substr(tab + 1))});
 }
 
 // The ranking formula in SQL ($1 = max purchase count snapshot, $2 = "now" snapshot); mirrors
@@ -743,8 +767,8 @@ asio::awaitable<CatalogStore::RankBaseline> CatalogStore::load_rank_baseline(std
     auto snap = co_await tx.query(kRankSnapshot);
     out.snapshot = snap.get<std::string>(0, "snapshot");
     out.now_micros = snap.get<std::int64_t>(0, "now");
-    auto* products = &out.products;
-    db::CopySink sink = [products](std::string_view row) { products->push_back(baseline_row(row)); };
+    auto* into = &out;
+    db::CopySink sink = [into](std::string_view row) { baseline_row(row, *into); };
     static_cast<void>(co_await tx.copy_out(std::string(kRankBaselineCopy), sink));
     auto history = co_await tx.query(kRankHistory, out.now_micros - history_micros);
     out.history.reserve(history.rows());
@@ -805,6 +829,11 @@ asio::awaitable<std::vector<std::int64_t>> CatalogStore::text_matches_among(std:
     out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(r.get<std::int64_t>(i, 0));
     co_return out;
+}
+
+asio::awaitable<std::string> CatalogStore::tsquery_text(std::string q) {
+    auto r = co_await pools_().query(kTsquery, q);
+    co_return r.is_null(0, 0) ? std::string() : r.get<std::string>(0, 0);
 }
 
 asio::awaitable<std::vector<CatalogStore::WordCorrection>> CatalogStore::correct_words(std::vector<std::string> words) {

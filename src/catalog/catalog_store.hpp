@@ -100,6 +100,7 @@ public:
         std::string snapshot;  // pg_snapshot text
         std::int64_t now_micros = 0;
         std::vector<std::pair<std::int64_t, RankInputs>> products;
+        std::vector<ProductText> texts;
         std::vector<RankChange> history;
     };
     boost::asio::awaitable<RankBaseline> load_rank_baseline(std::int64_t history_micros);
@@ -124,6 +125,8 @@ public:
     boost::asio::awaitable<std::vector<std::int64_t>> text_matches_among(std::string q,
                                                                          TextPredicate predicate,
                                                                          std::vector<std::int64_t> ids);
+    // websearch_to_tsquery('english', q) as text: what the rank index evaluates in process.
+    boost::asio::awaitable<std::string> tsquery_text(std::string q);
     // For each word (lower-case, no spaces): whether the search vocabulary has it, and its nearest
     // vocabulary word by trigram word similarity (>= 0.3), if any.
     struct WordCorrection {

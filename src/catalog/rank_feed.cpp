@@ -36,11 +36,11 @@ RankIndex::Options index_options(const RankFeedSettings& s) {
 struct ResetJob {
     RankIndex* index;
     PgSnapshot snapshot;
-    std::vector<std::pair<std::int64_t, RankInputs>>* products;
-    std::vector<RankChange>* history;
+    CatalogStore::RankBaseline* base;
     std::int64_t now_micros;
     bool operator()() const {
-        index->reset(snapshot, *products, std::move(*history), now_micros);
+        index->reset(snapshot, base->products, std::move(base->history), now_micros);
+        index->set_texts(base->texts);
         return true;
     }
 };
@@ -75,8 +75,7 @@ asio::awaitable<void> RankFeed::load() {
     auto snapshot = PgSnapshot::parse(base.snapshot);
     if (!snapshot) throw core::InfraError("rank index: unreadable snapshot " + base.snapshot);
     const auto products = base.products.size();
-    auto resetting = core::run_on_cpu(
-        cpu_, ResetJob{&index_, std::move(*snapshot), &base.products, &base.history, base.now_micros});
+    auto resetting = core::run_on_cpu(cpu_, ResetJob{&index_, std::move(*snapshot), &base, base.now_micros});
     static_cast<void>(co_await std::move(resetting));
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();

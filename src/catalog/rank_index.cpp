@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -127,6 +128,178 @@ const std::vector<std::int64_t>& facet_price_bands() {
     return bands;
 }
 
+// ---- text queries ------------------------------------------------------------------------------------
+
+// A tsquery tree over lexeme ids. Nodes are stored in an array; the root is the last node.
+struct TextQuery {
+    enum class Kind { kTerm, kAnd, kOr, kNot, kNothing };
+    struct Node {
+        Kind kind = Kind::kNothing;
+        std::uint32_t lexeme = 0;  // kTerm; kUnknownLexeme when no product has it
+        bool name_only = false;    // kTerm restricted to the name (weight A)
+        int left = -1;
+        int right = -1;
+    };
+    std::vector<Node> nodes;
+};
+
+namespace {
+
+constexpr std::uint32_t kUnknownLexeme = std::numeric_limits<std::uint32_t>::max();
+
+// Recursive descent over PostgreSQL's tsquery output: or := and ('|' and)*, and := unary ('&'
+// unary)*, unary := '!' unary | '(' or ')' | 'lexeme'[:weights]. A phrase operator (<->, <N>) or
+// a prefix (:*) makes it fail: the caller then lets the database evaluate the text.
+class TsqueryParser {
+public:
+    using Lookup = std::function<std::uint32_t(const std::string&)>;
+    TsqueryParser(std::string_view text, Lookup lookup) : text_(text), lookup_(std::move(lookup)) {}
+
+    bool parse(TextQuery& out) {
+        skip();
+        if (pos_ == text_.size()) {  // no lexemes (stop words only): matches nothing
+            out.nodes.push_back(TextQuery::Node{TextQuery::Kind::kNothing});
+            return true;
+        }
+        if (parse_or(out) < 0) return false;
+        skip();
+        return pos_ == text_.size();
+    }
+
+private:
+    void skip() {
+        while (pos_ < text_.size() && text_[pos_] == ' ') ++pos_;
+    }
+    int add(TextQuery& q, TextQuery::Node n) {
+        q.nodes.push_back(n);
+        return static_cast<int>(q.nodes.size()) - 1;
+    }
+    int parse_or(TextQuery& q) {
+        int left = parse_and(q);
+        while (left >= 0) {
+            skip();
+            if (pos_ >= text_.size() || text_[pos_] != '|') break;
+            ++pos_;
+            const int right = parse_and(q);
+            if (right < 0) return -1;
+            left = add(q, TextQuery::Node{TextQuery::Kind::kOr, 0, false, left, right});
+        }
+        return left;
+    }
+    int parse_and(TextQuery& q) {
+        int left = parse_unary(q);
+        while (left >= 0) {
+            skip();
+            if (pos_ >= text_.size()) break;
+            if (text_[pos_] == '<') return -1;  // a phrase operator
+            if (text_[pos_] != '&') break;
+            ++pos_;
+            const int right = parse_unary(q);
+            if (right < 0) return -1;
+            left = add(q, TextQuery::Node{TextQuery::Kind::kAnd, 0, false, left, right});
+        }
+        return left;
+    }
+    int parse_unary(TextQuery& q) {
+        skip();
+        if (pos_ >= text_.size()) return -1;
+        const char c = text_[pos_];
+        if (c == '!') {
+            ++pos_;
+            const int inner = parse_unary(q);
+            if (inner < 0) return -1;
+            return add(q, TextQuery::Node{TextQuery::Kind::kNot, 0, false, inner, -1});
+        }
+        if (c == '(') {
+            ++pos_;
+            const int inner = parse_or(q);
+            skip();
+            if (inner < 0 || pos_ >= text_.size() || text_[pos_] != ')') return -1;
+            ++pos_;
+            return inner;
+        }
+        if (c != '\'') return -1;
+        ++pos_;
+        std::string lexeme;
+        for (;;) {
+            if (pos_ >= text_.size()) return -1;
+            const char ch = text_[pos_++];
+            if (ch == '\'') {
+                if (pos_ < text_.size() && text_[pos_] == '\'') {  // '' is a quote
+                    lexeme += '\'';
+                    ++pos_;
+                    continue;
+                }
+                break;
+            }
+            if (ch == '\\') {
+                if (pos_ >= text_.size()) return -1;
+                lexeme += text_[pos_++];
+                continue;
+            }
+            lexeme += ch;
+        }
+        bool name_only = false;
+        if (pos_ < text_.size() && text_[pos_] == ':') {
+            ++pos_;
+            std::string weights;
+            while (pos_ < text_.size() && text_[pos_] != ' ' && text_[pos_] != ')') weights += text_[pos_++];
+            if (weights != "A") return -1;  // a prefix (*) or weights the index does not keep
+            name_only = true;
+        }
+        return add(q, TextQuery::Node{TextQuery::Kind::kTerm, lookup_(lexeme), name_only});
+    }
+
+    std::string_view text_;
+    Lookup lookup_;
+    std::size_t pos_ = 0;
+};
+
+// Whether `entries` (lexeme id << 1 | in the name, ascending) hold `lexeme` (in the name when asked).
+bool has_lexeme(const std::vector<std::uint32_t>& entries, std::uint32_t lexeme, bool name_only) {
+    if (lexeme == kUnknownLexeme) return false;
+    const auto key = lexeme << 1U;
+    auto it = std::lower_bound(entries.begin(), entries.end(), key);
+    if (it == entries.end() || (*it >> 1U) != lexeme) return false;
+    return !name_only || (*it & 1U) != 0;
+}
+
+// NOLINTNEXTLINE(misc-no-recursion): the depth is the query's operator depth (bounded by its length)
+bool eval(const TextQuery& q, int node, const std::vector<std::uint32_t>& entries, bool name_only) {
+    const auto& n = q.nodes[static_cast<std::size_t>(node)];
+    switch (n.kind) {
+        case TextQuery::Kind::kTerm:
+            return has_lexeme(entries, n.lexeme, name_only || n.name_only);
+        case TextQuery::Kind::kAnd:
+            return eval(q, n.left, entries, name_only) && eval(q, n.right, entries, name_only);
+        case TextQuery::Kind::kOr:
+            return eval(q, n.left, entries, name_only) || eval(q, n.right, entries, name_only);
+        case TextQuery::Kind::kNot:
+            return !eval(q, n.left, entries, name_only);
+        case TextQuery::Kind::kNothing:
+            return false;
+    }
+    return false;
+}
+
+// The predicate of a listing's text over one product's words: as the SQL would say it
+// (search_vector @@ q; ts_filter(search_vector, '{a}') @@ q for the name).
+bool text_matches(const TextQuery& q, TextPredicate predicate, const std::vector<std::uint32_t>& entries) {
+    const int root = static_cast<int>(q.nodes.size()) - 1;
+    if (root < 0 || !eval(q, root, entries, false)) return false;
+    switch (predicate) {
+        case TextPredicate::kAnywhere:
+            return true;
+        case TextPredicate::kName:
+            return eval(q, root, entries, true);
+        case TextPredicate::kElsewhere:
+            return !eval(q, root, entries, true);
+    }
+    return false;
+}
+
+}  // namespace
+
 // ---- internals -------------------------------------------------------------------------------------
 
 // An immutable sort of the visible products (see the header).
@@ -182,6 +355,42 @@ struct RankIndex::Impl {
     std::shared_ptr<const Build> build;
     std::unordered_set<std::uint32_t> changed_since_build;
     std::uint64_t builds = 0;
+    // Searchable words per product (lexeme id << 1 | in the name, ascending) and the lexemes.
+    std::vector<std::vector<std::uint32_t>> text;
+    std::unordered_map<std::string, std::uint32_t> lexeme_ids;
+    bool has_text = false;
+
+    // Under the exclusive lock.
+    void set_text(std::uint32_t d, std::string_view lexemes, std::string_view name_lexemes) {
+        if (text.size() <= d) text.resize(ids.size());
+        std::unordered_set<std::string_view> in_name;
+        for (auto w : split(name_lexemes)) in_name.insert(w);
+        auto& entries = text[d];
+        entries.clear();
+        for (auto w : split(lexemes)) {
+            auto [it, inserted] = lexeme_ids.try_emplace(std::string(w), static_cast<std::uint32_t>(lexeme_ids.size()));
+            entries.push_back((it->second << 1U) | (in_name.contains(w) ? 1U : 0U));
+        }
+        std::sort(entries.begin(), entries.end());
+        entries.shrink_to_fit();
+    }
+    static std::vector<std::string_view> split(std::string_view s) {
+        std::vector<std::string_view> out;
+        while (!s.empty()) {
+            const auto sp = s.find(' ');
+            if (sp != 0) out.push_back(s.substr(0, sp));
+            if (sp == std::string_view::npos) break;
+            s.remove_prefix(sp + 1);
+        }
+        return out;
+    }
+    // Whether product `d` (with inputs `in` as of the query) passes every filter, text included.
+    bool passes(std::uint32_t d, const RankInputs& in, const RankFilters& f) const {
+        if (!in.visible || !f.accepts(in)) return false;
+        if (!f.text) return true;
+        static const std::vector<std::uint32_t> kNone;
+        return text_matches(*f.text, f.text_predicate, d < text.size() ? text[d] : kNone);
+    }
 
     std::size_t history_end() const { return trimmed + history.size(); }
     const Entry& entry(std::size_t absolute) const { return history[absolute - trimmed]; }
@@ -313,6 +522,9 @@ void RankIndex::reset(PgSnapshot snapshot,
         s.trimmed = 0;
         s.build.reset();
         s.changed_since_build.clear();
+        s.text.clear();
+        s.lexeme_ids.clear();
+        s.has_text = false;
         s.ids.reserve(products.size());
         s.inputs.reserve(products.size());
         s.dense.reserve(products.size());
@@ -362,6 +574,7 @@ bool RankIndex::apply(const PgSnapshot& snapshot, std::vector<RankChange> change
         s.inputs[d] = c.after;
         s.count_in(c.after);
         s.changed_since_build.insert(d);
+        if (s.has_text && c.text) s.set_text(d, c.text->lexemes, c.text->name_lexemes);
     }
     const bool moved = !(s.snapshot == snapshot);
     s.snapshot = snapshot;
@@ -426,6 +639,43 @@ void RankIndex::rebuild(std::int64_t now_micros) {
     auto b = impl_->make_build(now_micros);
     std::unique_lock lock(impl_->mutex);
     impl_->install(std::move(b));
+}
+
+void RankIndex::set_texts(const std::vector<ProductText>& texts) {
+    auto& s = *impl_;
+    std::unique_lock lock(s.mutex);
+    s.text.resize(s.ids.size());
+    for (const auto& t : texts) s.set_text(s.dense_of(t.product_id), t.lexemes, t.name_lexemes);
+    s.has_text = true;
+}
+
+bool RankIndex::has_text() const {
+    std::shared_lock lock(impl_->mutex);
+    return impl_->has_text;
+}
+
+std::shared_ptr<const TextQuery> RankIndex::compile_text(std::string_view tsquery) const {
+    const auto& s = *impl_;
+    std::shared_lock lock(s.mutex);
+    if (!s.has_text) return nullptr;
+    auto q = std::make_shared<TextQuery>();
+    TsqueryParser parser(tsquery, [&s](const std::string& lexeme) {
+        auto it = s.lexeme_ids.find(lexeme);
+        return it == s.lexeme_ids.end() ? kUnknownLexeme : it->second;
+    });
+    if (!parser.parse(*q)) return nullptr;
+    return q;
+}
+
+double RankIndex::estimate_fraction(const RankFilters& filters) const {
+    const auto& s = *impl_;
+    std::shared_lock lock(s.mutex);
+    if (!s.build || s.build->sample.empty()) return 1.0;
+    std::size_t hits = 0;
+    for (auto d : s.build->sample) {
+        if (s.passes(d, s.inputs[d], filters)) ++hits;
+    }
+    return static_cast<double>(hits) / static_cast<double>(s.build->sample.size());
 }
 
 std::optional<RankInputs> RankIndex::inputs(std::int64_t product_id) const {
@@ -535,7 +785,7 @@ void consider(State& st, std::uint32_t d, Emit& emit) {
     if (st.skip.contains(d)) return;
     if (st.restricted && !st.only.contains(d)) return;
     const auto& in = inputs_at(st, d);
-    if (!in.visible || !st.filters.accepts(in)) return;
+    if (!st.impl->passes(d, in, st.filters)) return;
     const auto id = st.impl->ids[d];
     const double score = rank_score(in, st.max_purchase, st.now_micros);
     if (st.after && !after_key(score, id, *st.after)) return;
@@ -719,7 +969,7 @@ std::optional<RankError> RankIndex::begin(const RankRequest& request, RankScan& 
     for (const auto& [d, maybe] : as_of) {
         st->skip.insert(d);
         const auto& in = maybe ? *maybe : s.inputs[d];
-        if (!in.visible || !st->filters.accepts(in)) continue;
+        if (!s.passes(d, in, st->filters)) continue;
         if (st->restricted && !st->only.contains(d)) continue;
         const auto id = s.ids[d];
         const double score = rank_score(in, st->max_purchase, st->now_micros);
@@ -753,14 +1003,13 @@ std::optional<RankError> RankIndex::begin(const RankRequest& request, RankScan& 
     }
     // How many of the build's products pass every filter, estimated from the sample: its first
     // 1 024 products, or all of it when the filters are selective (few hits).
-    const bool filtered = request.filters.category_ids || request.filters.min_price || request.filters.max_price ||
-                          request.filters.in_stock;
+    const bool filtered = request.filters.filtered();
     std::size_t sample_hits = 0;
     std::size_t sampled = 0;
     if (filtered) {
         for (auto d : b.sample) {
             const auto& in = s.inputs[d];
-            if (in.visible && request.filters.accepts(in)) ++sample_hits;
+            if (s.passes(d, in, request.filters)) ++sample_hits;
             if (++sampled == 1024 && sample_hits >= 16) break;
         }
     }
@@ -917,7 +1166,7 @@ std::optional<std::vector<std::int64_t>> RankIndex::candidates(const RankFilters
     auto take = [&](std::uint32_t d) {
         if (s.changed_since_build.contains(d)) return true;
         const auto& in = s.inputs[d];
-        if (in.visible && filters.accepts(in)) out.push_back(s.ids[d]);
+        if (s.passes(d, in, filters)) out.push_back(s.ids[d]);
         return out.size() <= limit;
     };
     bool fits = true;
@@ -936,7 +1185,7 @@ std::optional<std::vector<std::int64_t>> RankIndex::candidates(const RankFilters
     for (auto d : s.changed_since_build) {
         if (!fits) break;
         const auto& in = s.inputs[d];
-        if (in.visible && filters.accepts(in)) out.push_back(s.ids[d]);
+        if (s.passes(d, in, filters)) out.push_back(s.ids[d]);
         fits = out.size() <= limit;
     }
     if (!fits) return std::nullopt;
@@ -997,7 +1246,7 @@ FacetCounts RankIndex::facets(const RankFilters& filters,
             auto it = s.dense.find(id);
             if (it == s.dense.end() || !seen.insert(it->second).second) continue;
             const auto& in = s.inputs[it->second];
-            if (in.visible && filters.accepts(in)) tally.add(in);
+            if (s.passes(it->second, in, filters)) tally.add(in);
         }
         return tally.finish(1.0, false);
     }
@@ -1023,7 +1272,7 @@ FacetCounts RankIndex::facets(const RankFilters& filters,
     std::size_t sample_hits = 0;
     for (auto d : b.sample) {
         const auto& in = s.inputs[d];
-        if (in.visible && filters.accepts(in)) ++sample_hits;
+        if (s.passes(d, in, filters)) ++sample_hits;
     }
     const double estimate = b.sample.empty() ? 0.0
                                               : static_cast<double>(sample_hits) / static_cast<double>(b.sample.size()) *
@@ -1034,14 +1283,14 @@ FacetCounts RankIndex::facets(const RankFilters& filters,
         Tally sampled;
         for (auto d : b.sample) {
             const auto& in = s.inputs[d];
-            if (in.visible && filters.accepts(in)) sampled.add(in);
+            if (s.passes(d, in, filters)) sampled.add(in);
         }
         return sampled.finish(static_cast<double>(s.visible) / static_cast<double>(b.sample.size()), true);
     }
     auto count = [&](std::uint32_t d) {
         if (s.changed_since_build.contains(d)) return;
         const auto& in = s.inputs[d];
-        if (in.visible && filters.accepts(in)) tally.add(in);
+        if (s.passes(d, in, filters)) tally.add(in);
     };
     if (price_count <= category_count) {
         for (std::size_t i = lo; i < hi; ++i) count(b.by_price[i]);
@@ -1054,7 +1303,7 @@ FacetCounts RankIndex::facets(const RankFilters& filters,
     }
     for (auto d : s.changed_since_build) {
         const auto& in = s.inputs[d];
-        if (in.visible && filters.accepts(in)) tally.add(in);
+        if (s.passes(d, in, filters)) tally.add(in);
     }
     return tally.finish(1.0, false);
 }
@@ -1081,7 +1330,7 @@ FacetCounts RankIndex::facets_from_sample(const RankFilters& filters,
         auto it = s.dense.find(id);
         if (it == s.dense.end()) continue;
         const auto& in = s.inputs[it->second];
-        if (in.visible && filters.accepts(in)) tally.add(in);
+        if (s.passes(it->second, in, filters)) tally.add(in);
     }
     const double scale = sampled == 0 ? 0.0 : static_cast<double>(s.visible) / static_cast<double>(sampled);
     return tally.finish(scale, true);

@@ -72,6 +72,17 @@ struct RankInputs {
     bool operator==(const RankInputs&) const = default;
 };
 
+// The searchable words of a product: the lexemes of its search_vector, and those of its name
+// alone (the A-weighted part), each space-separated as PostgreSQL prints them.
+struct ProductText {
+    std::int64_t product_id = 0;
+    std::string lexemes;
+    std::string name_lexemes;
+};
+
+// A text search query compiled against the index's lexemes (see RankIndex::compile_text).
+struct TextQuery;
+
 // One row of the change feed: a product's inputs before (absent for an insert) and after.
 struct RankChange {
     std::uint64_t seq = 0;
@@ -80,6 +91,7 @@ struct RankChange {
     std::optional<RankInputs> before;
     RankInputs after;
     std::int64_t at_micros = 0;  // wall clock of the change (retention of the history)
+    std::optional<ProductText> text;  // when the searchable words changed (always for an insert)
 };
 
 // The exact score of `in` at (max_purchase, now_micros): catalog::ranking_score.
@@ -91,7 +103,11 @@ struct RankFilters {
     std::optional<std::int64_t> min_price;
     std::optional<std::int64_t> max_price;
     std::optional<bool> in_stock;
-    bool accepts(const RankInputs& in) const noexcept;  // visibility not included
+    // A text query evaluated in process (compile_text), and which of its matches.
+    std::shared_ptr<const TextQuery> text;
+    TextPredicate text_predicate = TextPredicate::kAnywhere;
+    bool accepts(const RankInputs& in) const noexcept;  // visibility and text not included
+    bool filtered() const noexcept { return category_ids || min_price || max_price || in_stock || text; }
 };
 
 struct RankedId {
@@ -246,6 +262,18 @@ public:
 
     // Inputs of a product as of now (tests and explain).
     std::optional<RankInputs> inputs(std::int64_t product_id) const;
+
+    // Sets products' searchable words (after reset; the feed's changes carry their own).
+    void set_texts(const std::vector<ProductText>& texts);
+    // Whether searchable words were loaded (the text can be evaluated in process).
+    bool has_text() const;
+    // Compiles PostgreSQL tsquery text (what websearch_to_tsquery printed) against the known
+    // lexemes: nullopt when it uses what the index does not evaluate (phrase or prefix operators,
+    // weights other than the name's), or when no words were loaded. A lexeme no product has
+    // simply matches nothing. Compile per request: lexemes added later are unknown to old queries.
+    std::shared_ptr<const TextQuery> compile_text(std::string_view tsquery) const;
+    // The fraction of visible products passing `filters` (text included), from the build's sample.
+    double estimate_fraction(const RankFilters& filters) const;
 
 private:
     friend class RankScan;

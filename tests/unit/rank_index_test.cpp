@@ -484,3 +484,60 @@ TEST(RankIndex, FacetsAreExactForSmallSetsAndMarkedApproximateAbove) {
 
 }  // namespace
 }  // namespace emporium::catalog
+
+namespace emporium::catalog {
+namespace {
+
+// The in-process text evaluation against what PostgreSQL's tsquery operators mean.
+TEST(RankIndexText, CompilesAndEvaluatesTsqueryText) {
+    RankIndex index;
+    std::vector<std::pair<std::int64_t, RankInputs>> products;
+    for (std::int64_t id = 1; id <= 4; ++id) {
+        RankInputs in;
+        in.visible = true;
+        in.created_micros = kNow;
+        products.emplace_back(id, in);
+    }
+    index.reset(*PgSnapshot::parse("10:10:"), products, {}, kNow);
+    index.set_texts({{1, "black cotton shirt", "black shirt"},
+                     {2, "black leather boot it's", "leather boot"},
+                     {3, "red cotton shirt", "red"},
+                     {4, "", ""}});
+    auto ids = [&](const std::string& tsquery, TextPredicate p = TextPredicate::kAnywhere) {
+        RankRequest r;
+        r.filters.text = index.compile_text(tsquery);
+        EXPECT_NE(r.filters.text, nullptr) << tsquery;
+        r.filters.text_predicate = p;
+        r.want = 10;
+        r.now_micros = kNow;
+        std::vector<RankedId> out;
+        EXPECT_FALSE(index.rank(r, out));
+        std::set<std::int64_t> got;
+        for (const auto& x : out) got.insert(x.id);
+        return got;
+    };
+    EXPECT_EQ(ids("'black'"), (std::set<std::int64_t>{1, 2}));
+    EXPECT_EQ(ids("'black' & 'cotton'"), (std::set<std::int64_t>{1}));
+    EXPECT_EQ(ids("'black' & !'cotton'"), (std::set<std::int64_t>{2}));
+    EXPECT_EQ(ids("'red' | 'boot'"), (std::set<std::int64_t>{2, 3}));
+    EXPECT_EQ(ids("( 'red' | 'black' ) & 'shirt'"), (std::set<std::int64_t>{1, 3}));
+    EXPECT_EQ(ids("!'shirt'"), (std::set<std::int64_t>{2, 4}));
+    EXPECT_EQ(ids("'it''s'"), (std::set<std::int64_t>{2}));
+    EXPECT_EQ(ids("'unknown'"), (std::set<std::int64_t>{}));
+    EXPECT_EQ(ids("!'unknown' & 'cotton'"), (std::set<std::int64_t>{1, 3}));
+    EXPECT_EQ(ids(""), (std::set<std::int64_t>{}));  // only stop words: nothing
+    // The name tier: the whole query must match in the name alone, and anywhere.
+    EXPECT_EQ(ids("'shirt'", TextPredicate::kName), (std::set<std::int64_t>{1}));
+    EXPECT_EQ(ids("'shirt'", TextPredicate::kElsewhere), (std::set<std::int64_t>{3}));
+    EXPECT_EQ(ids("'black' & !'leather'", TextPredicate::kName), (std::set<std::int64_t>{1}));
+    EXPECT_EQ(ids("'black' & !'cotton'", TextPredicate::kName), (std::set<std::int64_t>{}));  // 2: black not in its name
+    EXPECT_EQ(ids("'shirt':A"), (std::set<std::int64_t>{1}));
+    // What the index does not evaluate: phrases and prefixes go to the database.
+    EXPECT_EQ(index.compile_text("'black' <-> 'shirt'"), nullptr);
+    EXPECT_EQ(index.compile_text("'bla':*"), nullptr);
+    EXPECT_EQ(index.compile_text("'black' &"), nullptr);
+    EXPECT_EQ(index.compile_text("'black"), nullptr);
+}
+
+}  // namespace
+}  // namespace emporium::catalog
