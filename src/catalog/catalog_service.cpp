@@ -660,6 +660,7 @@ asio::awaitable<std::optional<RankError>> rank_text_in_process(
     std::size_t enumerate_limit,
     RankScan& scan) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     const double fraction = index.estimate_fraction(request.filters);
+    request.fraction = fraction;
     const double n = static_cast<double>(index.size());
     const double matches = fraction * n;
     const double walk_us = 0.08 * std::min(n, static_cast<double>(request.want) / std::max(fraction, 1.0 / 8192.0));

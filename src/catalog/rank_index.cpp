@@ -384,6 +384,18 @@ struct RankIndex::Impl {
         }
         return out;
     }
+    // The fraction of the build's sample passing `f`: its first 1 024 products, 4 096 when fewer
+    // than 32 of those pass (selective filters need more of the sample to be seen at all).
+    double sample_fraction(const RankScan::Build& b, const RankFilters& f) const {
+        std::size_t hits = 0;
+        std::size_t seen = 0;
+        for (auto d : b.sample) {
+            if (passes(d, inputs[d], f)) ++hits;
+            ++seen;
+            if ((seen == 1024 && hits >= 32) || seen == 4096) break;
+        }
+        return seen == 0 ? 1.0 : static_cast<double>(hits) / static_cast<double>(seen);
+    }
     // Whether product `d` (with inputs `in` as of the query) passes every filter, text included.
     bool passes(std::uint32_t d, const RankInputs& in, const RankFilters& f) const {
         if (!in.visible || !f.accepts(in)) return false;
@@ -670,12 +682,8 @@ std::shared_ptr<const TextQuery> RankIndex::compile_text(std::string_view tsquer
 double RankIndex::estimate_fraction(const RankFilters& filters) const {
     const auto& s = *impl_;
     std::shared_lock lock(s.mutex);
-    if (!s.build || s.build->sample.empty()) return 1.0;
-    std::size_t hits = 0;
-    for (auto d : s.build->sample) {
-        if (s.passes(d, s.inputs[d], filters)) ++hits;
-    }
-    return static_cast<double>(hits) / static_cast<double>(s.build->sample.size());
+    if (!s.build) return 1.0;
+    return s.sample_fraction(*s.build, filters);
 }
 
 std::optional<RankInputs> RankIndex::inputs(std::int64_t product_id) const {
@@ -1004,17 +1012,9 @@ std::optional<RankError> RankIndex::begin(const RankRequest& request, RankScan& 
     // How many of the build's products pass every filter, estimated from the sample: its first
     // 1 024 products, or all of it when the filters are selective (few hits).
     const bool filtered = request.filters.filtered();
-    std::size_t sample_hits = 0;
-    std::size_t sampled = 0;
-    if (filtered) {
-        for (auto d : b.sample) {
-            const auto& in = s.inputs[d];
-            if (s.passes(d, in, request.filters)) ++sample_hits;
-            if (++sampled == 1024 && sample_hits >= 16) break;
-        }
-    }
-    const double fraction =
-        !filtered || sampled == 0 ? 1.0 : static_cast<double>(sample_hits) / static_cast<double>(sampled);
+    const double fraction = request.fraction ? *request.fraction
+                            : filtered         ? s.sample_fraction(b, request.filters)
+                                               : 1.0;
     scan.estimated_matches_ = fraction * static_cast<double>(n);
     const double want = static_cast<double>(std::max<std::size_t>(request.want, 1));
     // Expected visits of a scan in key order to find `want` results (capped by its population).

@@ -133,6 +133,8 @@ struct RankRequest {
     std::optional<std::int64_t> now_micros;    // nullopt = the wall clock
     // Rank only these products (e.g. the text matches when there are few): exact, by enumeration.
     std::optional<std::vector<std::int64_t>> only_ids;
+    // The fraction of products passing the filters, when the caller estimated it already.
+    std::optional<double> fraction;
 };
 
 class RankIndex;
@@ -272,7 +274,8 @@ public:
     // weights other than the name's), or when no words were loaded. A lexeme no product has
     // simply matches nothing. Compile per request: lexemes added later are unknown to old queries.
     std::shared_ptr<const TextQuery> compile_text(std::string_view tsquery) const;
-    // The fraction of visible products passing `filters` (text included), from the build's sample.
+    // The fraction of visible products passing `filters` (text included), from the build's sample
+    // (its first 1 024 products, 4 096 when the filters are selective).
     double estimate_fraction(const RankFilters& filters) const;
 
 private:
