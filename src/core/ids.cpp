@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <array>
+#include <cstdint>
 
 namespace emporium::core {
 
@@ -18,6 +19,38 @@ std::string random_hex_id() {
     std::array<char, 33> hex{};
     sodium_bin2hex(hex.data(), hex.size(), raw.data(), raw.size());
     return std::string(hex.data(), 32);
+}
+
+std::string request_id() {
+    // xoshiro256** per thread, seeded once from the CSPRNG.
+    thread_local std::array<std::uint64_t, 4> state = [] {
+        std::array<std::uint64_t, 4> seed{};
+        randombytes_buf(seed.data(), sizeof(seed));
+        return seed;
+    }();
+    auto next = [] {
+        auto& s = state;
+        const auto rotl = [](std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); };
+        const std::uint64_t result = rotl(s[1] * 5, 7) * 9;
+        const std::uint64_t t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = rotl(s[3], 45);
+        return result;
+    };
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out(32, '0');
+    for (int half = 0; half < 2; ++half) {
+        auto v = next();
+        for (int i = 0; i < 16; ++i) {
+            out[static_cast<std::size_t>(half * 16 + i)] = kHex[v & 0xFU];
+            v >>= 4U;
+        }
+    }
+    return out;
 }
 
 }  // namespace emporium::core
