@@ -42,7 +42,9 @@ int run_migrate(const core::Config& config, const MigrateOptions& options);
 // `emporium seed`: deterministic demo data. On a terminal (or with ProgressMode::kAlways) the
 // tables' progress is redrawn in place on stderr; otherwise only the summary line is printed
 // (stdout) and logged.
-int run_seed(const core::Config& config, const SeedOptions& options, ProgressMode progress = ProgressMode::kAuto);
+int run_seed(const core::Config& config,
+             const SeedOptions& options,
+             ProgressMode progress = ProgressMode::kAuto);
 // Whether run_seed draws progress for `mode` (pure; the terminal test is isatty(stderr)).
 bool progress_enabled(ProgressMode mode, bool stderr_is_terminal);
 // `emporium create-admin --email E [--name N]`: creates an admin account; the password comes from
