@@ -73,6 +73,9 @@ struct LoadState {
     std::array<TableProgress, kTableCount> progress{};
     std::array<TableTiming, kTableCount> timing{};
     std::array<Clock::time_point, kTableCount> copy_began{};
+    std::array<std::int64_t, kTableCount> rows_confirmed{};  // by finished COPY statements
+    std::array<std::int64_t, kTableCount> rows_in_flight{};  // by the running one, as last polled
+    std::array<std::uint64_t, kTableCount> slices_done{};    // bumps with every finished statement
     std::array<bool, kGroupCount> claimed{};
     std::array<bool, kTableCount> done{};  // committed
     asio::steady_timer changed;            // its waits are cancelled whenever a group commits
@@ -88,9 +91,12 @@ ProgressSnapshot snapshot(const LoadState& state) {
     ProgressSnapshot s;
     s.elapsed_seconds = seconds_since(state.started);
     for (const TableDeps& d : kDeps) {
-        TableProgress t = state.progress[index_of(d.table)];
-        if (t.phase == TablePhase::kLoading)
-            t.load_seconds = seconds_since(state.copy_began[index_of(d.table)]);
+        const std::size_t i = index_of(d.table);
+        TableProgress t = state.progress[i];
+        if (t.phase == TablePhase::kLoading) {
+            t.load_seconds = seconds_since(state.copy_began[i]);
+            t.rows_done = std::min(t.rows_total, state.rows_confirmed[i] + state.rows_in_flight[i]);
+        }
         s.tables.push_back(std::move(t));
     }
     return s;
@@ -193,17 +199,15 @@ struct Restore {
     std::string comment;
 };
 
-// The CopySource: generates the next chunk and records the progress.
+// The CopySource: generates the next chunk.
 struct ChunkSource {
     std::shared_ptr<TableStream> stream;
-    std::shared_ptr<LoadState> state;
-    Table table;
-    bool operator()(std::string& chunk) const {
-        const bool more = stream->fill(chunk);
-        state->progress[index_of(table)].rows_done = stream->rows_written();
-        return more;
-    }
+    bool operator()(std::string& chunk) const { return stream->fill(chunk); }
 };
+
+// Rows per COPY statement (a table is loaded by several in its transaction): libpq queues all the
+// data a statement is given, so this bounds the client's memory (about 40 MB of products).
+constexpr std::int64_t kSliceUnits = 100'000;
 
 std::optional<Table> seeded_table(std::string_view name) {
     for (Table t : kAllTables) {
@@ -352,9 +356,18 @@ asio::awaitable<void> load_group(db::Connection& conn, std::shared_ptr<LoadState
         state->copy_began[index_of(t)] = copy_began;
         std::string sql(copy_sql(t));
         if (frozen) sql += " (FREEZE)";
-        auto stream = std::make_shared<TableStream>(state->data, t);
-        db::CopySource source{ChunkSource{stream, state, t}};
-        const std::int64_t copied = co_await conn.copy_in(std::move(sql), std::move(source));
+        const std::int64_t units = state->data->units(t);
+        std::int64_t copied = 0;
+        for (std::int64_t first = 0; first < units; first += kSliceUnits) {
+            auto stream =
+                std::make_shared<TableStream>(state->data, t, first, std::min(first + kSliceUnits, units));
+            db::CopySource source{ChunkSource{std::move(stream)}};
+            std::string statement = sql;
+            copied += co_await conn.copy_in(std::move(statement), std::move(source));
+            state->rows_confirmed[index_of(t)] = copied;
+            state->rows_in_flight[index_of(t)] = 0;
+            ++state->slices_done[index_of(t)];
+        }
         progress.rows_done = copied;
         timing.table = name;
         timing.rows = copied;
@@ -451,8 +464,27 @@ asio::awaitable<void> all_lanes(std::shared_ptr<LoadState> state) {
     state->tick.cancel();
 }
 
-asio::awaitable<void> ticker(std::shared_ptr<LoadState> state, ProgressCallback progress) {
+// Rows the running COPY statements have processed so far, per table (PostgreSQL's own count).
+constexpr std::string_view kCopyProgressSql =
+    "SELECT c.relname AS table_name, p.tuples_processed AS rows FROM pg_stat_progress_copy p "
+    "JOIN pg_class c ON c.oid = p.relid WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = "
+    "current_database())";
+
+// Polls the running COPYs through `control` (a connection of its own) and reports a snapshot
+// about four times a second until the lanes finish. `control` outlives the call (run() awaits it).
+asio::awaitable<void> ticker(std::shared_ptr<LoadState> state,
+                             db::Connection* control,
+                             ProgressCallback progress) {
     while (!state->finished) {
+        const std::array<std::uint64_t, kTableCount> slices = state->slices_done;
+        const db::QueryResult copying = co_await control->query_unprepared(std::string(kCopyProgressSql));
+        for (std::size_t i = 0; i < copying.rows(); ++i) {
+            const std::optional<Table> t = seeded_table(copying.get<std::string>(i, "table_name"));
+            // A count of a statement that has finished meanwhile is already in rows_confirmed.
+            if (!t || state->slices_done[index_of(*t)] != slices[index_of(*t)]) continue;
+            if (state->progress[index_of(*t)].phase != TablePhase::kLoading) continue;
+            state->rows_in_flight[index_of(*t)] = copying.get<std::int64_t>(i, "rows");
+        }
         progress(snapshot(*state));
         state->tick.expires_after(std::chrono::milliseconds(250));
         static_cast<void>(co_await state->tick.async_wait(asio::as_tuple(asio::use_awaitable)));
@@ -523,7 +555,7 @@ asio::awaitable<SeedReport> run(db::ConnectionOptions database,
     }
 
     if (progress) {
-        co_await (all_lanes(state) && ticker(state, std::move(progress)));
+        co_await (all_lanes(state) && ticker(state, control.get(), std::move(progress)));
     } else {
         co_await all_lanes(state);
     }

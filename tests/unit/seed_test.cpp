@@ -608,9 +608,11 @@ TEST(SeedProgress, FormatsOneLinePerTableWithRateAndPhase) {
     s.tables.back().indexes_done = 1;
     s.tables.push_back(table("users", 20'000, 20'000, TablePhase::kDone));
     s.tables.back().total_seconds = 75;
+    s.tables.push_back(table("reviews", 74'782, 74'782, TablePhase::kLoaded));
+    s.tables.back().load_seconds = 2;
 
     const std::vector<std::string> lines = format_progress(s);
-    ASSERT_EQ(lines.size(), 6U);
+    ASSERT_EQ(lines.size(), 7U);
     EXPECT_EQ(lines[0].rfind("seed: 0:42 elapsed, about ", 0), 0U) << lines[0];
     EXPECT_NE(lines[0].find(" left"), std::string::npos) << lines[0];
     EXPECT_EQ(lines[1], "  categories                 183 /       183  100%  done in 0.0 s");
@@ -618,6 +620,7 @@ TEST(SeedProgress, FormatsOneLinePerTableWithRateAndPhase) {
     EXPECT_EQ(lines[3], "  inventory_movements          0 / 1,000,000    0%  waiting");
     EXPECT_EQ(lines[4], "  orders                 500,000 /   500,000  100%  building indexes 1/3");
     EXPECT_EQ(lines[5], "  users                   20,000 /    20,000  100%  done in 1:15");
+    EXPECT_EQ(lines[6], "  reviews                 74,782 /    74,782  100%  loaded, 37,391 rows/s");
     // The right column is aligned on the widest total.
     EXPECT_EQ(lines[1].find('/'), lines[2].find('/'));
 }
@@ -637,22 +640,22 @@ TEST(SeedProgress, HeaderWhenStartingAndWhenDone) {
 TEST(SeedProgress, EstimatesTimeLeftFromWeightedRows) {
     ProgressSnapshot s;
     s.elapsed_seconds = 10;
-    // Half of the products' rows after 10 s (50 per second), their index rebuild (35 % of the load)
-    // still to come: 500 + 350 rows' worth left.
+    // Half of the products' rows after 10 s (50 per second), their index rebuild (60 % of the load)
+    // still to come: 500 + 600 rows' worth left.
     s.tables.push_back(table("products", 1000, 500, TablePhase::kLoading));
-    EXPECT_NEAR(estimate_seconds_left(s), 17, 1e-9);
-    // A waiting table adds its own weighted rows: inventory_movements cost 0.12 of a product row,
-    // plus 20 % for its indexes.
+    EXPECT_NEAR(estimate_seconds_left(s), 22, 1e-9);
+    // A waiting table adds its own weighted rows: an inventory movement costs 0.03 of a product
+    // row, plus 70 % for its indexes.
     s.tables.push_back(table("inventory_movements", 1000, 0, TablePhase::kWaiting));
-    EXPECT_NEAR(estimate_seconds_left(s), 17 + (120 + 24) / 50.0, 1e-9);
-    // Indexing: the load is done, the built share of the indexes too.
-    s.tables[0].phase = TablePhase::kIndexing;
+    EXPECT_NEAR(estimate_seconds_left(s), 22 + (30 + 21) / 50.0, 1e-9);
+    // Loaded: the rows are done, the indexes not yet. Indexing: the built share of them too.
+    s.tables[0].phase = TablePhase::kLoaded;
     s.tables[0].rows_done = 1000;
+    EXPECT_NEAR(estimate_seconds_left(s), (1651.0 - 1000) * 10 / 1000, 1e-9);
+    s.tables[0].phase = TablePhase::kIndexing;
     s.tables[0].indexes_total = 4;
     s.tables[0].indexes_done = 2;
-    const double done = 1000 + 175;
-    const double total = 1350 + 144;
-    EXPECT_NEAR(estimate_seconds_left(s), (total - done) * 10 / done, 1e-9);
+    EXPECT_NEAR(estimate_seconds_left(s), (1651.0 - 1300) * 10 / 1300, 1e-9);
 }
 
 }  // namespace
