@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <numeric>
+#include <unordered_set>
 
 namespace emporium::seed {
 
@@ -483,6 +484,45 @@ ProductRow Dataset::product(std::int64_t id) const {
     row.rating_count = rating_count_[static_cast<std::size_t>(id)];
     row.created_at = base.created_at;
     return row;
+}
+
+std::string Dataset::product_name(std::int64_t id, std::size_t* leaf_index) const {
+    const Vocabulary& v = vocab::vocabulary();
+    const ProductBase base = product_base(id);
+    const Leaf& leaf = v.leaves[base.leaf];
+    // The same generator and the same draws as product(), which writes the name first.
+    Rng rng = Rng::for_row(options_.seed, kStreamProductText, static_cast<std::uint64_t>(id));
+    TextContext ctx(v, leaf, base, rng);
+    std::string name;
+    append_name(ctx, leaf, name);
+    if (leaf_index != nullptr) *leaf_index = base.leaf;
+    return name;
+}
+
+std::vector<std::string> Dataset::name_words() const {
+    const Vocabulary& v = vocab::vocabulary();
+    std::unordered_set<std::string> words;
+    std::vector<bool> leaves(v.leaves.size());
+    const auto add = [&words](std::string_view text) {
+        std::size_t start = 0;
+        while (start < text.size()) {
+            std::size_t end = text.find(' ', start);
+            if (end == std::string_view::npos) end = text.size();
+            if (end > start) words.emplace(text.substr(start, end - start));
+            start = end + 1;
+        }
+    };
+    for (std::int64_t id = 1; id <= options_.products; ++id) {
+        std::size_t leaf = 0;
+        add(product_name(id, &leaf));
+        leaves[leaf] = true;
+    }
+    for (std::size_t l = 0; l < leaves.size(); ++l) {
+        if (leaves[l]) add(v.leaves[l].name);
+    }
+    std::vector<std::string> out(words.begin(), words.end());
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 }  // namespace emporium::seed

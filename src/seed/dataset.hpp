@@ -120,6 +120,11 @@ public:
     static std::int64_t category_count();
     static CategoryRow category(std::int64_t id);  // the tree is the same for every seed
     ProductRow product(std::int64_t id) const;
+    // Just the name of product(id) (cheaper); `leaf_index`, when given, receives its leaf.
+    std::string product_name(std::int64_t id, std::size_t* leaf_index = nullptr) const;
+    // The distinct space-separated pieces of every product name and of the names of the leaves
+    // that have products, sorted: what the search vocabulary is built from (O(products) time).
+    std::vector<std::string> name_words() const;
     UserRow user(std::int64_t id) const;
     OrderRow order(std::int64_t id) const;
     ReviewRow review(std::int64_t id) const;

@@ -1,4 +1,5 @@
 // seed::run: table groups, one transaction each, on up to kLoadConnections connections.
+#include "core/cpu_pool.hpp"
 #include "core/log.hpp"
 #include "seed/dataset.hpp"
 #include "seed/seed.hpp"
@@ -76,6 +77,7 @@ struct LoadState {
     std::array<std::int64_t, kTableCount> rows_confirmed{};  // by finished COPY statements
     std::array<std::int64_t, kTableCount> rows_in_flight{};  // by the running one, as last polled
     std::array<std::uint64_t, kTableCount> slices_done{};    // bumps with every finished statement
+    std::optional<std::vector<std::string>> name_words;      // Dataset::name_words(), once computed
     std::array<bool, kGroupCount> claimed{};
     std::array<bool, kTableCount> done{};  // committed
     asio::steady_timer changed;            // its waits are cancelled whenever a group commits
@@ -175,23 +177,53 @@ constexpr db::Statement kReferencingSql{
     " SELECT c.conrelid FROM pg_constraint c JOIN refs r ON c.confrelid = r.relid WHERE c.contype = 'f') "
     "SELECT relid::regclass::text AS name FROM refs WHERE relid <> $1::regclass ORDER BY relid"};
 
-// Whether products_category_name (the trigger that copies categories.name into products) is there
-// and enabled; the seeder writes the same value itself.
-constexpr db::Statement kCategoryTriggerSql{
-    "seed.category_trigger",
-    "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'products'::regclass "
-    "AND tgname = 'products_category_name' AND tgenabled <> 'D') AS enabled"};
+// Row triggers on products whose work the load does once for all rows instead: the load disables
+// those present and enabled during its COPY, re-enables them and runs their bulk equivalent
+// (bulk_sql) in the same transaction. Every session of the load also sets emporium.bulk_load,
+// which these triggers (and any later one that follows the convention) check to skip their work.
+struct BulkTrigger {
+    std::string_view name;
+    std::string_view bulk_sql;
+};
+constexpr std::array<BulkTrigger, 3> kBulkTriggers{{
+    // Copies categories.name into products.category_name: the rows carry it already; the check
+    // below makes sure they agree.
+    {"products_category_name", ""},
+    // Records the words of names for typo correction (migration 0006). Instead of
+    // catalog_refresh_search_words(), which splits every product's name again, the load splits the
+    // distinct pieces of the names it generated (a few thousand words and model codes) with the
+    // same function: see kSearchWordsSql.
+    {"products_search_words", ""},
+    // Writes the rank index's change feed (migration 0008): one row for product 0 asks every API
+    // process to reload its index instead.
+    {"products_feed_insert",
+     "INSERT INTO catalog_changes (product_id, a_price_cents, a_in_stock, a_visible, a_purchase_count, "
+     "a_rating_sum, a_rating_count, a_created_at) VALUES (0, 0, false, false, 0, 0, 0, now())"},
+}};
+
+// The search vocabulary from the names' distinct space-separated pieces ($1, a text[] literal):
+// catalog_words() splits a name into the same words as its pieces one by one.
+constexpr db::Statement kSearchWordsSql{
+    "seed.search_words",
+    "INSERT INTO search_words (word) SELECT DISTINCT w FROM unnest($1::text[]) AS piece, "
+    "catalog_words(piece, '') AS w ON CONFLICT DO NOTHING"};
+
+// Which of them are there and enabled.
+constexpr db::Statement kEnabledTriggersSql{
+    "seed.enabled_triggers",
+    "SELECT tgname::text AS name FROM pg_trigger WHERE tgrelid = 'products'::regclass AND NOT tgisinternal "
+    "AND tgenabled <> 'D' AND tgname = ANY (string_to_array($1, ','))"};
+
+// Rows whose category_name is not what products_category_name would have written.
+constexpr std::string_view kCategoryNameMismatchSql =
+    "SELECT EXISTS (SELECT 1 FROM products p LEFT JOIN categories c ON c.id = p.category_id "
+    "WHERE p.category_name IS DISTINCT FROM coalesce(c.name, ''))";
 
 // The tables of a (comma-separated) list whose pages are not all marked all-visible.
 constexpr db::Statement kVisibilityUnsetSql{"seed.visibility_unset",
                                             "SELECT c.oid::regclass::text AS name FROM pg_class c "
                                             "WHERE c.oid = ANY (string_to_array($1, ', ')::regclass[]) AND "
                                             "c.relallvisible < c.relpages ORDER BY c.oid"};
-
-// Rows whose category_name is not what the trigger would have written.
-constexpr std::string_view kCategoryNameMismatchSql =
-    "SELECT EXISTS (SELECT 1 FROM products p LEFT JOIN categories c ON c.id = p.category_id "
-    "WHERE p.category_name IS DISTINCT FROM coalesce(c.name, ''))";
 
 // DDL saved to restore what the transaction dropped.
 struct Restore {
@@ -272,6 +304,65 @@ asio::awaitable<std::vector<Restore>> drop_foreign_keys(
     co_return saved;
 }
 
+// Disables the kBulkTriggers present and enabled on products; returns them.
+// NOLINTNEXTLINE(cppcoreguidelines-avoid-reference-coroutine-parameters): load_group() awaits it
+asio::awaitable<std::vector<BulkTrigger>> disable_bulk_triggers(db::Connection& conn) {
+    std::string names;
+    for (const BulkTrigger& b : kBulkTriggers) names += (names.empty() ? "" : ",") + std::string(b.name);
+    const db::QueryResult enabled = co_await conn.query(kEnabledTriggersSql, names);
+    std::vector<BulkTrigger> disabled;
+    for (std::size_t i = 0; i < enabled.rows(); ++i) {
+        const auto name = enabled.get<std::string>(i, "name");
+        for (const BulkTrigger& b : kBulkTriggers) {
+            if (b.name != name) continue;
+            co_await conn.execute_script("ALTER TABLE products DISABLE TRIGGER " + name);
+            disabled.push_back(b);
+        }
+    }
+    co_return disabled;
+}
+
+// A text[] literal: {"a","b"} with quotes and backslashes escaped.
+std::string text_array(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (const std::string& item : items) {
+        if (out.size() > 1) out.push_back(',');
+        out.push_back('"');
+        for (const char c : item) {
+            if (c == '"' || c == '\\') out.push_back('\\');
+            out.push_back(c);
+        }
+        out.push_back('"');
+    }
+    out.push_back('}');
+    return out;
+}
+
+// Re-enables the triggers and does their work for all rows at once.
+// NOLINTNEXTLINE(cppcoreguidelines-avoid-reference-coroutine-parameters): load_group() awaits it
+asio::awaitable<void> replace_bulk_triggers(db::Connection& conn,
+                                            std::shared_ptr<LoadState> state,
+                                            std::vector<BulkTrigger> disabled) {
+    for (const BulkTrigger& b : disabled) {
+        co_await conn.execute_script("ALTER TABLE products ENABLE TRIGGER " + std::string(b.name));
+        if (!b.bulk_sql.empty()) co_await conn.execute_script(std::string(b.bulk_sql));
+        if (b.name == "products_search_words") {
+            // Computed on the CPU pool while the rows loaded; wait if it is not done yet.
+            while (!state->name_words) {
+                static_cast<void>(co_await state->changed.async_wait(asio::as_tuple(asio::use_awaitable)));
+            }
+            static_cast<void>(co_await conn.query(kSearchWordsSql, text_array(*state->name_words)));
+        }
+        if (b.name == "products_category_name") {
+            const db::QueryResult mismatch =
+                co_await conn.query_unprepared(std::string(kCategoryNameMismatchSql));
+            if (mismatch.get<bool>(0, 0)) {
+                throw SeedError("seed: generated category names differ from the categories table");
+            }
+        }
+    }
+}
+
 // Waits until `table`'s dependencies outside the group are committed.
 asio::awaitable<void> wait_ready(std::shared_ptr<LoadState> state, Table table, Group group) {
     while (!ready(*state, table, group)) {
@@ -291,6 +382,7 @@ asio::awaitable<void> load_group(db::Connection& conn, std::shared_ptr<LoadState
     // Index builds sort and the foreign-key checks hash in memory up to these sizes.
     co_await conn.execute_script("SET LOCAL maintenance_work_mem = '512MB'");
     co_await conn.execute_script("SET LOCAL work_mem = '256MB'");
+    co_await conn.execute_script("SET LOCAL emporium.bulk_load = 'on'");
     std::string names;
     for (Table t : group) names += (names.empty() ? "" : ", ") + std::string(table_name(t));
     co_await conn.execute_script("LOCK TABLE " + names + " IN ACCESS EXCLUSIVE MODE");
@@ -338,16 +430,8 @@ asio::awaitable<void> load_group(db::Connection& conn, std::shared_ptr<LoadState
         std::vector<Restore> dropped = co_await drop_foreign_keys(conn, state, t, group, false);
         foreign_keys.insert(foreign_keys.end(), dropped.begin(), dropped.end());
 
-        // products_category_name would look up every row's category; the rows already carry that
-        // name. Re-enabled (and the names checked) before the commit.
-        bool trigger_disabled = false;
-        if (t == Table::kProducts) {
-            const db::QueryResult trigger = co_await conn.query(kCategoryTriggerSql);
-            if (trigger.get<bool>(0, 0)) {
-                co_await conn.execute_script("ALTER TABLE products DISABLE TRIGGER products_category_name");
-                trigger_disabled = true;
-            }
-        }
+        std::vector<BulkTrigger> disabled;
+        if (t == Table::kProducts) disabled = co_await disable_bulk_triggers(conn);
 
         TableProgress& progress = state->progress[index_of(t)];
         TableTiming& timing = state->timing[index_of(t)];
@@ -375,14 +459,7 @@ asio::awaitable<void> load_group(db::Connection& conn, std::shared_ptr<LoadState
         progress.load_seconds = timing.copy_seconds;
         progress.phase = TablePhase::kLoaded;
 
-        if (trigger_disabled) {
-            co_await conn.execute_script("ALTER TABLE products ENABLE TRIGGER products_category_name");
-            const db::QueryResult mismatch =
-                co_await conn.query_unprepared(std::string(kCategoryNameMismatchSql));
-            if (mismatch.get<bool>(0, 0)) {
-                throw SeedError("seed: generated category names differ from the categories table");
-            }
-        }
+        if (!disabled.empty()) co_await replace_bulk_triggers(conn, state, std::move(disabled));
     }
 
     const auto keys_began = Clock::now();
@@ -454,6 +531,19 @@ asio::awaitable<void> lane(std::shared_ptr<LoadState> state) {
         state->changed.cancel();
     }
     if (conn) conn->close();
+}
+
+// Splits every product name on the CPU pool (another core) while the lanes load.
+struct NameWords {
+    std::shared_ptr<const Dataset> data;
+    std::vector<std::string> operator()() const { return data->name_words(); }
+};
+
+asio::awaitable<void> collect_name_words(std::shared_ptr<LoadState> state, core::CpuPool* cpu) {
+    NameWords task{state->data};
+    std::vector<std::string> words = co_await core::run_on_cpu(*cpu, std::move(task));
+    state->name_words = std::move(words);
+    state->changed.cancel();
 }
 
 asio::awaitable<void> all_lanes(std::shared_ptr<LoadState> state) {
@@ -554,11 +644,14 @@ asio::awaitable<SeedReport> run(db::ConnectionOptions database,
         p.rows_total = state->data->rows(t);
     }
 
+    core::CpuPool cpu(1);
     if (progress) {
-        co_await (all_lanes(state) && ticker(state, control.get(), std::move(progress)));
+        co_await (all_lanes(state) && collect_name_words(state, &cpu) &&
+                  ticker(state, control.get(), std::move(progress)));
     } else {
-        co_await all_lanes(state);
+        co_await (all_lanes(state) && collect_name_words(state, &cpu));
     }
+    cpu.join();
 
     const auto rows = [&state](Table t) { return state->timing[index_of(t)].rows; };
     report.categories = rows(Table::kCategories);
