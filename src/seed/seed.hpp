@@ -15,7 +15,7 @@
 //               with related leaves. Every word list is drawn with Zipf's law, leaves have
 //               different sizes, and model codes are nearly unique, so word frequencies span from
 //               a large share of the catalog down to a handful of products. Prices are log-normal
-//               around a median per leaf; 4 % of the stock is sold out; created_at spans 1000 days,
+//               around a median per leaf; 4 % of products are sold out; created_at spans 1000 days,
 //               4 % of it in the last 30 days (the ranking's freshness window), older products
 //               rarer the older they are. purchase_count = units in the seeded paid orders;
 //               rating_sum / rating_count = the seeded reviews.
@@ -29,15 +29,17 @@
 //               anchor: the seeded order history predates the ledger's opening balance, so
 //               products.stock = Σ inventory_movements.delta holds from the start.
 //
-// Loading: each table is loaded in one transaction on its own connection (up to kLoadConnections
-// at once, as the foreign keys allow): the table is locked, must be empty, its secondary indexes
-// (those that back no constraint) are dropped, the rows are sent with one COPY, the indexes are
-// rebuilt from their saved definitions (pg_get_indexdef, so an index added by a later migration is
-// rebuilt too) and the table is ANALYZEd, then committed. A failure rolls back that table: no table
-// is ever left half-loaded or without its indexes. Tables that no foreign key references are
-// truncated in the same transaction and loaded WITH (FREEZE). Building an index once is several
-// times cheaper than maintaining it row by row, and the GIN indexes come out compact, without a
-// pending list.
+// Loading (loader.cpp): four groups of tables, each in one transaction on its own connection (up
+// to kLoadConnections at once, in foreign-key order): categories; users; orders; and the catalog
+// (products, inventory_movements, order_items, reviews). A group's transaction locks its tables
+// and checks they are empty, drops what PostgreSQL would maintain row by row (foreign keys,
+// primary/unique keys no other foreign key needs, secondary indexes), COPYs the rows, 100 000 per
+// statement (WITH (FREEZE) when the group could be truncated first), re-creates everything from
+// the definitions read from the catalog (so an index added by a later migration is rebuilt too),
+// ANALYZEs and commits. A failure rolls the group back: no table is ever left half-loaded or
+// without an index. The catalog group also keeps the bulk-load contract of migrations 0006/0008:
+// emporium.bulk_load is set, the per-row triggers for category_name, the search vocabulary and
+// the rank index's change feed are disabled during the COPY and their work is done once.
 
 #include "db/pg.hpp"
 
@@ -139,12 +141,15 @@ inline constexpr int kLoadConnections = 3;
 // - otherwise the catalog, users, orders, reviews and ledger tables must be empty: throws
 //   SeedError if not (explicit ids are loaded, so rows could collide).
 // Opens up to kLoadConnections + 1 connections with `database` (its query_timeout applies to each
-// step: one chunk of COPY data, one index build). After the tables, the identity sequences are
-// moved past the loaded ids. Each table is atomic (see above); the run as a whole is not: after a
-// failure, the tables committed so far stay, so recreate the database before seeding again.
+// step: one chunk of COPY data, one index build); needs the role that owns the tables. After the
+// tables, the identity sequences are moved past the loaded ids. Each group is atomic (see above);
+// the run as a whole is not: after a failure, the groups committed so far stay, so recreate the
+// database before seeding again. With `progress`, the running COPYs are also polled through
+// pg_stat_progress_copy.
 // Orders need users and products: with users == 0 or products == 0 no orders are generated.
 // CPU work (the pre-pass over the orders, the password hash, generating the rows) runs on the
-// calling thread: fine for the one-shot `seed` command, not for a serving I/O thread.
+// calling thread, plus one CPU-pool thread of its own (the names' words): fine for the one-shot
+// `seed` command, not for a serving I/O thread.
 // Throws db:: errors on database failures.
 boost::asio::awaitable<SeedReport> run(db::ConnectionOptions database,
                                        SeedOptions options,

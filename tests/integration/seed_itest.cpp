@@ -86,8 +86,8 @@ constexpr const char* kSchemaDigest =
     " FROM pg_constraint WHERE connamespace = 'public'::regnamespace"
     " UNION ALL SELECT indexdef || ' ' || coalesce(obj_description(to_regclass(indexname), 'pg_class'), '') "
     " FROM pg_indexes WHERE schemaname = 'public'"
-    " UNION ALL SELECT tgrelid::regclass || ' ' || tgname || ' ' || tgenabled::text FROM pg_trigger WHERE NOT "
-    "tgisinternal) s";
+    " UNION ALL SELECT tgrelid::regclass || ' ' || tgname || ' ' || tgenabled::text"
+    " FROM pg_trigger WHERE NOT tgisinternal) s";
 
 TEST(SeedIntegration, LoadsAConsistentSearchableShop) {
     test::TestDatabase db;
