@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -77,7 +78,7 @@ int run_seed(const core::Config& config, const SeedOptions& options, ProgressMod
     seed::SeedReport report{};
     boost::asio::co_spawn(
         ctx, seed_shop(database, options, show_progress), [&](std::exception_ptr e, seed::SeedReport r) {
-            failure = e;
+            failure = std::move(e);
             report = std::move(r);
         });
     ctx.run();
@@ -93,11 +94,11 @@ int run_seed(const core::Config& config, const SeedOptions& options, ProgressMod
         std::cout << "seed: catalog already has products, nothing to do\n";
         return 0;
     }
-    char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%.1f", report.seconds);
+    std::array<char, 32> seconds{};
+    std::snprintf(seconds.data(), seconds.size(), "%.1f", report.seconds);
     std::cout << "seeded " << report.categories << " categories, " << report.products << " products, "
               << report.users << " users, " << report.orders << " orders (" << report.order_items
-              << " items), " << report.reviews << " reviews in " << seconds << " s\n";
+              << " items), " << report.reviews << " reviews in " << seconds.data() << " s\n";
     return 0;
 }
 

@@ -65,7 +65,7 @@ const TableDeps& deps_of(Table t) {
 // Shared by the load lanes and the progress ticker. Everything runs on one executor thread, so
 // plain members are enough.
 struct LoadState {
-    explicit LoadState(asio::any_io_executor ex) : changed(ex), tick(ex) {
+    explicit LoadState(const asio::any_io_executor& ex) : changed(ex), tick(ex) {
         changed.expires_at(asio::steady_timer::time_point::max());
     }
     std::shared_ptr<const Dataset> data;

@@ -47,28 +47,22 @@ std::string grouped(std::int64_t v) {
 
 // 75.4 → "1:15", 3725 → "1:02:05".
 std::string clock_time(double seconds) {
-    const auto s = static_cast<std::int64_t>(std::max(0.0, std::round(seconds)));
-    char buf[32];
+    const auto s = static_cast<long long>(std::max(0.0, std::round(seconds)));
+    std::array<char, 32> buf{};
     if (s >= 3600) {
-        std::snprintf(buf,
-                      sizeof buf,
-                      "%lld:%02lld:%02lld",
-                      static_cast<long long>(s / 3600),
-                      static_cast<long long>(s / 60 % 60),
-                      static_cast<long long>(s % 60));
+        std::snprintf(buf.data(), buf.size(), "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
     } else {
-        std::snprintf(
-            buf, sizeof buf, "%lld:%02lld", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+        std::snprintf(buf.data(), buf.size(), "%lld:%02lld", s / 60, s % 60);
     }
-    return buf;
+    return buf.data();
 }
 
 // 12.34 → "12.3 s", 75.4 → "1:15".
 std::string duration(double seconds) {
     if (seconds >= 60) return clock_time(seconds);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f s", seconds);
-    return buf;
+    std::array<char, 32> buf{};
+    std::snprintf(buf.data(), buf.size(), "%.1f s", seconds);
+    return buf.data();
 }
 
 std::string pad_left(std::string s, std::size_t width) {

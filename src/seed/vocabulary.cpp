@@ -1241,7 +1241,7 @@ Vocabulary build() {
         v.tops.push_back(Top{t.slug, t.name, words(t.brands), templates(t.phrases)});
     }
     for (const MidData& m : kMids) {
-        const auto top =
+        const auto* const top =
             std::find_if(kTops.begin(), kTops.end(), [&m](const TopData& t) { return t.slug == m.top; });
         if (top == kTops.end()) throw std::logic_error("seed vocabulary: unknown top-level category");
         v.mids.push_back(Mid{static_cast<std::size_t>(top - kTops.begin()),
@@ -1252,7 +1252,7 @@ Vocabulary build() {
     }
     v.leaf_weight_prefix.push_back(0);
     for (const LeafData& l : kLeaves) {
-        const auto mid =
+        const auto* const mid =
             std::find_if(kMids.begin(), kMids.end(), [&l](const MidData& m) { return m.slug == l.mid; });
         if (mid == kMids.end()) throw std::logic_error("seed vocabulary: unknown subcategory");
         Leaf leaf;

@@ -120,7 +120,7 @@ struct Vocabulary {
     std::vector<std::vector<Template>> trait_sentences;
 
     // Category ids: top levels 1..T, then the subcategories, then the leaves, in tree order.
-    std::int64_t top_id(std::size_t top) const { return static_cast<std::int64_t>(top) + 1; }
+    static std::int64_t top_id(std::size_t top) { return static_cast<std::int64_t>(top) + 1; }
     std::int64_t mid_id(std::size_t mid) const { return static_cast<std::int64_t>(tops.size() + mid) + 1; }
     std::int64_t leaf_id(std::size_t leaf) const {
         return static_cast<std::int64_t>(tops.size() + mids.size() + leaf) + 1;
