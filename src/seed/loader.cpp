@@ -177,10 +177,11 @@ constexpr db::Statement kReferencingSql{
     " SELECT c.conrelid FROM pg_constraint c JOIN refs r ON c.confrelid = r.relid WHERE c.contype = 'f') "
     "SELECT relid::regclass::text AS name FROM refs WHERE relid <> $1::regclass ORDER BY relid"};
 
-// Row triggers on products whose work the load does once for all rows instead: the load disables
-// those present and enabled during its COPY, re-enables them and runs their bulk equivalent
-// (bulk_sql) in the same transaction. Every session of the load also sets emporium.bulk_load,
-// which these triggers (and any later one that follows the convention) check to skip their work.
+// Insert triggers on products whose work the load does once for all rows instead: the load
+// disables those present and enabled during its COPY (so no per-row call and no transition table
+// either), re-enables them and runs their bulk equivalent (bulk_sql) in the same transaction.
+// Every session of the load also sets emporium.bulk_load, which these triggers (and any later one
+// that follows the convention) check to skip their work.
 struct BulkTrigger {
     std::string_view name;
     std::string_view bulk_sql;
@@ -193,12 +194,13 @@ constexpr std::array<BulkTrigger, 3> kBulkTriggers{{
     // catalog_refresh_search_words(), which splits every product's name again, the load splits the
     // distinct pieces of the names it generated (a few thousand words and model codes) with the
     // same function: see kSearchWordsSql.
-    {"products_search_words", ""},
+    {"products_search_words_insert", ""},
     // Writes the rank index's change feed (migration 0008): one row for product 0 asks every API
-    // process to reload its index instead.
+    // process to reload its index instead, and the notification wakes their listeners at commit.
     {"products_feed_insert",
      "INSERT INTO catalog_changes (product_id, a_price_cents, a_in_stock, a_visible, a_purchase_count, "
-     "a_rating_sum, a_rating_count, a_created_at) VALUES (0, 0, false, false, 0, 0, 0, now())"},
+     "a_rating_sum, a_rating_count, a_created_at) VALUES (0, 0, false, false, 0, 0, 0, now()); "
+     "SELECT pg_notify('catalog_changes', '')"},
 }};
 
 // The search vocabulary from the names' distinct space-separated pieces ($1, a text[] literal):
@@ -346,7 +348,7 @@ asio::awaitable<void> replace_bulk_triggers(db::Connection& conn,
     for (const BulkTrigger& b : disabled) {
         co_await conn.execute_script("ALTER TABLE products ENABLE TRIGGER " + std::string(b.name));
         if (!b.bulk_sql.empty()) co_await conn.execute_script(std::string(b.bulk_sql));
-        if (b.name == "products_search_words") {
+        if (b.name == "products_search_words_insert") {
             // Computed on the CPU pool while the rows loaded; wait if it is not done yet.
             while (!state->name_words) {
                 static_cast<void>(co_await state->changed.async_wait(asio::as_tuple(asio::use_awaitable)));
