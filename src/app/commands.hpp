@@ -11,6 +11,9 @@ namespace emporium::app {
 
 using SeedOptions = seed::SeedOptions;
 
+// `emporium seed --progress`: auto draws the progress only when stderr is a terminal.
+enum class ProgressMode { kAuto, kAlways, kNever };
+
 struct CreateAdminOptions {
     std::string email;
     std::string name = "Administrator";
@@ -36,8 +39,14 @@ int run_serve(const core::Config& config);
 // `emporium migrate`: applies pending migrations from MIGRATIONS_DIR. Index builds report their
 // progress: a log line at most every 5 s and, when stderr is a terminal, an in-place line.
 int run_migrate(const core::Config& config, const MigrateOptions& options);
-// `emporium seed`: deterministic demo data.
-int run_seed(const core::Config& config, const SeedOptions& options);
+// `emporium seed`: deterministic demo data. On a terminal (or with ProgressMode::kAlways) the
+// tables' progress is redrawn in place on stderr; otherwise only the summary line is printed
+// (stdout) and logged.
+int run_seed(const core::Config& config,
+             const SeedOptions& options,
+             ProgressMode progress = ProgressMode::kAuto);
+// Whether run_seed draws progress for `mode` (pure; the terminal test is isatty(stderr)).
+bool progress_enabled(ProgressMode mode, bool stderr_is_terminal);
 // `emporium create-admin --email E [--name N]`: creates an admin account; the password comes from
 // EMPORIUM_ADMIN_PASSWORD or one line of stdin. Exit code 0, 1 (rejected: policy, duplicate, or
 // database failure), 2 (no password given).

@@ -45,6 +45,12 @@ int main(int argc, char** argv) {
     seed->add_option("--orders", seed_opts.orders, "number of historical orders")->check(CLI::Range(0, 100'000'000));
     seed->add_option("--seed", seed_opts.seed, "random seed (same seed, same data)");
     seed->add_flag("--if-empty", seed_opts.only_if_empty, "do nothing when products already exist");
+    app::ProgressMode seed_progress = app::ProgressMode::kAuto;
+    seed->add_option("--progress", seed_progress, "auto (on a terminal) | always | never")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, app::ProgressMode>{{"auto", app::ProgressMode::kAuto},
+                                                     {"always", app::ProgressMode::kAlways},
+                                                     {"never", app::ProgressMode::kNever}}));
     auto* create_admin = cli.add_subcommand(
         "create-admin",
         "create an administrator (password from EMPORIUM_ADMIN_PASSWORD or one line of stdin)");
@@ -103,7 +109,7 @@ int main(int argc, char** argv) {
         if (scheduler->parsed()) return app::run_scheduler(config);
         if (recommend_rebuild->parsed()) return app::run_recommend_rebuild(config);
         if (migrate->parsed()) return app::run_migrate(config, migrate_opts);
-        if (seed->parsed()) return app::run_seed(config, seed_opts);
+        if (seed->parsed()) return app::run_seed(config, seed_opts, seed_progress);
         if (create_admin->parsed()) return app::run_create_admin(config, admin_opts);
         if (expire_orders->parsed()) return app::run_expire_orders(config);
         if (inventory->parsed()) return app::run_inventory(config, inventory_action);

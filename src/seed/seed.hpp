@@ -1,42 +1,56 @@
 #pragma once
-// Deterministic demo / benchmark data (`emporium seed`), loaded with COPY … FROM STDIN.
+// `emporium seed`: deterministic demo and benchmark data of any size, loaded with COPY.
 //
 // Every row is a pure function of (seed, table, row number): the same options always produce the
 // same rows, any row can be produced without the others, and nothing is kept in memory except a
 // few per-product counters (purchase counts, rating sums) and the list of reviewed
 // (product, user) pairs. Timestamps are relative to an anchor, the start of the UTC day of the
-// run, so they are identical for runs on the same day (the generator takes the anchor explicitly).
+// run, so they are identical for runs on the same day.
 //
-// What is generated (see seed.cpp for the exact shapes):
-//   categories  a fixed tree, 8 top-level categories with 5 leaves each; products use leaves only
+// What is generated (vocabulary.cpp holds the words, catalog.cpp / users.cpp / orders.cpp the rows):
+//   categories  11 top-level categories → 47 subcategories → 125 leaves; products are in leaves
+//   products    name, category and description agree: each leaf has its own nouns, attributes and
+//               phrases ("Norvik Aero Noise-Cancelling Headphones X240" in Electronics › Audio ›
+//               Headphones, SKU HPH-0000123), and shares word groups (colours, materials, styles…)
+//               with related leaves. Every word list is drawn with Zipf's law, leaves have
+//               different sizes, and model codes are nearly unique, so word frequencies span from
+//               a large share of the catalog down to a handful of products. Prices are log-normal
+//               around a median per leaf; 4 % of products are sold out; created_at spans 1000 days,
+//               4 % of it in the last 30 days (the ranking's freshness window), older products
+//               rarer the older they are. purchase_count = units in the seeded paid orders;
+//               rating_sum / rating_count = the seeded reviews.
 //   users       user<N>@example.com, all with one Argon2id hash of kDemoPassword, role customer
-//   products    names from word lists ("Sonora Premium Wireless Headphones Q240", "Apple iPhone 15 Pro"),
-//               two-paragraph descriptions, log-normal-ish prices, stock, created_at in the last
-//               90 days; purchase_count = units in the seeded orders; rating_sum / rating_count =
-//               the seeded reviews
-//   orders      paid or fulfilled, in the past, 1–5 distinct products each; products are grouped
-//               in bundles of kBundleSize (same category and brand) that tend to be bought
-//               together, and popularity is Zipf-like (log-uniform over a permutation of ids)
+//   orders      paid or fulfilled, in the past, 1–5 distinct products each; products come in
+//               bundles of 4 (same leaf and brand) that tend to be bought together, and
+//               popularity is Zipf-like (log-uniform over a permutation of ids)
 //   reviews     every 20th order line on average becomes a verified review (one per user and
-//               product), capped at kMaxReviews rows
+//               product), capped at 1 000 000 rows
 //   ledger      one 'initial' inventory movement per product with delta = stock, dated at the
 //               anchor: the seeded order history predates the ledger's opening balance, so
 //               products.stock = Σ inventory_movements.delta holds from the start.
+//
+// Loading (loader.cpp): four groups of tables, each in one transaction on its own connection (up
+// to kLoadConnections at once, in foreign-key order): categories; users; orders; and the catalog
+// (products, inventory_movements, order_items, reviews). A group's transaction locks its tables
+// and checks they are empty, drops what PostgreSQL would maintain row by row (foreign keys,
+// primary/unique keys no other foreign key needs, secondary indexes), COPYs the rows, 100 000 per
+// statement (WITH (FREEZE) when the group could be truncated first), re-creates everything from
+// the definitions read from the catalog (so an index added by a later migration is rebuilt too),
+// ANALYZEs and commits. A failure rolls the group back: no table is ever left half-loaded or
+// without an index. The catalog group also keeps the bulk-load contract of migrations 0006/0008:
+// emporium.bulk_load is set, the per-row triggers for category_name, the search vocabulary and
+// the rank index's change feed are disabled during the COPY and their work is done once.
+
+#include "db/pg.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
-#include <array>
-#include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
-
-namespace emporium::db {
-class Pool;
-}
 
 namespace emporium::seed {
 
@@ -48,6 +62,15 @@ struct SeedOptions {
     bool only_if_empty = false;
 };
 
+// Time spent on one table.
+struct TableTiming {
+    std::string table;
+    std::int64_t rows = 0;
+    double copy_seconds = 0;   // the COPY (row generation included)
+    double index_seconds = 0;  // rebuilding its secondary indexes
+    double total_seconds = 0;  // its group's whole transaction, BEGIN to COMMIT
+};
+
 struct SeedReport {
     std::int64_t categories = 0;
     std::int64_t products = 0;
@@ -55,7 +78,10 @@ struct SeedReport {
     std::int64_t orders = 0;
     std::int64_t order_items = 0;
     std::int64_t reviews = 0;
-    double seconds = 0;
+    std::int64_t inventory_movements = 0;
+    double prepare_seconds = 0;  // the pre-pass over the orders and the password hash
+    double seconds = 0;          // the whole run
+    std::vector<TableTiming> tables;
     bool skipped = false;
 };
 
@@ -70,188 +96,63 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// ---- progress -------------------------------------------------------------------------------
+
+// kLoaded: rows sent, the rest of its group (one transaction) still loading.
+enum class TablePhase { kWaiting, kLoading, kLoaded, kIndexing, kDone };
+
+struct TableProgress {
+    std::string table;
+    std::int64_t rows_total = 0;
+    std::int64_t rows_done = 0;  // rows sent so far
+    TablePhase phase = TablePhase::kWaiting;
+    double load_seconds = 0;  // time in the COPY so far (or in total, once past it)
+    int indexes_total = 0;
+    int indexes_done = 0;
+    double total_seconds = 0;  // once done: its group's whole transaction
+};
+
+struct ProgressSnapshot {
+    double elapsed_seconds = 0;
+    std::vector<TableProgress> tables;
+};
+
+// Called on the loading thread about four times a second while the tables load, and once more
+// when all are done.
+using ProgressCallback = std::function<void(const ProgressSnapshot&)>;
+
+// The lines a terminal shows for `snapshot` (no colours, no cursor movement; pure): a header with
+// the elapsed time and an estimate of the time left, then one line per table with its rows,
+// percentage, rate and phase.
+std::vector<std::string> format_progress(const ProgressSnapshot& snapshot);
+
+// Seconds left, estimated from the rows still to send weighted by each table's relative cost;
+// negative when nothing has been sent yet (no rate to go by).
+double estimate_seconds_left(const ProgressSnapshot& snapshot);
+
+// ---- loading ----------------------------------------------------------------------------------
+
+// Connections open at once while loading (one table each).
+inline constexpr int kLoadConnections = 3;
+
 // Loads deterministic demo data with COPY. Same options → identical rows (timestamps are relative
 // to the start of the current UTC day).
 // - only_if_empty and products already has rows: does nothing, returns skipped = true.
 // - otherwise the catalog, users, orders, reviews and ledger tables must be empty: throws
 //   SeedError if not (explicit ids are loaded, so rows could collide).
-// Loading: categories → (products, users) → (orders, reviews, ledger) → order_items, in that order
-// because of the foreign keys; big tables are cut into row ranges that load concurrently (one COPY
-// per range, up to 3 pooled connections at once; a smaller pool works too, just slower). Then the
-// identity sequences are moved past the loaded ids and the tables are ANALYZEd.
-// Not atomic: each range is its own COPY transaction; after a failure, recreate the database.
+// Opens up to kLoadConnections + 1 connections with `database` (its query_timeout applies to each
+// step: one chunk of COPY data, one index build); needs the role that owns the tables. After the
+// tables, the identity sequences are moved past the loaded ids. Each group is atomic (see above);
+// the run as a whole is not: after a failure, the groups committed so far stay, so recreate the
+// database before seeding again. With `progress`, the running COPYs are also polled through
+// pg_stat_progress_copy.
 // Orders need users and products: with users == 0 or products == 0 no orders are generated.
-// The Dataset pre-pass and the password hash run on the calling thread (about a second per
-// million orders): fine for the one-shot `seed` command, not for a serving I/O thread.
-// Throws db:: errors on database failures. `pool` must outlive the call (awaited directly) and be
-// used from its own executor's thread only (the load coroutines share state without locks).
-// NOLINTNEXTLINE(cppcoreguidelines-avoid-reference-coroutine-parameters): callers await it directly
-boost::asio::awaitable<SeedReport> run(db::Pool& pool, SeedOptions options);
-
-// ================================================================================================
-// The pure generator (no I/O), exposed for tests and benchmarks.
-// ================================================================================================
-
-inline constexpr std::int64_t kBundleSize = 4;
-inline constexpr std::int64_t kMaxReviews = 1'000'000;
-inline constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
-inline constexpr int kMaxItemsPerOrder = 5;
-
-// xoshiro256** seeded through splitmix64: identical output on every platform and library.
-class Rng {
-public:
-    explicit Rng(std::uint64_t seed);
-    // A generator for one row: independent streams for (seed, stream, index).
-    static Rng for_row(std::uint64_t seed, std::uint64_t stream, std::uint64_t index);
-
-    std::uint64_t next();
-    // Uniform in [0, n) without modulo bias; n > 0.
-    std::uint64_t below(std::uint64_t n);
-    // Uniform in [lo, hi]; lo <= hi.
-    std::int64_t between(std::int64_t lo, std::int64_t hi);
-    // True with probability num/den.
-    bool chance(std::uint64_t num, std::uint64_t den) { return below(den) < num; }
-
-private:
-    std::array<std::uint64_t, 4> s_{};
-};
-
-std::uint64_t splitmix64(std::uint64_t& state);
-
-// Appends `s` in COPY text format: backslash, tab, newline and carriage return escaped. A NUL
-// byte (which PostgreSQL text cannot hold) throws SeedError.
-void append_copy_text(std::string& out, std::string_view s);
-
-// Formats seconds since the Unix epoch as "YYYY-MM-DD HH:MM:SS+00" (timestamptz input).
-void append_timestamp(std::string& out, std::int64_t unix_seconds);
-
-struct CategoryRow {
-    std::int64_t id = 0;
-    std::int64_t parent_id = 0;  // 0 → NULL (top level)
-    std::string slug;
-    std::string name;
-};
-
-struct ProductRow {
-    std::int64_t id = 0;
-    std::string sku;
-    std::string name;
-    std::string description;
-    std::int64_t category_id = 0;
-    std::string category_name;
-    std::int64_t price_cents = 0;
-    std::int32_t stock = 0;
-    std::int64_t purchase_count = 0;
-    std::int64_t rating_sum = 0;
-    std::int64_t rating_count = 0;
-    std::int64_t created_at = 0;  // unix seconds
-};
-
-struct UserRow {
-    std::int64_t id = 0;
-    std::string email;
-    std::string name;
-    std::int64_t created_at = 0;
-};
-
-struct OrderItemRow {
-    std::int64_t product_id = 0;
-    std::int32_t quantity = 0;
-    std::int64_t unit_price_cents = 0;
-};
-
-struct OrderRow {
-    std::int64_t id = 0;
-    std::int64_t user_id = 0;
-    bool is_fulfilled = false;
-    std::int64_t total_cents = 0;
-    std::int64_t created_at = 0;
-    std::int64_t paid_at = 0;
-    std::int64_t fulfilled_at = 0;  // 0 when not fulfilled
-    int item_count = 0;
-    std::array<OrderItemRow, kMaxItemsPerOrder> items{};
-};
-
-struct ReviewRow {
-    std::int64_t id = 0;
-    std::int64_t product_id = 0;
-    std::int64_t user_id = 0;
-    std::int32_t rating = 0;
-    std::string title;
-    std::string body;
-    std::int64_t created_at = 0;
-};
-
-enum class Table { kCategories, kUsers, kProducts, kInventoryMovements, kOrders, kOrderItems, kReviews };
-
-// "COPY <table> (<columns>) FROM STDIN" for the columns append_row writes.
-std::string_view copy_sql(Table table);
-std::string_view table_name(Table table);
-
-// All generated data for one set of options. Construction runs the pre-pass over the orders
-// (purchase counts, reviewed pairs, rating aggregates): O(orders) time, O(products + reviews)
-// memory. Immutable afterwards, so it can be shared by concurrent COPY streams.
-class Dataset {
-public:
-    // anchor_unix_seconds: "now" for the generated history (every timestamp is before it).
-    // password_hash: written to every user (see demo_password_hash()).
-    Dataset(SeedOptions options, std::int64_t anchor_unix_seconds, std::string password_hash);
-
-    const SeedOptions& options() const { return options_; }
-    std::int64_t anchor() const { return anchor_; }
-
-    // Number of rows per table.
-    std::int64_t rows(Table table) const;
-
-    static CategoryRow category(std::int64_t id);  // the tree is the same for every seed
-    ProductRow product(std::int64_t id) const;
-    UserRow user(std::int64_t id) const;
-    OrderRow order(std::int64_t id) const;
-    ReviewRow review(std::int64_t id) const;
-
-    // Appends row number `index` (0-based) of `table` as one COPY text line.
-    void append_row(Table table, std::int64_t index, std::string& out) const;
-
-private:
-    struct ProductBase;
-    ProductBase product_base(std::int64_t id) const;
-    std::int64_t popular_product(Rng& rng) const;
-
-    SeedOptions options_;
-    std::int64_t anchor_;
-    std::string password_hash_;
-    std::int64_t order_items_ = 0;
-    std::uint64_t permutation_stride_ = 1;
-    std::uint64_t permutation_offset_ = 0;
-    std::vector<std::int64_t> purchase_count_;  // by product id
-    std::vector<std::int64_t> rating_sum_;      // by product id
-    std::vector<std::int32_t> rating_count_;    // by product id
-    std::vector<std::uint64_t> reviewed_;       // product_id * (users + 1) + user_id, sorted
-};
-
-// Streams one table as COPY text, chunk by chunk.
-class TableStream {
-public:
-    TableStream(std::shared_ptr<const Dataset> data,
-                Table table,
-                std::int64_t first_row = 0,
-                std::int64_t end_row = -1);
-    // Clears `chunk` and fills it with whole rows until it holds at least `target_bytes` or the
-    // table is done. Returns false (chunk empty) when there was nothing left.
-    bool fill(std::string& chunk, std::size_t target_bytes = kChunkBytes);
-    std::int64_t rows_written() const { return next_ - first_; }
-
-private:
-    std::shared_ptr<const Dataset> data_;
-    Table table_;
-    std::int64_t first_;
-    std::int64_t next_;
-    std::int64_t end_;
-};
-
-// The Argon2id PHC string of kDemoPassword (opslimit 2, memlimit 19 MiB) with a fixed salt
-// derived from `seed`, so seeded users are identical across runs. Verifiable with
-// crypto_pwhash_str_verify. Takes ~50 ms of CPU; compute it once. Requires sodium_init().
-std::string demo_password_hash(std::uint64_t seed);
+// CPU work (the pre-pass over the orders, the password hash, generating the rows) runs on the
+// calling thread, plus one CPU-pool thread of its own (the names' words): fine for the one-shot
+// `seed` command, not for a serving I/O thread.
+// Throws db:: errors on database failures.
+boost::asio::awaitable<SeedReport> run(db::ConnectionOptions database,
+                                       SeedOptions options,
+                                       ProgressCallback progress = {});
 
 }  // namespace emporium::seed

@@ -29,7 +29,10 @@ protected:
         options.products = 20'000;
         options.users = 50;
         options.orders = 2'000;
-        test::run_coro(ctx_, seed::run(*pool_, options), std::chrono::seconds(120));
+        db::ConnectionOptions load;
+        load.url = db_.url;
+        load.query_timeout = std::chrono::seconds(60);
+        test::run_coro(ctx_, seed::run(load, options), std::chrono::seconds(120));
         // What autovacuum does on a live database: merge the GIN pending list that COPY filled
         // (else the planner may rightly avoid the search index) and refresh the statistics.
         db::ConnectionOptions direct;
