@@ -54,7 +54,10 @@ std::optional<std::int64_t> parse_etag(std::string_view v) {
 }
 
 Response product_response(const RequestContext& ctx, Status status, const Product& p) {
-    auto res = http::json_response(ctx, status, to_json(p));
+    std::string body;
+    body.reserve(p.description.size() + p.name.size() + 400);
+    append_json(body, p);
+    auto res = http::text_response(ctx, status, std::move(body), "application/json");
     res.set(http::bhttp::field::etag, etag_of(p.version));
     return res;
 }
@@ -342,7 +345,7 @@ handle_list_products(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-par
     if (!query) co_return http::problem_response(ctx, query.error());
     auto page = co_await service->list_products(std::move(*query));
     if (!page) co_return http::problem_response(ctx, page.error());
-    co_return http::json_response(ctx, Status::ok, to_json(*page));
+    co_return http::text_response(ctx, Status::ok, serialize_page(*page), "application/json");
 }
 
 // ---- reviews ----

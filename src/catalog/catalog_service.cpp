@@ -280,8 +280,35 @@ asio::awaitable<core::Result<Category>> CatalogService::create_category(NewCateg
 
 // ---- products ----
 
+asio::awaitable<void> CatalogService::name_categories(std::vector<Product>& products) {
+    bool any = false;
+    for (const auto& p : products) any = any || p.category.has_value();
+    if (!any) co_return;
+    co_await categories();
+    auto all = categories_by_id();
+    auto find = [&](std::int64_t id) -> const Category* {
+        auto it = std::lower_bound(all->begin(), all->end(), id, [](const Category& c, std::int64_t v) { return c.id < v; });
+        return it != all->end() && it->id == id ? &*it : nullptr;
+    };
+    for (const auto& p : products) {
+        if (p.category && find(p.category->id) == nullptr) {
+            co_await categories(true);  // created since the cached copy
+            all = categories_by_id();
+            break;
+        }
+    }
+    for (auto& p : products) {
+        if (!p.category) continue;
+        if (const auto* c = find(p.category->id)) {
+            p.category->slug = c->slug;
+            p.category->name = c->name;
+        }
+    }
+}
+
 asio::awaitable<std::vector<Product>> CatalogService::get_visible_products(std::vector<std::int64_t> ids) {
     auto found = co_await store_.find_visible_products(ids);
+    co_await name_categories(found);
     std::vector<Product> ordered;
     ordered.reserve(found.size());
     for (auto id : ids) {
@@ -291,10 +318,19 @@ asio::awaitable<std::vector<Product>> CatalogService::get_visible_products(std::
     co_return ordered;
 }
 
+asio::awaitable<std::optional<Product>> CatalogService::find_named_product(std::int64_t id) {
+    auto p = co_await store_.find_product(id);
+    if (!p) co_return std::nullopt;
+    std::vector<Product> one;
+    one.push_back(std::move(*p));
+    co_await name_categories(one);
+    co_return std::move(one.front());
+}
+
 asio::awaitable<core::Result<Product>> CatalogService::get_product(std::int64_t id, bool include_hidden) {
     const auto not_found = core::make_error(core::Errc::kNotFound, "no such product");
     if (include_hidden || !cache_.enabled()) {
-        auto p = co_await store_.find_product(id);
+        auto p = co_await find_named_product(id);
         if (!p || (!include_hidden && (!p->is_active || p->is_deleted))) co_return not_found;
         co_return std::move(*p);
     }
@@ -320,7 +356,7 @@ asio::awaitable<core::Result<Product>> CatalogService::get_product(std::int64_t 
             }
         }
     }
-    auto p = co_await store_.find_product(id);
+    auto p = co_await find_named_product(id);
     const bool visible = p && p->is_active && !p->is_deleted;
     if (look.kind == CacheLookup::Kind::kLoad) {
         std::optional<std::string> value;
@@ -689,12 +725,21 @@ asio::awaitable<std::shared_ptr<const std::vector<Category>>> CatalogService::ca
         if (!refresh && categories_ && now - categories_loaded_ < kCategoriesTtl) co_return categories_;
     }
     auto all = std::make_shared<const std::vector<Category>>(co_await store_.list_categories());
+    auto by_id = std::make_shared<std::vector<Category>>(*all);
+    std::sort(by_id->begin(), by_id->end(), [](const Category& a, const Category& b) { return a.id < b.id; });
     {
         std::lock_guard lock(categories_mutex_);
         categories_ = all;
+        categories_by_id_ = std::move(by_id);
         categories_loaded_ = now;
     }
     co_return all;
+}
+
+std::shared_ptr<const std::vector<Category>> CatalogService::categories_by_id() {
+    std::lock_guard lock(categories_mutex_);
+    if (!categories_by_id_) return std::make_shared<const std::vector<Category>>();
+    return categories_by_id_;
 }
 
 asio::awaitable<core::Result<ProductPage>> CatalogService::list_products(ListQuery query) {
@@ -900,6 +945,7 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::rank_page(const ListQ
     ids.reserve(shown);
     for (std::size_t i = 0; i < shown; ++i) ids.push_back(ranked[i].item.id);
     auto rows = co_await store_.find_visible_products(ids);
+    co_await name_categories(rows);
     std::unordered_map<std::int64_t, Product*> by_id;
     for (auto& p : rows) by_id.emplace(p.id, &p);
     for (std::size_t i = 0; i < shown; ++i) {

@@ -106,6 +106,10 @@ public:
 
 private:
     struct Resolved;
+    // Fills the slug and name of each product's category (reads return its id only).
+    boost::asio::awaitable<void> name_categories(std::vector<Product>& products);
+    boost::asio::awaitable<std::optional<Product>> find_named_product(std::int64_t id);
+    std::shared_ptr<const std::vector<Category>> categories_by_id();  // as categories(), by id
     boost::asio::awaitable<core::Result<ProductPage>> load_page(ListQuery query, std::optional<ListCursor> cursor);
     boost::asio::awaitable<ProductPage> reference_page(const ListQuery& query,
                                                        const std::optional<ListCursor>& cursor,
@@ -125,6 +129,7 @@ private:
     std::shared_ptr<LocalProductCache> local_;
     std::mutex categories_mutex_;
     std::shared_ptr<const std::vector<Category>> categories_;
+    std::shared_ptr<const std::vector<Category>> categories_by_id_;
     std::chrono::steady_clock::time_point categories_loaded_{};
     StockListener stock_listener_;
 };

@@ -35,10 +35,20 @@ constexpr db::Statement kProductById{"catalog.product_by_id",
                                      "SELECT " EMPORIUM_CATALOG_PRODUCT_COLUMNS
                                      " FROM products p LEFT JOIN categories c ON c.id = p.category_id "
                                      "WHERE p.id = $1"};
+// The read paths leave the category's slug and name to the service (its in-process copy of the
+// small categories table): one table per read instead of a join.
+#define EMPORIUM_CATALOG_PRODUCT_COLUMNS_NO_JOIN                                                              \
+    "p.id, p.sku, p.name, p.description, p.category_id, NULL::text AS category_slug, "                       \
+    "NULL::text AS category_label, p.price_cents, p.currency, p.stock, p.is_active, "                         \
+    "p.deleted_at IS NOT NULL AS is_deleted, p.rating_sum, p.rating_count, p.purchase_count, p.created_at, " \
+    "p.version"
+constexpr db::Statement kProductRead{"catalog.product_read",
+                                     "SELECT " EMPORIUM_CATALOG_PRODUCT_COLUMNS_NO_JOIN " FROM products p WHERE p.id = $1"};
 constexpr db::Statement kProductsByIds{"catalog.products_by_ids",
-                                       "SELECT " EMPORIUM_CATALOG_PRODUCT_COLUMNS
-                                       " FROM products p LEFT JOIN categories c ON c.id = p.category_id "
+                                       "SELECT " EMPORIUM_CATALOG_PRODUCT_COLUMNS_NO_JOIN
+                                       " FROM products p "
                                        "WHERE p.id = ANY($1::bigint[]) AND p.is_active AND p.deleted_at IS NULL"};
+#undef EMPORIUM_CATALOG_PRODUCT_COLUMNS_NO_JOIN
 constexpr db::Statement kInsertProduct{
     "catalog.insert_product",
     "INSERT INTO products (sku, name, description, category_id, price_cents, currency, stock, is_active) "
@@ -647,7 +657,7 @@ asio::awaitable<std::optional<std::vector<std::int64_t>>> CatalogStore::category
 
 asio::awaitable<std::optional<Product>> CatalogStore::find_product(std::int64_t id) {
     product_reads_->fetch_add(1);
-    auto r = co_await pools_().query(kProductById, db::params(id));
+    auto r = co_await pools_().query(kProductRead, db::params(id));
     if (r.empty()) co_return std::nullopt;
     co_return product_of(r, 0);
 }

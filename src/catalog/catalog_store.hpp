@@ -60,10 +60,12 @@ public:
     boost::asio::awaitable<std::optional<std::vector<std::int64_t>>> category_subtree(std::string slug);
 
     // Any product, including inactive and soft-deleted ones (the service decides visibility).
+    // Its category carries the id only (slug and name empty): the service names it.
     boost::asio::awaitable<std::optional<Product>> find_product(std::int64_t id);
     // Inserts the product and its 'initial' ledger row in one transaction.
     // Errors: kConflict (sku taken), kValidation (category_id does not exist).
-    // Active, not deleted products among `ids` (any order; absent ones are left out).
+    // Active, not deleted products among `ids` (any order; absent ones are left out); categories
+    // by id only, as find_product.
     boost::asio::awaitable<std::vector<Product>> find_visible_products(std::vector<std::int64_t> ids);
     boost::asio::awaitable<core::Result<Product>> insert_product(NewProduct input);
     // Errors: kNotFound (absent or deleted), kPreconditionFailed (version mismatch), kValidation

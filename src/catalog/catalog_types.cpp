@@ -2,6 +2,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value_to.hpp>
 
 #include <algorithm>
@@ -209,6 +210,137 @@ json::value to_json(const ProductPage& page) {
     o["next_cursor"] = page.next_cursor ? json::value(*page.next_cursor) : json::value(nullptr);
     if (page.facets) o["facets"] = *page.facets;
     return o;
+}
+
+namespace {
+
+// A JSON string literal as Boost.JSON writes it: quotes, backslash and control characters escaped.
+void append_string(std::string& out, std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += '"';
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (ch) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (c < 0x20U) {
+                    out += "\\u00";
+                    out += kHex[c >> 4U];
+                    out += kHex[c & 0xFU];
+                } else {
+                    out += ch;
+                }
+        }
+    }
+    out += '"';
+}
+
+void append_int(std::string& out, std::int64_t v) {
+    std::array<char, 24> buf{};
+    auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+    out.append(buf.data(), end);
+}
+
+void append_double(std::string& out, double v) { out += json::serialize(json::value(v)); }
+
+}  // namespace
+
+void append_json(std::string& out, const Product& p) {
+    out += "{\"id\":";
+    append_int(out, p.id);
+    out += ",\"sku\":";
+    append_string(out, p.sku);
+    out += ",\"name\":";
+    append_string(out, p.name);
+    out += ",\"description\":";
+    append_string(out, p.description);
+    out += ",\"price\":{\"amount_cents\":";
+    append_int(out, p.price_cents);
+    out += ",\"currency\":";
+    append_string(out, p.currency);
+    out += "},\"stock\":";
+    append_int(out, p.stock);
+    out += p.stock > 0 ? ",\"in_stock\":true" : ",\"in_stock\":false";
+    out += p.is_active ? ",\"is_active\":true" : ",\"is_active\":false";
+    out += ",\"purchase_count\":";
+    append_int(out, p.purchase_count);
+    out += ",\"created_at\":";
+    append_string(out, iso8601(p.created_at));
+    out += ",\"version\":";
+    append_int(out, p.version);
+    out += ",\"category\":";
+    if (p.category) {
+        out += "{\"id\":";
+        append_int(out, p.category->id);
+        out += ",\"slug\":";
+        append_string(out, p.category->slug);
+        out += ",\"name\":";
+        append_string(out, p.category->name);
+        out += '}';
+    } else {
+        out += "null";
+    }
+    const double average =
+        p.rating_count > 0 ? static_cast<double>(p.rating_sum) / static_cast<double>(p.rating_count) : 0.0;
+    out += ",\"rating\":{\"average\":";
+    append_double(out, average);
+    out += ",\"count\":";
+    append_int(out, p.rating_count);
+    out += ",\"sum\":";
+    append_int(out, p.rating_sum);
+    out += '}';
+    if (p.is_deleted) out += ",\"deleted\":true";
+    out += '}';
+}
+
+std::string serialize_page(const ProductPage& page) {
+    std::string out = "{\"items\":[";
+    out.reserve(page.items.size() * 900 + 64);
+    bool first = true;
+    for (const auto& item : page.items) {
+        if (!first) out += ',';
+        first = false;
+        if (page.explain) {
+            // Rare: with the score object, through the general serializer.
+            auto v = to_json(item.product);
+            v.as_object()["score"] = score_json(item.score);
+            out += json::serialize(v);
+        } else {
+            append_json(out, item.product);
+        }
+    }
+    out += "],\"next_cursor\":";
+    if (page.next_cursor) {
+        append_string(out, *page.next_cursor);
+    } else {
+        out += "null";
+    }
+    if (page.facets) {
+        out += ",\"facets\":";
+        out += json::serialize(*page.facets);
+    }
+    out += '}';
+    return out;
 }
 
 std::optional<Product> product_from_json(const json::value& v) {

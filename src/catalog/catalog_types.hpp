@@ -187,6 +187,10 @@ boost::json::value to_json(const Category& c);
 boost::json::value to_json(const Product& p);
 boost::json::value to_json(const Review& r);
 boost::json::value to_json(const ProductPage& page);
+// The same JSON texts as boost::json::serialize(to_json(…)), byte for byte, written directly
+// (the hot read paths: a product, a listing page).
+void append_json(std::string& out, const Product& p);
+std::string serialize_page(const ProductPage& page);
 std::optional<Product> product_from_json(const boost::json::value& v);
 std::optional<ProductPage> page_from_json(const boost::json::value& v);
 

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/serialize.hpp>
+
+#include <random>
+
 namespace emporium::catalog {
 namespace {
 
@@ -147,6 +151,49 @@ TEST(ProductJson, RoundTripsThroughTheCacheForm) {
     EXPECT_EQ(back->created_at, p.created_at);
     EXPECT_EQ(back->version, 3);
     EXPECT_EQ(back->rating_sum, 9);
+}
+
+// The direct writers produce exactly what the general serializer does (the API's bytes do not
+// depend on which path answered).
+TEST(FastJson, ProductsAndPagesAreByteForByteTheGeneralSerializersOutput) {
+    std::mt19937_64 rng(7);
+    auto text = [&](std::size_t n) {
+        std::string s;
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto c = static_cast<char>(std::uniform_int_distribution<int>(1, 255)(rng));
+            s += c;
+        }
+        return s;
+    };
+    ProductPage page;
+    for (int i = 0; i < 300; ++i) {
+        Product p;
+        p.id = static_cast<std::int64_t>(rng() % 1'000'000'000);
+        p.sku = "SKU-" + std::to_string(i);
+        p.name = i % 3 == 0 ? text(40) : "Plain \"quoted\" name \\ with\ttab";
+        p.description = text(200) + "\u0001\u001f\u007f\xc3\xa9";
+        p.price_cents = static_cast<std::int64_t>(rng() % 100'000'000);
+        p.currency = "EUR";
+        p.stock = i % 4;
+        p.is_active = i % 5 != 0;
+        p.is_deleted = i % 7 == 0;
+        p.rating_count = i % 6;
+        p.rating_sum = p.rating_count * 3 + (i % 2);
+        p.purchase_count = i * 17;
+        p.created_at = Timestamp(std::chrono::seconds(1'700'000'000 + i * 3600));
+        p.version = 1 + i % 9;
+        if (i % 2 == 0) p.category = CategoryRef{i, "slug-" + std::to_string(i), text(12)};
+        std::string fast;
+        append_json(fast, p);
+        ASSERT_EQ(fast, boost::json::serialize(to_json(p))) << i;
+        page.items.push_back(ListedProduct{p, {}});
+    }
+    page.next_cursor = "abc_-";
+    EXPECT_EQ(serialize_page(page), boost::json::serialize(to_json(page)));
+    page.facets = boost::json::object{{"total", 3}, {"approximate", false}};
+    page.explain = true;
+    page.next_cursor.reset();
+    EXPECT_EQ(serialize_page(page), boost::json::serialize(to_json(page)));
 }
 
 }  // namespace
