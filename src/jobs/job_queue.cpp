@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <stdexcept>
 
 namespace emporium::jobs {
 
@@ -25,6 +26,20 @@ std::optional<std::int64_t> id_ms(std::string_view id) {
     if (ec != std::errc()) return std::nullopt;
     return ms;
 }
+
+// KEYS: stream 1, marker 1, stream 2, marker 2, ... ARGV: window ms, job 1, job 2, ...
+// A job is appended only if its marker (its id) was not set within the window.
+const redis::Script kEnqueue(R"lua(
+local ids = {}
+for i = 1, #KEYS / 2 do
+  if redis.call('SET', KEYS[2 * i], '1', 'NX', 'PX', ARGV[1]) then
+    ids[i] = redis.call('XADD', KEYS[2 * i - 1], '*', 'job', ARGV[i + 1])
+  else
+    ids[i] = ''
+  end
+end
+return ids
+)lua");
 
 // KEYS: stream, stats. ARGV: stream id, stats field.
 const redis::Script kAck(R"lua(
@@ -104,6 +119,7 @@ std::string JobQueue::stream_key(std::string_view queue) const { return keys_.ma
 std::string JobQueue::delayed_key(std::string_view queue) const { return keys_.make("jobs", "delayed", queue); }
 std::string JobQueue::dead_key(std::string_view queue) const { return keys_.make("jobs", "dead", queue); }
 std::string JobQueue::stats_key() const { return keys_.make("jobs", "stats"); }
+std::string JobQueue::enqueued_key(std::string_view job_id) const { return keys_.make("jobs", "enqueued", job_id); }
 
 asio::awaitable<void> JobQueue::ensure_groups() {
     std::vector<std::vector<std::string>> commands;
@@ -119,14 +135,20 @@ asio::awaitable<void> JobQueue::ensure_groups() {
 asio::awaitable<std::vector<std::string>> JobQueue::enqueue(std::vector<Job> jobs) {
     std::vector<std::string> ids;
     if (jobs.empty()) co_return ids;
-    std::vector<std::vector<std::string>> commands;
+    std::vector<std::string> keys;
+    std::vector<std::string> args{std::to_string(kEnqueueDedupeWindow.count())};
+    keys.reserve(jobs.size() * 2);
+    args.reserve(jobs.size() + 1);
     const auto now = now_ms();
     for (auto& job : jobs) {
+        if (job.id.empty()) throw std::invalid_argument("jobs: a job needs an id (it is what makes it run once)");
         if (job.created_ms == 0) job.created_ms = now;
-        commands.push_back(redis::cmd("XADD", stream_key(job.queue), "*", "job", encode(job)));
+        keys.push_back(stream_key(job.queue));
+        keys.push_back(enqueued_key(job.id));
+        args.push_back(encode(job));
     }
-    auto replies = co_await redis_().pipeline(std::move(commands));
-    for (const auto& r : replies) ids.push_back(checked(r, "XADD").str);
+    auto reply = co_await redis_().eval(kEnqueue, std::move(keys), std::move(args));
+    for (const auto& r : checked(reply, "enqueue").elements) ids.push_back(r.str);
     co_return ids;
 }
 

@@ -47,10 +47,17 @@ public:
     std::string delayed_key(std::string_view queue) const;
     std::string dead_key(std::string_view queue) const;
     std::string stats_key() const;
+    std::string enqueued_key(std::string_view job_id) const;
+
+    // How long a job id is remembered after it was enqueued: enqueueing the same id again within
+    // this window is a no-op (a relay that published and then failed to record it, or crashed,
+    // publishes the same outbox event again; the job must still run once).
+    static constexpr std::chrono::milliseconds kEnqueueDedupeWindow{std::chrono::hours(1)};
 
     // Creates the consumer group of every queue (idempotent). Throws RedisError.
     boost::asio::awaitable<void> ensure_groups();
-    // Appends jobs to their queues in one pipeline; returns the stream ids. Throws RedisError.
+    // Appends jobs to their queues in one script call, skipping any whose id was enqueued within
+    // kEnqueueDedupeWindow; returns the stream ids ("" for a skipped duplicate). Throws RedisError.
     boost::asio::awaitable<std::vector<std::string>> enqueue(std::vector<Job> jobs);
     // Reads up to `count` new jobs for `consumer` from `queues`, blocking up to `block` on the
     // dedicated `blocking` client (a blocked connection cannot carry other commands).

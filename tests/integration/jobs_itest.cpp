@@ -105,6 +105,26 @@ protected:
     std::shared_ptr<JobQueue> queue_;
 };
 
+// A relay that published an event and then failed to record it (its transaction rolled back, or
+// it was killed) publishes it again: the queue takes a job id once within the dedupe window.
+TEST_F(JobsTest, AJobIdEnqueuedTwiceIsQueuedOnce) {
+    run(queue_->ensure_groups());
+    std::vector<Job> first{make_job("noop", "email", "ob7:email.order_confirmation"), make_job("noop", "receipt", "ob7:receipt.render")};
+    auto ids = run(queue_->enqueue(first));
+    ASSERT_EQ(ids.size(), 2U);
+    EXPECT_FALSE(ids[0].empty());
+    EXPECT_FALSE(ids[1].empty());
+    std::vector<Job> again{make_job("noop", "email", "ob7:email.order_confirmation"), make_job("noop", "email", "ob8:email.order_confirmation")};
+    ids = run(queue_->enqueue(again));
+    ASSERT_EQ(ids.size(), 2U);
+    EXPECT_TRUE(ids[0].empty()) << "a duplicate is skipped";
+    EXPECT_FALSE(ids[1].empty());
+    EXPECT_EQ(stats_of("email").pending, 2);
+    EXPECT_EQ(stats_of("receipt").pending, 1);
+    std::vector<Job> anonymous{make_job("noop", "email", "")};
+    EXPECT_THROW(run(queue_->enqueue(anonymous)), std::invalid_argument);
+}
+
 TEST_F(JobsTest, EnqueueReadAckAndStatistics) {
     run(queue_->ensure_groups());
     std::vector<Job> jobs;
