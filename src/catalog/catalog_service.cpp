@@ -797,8 +797,25 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::list_products(ListQue
     co_return page;
 }
 
+asio::awaitable<bool> CatalogService::text_has_matches(std::string q) {
+    // A match among the rank index's sample settles it without the database. Otherwise the text is
+    // rare or matches nothing, and the full-text index answers at once, provided the planner reads
+    // it: asked for one row, PostgreSQL expects a match early in a sequential scan and, when there
+    // is none, reads the whole table (half a second at a million products). Asking for a few
+    // hundred keeps it on the index (a short posting list's bitmap).
+    if (feed_ != nullptr && feed_->ready()) {
+        const auto& index = feed_->index();
+        if (auto compiled = co_await compile_text(store_, index, q)) {
+            RankFilters filters;
+            filters.text = std::move(compiled);
+            if (index.sample_has_match(filters)) co_return true;
+        }
+    }
+    co_return !(co_await store_.text_matches(std::move(q), TextPredicate::kAnywhere, kMatchProbeRows)).empty();
+}
+
 asio::awaitable<std::optional<std::string>> CatalogService::corrected_query(std::string q) {
-    if (!(co_await store_.text_matches(q, TextPredicate::kAnywhere, 1)).empty()) co_return std::nullopt;
+    if (co_await text_has_matches(q)) co_return std::nullopt;
     auto words = query_words(q);
     std::vector<std::string> asked;
     for (const auto& w : words) {

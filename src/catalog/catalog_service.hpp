@@ -118,6 +118,9 @@ private:
                                                                 const std::optional<ListCursor>& cursor,
                                                                 const Resolved& resolved);
     boost::asio::awaitable<boost::json::object> facets(const ListQuery& query, const Resolved& resolved);
+    // Whether any product's text matches q (cheap for common and for rare texts alike).
+    boost::asio::awaitable<bool> text_has_matches(std::string q);
+    static constexpr std::int64_t kMatchProbeRows = 200;
     // `q` with its unknown words replaced by their nearest vocabulary words, when `q` matches no
     // product at all and a replacement exists; nullopt otherwise.
     boost::asio::awaitable<std::optional<std::string>> corrected_query(std::string q);

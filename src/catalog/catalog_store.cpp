@@ -121,6 +121,9 @@ constexpr const char* kRankBaselineCopy =
     "COPY (SELECT id, coalesce(category_id, 0), price_cents, (stock > 0)::int, "
     "(is_active AND deleted_at IS NULL)::int, purchase_count, rating_sum, rating_count, " EMPORIUM_MICROS("created_at")
     ", catalog_lexemes(search_vector), catalog_name_lexemes(search_vector) FROM products) TO STDOUT";
+constexpr std::int64_t kRankLoadTimeoutMs = 30 * 60 * 1000;
+constexpr db::Statement kRankLoadTimeout{"catalog.rank_load_timeout",
+                                         "SELECT set_config('statement_timeout', $1::text, true)"};
 constexpr db::Statement kRankHistory{
     "catalog.rank_history",
     "SELECT " EMPORIUM_CHANGE_COLUMNS " FROM catalog_changes c "
@@ -774,6 +777,10 @@ asio::awaitable<std::vector<CatalogStore::FacetRow>> CatalogStore::facet_counts(
 asio::awaitable<CatalogStore::RankBaseline> CatalogStore::load_rank_baseline(std::int64_t history_micros) {
     RankBaseline out;
     auto tx = co_await pools_().begin(db::Isolation::kRepeatableRead);
+    // The COPY reads the whole catalog (about 5 s per million products): the connection's
+    // statement_timeout, sized for requests, would cancel it, so this transaction gets its own. The
+    // client still gives up if no row arrives for a whole query timeout (rows stream continuously).
+    static_cast<void>(co_await tx.query(kRankLoadTimeout, std::to_string(kRankLoadTimeoutMs)));
     auto snap = co_await tx.query(kRankSnapshot);
     out.snapshot = snap.get<std::string>(0, "snapshot");
     out.now_micros = snap.get<std::int64_t>(0, "now");

@@ -686,6 +686,16 @@ double RankIndex::estimate_fraction(const RankFilters& filters) const {
     return s.sample_fraction(*s.build, filters);
 }
 
+bool RankIndex::sample_has_match(const RankFilters& filters) const {
+    const auto& s = *impl_;
+    std::shared_lock lock(s.mutex);
+    if (!s.build) return false;
+    for (auto d : s.build->sample) {
+        if (s.passes(d, s.inputs[d], filters)) return true;
+    }
+    return false;
+}
+
 std::optional<RankInputs> RankIndex::inputs(std::int64_t product_id) const {
     std::shared_lock lock(impl_->mutex);
     auto it = impl_->dense.find(product_id);

@@ -277,6 +277,9 @@ public:
     // The fraction of visible products passing `filters` (text included), from the build's sample
     // (its first 1 024 products, 4 096 when the filters are selective).
     double estimate_fraction(const RankFilters& filters) const;
+    // Whether a product of the build's sample passes `filters` (a witness that matches exist;
+    // false says nothing: the sample may be small or empty).
+    bool sample_has_match(const RankFilters& filters) const;
 
 private:
     friend class RankScan;

@@ -537,6 +537,16 @@ TEST(RankIndexText, CompilesAndEvaluatesTsqueryText) {
     EXPECT_EQ(index.compile_text("'bla':*"), nullptr);
     EXPECT_EQ(index.compile_text("'black' &"), nullptr);
     EXPECT_EQ(index.compile_text("'black"), nullptr);
+    // A sampled match witnesses that matches exist; no witness is not a proof of none.
+    auto witnessed = [&](const std::string& tsquery) {
+        RankFilters f;
+        f.text = index.compile_text(tsquery);
+        return index.sample_has_match(f);
+    };
+    EXPECT_TRUE(witnessed("'leather'"));
+    EXPECT_FALSE(witnessed("'unknown'"));
+    EXPECT_FALSE(witnessed("'leather' & 'red'"));
+    EXPECT_FALSE(RankIndex().sample_has_match({})) << "nothing built: no witness";
 }
 
 }  // namespace
