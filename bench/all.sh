@@ -34,7 +34,8 @@ scenario() {  # title, then the command
     {
       echo "### $title"
       echo
-      echo "\`$*\` ($((SECONDS - started)) s)"
+      local shown="$*"
+      echo "\`${shown//$root\//}\` ($((SECONDS - started)) s)"  # paths relative to the checkout
       echo
       grep '^|' "$out/$name.out" || echo "(no table; see .local/bench/$name.out)"
       echo

@@ -313,6 +313,25 @@ TEST_F(CatalogE2E, ListingSearchFiltersSortsAndPages) {
     expect_problem(get("/api/v1/products?sort=relevance"), 422, "validation_failed");
     expect_problem(get("/api/v1/products?category=nope"), 404, "not_found");
 
+    // Facets for the query and filters: the 12 lamps, all in `home`, 1000..2100 cents.
+    auto faceted = body_of(get("/api/v1/products?q=lamp&limit=2&facets=category,price"));
+    EXPECT_EQ(faceted.at("items").as_array().size(), 2U);
+    const auto& facets = faceted.at("facets").as_object();
+    EXPECT_EQ(facets.at("total").as_int64(), 12);
+    EXPECT_FALSE(facets.at("approximate").as_bool());
+    ASSERT_EQ(facets.at("category").as_array().size(), 1U);
+    EXPECT_EQ(facets.at("category").at(0).at("slug").as_string(), "home");
+    EXPECT_EQ(facets.at("category").at(0).at("count").as_int64(), 12);
+    std::int64_t banded = 0;
+    for (const auto& b : facets.at("price").as_array()) banded += b.at("count").as_int64();
+    EXPECT_EQ(banded, 12) << "every match falls in one price band";
+    auto in_stock = body_of(get("/api/v1/products?q=lamp&in_stock=true&facets=category"));
+    EXPECT_EQ(in_stock.at("facets").at("total").as_int64(), 6);
+    EXPECT_FALSE(in_stock.at("facets").as_object().contains("price")) << "only the facets asked for";
+    EXPECT_FALSE(body_of(get("/api/v1/products?q=lamp")).as_object().contains("facets"));
+    expect_problem(get("/api/v1/products?facets=colour"), 422, "validation_failed");
+    expect_problem(get("/api/v1/products?facets=category,,price"), 422, "validation_failed");
+
     auto metrics = get("/metrics");
     EXPECT_NE(metrics.body().find("emporium_cache_requests_total{cache=\"list\",result=\"miss\"}"),
               std::string::npos);
