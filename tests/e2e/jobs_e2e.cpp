@@ -325,7 +325,11 @@ TEST_F(JobsE2E, SigtermLetsRunningJobsFinish) {
     auto [ann_id, ann] = customer("ann@example.com");
     const auto order = place(ann, product("Chair", 3, 4'000), 1);
     mark_paid(order);
-    ASSERT_TRUE(eventually([&] { return queue_stats("email").at("in_progress").as_int64() == 1; }));
+    // Both jobs taken (a blocked read returns one stream's entries; the next read takes the other).
+    ASSERT_TRUE(eventually([&] {
+        return queue_stats("email").at("in_progress").as_int64() == 1 &&
+               queue_stats("receipt").at("in_progress").as_int64() == 1;
+    }));
     worker.signal(SIGTERM);
     EXPECT_EQ(worker.wait(15s), 0);
     EXPECT_EQ(mails().size(), 1U) << "the running job completed before exit";
