@@ -230,6 +230,30 @@ std::optional<ListCursor> decode_cursor(std::string_view text) {
     return c;
 }
 
+// Typo corrections per word, kept for 30 s: the vocabulary moves slowly, and a word that starts
+// matching products is never corrected anyway (the match check comes first, from the index).
+class CatalogService::CorrectionCache {
+public:
+    using Correction = CatalogStore::WordCorrection;
+    std::optional<Correction> get(const std::string& word) {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(word);
+        if (it == entries_.end() || std::chrono::steady_clock::now() - it->second.second > kTtl) return std::nullopt;
+        return it->second.first;
+    }
+    void put(const Correction& c) {
+        std::lock_guard lock(mutex_);
+        if (entries_.size() >= kCapacity) entries_.clear();
+        entries_.insert_or_assign(c.word, std::make_pair(c, std::chrono::steady_clock::now()));
+    }
+
+private:
+    static constexpr auto kTtl = std::chrono::seconds(30);
+    static constexpr std::size_t kCapacity = 20'000;
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::pair<Correction, std::chrono::steady_clock::time_point>> entries_;
+};
+
 CatalogService::CatalogService(CatalogStore store,
                                CatalogCache cache,
                                std::shared_ptr<RankFeed> feed,
@@ -239,7 +263,8 @@ CatalogService::CatalogService(CatalogStore store,
       cache_(std::move(cache)),
       feed_(std::move(feed)),
       settings_(settings),
-      local_(std::move(local)) {
+      local_(std::move(local)),
+      corrections_(std::make_shared<CorrectionCache>()) {
     // Changes the rank index reads from the database (sales by the worker, admin writes on other
     // servers) also drop the in-process copies.
     if (feed_ && local_) feed_->on_change([l = local_](std::int64_t id) { l->evict(id); });
@@ -670,6 +695,7 @@ TsqueryCache& tsqueries() {
     return cache;
 }
 
+
 // The query compiled for the rank index, or null when the index cannot evaluate it (no words
 // loaded, or phrase operators): the database then checks the text.
 asio::awaitable<std::shared_ptr<const TextQuery>> compile_text(
@@ -695,6 +721,8 @@ asio::awaitable<std::optional<RankError>> rank_text_in_process(
     std::string q,
     std::size_t enumerate_limit,
     RankScan& scan) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    // With the words' postings the index walks the text's matches in rank order: no listing.
+    if (index.has_postings()) co_return index.rank(request, scan);
     const double fraction = index.estimate_fraction(request.filters);
     request.fraction = fraction;
     const double n = static_cast<double>(index.size());
@@ -808,6 +836,7 @@ asio::awaitable<bool> CatalogService::text_has_matches(std::string q) {
         if (auto compiled = co_await compile_text(store_, index, q)) {
             RankFilters filters;
             filters.text = std::move(compiled);
+            if (auto found = index.has_match(filters)) co_return *found;  // exact, from the postings
             if (index.sample_has_match(filters)) co_return true;
         }
     }
@@ -821,7 +850,21 @@ asio::awaitable<std::optional<std::string>> CatalogService::corrected_query(std:
     for (const auto& w : words) {
         if (std::find(asked.begin(), asked.end(), w.word) == asked.end()) asked.push_back(w.word);
     }
-    auto corrections = co_await store_.correct_words(std::move(asked));
+    std::vector<CatalogStore::WordCorrection> corrections;
+    std::vector<std::string> unknown;
+    for (auto& w : asked) {
+        if (auto c = corrections_->get(w)) {
+            corrections.push_back(std::move(*c));
+        } else {
+            unknown.push_back(std::move(w));
+        }
+    }
+    if (!unknown.empty()) {
+        for (auto& c : co_await store_.correct_words(std::move(unknown))) {
+            corrections_->put(c);
+            corrections.push_back(std::move(c));
+        }
+    }
     std::unordered_map<std::string, std::string> replace;
     for (auto& c : corrections) {
         if (!c.known && c.nearest && *c.nearest != c.word) replace.emplace(c.word, std::move(*c.nearest));
@@ -1048,9 +1091,17 @@ asio::awaitable<json::object> CatalogService::facets(const ListQuery& query, con
     if (feed_ && feed_->ready()) {
         co_await feed_->refresh();
         const auto& index = feed_->index();
+        std::shared_ptr<const TextQuery> compiled;
+        if (resolved.text) compiled = co_await compile_text(store_, index, *resolved.text);
         if (!resolved.text) {
             counts = index.facets(filters, nullptr, limit);
-        } else if (auto compiled = co_await compile_text(store_, index, *resolved.text)) {
+        } else if (compiled && index.has_postings()) {
+            // The text's matches from the postings: counted there (exact, or from an even spread
+            // of them when there are many).
+            auto with_text = filters;
+            with_text.text = std::move(compiled);
+            counts = index.facets(with_text, nullptr, limit);
+        } else if (compiled) {
             // The text evaluated in process: exact by listing the matches when they are few,
             // else from the smallest candidate list or the sample (the index decides).
             auto with_text = filters;

@@ -135,6 +135,9 @@ private:
     std::shared_ptr<const std::vector<Category>> categories_by_id_;
     std::chrono::steady_clock::time_point categories_loaded_{};
     StockListener stock_listener_;
+    // Typo corrections per word, for 30 s (catalog_service.cpp).
+    class CorrectionCache;
+    std::shared_ptr<CorrectionCache> corrections_;
 };
 
 }  // namespace emporium::catalog

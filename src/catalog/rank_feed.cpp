@@ -39,8 +39,7 @@ struct ResetJob {
     CatalogStore::RankBaseline* base;
     std::int64_t now_micros;
     bool operator()() const {
-        index->reset(snapshot, base->products, std::move(base->history), now_micros);
-        index->set_texts(base->texts);
+        index->reset(snapshot, base->products, std::move(base->history), now_micros, &base->texts);
         return true;
     }
 };

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <span>
 #include <stdexcept>
 
 namespace emporium::catalog {
@@ -128,6 +129,16 @@ const std::vector<std::int64_t>& facet_price_bands() {
     return bands;
 }
 
+namespace {
+
+std::size_t band_of(std::int64_t price) {
+    const auto& bands = facet_price_bands();
+    auto it = std::upper_bound(bands.begin(), bands.end(), price);
+    return it == bands.begin() ? 0 : static_cast<std::size_t>(it - bands.begin()) - 1;
+}
+
+}  // namespace
+
 // ---- text queries ------------------------------------------------------------------------------------
 
 // A tsquery tree over lexeme ids. Nodes are stored in an array; the root is the last node.
@@ -187,32 +198,57 @@ private:
         return left;
     }
     int parse_and(TextQuery& q) {
-        int left = parse_unary(q);
+        int left = parse_phrase(q);
         while (left >= 0) {
             skip();
             if (pos_ >= text_.size()) break;
-            if (text_[pos_] == '<') return -1;  // a phrase operator
             if (text_[pos_] != '&') break;
             ++pos_;
-            const int right = parse_unary(q);
+            const int right = parse_phrase(q);
             if (right < 0) return -1;
             left = add(q, TextQuery::Node{TextQuery::Kind::kAnd, 0, false, left, right});
         }
         return left;
     }
+    // A phrase is evaluated only in the shape PostgreSQL gives a hyphenated word: the compound
+    // followed by each of its parts ('wi-fi' <-> 'wi' <-> 'fi'). The parser always emits the parts
+    // right after the compound, so a product has the phrase when it has all of those words; it is
+    // evaluated as their AND. Any other phrase (or a prefix) fails: the database evaluates it.
+    int parse_phrase(TextQuery& q) {
+        int left = parse_unary(q);
+        skip();
+        if (left < 0 || pos_ >= text_.size() || text_[pos_] != '<') return left;
+        if (!last_plain_ || last_plain_->find('-') == std::string::npos) return -1;
+        const auto parts = static_cast<std::size_t>(std::count(last_plain_->begin(), last_plain_->end(), '-')) + 1;
+        std::size_t seen = 0;
+        while (text_.substr(pos_, 3) == "<->") {
+            pos_ += 3;
+            skip();
+            const int part = parse_unary(q);
+            if (part < 0 || !last_plain_) return -1;
+            left = add(q, TextQuery::Node{TextQuery::Kind::kAnd, 0, false, left, part});
+            ++seen;
+            skip();
+        }
+        if (seen != parts || (pos_ < text_.size() && text_[pos_] == '<')) return -1;
+        return left;
+    }
     int parse_unary(TextQuery& q) {
+        last_plain_.reset();
         skip();
         if (pos_ >= text_.size()) return -1;
         const char c = text_[pos_];
         if (c == '!') {
             ++pos_;
             const int inner = parse_unary(q);
+            last_plain_.reset();
             if (inner < 0) return -1;
             return add(q, TextQuery::Node{TextQuery::Kind::kNot, 0, false, inner, -1});
         }
         if (c == '(') {
             ++pos_;
             const int inner = parse_or(q);
+            last_plain_.reset();
             skip();
             if (inner < 0 || pos_ >= text_.size() || text_[pos_] != ')') return -1;
             ++pos_;
@@ -247,12 +283,15 @@ private:
             if (weights != "A") return -1;  // a prefix (*) or weights the index does not keep
             name_only = true;
         }
-        return add(q, TextQuery::Node{TextQuery::Kind::kTerm, lookup_(lexeme), name_only});
+        const int node = add(q, TextQuery::Node{TextQuery::Kind::kTerm, lookup_(lexeme), name_only});
+        if (!name_only) last_plain_ = std::move(lexeme);
+        return node;
     }
 
     std::string_view text_;
     Lookup lookup_;
     std::size_t pos_ = 0;
+    std::optional<std::string> last_plain_;  // the lexeme of the last unary, when a plain term
 };
 
 // Whether `entries` (lexeme id << 1 | in the name, ascending) hold `lexeme` (in the name when asked).
@@ -316,12 +355,177 @@ struct RankScan::Build {
     std::vector<std::uint32_t> by_price;  // dense indices by (price, id)
     std::vector<std::int64_t> prices;     // price of by_price[i]
     std::vector<std::uint32_t> sample;    // dense indices, random
+    // Per lexeme id, the positions (ascending, so in K order) of the products having it: anywhere
+    // and in the name. Lexemes first seen after the build have none (their products changed since
+    // the build, so they are scored from the delta set).
+    struct Postings {
+        std::vector<std::size_t> offsets;  // lexeme id -> [offsets[id], offsets[id + 1])
+        std::vector<std::uint32_t> positions;
+        std::span<const std::uint32_t> of(std::uint32_t lexeme) const {
+            if (static_cast<std::size_t>(lexeme) + 1 >= offsets.size()) return {};
+            return {positions.data() + offsets[lexeme], offsets[lexeme + 1] - offsets[lexeme]};
+        }
+    };
+    bool has_postings = false;
+    Postings anywhere;
+    Postings in_name;
+    // The listing inputs of each position as of the build, laid out for counting facets over
+    // position lists (a product changed since is in the delta set, and counted from its inputs).
+    std::vector<std::int64_t> category_of_index;  // distinct categories
+    std::vector<std::uint32_t> pos_category;      // index into category_of_index
+    std::vector<std::int64_t> pos_price;
+    std::vector<std::uint8_t> pos_band;           // price band (facet_price_bands)
+    std::vector<std::uint8_t> pos_in_stock;
 };
 
 namespace {
 
 using Build = RankScan::Build;
 constexpr std::uint32_t kNoPosition = std::numeric_limits<std::uint32_t>::max();
+
+// Build positions (ascending) of the products a text query matches, from the postings: a view of
+// one posting list, or a list of its own. `exact` false: a superset (a part of the query the
+// postings cannot answer alone, such as a negation outside an AND, is left to the product check).
+// Move only: the view may point into `owned`.
+class PositionSet {
+public:
+    PositionSet() = default;
+    explicit PositionSet(std::span<const std::uint32_t> view) : view_(view) {}
+    explicit PositionSet(std::vector<std::uint32_t> owned, bool exact = true)
+        : owned_(std::move(owned)), view_(owned_), exact_(exact) {}
+    PositionSet(PositionSet&& o) noexcept { *this = std::move(o); }
+    PositionSet& operator=(PositionSet&& o) noexcept {
+        const bool own = o.view_.data() == o.owned_.data();
+        owned_ = std::move(o.owned_);
+        view_ = own ? std::span<const std::uint32_t>(owned_) : o.view_;
+        exact_ = o.exact_;
+        return *this;
+    }
+    PositionSet(const PositionSet&) = delete;
+    PositionSet& operator=(const PositionSet&) = delete;
+
+    std::span<const std::uint32_t> view() const { return view_; }
+    std::size_t size() const { return view_.size(); }
+    bool exact() const { return exact_; }
+    PositionSet& inexact() {
+        exact_ = false;
+        return *this;
+    }
+
+private:
+    std::vector<std::uint32_t> owned_;
+    std::span<const std::uint32_t> view_;
+    bool exact_ = true;
+};
+
+// a ∩ b, or a \ b (`minus`). Gallops through the longer list when the lengths differ a lot.
+std::vector<std::uint32_t> combine(std::span<const std::uint32_t> a, std::span<const std::uint32_t> b, bool minus) {
+    std::vector<std::uint32_t> out;
+    if (!minus && a.size() > b.size()) std::swap(a, b);
+    if (!minus) out.reserve(a.size());
+    if (b.size() > 16 * a.size()) {
+        auto from = b.begin();
+        for (auto x : a) {
+            from = std::lower_bound(from, b.end(), x);
+            const bool in_b = from != b.end() && *from == x;
+            if (in_b != minus) out.push_back(x);
+        }
+        return out;
+    }
+    if (minus) {
+        std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+    } else {
+        std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+    }
+    return out;
+}
+
+constexpr std::size_t kNeverLazy = std::numeric_limits<std::size_t>::max();
+
+// NOLINTNEXTLINE(misc-no-recursion): the depth is the query's operator depth (bounded by its length)
+std::optional<PositionSet> positions_of(const Build& b, const TextQuery& q, int node, bool name_only, std::size_t lazy_above) {
+    const auto& n = q.nodes[static_cast<std::size_t>(node)];
+    switch (n.kind) {
+        case TextQuery::Kind::kTerm: {
+            if (n.lexeme == kUnknownLexeme) return PositionSet{};
+            return PositionSet((name_only || n.name_only ? b.in_name : b.anywhere).of(n.lexeme));
+        }
+        case TextQuery::Kind::kNothing:
+            return PositionSet{};
+        case TextQuery::Kind::kNot:
+            return std::nullopt;  // the complement: only as the right side of an AND
+        case TextQuery::Kind::kOr: {
+            auto l = positions_of(b, q, n.left, name_only, lazy_above);
+            auto r = positions_of(b, q, n.right, name_only, lazy_above);
+            if (!l || !r) return std::nullopt;
+            std::vector<std::uint32_t> out;
+            out.reserve(l->size() + r->size());
+            std::set_union(l->view().begin(), l->view().end(), r->view().begin(), r->view().end(),
+                           std::back_inserter(out));
+            return PositionSet(std::move(out), l->exact() && r->exact());
+        }
+        case TextQuery::Kind::kAnd: {
+            auto set_of = [&](int side) { return positions_of(b, q, side, name_only, lazy_above); };
+            auto negated = [&](int side) -> std::optional<PositionSet> {
+                const auto& m = q.nodes[static_cast<std::size_t>(side)];
+                if (m.kind != TextQuery::Kind::kNot) return std::nullopt;
+                auto inner = positions_of(b, q, m.left, name_only, lazy_above);
+                if (!inner || !inner->exact()) return std::nullopt;
+                return inner;
+            };
+            auto l = set_of(n.left);
+            auto r = set_of(n.right);
+            if (l && r) {
+                if (std::min(l->size(), r->size()) > lazy_above) {
+                    return std::move((l->size() <= r->size() ? *l : *r).inexact());
+                }
+                const bool exact = l->exact() && r->exact();
+                return PositionSet(combine(l->view(), r->view(), false), exact);
+            }
+            if (l && l->size() > lazy_above) return std::move(l->inexact());
+            if (r && r->size() > lazy_above) return std::move(r->inexact());
+            if (l) {
+                if (auto minus = negated(n.right)) return PositionSet(combine(l->view(), minus->view(), true), l->exact());
+                return std::move(l->inexact());
+            }
+            if (r) {
+                if (auto minus = negated(n.left)) return PositionSet(combine(r->view(), minus->view(), true), r->exact());
+                return std::move(r->inexact());
+            }
+            return std::nullopt;
+        }
+    }
+    return std::nullopt;
+}
+
+bool has_negation(const TextQuery& q) {
+    return std::any_of(q.nodes.begin(), q.nodes.end(), [](const TextQuery::Node& n) { return n.kind == TextQuery::Kind::kNot; });
+}
+
+// The positions a listing's text predicate matches (see text_matches), or nullopt when the
+// postings cannot bound it (a negation at the top). For rankings, lists longer than `lazy_above`
+// are not intersected or subtracted: the set is the shorter side, a superset walked in K order
+// with each candidate's words checked (a page's worth of matches is found long before the end).
+std::optional<PositionSet> text_positions(const Build& b, const TextQuery& q, TextPredicate predicate,
+                                          std::size_t lazy_above) {
+    if (!b.has_postings || q.nodes.empty()) return std::nullopt;
+    const int root = static_cast<int>(q.nodes.size()) - 1;
+    if (predicate == TextPredicate::kName && !has_negation(q)) {
+        return positions_of(b, q, root, true, lazy_above);  // in the name implies anywhere
+    }
+    auto anywhere = positions_of(b, q, root, false, lazy_above);
+    if (predicate == TextPredicate::kAnywhere || !anywhere) return anywhere;
+    auto name = positions_of(b, q, root, true, lazy_above);
+    const bool long_lists = anywhere->size() > lazy_above;
+    if (predicate == TextPredicate::kName) {
+        // name ∧ anywhere (they differ only under a negation: "not in the name" is not "nowhere").
+        if (!name) return std::move(anywhere->inexact());
+        if (long_lists && name->size() > lazy_above) return std::move(name->inexact());
+        return PositionSet(combine(name->view(), anywhere->view(), false), name->exact() && anywhere->exact());
+    }
+    if (!name || !name->exact() || long_lists) return std::move(anywhere->inexact());
+    return PositionSet(combine(anywhere->view(), name->view(), true), anywhere->exact());
+}
 
 struct Entry {
     std::uint64_t xid = 0;
@@ -358,6 +562,7 @@ struct RankIndex::Impl {
     // Searchable words per product (lexeme id << 1 | in the name, ascending) and the lexemes.
     std::vector<std::vector<std::uint32_t>> text;
     std::unordered_map<std::string, std::uint32_t> lexeme_ids;
+    std::size_t text_entries = 0;  // sum of text[d].size()
     bool has_text = false;
 
     // Under the exclusive lock.
@@ -366,6 +571,7 @@ struct RankIndex::Impl {
         std::unordered_set<std::string_view> in_name;
         for (auto w : split(name_lexemes)) in_name.insert(w);
         auto& entries = text[d];
+        text_entries -= entries.size();
         entries.clear();
         for (auto w : split(lexemes)) {
             auto [it, inserted] = lexeme_ids.try_emplace(std::string(w), static_cast<std::uint32_t>(lexeme_ids.size()));
@@ -373,6 +579,7 @@ struct RankIndex::Impl {
         }
         std::sort(entries.begin(), entries.end());
         entries.shrink_to_fit();
+        text_entries += entries.size();
     }
     static std::vector<std::string_view> split(std::string_view s) {
         std::vector<std::string_view> out;
@@ -396,6 +603,29 @@ struct RankIndex::Impl {
         }
         return seen == 0 ? 1.0 : static_cast<double>(hits) / static_cast<double>(seen);
     }
+    // The share of `set` (text matches, positions of `b`) passing `f`, from at most 1 024 of them
+    // spread evenly (the text itself is checked only when the set is a superset).
+    double share_passing(const RankScan::Build& b, const PositionSet& set, const RankFilters& f) const {
+        RankFilters others = f;
+        if (set.exact()) others.text.reset();
+        if (!others.filtered() && set.exact()) return 1.0;
+        const auto view = set.view();
+        if (view.empty()) return 0.0;
+        const std::size_t step = std::max<std::size_t>(1, view.size() / 1024);
+        std::size_t hits = 0;
+        std::size_t seen = 0;
+        for (std::size_t i = 0; i < view.size(); i += step, ++seen) {
+            const auto d = b.order[view[i]];
+            if (passes(d, inputs[d], others)) ++hits;
+        }
+        return static_cast<double>(hits) / static_cast<double>(seen);
+    }
+    // Facet counts of the products at `set` (exact text matches, positions of `b`) passing the
+    // other filters, read from the build's per-position inputs (sequential reads, no lookups);
+    // the delta set from the products' current inputs. Above 4 * exact_limit positions, an even
+    // spread of 8 192 of them is counted and scaled, unless that estimates few matches.
+    FacetCounts count_positions(const RankScan::Build& b, const PositionSet& set, const RankFilters& f,
+                                std::size_t exact_limit) const;
     // Whether product `d` (with inputs `in` as of the query) passes every filter, text included.
     bool passes(std::uint32_t d, const RankInputs& in, const RankFilters& f) const {
         if (!in.visible || !f.accepts(in)) return false;
@@ -432,6 +662,7 @@ struct RankIndex::Impl {
     }
 
     std::shared_ptr<Build> make_build(std::int64_t now_micros) const;
+    void make_postings(Build& b) const;
     void install(std::shared_ptr<const Build> b);
 };
 
@@ -445,6 +676,7 @@ std::shared_ptr<Build> RankIndex::Impl::make_build(std::int64_t now_micros) cons
     std::vector<Item> items;
     std::vector<std::int64_t> categories;  // by dense
     std::vector<std::int64_t> item_prices;  // by dense
+    std::vector<std::uint8_t> stocked;      // by dense
     std::size_t dense_count = 0;
     {
         std::shared_lock lock(mutex);
@@ -457,12 +689,14 @@ std::shared_ptr<Build> RankIndex::Impl::make_build(std::int64_t now_micros) cons
         items.reserve(visible);
         categories.resize(dense_count);
         item_prices.resize(dense_count);
+        stocked.resize(dense_count);
         for (std::uint32_t d = 0; d < dense_count; ++d) {
             const auto& in = inputs[d];
             if (!in.visible) continue;
             items.push_back(Item{rank_score(in, b->max_purchase, now_micros), ids[d], d});
             categories[d] = in.category_id;
             item_prices[d] = in.price_cents;
+            stocked[d] = in.in_stock ? 1 : 0;
         }
     }
     std::sort(items.begin(), items.end(), [](const Item& x, const Item& y) {
@@ -471,11 +705,23 @@ std::shared_ptr<Build> RankIndex::Impl::make_build(std::int64_t now_micros) cons
     b->order.reserve(items.size());
     b->keys.reserve(items.size());
     b->position.assign(dense_count, kNoPosition);
+    std::unordered_map<std::int64_t, std::uint32_t> category_index;
+    b->pos_category.reserve(items.size());
+    b->pos_price.reserve(items.size());
+    b->pos_band.reserve(items.size());
+    b->pos_in_stock.reserve(items.size());
     for (std::size_t i = 0; i < items.size(); ++i) {
-        b->order.push_back(items[i].dense);
+        const auto d = items[i].dense;
+        b->order.push_back(d);
         b->keys.push_back(items[i].key);
-        b->position[items[i].dense] = static_cast<std::uint32_t>(i);
-        b->by_category[categories[items[i].dense]].push_back(static_cast<std::uint32_t>(i));
+        b->position[d] = static_cast<std::uint32_t>(i);
+        b->by_category[categories[d]].push_back(static_cast<std::uint32_t>(i));
+        auto [it, added] = category_index.try_emplace(categories[d], static_cast<std::uint32_t>(category_index.size()));
+        if (added) b->category_of_index.push_back(categories[d]);
+        b->pos_category.push_back(it->second);
+        b->pos_price.push_back(item_prices[d]);
+        b->pos_band.push_back(static_cast<std::uint8_t>(band_of(item_prices[d])));
+        b->pos_in_stock.push_back(stocked[d]);
     }
     b->by_price = b->order;
     std::sort(b->by_price.begin(), b->by_price.end(), [&](std::uint32_t x, std::uint32_t y) {
@@ -493,7 +739,62 @@ std::shared_ptr<Build> RankIndex::Impl::make_build(std::int64_t now_micros) cons
     }
     pool.resize(n);
     b->sample = std::move(pool);
+    make_postings(*b);
     return b;
+}
+
+// The build's postings from the products' words. The words are copied in chunks, each under the
+// shared lock for a moment, so a catch-up is never held up for the whole copy. A product whose
+// words changed after the build's snapshot may be copied with its new words: harmless, since
+// every such product is in the delta set of every query on this build (install() marks it).
+void RankIndex::Impl::make_postings(Build& b) const {
+    constexpr std::size_t kChunk = 32'768;
+    const std::size_t n = b.order.size();
+    std::vector<std::size_t> starts(n + 1, 0);
+    std::vector<std::uint32_t> words;
+    std::size_t lexemes = 0;
+    for (std::size_t from = 0; from < n; from += kChunk) {
+        std::shared_lock lock(mutex);
+        if (!has_text) return;
+        if (from == 0) words.reserve(text_entries + text_entries / 8);
+        for (std::size_t i = from; i < std::min(n, from + kChunk); ++i) {
+            starts[i] = words.size();
+            const auto d = b.order[i];
+            if (d >= text.size()) continue;
+            words.insert(words.end(), text[d].begin(), text[d].end());
+        }
+        lexemes = lexeme_ids.size();
+    }
+    starts[n] = words.size();
+    auto& all = b.anywhere;
+    auto& name = b.in_name;
+    all.offsets.assign(lexemes + 1, 0);
+    name.offsets.assign(lexemes + 1, 0);
+    for (auto w : words) {
+        const auto l = w >> 1U;
+        if (l >= lexemes) continue;  // added during the copy: changed since the build
+        ++all.offsets[l + 1];
+        if ((w & 1U) != 0) ++name.offsets[l + 1];
+    }
+    for (std::size_t l = 0; l < lexemes; ++l) {
+        all.offsets[l + 1] += all.offsets[l];
+        name.offsets[l + 1] += name.offsets[l];
+    }
+    all.positions.resize(all.offsets[lexemes]);
+    name.positions.resize(name.offsets[lexemes]);
+    std::vector<std::size_t> all_at(all.offsets.begin(), all.offsets.end() - 1);
+    std::vector<std::size_t> name_at(name.offsets.begin(), name.offsets.end() - 1);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto p = static_cast<std::uint32_t>(i);
+        for (std::size_t k = starts[i]; k < starts[i + 1]; ++k) {
+            const auto w = words[k];
+            const auto l = w >> 1U;
+            if (l >= lexemes) continue;
+            all.positions[all_at[l]++] = p;
+            if ((w & 1U) != 0) name.positions[name_at[l]++] = p;
+        }
+    }
+    b.has_postings = true;
 }
 
 // Under the exclusive lock.
@@ -518,7 +819,8 @@ RankIndex::RankIndex(Options options) : impl_(std::make_shared<Impl>()) {
 void RankIndex::reset(PgSnapshot snapshot,
                       const std::vector<std::pair<std::int64_t, RankInputs>>& products,
                       std::vector<RankChange> history,
-                      std::int64_t now_micros) {
+                      std::int64_t now_micros,
+                      const std::vector<ProductText>* texts) {
     auto& s = *impl_;
     {
         std::unique_lock lock(s.mutex);
@@ -535,6 +837,7 @@ void RankIndex::reset(PgSnapshot snapshot,
         s.build.reset();
         s.changed_since_build.clear();
         s.text.clear();
+        s.text_entries = 0;
         s.lexeme_ids.clear();
         s.has_text = false;
         s.ids.reserve(products.size());
@@ -559,6 +862,11 @@ void RankIndex::reset(PgSnapshot snapshot,
         }
         s.batches.push_back(Batch{s.snapshot, s.history_end()});
         s.history_start_micros = now_micros - s.options.history_micros;
+        if (texts != nullptr) {
+            s.text.resize(s.ids.size());
+            for (const auto& t : *texts) s.set_text(s.dense_of(t.product_id), t.lexemes, t.name_lexemes);
+            s.has_text = true;
+        }
         s.loaded = true;
     }
     auto b = s.make_build(now_micros);
@@ -633,6 +941,7 @@ bool RankIndex::needs_rebuild(std::int64_t now_micros) const {
     if (!s.loaded) return false;
     if (!s.build) return true;
     const auto& b = *s.build;
+    if (s.has_text && !b.has_postings) return true;
     if (s.changed_since_build.size() >= s.options.rebuild_after_changes) return true;
     const bool stale = now_micros - b.now_micros >= s.options.rebuild_after_micros;
     if (stale && !s.changed_since_build.empty()) return true;
@@ -657,13 +966,23 @@ void RankIndex::set_texts(const std::vector<ProductText>& texts) {
     auto& s = *impl_;
     std::unique_lock lock(s.mutex);
     s.text.resize(s.ids.size());
-    for (const auto& t : texts) s.set_text(s.dense_of(t.product_id), t.lexemes, t.name_lexemes);
+    const bool posted = s.build && s.build->has_postings;
+    for (const auto& t : texts) {
+        const auto d = s.dense_of(t.product_id);
+        s.set_text(d, t.lexemes, t.name_lexemes);
+        if (posted) s.changed_since_build.insert(d);  // its postings in the build are stale
+    }
     s.has_text = true;
 }
 
 bool RankIndex::has_text() const {
     std::shared_lock lock(impl_->mutex);
     return impl_->has_text;
+}
+
+bool RankIndex::has_postings() const {
+    std::shared_lock lock(impl_->mutex);
+    return impl_->build && impl_->build->has_postings;
 }
 
 std::shared_ptr<const TextQuery> RankIndex::compile_text(std::string_view tsquery) const {
@@ -683,7 +1002,28 @@ double RankIndex::estimate_fraction(const RankFilters& filters) const {
     const auto& s = *impl_;
     std::shared_lock lock(s.mutex);
     if (!s.build) return 1.0;
-    return s.sample_fraction(*s.build, filters);
+    const auto& b = *s.build;
+    if (filters.text) {
+        if (auto set = text_positions(b, *filters.text, filters.text_predicate, s.options.lazy_lists_above)) {
+            return s.share_passing(b, *set, filters) * static_cast<double>(set->size()) /
+                   std::max<double>(1.0, static_cast<double>(b.order.size()));
+        }
+    }
+    return s.sample_fraction(b, filters);
+}
+
+std::optional<bool> RankIndex::has_match(const RankFilters& filters) const {
+    {
+        std::shared_lock lock(impl_->mutex);
+        if (!impl_->build) return std::nullopt;
+        if (filters.text && !impl_->build->has_postings) return std::nullopt;
+    }
+    RankRequest request;
+    request.filters = filters;
+    request.want = 1;
+    std::vector<RankedId> found;
+    if (rank(request, found)) return std::nullopt;
+    return !found.empty();
 }
 
 bool RankIndex::sample_has_match(const RankFilters& filters) const {
@@ -724,8 +1064,13 @@ struct RankScan::State {
     std::size_t history_seen = 0;
     bool changed_sent = false;
 
-    enum class Mode { kOrder, kCategories, kList };
+    enum class Mode { kOrder, kCategories, kList, kPositions };
     Mode mode = Mode::kOrder;
+    // kPositions: the text's matches from the postings, in K order (`text_exact`: the text need
+    // not be checked again).
+    std::optional<PositionSet> text_set;
+    bool text_exact = false;
+    std::size_t text_pos = 0;
     std::size_t pos = 0;                    // kOrder: next position
     std::vector<std::pair<const std::vector<std::uint32_t>*, std::size_t>> lists;  // kCategories
     std::vector<std::pair<std::uint32_t, std::size_t>> merge;  // (position, list), min-heap
@@ -798,12 +1143,12 @@ const RankInputs& inputs_at(const State& st, std::uint32_t d) {
 
 // Scores product `d` (not in the delta set) and emits it when it qualifies.
 template <typename Emit>
-void consider(State& st, std::uint32_t d, Emit& emit) {
+void consider(State& st, std::uint32_t d, Emit& emit, bool text_known = false) {
     ++st.visited;
     if (st.skip.contains(d)) return;
     if (st.restricted && !st.only.contains(d)) return;
     const auto& in = inputs_at(st, d);
-    if (!st.impl->passes(d, in, st.filters)) return;
+    if (text_known ? !(in.visible && st.filters.accepts(in)) : !st.impl->passes(d, in, st.filters)) return;
     const auto id = st.impl->ids[d];
     const double score = rank_score(in, st.max_purchase, st.now_micros);
     if (st.after && !after_key(score, id, *st.after)) return;
@@ -825,6 +1170,16 @@ void update_bound(State& st) {
         case State::Mode::kCategories:
             if (!st.merge.empty()) {
                 const auto p = st.merge.front().first;
+                st.bound = upper(st, b.keys[p]);
+                st.next_id = st.impl->ids[b.order[p]];
+            } else {
+                st.exhausted = true;
+                st.bound = -kInfinity;
+            }
+            break;
+        case State::Mode::kPositions:
+            if (st.text_pos < st.text_set->size()) {
+                const auto p = st.text_set->view()[st.text_pos];
                 st.bound = upper(st, b.keys[p]);
                 st.next_id = st.impl->ids[b.order[p]];
             } else {
@@ -869,6 +1224,8 @@ void switch_to_fallback(State& st) {
         frontier = st.pos;
     } else if (st.mode == State::Mode::kCategories) {
         frontier = st.merge.empty() ? st.build->order.size() : st.merge.front().first;
+    } else if (st.mode == State::Mode::kPositions) {
+        frontier = st.text_pos < st.text_set->size() ? st.text_set->view()[st.text_pos] : st.build->order.size();
     }
     st.mode = State::Mode::kList;
     st.list = st.fallback == State::Fallback::kPrice ? price_list(st) : category_list(st);
@@ -907,6 +1264,9 @@ void produce(State& st, std::size_t max_emit, Emit&& emit, Stop&& stop) {
                 consider(st, b.order[p], counted);
                 break;
             }
+            case State::Mode::kPositions:
+                consider(st, b.order[st.text_set->view()[st.text_pos++]], counted, st.text_exact);
+                break;
             case State::Mode::kList: {
                 const auto d = st.list[st.list_pos++];
                 if (st.list_after_switch) {
@@ -1019,10 +1379,20 @@ std::optional<RankError> RankIndex::begin(const RankRequest& request, RankScan& 
             }
         }
     }
+    // A text predicate the postings answer: its matches, in K order.
+    std::optional<PositionSet> text_set;
+    if (request.filters.text && !st->restricted) {
+        text_set = text_positions(b, *request.filters.text, request.filters.text_predicate, s.options.lazy_lists_above);
+    }
     // How many of the build's products pass every filter, estimated from the sample: its first
-    // 1 024 products, or all of it when the filters are selective (few hits).
+    // 1 024 products, or all of it when the filters are selective (few hits). With the text's
+    // matches at hand: their number times the share of them passing the other filters.
     const bool filtered = request.filters.filtered();
-    const double fraction = request.fraction ? *request.fraction
+    double within = 1.0;  // of the text's matches, the share passing the other filters
+    if (text_set) within = s.share_passing(b, *text_set, request.filters);
+    const double fraction = text_set          ? within * static_cast<double>(text_set->size()) /
+                                                    std::max<double>(1.0, static_cast<double>(n))
+                            : request.fraction ? *request.fraction
                             : filtered         ? s.sample_fraction(b, request.filters)
                                                : 1.0;
     scan.estimated_matches_ = fraction * static_cast<double>(n);
@@ -1033,6 +1403,9 @@ std::optional<RankError> RankIndex::begin(const RankRequest& request, RankScan& 
     const double category_cost =
         std::min(static_cast<double>(category_count),
                  want * per_hit * static_cast<double>(category_count) / std::max<double>(1.0, static_cast<double>(n)));
+    const double text_cost = text_set ? std::min(static_cast<double>(text_set->size()),
+                                                 within > 0 ? want / within : static_cast<double>(n))
+                                      : static_cast<double>(n);
 
     st->price_lo = price_lo;
     st->price_hi = price_hi;
@@ -1044,8 +1417,18 @@ std::optional<RankError> RankIndex::begin(const RankRequest& request, RankScan& 
         smallest_size = std::min(price_count, category_count);
     }
 
-    const bool use_categories = request.filters.category_ids && category_cost < order_cost;
-    const double scan_cost = use_categories ? category_cost : order_cost;
+    const bool use_text = text_set && text_cost <= order_cost;
+    const bool use_categories = !use_text && request.filters.category_ids && category_cost < order_cost;
+    const double scan_cost = use_text ? text_cost : use_categories ? category_cost : order_cost;
+    // Skip what certainly ranks above the cursor: gamma*K - delta > after.score.
+    std::size_t start = 0;
+    if (request.after && st->gamma > 0) {
+        const double cut = request.after->score;
+        auto first = std::partition_point(b.keys.begin(), b.keys.end(), [&](double k) {
+            return st->gamma * k - st->delta > cut + 1e-12;
+        });
+        start = static_cast<std::size_t>(first - b.keys.begin());
+    }
     if (st->restricted) {
         st->mode = State::Mode::kList;
         st->list.assign(st->only.begin(), st->only.end());
@@ -1054,7 +1437,13 @@ std::optional<RankError> RankIndex::begin(const RankRequest& request, RankScan& 
         st->mode = State::Mode::kList;
         st->list = smallest == State::Fallback::kPrice ? price_list(*st) : category_list(*st);
     } else {
-        if (use_categories) {
+        if (use_text) {
+            st->mode = State::Mode::kPositions;
+            st->text_exact = text_set->exact();
+            st->text_set = std::move(text_set);
+            const auto view = st->text_set->view();
+            st->text_pos = static_cast<std::size_t>(std::lower_bound(view.begin(), view.end(), start) - view.begin());
+        } else if (use_categories) {
             st->mode = State::Mode::kCategories;
             for (const auto* l : st->category_lists) st->lists.emplace_back(l, 0);
         } else {
@@ -1064,18 +1453,9 @@ std::optional<RankError> RankIndex::begin(const RankRequest& request, RankScan& 
             st->fallback = smallest;
             st->switch_after = std::max<std::size_t>(4 * smallest_size, 4096);
         }
-        // Skip what certainly ranks above the cursor: gamma*K - delta > after.score.
-        std::size_t start = 0;
-        if (request.after && st->gamma > 0) {
-            const double cut = request.after->score;
-            auto first = std::partition_point(b.keys.begin(), b.keys.end(), [&](double k) {
-                return st->gamma * k - st->delta > cut + 1e-12;
-            });
-            start = static_cast<std::size_t>(first - b.keys.begin());
-        }
         if (st->mode == State::Mode::kOrder) {
             st->pos = start;
-        } else {
+        } else if (st->mode == State::Mode::kCategories) {
             for (std::size_t li = 0; li < st->lists.size(); ++li) {
                 auto& [vec, next] = st->lists[li];
                 next = static_cast<std::size_t>(std::lower_bound(vec->begin(), vec->end(), start) - vec->begin());
@@ -1206,11 +1586,6 @@ std::optional<std::vector<std::int64_t>> RankIndex::candidates(const RankFilters
 
 namespace {
 
-std::size_t band_of(std::int64_t price) {
-    const auto& bands = facet_price_bands();
-    auto it = std::upper_bound(bands.begin(), bands.end(), price);
-    return it == bands.begin() ? 0 : static_cast<std::size_t>(it - bands.begin()) - 1;
-}
 
 struct Tally {
     std::unordered_map<std::int64_t, std::int64_t> categories;
@@ -1262,7 +1637,8 @@ FacetCounts RankIndex::facets(const RankFilters& filters,
     }
     if (!s.build) return tally.finish(1.0, false);
     const auto& b = *s.build;
-    // The smallest candidate list of the build, then every product changed since it.
+    // The smallest candidate list of the build (the price range, the category subtree, the text's
+    // matches), then every product changed since it.
     std::size_t lo = 0;
     std::size_t hi = b.by_price.size();
     if (filters.min_price)
@@ -1279,41 +1655,137 @@ FacetCounts RankIndex::facets(const RankFilters& filters,
             if (auto it = b.by_category.find(c); it != b.by_category.end()) category_count += it->second.size();
         }
     }
-    std::size_t sample_hits = 0;
-    for (auto d : b.sample) {
-        const auto& in = s.inputs[d];
-        if (s.passes(d, in, filters)) ++sample_hits;
+    std::optional<PositionSet> text_set;
+    if (filters.text) text_set = text_positions(b, *filters.text, filters.text_predicate, kNeverLazy);
+    const std::size_t text_count = text_set ? text_set->size() : b.order.size();
+    enum class Source { kPrice, kCategories, kText };
+    Source source = price_count <= category_count ? Source::kPrice : Source::kCategories;
+    std::size_t smallest = std::min(price_count, category_count);
+    if (text_count < smallest) {
+        source = Source::kText;
+        smallest = text_count;
     }
-    const double estimate = b.sample.empty() ? 0.0
-                                              : static_cast<double>(sample_hits) / static_cast<double>(b.sample.size()) *
-                                                    static_cast<double>(s.visible);
-    const std::size_t smallest = std::min(price_count, category_count);
-    constexpr std::size_t kCheapEnumeration = 200'000;
-    if (smallest > kCheapEnumeration && estimate > 2.0 * static_cast<double>(exact_limit)) {
-        Tally sampled;
-        for (auto d : b.sample) {
-            const auto& in = s.inputs[d];
-            if (s.passes(d, in, filters)) sampled.add(in);
-        }
-        return sampled.finish(static_cast<double>(s.visible) / static_cast<double>(b.sample.size()), true);
-    }
-    auto count = [&](std::uint32_t d) {
-        if (s.changed_since_build.contains(d)) return;
-        const auto& in = s.inputs[d];
-        if (s.passes(d, in, filters)) tally.add(in);
-    };
-    if (price_count <= category_count) {
-        for (std::size_t i = lo; i < hi; ++i) count(b.by_price[i]);
-    } else {
-        for (auto c : *filters.category_ids) {
-            if (auto it = b.by_category.find(c); it != b.by_category.end()) {
-                for (auto p : it->second) count(b.order[p]);
+    // The source's products in order (by dense index), or every step-th of them.
+    auto each = [&](std::size_t step, auto&& visit) {
+        switch (source) {
+            case Source::kPrice:
+                for (std::size_t i = lo; i < hi; i += step) visit(b.by_price[i]);
+                break;
+            case Source::kCategories: {
+                std::size_t k = 0;
+                for (auto c : *filters.category_ids) {
+                    auto it = b.by_category.find(c);
+                    if (it == b.by_category.end()) continue;
+                    for (auto p : it->second) {
+                        if (k++ % step == 0) visit(b.order[p]);
+                    }
+                }
+                break;
+            }
+            case Source::kText: {
+                const auto view = text_set->view();
+                for (std::size_t i = 0; i < view.size(); i += step) visit(b.order[view[i]]);
+                break;
             }
         }
+    };
+    if (source == Source::kText && text_set->exact()) return s.count_positions(b, *text_set, filters, exact_limit);
+    // The text's matches need no second text check.
+    RankFilters checked = filters;
+    if (source == Source::kText && text_set->exact()) checked.text.reset();
+    // Many matches: counted on an even spread of at most 8 192 of the source, scaled (marked
+    // approximate). A small source, or a few matches, are counted exactly.
+    constexpr std::size_t kSampled = 8192;
+    if (smallest > 4 * exact_limit) {
+        const std::size_t step = std::max<std::size_t>(1, smallest / kSampled);
+        Tally sampled;
+        std::size_t seen = 0;
+        each(step, [&](std::uint32_t d) {
+            ++seen;
+            const auto& in = s.inputs[d];
+            if (s.passes(d, in, checked)) sampled.add(in);
+        });
+        const double scale = seen == 0 ? 0.0 : static_cast<double>(smallest) / static_cast<double>(seen);
+        if (static_cast<double>(sampled.total) * scale > 2.0 * static_cast<double>(exact_limit)) {
+            return sampled.finish(scale, true);
+        }
     }
+    each(1, [&](std::uint32_t d) {
+        if (s.changed_since_build.contains(d)) return;
+        const auto& in = s.inputs[d];
+        if (s.passes(d, in, checked)) tally.add(in);
+    });
     for (auto d : s.changed_since_build) {
         const auto& in = s.inputs[d];
         if (s.passes(d, in, filters)) tally.add(in);
+    }
+    return tally.finish(1.0, false);
+}
+
+FacetCounts RankIndex::Impl::count_positions(const Build& b,
+                                             const PositionSet& set,
+                                             const RankFilters& f,
+                                             std::size_t exact_limit) const {
+    std::vector<std::uint8_t> allowed;  // by category index
+    if (f.category_ids) {
+        allowed.assign(b.category_of_index.size(), 0);
+        for (std::size_t i = 0; i < b.category_of_index.size(); ++i) {
+            allowed[i] = std::binary_search(f.category_ids->begin(), f.category_ids->end(), b.category_of_index[i]) ? 1 : 0;
+        }
+    }
+    const std::int64_t min_price = f.min_price.value_or(std::numeric_limits<std::int64_t>::min());
+    const std::int64_t max_price = f.max_price.value_or(std::numeric_limits<std::int64_t>::max());
+    std::vector<std::uint32_t> delta;  // positions of products changed since the build, ascending
+    for (auto d : changed_since_build) {
+        if (d < b.position.size() && b.position[d] != kNoPosition) delta.push_back(b.position[d]);
+    }
+    std::sort(delta.begin(), delta.end());
+    const auto view = set.view();
+    std::vector<std::int64_t> categories(b.category_of_index.size(), 0);
+    std::vector<std::int64_t> bands(facet_price_bands().size(), 0);
+    std::int64_t total = 0;
+    auto run = [&](std::size_t step) {
+        std::fill(categories.begin(), categories.end(), 0);
+        std::fill(bands.begin(), bands.end(), 0);
+        total = 0;
+        auto next_delta = delta.begin();
+        for (std::size_t i = 0; i < view.size(); i += step) {
+            const auto p = view[i];
+            while (next_delta != delta.end() && *next_delta < p) ++next_delta;
+            if (next_delta != delta.end() && *next_delta == p) continue;
+            const auto c = b.pos_category[p];
+            if (!allowed.empty() && allowed[c] == 0) continue;
+            const auto price = b.pos_price[p];
+            if (price < min_price || price > max_price) continue;
+            if (f.in_stock && (b.pos_in_stock[p] != 0) != *f.in_stock) continue;
+            ++categories[c];
+            ++bands[b.pos_band[p]];
+            ++total;
+        }
+    };
+    auto to_tally = [&] {
+        Tally tally;
+        for (std::size_t i = 0; i < categories.size(); ++i) {
+            if (categories[i] > 0) tally.categories[b.category_of_index[i]] = categories[i];
+        }
+        tally.bands = bands;
+        tally.total = total;
+        return tally;
+    };
+    constexpr std::size_t kSampled = 8192;
+    if (view.size() > 4 * exact_limit) {
+        const std::size_t step = std::max<std::size_t>(1, view.size() / kSampled);
+        run(step);
+        const double scale = static_cast<double>(view.size()) / static_cast<double>((view.size() + step - 1) / step);
+        if (static_cast<double>(total) * scale > 2.0 * static_cast<double>(exact_limit)) {
+            return to_tally().finish(scale, true);
+        }
+    }
+    run(1);
+    auto tally = to_tally();
+    for (auto d : changed_since_build) {
+        const auto& in = inputs[d];
+        if (passes(d, in, f)) tally.add(in);
     }
     return tally.finish(1.0, false);
 }

@@ -210,6 +210,9 @@ public:
         std::int64_t rebuild_after_micros = 60LL * 1'000'000;  // with any change since the build
         double rebuild_after_max_growth = 0.001;               // M grew by this fraction
         std::size_t sample_size = 8192;
+        // A ranking with a text query walks the shorter of two posting lists longer than this,
+        // checking each candidate's words, instead of intersecting them first.
+        std::size_t lazy_lists_above = 4096;
         std::uint64_t seed = 0x5eed;
     };
 
@@ -217,11 +220,13 @@ public:
     explicit RankIndex(Options options);
 
     // Replaces everything: the products as of `snapshot`, and the kept history (changes already
-    // visible in `snapshot`, oldest first, used only to rank older cursors). Builds at once.
+    // visible in `snapshot`, oldest first, used only to rank older cursors), and, when given, the
+    // products' searchable words (as set_texts). Builds at once.
     void reset(PgSnapshot snapshot,
                const std::vector<std::pair<std::int64_t, RankInputs>>& products,
                std::vector<RankChange> history,
-               std::int64_t now_micros);
+               std::int64_t now_micros,
+               const std::vector<ProductText>* texts = nullptr);
     // Applies the changes visible in `snapshot` and not in the current one (rows already applied
     // are skipped, a snapshot older than the current one changes nothing). Returns whether the
     // index's snapshot moved.
@@ -265,10 +270,14 @@ public:
     // Inputs of a product as of now (tests and explain).
     std::optional<RankInputs> inputs(std::int64_t product_id) const;
 
-    // Sets products' searchable words (after reset; the feed's changes carry their own).
+    // Sets products' searchable words (after reset; the feed's changes carry their own). The
+    // current build has no postings for them until the next rebuild (needs_rebuild says so).
     void set_texts(const std::vector<ProductText>& texts);
     // Whether searchable words were loaded (the text can be evaluated in process).
     bool has_text() const;
+    // Whether the current build has the words' postings: a text query is then answered from the
+    // lists of the products having each word (in rank order), not by checking products one by one.
+    bool has_postings() const;
     // Compiles PostgreSQL tsquery text (what websearch_to_tsquery printed) against the known
     // lexemes: nullopt when it uses what the index does not evaluate (phrase or prefix operators,
     // weights other than the name's), or when no words were loaded. A lexeme no product has
@@ -280,6 +289,9 @@ public:
     // Whether a product of the build's sample passes `filters` (a witness that matches exist;
     // false says nothing: the sample may be small or empty).
     bool sample_has_match(const RankFilters& filters) const;
+    // Whether any visible product passes `filters` now: exact (nullopt when the index cannot
+    // tell: not loaded, or a text predicate it cannot evaluate through its postings).
+    std::optional<bool> has_match(const RankFilters& filters) const;
 
 private:
     friend class RankScan;

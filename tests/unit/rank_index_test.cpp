@@ -532,7 +532,12 @@ TEST(RankIndexText, CompilesAndEvaluatesTsqueryText) {
     EXPECT_EQ(ids("'black' & !'leather'", TextPredicate::kName), (std::set<std::int64_t>{1}));
     EXPECT_EQ(ids("'black' & !'cotton'", TextPredicate::kName), (std::set<std::int64_t>{}));  // 2: black not in its name
     EXPECT_EQ(ids("'shirt':A"), (std::set<std::int64_t>{1}));
-    // What the index does not evaluate: phrases and prefixes go to the database.
+    // What the index does not evaluate: other phrases and prefixes go to the database.
+    EXPECT_EQ(index.compile_text("'wi-fi' <-> 'wi'"), nullptr);              // a part missing
+    EXPECT_EQ(index.compile_text("'wi-fi' <-> 'wi' <-> 'fi' <-> 'router'"), nullptr);
+    EXPECT_EQ(index.compile_text("'a-b-c' <2> 'b' <-> 'c'"), nullptr);     // a stop word's gap
+    EXPECT_EQ(index.compile_text("( 'x' & 'wi-fi' ) <-> 'wi' <-> 'fi'"), nullptr);
+    EXPECT_EQ(index.compile_text("'wi-fi':A <-> 'wi' <-> 'fi'"), nullptr);
     EXPECT_EQ(index.compile_text("'black' <-> 'shirt'"), nullptr);
     EXPECT_EQ(index.compile_text("'bla':*"), nullptr);
     EXPECT_EQ(index.compile_text("'black' &"), nullptr);
@@ -547,6 +552,247 @@ TEST(RankIndexText, CompilesAndEvaluatesTsqueryText) {
     EXPECT_FALSE(witnessed("'unknown'"));
     EXPECT_FALSE(witnessed("'leather' & 'red'"));
     EXPECT_FALSE(RankIndex().sample_has_match({})) << "nothing built: no witness";
+}
+
+// A hyphenated word's phrase (the compound, then each of its parts, as websearch_to_tsquery
+// writes it) is evaluated as the AND of those words; other phrases are refused.
+TEST(RankIndexText, AHyphenatedWordsPhraseIsItsWords) {
+    std::vector<std::pair<std::int64_t, RankInputs>> products;
+    for (std::int64_t id = 1; id <= 3; ++id) {
+        RankInputs in;
+        in.visible = true;
+        in.created_micros = kNow;
+        products.emplace_back(id, in);
+    }
+    const std::vector<ProductText> texts{{1, "wi-fi wi fi router", "wi-fi wi fi"}, {2, "wi fi", "wi fi"}, {3, "router", ""}};
+    RankIndex index;
+    index.reset(*PgSnapshot::parse("10:10:"), products, {}, kNow, &texts);
+    auto ids = [&](const std::string& tsquery) {
+        RankRequest r;
+        r.filters.text = index.compile_text(tsquery);
+        EXPECT_NE(r.filters.text, nullptr) << tsquery;
+        r.want = 10;
+        r.now_micros = kNow;
+        std::vector<RankedId> out;
+        EXPECT_FALSE(index.rank(r, out));
+        std::set<std::int64_t> got;
+        for (const auto& x : out) got.insert(x.id);
+        return got;
+    };
+    EXPECT_EQ(ids("'wi-fi' <-> 'wi' <-> 'fi'"), (std::set<std::int64_t>{1}));
+    EXPECT_EQ(ids("'wi-fi' <-> 'wi' <-> 'fi' & 'router'"), (std::set<std::int64_t>{1}));
+    EXPECT_EQ(ids("!( 'wi-fi' <-> 'wi' <-> 'fi' )"), (std::set<std::int64_t>{2, 3}));
+    EXPECT_EQ(ids("'router' | 'wi-fi' <-> 'wi' <-> 'fi'"), (std::set<std::int64_t>{1, 3}));
+}
+
+}  // namespace
+}  // namespace emporium::catalog
+
+namespace emporium::catalog {
+namespace {
+
+// Random words per product (a few common words, many rare ones), a random query tree over them,
+// and what PostgreSQL's tsquery operators make of it: the oracle for the postings.
+struct Words {
+    std::set<std::string> all;
+    std::set<std::string> name;
+};
+
+std::string join(const std::set<std::string>& words) {
+    std::string out;
+    for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+    return out;
+}
+
+struct QueryTree {
+    enum class Kind { kTerm, kNameTerm, kAnd, kOr, kNot };
+    Kind kind = Kind::kTerm;
+    std::string word;
+    std::vector<QueryTree> children;
+
+    std::string text() const {
+        switch (kind) {
+            case Kind::kTerm:
+                return "'" + word + "'";
+            case Kind::kNameTerm:
+                return "'" + word + "':A";
+            case Kind::kNot:
+                return "!" + children[0].text();
+            case Kind::kAnd:
+                return "( " + children[0].text() + " & " + children[1].text() + " )";
+            case Kind::kOr:
+                return "( " + children[0].text() + " | " + children[1].text() + " )";
+        }
+        return {};
+    }
+    // NOLINTNEXTLINE(misc-no-recursion): test trees are a few levels deep
+    bool matches(const Words& w, bool name_only) const {
+        const auto& words = name_only ? w.name : w.all;
+        switch (kind) {
+            case Kind::kTerm:
+                return words.contains(word);
+            case Kind::kNameTerm:
+                return w.name.contains(word);
+            case Kind::kNot:
+                return !children[0].matches(w, name_only);
+            case Kind::kAnd:
+                return children[0].matches(w, name_only) && children[1].matches(w, name_only);
+            case Kind::kOr:
+                return children[0].matches(w, name_only) || children[1].matches(w, name_only);
+        }
+        return false;
+    }
+};
+
+const std::vector<std::string>& vocabulary() {
+    static const std::vector<std::string> words = {"black", "shirt", "cotton", "red",   "boot",  "lamp", "oak",
+                                                   "steel", "wool",  "mini",   "pro",   "desk",  "navy", "linen",
+                                                   "brass", "chair", "mug",    "sofa",  "quilt", "vase", "nobody"};
+    return words;
+}
+
+std::string zipf_word(Model& m) {
+    const auto& v = vocabulary();
+    const double u = std::uniform_real_distribution<double>(0, 1)(m.rng);
+    return v[std::min(v.size() - 2, static_cast<std::size_t>(u * u * static_cast<double>(v.size() - 1)))];
+}
+
+Words random_words(Model& m) {
+    Words w;
+    for (auto k = m.pick(1, 3); k > 0; --k) w.name.insert(zipf_word(m));
+    w.all = w.name;
+    for (auto k = m.pick(0, 5); k > 0; --k) w.all.insert(zipf_word(m));
+    return w;
+}
+
+// NOLINTNEXTLINE(misc-no-recursion): bounded by depth
+QueryTree random_query(Model& m, int depth) {
+    QueryTree q;
+    const auto kind = depth <= 0 ? m.pick(0, 1) : m.pick(0, 4);
+    switch (kind) {
+        case 0:
+            q.kind = QueryTree::Kind::kTerm;
+            q.word = m.pick(0, 15) == 0 ? "unheard" : m.pick(0, 12) == 0 ? "nobody" : zipf_word(m);
+            break;
+        case 1:
+            q.kind = QueryTree::Kind::kNameTerm;
+            q.word = zipf_word(m);
+            break;
+        case 2:
+            q.kind = QueryTree::Kind::kNot;
+            q.children.push_back(random_query(m, depth - 1));
+            break;
+        default:
+            q.kind = kind == 3 ? QueryTree::Kind::kAnd : QueryTree::Kind::kOr;
+            q.children.push_back(random_query(m, depth - 1));
+            q.children.push_back(random_query(m, depth - 1));
+            break;
+    }
+    return q;
+}
+
+// Ranking, paging, facets and the match check with a text predicate answered from the postings
+// (and, for products changed since the build, from their words), against the brute force over
+// the model's words: every predicate (anywhere, the name tier, the other tier), random filters,
+// words changed and products added after the build, with and without rebuilds.
+TEST(RankIndexText, PostingsGiveTheBruteForceAnswersForRandomQueries) {
+    for (std::uint64_t seed = 61; seed < 65; ++seed) {
+        Model m(seed);
+        // Odd seeds: long lists are walked (a superset, words checked) rather than intersected.
+        auto options = small_options();
+        if (seed % 2 == 1) options.lazy_lists_above = 40;
+        std::map<std::int64_t, Words> words;
+        std::vector<ProductText> texts;
+        for (std::int64_t id = 1; id <= 1500; ++id) {
+            m.products[id] = m.random_inputs();
+            words[id] = random_words(m);
+            if (id % 97 != 0) texts.push_back(ProductText{id, join(words[id].all), join(words[id].name)});
+        }
+        for (std::int64_t id = 97; id <= 1500; id += 97) words[id] = Words{};  // no words at all
+        RankIndex index(options);
+        auto applied = m.snapshot();
+        index.reset(applied, rows_of(m.products), {}, kNow, &texts);
+        ASSERT_TRUE(index.has_postings());
+        for (int round = 0; round < 8; ++round) {
+            // Changes: sales and the rest, some with new words, and new products.
+            auto x = m.begin_tx();
+            for (auto k = m.pick(1, 40); k > 0; --k) m.change(x, m.pick(1, 1560));
+            m.commit(x);
+            const auto now = m.snapshot();
+            auto changes = m.between(applied, now);
+            for (auto& c : changes) {
+                if (!c.before || m.pick(0, 2) == 0) {
+                    words[c.product_id] = random_words(m);
+                    const auto& w = words[c.product_id];
+                    c.text = ProductText{c.product_id, join(w.all), join(w.name)};
+                }
+            }
+            index.apply(now, changes);
+            applied = now;
+            if (round % 3 == 2) index.rebuild(kNow);
+            const auto max = max_of(m.products);
+            for (int q = 0; q < 40; ++q) {
+                const auto tree = random_query(m, static_cast<int>(m.pick(0, 3)));
+                auto compiled = index.compile_text(tree.text());
+                ASSERT_NE(compiled, nullptr) << tree.text();
+                for (auto predicate : {TextPredicate::kAnywhere, TextPredicate::kName, TextPredicate::kElsewhere}) {
+                    auto text = [&](std::int64_t id) {
+                        const auto& w = words[id];
+                        const bool anywhere = tree.matches(w, false);
+                        if (predicate == TextPredicate::kAnywhere) return anywhere;
+                        const bool name = anywhere && tree.matches(w, true);
+                        return predicate == TextPredicate::kName ? name : anywhere && !name;
+                    };
+                    RankRequest r;
+                    r.filters = m.pick(0, 1) == 0 ? RankFilters{} : random_filters(m);
+                    r.filters.text = compiled;
+                    r.filters.text_predicate = predicate;
+                    r.want = static_cast<std::size_t>(m.pick(1, 30));
+                    r.now_micros = kNow;
+                    const auto what = tree.text() + " predicate " + std::to_string(static_cast<int>(predicate)) +
+                                      " seed " + std::to_string(seed) + " round " + std::to_string(round);
+                    std::vector<RankedId> page;
+                    ASSERT_FALSE(index.rank(r, page));
+                    expect_same(page, brute(m.products, r.filters, max, kNow, {}, r.want, text), what);
+                    if (!page.empty()) {  // the next page, after the last one
+                        RankRequest next = r;
+                        next.after = RankKey{page.back().score, page.back().id};
+                        std::vector<RankedId> page2;
+                        ASSERT_FALSE(index.rank(next, page2));
+                        expect_same(page2, brute(m.products, r.filters, max, kNow, next.after, r.want, text), what + " page 2");
+                    }
+                    EXPECT_EQ(index.has_match(r.filters), !brute(m.products, r.filters, max, kNow, {}, 1, text).empty()) << what;
+                    // Facets: exact at this size.
+                    auto got = index.facets(r.filters, nullptr, 10'000);
+                    std::int64_t total = 0;
+                    std::map<std::int64_t, std::int64_t> categories;
+                    std::vector<std::int64_t> bands(facet_price_bands().size(), 0);
+                    for (const auto& [id, in] : m.products) {
+                        if (in.visible && r.filters.accepts(in) && text(id)) {
+                            ++total;
+                            ++categories[in.category_id];
+                            auto it = std::upper_bound(facet_price_bands().begin(), facet_price_bands().end(), in.price_cents);
+                            ++bands[static_cast<std::size_t>(it - facet_price_bands().begin()) - 1];
+                        }
+                    }
+                    EXPECT_FALSE(got.approximate) << what;
+                    EXPECT_EQ(got.total, total) << what;
+                    std::map<std::int64_t, std::int64_t> got_categories;
+                    for (const auto& c : got.categories) got_categories[c.category_id] = c.count;
+                    EXPECT_EQ(got_categories, categories) << what;
+                    for (std::size_t i = 0; i < bands.size(); ++i) EXPECT_EQ(got.price[i].count, bands[i]) << what;
+                    // A lower exact limit: exact up to it, marked approximate only above it.
+                    auto limited = index.facets(r.filters, nullptr, 20);
+                    if (total <= 20) {
+                        EXPECT_FALSE(limited.approximate) << what;
+                    }
+                    if (!limited.approximate) {
+                        EXPECT_EQ(limited.total, total) << what;
+                    }
+                }
+            }
+        }
+    }
 }
 
 }  // namespace
