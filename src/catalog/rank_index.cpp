@@ -440,10 +440,46 @@ std::vector<std::uint32_t> combine(std::span<const std::uint32_t> a, std::span<c
     return out;
 }
 
-constexpr std::size_t kNeverLazy = std::numeric_limits<std::size_t>::max();
+// For a ranking, two long lists need not be combined (intersected, subtracted): the scan can walk
+// one of them, a superset, in K order and check each candidate's words, stopping after a page's
+// worth of matches. `want` = 0: always combine (counting facets needs the exact set).
+struct Laziness {
+    std::size_t above = 0;  // lists at most this long are always combined
+    std::size_t want = 0;   // results the ranking wants
+};
+
+// Whether walking `walk` finds `want` results sooner than combining costs (`combine_elements`
+// list elements, a few nanoseconds each; a walked candidate's check costs some 60). The share of
+// `walk` that is a result (`in_result`) is estimated on an even spread of 128 of its positions.
+template <typename InResult>
+bool walk_is_cheaper(std::span<const std::uint32_t> walk, double combine_elements, const Laziness& lazy,
+                     InResult in_result) {
+    if (lazy.want == 0 || walk.size() <= lazy.above) return false;
+    const std::size_t step = std::max<std::size_t>(1, walk.size() / 128);
+    std::size_t hits = 0;
+    std::size_t seen = 0;
+    for (std::size_t i = 0; i < walk.size(); i += step, ++seen) {
+        if (in_result(walk[i])) ++hits;
+    }
+    const double share = std::max(0.5, static_cast<double>(hits)) / static_cast<double>(seen);
+    const double walked = std::min(static_cast<double>(walk.size()), static_cast<double>(lazy.want) / share);
+    return 60.0 * walked < 3.0 * combine_elements;
+}
+
+// Elements touched by combine(a, b): a linear merge, or galloping through the longer list.
+double combine_elements(std::size_t a, std::size_t b) {
+    const auto lo = static_cast<double>(std::min(a, b));
+    const auto hi = static_cast<double>(std::max(a, b));
+    if (lo == 0) return 1;
+    return std::min(lo + hi, lo * (1.0 + std::log2(hi / lo + 1.0)));
+}
+
+bool contains(std::span<const std::uint32_t> list, std::uint32_t p) {
+    return std::binary_search(list.begin(), list.end(), p);
+}
 
 // NOLINTNEXTLINE(misc-no-recursion): the depth is the query's operator depth (bounded by its length)
-std::optional<PositionSet> positions_of(const Build& b, const TextQuery& q, int node, bool name_only, std::size_t lazy_above) {
+std::optional<PositionSet> positions_of(const Build& b, const TextQuery& q, int node, bool name_only, const Laziness& lazy) {
     const auto& n = q.nodes[static_cast<std::size_t>(node)];
     switch (n.kind) {
         case TextQuery::Kind::kTerm: {
@@ -455,8 +491,8 @@ std::optional<PositionSet> positions_of(const Build& b, const TextQuery& q, int 
         case TextQuery::Kind::kNot:
             return std::nullopt;  // the complement: only as the right side of an AND
         case TextQuery::Kind::kOr: {
-            auto l = positions_of(b, q, n.left, name_only, lazy_above);
-            auto r = positions_of(b, q, n.right, name_only, lazy_above);
+            auto l = positions_of(b, q, n.left, name_only, lazy);
+            auto r = positions_of(b, q, n.right, name_only, lazy);
             if (!l || !r) return std::nullopt;
             std::vector<std::uint32_t> out;
             out.reserve(l->size() + r->size());
@@ -465,34 +501,37 @@ std::optional<PositionSet> positions_of(const Build& b, const TextQuery& q, int 
             return PositionSet(std::move(out), l->exact() && r->exact());
         }
         case TextQuery::Kind::kAnd: {
-            auto set_of = [&](int side) { return positions_of(b, q, side, name_only, lazy_above); };
+            auto set_of = [&](int side) { return positions_of(b, q, side, name_only, lazy); };
             auto negated = [&](int side) -> std::optional<PositionSet> {
                 const auto& m = q.nodes[static_cast<std::size_t>(side)];
                 if (m.kind != TextQuery::Kind::kNot) return std::nullopt;
-                auto inner = positions_of(b, q, m.left, name_only, lazy_above);
+                auto inner = positions_of(b, q, m.left, name_only, lazy);
                 if (!inner || !inner->exact()) return std::nullopt;
                 return inner;
             };
             auto l = set_of(n.left);
             auto r = set_of(n.right);
             if (l && r) {
-                if (std::min(l->size(), r->size()) > lazy_above) {
-                    return std::move((l->size() <= r->size() ? *l : *r).inexact());
+                auto& shorter = l->size() <= r->size() ? *l : *r;
+                const auto other = (l->size() <= r->size() ? *r : *l).view();
+                if (walk_is_cheaper(shorter.view(), combine_elements(l->size(), r->size()), lazy,
+                                    [&](std::uint32_t p) { return contains(other, p); })) {
+                    return std::move(shorter.inexact());
                 }
                 const bool exact = l->exact() && r->exact();
                 return PositionSet(combine(l->view(), r->view(), false), exact);
             }
-            if (l && l->size() > lazy_above) return std::move(l->inexact());
-            if (r && r->size() > lazy_above) return std::move(r->inexact());
-            if (l) {
-                if (auto minus = negated(n.right)) return PositionSet(combine(l->view(), minus->view(), true), l->exact());
-                return std::move(l->inexact());
+            // One side is a negation (a difference) or unknown (the other side is a superset).
+            auto& known = l ? l : r;
+            if (!known) return std::nullopt;
+            auto minus = negated(l ? n.right : n.left);
+            if (!minus) return std::move(known->inexact());
+            const auto excluded = minus->view();
+            if (walk_is_cheaper(known->view(), combine_elements(known->size(), minus->size()), lazy,
+                                [&](std::uint32_t p) { return !contains(excluded, p); })) {
+                return std::move(known->inexact());
             }
-            if (r) {
-                if (auto minus = negated(n.left)) return PositionSet(combine(r->view(), minus->view(), true), r->exact());
-                return std::move(r->inexact());
-            }
-            return std::nullopt;
+            return PositionSet(combine(known->view(), excluded, true), known->exact());
         }
     }
     return std::nullopt;
@@ -503,27 +542,34 @@ bool has_negation(const TextQuery& q) {
 }
 
 // The positions a listing's text predicate matches (see text_matches), or nullopt when the
-// postings cannot bound it (a negation at the top). For rankings, lists longer than `lazy_above`
-// are not intersected or subtracted: the set is the shorter side, a superset walked in K order
-// with each candidate's words checked (a page's worth of matches is found long before the end).
+// postings cannot bound it (a negation at the top). With `lazy`, possibly a superset (see
+// Laziness); the scan then checks each candidate's words.
 std::optional<PositionSet> text_positions(const Build& b, const TextQuery& q, TextPredicate predicate,
-                                          std::size_t lazy_above) {
+                                          const Laziness& lazy) {
     if (!b.has_postings || q.nodes.empty()) return std::nullopt;
     const int root = static_cast<int>(q.nodes.size()) - 1;
     if (predicate == TextPredicate::kName && !has_negation(q)) {
-        return positions_of(b, q, root, true, lazy_above);  // in the name implies anywhere
+        return positions_of(b, q, root, true, lazy);  // in the name implies anywhere
     }
-    auto anywhere = positions_of(b, q, root, false, lazy_above);
+    auto anywhere = positions_of(b, q, root, false, lazy);
     if (predicate == TextPredicate::kAnywhere || !anywhere) return anywhere;
-    auto name = positions_of(b, q, root, true, lazy_above);
-    const bool long_lists = anywhere->size() > lazy_above;
+    auto name = positions_of(b, q, root, true, lazy);
     if (predicate == TextPredicate::kName) {
         // name ∧ anywhere (they differ only under a negation: "not in the name" is not "nowhere").
         if (!name) return std::move(anywhere->inexact());
-        if (long_lists && name->size() > lazy_above) return std::move(name->inexact());
+        const auto all = anywhere->view();
+        if (walk_is_cheaper(name->view(), combine_elements(name->size(), anywhere->size()), lazy,
+                            [&](std::uint32_t p) { return contains(all, p); })) {
+            return std::move(name->inexact());
+        }
         return PositionSet(combine(name->view(), anywhere->view(), false), name->exact() && anywhere->exact());
     }
-    if (!name || !name->exact() || long_lists) return std::move(anywhere->inexact());
+    if (!name || !name->exact()) return std::move(anywhere->inexact());
+    const auto in_name = name->view();
+    if (walk_is_cheaper(anywhere->view(), combine_elements(anywhere->size(), name->size()), lazy,
+                        [&](std::uint32_t p) { return !contains(in_name, p); })) {
+        return std::move(anywhere->inexact());
+    }
     return PositionSet(combine(anywhere->view(), name->view(), true), anywhere->exact());
 }
 
@@ -1004,7 +1050,7 @@ double RankIndex::estimate_fraction(const RankFilters& filters) const {
     if (!s.build) return 1.0;
     const auto& b = *s.build;
     if (filters.text) {
-        if (auto set = text_positions(b, *filters.text, filters.text_predicate, s.options.lazy_lists_above)) {
+        if (auto set = text_positions(b, *filters.text, filters.text_predicate, Laziness{s.options.lazy_lists_above, 21})) {
             return s.share_passing(b, *set, filters) * static_cast<double>(set->size()) /
                    std::max<double>(1.0, static_cast<double>(b.order.size()));
         }
@@ -1382,7 +1428,8 @@ std::optional<RankError> RankIndex::begin(const RankRequest& request, RankScan& 
     // A text predicate the postings answer: its matches, in K order.
     std::optional<PositionSet> text_set;
     if (request.filters.text && !st->restricted) {
-        text_set = text_positions(b, *request.filters.text, request.filters.text_predicate, s.options.lazy_lists_above);
+        text_set = text_positions(b, *request.filters.text, request.filters.text_predicate,
+                                  Laziness{s.options.lazy_lists_above, request.want});
     }
     // How many of the build's products pass every filter, estimated from the sample: its first
     // 1 024 products, or all of it when the filters are selective (few hits). With the text's
@@ -1656,7 +1703,7 @@ FacetCounts RankIndex::facets(const RankFilters& filters,
         }
     }
     std::optional<PositionSet> text_set;
-    if (filters.text) text_set = text_positions(b, *filters.text, filters.text_predicate, kNeverLazy);
+    if (filters.text) text_set = text_positions(b, *filters.text, filters.text_predicate, Laziness{});
     const std::size_t text_count = text_set ? text_set->size() : b.order.size();
     enum class Source { kPrice, kCategories, kText };
     Source source = price_count <= category_count ? Source::kPrice : Source::kCategories;

@@ -210,8 +210,8 @@ public:
         std::int64_t rebuild_after_micros = 60LL * 1'000'000;  // with any change since the build
         double rebuild_after_max_growth = 0.001;               // M grew by this fraction
         std::size_t sample_size = 8192;
-        // A ranking with a text query walks the shorter of two posting lists longer than this,
-        // checking each candidate's words, instead of intersecting them first.
+        // A ranking with a text query may walk one of two posting lists longer than this (checking
+        // each candidate's words) instead of intersecting them first, when that looks cheaper.
         std::size_t lazy_lists_above = 4096;
         std::uint64_t seed = 0x5eed;
     };

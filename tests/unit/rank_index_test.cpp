@@ -713,7 +713,7 @@ TEST(RankIndexText, PostingsGiveTheBruteForceAnswersForRandomQueries) {
         auto applied = m.snapshot();
         index.reset(applied, rows_of(m.products), {}, kNow, &texts);
         ASSERT_TRUE(index.has_postings());
-        for (int round = 0; round < 8; ++round) {
+        for (int round = 0; round < 6; ++round) {
             // Changes: sales and the rest, some with new words, and new products.
             auto x = m.begin_tx();
             for (auto k = m.pick(1, 40); k > 0; --k) m.change(x, m.pick(1, 1560));
@@ -731,7 +731,7 @@ TEST(RankIndexText, PostingsGiveTheBruteForceAnswersForRandomQueries) {
             applied = now;
             if (round % 3 == 2) index.rebuild(kNow);
             const auto max = max_of(m.products);
-            for (int q = 0; q < 40; ++q) {
+            for (int q = 0; q < 30; ++q) {
                 const auto tree = random_query(m, static_cast<int>(m.pick(0, 3)));
                 auto compiled = index.compile_text(tree.text());
                 ASSERT_NE(compiled, nullptr) << tree.text();
