@@ -649,7 +649,7 @@ struct RankIndex::Impl {
         }
         return seen == 0 ? 1.0 : static_cast<double>(hits) / static_cast<double>(seen);
     }
-    // The share of `set` (text matches, positions of `b`) passing `f`, from at most 1 024 of them
+    // The share of `set` (text matches, positions of `b`) passing `f`, from at most 256 of them
     // spread evenly (the text itself is checked only when the set is a superset).
     double share_passing(const RankScan::Build& b, const PositionSet& set, const RankFilters& f) const {
         RankFilters others = f;
@@ -657,7 +657,7 @@ struct RankIndex::Impl {
         if (!others.filtered() && set.exact()) return 1.0;
         const auto view = set.view();
         if (view.empty()) return 0.0;
-        const std::size_t step = std::max<std::size_t>(1, view.size() / 1024);
+        const std::size_t step = std::max<std::size_t>(1, view.size() / 256);
         std::size_t hits = 0;
         std::size_t seen = 0;
         for (std::size_t i = 0; i < view.size(); i += step, ++seen) {
