@@ -15,6 +15,9 @@ build=${1:?usage: catalog.sh BUILD_DIR [SECONDS] [PRODUCTS]}
 secs=${2:-10}
 products=${3:-100000}
 bin="$root/$build/src/app/emporium"
+# PostgreSQL connections per server: on two cores shared by wrk, PostgreSQL and the server, 8
+# backends keep the tail shorter than 16 or more (more backends, more switching, no more work).
+pool_size=${BENCH_DB_POOL_SIZE:-8}
 out="$root/.local/bench/catalog"; mkdir -p "$out/www"
 bash "$root/scripts/services.sh" start bench
 eval "$(bash "$root/scripts/services.sh" env bench)"
@@ -49,7 +52,7 @@ trap cleanup EXIT
 
 start_server() {  # name port cache_enabled
   env DATABASE_URL="$db_url" REDIS_URL="$redis_url" HTTP_PORT="$2" HTTP_THREADS=2 LOG_LEVEL=warn \
-      RATE_LIMIT_ENABLED=false CACHE_ENABLED="$3" CACHE_KEY_PREFIX="bench:$1:" DB_POOL_SIZE=16 \
+      RATE_LIMIT_ENABLED=false CACHE_ENABLED="$3" CACHE_KEY_PREFIX="bench:$1:" DB_POOL_SIZE="$pool_size" \
       JWT_SECRET=bench-secret-bench-secret-bench-secret-0123 \
       "$bin" serve >"$out/$1.out" 2>"$out/$1.log" &
   pids+=($!)

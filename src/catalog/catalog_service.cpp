@@ -3,6 +3,9 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -253,6 +256,55 @@ private:
     std::mutex mutex_;
     std::unordered_map<std::string, std::pair<Correction, std::chrono::steady_clock::time_point>> entries_;
 };
+
+namespace {
+
+// One database lookup per set of words in flight on an I/O thread: requests that ask for the same
+// words meanwhile wait for its answer (a burst of searches for one misspelt word, just after a
+// start or once the kept corrections expired, costs one lookup, not one per request). Everything
+// here runs on the calling thread, so there is no lock.
+struct CorrectionFlight {
+    bool done = false;
+    std::vector<CatalogStore::WordCorrection> result;
+    std::exception_ptr error;
+    std::vector<std::shared_ptr<asio::steady_timer>> waiters;
+};
+
+std::unordered_map<std::string, std::shared_ptr<CorrectionFlight>>& correction_flights() {
+    thread_local std::unordered_map<std::string, std::shared_ptr<CorrectionFlight>> flights;
+    return flights;
+}
+
+asio::awaitable<std::vector<CatalogStore::WordCorrection>> correct_once(
+    CatalogStore& store,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::string key,
+    std::vector<std::string> words) {
+    auto& flights = correction_flights();
+    if (auto it = flights.find(key); it != flights.end()) {
+        auto flight = it->second;
+        auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
+                                                          asio::steady_timer::time_point::max());
+        flight->waiters.push_back(timer);
+        static_cast<void>(co_await timer->async_wait(asio::as_tuple(asio::use_awaitable)));
+        if (!flight->done) throw std::logic_error("typo correction: woken before the lookup ended");
+        if (flight->error) std::rethrow_exception(flight->error);
+        co_return flight->result;
+    }
+    auto flight = std::make_shared<CorrectionFlight>();
+    flights.emplace(key, flight);
+    try {
+        flight->result = co_await store.correct_words(std::move(words));
+    } catch (...) {
+        flight->error = std::current_exception();
+    }
+    flight->done = true;
+    correction_flights().erase(key);
+    for (auto& t : flight->waiters) t->cancel();
+    if (flight->error) std::rethrow_exception(flight->error);
+    co_return flight->result;
+}
+
+}  // namespace
 
 CatalogService::CatalogService(CatalogStore store,
                                CatalogCache cache,
@@ -860,7 +912,10 @@ asio::awaitable<std::optional<std::string>> CatalogService::corrected_query(std:
         }
     }
     if (!unknown.empty()) {
-        for (auto& c : co_await store_.correct_words(std::move(unknown))) {
+        // The flight's key: this service (tests run several in one process) and the words.
+        std::string key = std::to_string(reinterpret_cast<std::uintptr_t>(this));
+        for (const auto& w : unknown) key += " " + w;
+        for (auto& c : co_await correct_once(store_, std::move(key), std::move(unknown))) {
             corrections_->put(c);
             corrections.push_back(std::move(c));
         }

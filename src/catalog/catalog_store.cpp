@@ -856,6 +856,7 @@ asio::awaitable<std::string> CatalogStore::tsquery_text(std::string q) {
 asio::awaitable<std::vector<CatalogStore::WordCorrection>> CatalogStore::correct_words(std::vector<std::string> words) {
     std::vector<WordCorrection> out;
     if (words.empty()) co_return out;
+    word_lookups_->fetch_add(1);
     std::string joined;
     for (const auto& w : words) joined += (joined.empty() ? "" : " ") + w;
     CorrectWordsWork work{std::move(joined)};

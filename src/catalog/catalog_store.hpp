@@ -140,10 +140,13 @@ public:
 
     // Product reads (find_product + list_products) made so far, for cache tests.
     std::int64_t product_reads() const { return product_reads_->load(); }
+    // Typo-correction lookups made so far (tests).
+    std::int64_t word_lookups() const { return word_lookups_->load(); }
 
 private:
     PoolProvider pools_;
     std::shared_ptr<std::atomic<std::int64_t>> product_reads_;
+    std::shared_ptr<std::atomic<std::int64_t>> word_lookups_ = std::make_shared<std::atomic<std::int64_t>>(0);
 };
 
 }  // namespace emporium::catalog

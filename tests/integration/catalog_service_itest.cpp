@@ -8,6 +8,7 @@
 #include "support/run_coro.hpp"
 #include "support/test_env.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -395,6 +396,32 @@ TEST_F(CatalogTest, SearchCorrectsTyposFromTheVocabulary) {
     auto r = run(s->list_products(relevance_without_q));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, core::Errc::kValidation);
+}
+
+// A burst of searches for one misspelt word looks the correction up once (the others wait for
+// it), and the correction is kept for the next searches.
+TEST_F(CatalogTest, ConcurrentSearchesForOneTypoLookItUpOnce) {
+    auto s = make_service(false);
+    auto phone = product(*s, "PH", "Apple iPhone 15 Pro", 99900, 3, std::nullopt, "A phone with a good camera");
+    product(*s, "LAMP", "Desk Lamp", 2000, 3, std::nullopt, "Warm light for reading");
+    ListQuery q;
+    q.q = "iphnoe";
+    constexpr int kSearches = 16;
+    int finished = 0;
+    int found = 0;
+    for (int i = 0; i < kSearches; ++i) {
+        asio::co_spawn(ctx_, s->list_products(q), [&](std::exception_ptr error, core::Result<ProductPage> page) {
+            ++finished;
+            if (!error && page && page->items.size() == 1 && page->items[0].product.id == phone.id) ++found;
+        });
+    }
+    ctx_.restart();
+    for (int spins = 0; finished < kSearches && spins < 1000; ++spins) ctx_.run_one_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(finished, kSearches);
+    EXPECT_EQ(found, kSearches);
+    EXPECT_EQ(s->store().word_lookups(), 1);
+    EXPECT_EQ(ids(list(*s, q)), (std::vector<std::int64_t>{phone.id}));
+    EXPECT_EQ(s->store().word_lookups(), 1) << "the correction is kept";
 }
 
 TEST_F(CatalogTest, KeysetPagesCoverEveryRowOnceForEverySort) {
