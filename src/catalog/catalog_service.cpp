@@ -884,6 +884,7 @@ asio::awaitable<bool> CatalogService::text_has_matches(std::string q) {
     // is none, reads the whole table (half a second at a million products). Asking for a few
     // hundred keeps it on the index (a short posting list's bitmap).
     if (feed_ != nullptr && feed_->ready()) {
+        co_await feed_->refresh();  // as of this request, like the listing that follows
         const auto& index = feed_->index();
         if (auto compiled = co_await compile_text(store_, index, q)) {
             RankFilters filters;
