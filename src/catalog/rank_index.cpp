@@ -1203,44 +1203,30 @@ void consider(State& st, std::uint32_t d, Emit& emit, bool text_known = false) {
 
 void update_bound(State& st) {
     const auto& b = *st.build;
+    std::optional<std::size_t> next;  // the position the walk reaches next
     switch (st.mode) {
         case State::Mode::kOrder:
-            if (st.pos < b.order.size()) {
-                st.bound = upper(st, b.keys[st.pos]);
-                st.next_id = st.impl->ids[b.order[st.pos]];
-            } else {
-                st.exhausted = true;
-                st.bound = -kInfinity;
-            }
+            if (st.pos < b.order.size()) next = st.pos;
             break;
         case State::Mode::kCategories:
-            if (!st.merge.empty()) {
-                const auto p = st.merge.front().first;
-                st.bound = upper(st, b.keys[p]);
-                st.next_id = st.impl->ids[b.order[p]];
-            } else {
-                st.exhausted = true;
-                st.bound = -kInfinity;
-            }
+            if (!st.merge.empty()) next = st.merge.front().first;
             break;
         case State::Mode::kPositions:
-            if (st.text_pos < st.text_set->size()) {
-                const auto p = st.text_set->view()[st.text_pos];
-                st.bound = upper(st, b.keys[p]);
-                st.next_id = st.impl->ids[b.order[p]];
-            } else {
-                st.exhausted = true;
-                st.bound = -kInfinity;
-            }
+            if (st.text_pos < st.text_set->size()) next = st.text_set->view()[st.text_pos];
             break;
-        case State::Mode::kList:
-            if (st.list_pos >= st.list.size()) {
-                st.exhausted = true;
-                st.bound = -kInfinity;
-            } else {
+        case State::Mode::kList:  // an enumeration in no order: no bound until it ends
+            if (st.list_pos < st.list.size()) {
                 st.bound = kInfinity;
+                return;
             }
             break;
+    }
+    if (next) {
+        st.bound = upper(st, b.keys[*next]);
+        st.next_id = st.impl->ids[b.order[*next]];
+    } else {
+        st.exhausted = true;
+        st.bound = -kInfinity;
     }
 }
 

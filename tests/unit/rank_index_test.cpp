@@ -488,6 +488,21 @@ TEST(RankIndex, FacetsAreExactForSmallSetsAndMarkedApproximateAbove) {
 namespace emporium::catalog {
 namespace {
 
+// The ids (up to 10) a compiled tsquery ranks under `p`.
+std::set<std::int64_t> text_ids(const RankIndex& index, const std::string& tsquery, TextPredicate p) {
+    RankRequest r;
+    r.filters.text = index.compile_text(tsquery);
+    EXPECT_NE(r.filters.text, nullptr) << tsquery;
+    r.filters.text_predicate = p;
+    r.want = 10;
+    r.now_micros = kNow;
+    std::vector<RankedId> out;
+    EXPECT_FALSE(index.rank(r, out));
+    std::set<std::int64_t> got;
+    for (const auto& x : out) got.insert(x.id);
+    return got;
+}
+
 // The in-process text evaluation against what PostgreSQL's tsquery operators mean.
 TEST(RankIndexText, CompilesAndEvaluatesTsqueryText) {
     RankIndex index;
@@ -504,17 +519,7 @@ TEST(RankIndexText, CompilesAndEvaluatesTsqueryText) {
                      {3, "red cotton shirt", "red"},
                      {4, "", ""}});
     auto ids = [&](const std::string& tsquery, TextPredicate p = TextPredicate::kAnywhere) {
-        RankRequest r;
-        r.filters.text = index.compile_text(tsquery);
-        EXPECT_NE(r.filters.text, nullptr) << tsquery;
-        r.filters.text_predicate = p;
-        r.want = 10;
-        r.now_micros = kNow;
-        std::vector<RankedId> out;
-        EXPECT_FALSE(index.rank(r, out));
-        std::set<std::int64_t> got;
-        for (const auto& x : out) got.insert(x.id);
-        return got;
+        return text_ids(index, tsquery, p);
     };
     EXPECT_EQ(ids("'black'"), (std::set<std::int64_t>{1, 2}));
     EXPECT_EQ(ids("'black' & 'cotton'"), (std::set<std::int64_t>{1}));
@@ -567,18 +572,7 @@ TEST(RankIndexText, AHyphenatedWordsPhraseIsItsWords) {
     const std::vector<ProductText> texts{{1, "wi-fi wi fi router", "wi-fi wi fi"}, {2, "wi fi", "wi fi"}, {3, "router", ""}};
     RankIndex index;
     index.reset(*PgSnapshot::parse("10:10:"), products, {}, kNow, &texts);
-    auto ids = [&](const std::string& tsquery) {
-        RankRequest r;
-        r.filters.text = index.compile_text(tsquery);
-        EXPECT_NE(r.filters.text, nullptr) << tsquery;
-        r.want = 10;
-        r.now_micros = kNow;
-        std::vector<RankedId> out;
-        EXPECT_FALSE(index.rank(r, out));
-        std::set<std::int64_t> got;
-        for (const auto& x : out) got.insert(x.id);
-        return got;
-    };
+    auto ids = [&](const std::string& tsquery) { return text_ids(index, tsquery, TextPredicate::kAnywhere); };
     EXPECT_EQ(ids("'wi-fi' <-> 'wi' <-> 'fi'"), (std::set<std::int64_t>{1}));
     EXPECT_EQ(ids("'wi-fi' <-> 'wi' <-> 'fi' & 'router'"), (std::set<std::int64_t>{1}));
     EXPECT_EQ(ids("!( 'wi-fi' <-> 'wi' <-> 'fi' )"), (std::set<std::int64_t>{2, 3}));
