@@ -187,7 +187,11 @@ asio::awaitable<std::shared_ptr<Session>> acquire(std::shared_ptr<Pool::Impl> po
             throw PoolTimeoutError("pg: no database connection available within " +
                                    std::to_string(pool->options.acquire_timeout.count()) + " ms");
         }
-        if (waiter->granted && waiter->granted->is_healthy()) co_return waiter->granted;
+        // A statement granted a shared connection runs on it unless a transaction leased it
+        // between the grant and now (the statement would run inside that transaction): it then
+        // tries again.
+        if (waiter->granted && waiter->granted->is_healthy() && (exclusive || !waiter->granted->is_leased()))
+            co_return waiter->granted;
         if (waiter->granted && exclusive) pool->release(waiter->granted);
     }
 }

@@ -512,6 +512,45 @@ TEST(DbPool, WaitersAreServedFifo) {
     test::run_coro(waiters_get_connection_in_order(test::process_test_database_url()));
 }
 
+constexpr Statement kNowMicros{"test.now_micros", "SELECT (extract(epoch FROM now()) * 1000000)::bigint"};
+
+asio::awaitable<void> shared_query_now(Pool* pool, std::shared_ptr<std::int64_t> out) {
+    *out = (co_await pool->query(kNowMicros)).get<std::int64_t>(0, 0);
+}
+
+// A query waiting for a connection is handed the one a transaction gives back; before it runs,
+// the same thread leases that connection for a new transaction. The query must not run inside
+// that transaction (it would see the transaction's now(), its locks and its writes, and abort it
+// with an error of its own).
+asio::awaitable<void> a_granted_query_never_joins_a_transaction(std::string url) {
+    auto options = pool_options(url, 1);
+    options.acquire_timeout = 5s;
+    Pool pool(co_await asio::this_coro::executor, options);
+    auto ex = co_await asio::this_coro::executor;
+    auto query_now = std::make_shared<std::int64_t>(0);
+    auto done = std::make_shared<bool>(false);
+    auto held = co_await pool.begin();
+    static_cast<void>(co_await held.query(Statement{"test.hold", "SELECT 1"}));
+    asio::co_spawn(ex, shared_query_now(&pool, query_now), [done](const std::exception_ptr& e) {
+        EXPECT_FALSE(e);
+        *done = true;
+    });
+    co_await sleep_for(50ms);
+    EXPECT_EQ(pool.waiting(), 1U);
+    co_await held.commit();  // the waiting query is granted the connection
+    auto tx = co_await pool.begin();  // and this transaction leases it before the query resumes
+    const auto tx_now = (co_await tx.query(kNowMicros)).get<std::int64_t>(0, 0);
+    static_cast<void>(co_await tx.query(Statement{"test.sleep", "SELECT pg_sleep(0.05)"}));
+    co_await tx.commit();
+    for (int i = 0; i < 200 && !*done; ++i) co_await sleep_for(10ms);
+    EXPECT_TRUE(*done);
+    EXPECT_GT(*query_now, tx_now) << "the query ran inside the transaction";
+}
+
+TEST(DbPool, AGrantedQueryNeverJoinsATransaction) {
+    test::run_coro(a_granted_query_never_joins_a_transaction(test::process_test_database_url()));
+}
+
 constexpr Statement kPid{"test.pid", "SELECT pg_backend_pid()"};
 
 asio::awaitable<void> terminate_backend(std::string url, std::int32_t pid) {
