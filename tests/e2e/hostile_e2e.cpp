@@ -351,7 +351,14 @@ TEST_F(HostileE2E, ThousandsOfIdleConnectionsKeepMemoryBoundedAndOthersServed) {
     RecordProperty("rss_before_kib", std::to_string(before));
     RecordProperty("rss_with_idle_kib", std::to_string(during));
     EXPECT_LT(growth, kConnections * 40L) << "RSS grew by " << growth << " KiB for " << kConnections << " connections";
-    EXPECT_LT(during, 256L * 1024) << "RSS " << during << " KiB";
+    // The absolute cap is for a normal build: AddressSanitizer's shadow memory alone puts the idle
+    // server near 220 MiB (the growth per connection above is what is checked there).
+#if defined(__SANITIZE_ADDRESS__)
+    constexpr long kRssCapKib = 512L * 1024;
+#else
+    constexpr long kRssCapKib = 256L * 1024;
+#endif
+    EXPECT_LT(during, kRssCapKib) << "RSS " << during << " KiB";
     std::cout << "rss before " << before << " KiB, with " << kConnections << " idle connections " << during
               << " KiB (" << (growth * 1024 / kConnections) << " bytes each); opened in "
               << std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count() << " ms\n";
