@@ -747,7 +747,6 @@ TsqueryCache& tsqueries() {
     return cache;
 }
 
-
 // The query compiled for the rank index, or null when the index cannot evaluate it (no words
 // loaded, or phrase operators): the database then checks the text.
 asio::awaitable<std::shared_ptr<const TextQuery>> compile_text(
