@@ -16,7 +16,6 @@ add_library(emporium_boost INTERFACE)
 target_link_libraries(emporium_boost INTERFACE Boost::headers Boost::json Boost::url Threads::Threads)
 target_compile_definitions(emporium_boost INTERFACE
     BOOST_ASIO_NO_DEPRECATED
-    BOOST_BEAST_USE_STD_STRING_VIEW
     BOOST_ASIO_DISABLE_BOOST_COROUTINE)
 
 # Common options for project targets: warnings, sanitizers.
