@@ -129,6 +129,7 @@ int run_serve(const core::Config& config) {
 
     http::Router router;
     http::OpenApi openapi("Emporium API", version());
+    http::Api api(router, openapi);
     std::vector<http::ReadinessCheck> checks;
     checks.push_back({"postgres", [p = &pools] { return probe_postgres(p); }});
     checks.push_back({"redis", [r = &redis_clients] { return probe_redis(r); }});
@@ -154,7 +155,7 @@ int run_serve(const core::Config& config) {
     }
     auto auth_service = std::make_shared<auth::AuthService>(
         std::move(auth_settings), auth::AuthStore([p = &pools]() -> db::Pool& { return p->local(); }), cpu);
-    auth::register_routes(router, openapi, auth_service);
+    auth::register_routes(api, auth_service);
     // The in-process product layer and the channel that keeps it in step with every server's writes.
     std::shared_ptr<catalog::LocalProductCache> local_cache;
     std::shared_ptr<redis::Subscriber> invalidations;
@@ -171,7 +172,7 @@ int run_serve(const core::Config& config) {
         rank_feed,
         catalog::CatalogSettings{},
         local_cache);
-    catalog::register_routes(router, openapi, catalog_service);
+    catalog::register_routes(api, catalog_service);
 
     // Redlock masters: REDIS_LOCK_URLS, or the main Redis alone.
     std::vector<std::unique_ptr<core::PerContext<redis::Client>>> lock_masters;
@@ -203,18 +204,16 @@ int run_serve(const core::Config& config) {
     catalog_service->on_stock_change(inventory::mirror_follower(inventory_service));
     auto orders_service = std::make_shared<orders::OrdersService>(
         orders_settings(config), orders::OrdersStore([p = &pools]() -> db::Pool& { return p->local(); }), inventory_service);
-    orders::register_routes(router, openapi, orders_service);
+    orders::register_routes(api, orders_service);
     // The API only records payment requests and webhook outcomes; the worker charges the provider.
-    payments::register_routes(router,
-                              openapi,
+    payments::register_routes(api,
                               std::make_shared<payments::PaymentsService>(
                                   payments_settings(config),
                                   payments::PaymentsStore([p = &pools]() -> db::Pool& { return p->local(); }),
                                   orders_service,
                                   nullptr));
     recommend::register_routes(
-        router,
-        openapi,
+        api,
         std::make_shared<recommend::RecommendService>(
             recommend_settings(config),
             recommend::RecommendStore([p = &pools]() -> db::Pool& { return p->local(); }),
@@ -223,9 +222,8 @@ int run_serve(const core::Config& config) {
             catalog_service));
     auto job_queue = std::make_shared<jobs::JobQueue>([r = &redis_clients]() -> redis::Client& { return r->local(); },
                                                       redis::Keys(config.jobs.key_prefix));
-    jobs::register_routes(router, openapi, job_queue);
-    notify::register_routes(router,
-                            openapi,
+    jobs::register_routes(api, job_queue);
+    notify::register_routes(api,
                             std::make_shared<notify::NotifyService>(
                                 notify_settings(config),
                                 notify::NotifyStore([p = &pools]() -> db::Pool& { return p->local(); }),

@@ -1,14 +1,11 @@
 #include "auth/auth_routes.hpp"
 
-#include "http/json_body.hpp"
 #include "http/problem.hpp"
 
-#include <boost/json/array.hpp>
+#include <boost/describe/class.hpp>
 #include <boost/json/object.hpp>
 
 #include <array>
-#include <charconv>
-#include <ctime>
 
 namespace emporium::auth {
 
@@ -16,196 +13,123 @@ namespace {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
+using http::Caller;
+using http::In;
+using http::NoInput;
+using http::Reply;
 using http::RequestContext;
-using http::Response;
-using http::Status;
 
-constexpr std::size_t kMaxFieldLength = 4096;
-
-std::string challenge(std::string_view error = {}, std::string_view description = {}) {
+std::string challenge(std::string_view error = {}) {
     std::string out = std::string("Bearer realm=\"") + kRealm + "\"";
     if (!error.empty()) out += ", error=\"" + std::string(error) + "\"";
-    if (!description.empty()) out += ", error_description=\"" + std::string(description) + "\"";
     return out;
 }
 
-// A problem response; 401s carry the Bearer challenge RFC 7235 requires.
-Response error_response(const RequestContext& ctx,
-                        const core::Error& error,
-                        std::string_view challenge_error = {}) {
-    auto res = http::problem_response(ctx, error);
-    if (error.code == core::Errc::kUnauthorized)
-        res.set(http::bhttp::field::www_authenticate, challenge(challenge_error));
-    return res;
+// A failed reply; 401s carry the Bearer challenge RFC 7235 requires.
+template <class T>
+Reply<T> failed(core::Error error, std::string_view challenge_error = {}) {
+    const bool unauthorized = error.code == core::Errc::kUnauthorized;
+    Reply<T> reply(std::move(error));
+    if (unauthorized) reply.header("WWW-Authenticate", challenge(challenge_error));
+    return reply;
 }
 
-std::string iso8601(Timestamp t) {
-    const std::time_t secs =
-        std::chrono::system_clock::to_time_t(std::chrono::time_point_cast<std::chrono::seconds>(t));
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    std::array<char, 32> buf{};
-    const auto n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return std::string(buf.data(), n);
-}
+struct RefreshRequest {
+    std::string refresh_token;
+    static constexpr std::array kFields{core::field("refresh_token").length(1, kMaxFieldLength).verbatim().describe(
+        "opaque; single use (rotated by /refresh)")};
+};
+BOOST_DESCRIBE_STRUCT(RefreshRequest, (), (refresh_token))
 
-json::object user_json(const User& u) {
-    return json::object{{"id", u.id},
-                        {"email", u.email},
-                        {"name", u.name},
-                        {"role", role_name(u.role)},
-                        {"created_at", iso8601(u.created_at)}};
-}
+struct Tokens {
+    std::string access_token;
+    std::string token_type = "Bearer";
+    std::int64_t expires_in = 0;
+    std::string refresh_token;
+    std::int64_t refresh_expires_in = 0;
+    static constexpr std::array kFields{
+        core::field("access_token").describe("JWT (HS256)"),
+        core::field("token_type").values("Bearer"),
+        core::field("expires_in").describe("access token lifetime, seconds"),
+        core::field("refresh_token").describe("opaque; single use (rotated by /refresh)"),
+        core::field("refresh_expires_in").describe("refresh token lifetime, seconds")};
+    static constexpr std::string_view kSchemaName = "TokenPair";
+};
+BOOST_DESCRIBE_STRUCT(Tokens, (), (access_token, token_type, expires_in, refresh_token, refresh_expires_in))
 
-json::object tokens_json(const TokenPair& t) {
-    return json::object{{"access_token", t.access_token},
-                        {"token_type", "Bearer"},
-                        {"expires_in", t.access_expires_in.count()},
-                        {"refresh_token", t.refresh_token},
-                        {"refresh_expires_in", t.refresh_expires_in.count()}};
+struct SignedIn : Tokens {
+    User user;
+    static constexpr std::string_view kSchemaName = "LoginResponse";
+};
+BOOST_DESCRIBE_STRUCT(SignedIn, (Tokens), (user))
+
+struct UserRef {
+    std::int64_t id = 0;
+    static constexpr std::array kFields{core::field("id").at_least(1).describe("user id")};
+};
+BOOST_DESCRIBE_STRUCT(UserRef, (), (id))
+
+Tokens tokens_of(const TokenPair& t) {
+    return Tokens{t.access_token, "Bearer", t.access_expires_in.count(), t.refresh_token, t.refresh_expires_in.count()};
 }
 
 // Token responses must not be cached (RFC 6749 §5.1).
-Response no_store(Response res) {
-    res.set(http::bhttp::field::cache_control, "no-store");
-    return res;
+template <class T>
+Reply<T> no_store(T value) {
+    Reply<T> reply(std::move(value));
+    reply.header("Cache-Control", "no-store");
+    return reply;
 }
 
-Response no_content(const RequestContext& ctx) {
-    Response res{Status::no_content, ctx.request.version()};
-    res.set("X-Request-Id", ctx.request_id);
-    return res;
+asio::awaitable<Reply<User>> register_user(std::shared_ptr<AuthService> service, In<NoInput, NoInput, RegisterInput> in,
+                                           Caller caller) {
+    auto user = co_await service->register_user(std::move(in.body), caller.request_id);
+    if (!user) co_return failed<User>(user.error());
+    Reply<User> reply(std::move(*user));
+    reply.header("Location", "/api/v1/auth/me");
+    co_return reply;
 }
 
-}  // namespace
-
-core::Result<RegisterInput> parse_register_body(const json::object& body) {
-    http::FieldReader reader(body);
-    auto email = reader.string("email", true, 1, kMaxFieldLength);
-    auto password = reader.string("password", true, 0, kMaxFieldLength, false);
-    auto name = reader.string("name", true, 0, kMaxFieldLength);
-    reader.reject_unknown({"email", "password", "name"});
-    if (!reader.ok()) return reader.error();
-    return RegisterInput{std::move(*email), std::move(*password), std::move(*name)};
+asio::awaitable<Reply<SignedIn>> login(std::shared_ptr<AuthService> service, In<NoInput, NoInput, Credentials> in,
+                                       Caller caller) {
+    auto result = co_await service->login(in.body.email, in.body.password, caller.request_id);
+    if (!result) co_return failed<SignedIn>(result.error());
+    SignedIn out;
+    static_cast<Tokens&>(out) = tokens_of(result->tokens);
+    out.user = std::move(result->user);
+    co_return no_store(std::move(out));
 }
 
-core::Result<Credentials> parse_login_body(const json::object& body) {
-    http::FieldReader reader(body);
-    auto email = reader.string("email", true, 1, kMaxFieldLength);
-    auto password = reader.string("password", true, 1, kMaxFieldLength, false);
-    reader.reject_unknown({"email", "password"});
-    if (!reader.ok()) return reader.error();
-    return Credentials{std::move(*email), std::move(*password)};
+asio::awaitable<Reply<Tokens>> refresh(std::shared_ptr<AuthService> service, In<NoInput, NoInput, RefreshRequest> in,
+                                       Caller caller) {
+    auto tokens = co_await service->refresh(in.body.refresh_token, caller.request_id);
+    if (!tokens) co_return failed<Tokens>(tokens.error(), "invalid_token");
+    co_return no_store(tokens_of(*tokens));
 }
 
-core::Result<std::string> parse_refresh_body(const json::object& body) {
-    http::FieldReader reader(body);
-    auto token = reader.string("refresh_token", true, 1, kMaxFieldLength, false);
-    reader.reject_unknown({"refresh_token"});
-    if (!reader.ok()) return reader.error();
-    return std::move(*token);
+asio::awaitable<Reply<http::NoContent>> logout(std::shared_ptr<AuthService> service,
+                                               In<NoInput, NoInput, RefreshRequest> in,
+                                               Caller caller) {
+    co_await service->logout(in.body.refresh_token, caller.request_id);
+    co_return http::NoContent{};
 }
 
-namespace {
-
-asio::awaitable<Response> handle_register(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                                            // the server awaits handlers directly
-    std::shared_ptr<AuthService> service,
-    RequestContext& ctx) {
-    auto body = http::parse_json_object(ctx.request);
-    if (!body) co_return error_response(ctx, body.error());
-    auto input = parse_register_body(*body);  // not a temporary in co_await (GCC 12)
-    if (!input) co_return error_response(ctx, input.error());
-    auto user = co_await service->register_user(std::move(*input), ctx.request_id);
-    if (!user) co_return error_response(ctx, user.error());
-    auto res = http::json_response(ctx, Status::created, user_json(*user));
-    res.set(http::bhttp::field::location, "/api/v1/auth/me");
-    co_return res;
+asio::awaitable<Reply<http::NoContent>> logout_all(std::shared_ptr<AuthService> service, In<> /*in*/, Caller caller) {
+    co_await service->logout_all(caller.user(), caller.request_id);
+    co_return http::NoContent{};
 }
 
-asio::awaitable<Response> handle_login(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                                         // the server awaits handlers directly
-    std::shared_ptr<AuthService> service,
-    RequestContext& ctx) {
-    auto body = http::parse_json_object(ctx.request);
-    if (!body) co_return error_response(ctx, body.error());
-    auto credentials = parse_login_body(*body);
-    if (!credentials) co_return error_response(ctx, credentials.error());
-    auto result = co_await service->login(credentials->email, credentials->password, ctx.request_id);
-    if (!result) co_return error_response(ctx, result.error());
-    auto out = tokens_json(result->tokens);
-    out["user"] = user_json(result->user);
-    co_return no_store(http::json_response(ctx, Status::ok, out));
+asio::awaitable<Reply<User>> me(std::shared_ptr<AuthService> service, In<> /*in*/, Caller caller) {
+    auto user = co_await service->me(caller.user());
+    if (!user) co_return failed<User>(user.error(), "invalid_token");
+    co_return std::move(*user);
 }
 
-asio::awaitable<Response> handle_refresh(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                                           // the server awaits handlers directly
-    std::shared_ptr<AuthService> service,
-    RequestContext& ctx) {
-    auto body = http::parse_json_object(ctx.request);
-    if (!body) co_return error_response(ctx, body.error());
-    auto token = parse_refresh_body(*body);
-    if (!token) co_return error_response(ctx, token.error());
-    auto tokens = co_await service->refresh(*token, ctx.request_id);
-    if (!tokens) co_return error_response(ctx, tokens.error(), "invalid_token");
-    co_return no_store(http::json_response(ctx, Status::ok, tokens_json(*tokens)));
+asio::awaitable<Reply<User>> get_user(std::shared_ptr<AuthService> service, In<UserRef> in, Caller /*caller*/) {
+    auto user = co_await service->find_user(in.path.id);
+    if (!user) co_return failed<User>(user.error());
+    co_return std::move(*user);
 }
-
-asio::awaitable<Response> handle_logout(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                                          // the server awaits handlers directly
-    std::shared_ptr<AuthService> service,
-    RequestContext& ctx) {
-    auto body = http::parse_json_object(ctx.request);
-    if (!body) co_return error_response(ctx, body.error());
-    auto token = parse_refresh_body(*body);
-    if (!token) co_return error_response(ctx, token.error());
-    co_await service->logout(*token, ctx.request_id);
-    co_return no_content(ctx);
-}
-
-asio::awaitable<Response>
-handle_logout_all(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                    // the server awaits handlers directly
-    std::shared_ptr<AuthService> service,
-    RequestContext& ctx) {
-    co_await service->logout_all(ctx.user_id.value_or(0), ctx.request_id);
-    co_return no_content(ctx);
-}
-
-asio::awaitable<Response> handle_me(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): the
-                                      // server awaits handlers directly
-    std::shared_ptr<AuthService> service,
-    RequestContext& ctx) {
-    auto user = co_await service->me(ctx.user_id.value_or(0));
-    if (!user) co_return error_response(ctx, user.error(), "invalid_token");
-    co_return http::json_response(ctx, Status::ok, user_json(*user));
-}
-
-asio::awaitable<Response> handle_get_user(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
-                                            // the server awaits handlers directly
-    std::shared_ptr<AuthService> service,
-    RequestContext& ctx) {
-    const auto text = ctx.param("id");
-    std::int64_t id = 0;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (ec != std::errc{} || ptr != text.data() + text.size() || id <= 0) {
-        co_return error_response(
-            ctx,
-            core::make_error(
-                core::Errc::kValidation, "the user id is invalid", {{"id", "must be a positive integer"}}));
-    }
-    auto user = co_await service->find_user(id);
-    if (!user) co_return error_response(ctx, user.error());
-    co_return http::json_response(ctx, Status::ok, user_json(*user));
-}
-
-using HandlerFn = asio::awaitable<Response> (*)(std::shared_ptr<AuthService>, RequestContext&);
-
-struct Bound {
-    HandlerFn fn;
-    std::shared_ptr<AuthService> service;
-    asio::awaitable<Response> operator()(RequestContext& ctx) const { return fn(service, ctx); }
-};
 
 // ---- the authentication middleware ----
 
@@ -251,7 +175,7 @@ authenticate(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters)
     std::shared_ptr<AuthService> service,
     RequestContext& ctx,
     const http::Route& route) {
-    const auto access = route.options.access;
+    const auto access = route.operation->access;
     bool malformed = false;
     auto token = bearer_token(ctx.request, malformed);
     if (token) {
@@ -288,225 +212,108 @@ struct AuthMiddleware {
     }
 };
 
-// ---- OpenAPI ----
-
-json::object rate_limit_headers() {
-    auto integer = [](std::string_view d) {
-        return json::object{{"description", d}, {"schema", json::object{{"type", "integer"}}}};
-    };
-    return json::object{{"Retry-After", integer("seconds until a request will be admitted")},
-                        {"RateLimit-Limit", integer("bucket capacity")},
-                        {"RateLimit-Remaining", integer("requests left right now")},
-                        {"RateLimit-Reset", integer("seconds until the bucket is empty")}};
-}
-
-json::object too_many() {
-    auto r = http::OpenApi::problem_ref("rate limited (leaky bucket; see the RateLimit-* headers)");
-    r["headers"] = rate_limit_headers();
-    return r;
-}
-
-json::object unauthorized_doc(std::string_view description) {
-    auto r = http::OpenApi::problem_ref(description);
-    r["headers"] =
-        json::object{{"WWW-Authenticate",
-                      json::object{{"description", "Bearer challenge (realm=\"emporium\", error=...)"},
-                                   {"schema", json::object{{"type", "string"}}}}}};
-    return r;
-}
-
-void document(http::OpenApi& api) {
-    api.add_tag("auth", "Accounts, sessions (JWT access tokens + rotating refresh tokens)");
-    api.add_security_scheme("bearerAuth",
-                            json::object{{"type", "http"},
-                                         {"scheme", "bearer"},
-                                         {"bearerFormat", "JWT"},
-                                         {"description",
-                                          "HS256 access token from /api/v1/auth/login or /refresh. "
-                                          "Valid until `exp` unless its session is revoked first: "
-                                          "after logout, logout-all or refresh-token reuse it is "
-                                          "rejected with 401 at once."}});
-    auto str = [](std::int64_t min_len, std::int64_t max_len) {
-        return json::object{{"type", "string"}, {"minLength", min_len}, {"maxLength", max_len}};
-    };
-    auto email = json::object{{"type", "string"},
-                              {"format", "email"},
-                              {"maxLength", 254},
-                              {"description", "trimmed and lower-cased; unique"}};
-    api.add_schema("RegisterRequest",
-                   json::object{{"type", "object"},
-                                {"additionalProperties", false},
-                                {"required", json::array{"email", "password", "name"}},
-                                {"properties",
-                                 json::object{{"email", email},
-                                              {"password",
-                                               json::object{{"type", "string"},
-                                                            {"minLength", 10},
-                                                            {"maxLength", 256},
-                                                            {"description",
-                                                             "at least 10 characters, not one repeated "
-                                                             "character, not the e-mail address"}}},
-                                              {"name", str(1, 200)}}}});
-    api.add_schema("LoginRequest",
-                   json::object{{"type", "object"},
-                                {"additionalProperties", false},
-                                {"required", json::array{"email", "password"}},
-                                {"properties", json::object{{"email", email}, {"password", str(1, 4096)}}}});
-    api.add_schema("RefreshRequest",
-                   json::object{{"type", "object"},
-                                {"additionalProperties", false},
-                                {"required", json::array{"refresh_token"}},
-                                {"properties", json::object{{"refresh_token", str(1, 4096)}}}});
-    api.add_schema(
-        "User",
-        json::object{
-            {"type", "object"},
-            {"required", json::array{"id", "email", "name", "role", "created_at"}},
-            {"properties",
-             json::object{
-                 {"id", json::object{{"type", "integer"}, {"format", "int64"}}},
-                 {"email", json::object{{"type", "string"}}},
-                 {"name", json::object{{"type", "string"}}},
-                 {"role", json::object{{"type", "string"}, {"enum", json::array{"customer", "admin"}}}},
-                 {"created_at", json::object{{"type", "string"}, {"format", "date-time"}}}}}});
-    json::object token_props{
-        {"access_token", json::object{{"type", "string"}, {"description", "JWT (HS256)"}}},
-        {"token_type", json::object{{"type", "string"}, {"enum", json::array{"Bearer"}}}},
-        {"expires_in", json::object{{"type", "integer"}, {"description", "access token lifetime, seconds"}}},
-        {"refresh_token",
-         json::object{{"type", "string"}, {"description", "opaque; single use (rotated by /refresh)"}}},
-        {"refresh_expires_in", json::object{{"type", "integer"}, {"description", "seconds"}}}};
-    json::array token_required{
-        "access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in"};
-    api.add_schema(
-        "TokenPair",
-        json::object{{"type", "object"}, {"required", token_required}, {"properties", token_props}});
-    auto login_props = token_props;
-    login_props["user"] = http::OpenApi::schema_ref("User");
-    auto login_required = token_required;
-    login_required.push_back("user");
-    api.add_schema(
-        "LoginResponse",
-        json::object{{"type", "object"}, {"required", login_required}, {"properties", login_props}});
-
-    const std::string base = "/api/v1/auth";
-    api.add_operation(
-        base + "/register",
-        "post",
-        json::object{{"tags", json::array{"auth"}},
-                     {"summary", "Create a customer account"},
-                     {"operationId", "register"},
-                     {"requestBody", http::OpenApi::json_body("RegisterRequest")},
-                     {"responses",
-                      json::object{{"201", http::OpenApi::json_response("account created", "User")},
-                                   {"400", http::OpenApi::problem_ref("body is not a JSON object")},
-                                   {"409", http::OpenApi::problem_ref("e-mail already registered")},
-                                   {"422", http::OpenApi::problem_ref("invalid fields (errors[])")},
-                                   {"429", too_many()}}}});
-    api.add_operation(base + "/login",
-                      "post",
-                      json::object{{"tags", json::array{"auth"}},
-                                   {"summary", "Exchange e-mail and password for a token pair"},
-                                   {"description",
-                                    "Attempts are limited per client address + e-mail (RATE_LIMIT_AUTH) and per "
-                                    "account from all addresses together (RATE_LIMIT_LOGIN_ACCOUNT); both answer "
-                                    "429 with Retry-After. The access token names its session (`sid`) and is "
-                                    "rejected once that session is revoked."},
-                                   {"operationId", "login"},
-                                   {"requestBody", http::OpenApi::json_body("LoginRequest")},
-                                   {"responses",
-                                    json::object{{"200", http::OpenApi::json_response("signed in", "LoginResponse")},
-                                                 {"401", unauthorized_doc("invalid e-mail or password")},
-                                                 {"422", http::OpenApi::problem_ref("missing fields")},
-                                                 {"429", too_many()},
-                                                 {"503",
-                                                  http::OpenApi::problem_ref("rate limiter unavailable "
-                                                                             "(auth fails closed)")}}}});
-    api.add_operation(
-        base + "/refresh",
-        "post",
-        json::object{{"tags", json::array{"auth"}},
-                     {"summary", "Rotate a refresh token"},
-                     {"description",
-                      "Consumes the refresh token and returns a new pair. Presenting a consumed token "
-                      "again revokes its whole family (all sessions descended from that login)."},
-                     {"operationId", "refresh"},
-                     {"requestBody", http::OpenApi::json_body("RefreshRequest")},
-                     {"responses",
-                      json::object{{"200", http::OpenApi::json_response("new token pair", "TokenPair")},
-                                   {"401", unauthorized_doc("invalid, expired, revoked or reused token")},
-                                   {"422", http::OpenApi::problem_ref("missing fields")},
-                                   {"429", too_many()}}}});
-    api.add_operation(
-        base + "/logout",
-        "post",
-        json::object{{"tags", json::array{"auth"}},
-                     {"summary", "Revoke the session (refresh-token family) of a refresh token"},
-                     {"operationId", "logout"},
-                     {"requestBody", http::OpenApi::json_body("RefreshRequest")},
-                     {"responses",
-                      json::object{{"204", json::object{{"description", "revoked (or unknown)"}}},
-                                   {"422", http::OpenApi::problem_ref("missing fields")},
-                                   {"429", too_many()}}}});
-    api.add_operation(base + "/logout-all",
-                      "post",
-                      json::object{{"tags", json::array{"auth"}},
-                                   {"summary", "Revoke every session of the signed-in user"},
-                                   {"operationId", "logoutAll"},
-                                   {"security", http::OpenApi::bearer_security()},
-                                   {"responses",
-                                    json::object{{"204", json::object{{"description", "revoked"}}},
-                                                 {"401", unauthorized_doc("missing or invalid token")},
-                                                 {"429", too_many()}}}});
-    api.add_operation(base + "/me",
-                      "get",
-                      json::object{{"tags", json::array{"auth"}},
-                                   {"summary", "The signed-in user"},
-                                   {"operationId", "me"},
-                                   {"security", http::OpenApi::bearer_security()},
-                                   {"responses",
-                                    json::object{{"200", http::OpenApi::json_response("the user", "User")},
-                                                 {"401", unauthorized_doc("missing or invalid token")},
-                                                 {"429", too_many()}}}});
-    api.add_operation(base + "/users/{id}",
-                      "get",
-                      json::object{{"tags", json::array{"auth"}},
-                                   {"summary", "A user account (admin only)"},
-                                   {"operationId", "getUser"},
-                                   {"security", http::OpenApi::bearer_security()},
-                                   {"parameters",
-                                    json::array{json::object{{"name", "id"},
-                                                             {"in", "path"},
-                                                             {"required", true},
-                                                             {"schema", json::object{{"type", "integer"}}}}}},
-                                   {"responses",
-                                    json::object{{"200", http::OpenApi::json_response("the user", "User")},
-                                                 {"401", unauthorized_doc("missing or invalid token")},
-                                                 {"403", http::OpenApi::problem_ref("not an admin")},
-                                                 {"404", http::OpenApi::problem_ref("no such user")},
-                                                 {"422", http::OpenApi::problem_ref("invalid id")},
-                                                 {"429", too_many()}}}});
-}
-
 }  // namespace
 
-void register_routes(http::Router& router, http::OpenApi& openapi, std::shared_ptr<AuthService> service) {
+core::Result<RegisterInput> parse_register_body(const json::object& body) {
+    return core::codec::decode<RegisterInput>(json::value(body));
+}
+
+core::Result<Credentials> parse_login_body(const json::object& body) {
+    return core::codec::decode<Credentials>(json::value(body));
+}
+
+core::Result<std::string> parse_refresh_body(const json::object& body) {
+    auto request = core::codec::decode<RefreshRequest>(json::value(body));
+    if (!request) return request.error();
+    return std::move(request->refresh_token);
+}
+
+void register_routes(http::Api& api, std::shared_ptr<AuthService> service) {
     using http::Access;
     using http::Verb;
+    auto& openapi = api.openapi();
+    openapi.add_tag("auth", "Accounts, sessions (JWT access tokens + rotating refresh tokens)");
+    openapi.add_security_scheme("bearerAuth",
+                                json::object{{"type", "http"},
+                                             {"scheme", "bearer"},
+                                             {"bearerFormat", "JWT"},
+                                             {"description",
+                                              "HS256 access token from /api/v1/auth/login or /refresh. Valid until `exp` "
+                                              "unless its session is revoked first: after logout, logout-all or "
+                                              "refresh-token reuse it is rejected with 401 at once."}});
     const std::string base = "/api/v1/auth";
-    const http::RouteOptions auth_group{"auth", true, Access::kPublic};
-    router.add(Verb::post, base + "/register", Bound{handle_register, service}, auth_group);
-    router.add(Verb::post, base + "/login", Bound{handle_login, service}, auth_group);
-    router.add(Verb::post, base + "/refresh", Bound{handle_refresh, service}, auth_group);
-    router.add(Verb::post, base + "/logout", Bound{handle_logout, service}, auth_group);
-    router.add(Verb::post,
-               base + "/logout-all",
-               Bound{handle_logout_all, service},
-               {"write", true, Access::kAuthenticated});
-    router.add(Verb::get, base + "/me", Bound{handle_me, service}, {"read", true, Access::kAuthenticated});
-    router.add(
-        Verb::get, base + "/users/{id}", Bound{handle_get_user, service}, {"read", true, Access::kAdmin});
-    document(openapi);
+    api.add({.method = Verb::post,
+             .path = base + "/register",
+             .id = "register",
+             .tag = "auth",
+             .summary = "Create a customer account",
+             .rate_group = "auth",
+             .success = http::Status::created,
+             .success_description = "account created",
+             .errors = {{409, "e-mail already registered"}},
+             .response_headers = {{"Location", "/api/v1/auth/me"}}},
+            register_user, service);
+    api.add({.method = Verb::post,
+             .path = base + "/login",
+             .id = "login",
+             .tag = "auth",
+             .summary = "Exchange e-mail and password for a token pair",
+             .description = "Attempts are limited per client address + e-mail (RATE_LIMIT_AUTH) and per account from all "
+                            "addresses together (RATE_LIMIT_LOGIN_ACCOUNT); both answer 429 with Retry-After. The access "
+                            "token names its session (`sid`) and is rejected once that session is revoked.",
+             .rate_group = "auth",
+             .success_description = "signed in",
+             .errors = {{401, "invalid e-mail or password"}, {503, "rate limiter unavailable (auth fails closed)"}}},
+            login, service);
+    api.add({.method = Verb::post,
+             .path = base + "/refresh",
+             .id = "refresh",
+             .tag = "auth",
+             .summary = "Rotate a refresh token",
+             .description = "Consumes the refresh token and returns a new pair. Presenting a consumed token again "
+                            "revokes its whole family (all sessions descended from that login).",
+             .rate_group = "auth",
+             .success_description = "new token pair",
+             .errors = {{401, "invalid, expired, revoked or reused token"}}},
+            refresh, service);
+    api.add({.method = Verb::post,
+             .path = base + "/logout",
+             .id = "logout",
+             .tag = "auth",
+             .summary = "Revoke the session (refresh-token family) of a refresh token",
+             .rate_group = "auth",
+             .success = http::Status::no_content,
+             .success_description = "revoked (or unknown)"},
+            logout, service);
+    api.add({.method = Verb::post,
+             .path = base + "/logout-all",
+             .id = "logoutAll",
+             .tag = "auth",
+             .summary = "Revoke every session of the signed-in user",
+             .access = Access::kAuthenticated,
+             .rate_group = "write",
+             .success = http::Status::no_content,
+             .success_description = "revoked"},
+            logout_all, service);
+    api.add({.method = Verb::get,
+             .path = base + "/me",
+             .id = "me",
+             .tag = "auth",
+             .summary = "The signed-in user",
+             .access = Access::kAuthenticated,
+             .rate_group = "read",
+             .success_description = "the user"},
+            me, service);
+    api.add({.method = Verb::get,
+             .path = base + "/users/{id}",
+             .id = "getUser",
+             .tag = "auth",
+             .summary = "A user account (admin only)",
+             .access = Access::kAdmin,
+             .rate_group = "read",
+             .success_description = "the user",
+             .errors = {{404, "no such user"}}},
+            get_user, service);
 }
 
 http::Middleware make_auth_middleware(std::shared_ptr<AuthService> service) {

@@ -1,14 +1,15 @@
 #pragma once
-// HTTP adapters of the authentication context: the /api/v1/auth routes (documented in the OpenAPI
-// document), the bearer-token middleware that enforces RouteOptions::access, and the resolver the
+// HTTP adapters of the authentication context: the /api/v1/auth routes (each declared once), the bearer-token middleware that enforces Operation::access, and the resolver the
 // rate limiter uses to key writes per user.
 
 #include "auth/auth_service.hpp"
-#include "http/openapi.hpp"
-#include "http/router.hpp"
+#include "http/endpoint.hpp"
 #include "http/server.hpp"
 
+#include <boost/describe/class.hpp>
 #include <boost/json/object.hpp>
+
+#include <array>
 
 #include <cstdint>
 #include <functional>
@@ -22,14 +23,18 @@ inline constexpr const char* kRealm = "emporium";
 
 // POST /register, /login, /refresh, /logout, /logout-all; GET /me; GET /users/{id} (admin), all
 // under /api/v1/auth. The service must outlive the router.
-void register_routes(http::Router& router, http::OpenApi& openapi, std::shared_ptr<AuthService> service);
+void register_routes(http::Api& api, std::shared_ptr<AuthService> service);
 
-// The body validators of those routes (public for tests and fuzzing). Each reads one JSON object,
-// rejects unknown members and returns kValidation with every field error at once.
+// The body decoders of those routes (public for tests and fuzzing): the declared types' decoders,
+// which refuse unknown members and return kValidation with every field error at once.
 struct Credentials {
     std::string email;
     std::string password;
+    static constexpr std::array kFields{core::field("email").length(1, kMaxFieldLength).with_format("email"),
+                                        core::field("password").length(1, kMaxFieldLength).verbatim()};
+    static constexpr std::string_view kSchemaName = "LoginRequest";
 };
+BOOST_DESCRIBE_STRUCT(Credentials, (), (email, password))
 // POST /register
 core::Result<RegisterInput> parse_register_body(const boost::json::object& body);
 // POST /login

@@ -1,6 +1,12 @@
 #pragma once
 // Plain types of the authentication context: users, roles, token claims and token pairs.
 
+#include "core/fields.hpp"
+
+#include <boost/describe/class.hpp>
+#include <boost/describe/enum.hpp>
+
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -15,6 +21,7 @@ enum class Role {
     kCustomer,
     kAdmin,
 };
+BOOST_DESCRIBE_ENUM(Role, kCustomer, kAdmin)
 
 // "customer" / "admin": stored in users.role and in the `role` claim.
 std::string_view role_name(Role role) noexcept;
@@ -27,6 +34,7 @@ struct User {
     Role role = Role::kCustomer;
     Timestamp created_at{};
 };
+BOOST_DESCRIBE_STRUCT(User, (), (id, email, name, role, created_at))
 
 // What a verified access token says.
 struct AccessClaims {
@@ -48,11 +56,23 @@ struct TokenPair {
     std::chrono::seconds refresh_expires_in{0};
 };
 
+// The longest e-mail, password or name the API reads (the service applies its own rules after).
+inline constexpr std::size_t kMaxFieldLength = 4096;
+
 struct RegisterInput {
     std::string email;
     std::string password;
     std::string name;
+    static constexpr std::array kFields{
+        core::field("email").length(1, kMaxFieldLength).with_format("email").describe("trimmed and lower-cased; unique"),
+        core::field("password")
+            .length(0, kMaxFieldLength)
+            .verbatim()
+            .describe("at least 10 characters, not one repeated character, not the e-mail address"),
+        core::field("name").length(0, kMaxFieldLength).describe("1 to 200 characters")};
+    static constexpr std::string_view kSchemaName = "RegisterRequest";
 };
+BOOST_DESCRIBE_STRUCT(RegisterInput, (), (email, password, name))
 
 struct LoginResult {
     User user;

@@ -437,7 +437,7 @@ asio::awaitable<core::Result<Product>> CatalogService::get_product(std::int64_t 
     const bool visible = p && p->is_active && !p->is_deleted;
     if (look.kind == CacheLookup::Kind::kLoad) {
         std::optional<std::string> value;
-        if (visible) value = json::serialize(to_json(*p));
+        if (visible) value = to_json_text(*p);
         co_await cache_.fill(
             key, stale_key, std::move(value), cache_.settings().product_ttl, look.lock_token);
     }
@@ -870,7 +870,7 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::list_products(ListQue
     auto page = co_await load_page(std::move(query), std::move(cursor));
     if (look.kind == CacheLookup::Kind::kLoad) {
         std::optional<std::string> value;
-        if (page) value = json::serialize(to_json(*page));
+        if (page) value = to_json_text(*page);
         co_await cache_.fill(key, stale_key, std::move(value), cache_.settings().list_ttl, look.lock_token);
     }
     co_return page;
@@ -1138,7 +1138,7 @@ asio::awaitable<ProductPage> CatalogService::reference_page(const ListQuery& que
     co_return page;
 }
 
-asio::awaitable<json::object> CatalogService::facets(const ListQuery& query, const Resolved& resolved) {
+asio::awaitable<Facets> CatalogService::facets(const ListQuery& query, const Resolved& resolved) {
     const auto filters = rank_filters(query, resolved.category_ids);
     const auto limit = settings_.facets_exact_limit;
     FacetCounts counts;
@@ -1213,31 +1213,31 @@ asio::awaitable<json::object> CatalogService::facets(const ListQuery& query, con
             counts.price.push_back(band);
         }
     }
-    json::object out{{"total", counts.total}, {"approximate", counts.approximate}};
+    Facets out{counts.total, counts.approximate, std::nullopt, std::nullopt};
     if (query.facet_categories) {
         auto all = co_await categories();
         std::unordered_map<std::int64_t, const Category*> named;
         for (const auto& c : *all) named.emplace(c.id, &c);
-        json::array items;
+        auto& items = out.category.emplace();
         for (const auto& c : counts.categories) {
             if (c.count <= 0) continue;
-            json::object item{{"id", c.category_id == 0 ? json::value(nullptr) : json::value(c.category_id)},
-                              {"count", c.count}};
-            auto it = named.find(c.category_id);
-            item["slug"] = it != named.end() ? json::value(it->second->slug) : json::value(nullptr);
-            item["name"] = it != named.end() ? json::value(it->second->name) : json::value(nullptr);
+            CategoryFacet item;
+            if (c.category_id != 0) item.id = c.category_id;
+            item.count = c.count;
+            if (auto it = named.find(c.category_id); it != named.end()) {
+                item.slug = it->second->slug;
+                item.name = it->second->name;
+            }
             items.push_back(std::move(item));
         }
-        out["category"] = std::move(items);
     }
     if (query.facet_prices) {
-        json::array bands;
+        auto& bands = out.price.emplace();
         for (const auto& b : counts.price) {
-            bands.push_back(json::object{{"min_cents", b.min_cents},
-                                         {"max_cents", b.max_cents ? json::value(*b.max_cents - 1) : json::value(nullptr)},
-                                         {"count", b.count}});
+            PriceFacet band{b.min_cents, std::nullopt, b.count};
+            if (b.max_cents) band.max_cents = *b.max_cents - 1;
+            bands.push_back(band);
         }
-        out["price"] = std::move(bands);
     }
     co_return out;
 }

@@ -117,7 +117,7 @@ private:
     boost::asio::awaitable<core::Result<ProductPage>> rank_page(const ListQuery& query,
                                                                 const std::optional<ListCursor>& cursor,
                                                                 const Resolved& resolved);
-    boost::asio::awaitable<boost::json::object> facets(const ListQuery& query, const Resolved& resolved);
+    boost::asio::awaitable<Facets> facets(const ListQuery& query, const Resolved& resolved);
     // Whether any product's text matches q (cheap for common and for rare texts alike).
     boost::asio::awaitable<bool> text_has_matches(std::string q);
     static constexpr std::int64_t kMatchProbeRows = 200;

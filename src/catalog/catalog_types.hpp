@@ -2,9 +2,14 @@
 // Plain types of the catalog context: categories, products, reviews, listing queries and the
 // ranking formula. No HTTP and no SQL here.
 
+#include "core/fields.hpp"
+
+#include <boost/describe/class.hpp>
+#include <boost/describe/enum.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -27,18 +32,38 @@ struct Category {
     std::string slug;
     std::string name;
 };
+BOOST_DESCRIBE_STRUCT(Category, (), (id, parent_id, slug, name))
+
+// GET /categories: the tree.
+struct CategoryNode : Category {
+    std::vector<CategoryNode> children;
+};
+BOOST_DESCRIBE_STRUCT(CategoryNode, (Category), (children))
+
+struct CategoryTree {
+    std::vector<CategoryNode> items;
+};
+BOOST_DESCRIBE_STRUCT(CategoryTree, (), (items))
+
+inline constexpr std::string_view kSlugPattern = "[a-z0-9]+(-[a-z0-9]+)*";
 
 struct NewCategory {
     std::string slug;
     std::string name;
     std::optional<std::int64_t> parent_id;
+    static constexpr std::array kFields{
+        core::field("slug").length(1, 100).match(kSlugPattern, "must match ^[a-z0-9]+(-[a-z0-9]+)*$ (at most 100 characters)"),
+        core::field("name").length(1, 100),
+        core::field("parent_id").at_least(1)};
 };
+BOOST_DESCRIBE_STRUCT(NewCategory, (), (slug, name, parent_id))
 
 struct CategoryRef {
     std::int64_t id = 0;
     std::string slug;
     std::string name;
 };
+BOOST_DESCRIBE_STRUCT(CategoryRef, (), (id, slug, name))
 
 struct Product {
     std::int64_t id = 0;
@@ -58,6 +83,9 @@ struct Product {
     std::int64_t version = 1;
 };
 
+inline constexpr std::string_view kSkuPattern = "[A-Za-z0-9_-]{1,64}";
+inline constexpr std::string_view kCurrencyPattern = "[A-Z]{3}";
+
 struct NewProduct {
     std::string sku;
     std::string name;
@@ -67,10 +95,20 @@ struct NewProduct {
     std::string currency = "USD";
     std::int64_t stock = 0;
     bool is_active = true;
+    static constexpr std::array kFields{
+        core::field("sku").length(1, 64).match(kSkuPattern, "must be 1 to 64 characters of A-Z a-z 0-9 - _"),
+        core::field("name").length(1, 200),
+        core::field("description").length(0, 5000).optional(),
+        core::field("category_id").at_least(1),
+        core::field("price_cents").range(0, kMaxPriceCents),
+        core::field("currency").length(3, 3).match(kCurrencyPattern, "must be three upper-case letters (ISO 4217)").optional(),
+        core::field("stock").range(0, kMaxStock).optional(),
+        core::field("is_active").optional()};
 };
+BOOST_DESCRIBE_STRUCT(NewProduct, (), (sku, name, description, category_id, price_cents, currency, stock, is_active))
 
 // A partial update; absent members keep their value. `expected_version` must equal the stored
-// version (optimistic concurrency).
+// version (optimistic concurrency): the If-Match header, or `version` in the body.
 struct ProductPatch {
     std::int64_t expected_version = 0;
     std::optional<std::string> name;
@@ -81,6 +119,29 @@ struct ProductPatch {
     std::optional<std::int64_t> stock;  // the new absolute stock; the difference goes to the ledger
     std::optional<bool> is_active;
 };
+
+// The body of PATCH /products/{id}.
+struct ProductChanges {
+    std::optional<std::string> name;
+    std::optional<std::string> description;
+    std::optional<std::int64_t> category_id;
+    std::optional<std::int64_t> price_cents;
+    std::optional<std::string> currency;
+    std::optional<std::int64_t> stock;
+    std::optional<bool> is_active;
+    std::optional<std::int64_t> version;
+    static constexpr std::array kFields{
+        core::field("name").length(1, 200),
+        core::field("description").length(0, 5000),
+        core::field("category_id").at_least(1),
+        core::field("price_cents").range(0, kMaxPriceCents),
+        core::field("currency").length(3, 3).match(kCurrencyPattern, "must be three upper-case letters (ISO 4217)"),
+        core::field("stock").range(0, kMaxStock).describe("the new absolute stock (the difference is written to the inventory ledger)"),
+        core::field("version").at_least(1).describe("the version being changed, instead of If-Match")};
+    static constexpr std::string_view kSchemaName = "ProductPatch";
+    static constexpr std::string_view kSchemaDescription = "A partial update: absent members keep their value.";
+};
+BOOST_DESCRIBE_STRUCT(ProductChanges, (), (name, description, category_id, price_cents, currency, stock, is_active, version))
 
 struct Review {
     std::int64_t id = 0;
@@ -93,18 +154,26 @@ struct Review {
     Timestamp created_at{};
 };
 
+BOOST_DESCRIBE_STRUCT(Review, (), (id, product_id, user_id, rating, title, body, verified_purchase, created_at))
+
 struct NewReview {
     std::int64_t rating = 0;
     std::string title;
     std::string body;
+    static constexpr std::array kFields{core::field("rating").range(1, 5),
+                                        core::field("title").length(0, 200).optional(),
+                                        core::field("body").length(0, 5000).optional()};
 };
+BOOST_DESCRIBE_STRUCT(NewReview, (), (rating, title, body))
 
 struct ReviewPage {
     std::vector<Review> items;
     std::optional<std::string> next_cursor;
 };
+BOOST_DESCRIBE_STRUCT(ReviewPage, (), (items, next_cursor))
 
 enum class ListSort { kRank, kRelevance, kPriceAsc, kPriceDesc, kNewest };
+BOOST_DESCRIBE_ENUM(ListSort, kRank, kRelevance, kPriceAsc, kPriceDesc, kNewest)
 
 // "rank", "relevance", "price_asc", "price_desc", "newest".
 std::string_view sort_name(ListSort sort) noexcept;
@@ -165,12 +234,108 @@ struct ListedProduct {
     ScoreParts score;
 };
 
+struct CategoryFacet {
+    std::optional<std::int64_t> id;  // null: products without a category
+    std::optional<std::string> slug;
+    std::optional<std::string> name;
+    std::int64_t count = 0;
+};
+BOOST_DESCRIBE_STRUCT(CategoryFacet, (), (id, slug, name, count))
+
+struct PriceFacet {
+    std::int64_t min_cents = 0;
+    std::optional<std::int64_t> max_cents;  // inclusive; null for the last band
+    std::int64_t count = 0;
+};
+BOOST_DESCRIBE_STRUCT(PriceFacet, (), (min_cents, max_cents, count))
+
+struct Facets {
+    std::int64_t total = 0;
+    bool approximate = false;
+    std::optional<std::vector<CategoryFacet>> category;
+    std::optional<std::vector<PriceFacet>> price;
+    static constexpr std::array kFields{
+        core::field("category").omitted_when_null().describe("facets=category: matching products per category (own category), most first"),
+        core::field("price").omitted_when_null().describe("facets=price: matching products per price band (cents, inclusive)")};
+    static constexpr std::string_view kSchemaDescription =
+        "Counts for the whole query and filters (not just the page). Exact up to 10 000 matching products; above, "
+        "estimated from an even sample and marked approximate.";
+};
+BOOST_DESCRIBE_STRUCT(Facets, (), (total, approximate, category, price))
+
 struct ProductPage {
     std::vector<ListedProduct> items;
     std::optional<std::string> next_cursor;
     bool explain = false;
-    std::optional<boost::json::object> facets;  // as answered (see the OpenAPI schema Facets)
+    std::optional<Facets> facets;
 };
+
+// ---- the API's JSON form of products (also what the caches store) ----
+
+struct Price {
+    std::int64_t amount_cents = 0;
+    std::string_view currency;
+};
+BOOST_DESCRIBE_STRUCT(Price, (), (amount_cents, currency))
+
+struct Rating {
+    double average = 0;  // 0 without ratings
+    std::int64_t count = 0;
+    std::int64_t sum = 0;
+    static constexpr std::array kFields{core::field("average").rounded(2).describe("1..5, two decimals; 0 without ratings")};
+};
+BOOST_DESCRIBE_STRUCT(Rating, (), (average, count, sum))
+
+// A view of a Product: its strings are not copied, so it must not outlive the product.
+struct ProductView {
+    std::int64_t id = 0;
+    std::string_view sku;
+    std::string_view name;
+    std::string_view description;
+    Price price;
+    std::int64_t stock = 0;
+    bool in_stock = false;
+    bool is_active = false;
+    std::int64_t purchase_count = 0;
+    Timestamp created_at{};
+    std::int64_t version = 0;
+    std::optional<CategoryRef> category;
+    Rating rating;
+    static constexpr std::string_view kSchemaName = "Product";
+};
+BOOST_DESCRIBE_STRUCT(ProductView, (), (id, sku, name, description, price, stock, in_stock, is_active, purchase_count,
+                                        created_at, version, category, rating))
+
+struct Score {
+    double popularity = 0;
+    double rating = 0;
+    double freshness = 0;
+    double total = 0;
+    double text_rank = 0;
+    static constexpr std::string_view kSchemaDescription =
+        "explain=true only: popularity, rating, freshness, total (0.5·p + 0.3·r + 0.2·f) and text_rank (sort=relevance: "
+        "1 when the name matched, else 0)";
+};
+BOOST_DESCRIBE_STRUCT(Score, (), (popularity, rating, freshness, total, text_rank))
+
+struct ListedProductView : ProductView {
+    std::optional<Score> score;  // explain=true
+    static constexpr std::array kFields{core::field("score").omitted_when_null()};
+    static constexpr std::string_view kSchemaName = "ListedProduct";
+};
+BOOST_DESCRIBE_STRUCT(ListedProductView, (ProductView), (score))
+
+struct ProductPageView {
+    std::vector<ListedProductView> items;
+    std::optional<std::string_view> next_cursor;
+    std::optional<Facets> facets;  // facets=…
+    static constexpr std::array kFields{core::field("facets").omitted_when_null()};
+    static constexpr std::string_view kSchemaName = "ProductPage";
+};
+BOOST_DESCRIBE_STRUCT(ProductPageView, (), (items, next_cursor, facets))
+
+ProductView view_of(const Product& p);
+ProductPageView view_of(const ProductPage& page);
 
 // The ranking formula (also written in SQL by the store; the two must agree):
 //   0.5 * min(1, purchase_count / max_purchase)   (0 when max_purchase <= 0)
@@ -182,19 +347,13 @@ ScoreParts ranking_score(std::int64_t purchase_count,
                          std::int64_t rating_count,
                          double age_days);
 
-// JSON forms (the HTTP representation, also what the cache stores).
-boost::json::value to_json(const Category& c);
+// JSON texts of the views above (the HTTP representation, also what the caches store), and back.
+std::string to_json_text(const Product& p);
+std::string to_json_text(const ProductPage& page);
 boost::json::value to_json(const Product& p);
-boost::json::value to_json(const Review& r);
-boost::json::value to_json(const ProductPage& page);
-// The same JSON texts as boost::json::serialize(to_json(…)), byte for byte, written directly
-// (the hot read paths: a product, a listing page).
-void append_json(std::string& out, const Product& p);
-std::string serialize_page(const ProductPage& page);
 std::optional<Product> product_from_json(const boost::json::value& v);
 std::optional<ProductPage> page_from_json(const boost::json::value& v);
 
-std::string iso8601(Timestamp t);
 // Whether `micros` (µs since the Unix epoch) is a time the database can store and the API can
 // print: years 1 to 9999. Every timestamp decoded from a client's cursor is checked with it.
 bool is_storable_time(std::int64_t micros) noexcept;

@@ -1,7 +1,7 @@
 #include "http/openapi.hpp"
 
 #include <boost/json/array.hpp>
-#include <boost/json/serialize.hpp>
+#include "core/json_text.hpp"
 
 namespace emporium::http {
 
@@ -57,7 +57,14 @@ void OpenApi::add_security_scheme(const std::string& name, json::object scheme) 
     schemes.as_object()[name] = std::move(scheme);
 }
 
-std::string OpenApi::serialize() const { return json::serialize(doc_); }
+json::object OpenApi::document() const {
+    json::object doc = doc_;
+    auto& components = doc["components"].as_object()["schemas"].as_object();
+    for (const auto& [name, schema] : schemas_.components()) components[name] = schema;
+    return doc;
+}
+
+std::string OpenApi::serialize() const { return core::json_text::serialize(document()); }
 
 json::object OpenApi::problem_ref(std::string_view description) {
     return json::object{

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/codec.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
@@ -8,8 +10,8 @@
 
 namespace emporium::http {
 
-// The OpenAPI 3.1 document served at /openapi.json. Each area documents its own routes with
-// add_operation() when it registers them; shared schemas go to add_schema().
+// The OpenAPI 3.1 document served at /openapi.json. http::Api adds each declared operation and
+// the schemas of its types (schemas()); add_schema() is for the few hand-written shapes.
 class OpenApi {
 public:
     OpenApi(std::string title, std::string version);
@@ -21,7 +23,9 @@ public:
     // components.securitySchemes[name] (e.g. bearerAuth), for operations' `security` lists.
     void add_security_scheme(const std::string& name, boost::json::object scheme);
 
-    const boost::json::object& document() const { return doc_; }
+    core::codec::SchemaSet& schemas() { return schemas_; }
+    // The whole document, the schemas of the declared types included.
+    boost::json::object document() const;
     std::string serialize() const;
 
     // A `responses` entry referring to the Problem schema.
@@ -47,6 +51,7 @@ public:
 
 private:
     boost::json::object doc_;
+    core::codec::SchemaSet schemas_;
 };
 
 }  // namespace emporium::http

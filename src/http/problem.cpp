@@ -2,7 +2,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
+#include "core/json_text.hpp"
 
 #include <string>
 
@@ -48,7 +48,7 @@ Response problem_response(unsigned version, std::string_view request_id, const c
     Response res{status, version};
     res.set(bhttp::field::content_type, "application/problem+json");
     res.set("X-Request-Id", request_id);
-    res.body() = boost::json::serialize(body);
+    res.body() = core::json_text::serialize(body);
     return res;
 }
 

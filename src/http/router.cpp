@@ -54,16 +54,18 @@ bool percent_decode(std::string_view in, std::string& out) {
     return true;
 }
 
-void Router::add(Verb method, std::string path, Handler handler, RouteOptions options) {
+void Router::add(std::shared_ptr<const Operation> operation, Handler handler) {
+    const auto& path = operation->path;
+    const auto method = operation->method;
     if (path.empty() || path.front() != '/') throw std::invalid_argument("route must start with '/': " + path);
-    Route r{method, path, {}, std::move(handler), std::move(options)};
+    Route r{{}, std::move(handler), operation};
     for (auto seg : split_path(path)) {
         if (seg.find_first_of("{}") != std::string_view::npos && !is_param(seg))
             throw std::invalid_argument("malformed route segment in " + path);
         r.segments.emplace_back(seg);
     }
     for (const auto& existing : routes_) {
-        if (existing.method == method && existing.path == path)
+        if (existing.method() == method && existing.path() == path)
             throw std::invalid_argument("duplicate route " + std::string(bhttp::to_string(method)) + " " + path);
     }
     routes_.push_back(std::move(r));
@@ -95,7 +97,7 @@ RouteMatch Router::match(Verb method, std::string_view path) const {
             }
         }
         if (!ok) continue;
-        if (r.method == method) {
+        if (r.method() == method) {
             result.kind = RouteMatch::Kind::kFound;
             result.route = &r;
             result.params = std::move(params);
@@ -103,9 +105,9 @@ RouteMatch Router::match(Verb method, std::string_view path) const {
         }
         // Only routes with the same template as the first path match are alternatives.
         if (path_match == nullptr) path_match = &r;
-        if (r.path == path_match->path &&
-            std::find(result.allowed.begin(), result.allowed.end(), r.method) == result.allowed.end())
-            result.allowed.push_back(r.method);
+        if (r.path() == path_match->path() &&
+            std::find(result.allowed.begin(), result.allowed.end(), r.method()) == result.allowed.end())
+            result.allowed.push_back(r.method());
     }
     if (!result.allowed.empty()) result.kind = RouteMatch::Kind::kMethodNotAllowed;
     return result;

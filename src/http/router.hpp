@@ -2,6 +2,7 @@
 
 #include "http/types.hpp"
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,21 +16,55 @@ enum class Access {
     kAdmin,          // role admin (401 without a token, 403 for other roles)
 };
 
-// Options of one route, read by the server's middleware.
-struct RouteOptions {
-    // Rate-limit policy group (auth, read, write, ...); empty = the default for the method.
-    std::string group;
-    // POST/PUT/PATCH bodies must be JSON (else 415).
-    bool json_body = true;
+// A documented status other than the success one: 409 "out_of_stock", 304 "not modified", ...
+struct ErrorDoc {
+    unsigned status = 0;
+    std::string description;
+};
+
+// A request header a handler reads (handed over in Caller::headers), or a response header it
+// sets; both are documented.
+struct HeaderDoc {
+    std::string name;
+    std::string description;
+    bool required = false;
+};
+
+// The one declaration of a route: the router, the middleware (authentication, rate limits, body
+// media type) and the OpenAPI operation all read it. Routes declare it with http::Api
+// (http/endpoint.hpp), which also fills in what the handler's input and output types imply.
+struct Operation {
+    Verb method = Verb::get;
+    std::string path{};  // template: /api/v1/products/{id}
+    std::string id{};    // OpenAPI operationId
+    std::string tag{};
+    std::string summary{};
+    std::string description{};
     Access access = Access::kPublic;
+    // Rate-limit policy group (auth, read, write); empty = by method (read for GET, else write).
+    std::string rate_group{};
+    // The Idempotency-Key header is required (400 without); the handler gets it in Caller.
+    bool idempotency_key = false;
+    Status success = Status::ok;
+    std::string success_description = "OK";
+    // The success body's media type (application/json unless the output is http::Bytes).
+    std::string media_type = "application/json";
+    std::vector<ErrorDoc> errors{};
+    std::vector<HeaderDoc> request_headers{};
+    std::vector<HeaderDoc> response_headers{};
+    // Set by http::Api from the input type: the body is JSON (else 415), or raw bytes.
+    bool json_body = false;
+    // Documentation only (system routes): kept out of the OpenAPI document.
+    bool hidden = false;
 };
 
 struct Route {
-    Verb method;
-    std::string path;  // template: /api/v1/products/{id}
     std::vector<std::string> segments;
     Handler handler;
-    RouteOptions options;
+    std::shared_ptr<const Operation> operation;
+
+    Verb method() const { return operation->method; }
+    const std::string& path() const { return operation->path; }
 };
 
 struct RouteMatch {
@@ -46,7 +81,7 @@ struct RouteMatch {
 class Router {
 public:
     // Throws std::invalid_argument for a malformed template or a duplicate (method, template).
-    void add(Verb method, std::string path, Handler handler, RouteOptions options = {});
+    void add(std::shared_ptr<const Operation> operation, Handler handler);
 
     // `path` is the request target's path, still percent-encoded; parameters are returned decoded.
     RouteMatch match(Verb method, std::string_view path) const;

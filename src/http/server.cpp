@@ -446,11 +446,11 @@ asio::awaitable<Response> Server::dispatch(
         co_return res;
     }
     const Route& r = *match.route;
-    route = r.path;
-    ctx.route = r.path;
+    route = r.path();
+    ctx.route = r.path();
     ctx.path_params = std::move(match.params);
 
-    if (r.options.json_body && (method == Verb::post || method == Verb::put || method == Verb::patch) &&
+    if (r.operation->json_body && (method == Verb::post || method == Verb::put || method == Verb::patch) &&
         !req.body().empty() && !is_json_content_type(req[bhttp::field::content_type])) {
         co_return problem_response(ctx, core::Errc::kUnsupportedMediaType, "request body must be application/json");
     }

@@ -2,12 +2,15 @@
 
 #include "core/log.hpp"
 #include "core/metrics.hpp"
-#include "http/problem.hpp"
+#include "http/endpoint.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/describe/class.hpp>
 #include <boost/json/object.hpp>
+
+#include <array>
 
 namespace emporium::http {
 namespace {
@@ -49,61 +52,67 @@ struct SystemState {
     StaticFiles docs;
 };
 
-asio::awaitable<Response> healthz(RequestContext& ctx) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited by the server
-    co_return json_response(ctx, Status::ok, json::object{{"status", "ok"}});
+struct Health {
+    std::string status;
+};
+BOOST_DESCRIBE_STRUCT(Health, (), (status))
+
+struct Readiness {
+    std::string status;
+    json::object checks;  // dependency name → "ok"
+    static constexpr std::array kFields{core::field("checks").describe("each dependency's state")};
+};
+BOOST_DESCRIBE_STRUCT(Readiness, (), (status, checks))
+
+struct DocsFile {
+    std::optional<std::string> file;
+};
+BOOST_DESCRIBE_STRUCT(DocsFile, (), (file))
+
+asio::awaitable<Reply<Health>> healthz(std::shared_ptr<SystemState> /*state*/, In<> /*in*/, Caller /*caller*/) {
+    co_return Health{"ok"};
 }
 
-asio::awaitable<Response> readyz(std::shared_ptr<SystemState> state, RequestContext& ctx) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited by the server
-    json::object checks;
-    bool ready = true;
+asio::awaitable<Reply<Readiness>> readyz(std::shared_ptr<SystemState> state, In<> /*in*/, Caller /*caller*/) {
+    Readiness out{"ready", {}};
+    std::string failed;
     for (const auto& check : state->checks) {
         try {
             co_await check.probe();
-            checks[check.name] = "ok";
+            out.checks[check.name] = "ok";
         } catch (const std::exception& e) {
-            ready = false;
-            checks[check.name] = "unavailable";
+            out.checks[check.name] = "unavailable";
+            failed += (failed.empty() ? "" : ", ") + check.name;
             core::log::warn("readiness check failed", {{"check", check.name}, {"error", e.what()}});
         }
     }
-    if (ready) co_return json_response(ctx, Status::ok, json::object{{"status", "ready"}, {"checks", checks}});
-    std::string failed;
-    for (const auto& [name, v] : checks) {
-        if (v.as_string() != "ok") failed += (failed.empty() ? "" : ", ") + std::string(name);
-    }
-    auto res = problem_response(ctx, core::Errc::kUnavailable, "not ready: " + failed + " unavailable");
-    res.set(bhttp::field::retry_after, "1");
-    co_return res;
+    if (failed.empty()) co_return out;
+    Reply<Readiness> reply(core::make_error(core::Errc::kUnavailable, "not ready: " + failed + " unavailable"));
+    reply.header("Retry-After", "1");
+    co_return reply;
 }
 
-asio::awaitable<Response> metrics(RequestContext& ctx) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited by the server
-    co_return text_response(ctx, Status::ok, core::Metrics::global().render(), "text/plain; version=0.0.4; charset=utf-8");
+asio::awaitable<Reply<Bytes>> metrics(std::shared_ptr<SystemState> /*state*/, In<> /*in*/, Caller /*caller*/) {
+    co_return Bytes{core::Metrics::global().render(), "text/plain; version=0.0.4; charset=utf-8"};
 }
 
-asio::awaitable<Response> openapi_json(std::shared_ptr<SystemState> state, RequestContext& ctx) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited by the server
-    co_return text_response(ctx, Status::ok, state->openapi->serialize(), "application/json");
+asio::awaitable<Reply<Bytes>> openapi_json(std::shared_ptr<SystemState> state, In<> /*in*/, Caller /*caller*/) {
+    co_return Bytes{state->openapi->serialize(), "application/json"};
 }
 
-asio::awaitable<Response> docs_redirect(RequestContext& ctx) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited by the server
-    auto res = text_response(ctx, Status::moved_permanently, "", "text/plain");
-    res.set(bhttp::field::location, "/docs/");
-    co_return res;
+asio::awaitable<Reply<NoContent>> docs_redirect(std::shared_ptr<SystemState> /*state*/, In<> /*in*/, Caller /*caller*/) {
+    Reply<NoContent> reply(NoContent{});
+    reply.header("Location", "/docs/");
+    co_return reply;
 }
 
-asio::awaitable<Response> docs_file(std::shared_ptr<SystemState> state, RequestContext& ctx) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited by the server
-    auto name = ctx.param("file");
-    if (name.empty()) name = "index.html";
+asio::awaitable<Reply<Bytes>> docs_file(std::shared_ptr<SystemState> state, In<DocsFile> in, Caller /*caller*/) {
+    const std::string name = in.path.file.value_or("index.html");
     const auto* file = state->docs.find(name);
-    if (file == nullptr) co_return problem_response(ctx, core::Errc::kNotFound, "no such documentation file");
-    auto res = text_response(ctx, Status::ok, file->body, file->content_type);
-    res.set(bhttp::field::cache_control, "public, max-age=3600");
-    co_return res;
-}
-
-json::object simple_op(std::string summary, std::string tag, std::string ok_description) {
-    return json::object{{"summary", std::move(summary)},
-                        {"tags", json::array{std::move(tag)}},
-                        {"responses", json::object{{"200", json::object{{"description", std::move(ok_description)}}}}}};
+    if (file == nullptr) co_return core::make_error(core::Errc::kNotFound, "no such documentation file");
+    Reply<Bytes> reply(Bytes{file->body, file->content_type});
+    reply.header("Cache-Control", "public, max-age=3600");
+    co_return reply;
 }
 
 }  // namespace
@@ -120,22 +129,30 @@ void register_system_routes(Router& router, OpenApi& openapi, std::vector<Readin
     state->docs.put("index.html", "text/html; charset=utf-8", std::string(kDocsIndex));
     state->docs.put("swagger-initializer.js", "text/javascript; charset=utf-8", std::string(kDocsInitializer));
 
-    RouteOptions no_body{"system", false};
-    router.add(Verb::get, "/healthz", healthz, no_body);
-    router.add(Verb::get, "/readyz", [state](RequestContext& ctx) { return readyz(state, ctx); }, no_body);
-    router.add(Verb::get, "/metrics", metrics, no_body);
-    router.add(Verb::get, "/openapi.json", [state](RequestContext& ctx) { return openapi_json(state, ctx); }, no_body);
-    router.add(Verb::get, "/docs", docs_redirect, no_body);
-    router.add(Verb::get, "/docs/", [state](RequestContext& ctx) { return docs_file(state, ctx); }, no_body);
-    router.add(Verb::get, "/docs/{file}", [state](RequestContext& ctx) { return docs_file(state, ctx); }, no_body);
-
+    Api api(router, openapi);
     openapi.add_tag("system", "Health, readiness, metrics and documentation");
-    openapi.add_operation("/healthz", "get", simple_op("Liveness: the process answers", "system", "alive"));
-    auto ready = simple_op("Readiness: PostgreSQL and Redis reachable", "system", "ready");
-    ready["responses"].as_object()["503"] = OpenApi::problem_ref("a dependency is unavailable");
-    openapi.add_operation("/readyz", "get", std::move(ready));
-    openapi.add_operation("/metrics", "get", simple_op("Prometheus metrics (text format)", "system", "metrics"));
-    openapi.add_operation("/openapi.json", "get", simple_op("This OpenAPI document", "system", "the document"));
+    api.add({.method = Verb::get, .path = "/healthz", .id = "healthz", .tag = "system",
+             .summary = "Liveness: the process answers", .rate_group = "system", .success_description = "alive"},
+            healthz, state);
+    api.add({.method = Verb::get, .path = "/readyz", .id = "readyz", .tag = "system",
+             .summary = "Readiness: PostgreSQL and Redis reachable", .rate_group = "system",
+             .success_description = "ready"},
+            readyz, state);
+    api.add({.method = Verb::get, .path = "/metrics", .id = "metrics", .tag = "system",
+             .summary = "Prometheus metrics (text format)", .rate_group = "system", .success_description = "metrics",
+             .media_type = "text/plain"},
+            metrics, state);
+    api.add({.method = Verb::get, .path = "/openapi.json", .id = "openapi", .tag = "system",
+             .summary = "This OpenAPI document", .rate_group = "system", .success_description = "the document"},
+            openapi_json, state);
+    // Swagger UI's files: declared like every route, kept out of the API document.
+    api.add({.method = Verb::get, .path = "/docs", .id = "docsRedirect", .rate_group = "system",
+             .success = Status::moved_permanently, .hidden = true},
+            docs_redirect, state);
+    api.add({.method = Verb::get, .path = "/docs/", .id = "docsIndex", .rate_group = "system", .hidden = true},
+            docs_file, state);
+    api.add({.method = Verb::get, .path = "/docs/{file}", .id = "docsFile", .rate_group = "system", .hidden = true},
+            docs_file, state);
 }
 
 }  // namespace emporium::http

@@ -1,6 +1,6 @@
 #include "http/types.hpp"
 
-#include <boost/json/serialize.hpp>
+#include "core/json_text.hpp"
 
 #include <charconv>
 
@@ -34,7 +34,7 @@ std::optional<std::int64_t> parse_positive_int(std::string_view text, std::int64
 }
 
 Response json_response(const RequestContext& ctx, Status status, const boost::json::value& body) {
-    return text_response(ctx, status, boost::json::serialize(body), "application/json");
+    return text_response(ctx, status, core::json_text::serialize(body), "application/json");
 }
 
 }  // namespace emporium::http

@@ -2,6 +2,11 @@
 // Plain types of the inventory context: order lines to reserve, what a reservation took, the
 // checkout strategies (INVENTORY_STRATEGY) and the ledger audit.
 
+#include "core/fields.hpp"
+
+#include <boost/describe/class.hpp>
+
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -25,7 +30,10 @@ std::string_view strategy_name(Strategy strategy);
 struct Line {
     std::int64_t product_id = 0;
     std::int32_t quantity = 0;
+    static constexpr std::array kFields{core::field("product_id").at_least(1),
+                                        core::field("quantity").at_least(1)};
 };
+BOOST_DESCRIBE_STRUCT(Line, (), (product_id, quantity))
 
 // One reserved line with the price the database had at reservation time.
 struct ReservedLine {

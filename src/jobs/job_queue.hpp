@@ -5,10 +5,14 @@
 // is never both acknowledged and lost, and a delivery that another worker already settled (after
 // a reclaim) is not settled twice.
 
+#include "core/fields.hpp"
 #include "jobs/jobs_types.hpp"
 #include "redis/redis.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/describe/class.hpp>
+
+#include <array>
 
 #include <chrono>
 #include <cstdint>
@@ -28,7 +32,10 @@ struct QueueStats {
     std::int64_t dead = 0;         // in the dead-letter stream
     std::optional<std::int64_t> oldest_age_ms;  // age of the oldest undelivered or running job
     std::map<std::string, std::int64_t> outcomes;  // succeeded, retried, dead (cluster-wide totals)
+    static constexpr std::array kFields{
+        core::field("outcomes").describe("succeeded, retried, dead: totals since the queue was created")};
 };
+BOOST_DESCRIBE_STRUCT(QueueStats, (), (queue, pending, in_progress, delayed, dead, oldest_age_ms, outcomes))
 
 struct DeadJob {
     std::string id;  // dead-letter stream entry id

@@ -3,6 +3,8 @@
 
 #include "core/error.hpp"
 
+#include <boost/describe/class.hpp>
+
 #include <boost/json/object.hpp>
 
 #include <array>
@@ -35,6 +37,7 @@ struct Job {
     // Transient (not encoded): where this delivery came from.
     std::string stream_id;
 };
+BOOST_DESCRIBE_STRUCT(Job, (), (id, type, queue, payload, attempt, created_ms, last_error))
 
 std::string encode(const Job& job);
 // Errors: kValidation when `text` is not an encoded job.

@@ -1,8 +1,7 @@
 #pragma once
 // HTTP adapter of the notify context: GET /api/v1/orders/{id}/receipt (owner or admin, PDF).
 
-#include "http/openapi.hpp"
-#include "http/router.hpp"
+#include "http/endpoint.hpp"
 #include "notify/notify_service.hpp"
 
 #include <memory>
@@ -10,6 +9,6 @@
 namespace emporium::notify {
 
 // The service must outlive the router.
-void register_routes(http::Router& router, http::OpenApi& openapi, std::shared_ptr<NotifyService> service);
+void register_routes(http::Api& api, std::shared_ptr<NotifyService> service);
 
 }  // namespace emporium::notify

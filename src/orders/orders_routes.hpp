@@ -1,21 +1,34 @@
 #pragma once
 // HTTP adapters of the orders context: /api/v1/orders (checkout with Idempotency-Key, list,
-// detail, cancel, fulfil), documented in the OpenAPI document.
+// detail, cancel, fulfil), each declared once (http::Api).
 
-#include "http/openapi.hpp"
-#include "http/router.hpp"
+#include "http/endpoint.hpp"
 #include "orders/orders_service.hpp"
 
+#include <boost/describe/class.hpp>
+
+#include <array>
 #include <memory>
 
 namespace emporium::orders {
 
-// The Idempotency-Key header (1..255 characters). Errors: kBadRequest.
-core::Result<std::string> idempotency_key(const http::RequestContext& ctx);
+// The path of the routes under /api/v1/orders/{id}.
+struct OrderRef {
+    std::int64_t id = 0;
+    static constexpr std::array kFields{core::field("id").at_least(1).describe("order id")};
+};
+BOOST_DESCRIBE_STRUCT(OrderRef, (), (id))
+
 // A stored (or first) answer of an idempotent request; replays carry Idempotent-Replayed: true.
-http::Response stored_response(const http::RequestContext& ctx, const CheckoutResponse& r);
+template <class T>
+http::Reply<T> stored_reply(const CheckoutResponse& r) {
+    auto reply = http::Reply<T>::encoded(static_cast<unsigned>(r.status), r.body,
+                                         r.status >= 400 ? "application/problem+json" : "application/json");
+    if (r.replayed) reply.header("Idempotent-Replayed", "true");
+    return reply;
+}
 
 // The service must outlive the router.
-void register_routes(http::Router& router, http::OpenApi& openapi, std::shared_ptr<OrdersService> service);
+void register_routes(http::Api& api, std::shared_ptr<OrdersService> service);
 
 }  // namespace emporium::orders

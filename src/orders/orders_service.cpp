@@ -1,5 +1,6 @@
 #include "orders/orders_service.hpp"
 
+#include "core/codec.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 
@@ -236,7 +237,7 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::write_order(
             co_await store_.set_total(tx, created.id, total, currency);
             created.total_cents = total;
             created.currency = currency;
-            auto body = json::serialize(to_json(created));
+            auto body = core::codec::encode(created);
             co_await store_.add_event(tx, created.id, "order.created", to_json(created));
             co_await store_.finish_key_in(tx, user_id, key, 201, body);
             co_await tx.commit();
@@ -355,7 +356,7 @@ asio::awaitable<void> OrdersService::write_batch(std::vector<std::shared_ptr<Pen
                     }
                 }
                 events.emplace_back(order.id, to_json(order));
-                bodies.push_back(json::serialize(to_json(order)));
+                bodies.push_back(core::codec::encode(order));
                 keys.push_back(FinishedKey{p.user_id, p.key, 201, bodies.back()});
             }
             co_await inventory_->take_many_in(tx, std::move(movements));

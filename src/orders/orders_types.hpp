@@ -3,12 +3,16 @@
 // JSON shape of an order.
 
 #include "core/error.hpp"
+#include "core/fields.hpp"
 #include "db/pg.hpp"
 #include "inventory/inventory_types.hpp"
 
+#include <boost/describe/class.hpp>
+#include <boost/describe/enum.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +34,7 @@ inline constexpr std::int64_t kMaxPageSize = 100;
 // pending_payment → payment_failed (a declined payment; the stock stays reserved) → paid (paid
 // again with another method) | cancelled | expired.
 enum class OrderStatus { kPendingPayment, kPaid, kFulfilled, kCancelled, kExpired, kPaymentFailed };
+BOOST_DESCRIBE_ENUM(OrderStatus, kPendingPayment, kPaid, kFulfilled, kCancelled, kExpired, kPaymentFailed)
 
 std::string_view status_name(OrderStatus status);
 std::optional<OrderStatus> parse_status(std::string_view text);
@@ -38,14 +43,21 @@ bool can_transition(OrderStatus from, OrderStatus to);
 // Whether reaching `status` returns the reserved stock.
 bool returns_stock(OrderStatus status);
 
-// A validated checkout request. Lines naming the same product twice are merged (quantities
-// added; the merged quantity must still be ≤ kMaxQuantity), in first-seen order.
+// A checkout request (the body of POST /orders). Lines naming the same product twice are merged
+// (quantities added; the merged quantity must still be ≤ kMaxQuantity), in first-seen order.
 struct NewOrder {
     std::vector<inventory::Line> items;
     boost::json::object shipping_address;
+    static constexpr std::array kFields{
+        core::field("items").length(1, kMaxLines).describe("quantity 1..100 per product; lines naming one product are merged"),
+        core::field("shipping_address").length(1, 100).describe("free-form, at most 4096 bytes as JSON")};
+    static constexpr std::string_view kSchemaDescription = "Prices come from the catalog.";
 };
+BOOST_DESCRIBE_STRUCT(NewOrder, (), (items, shipping_address))
+// Merges the lines and checks the quantities and the address size (called by the decoder).
+void check_decoded(NewOrder& order, std::vector<core::FieldError>& errors);
 
-// Parses {items: [{product_id, quantity}], shipping_address: {…}}. Errors: kValidation with field
+// Decodes {items: [{product_id, quantity}], shipping_address: {…}}. Errors: kValidation with field
 // errors (items/0/quantity, shipping_address, …).
 core::Result<NewOrder> parse_new_order(const boost::json::object& body);
 
@@ -54,6 +66,7 @@ struct OrderItem {
     std::int32_t quantity = 0;
     std::int64_t unit_price_cents = 0;
 };
+BOOST_DESCRIBE_STRUCT(OrderItem, (), (product_id, quantity, unit_price_cents))
 
 struct Order {
     std::int64_t id = 0;
@@ -68,15 +81,19 @@ struct Order {
     // The captured payment that paid the order (paid and fulfilled orders; none for orders paid
     // before payments were recorded this way, e.g. seeded ones).
     std::optional<std::int64_t> paid_payment_id;
+    static constexpr std::array kFields{
+        core::field("paid_payment_id").describe("the payment that paid the order (paid and fulfilled orders)")};
 };
+BOOST_DESCRIBE_STRUCT(Order, (), (id, user_id, status, total_cents, currency, shipping_address, items, created_at,
+                                  expires_at, paid_payment_id))
 
 struct OrderPage {
     std::vector<Order> items;
     std::optional<std::string> next_cursor;  // the last id, opaque to clients
 };
+BOOST_DESCRIBE_STRUCT(OrderPage, (), (items, next_cursor))
 
+// The JSON form of an order (the API's, also the outbox event's payload).
 boost::json::value to_json(const Order& order);
-boost::json::value to_json(const OrderPage& page);
-std::string iso8601(Timestamp t);
 
 }  // namespace emporium::orders

@@ -1,10 +1,9 @@
 #pragma once
 // HTTP adapters of the payments context: POST /api/v1/orders/{id}/pay (owner, Idempotency-Key),
 // GET /api/v1/orders/{id}/payment (owner or admin) and POST /webhooks/payments (provider
-// signature), documented in the OpenAPI document.
+// signature), each declared once (http::Api).
 
-#include "http/openapi.hpp"
-#include "http/router.hpp"
+#include "http/endpoint.hpp"
 #include "payments/payments_service.hpp"
 
 #include <memory>
@@ -12,6 +11,6 @@
 namespace emporium::payments {
 
 // The service must outlive the router.
-void register_routes(http::Router& router, http::OpenApi& openapi, std::shared_ptr<PaymentsService> service);
+void register_routes(http::Api& api, std::shared_ptr<PaymentsService> service);
 
 }  // namespace emporium::payments

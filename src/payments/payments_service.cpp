@@ -1,5 +1,7 @@
 #include "payments/payments_service.hpp"
 
+#include "core/codec.hpp"
+
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -123,7 +125,7 @@ asio::awaitable<core::Result<orders::CheckoutResponse>> PaymentsService::start_p
     }
     json::value requested = json::object{{"payment_id", payment->id}, {"order_id", order_id}};
     co_await store_.add_event(tx, payment->id, "payment.requested", std::move(requested));
-    auto body = json::serialize(json::object{{"payment", to_json(*payment)}, {"status_url", status_url(order_id)}});
+    auto body = core::codec::encode(PaymentAccepted{*payment, status_url(order_id)});
     co_await orders_->remember_in(tx, user_id, key, 202, body);
     co_await tx.commit();
     count("requested");

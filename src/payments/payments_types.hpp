@@ -2,9 +2,13 @@
 // Payments: one row per attempt to pay an order (pending → captured | declined | failed).
 
 #include "core/error.hpp"
+#include "core/fields.hpp"
+
+#include <boost/describe/class.hpp>
 
 #include <boost/json/object.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -34,7 +38,29 @@ struct Payment {
     // Set once on a captured payment whose money must go back: see FlagReason.
     std::optional<std::string> flag_reason;
     std::optional<Timestamp> flagged_at;
+    static constexpr std::array kFields{
+        core::field("status").values("pending|captured|declined|failed|refunded"),
+        core::field("flag_reason")
+            .values("paid_by_other_payment|order_cancelled|order_expired")
+            .describe("set when money was captured that must go back: another payment already paid the order (a "
+                      "second charge), or the order was cancelled or expired")};
 };
+// The API shows these members; the idempotency key and the method token stay inside.
+BOOST_DESCRIBE_STRUCT(Payment, (), (id, order_id, status, amount_cents, currency, provider, provider_reference,
+                                    attempts, last_error, created_at, updated_at, captured_at, flag_reason, flagged_at))
+
+// The answer of POST /orders/{id}/pay (202).
+struct PaymentAccepted {
+    Payment payment;
+    std::string status_url;
+};
+BOOST_DESCRIBE_STRUCT(PaymentAccepted, (), (payment, status_url))
+
+// GET /orders/{id}/payment: the latest attempt and every attempt, newest first.
+struct PaymentStatus : Payment {
+    std::vector<Payment> history;
+};
+BOOST_DESCRIBE_STRUCT(PaymentStatus, (Payment), (history))
 
 // Why a captured payment was flagged for a refund (payments.flag_reason).
 inline constexpr std::string_view kFlagPaidByOtherPayment = "paid_by_other_payment";  // a second charge
@@ -45,15 +71,28 @@ inline constexpr std::string_view kFlagOrderExpired = "order_expired";
 struct FlaggedPage {
     std::vector<Payment> items;
     std::optional<std::string> next_cursor;
+    static constexpr std::string_view kSchemaName = "FlaggedPaymentPage";
 };
+BOOST_DESCRIBE_STRUCT(FlaggedPage, (), (items, next_cursor))
 
 inline constexpr std::int64_t kDefaultFlaggedPage = 20;
 inline constexpr std::int64_t kMaxFlaggedPage = 100;
 
 boost::json::object to_json(const Payment& payment);
 
-// The body of POST /orders/{id}/pay: {"payment_method": "tok_…"} (1..255 printable ASCII).
-// Errors: kValidation with field errors.
+// The body of POST /orders/{id}/pay.
+struct PayRequest {
+    std::string payment_method;
+    static constexpr std::array kFields{
+        core::field("payment_method")
+            .length(1, 255)
+            .verbatim()
+            .match("[!-~]+", "must be 1 to 255 printable ASCII characters")
+            .describe("a payment method token (sandbox: tok_ok, tok_declined, tok_flaky_N, tok_slow, tok_invalid)")};
+};
+BOOST_DESCRIBE_STRUCT(PayRequest, (), (payment_method))
+
+// Decodes {"payment_method": "tok_…"}. Errors: kValidation with field errors.
 core::Result<std::string> parse_pay_request(const boost::json::object& body);
 
 inline constexpr std::string_view kCaptureJob = "payment.capture";

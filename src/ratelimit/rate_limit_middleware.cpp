@@ -142,7 +142,7 @@ limit_request(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters
     http::RequestContext& ctx,
     const http::Route& route) {
     http::MiddlewareResult result;
-    if (!state->config.enabled || !route.path.starts_with("/api/")) co_return result;
+    if (!state->config.enabled || !route.path().starts_with("/api/")) co_return result;
 
     const auto group = route_group(route);
     const auto& cfg = state->config;
@@ -169,7 +169,7 @@ limit_request(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters
     if (!asked) co_return result;
     apply_decision(*state, group, ctx, d, "too many requests", result);
     // A refused address cannot log into any account: the per-account bucket is not involved.
-    if (result.response || email.kind != BodyEmail::Kind::kKey || route.path != kLoginPath) co_return result;
+    if (result.response || email.kind != BodyEmail::Kind::kKey || route.path() != kLoginPath) co_return result;
 
     // Per account, whatever the address: guesses spread over many clients (or many forwarded
     // addresses) still drain one bucket. Its headers are only shown when it is the one that says no.
@@ -203,9 +203,9 @@ struct RateLimitMiddleware {
 }  // namespace
 
 std::string route_group(const http::Route& route) {
-    const auto& g = route.options.group;
+    const auto& g = route.operation->rate_group;
     if (g == "auth" || g == "read" || g == "write") return g;
-    return route.method == http::Verb::get || route.method == http::Verb::head ? "read" : "write";
+    return route.method() == http::Verb::get || route.method() == http::Verb::head ? "read" : "write";
 }
 
 http::Middleware make_rate_limit_middleware(std::shared_ptr<RateLimiter> limiter,

@@ -2,8 +2,7 @@
 // HTTP adapters of the recommendations context: GET /api/v1/products/{id}/also-bought (public)
 // and GET /api/v1/recommendations (authenticated), documented in the OpenAPI document.
 
-#include "http/openapi.hpp"
-#include "http/router.hpp"
+#include "http/endpoint.hpp"
 #include "recommend/recommend_service.hpp"
 
 #include <memory>
@@ -11,6 +10,6 @@
 namespace emporium::recommend {
 
 // The service must outlive the router.
-void register_routes(http::Router& router, http::OpenApi& openapi, std::shared_ptr<RecommendService> service);
+void register_routes(http::Api& api, std::shared_ptr<RecommendService> service);
 
 }  // namespace emporium::recommend

@@ -1,5 +1,7 @@
 #include "recommend/recommend_service.hpp"
 
+#include "core/codec.hpp"
+
 #include "core/cpu_pool.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -85,11 +87,18 @@ asio::awaitable<void> send_all(redis::Client* client, std::vector<std::vector<st
     }
 }
 
-json::object with_score(const catalog::Product& p, std::optional<double> score) {
-    auto v = catalog::to_json(p);
-    auto o = v.is_object() ? std::move(v.get_object()) : json::object{};
-    if (score) o["score"] = *score;
-    return o;
+// The items of an answer; the views point into `products`, which must stay as they are.
+std::vector<RecommendedProduct> scored(const std::vector<catalog::Product>& products,
+                                       const std::vector<std::optional<double>>& scores) {
+    std::vector<RecommendedProduct> out;
+    out.reserve(products.size());
+    for (std::size_t i = 0; i < products.size(); ++i) {
+        RecommendedProduct item;
+        static_cast<catalog::ProductView&>(item) = catalog::view_of(products[i]);
+        item.score = scores[i];
+        out.push_back(std::move(item));
+    }
+    return out;
 }
 
 }  // namespace
@@ -354,14 +363,11 @@ asio::awaitable<core::Result<std::string>> RecommendService::also_bought(std::in
         }
     }
     auto products = co_await catalog_->get_visible_products(ids);
-    json::array items;
-    for (const auto& p : products) {
-        if (static_cast<std::int64_t>(items.size()) >= limit) break;
-        items.push_back(with_score(p, scores[p.id]));
-    }
-    auto body = json::serialize(json::object{{"product_id", product_id},
-                                             {"scoring", scoring_name(settings_.scoring)},
-                                             {"items", std::move(items)}});
+    if (static_cast<std::int64_t>(products.size()) > limit) products.resize(static_cast<std::size_t>(limit));
+    std::vector<std::optional<double>> item_scores;
+    for (const auto& p : products) item_scores.emplace_back(scores[p.id]);
+    auto body = core::codec::encode(
+        AlsoBought{product_id, std::string(scoring_name(settings_.scoring)), scored(products, item_scores)});
     co_await redis_().command(redis::cmd("SET", cache_key, current + "\n" + body, "EX",
                                          std::to_string(std::max<std::int64_t>(1, settings_.cache_ttl.count()))));
     co_return body;
@@ -379,10 +385,11 @@ asio::awaitable<std::vector<catalog::Product>> RecommendService::popular(std::in
     co_return out;
 }
 
-asio::awaitable<json::value> RecommendService::recommendations(std::int64_t user_id, std::int64_t limit) {
+asio::awaitable<std::string> RecommendService::recommendations(std::int64_t user_id, std::int64_t limit) {
     auto bought = co_await store_.purchases(user_id, 500);
     const std::unordered_set<std::int64_t> owned(bought.begin(), bought.end());
-    json::array items;
+    std::vector<catalog::Product> items;
+    std::vector<std::optional<double>> item_scores;
     std::unordered_set<std::int64_t> shown;
     std::string source = "popular";
     if (!bought.empty()) {
@@ -409,7 +416,8 @@ asio::awaitable<json::value> RecommendService::recommendations(std::int64_t user
         for (const auto& [id, score] : ranked) ids.push_back(id);
         for (const auto& p : co_await catalog_->get_visible_products(ids)) {
             if (static_cast<std::int64_t>(items.size()) >= limit) break;
-            items.push_back(with_score(p, sum[p.id]));
+            items.push_back(p);
+            item_scores.emplace_back(sum[p.id]);
             shown.insert(p.id);
         }
         if (!items.empty()) source = "cooccurrence";
@@ -420,12 +428,13 @@ asio::awaitable<json::value> RecommendService::recommendations(std::int64_t user
         for (const auto& p : co_await popular(limit + static_cast<std::int64_t>(owned.size()) + 10)) {
             if (static_cast<std::int64_t>(items.size()) >= limit) break;
             if (owned.contains(p.id) || shown.contains(p.id)) continue;
-            items.push_back(with_score(p, std::nullopt));
+            items.push_back(p);
+            item_scores.emplace_back(std::nullopt);
             shown.insert(p.id);
         }
         if (from_cooccurrence > 0 && items.size() > from_cooccurrence) source = "mixed";
     }
-    co_return json::object{{"source", source}, {"items", std::move(items)}};
+    co_return core::codec::encode(Recommendations{source, scored(items, item_scores)});
 }
 
 }  // namespace emporium::recommend

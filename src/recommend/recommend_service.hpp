@@ -12,8 +12,10 @@
 #include "redis/redis.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/describe/class.hpp>
 #include <boost/json/value.hpp>
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -44,6 +46,34 @@ struct RebuildReport {
     double publish_seconds = 0;
 };
 
+// A product with the strength of its link to what it is recommended for.
+struct RecommendedProduct : catalog::ProductView {
+    std::optional<double> score;  // absent for products from the shop's ranking
+    static constexpr std::array kFields{core::field("score").omitted_when_null()};
+};
+BOOST_DESCRIBE_STRUCT(RecommendedProduct, (catalog::ProductView), (score))
+
+// GET /products/{id}/also-bought.
+struct AlsoBought {
+    std::int64_t product_id = 0;
+    std::string scoring;
+    std::vector<RecommendedProduct> items;
+    static constexpr std::array kFields{
+        core::field("scoring").values("count|cosine|jaccard|lift").describe("RECOMMEND_SCORING of the last rebuild"),
+        core::field("items").describe("neighbours, best first (empty when never bought together)")};
+};
+BOOST_DESCRIBE_STRUCT(AlsoBought, (), (product_id, scoring, items))
+
+// GET /recommendations.
+struct Recommendations {
+    std::string source;
+    std::vector<RecommendedProduct> items;
+    static constexpr std::array kFields{core::field("source").values("cooccurrence|popular|mixed").describe(
+        "cooccurrence: neighbours of your purchases; popular: the shop's ranking (no purchases yet); mixed: "
+        "topped up with the ranking")};
+};
+BOOST_DESCRIBE_STRUCT(Recommendations, (), (source, items))
+
 class RecommendService {
 public:
     using ClientRef = std::function<redis::Client&()>;
@@ -59,10 +89,10 @@ public:
     // The `recommend.order_paid` job: bumps the pair counts of the order's products once.
     boost::asio::awaitable<core::Result<void>> on_order_paid(std::int64_t order_id);
 
-    // JSON text {"product_id", "scoring", "items": [product… + "score"]}. Errors: kNotFound.
+    // The JSON text of an AlsoBought answer (cached). Errors: kNotFound.
     boost::asio::awaitable<core::Result<std::string>> also_bought(std::int64_t product_id, std::int64_t limit);
-    // {"source": "cooccurrence" | "popular" | "mixed", "items": [product… (+ "score")]}.
-    boost::asio::awaitable<boost::json::value> recommendations(std::int64_t user_id, std::int64_t limit);
+    // The JSON text of a Recommendations answer.
+    boost::asio::awaitable<std::string> recommendations(std::int64_t user_id, std::int64_t limit);
 
     std::string neighbours_key(std::int64_t product_id) const;
     const RecommendSettings& settings() const { return settings_; }

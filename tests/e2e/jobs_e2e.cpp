@@ -536,7 +536,7 @@ TEST_F(JobsE2E, TheScheduledRebuildFeedsBothRecommendationEndpoints) {
         return also.at("items").as_array().size() == 2;
     })) << json::serialize(also);
     EXPECT_EQ(also.at("items").at(0).at("id").as_int64(), teapot);
-    EXPECT_EQ(also.at("items").at(0).at("score").as_double(), 2.0);
+    EXPECT_EQ(also.at("items").at(0).at("score").to_number<double>(), 2.0);
     EXPECT_EQ(also.at("items").at(1).at("id").as_int64(), cups);
     EXPECT_EQ(send(bhttp::verb::get, "/api/v1/products/999999/also-bought", "").result_int(), 404U);
     EXPECT_EQ(send(bhttp::verb::get, "/api/v1/products/1/also-bought?limit=500", "").result_int(), 422U);

@@ -58,13 +58,14 @@ const Routes& routes() {
         core::log::init("error");
         auto* r = new Routes;  // NOLINT(cppcoreguidelines-owning-memory): lives for the whole run
         http::register_system_routes(r->router, r->openapi, {}, "/nonexistent");
-        auth::register_routes(r->router, r->openapi, nullptr);
-        catalog::register_routes(r->router, r->openapi, nullptr);
-        orders::register_routes(r->router, r->openapi, nullptr);
-        payments::register_routes(r->router, r->openapi, nullptr);
-        recommend::register_routes(r->router, r->openapi, nullptr);
-        jobs::register_routes(r->router, r->openapi, nullptr);
-        notify::register_routes(r->router, r->openapi, nullptr);
+        http::Api api(r->router, r->openapi);
+        auth::register_routes(api, nullptr);
+        catalog::register_routes(api, nullptr);
+        orders::register_routes(api, nullptr);
+        payments::register_routes(api, nullptr);
+        recommend::register_routes(api, nullptr);
+        jobs::register_routes(api, nullptr);
+        notify::register_routes(api, nullptr);
         return r;
     }();
     return *instance;

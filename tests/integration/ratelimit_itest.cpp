@@ -168,8 +168,11 @@ protected:
         req.body() = body;
         http::RequestContext ctx{
             req, "rid", ip, path, {}, {}, std::chrono::steady_clock::now() + 5s, std::nullopt, {}};
-        http::Route route{method, path, {}, {}, {}};
-        route.options.group = std::move(group);
+        auto op = std::make_shared<http::Operation>();
+        op->method = method;
+        op->path = path;
+        op->rate_group = std::move(group);
+        const http::Route route{{}, {}, op};
         return test::run_coro(ctx_, mw(ctx, route));
     }
     static std::string header(const http::MiddlewareResult& r, std::string_view name) {

@@ -42,7 +42,7 @@ protected:
                                                                         std::chrono::steady_clock::now() + 5s,
                                                                         std::nullopt,
                                                                         {}});
-        route_.options.access = access;
+        operation_->access = access;
         return test::run_coro(middleware_(*ctx_, route_));
     }
 
@@ -52,7 +52,8 @@ protected:
     http::Middleware middleware_ = make_auth_middleware(service_);
     http::Request request_;
     std::unique_ptr<http::RequestContext> ctx_;
-    http::Route route_{http::Verb::get, "/api/v1/x", {}, {}, {}};
+    std::shared_ptr<http::Operation> operation_ = std::make_shared<http::Operation>(http::Operation{.path = "/api/v1/x"});
+    http::Route route_{{}, {}, operation_};
 };
 
 TEST_F(AuthMiddlewareTest, PublicRoutePassesAnonymously) {

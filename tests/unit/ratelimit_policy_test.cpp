@@ -106,15 +106,16 @@ TEST(AuthConfig, DefaultsAndValidation) {
 }
 
 TEST(RouteGroup, ExplicitGroupOrMethodDefault) {
-    http::Route r{http::Verb::get, "/api/v1/x", {}, {}, {}};
+    auto op = std::make_shared<http::Operation>(http::Operation{.path = "/api/v1/x"});
+    const http::Route r{{}, {}, op};
     EXPECT_EQ(route_group(r), "read");
-    r.method = http::Verb::head;
+    op->method = http::Verb::head;
     EXPECT_EQ(route_group(r), "read");
-    r.method = http::Verb::post;
+    op->method = http::Verb::post;
     EXPECT_EQ(route_group(r), "write");
-    r.options.group = "auth";
+    op->rate_group = "auth";
     EXPECT_EQ(route_group(r), "auth");
-    r.options.group = "unknown-group";
+    op->rate_group = "unknown-group";
     EXPECT_EQ(route_group(r), "write");
 }
 

@@ -75,14 +75,23 @@ asio::awaitable<MiddlewareResult> blocker(RequestContext& ctx, const Route&) {  
 
 class ServerTest : public ::testing::Test {
 protected:
+    // A route with a JSON body (415 for other media types).
+    void add_route(Verb method, std::string path, Handler handler) {
+        Operation op;
+        op.method = method;
+        op.path = std::move(path);
+        op.json_body = true;
+        router_.add(std::make_shared<const Operation>(std::move(op)), std::move(handler));
+    }
+
     void SetUp() override {
-        router_.add(Verb::post, "/echo", echo);
-        router_.add(Verb::get, "/slow", [](RequestContext& c) { return sleep_for(c, 300ms); });
-        router_.add(Verb::get, "/hang", [](RequestContext& c) { return sleep_for(c, 3s); });
-        router_.add(Verb::get, "/overrun", [this](RequestContext& c) { return overrun(c, &cleaned_up_); });
-        router_.add(Verb::get, "/logic", fail_logic);
-        router_.add(Verb::get, "/infra", fail_infra);
-        router_.add(Verb::get, "/items/{id}", params);
+        add_route(Verb::post, "/echo", echo);
+        add_route(Verb::get, "/slow", [](RequestContext& c) { return sleep_for(c, 300ms); });
+        add_route(Verb::get, "/hang", [](RequestContext& c) { return sleep_for(c, 3s); });
+        add_route(Verb::get, "/overrun", [this](RequestContext& c) { return overrun(c, &cleaned_up_); });
+        add_route(Verb::get, "/logic", fail_logic);
+        add_route(Verb::get, "/infra", fail_infra);
+        add_route(Verb::get, "/items/{id}", params);
         core::HttpConfig cfg;
         cfg.port = 0;
         cfg.request_timeout = 1500ms;
