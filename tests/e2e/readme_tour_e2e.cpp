@@ -1,9 +1,9 @@
 // End-to-end: the curl tour of README.md runs as written. The shell blocks that follow a
 // `<!-- readme-tour …` comment are run in order by `bash` with `set -euo pipefail` against a shop
 // made like `make run`'s (scripts/run.sh): a fresh database seeded with the Makefile's SEED_ARGS,
-// `emporium serve` and `emporium worker`, e-mails in .local/mail, under a scratch directory that
-// stands in for the checkout. The tour checks its own steps (curl --fail-with-body, jq -e); the
-// test also checks what they left behind.
+// `emporium serve` and `emporium worker`, a webhook secret in .local/dev/webhook_secret and e-mails
+// in .local/mail, under a scratch directory that stands in for the checkout. The tour checks its
+// own steps (curl --fail-with-body, jq -e); the test also checks what they left behind.
 #include "e2e/e2e_fixture.hpp"
 #include "support/test_env.hpp"
 
@@ -83,7 +83,8 @@ protected:
 
     void SetUp() override {
         dir_ = fs::temp_directory_path() / ("emporium-readme-tour-" + unique_suffix());
-        fs::create_directories(dir_);
+        fs::create_directories(dir_ / ".local" / "dev");
+        std::ofstream(dir_ / ".local" / "dev" / "webhook_secret") << webhook_secret_;
     }
     void TearDown() override {
         worker_.reset();
@@ -93,9 +94,13 @@ protected:
     }
 
     // What scripts/run.sh sets, for this test's database and Redis keys.
-    Env shop_env() const { return env({{"MAIL_SPOOL_DIR", (dir_ / ".local" / "mail").string()}}); }
+    Env shop_env() const {
+        return env(
+            {{"WEBHOOK_SECRET", webhook_secret_}, {"MAIL_SPOOL_DIR", (dir_ / ".local" / "mail").string()}});
+    }
 
     fs::path dir_;
+    std::string webhook_secret_ = "whsec_readme_" + unique_suffix();
     std::unique_ptr<ServerProcess> server_;
     std::unique_ptr<Process> worker_;
 };
@@ -123,18 +128,23 @@ TEST_F(ReadmeTourE2E, TheCurlTourRunsAsWritten) {
     std::ofstream(script) << "set -euo pipefail -x\ncd '" << dir_.string() << "'\n" << tour;
 
     const auto started = std::chrono::steady_clock::now();
-    const auto [status, output] = run_shell("timeout 180 bash '" + script.string() + "'");
+    const auto [status, output] =
+        run_shell("env -u WEBHOOK_SECRET timeout 180 bash '" + script.string() + "'");
     const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - started;
     ASSERT_EQ(status, 0) << "the tour failed (bash -x trace and output):\n" << output;
     std::cout << "the tour took " << seconds.count() << " s; its output:\n" << output << std::flush;
 
-    // What the steps left behind: the receipt, the confirmation e-mail, the paid order.
+    // What the steps left behind: the receipt, the confirmation e-mail, the webhook delivery, the paid
+    // order.
     EXPECT_TRUE(slurp(dir_ / "receipt.pdf").starts_with("%PDF-"));
     std::size_t mails = 0;
     for (const auto& e : fs::directory_iterator(dir_ / ".local" / "mail")) {
         if (e.path().extension() == ".eml") ++mails;
     }
     EXPECT_EQ(mails, 1U);
+    EXPECT_EQ(sql("SELECT count(*) FROM webhook_events WHERE event_type = 'payment_intent.succeeded' AND "
+                  "payment_id IS NOT NULL"),
+              1);
     EXPECT_EQ(sql("SELECT count(*) FROM orders o JOIN users u ON u.id = o.user_id WHERE u.email = "
                   "'me@example.com' AND o.status = 'paid'"),
               1);
