@@ -36,11 +36,17 @@ export DOCS_DIR=${DOCS_DIR:-$root/node_modules/swagger-ui-dist}
 export MIGRATIONS_DIR=${MIGRATIONS_DIR:-$root/migrations}
 export HTTP_PORT=${HTTP_PORT:-8080}
 export MAIL_SPOOL_DIR=${MAIL_SPOOL_DIR:-$root/.local/mail}
-# Every process of the deployment must share one signing key; generate a local one once.
-if [ -z "${JWT_SECRET:-}" ]; then
-  [ -s "$root/.local/dev/jwt_secret" ] || head -c 48 /dev/urandom | base64 | tr -d '\n/+=' > "$root/.local/dev/jwt_secret"
-  JWT_SECRET=$(cat "$root/.local/dev/jwt_secret"); export JWT_SECRET
-fi
+# Every process of the deployment must share one JWT signing key, and the payment webhooks need a
+# signing secret (the README's tour signs one). Unless the environment sets them, generate local
+# ones once, kept in .local/dev/.
+local_secret() {  # VARIABLE FILE PREFIX
+  local file="$root/.local/dev/$2"
+  [ -z "${!1:-}" ] || return 0
+  [ -s "$file" ] || (umask 077; { printf '%s' "$3"; head -c 48 /dev/urandom | base64 | tr -d '\n/+='; } > "$file")
+  export "$1=$(cat "$file")"
+}
+local_secret JWT_SECRET jwt_secret ""
+local_secret WEBHOOK_SECRET webhook_secret whsec_
 cd "$root"
 
 "$bin" migrate

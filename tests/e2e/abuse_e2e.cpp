@@ -4,17 +4,12 @@
 // no existence leak); every admin operation of the OpenAPI document refuses customers (403) and
 // anonymous callers (401); and access tokens die with their session: after logout, logout-all and
 // refresh-token reuse both the refresh token and the still-unexpired access token get 401.
-#include "auth/jwt.hpp"
-#include "e2e/http_client.hpp"
-#include "e2e/process.hpp"
-#include "support/pg_fixture.hpp"
+#include "e2e/e2e_fixture.hpp"
 #include "support/test_env.hpp"
 
 #include <boost/beast/http.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
-#include <sodium.h>
 
 #include <memory>
 #include <set>
@@ -26,44 +21,21 @@ namespace {
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
 using Res = HttpResponse;
-using namespace std::chrono_literals;
 
-const std::string kJwtSecret = "abuse-e2e-secret-abuse-e2e-secret-abuse-01";
-const std::string kPassword = "correct horse battery";
-
-json::object json_of(const Res& r) {
-    return json::parse(r.body()).as_object();
-}
-
-struct Session {
-    std::string access;   // "Bearer <jwt>"
-    std::string refresh;  // the opaque refresh token
-};
-
-class AbuseE2E : public ::testing::Test {
+class AbuseE2E : public ::testing::Test, protected E2EFixture {
 protected:
-    void SetUp() override {
-        ASSERT_GE(sodium_init(), 0);
-        codec_ = std::make_unique<auth::JwtCodec>(
-            auth::JwtSettings{kJwtSecret, "emporium", "emporium-api", 900s, 30s});
-        admin_ = "Bearer " + codec_->issue(1, auth::Role::kAdmin, std::chrono::system_clock::now());
-    }
-    void start(std::map<std::string, std::string> extra = {}) {
-        std::map<std::string, std::string> env = {
-            {"DATABASE_URL", db_.url},
-            {"JWT_SECRET", kJwtSecret},
-            {"ARGON2_MEMLIMIT_BYTES", "8192"},
-            {"ARGON2_OPSLIMIT", "1"},
-            {"RATE_LIMIT_KEY_PREFIX", prefix_},
-            {"CACHE_KEY_PREFIX", prefix_},
+    AbuseE2E() : E2EFixture("abuse") {}
+
+    void start(const Env& extra = {}) {
+        Env settings = {
             {"RATE_LIMIT_AUTH", "1000/s burst 1000"},
             {"RATE_LIMIT_LOGIN_ACCOUNT", "1000/s burst 1000"},
             {"RATE_LIMIT_WRITE", "1000/s burst 1000"},
             {"RATE_LIMIT_READ", "1000/s burst 1000"},
             {"INVENTORY_STRATEGY", "pessimistic"},
         };
-        for (auto& [k, v] : extra) env[k] = v;
-        server_ = std::make_unique<ServerProcess>(env);
+        for (const auto& [k, v] : extra) settings[k] = v;
+        server_ = std::make_unique<ServerProcess>(env(settings));
     }
     unsigned short port() const { return server_->port(); }
     Res call(bhttp::verb method,
@@ -71,49 +43,31 @@ protected:
              const std::string& body = "",
              const std::string& token = "",
              HttpHeaders headers = {}) {
-        if (!token.empty()) headers.emplace_back("Authorization", token);
-        return http_call(port(), method, target, body, headers);
+        return authorized_call(port(), method, target, token, body, std::move(headers));
     }
-    Res login_attempt(const std::string& email, const std::string& password, HttpHeaders headers = {}) {
-        return call(bhttp::verb::post,
-                    "/api/v1/auth/login",
-                    json::serialize(json::object{{"email", email}, {"password", password}}),
-                    "",
-                    std::move(headers));
+    Res login_attempt(const std::string& email,
+                      const std::string& password,
+                      const HttpHeaders& headers = {}) {
+        return test::login(port(), email, password, headers);
     }
     void register_user(const std::string& email) {
-        auto r = call(bhttp::verb::post,
-                      "/api/v1/auth/register",
-                      json::serialize(json::object{{"email", email}, {"password", kPassword}, {"name", "User"}}));
+        auto r = test::register_user(port(), email);
         ASSERT_EQ(r.result_int(), 201U) << r.body();
     }
-    Session login(const std::string& email) {
-        auto r = login_attempt(email, kPassword);
-        EXPECT_EQ(r.result_int(), 200U) << r.body();
-        if (r.result_int() != 200) return {};
-        auto o = json_of(r);
-        return {"Bearer " + std::string(o.at("access_token").as_string()), std::string(o.at("refresh_token").as_string())};
-    }
+    Session login(const std::string& email) { return sign_in(port(), email); }
     Res refresh(const std::string& token) {
         return call(bhttp::verb::post, "/api/v1/auth/refresh", json::serialize(json::object{{"refresh_token", token}}));
     }
     unsigned me(const std::string& access) { return call(bhttp::verb::get, "/api/v1/auth/me", "", access).result_int(); }
     std::int64_t product(const std::string& sku) {
-        json::object p{{"sku", sku}, {"name", "Item " + sku}, {"price_cents", 1500}, {"stock", 50}};
-        auto r = call(bhttp::verb::post, "/api/v1/products", json::serialize(p), admin_);
-        EXPECT_EQ(r.result_int(), 201U) << r.body();
-        return r.result_int() == 201 ? json_of(r).at("id").as_int64() : 0;
+        return create_product(
+            port(), admin_, {{"sku", sku}, {"name", "Item " + sku}, {"price_cents", 1500}, {"stock", 50}});
     }
     static void expect_problem(const Res& r, unsigned status, const std::string& what) {
-        EXPECT_EQ(r.result_int(), status) << what << ": " << r.body();
-        EXPECT_EQ(r[bhttp::field::content_type], "application/problem+json") << what;
+        test::expect_problem(r, status, "", what);
     }
 
-    TestDatabase db_;
-    std::string prefix_ = "e2e:abuse:" + unique_suffix() + ":";
     std::unique_ptr<ServerProcess> server_;
-    std::unique_ptr<auth::JwtCodec> codec_;
-    std::string admin_;
 };
 
 // ---- brute force ----
@@ -139,7 +93,7 @@ TEST_F(AbuseE2E, PasswordGuessingFromManyAddressesIsThrottledPerAccount) {
         ASSERT_EQ(r.result_int(), 429U) << r.body();
         ++throttled;
         EXPECT_EQ(r[bhttp::field::content_type], "application/problem+json");
-        auto problem = json_of(r);
+        auto problem = json_object(r);
         EXPECT_EQ(problem.at("code"), "rate_limited");
         EXPECT_NE(std::string(problem.at("detail").as_string()).find("this account"), std::string::npos) << r.body();
         const auto retry = std::stoi(std::string(r[bhttp::field::retry_after]));
@@ -152,10 +106,14 @@ TEST_F(AbuseE2E, PasswordGuessingFromManyAddressesIsThrottledPerAccount) {
     EXPECT_EQ(throttled, 8);
 
     // Even the right password waits now (the guesser cannot tell a hit from a throttle).
-    EXPECT_EQ(login_attempt("victim@example.com", kPassword, {{"X-Forwarded-For", "198.51.100.200"}}).result_int(), 429U);
+    EXPECT_EQ(login_attempt("victim@example.com", kE2EPassword, {{"X-Forwarded-For", "198.51.100.200"}})
+                  .result_int(),
+              429U);
     // Other accounts are not affected, from the same addresses.
     EXPECT_EQ(login_attempt("bystander@example.com", "wrong guess", {{"X-Forwarded-For", "198.51.100.1"}}).result_int(), 401U);
-    EXPECT_EQ(login_attempt("bystander@example.com", kPassword, {{"X-Forwarded-For", "198.51.100.2"}}).result_int(), 200U);
+    EXPECT_EQ(login_attempt("bystander@example.com", kE2EPassword, {{"X-Forwarded-For", "198.51.100.2"}})
+                  .result_int(),
+              200U);
     // The e-mail is normalised before it names the bucket: case and spaces do not escape it.
     EXPECT_EQ(login_attempt("  VICTIM@Example.COM ", "guess", {{"X-Forwarded-For", "198.51.100.201"}}).result_int(), 429U);
 }
@@ -188,7 +146,8 @@ TEST_F(AbuseE2E, NoSpellingOfTheAddressEscapesTheLoginLimits) {
     EXPECT_EQ(rejected, 4) << "the account's burst, not one per spelling";
     EXPECT_EQ(throttled, 7);
     // The right password under yet another spelling, from yet another address, still waits.
-    auto right = login_attempt("\v\f VICTIM@Example.COM\f", kPassword, {{"X-Forwarded-For", "198.51.100.8"}});
+    auto right =
+        login_attempt("\v\f VICTIM@Example.COM\f", kE2EPassword, {{"X-Forwarded-For", "198.51.100.8"}});
     expect_problem(right, 429, "right password after the limit");
 
     // Case variants of a non-ASCII address drain its account's bucket too.
@@ -198,7 +157,8 @@ TEST_F(AbuseE2E, NoSpellingOfTheAddressEscapesTheLoginLimits) {
                                {{"X-Forwarded-For", "203.0.113." + std::to_string(i + 1)}});
         EXPECT_EQ(r.result_int(), 401U) << r.body();
     }
-    auto emile = login_attempt("\xC3\xA9mile@example.com", kPassword, {{"X-Forwarded-For", "203.0.113.50"}});
+    auto emile =
+        login_attempt("\xC3\xA9mile@example.com", kE2EPassword, {{"X-Forwarded-For", "203.0.113.50"}});
     expect_problem(emile, 429, "right password after case-variant guesses");
     // Another address from the same client is not affected.
     EXPECT_EQ(login_attempt("someone-else@example.com", "wrong guess", {{"X-Forwarded-For", "198.51.100.7"}})
@@ -221,10 +181,10 @@ TEST_F(AbuseE2E, AnotherUsersOrderPaymentReceiptAndReviewAreOutOfReach) {
 
     auto placed = call(bhttp::verb::post, "/api/v1/orders", order_body, alice, {{"Idempotency-Key", "alice-1"}});
     ASSERT_EQ(placed.result_int(), 201U) << placed.body();
-    const auto order_id = std::to_string(json_of(placed).at("id").as_int64());
+    const auto order_id = std::to_string(json_object(placed).at("id").as_int64());
     auto second = call(bhttp::verb::post, "/api/v1/orders", order_body, alice, {{"Idempotency-Key", "alice-2"}});
     ASSERT_EQ(second.result_int(), 201U) << second.body();
-    const auto unpaid_id = std::to_string(json_of(second).at("id").as_int64());
+    const auto unpaid_id = std::to_string(json_object(second).at("id").as_int64());
     const std::string missing_id = "999999";
 
     // Mallory sees exactly what she sees for an order that does not exist: 404 "no such order".
@@ -236,7 +196,8 @@ TEST_F(AbuseE2E, AnotherUsersOrderPaymentReceiptAndReviewAreOutOfReach) {
         expect_problem(theirs, 404, what);
         EXPECT_EQ(theirs.result_int(), missing.result_int()) << what;
         if (theirs.result_int() == 404 && missing.result_int() == 404) {
-            EXPECT_EQ(json_of(theirs).at("detail"), json_of(missing).at("detail")) << what << ": no existence leak";
+            EXPECT_EQ(json_object(theirs).at("detail"), json_object(missing).at("detail"))
+                << what << ": no existence leak";
         }
         EXPECT_EQ(theirs.body().find("Secret"), std::string::npos) << what;
     };
@@ -249,7 +210,7 @@ TEST_F(AbuseE2E, AnotherUsersOrderPaymentReceiptAndReviewAreOutOfReach) {
     // Her own list does not show it.
     auto list = call(bhttp::verb::get, "/api/v1/orders", "", mallory);
     ASSERT_EQ(list.result_int(), 200U);
-    EXPECT_EQ(json_of(list).at("items").as_array().size(), 0U) << list.body();
+    EXPECT_EQ(json_object(list).at("items").as_array().size(), 0U) << list.body();
 
     // Alice pays; the payment and the receipt stay hers.
     auto paid = call(bhttp::verb::post, "/api/v1/orders/" + order_id + "/pay", R"({"payment_method":"tok_ok"})", alice,
@@ -269,10 +230,10 @@ TEST_F(AbuseE2E, AnotherUsersOrderPaymentReceiptAndReviewAreOutOfReach) {
     // Nothing changed for Alice.
     auto mine = call(bhttp::verb::get, "/api/v1/orders/" + unpaid_id, "", alice);
     ASSERT_EQ(mine.result_int(), 200U);
-    EXPECT_EQ(json_of(mine).at("status"), "pending_payment");
+    EXPECT_EQ(json_object(mine).at("status"), "pending_payment");
     auto payment = call(bhttp::verb::get, "/api/v1/orders/" + order_id + "/payment", "", alice);
     ASSERT_EQ(payment.result_int(), 200U);
-    EXPECT_EQ(json_of(payment).at("history").as_array().size(), 1U) << payment.body();
+    EXPECT_EQ(json_object(payment).at("history").as_array().size(), 1U) << payment.body();
 
     // Reviews: one per user and product; Mallory's review is hers, Alice's is untouched, and
     // there is no route to edit or delete a review at all.
@@ -306,7 +267,7 @@ TEST_F(AbuseE2E, EveryAdminOperationRejectsCustomersAndAnonymousCallers) {
     auto doc = call(bhttp::verb::get, "/openapi.json");
     ASSERT_EQ(doc.result_int(), 200U);
     std::set<std::string> admin_ops;
-    const auto document = json_of(doc);
+    const auto document = json_object(doc);
     for (const auto& [path, item] : document.at("paths").as_object()) {
         for (const auto& [method, op] : item.as_object()) {
             if (!op.is_object()) continue;  // e.g. path-level `parameters`
@@ -349,19 +310,18 @@ TEST_F(AbuseE2E, EveryAdminOperationRejectsCustomersAndAnonymousCallers) {
         auto customer = call(method, target, body, carol, headers);
         expect_problem(customer, 403, op + " as a customer");
         if (customer.result_int() == 403) {
-            EXPECT_EQ(json_of(customer).at("code"), "forbidden") << op;
+            EXPECT_EQ(json_object(customer).at("code"), "forbidden") << op;
         }
         auto anonymous = call(method, target, body, "", headers);
         expect_problem(anonymous, 401, op + " without a token");
         EXPECT_EQ(anonymous[bhttp::field::www_authenticate], "Bearer realm=\"emporium\"") << op;
-        auto forged = call(method, target, body, "Bearer " + codec_->issue(1, auth::Role::kAdmin, std::chrono::system_clock::now()) + "x",
-                           headers);
+        auto forged = call(method, target, body, tokens_.admin() + "x", headers);
         expect_problem(forged, 401, op + " with a tampered admin token");
     }
     // The probes changed nothing.
     auto still = call(bhttp::verb::get, "/api/v1/products/" + std::to_string(p));
     ASSERT_EQ(still.result_int(), 200U);
-    EXPECT_EQ(json_of(still).at("name"), "Item admin-1");
+    EXPECT_EQ(json_object(still).at("name"), "Item admin-1");
 }
 
 // ---- revocation of access tokens ----
@@ -380,7 +340,7 @@ TEST_F(AbuseE2E, AccessTokensDieWithTheirSessionOnLogout) {
     auto dead = call(bhttp::verb::get, "/api/v1/auth/me", "", a.access);
     expect_problem(dead, 401, "access token of a logged-out session");
     EXPECT_EQ(dead[bhttp::field::www_authenticate], "Bearer realm=\"emporium\", error=\"invalid_token\"");
-    EXPECT_EQ(json_of(dead).at("detail"), "the session has been revoked");
+    EXPECT_EQ(json_object(dead).at("detail"), "the session has been revoked");
     EXPECT_EQ(refresh(a.refresh).result_int(), 401U);
     EXPECT_EQ(me(b.access), 200U) << "the other session lives on";
     // Writes too, not only reads.
@@ -399,8 +359,8 @@ TEST_F(AbuseE2E, AccessTokensDieWithEverySessionOnLogoutAll) {
     auto b = login("erin@example.com");
     auto rotated = refresh(b.refresh);
     ASSERT_EQ(rotated.result_int(), 200U);
-    const Session b2{"Bearer " + std::string(json_of(rotated).at("access_token").as_string()),
-                     std::string(json_of(rotated).at("refresh_token").as_string())};
+    const Session b2{"Bearer " + std::string(json_object(rotated).at("access_token").as_string()),
+                     std::string(json_object(rotated).at("refresh_token").as_string())};
     auto other = login("frank@example.com");
 
     ASSERT_EQ(call(bhttp::verb::post, "/api/v1/auth/logout-all", "", a.access).result_int(), 204U);
@@ -420,8 +380,8 @@ TEST_F(AbuseE2E, AccessTokensDieWhenRefreshTokenReuseRevokesTheFamily) {
     auto first = login("gina@example.com");
     auto rotated = refresh(first.refresh);
     ASSERT_EQ(rotated.result_int(), 200U);
-    const Session second{"Bearer " + std::string(json_of(rotated).at("access_token").as_string()),
-                         std::string(json_of(rotated).at("refresh_token").as_string())};
+    const Session second{"Bearer " + std::string(json_object(rotated).at("access_token").as_string()),
+                         std::string(json_object(rotated).at("refresh_token").as_string())};
     auto parallel = login("gina@example.com");
     ASSERT_EQ(me(second.access), 200U);
 

@@ -2,113 +2,69 @@
 // unique rate-limit key prefix per test) and a fixed JWT_SECRET; `emporium create-admin` as a
 // child process.
 #include "auth/jwt.hpp"
-#include "e2e/http_client.hpp"
-#include "e2e/process.hpp"
-#include "support/pg_fixture.hpp"
+#include "e2e/e2e_fixture.hpp"
 #include "support/test_env.hpp"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
-#include <sodium.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 namespace emporium::test {
 namespace {
 
-namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
-using tcp = asio::ip::tcp;
-using Res = bhttp::response<bhttp::string_body>;
+using Res = HttpResponse;
 using namespace std::chrono_literals;
 
-const std::string kSecret = "e2e-secret-e2e-secret-e2e-secret-e2e-secret";
-const std::string kPassword = "correct horse battery";
-
-json::object json_of(const Res& r) {
-    return json::parse(r.body()).as_object();
-}
-
-std::string bearer(const std::string& token) {
-    return "Bearer " + token;
-}
-
-class AuthE2E : public ::testing::Test {
+class AuthE2E : public ::testing::Test, protected E2EFixture {
 protected:
-    void SetUp() override { ASSERT_GE(sodium_init(), 0); }
+    AuthE2E() : E2EFixture("auth") {}
 
-    // Starts a server; `extra` overrides the test defaults (cheap Argon2id, generous limits).
-    void start(std::map<std::string, std::string> extra = {}) {
-        std::map<std::string, std::string> env = {
-            {"DATABASE_URL", db_.url},
-            {"JWT_SECRET", kSecret},
-            {"ARGON2_MEMLIMIT_BYTES", "8192"},
-            {"ARGON2_OPSLIMIT", "1"},
-            {"RATE_LIMIT_KEY_PREFIX", prefix_},
-            {"RATE_LIMIT_AUTH", "1000/s burst 1000"},
-        };
-        for (auto& [k, v] : extra) env[k] = v;
-        server_ = std::make_unique<ServerProcess>(env);
+    // Starts a server; `extra` overrides the test defaults (cheap Argon2id, a generous auth limit).
+    void start(const Env& extra = {}) {
+        Env settings = {{"RATE_LIMIT_AUTH", "1000/s burst 1000"}};
+        for (const auto& [k, v] : extra) settings[k] = v;
+        server_ = std::make_unique<ServerProcess>(env(settings));
     }
     unsigned short port() const { return server_->port(); }
-    Res post(const std::string& path,
-             const json::object& body,
-             const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    Res post(const std::string& path, const json::object& body, const HttpHeaders& headers = {}) {
         return http_call(port(), bhttp::verb::post, "/api/v1/auth" + path, json::serialize(body), headers);
     }
-    Res get(const std::string& path, const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    Res get(const std::string& path, const HttpHeaders& headers = {}) {
         return http_call(port(), bhttp::verb::get, path, "", headers);
     }
-    Res register_user(const std::string& email, const std::string& password = kPassword) {
-        return post("/register", {{"email", email}, {"password", password}, {"name", "Test User"}});
+    Res register_user(const std::string& email, const std::string& password = kE2EPassword) {
+        return test::register_user(port(), email, password, "Test User");
     }
-    json::object login(const std::string& email, const std::string& password = kPassword) {
-        auto r = post("/login", {{"email", email}, {"password", password}});
+    json::object login(const std::string& email, const std::string& password = kE2EPassword) {
+        auto r = test::login(port(), email, password);
         EXPECT_EQ(r.result_int(), 200U) << r.body();
-        return r.result_int() == 200 ? json_of(r) : json::object{};
+        return r.result_int() == 200 ? json_object(r) : json::object{};
     }
-    // Runs `emporium create-admin`; returns {exit code, stdout line or ""}.
+    // Runs `emporium create-admin`; returns its exit code.
     int create_admin(const std::string& email, const std::string& password, bool via_stdin) {
-        std::map<std::string, std::string> env = {{"DATABASE_URL", db_.url},
-                                                  {"LOG_LEVEL", "warn"},
-                                                  {"ARGON2_MEMLIMIT_BYTES", "8192"},
-                                                  {"ARGON2_OPSLIMIT", "1"}};
-        std::vector<std::string> argv;
-        if (via_stdin) {
-            env["EMPORIUM_ADMIN_PASSWORD"] = "";
-            env["PW"] = password;
-            env["BIN"] = EMPORIUM_BINARY;
-            env["EMAIL"] = email;
-            argv = {
-                "/bin/sh",
-                "-c",
-                "printf '%s\\n' \"$PW\" | \"$BIN\" --env-file /nonexistent create-admin --email \"$EMAIL\""};
-        } else {
-            env["EMPORIUM_ADMIN_PASSWORD"] = password;
-            argv = {EMPORIUM_BINARY,
-                    "--env-file",
-                    "/nonexistent",
-                    "create-admin",
-                    "--email",
-                    email,
-                    "--name",
-                    "Root"};
+        Env settings = env();
+        if (!via_stdin) {
+            settings["EMPORIUM_ADMIN_PASSWORD"] = password;
+            return run_emporium({"create-admin", "--email", email, "--name", "Root"}, settings);
         }
-        Process p(argv, env);
+        settings["EMPORIUM_ADMIN_PASSWORD"] = "";
+        settings["PW"] = password;
+        settings["BIN"] = EMPORIUM_BINARY;
+        settings["EMAIL"] = email;
+        Process p(
+            {"/bin/sh",
+             "-c",
+             "printf '%s\\n' \"$PW\" | \"$BIN\" --env-file /nonexistent create-admin --email \"$EMAIL\""},
+            settings);
         return p.wait(30s);
     }
 
-    TestDatabase db_;
-    std::string prefix_ = "e2e:" + unique_suffix() + ":";
     std::unique_ptr<ServerProcess> server_;
 };
 
@@ -116,8 +72,8 @@ TEST_F(AuthE2E, RegisterLoginAndMe) {
     start();
     auto reg = register_user(" Alice@Example.com ");
     ASSERT_EQ(reg.result_int(), 201U) << reg.body();
-    EXPECT_EQ(json_of(reg).at("email").as_string(), "alice@example.com");
-    EXPECT_EQ(json_of(reg).at("role").as_string(), "customer");
+    EXPECT_EQ(json_object(reg).at("email").as_string(), "alice@example.com");
+    EXPECT_EQ(json_object(reg).at("role").as_string(), "customer");
 
     auto tokens = login("ALICE@example.com");
     EXPECT_EQ(tokens.at("token_type").as_string(), "Bearer");
@@ -128,7 +84,7 @@ TEST_F(AuthE2E, RegisterLoginAndMe) {
     auto me = get("/api/v1/auth/me",
                   {{"Authorization", bearer(std::string(tokens.at("access_token").as_string()))}});
     ASSERT_EQ(me.result_int(), 200U) << me.body();
-    EXPECT_EQ(json_of(me).at("email").as_string(), "alice@example.com");
+    EXPECT_EQ(json_object(me).at("email").as_string(), "alice@example.com");
     EXPECT_EQ(me["RateLimit-Limit"], "200") << "reads: burst 200 per IP";
 }
 
@@ -138,18 +94,18 @@ TEST_F(AuthE2E, RegisterErrorsAreProblemJson) {
     auto dup = register_user("BOB@example.com");
     EXPECT_EQ(dup.result_int(), 409U);
     EXPECT_EQ(dup[bhttp::field::content_type], "application/problem+json");
-    EXPECT_EQ(json_of(dup).at("code").as_string(), "conflict");
+    EXPECT_EQ(json_object(dup).at("code").as_string(), "conflict");
 
     auto weak = register_user("carol@example.com", "aaaaaaaaaaaa");
     EXPECT_EQ(weak.result_int(), 422U);
-    auto body = json_of(weak);
+    auto body = json_object(weak);
     EXPECT_EQ(body.at("code").as_string(), "validation_failed");
     ASSERT_EQ(body.at("errors").as_array().size(), 1U);
     EXPECT_EQ(body.at("errors").at(0).at("field").as_string(), "password");
 
     auto role =
         post("/register",
-             {{"email", "eve@example.com"}, {"password", kPassword}, {"name", "E"}, {"role", "admin"}});
+             {{"email", "eve@example.com"}, {"password", kE2EPassword}, {"name", "E"}, {"role", "admin"}});
     EXPECT_EQ(role.result_int(), 422U) << "no admin through the public API";
     auto missing = post("/register", {{"email", "eve@example.com"}});
     EXPECT_EQ(missing.result_int(), 422U);
@@ -164,7 +120,7 @@ TEST_F(AuthE2E, LoginFailuresLookTheSame) {
     auto unknown = post("/login", {{"email", "ghost@example.com"}, {"password", "wrong password"}});
     EXPECT_EQ(wrong.result_int(), 401U);
     EXPECT_EQ(unknown.result_int(), 401U);
-    EXPECT_EQ(json_of(wrong).at("detail"), json_of(unknown).at("detail"));
+    EXPECT_EQ(json_object(wrong).at("detail"), json_object(unknown).at("detail"));
     EXPECT_EQ(wrong[bhttp::field::www_authenticate], "Bearer realm=\"emporium\"");
 }
 
@@ -173,19 +129,19 @@ TEST_F(AuthE2E, ProtectedRoutesNeedAValidToken) {
     auto none = get("/api/v1/auth/me");
     EXPECT_EQ(none.result_int(), 401U);
     EXPECT_EQ(none[bhttp::field::www_authenticate], "Bearer realm=\"emporium\"");
-    EXPECT_EQ(json_of(none).at("code").as_string(), "unauthorized");
+    EXPECT_EQ(json_object(none).at("code").as_string(), "unauthorized");
 
     ASSERT_EQ(register_user("fred@example.com").result_int(), 201U);
     const auto id =
-        json_of(get("/api/v1/auth/me",
-                    {{"Authorization",
-                      bearer(std::string(login("fred@example.com").at("access_token").as_string()))}}))
+        json_object(get("/api/v1/auth/me",
+                        {{"Authorization",
+                          bearer(std::string(login("fred@example.com").at("access_token").as_string()))}}))
             .at("id")
             .as_int64();
-    auth::JwtCodec good({kSecret, "emporium", "emporium-api", 900s, 30s});
+    const auth::JwtCodec& good = tokens_.codec();
     auth::JwtCodec wrong_key(
         {"not-the-server-secret-not-the-server-secret", "emporium", "emporium-api", 900s, 30s});
-    auth::JwtCodec wrong_aud({kSecret, "emporium", "another-api", 900s, 30s});
+    auth::JwtCodec wrong_aud({kE2EJwtSecret, "emporium", "another-api", 900s, 30s});
     const auto now = auth::JwtCodec::Clock::now();
     const auto valid = good.issue(id, auth::Role::kCustomer, now);
     ASSERT_EQ(get("/api/v1/auth/me", {{"Authorization", bearer(valid)}}).result_int(), 200U) << "control";
@@ -229,7 +185,7 @@ TEST_F(AuthE2E, RefreshRotatesAndReuseRevokesTheFamily) {
     auto second = post("/refresh", {{"refresh_token", r1}});
     ASSERT_EQ(second.result_int(), 200U) << second.body();
     EXPECT_EQ(second[bhttp::field::cache_control], "no-store");
-    const std::string r2(json_of(second).at("refresh_token").as_string());
+    const std::string r2(json_object(second).at("refresh_token").as_string());
     EXPECT_NE(r1, r2);
 
     auto replay = post("/refresh", {{"refresh_token", r1}});
@@ -260,7 +216,7 @@ TEST_F(AuthE2E, ConcurrentRefreshesHaveExactlyOneWinner) {
             if (r.result_int() == 200) {
                 ok.fetch_add(1);
                 std::lock_guard lock(m);
-                winner = std::string(json_of(r).at("refresh_token").as_string());
+                winner = std::string(json_object(r).at("refresh_token").as_string());
             } else if (r.result_int() == 401) {
                 unauthorized.fetch_add(1);
             }
@@ -317,11 +273,11 @@ TEST_F(AuthE2E, AdminsComeFromTheCliAndRolesAreEnforced) {
 
     auto as_admin = get(path, {{"Authorization", bearer(std::string(admin.at("access_token").as_string()))}});
     EXPECT_EQ(as_admin.result_int(), 200U) << as_admin.body();
-    EXPECT_EQ(json_of(as_admin).at("email").as_string(), "cust@example.com");
+    EXPECT_EQ(json_object(as_admin).at("email").as_string(), "cust@example.com");
     auto as_customer =
         get(path, {{"Authorization", bearer(std::string(customer.at("access_token").as_string()))}});
     EXPECT_EQ(as_customer.result_int(), 403U);
-    EXPECT_EQ(json_of(as_customer).at("code").as_string(), "forbidden");
+    EXPECT_EQ(json_object(as_customer).at("code").as_string(), "forbidden");
     auto anonymous = get(path);
     EXPECT_EQ(anonymous.result_int(), 401U);
     EXPECT_EQ(anonymous[bhttp::field::www_authenticate], "Bearer realm=\"emporium\"");
@@ -377,23 +333,17 @@ TEST_F(AuthE2E, ForwardedForIsBelievedOnlyFromTrustedProxies) {
 }
 
 TEST_F(AuthE2E, RedisDownFailsOpenForReadsAndClosedForAuth) {
-    asio::io_context io;
-    tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    const auto dead_port = probe.local_endpoint().port();
-    probe.close();
+    const auto dead_port = free_port();
     start({{"REDIS_URL", "redis://127.0.0.1:" + std::to_string(dead_port)}, {"RATE_LIMIT_AUTH", ""}});
 
-    auth::JwtCodec codec({kSecret, "emporium", "emporium-api", 900s, 30s});
-    auto me = get(
-        "/api/v1/auth/me",
-        {{"Authorization", bearer(codec.issue(12345, auth::Role::kCustomer, auth::JwtCodec::Clock::now()))}});
+    auto me = get("/api/v1/auth/me", {{"Authorization", tokens_.bearer(12345, auth::Role::kCustomer)}});
     EXPECT_EQ(me.result_int(), 401U) << "the read passed the limiter (fail open) and reached the handler: "
                                      << me.body();
-    EXPECT_EQ(json_of(me).at("detail").as_string(), "the account no longer exists");
+    EXPECT_EQ(json_object(me).at("detail").as_string(), "the account no longer exists");
 
     auto login = post("/login", {{"email", "a@example.com"}, {"password", "whatever password"}});
     EXPECT_EQ(login.result_int(), 503U) << "auth fails closed";
-    EXPECT_EQ(json_of(login).at("code").as_string(), "unavailable");
+    EXPECT_EQ(json_object(login).at("code").as_string(), "unavailable");
     EXPECT_EQ(login[bhttp::field::retry_after], "1");
 
     auto metrics = get("/metrics").body();
@@ -406,7 +356,7 @@ TEST_F(AuthE2E, RedisDownFailsOpenForReadsAndClosedForAuth) {
 
 TEST_F(AuthE2E, OpenApiDocumentsTheAuthEndpoints) {
     start();
-    auto doc = json_of(get("/openapi.json"));
+    auto doc = json_object(get("/openapi.json"));
     const auto& paths = doc.at("paths").as_object();
     for (const char* p : {"/api/v1/auth/register",
                           "/api/v1/auth/login",

@@ -1,19 +1,11 @@
 // End-to-end: the catalog through the real `emporium serve` binary (fresh migrated database, the
 // test Redis under a unique key prefix). Admin tokens are minted with the server's JWT secret;
 // the reviewing customer registers and logs in through the API.
-#include "auth/jwt.hpp"
-#include "e2e/http_client.hpp"
-#include "e2e/process.hpp"
 #include "db/pg.hpp"
-#include "support/pg_fixture.hpp"
-#include "support/run_coro.hpp"
+#include "e2e/e2e_fixture.hpp"
 #include "support/test_env.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 #include <sodium.h>
@@ -21,24 +13,16 @@
 #include <cstring>
 #include <memory>
 #include <set>
-#include <thread>
 #include <vector>
 
 namespace emporium::test {
 namespace {
 
-namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
-using Res = bhttp::response<bhttp::string_body>;
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using Res = HttpResponse;
+using Headers = HttpHeaders;
 using namespace std::chrono_literals;
-
-const std::string kJwtSecret = "catalog-e2e-secret-catalog-e2e-secret-0123";
-
-json::value body_of(const Res& r) {
-    return json::parse(r.body());
-}
 
 // Base64url without padding, both ways (cursors are base64url JSON).
 std::string encoded(const std::string& raw) {
@@ -68,21 +52,14 @@ std::string decoded(const std::string& text) {
     return out;
 }
 
-class CatalogE2E : public ::testing::Test {
+class CatalogE2E : public ::testing::Test, protected E2EFixture {
 protected:
+    CatalogE2E() : E2EFixture("catalog") {}
+
     void SetUp() override {
-        ASSERT_GE(sodium_init(), 0);
-        server_ = std::make_unique<ServerProcess>(std::map<std::string, std::string>{
-            {"DATABASE_URL", db_.url},
-            {"JWT_SECRET", kJwtSecret},
-            {"ARGON2_MEMLIMIT_BYTES", "8192"},
-            {"ARGON2_OPSLIMIT", "1"},
-            {"RATE_LIMIT_KEY_PREFIX", "e2e:catalog:" + unique_suffix() + ":"},
-            {"RATE_LIMIT_AUTH", "1000/s burst 1000"},
-            {"RATE_LIMIT_READ", "1000/s burst 1000"},
-            {"RATE_LIMIT_WRITE", "1000/s burst 1000"}});
-        auth::JwtCodec codec(auth::JwtSettings{kJwtSecret, "emporium", "emporium-api", 900s, 30s});
-        admin_ = "Bearer " + codec.issue(1, auth::Role::kAdmin, std::chrono::system_clock::now());
+        server_ = std::make_unique<ServerProcess>(env({{"RATE_LIMIT_AUTH", "1000/s burst 1000"},
+                                                       {"RATE_LIMIT_READ", "1000/s burst 1000"},
+                                                       {"RATE_LIMIT_WRITE", "1000/s burst 1000"}}));
     }
     Res get(const std::string& target, const Headers& headers = {}) {
         return http_call(server_->port(), bhttp::verb::get, target, "", headers);
@@ -98,27 +75,13 @@ protected:
         return send(method, target, body, headers);
     }
     std::string customer_token(const std::string& email) {
-        auto reg = send(bhttp::verb::post,
-                        "/api/v1/auth/register",
-                        json::object{{"email", email}, {"password", "correct horse battery"}, {"name", "C"}});
-        EXPECT_EQ(reg.result_int(), 201U) << reg.body();
-        auto login = send(bhttp::verb::post,
-                          "/api/v1/auth/login",
-                          json::object{{"email", email}, {"password", "correct horse battery"}});
-        EXPECT_EQ(login.result_int(), 200U) << login.body();
-        return "Bearer " + std::string(body_of(login).at("access_token").as_string());
+        return register_and_sign_in(server_->port(), email, "C");
     }
     static void expect_problem(const Res& r, unsigned status, const std::string& code) {
-        EXPECT_EQ(r.result_int(), status) << r.body();
-        EXPECT_EQ(r[bhttp::field::content_type], "application/problem+json");
-        if (r[bhttp::field::content_type] == "application/problem+json") {
-            EXPECT_EQ(body_of(r).at("code").as_string(), code) << r.body();
-        }
+        test::expect_problem(r, status, code);
     }
 
-    TestDatabase db_;
     std::unique_ptr<ServerProcess> server_;
-    std::string admin_;
 };
 
 TEST_F(CatalogE2E, AdminWritesPublicReadsAndReviews) {
@@ -131,7 +94,7 @@ TEST_F(CatalogE2E, AdminWritesPublicReadsAndReviews) {
 
     auto c = admin(bhttp::verb::post, "/api/v1/categories", cat);
     ASSERT_EQ(c.result_int(), 201U) << c.body();
-    const auto electronics = body_of(c).at("id").as_int64();
+    const auto electronics = json_body(c).at("id").as_int64();
     auto sub = admin(bhttp::verb::post,
                      "/api/v1/categories",
                      json::object{{"slug", "phones"}, {"name", "Phones"}, {"parent_id", electronics}});
@@ -141,7 +104,7 @@ TEST_F(CatalogE2E, AdminWritesPublicReadsAndReviews) {
         admin(bhttp::verb::post, "/api/v1/categories", json::object{{"slug", "Bad Slug"}, {"name", "x"}}),
         422,
         "validation_failed");
-    auto tree = body_of(get("/api/v1/categories"));
+    auto tree = json_body(get("/api/v1/categories"));
     ASSERT_EQ(tree.at("items").as_array().size(), 1U);
     EXPECT_EQ(tree.at("items").at(0).at("children").at(0).at("slug").as_string(), "phones");
     EXPECT_EQ(get("/api/v1/categories/phones").result_int(), 200U);
@@ -149,7 +112,7 @@ TEST_F(CatalogE2E, AdminWritesPublicReadsAndReviews) {
     json::object phone{{"sku", "IPH-15"},
                        {"name", "Apple iPhone 15 Pro"},
                        {"description", "A phone with a very good camera"},
-                       {"category_id", body_of(sub).at("id").as_int64()},
+                       {"category_id", json_body(sub).at("id").as_int64()},
                        {"price_cents", 99900},
                        {"currency", "USD"},
                        {"stock", 5}};
@@ -157,7 +120,7 @@ TEST_F(CatalogE2E, AdminWritesPublicReadsAndReviews) {
         send(bhttp::verb::post, "/api/v1/products", phone, {{"Authorization", customer}}), 403, "forbidden");
     auto created = admin(bhttp::verb::post, "/api/v1/products", phone);
     ASSERT_EQ(created.result_int(), 201U) << created.body();
-    const auto id = body_of(created).at("id").as_int64();
+    const auto id = json_body(created).at("id").as_int64();
     const auto path = "/api/v1/products/" + std::to_string(id);
     EXPECT_EQ(created[bhttp::field::location], path);
     EXPECT_EQ(created[bhttp::field::etag], "W/\"1\"");
@@ -167,7 +130,7 @@ TEST_F(CatalogE2E, AdminWritesPublicReadsAndReviews) {
               "/api/v1/products",
               json::object{{"sku", "bad sku"}, {"name", ""}, {"price_cents", -1}, {"currency", "usd"}});
     expect_problem(bad, 422, "validation_failed");
-    EXPECT_GE(body_of(bad).at("errors").as_array().size(), 2U);
+    EXPECT_GE(json_body(bad).at("errors").as_array().size(), 2U);
     expect_problem(
         admin(bhttp::verb::post,
               "/api/v1/products",
@@ -177,7 +140,7 @@ TEST_F(CatalogE2E, AdminWritesPublicReadsAndReviews) {
 
     auto shown = get(path);
     ASSERT_EQ(shown.result_int(), 200U);
-    auto p = body_of(shown);
+    auto p = json_body(shown);
     EXPECT_EQ(p.at("price").at("amount_cents").as_int64(), 99900);
     EXPECT_EQ(p.at("category").at("slug").as_string(), "phones");
     EXPECT_TRUE(p.at("in_stock").as_bool());
@@ -200,7 +163,7 @@ TEST_F(CatalogE2E, AdminWritesPublicReadsAndReviews) {
     auto by_body =
         admin(bhttp::verb::patch, path, json::object{{"name", "Apple iPhone 15 Pro Max"}, {"version", 2}});
     ASSERT_EQ(by_body.result_int(), 200U) << by_body.body();
-    EXPECT_EQ(body_of(get(path)).at("name").as_string(), "Apple iPhone 15 Pro Max");  // cache invalidated
+    EXPECT_EQ(json_body(get(path)).at("name").as_string(), "Apple iPhone 15 Pro Max");  // cache invalidated
 
     // Reviews.
     auto review = send(bhttp::verb::post,
@@ -208,7 +171,7 @@ TEST_F(CatalogE2E, AdminWritesPublicReadsAndReviews) {
                        json::object{{"rating", 4}, {"title", "Nice"}, {"body", "Good camera"}},
                        {{"Authorization", customer}});
     ASSERT_EQ(review.result_int(), 201U) << review.body();
-    EXPECT_FALSE(body_of(review).at("verified_purchase").as_bool());
+    EXPECT_FALSE(json_body(review).at("verified_purchase").as_bool());
     expect_problem(
         send(
             bhttp::verb::post, path + "/reviews", json::object{{"rating", 5}}, {{"Authorization", customer}}),
@@ -222,9 +185,9 @@ TEST_F(CatalogE2E, AdminWritesPublicReadsAndReviews) {
                         {{"Authorization", customer_token("other@example.com")}}),
                    422,
                    "validation_failed");
-    auto reviews = body_of(get(path + "/reviews?limit=10"));
+    auto reviews = json_body(get(path + "/reviews?limit=10"));
     ASSERT_EQ(reviews.at("items").as_array().size(), 1U);
-    EXPECT_EQ(body_of(get(path)).at("rating").at("average").to_number<double>(), 4.0);
+    EXPECT_EQ(json_body(get(path)).at("rating").at("average").to_number<double>(), 4.0);
     for (const char* t : {"9000000000000000000", "-9000000000000000000"}) {
         const auto forged = encoded(std::string(R"({"t":)") + t + R"(,"i":1})");
         expect_problem(get(path + "/reviews?limit=10&cursor=" + forged), 400, "bad_request");
@@ -243,7 +206,7 @@ TEST_F(CatalogE2E, ListingSearchFiltersSortsAndPages) {
     auto cat =
         admin(bhttp::verb::post, "/api/v1/categories", json::object{{"slug", "home"}, {"name", "Home"}});
     ASSERT_EQ(cat.result_int(), 201U);
-    const auto home = body_of(cat).at("id").as_int64();
+    const auto home = json_body(cat).at("id").as_int64();
     for (int i = 0; i < 12; ++i) {
         json::object p{{"sku", "LAMP-" + std::to_string(i)},
                        {"name", "Desk Lamp " + std::to_string(i)},
@@ -259,11 +222,11 @@ TEST_F(CatalogE2E, ListingSearchFiltersSortsAndPages) {
             .result_int(),
         201U);
 
-    auto search = body_of(get("/api/v1/products?q=iphnoe"));
+    auto search = json_body(get("/api/v1/products?q=iphnoe"));
     ASSERT_EQ(search.at("items").as_array().size(), 1U);
     EXPECT_EQ(search.at("items").at(0).at("sku").as_string(), "IPH");
 
-    auto filtered = body_of(
+    auto filtered = json_body(
         get("/api/v1/products?category=home&min_price=1200&max_price=1500&in_stock=true&sort=price_asc"));
     std::vector<std::int64_t> prices;
     for (const auto& item : filtered.at("items").as_array())
@@ -276,7 +239,7 @@ TEST_F(CatalogE2E, ListingSearchFiltersSortsAndPages) {
     for (int guard = 0; guard < 10; ++guard) {
         auto page = get(target + (cursor.empty() ? "" : "&cursor=" + cursor));
         ASSERT_EQ(page.result_int(), 200U) << page.body();
-        auto b = body_of(page);
+        auto b = json_body(page);
         for (const auto& item : b.at("items").as_array())
             seen.insert(std::string(item.at("sku").as_string()));
         if (b.at("next_cursor").is_null()) break;
@@ -284,9 +247,9 @@ TEST_F(CatalogE2E, ListingSearchFiltersSortsAndPages) {
     }
     EXPECT_EQ(seen.size(), 12U);
 
-    auto explained = body_of(get("/api/v1/products?explain=true&limit=1"));
+    auto explained = json_body(get("/api/v1/products?explain=true&limit=1"));
     EXPECT_TRUE(explained.at("items").at(0).as_object().contains("score"));
-    auto first = body_of(get("/api/v1/products?sort=newest&limit=2"));
+    auto first = json_body(get("/api/v1/products?sort=newest&limit=2"));
     const std::string newest_cursor(first.at("next_cursor").as_string());
 
     expect_problem(get("/api/v1/products?sort=price_asc&cursor=" + newest_cursor), 400, "bad_request");
@@ -314,7 +277,7 @@ TEST_F(CatalogE2E, ListingSearchFiltersSortsAndPages) {
     expect_problem(get("/api/v1/products?category=nope"), 404, "not_found");
 
     // Facets for the query and filters: the 12 lamps, all in `home`, 1000..2100 cents.
-    auto faceted = body_of(get("/api/v1/products?q=lamp&limit=2&facets=category,price"));
+    auto faceted = json_body(get("/api/v1/products?q=lamp&limit=2&facets=category,price"));
     EXPECT_EQ(faceted.at("items").as_array().size(), 2U);
     const auto& facets = faceted.at("facets").as_object();
     EXPECT_EQ(facets.at("total").as_int64(), 12);
@@ -325,10 +288,10 @@ TEST_F(CatalogE2E, ListingSearchFiltersSortsAndPages) {
     std::int64_t banded = 0;
     for (const auto& b : facets.at("price").as_array()) banded += b.at("count").as_int64();
     EXPECT_EQ(banded, 12) << "every match falls in one price band";
-    auto in_stock = body_of(get("/api/v1/products?q=lamp&in_stock=true&facets=category"));
+    auto in_stock = json_body(get("/api/v1/products?q=lamp&in_stock=true&facets=category"));
     EXPECT_EQ(in_stock.at("facets").at("total").as_int64(), 6);
     EXPECT_FALSE(in_stock.at("facets").as_object().contains("price")) << "only the facets asked for";
-    EXPECT_FALSE(body_of(get("/api/v1/products?q=lamp")).as_object().contains("facets"));
+    EXPECT_FALSE(json_body(get("/api/v1/products?q=lamp")).as_object().contains("facets"));
     expect_problem(get("/api/v1/products?facets=colour"), 422, "validation_failed");
     expect_problem(get("/api/v1/products?facets=category,,price"), 422, "validation_failed");
 
@@ -336,7 +299,7 @@ TEST_F(CatalogE2E, ListingSearchFiltersSortsAndPages) {
     EXPECT_NE(metrics.body().find("emporium_cache_requests_total{cache=\"list\",result=\"miss\"}"),
               std::string::npos);
 
-    auto doc = body_of(get("/openapi.json"));
+    auto doc = json_body(get("/openapi.json"));
     EXPECT_TRUE(doc.at("paths").as_object().contains("/api/v1/products"));
     EXPECT_TRUE(doc.at("paths").as_object().contains("/api/v1/products/{id}/reviews"));
 }
@@ -349,32 +312,36 @@ TEST_F(CatalogE2E, ChangesFromOtherProcessesReachTheRankingAndCursorsStayPut) {
         json::object p{{"sku", "FEED-" + std::to_string(i)}, {"name", "Feed Item " + std::to_string(i)}, {"price_cents", 500}, {"stock", 3}};
         ASSERT_EQ(admin(bhttp::verb::post, "/api/v1/products", p).result_int(), 201U);
     }
-    auto all_six = body_of(get("/api/v1/products?sort=rank&limit=6")).at("items").as_array();
+    auto all_six = json_body(get("/api/v1/products?sort=rank&limit=6")).at("items").as_array();
     ASSERT_EQ(all_six.size(), 6U);
     const auto last = all_six.at(5).at("id").as_int64();  // on page 2 of the listing below
-    auto first = body_of(get("/api/v1/products?sort=rank&limit=3"));
+    auto first = json_body(get("/api/v1/products?sort=rank&limit=3"));
     const std::string cursor(first.at("next_cursor").as_string());
     std::set<std::int64_t> page1;
     for (const auto& item : first.at("items").as_array()) page1.insert(item.at("id").as_int64());
     // The last-ranked product becomes the best seller, committed outside the server.
-    asio::io_context io;
-    db::ConnectionOptions o;
-    o.url = db_.url;
-    auto conn = run_coro(io, db::Connection::connect(io.get_executor(), o));
-    run_coro(io, conn->query_unprepared("UPDATE products SET purchase_count = 1000 WHERE id = $1", db::params(last)));
+    sql_query(db_.url, "UPDATE products SET purchase_count = 1000 WHERE id = $1", db::params(last));
     const auto best = last;
-    conn->close();
     // Each poll asks for a page not asked for before: a page computed before the notification
     // arrived is cached in Redis for its TTL (listing pages may be that stale; only the rank index
     // is under test here).
+    int limit = 0;
     std::int64_t top = 0;
-    for (int i = 0; i < 100 && top != best; ++i) {
-        top = body_of(get("/api/v1/products?sort=rank&limit=" + std::to_string(i + 1))).at("items").at(0).at("id").as_int64();
-        if (top != best) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    eventually(
+        [&] {
+            ++limit;
+            top = json_body(get("/api/v1/products?sort=rank&limit=" + std::to_string(limit)))
+                      .at("items")
+                      .at(0)
+                      .at("id")
+                      .as_int64();
+            return top == best || limit == 100;  // 100: the largest page
+        },
+        20s,
+        20ms);
     EXPECT_EQ(top, best);
     // Page 2 of the listing begun before the sale: the other three, not the best seller again.
-    auto second = body_of(get("/api/v1/products?sort=rank&limit=3&cursor=" + cursor));
+    auto second = json_body(get("/api/v1/products?sort=rank&limit=3&cursor=" + cursor));
     std::set<std::int64_t> all = page1;
     for (const auto& item : second.at("items").as_array()) {
         EXPECT_TRUE(all.insert(item.at("id").as_int64()).second) << "repeated " << item.at("id").as_int64();

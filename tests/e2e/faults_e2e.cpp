@@ -4,22 +4,17 @@
 // touched) and asserts the documented degradation (docs/operations.md, "Redis down" and
 // "PostgreSQL failover") plus the invariants: no committed order lost, no partial order, stock +
 // units sold = initial stock, `emporium inventory audit` clean, side effects done once.
-#include "auth/jwt.hpp"
 #include "db/pg.hpp"
-#include "e2e/http_client.hpp"
-#include "e2e/process.hpp"
+#include "e2e/e2e_fixture.hpp"
 #include "integration/redis_support.hpp"
 #include "support/pg_fixture.hpp"
-#include "support/run_coro.hpp"
 #include "support/test_env.hpp"
 #include "support/throwaway_pg.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
-#include <sodium.h>
 
 #include <algorithm>
 #include <atomic>
@@ -35,43 +30,12 @@
 namespace emporium::test {
 namespace {
 
-namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
 namespace fs = std::filesystem;
-using Res = bhttp::response<bhttp::string_body>;
+using Res = HttpResponse;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-const std::string kJwtSecret = "faults-e2e-secret-faults-e2e-secret-01234";
-
-// Polls `probe` every 50 ms until it returns true or `limit` passes.
-template <typename F>
-bool eventually(F probe, std::chrono::milliseconds limit = 20s) {
-    const auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-        if (probe()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return probe();
-}
-
-std::string order_body(std::int64_t product, int quantity) {
-    return json::serialize(
-        json::object{{"items", json::array{json::object{{"product_id", product}, {"quantity", quantity}}}},
-                     {"shipping_address", json::object{{"city", "Oslo"}}}});
-}
-
-bool is_problem(const Res& r) {
-    return r[bhttp::field::content_type] == "application/problem+json";
-}
-
-std::string problem_code(const Res& r) {
-    if (!is_problem(r)) return "";
-    auto v = json::parse(r.body());
-    const auto* code = v.as_object().if_contains("code");
-    return code != nullptr && code->is_string() ? std::string(code->as_string()) : "";
-}
 
 // The value of one series in a Prometheus text exposition; -1 when absent.
 double metric_value(const std::string& text, const std::string& series) {
@@ -88,15 +52,14 @@ std::size_t files_with_extension(const fs::path& dir, const std::string& ext) {
         }));
 }
 
+// Each test brings the PostgreSQL and Redis it breaks, so this fixture uses the e2e helpers rather
+// than E2EFixture's shared database and Redis.
 class FaultsE2E : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_GE(sodium_init(), 0);
         dir_ = fs::temp_directory_path() / ("emporium-faults-e2e-" + unique_suffix());
         fs::create_directories(dir_ / "spool");
-        codec_ = std::make_unique<auth::JwtCodec>(
-            auth::JwtSettings{kJwtSecret, "emporium", "emporium-api", 900s, 30s});
-        admin_ = bearer(1, auth::Role::kAdmin);
+        admin_ = tokens_.admin();
     }
     void TearDown() override {
         // Clients of the servers first, then the servers.
@@ -110,90 +73,71 @@ protected:
         fs::remove_all(dir_, ec);
     }
 
-    std::string bearer(std::int64_t id, auth::Role role) const {
-        return "Bearer " + codec_->issue(id, role, std::chrono::system_clock::now());
-    }
     std::string redis_url() const { return "redis://127.0.0.1:" + std::to_string(redis_->port()); }
 
     // The environment of every `emporium` process of a test: `database_url_`, the private Redis.
-    std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) const {
-        std::map<std::string, std::string> e{{"DATABASE_URL", database_url_},
-                                             {"REDIS_URL", redis_url()},
-                                             {"JWT_SECRET", kJwtSecret},
-                                             {"RATE_LIMIT_ENABLED", "false"},
-                                             {"MAIL_SPOOL_DIR", (dir_ / "spool").string()},
-                                             {"SMTP_URL", ""},
-                                             {"OUTBOX_POLL_MS", "200"},
-                                             {"JOB_RETRY_BASE_MS", "100"},
-                                             {"JOB_RETRY_CAP_MS", "500"},
-                                             {"LOG_LEVEL", "warn"}};
-        for (auto& [k, v] : extra) e[k] = v;
-        return e;
+    Env env(const Env& extra = {}) const {
+        Env settings{{"RATE_LIMIT_ENABLED", "false"},
+                     {"MAIL_SPOOL_DIR", (dir_ / "spool").string()},
+                     {"SMTP_URL", ""},
+                     {"OUTBOX_POLL_MS", "200"},
+                     {"JOB_RETRY_BASE_MS", "100"},
+                     {"JOB_RETRY_CAP_MS", "500"}};
+        for (const auto& [k, v] : extra) settings[k] = v;
+        return emporium_env(database_url_, redis_url(), "", settings);
     }
-    ServerProcess& start_server(std::map<std::string, std::string> extra = {}) {
-        servers_.push_back(std::make_unique<ServerProcess>(env(std::move(extra))));
+    ServerProcess& start_server(const Env& extra = {}) {
+        servers_.push_back(std::make_unique<ServerProcess>(env(extra)));
         return *servers_.back();
     }
-    Process& start_worker(std::map<std::string, std::string> extra = {}, std::vector<std::string> args = {}) {
-        std::vector<std::string> argv{EMPORIUM_BINARY, "worker", "--env-file", "/nonexistent"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        workers_.push_back(std::make_unique<Process>(std::move(argv), env(std::move(extra))));
-        workers_.back()->wait_for_line("emporium worker running", 20s);
+    Process& start_worker(const Env& extra = {}, const std::vector<std::string>& args = {}) {
+        workers_.push_back(start_emporium("worker", env(extra), args));
         return *workers_.back();
     }
 
     db::QueryResult query(const std::string& text, db::Params params = {}) const {
-        asio::io_context io;
-        db::PoolOptions o;
-        o.connection.url = database_url_;
-        db::Pool pool(io.get_executor(), o);
-        auto r = run_coro(io, pool.query_unprepared(text, std::move(params)));
-        pool.close();
-        return r;
+        return sql_query(database_url_, text, std::move(params));
     }
     std::int64_t sql(const std::string& text, db::Params params = {}) const {
-        auto r = query(text, std::move(params));
-        return r.rows() == 0 || r.is_null(0, 0) ? 0 : r.get<std::int64_t>(0, 0);
+        return sql_int(database_url_, text, std::move(params));
     }
     std::pair<std::int64_t, std::string> customer(const std::string& name) {
-        const auto id =
-            sql("INSERT INTO users (email, password_hash, name) VALUES ($1, '$argon2id$x', $2) RETURNING id",
-                db::params(name + "@example.com", name));
-        return {id, bearer(id, auth::Role::kCustomer)};
+        const auto id = insert_user(database_url_, name + "@example.com", name);
+        return {id, tokens_.bearer(id, auth::Role::kCustomer)};
     }
     std::int64_t create_product(unsigned short port, const std::string& name, std::int64_t stock) {
-        json::object p{
-            {"sku", "sku-" + unique_suffix()}, {"name", name}, {"price_cents", 1'250}, {"stock", stock}};
-        auto r = http_call(
-            port, bhttp::verb::post, "/api/v1/products", json::serialize(p), {{"Authorization", admin_}});
-        EXPECT_EQ(r.result_int(), 201U) << r.body();
-        return json::parse(r.body()).at("id").as_int64();
+        return test::create_product(
+            port,
+            admin_,
+            {{"sku", "sku-" + unique_suffix()}, {"name", name}, {"price_cents", 1'250}, {"stock", stock}});
     }
     Res place(unsigned short port,
               const std::string& token,
               std::int64_t product,
               const std::string& key) const {
-        return http_call(port,
-                         bhttp::verb::post,
-                         "/api/v1/orders",
-                         order_body(product, 1),
-                         {{"Authorization", token}, {"Idempotency-Key", key}});
+        return authorized_call(port,
+                               bhttp::verb::post,
+                               "/api/v1/orders",
+                               token,
+                               order_body(product, 1),
+                               {{"Idempotency-Key", key}});
     }
     Res pay(unsigned short port, const std::string& token, std::int64_t order, const std::string& key) const {
-        return http_call(port,
-                         bhttp::verb::post,
-                         "/api/v1/orders/" + std::to_string(order) + "/pay",
-                         R"({"payment_method":"tok_ok"})",
-                         {{"Authorization", token}, {"Idempotency-Key", key}});
+        return authorized_call(port,
+                               bhttp::verb::post,
+                               "/api/v1/orders/" + std::to_string(order) + "/pay",
+                               token,
+                               R"({"payment_method":"tok_ok"})",
+                               {{"Idempotency-Key", key}});
     }
     std::string order_status(std::int64_t order) const {
         auto r = query("SELECT status FROM orders WHERE id = $1", db::params(order));
         return r.rows() == 0 ? "" : r.get<std::string>(0, 0);
     }
     int audit() const {
-        Process p({EMPORIUM_BINARY, "inventory", "audit", "--env-file", "/nonexistent"},
-                  {{"DATABASE_URL", database_url_}, {"REDIS_URL", redis_url()}, {"LOG_LEVEL", "warn"}});
-        return p.wait(30s);
+        return run_emporium(
+            {"inventory", "audit"},
+            {{"DATABASE_URL", database_url_}, {"REDIS_URL", redis_url()}, {"LOG_LEVEL", "warn"}});
     }
     // stock + units sold (all orders, whatever their state, minus what was given back) = initial,
     // and no order is partial: each has its items, their `order_reserved` ledger rows and its
@@ -239,7 +183,7 @@ protected:
     std::string database_url_;
     std::vector<std::unique_ptr<ServerProcess>> servers_;
     std::vector<std::unique_ptr<Process>> workers_;
-    std::unique_ptr<auth::JwtCodec> codec_;
+    Tokens tokens_;
     std::string admin_;
 };
 

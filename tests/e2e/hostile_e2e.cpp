@@ -6,22 +6,15 @@
 // 400/422 problem+json on every main write endpoint; SQL metacharacters in every text field and
 // query parameter are stored verbatim or rejected with 4xx, never 5xx.
 // Oversized headers/bodies (431/413) and malformed framing are covered by http_e2e.
-#include "auth/jwt.hpp"
-#include "db/pg.hpp"
-#include "e2e/http_client.hpp"
-#include "e2e/process.hpp"
-#include "support/pg_fixture.hpp"
-#include "support/run_coro.hpp"
+#include "e2e/e2e_fixture.hpp"
 #include "support/test_env.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <gtest/gtest.h>
-#include <sodium.h>
 
 #include <arpa/inet.h>
 #include <atomic>
@@ -40,14 +33,11 @@
 namespace emporium::test {
 namespace {
 
-namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
 using Res = HttpResponse;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-const std::string kJwtSecret = "hostile-e2e-secret-hostile-e2e-secret-0123";
 
 // ---- raw sockets (the attackers) ----
 
@@ -172,35 +162,18 @@ private:
     std::thread thread_;
 };
 
-json::object json_of(const Res& r) {
-    return json::parse(r.body()).as_object();
-}
-
 std::string url_encode(std::string_view s) {
     return boost::urls::encode(s, boost::urls::unreserved_chars);
 }
 
-class HostileE2E : public ::testing::Test {
+class HostileE2E : public ::testing::Test, protected E2EFixture {
 protected:
-    void SetUp() override {
-        ASSERT_GE(sodium_init(), 0);
-        codec_ = std::make_unique<auth::JwtCodec>(
-            auth::JwtSettings{kJwtSecret, "emporium", "emporium-api", 900s, 30s});
-        admin_ = "Bearer " + codec_->issue(1, auth::Role::kAdmin, std::chrono::system_clock::now());
-    }
-    void start(std::map<std::string, std::string> extra = {}) {
-        std::map<std::string, std::string> env = {
-            {"DATABASE_URL", db_.url},
-            {"JWT_SECRET", kJwtSecret},
-            {"ARGON2_MEMLIMIT_BYTES", "8192"},
-            {"ARGON2_OPSLIMIT", "1"},
-            {"RATE_LIMIT_ENABLED", "false"},
-            {"RATE_LIMIT_KEY_PREFIX", prefix_},
-            {"CACHE_KEY_PREFIX", prefix_},
-            {"INVENTORY_STRATEGY", "pessimistic"},
-        };
-        for (auto& [k, v] : extra) env[k] = v;
-        server_ = std::make_unique<ServerProcess>(env);
+    HostileE2E() : E2EFixture("hostile") {}
+
+    void start(const Env& extra = {}) {
+        Env settings = {{"RATE_LIMIT_ENABLED", "false"}, {"INVENTORY_STRATEGY", "pessimistic"}};
+        for (const auto& [k, v] : extra) settings[k] = v;
+        server_ = std::make_unique<ServerProcess>(env(settings));
     }
     unsigned short port() const { return server_->port(); }
     Res call(bhttp::verb method,
@@ -208,53 +181,29 @@ protected:
              const std::string& body = "",
              const std::string& token = "",
              HttpHeaders headers = {}) {
-        if (!token.empty()) headers.emplace_back("Authorization", token);
-        return http_call(port(), method, target, body, headers);
+        return authorized_call(port(), method, target, token, body, std::move(headers));
     }
     // A customer registered and signed in through the API; returns "Bearer <access token>".
     std::string customer(const std::string& email, const std::string& name = "Customer") {
-        auto r = call(bhttp::verb::post,
-                      "/api/v1/auth/register",
-                      json::serialize(json::object{{"email", email}, {"password", "correct horse battery"}, {"name", name}}));
-        EXPECT_EQ(r.result_int(), 201U) << r.body();
-        auto l = call(bhttp::verb::post,
-                      "/api/v1/auth/login",
-                      json::serialize(json::object{{"email", email}, {"password", "correct horse battery"}}));
-        EXPECT_EQ(l.result_int(), 200U) << l.body();
-        return "Bearer " + std::string(json_of(l).at("access_token").as_string());
+        return register_and_sign_in(port(), email, name);
     }
     std::int64_t product(const std::string& sku, const std::string& name = "Plain item") {
-        json::object p{{"sku", sku}, {"name", name}, {"price_cents", 1000}, {"stock", 100}};
-        auto r = call(bhttp::verb::post, "/api/v1/products", json::serialize(p), admin_);
-        EXPECT_EQ(r.result_int(), 201U) << r.body();
-        return r.result_int() == 201 ? json_of(r).at("id").as_int64() : 0;
-    }
-    std::int64_t sql_scalar(const std::string& text) {
-        asio::io_context io;
-        db::PoolOptions o;
-        o.connection.url = db_.url;
-        db::Pool pool(io.get_executor(), o);
-        auto r = run_coro(io, pool.query_unprepared(text));
-        pool.close();
-        return r.rows() == 0 ? 0 : r.get<std::int64_t>(0, 0);
+        return create_product(
+            port(), admin_, {{"sku", sku}, {"name", name}, {"price_cents", 1000}, {"stock", 100}});
     }
     // 400 or 422 problem+json with a code and a detail; returns the problem.
     static json::object expect_client_error(const Res& r, const std::string& what) {
         EXPECT_TRUE(r.result_int() == 400 || r.result_int() == 422) << what << ": " << r.result_int() << " " << r.body();
         EXPECT_EQ(r[bhttp::field::content_type], "application/problem+json") << what;
-        if (r[bhttp::field::content_type] != "application/problem+json") return {};
-        auto p = json_of(r);
+        if (!is_problem(r)) return {};
+        auto p = json_object(r);
         EXPECT_FALSE(p.at("detail").as_string().empty()) << what;
         EXPECT_TRUE(p.at("code") == "bad_request" || p.at("code") == "validation_failed") << what << ": " << r.body();
         EXPECT_EQ(p.at("status").as_int64(), r.result_int()) << what;
         return p;
     }
 
-    TestDatabase db_;
-    std::string prefix_ = "e2e:hostile:" + unique_suffix() + ":";
     std::unique_ptr<ServerProcess> server_;
-    std::unique_ptr<auth::JwtCodec> codec_;
-    std::string admin_;
 };
 
 // Trickles `prefix` then `byte` forever (one byte per `every`) on `count` connections until the
@@ -484,7 +433,7 @@ TEST_F(HostileE2E, HostileJsonBodiesGet400Or422ProblemJsonOnEveryWriteEndpoint) 
                       alice,
                       {{"Idempotency-Key", "json-order-1"}});
     ASSERT_EQ(order.result_int(), 201U) << order.body();
-    const auto order_id = json_of(order).at("id").as_int64();
+    const auto order_id = json_object(order).at("id").as_int64();
     const auto pid = std::to_string(p);
 
     int key = 0;
@@ -602,9 +551,9 @@ TEST_F(HostileE2E, HostileJsonBodiesGet400Or422ProblemJsonOnEveryWriteEndpoint) 
     }
 
     // Nothing hostile got in, and the server is still healthy.
-    EXPECT_EQ(sql_scalar("SELECT count(*) FROM orders"), 1);
-    EXPECT_EQ(sql_scalar("SELECT count(*) FROM products"), 1);
-    EXPECT_EQ(sql_scalar("SELECT count(*) FROM users"), 1);
+    EXPECT_EQ(sql("SELECT count(*) FROM orders"), 1);
+    EXPECT_EQ(sql("SELECT count(*) FROM products"), 1);
+    EXPECT_EQ(sql("SELECT count(*) FROM users"), 1);
     EXPECT_EQ(http_call(port(), bhttp::verb::get, "/healthz").result_int(), 200U);
 }
 
@@ -634,18 +583,18 @@ TEST_F(HostileE2E, SqlMetacharactersInTextFieldsAreStoredVerbatim) {
         auto token = customer(email, nasty);
         auto me = call(bhttp::verb::get, "/api/v1/auth/me", "", token);
         ASSERT_EQ(me.result_int(), 200U) << me.body();
-        EXPECT_EQ(json_of(me).at("name").as_string(), nasty);
+        EXPECT_EQ(json_object(me).at("name").as_string(), nasty);
 
         // Product name and description, read back by id.
         json::object body{{"sku", "sku-" + std::to_string(n)}, {"name", nasty}, {"description", nasty},
                           {"price_cents", 100}, {"stock", 10}};
         auto created = call(bhttp::verb::post, "/api/v1/products", json::serialize(body), admin_);
         ASSERT_EQ(created.result_int(), 201U) << created.body();
-        const auto id = json_of(created).at("id").as_int64();
+        const auto id = json_object(created).at("id").as_int64();
         auto got = call(bhttp::verb::get, "/api/v1/products/" + std::to_string(id));
         ASSERT_EQ(got.result_int(), 200U) << got.body();
-        EXPECT_EQ(json_of(got).at("name").as_string(), nasty);
-        EXPECT_EQ(json_of(got).at("description").as_string(), nasty);
+        EXPECT_EQ(json_object(got).at("name").as_string(), nasty);
+        EXPECT_EQ(json_object(got).at("description").as_string(), nasty);
 
         // Review title and body.
         auto review = call(bhttp::verb::post,
@@ -663,10 +612,10 @@ TEST_F(HostileE2E, SqlMetacharactersInTextFieldsAreStoredVerbatim) {
         auto placed = call(bhttp::verb::post, "/api/v1/orders", json::serialize(order), token,
                            {{"Idempotency-Key", "k" + std::to_string(n)}});
         ASSERT_EQ(placed.result_int(), 201U) << placed.body();
-        auto order_id = json_of(placed).at("id").as_int64();
+        auto order_id = json_object(placed).at("id").as_int64();
         auto fetched = call(bhttp::verb::get, "/api/v1/orders/" + std::to_string(order_id), "", token);
         ASSERT_EQ(fetched.result_int(), 200U);
-        const auto fetched_order = json_of(fetched);
+        const auto fetched_order = json_object(fetched);
         const auto& address = fetched_order.at("shipping_address").as_object();
         EXPECT_EQ(address.at("line1").as_string(), nasty);
         EXPECT_EQ(address.at("city").as_string(), nasty);
@@ -678,10 +627,10 @@ TEST_F(HostileE2E, SqlMetacharactersInTextFieldsAreStoredVerbatim) {
     EXPECT_NE(r.body().find("\"field\":\"name\""), std::string::npos) << r.body();
 
     // The database is intact: every table still there, exactly the rows we made.
-    EXPECT_EQ(sql_scalar("SELECT count(*) FROM products"), static_cast<std::int64_t>(kNasty.size()));
-    EXPECT_EQ(sql_scalar("SELECT count(*) FROM users"), static_cast<std::int64_t>(kNasty.size()));
-    EXPECT_EQ(sql_scalar("SELECT count(*) FROM reviews"), static_cast<std::int64_t>(kNasty.size()));
-    EXPECT_EQ(sql_scalar("SELECT count(*) FROM orders"), static_cast<std::int64_t>(kNasty.size()));
+    EXPECT_EQ(sql("SELECT count(*) FROM products"), static_cast<std::int64_t>(kNasty.size()));
+    EXPECT_EQ(sql("SELECT count(*) FROM users"), static_cast<std::int64_t>(kNasty.size()));
+    EXPECT_EQ(sql("SELECT count(*) FROM reviews"), static_cast<std::int64_t>(kNasty.size()));
+    EXPECT_EQ(sql("SELECT count(*) FROM orders"), static_cast<std::int64_t>(kNasty.size()));
 }
 
 TEST_F(HostileE2E, SqlMetacharactersInQueryParametersAreHarmless) {
@@ -729,8 +678,8 @@ TEST_F(HostileE2E, SqlMetacharactersInQueryParametersAreHarmless) {
     auto found = call(bhttp::verb::get, "/api/v1/products?q=kettle");
     ASSERT_EQ(found.result_int(), 200U);
     EXPECT_NE(found.body().find("Searchable kettle"), std::string::npos) << found.body();
-    EXPECT_EQ(sql_scalar("SELECT count(*) FROM products"), 1);
-    EXPECT_EQ(sql_scalar("SELECT count(*) FROM users"), 1);
+    EXPECT_EQ(sql("SELECT count(*) FROM products"), 1);
+    EXPECT_EQ(sql("SELECT count(*) FROM users"), 1);
 }
 
 }  // namespace

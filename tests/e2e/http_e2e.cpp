@@ -1,5 +1,5 @@
 // End-to-end: the real `emporium serve` binary on a free port, spoken to over TCP.
-#include "e2e/process.hpp"
+#include "e2e/e2e_fixture.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/test_env.hpp"
 
@@ -10,12 +10,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <thread>
-
 #include <csignal>
 
 namespace emporium::test {
@@ -24,7 +21,7 @@ namespace {
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-using Res = bhttp::response<bhttp::string_body>;
+using Res = HttpResponse;
 
 // A blocking HTTP/1.1 connection that can send raw bytes (pipelining, malformed input).
 class Conn {
@@ -81,14 +78,12 @@ protected:
 };
 ServerProcess* HttpE2E::server_ = nullptr;
 
-boost::json::object json_of(const Res& r) { return boost::json::parse(r.body()).as_object(); }
-
 TEST_F(HttpE2E, HealthzAnswersJson) {
     Conn c(port());
     auto r = c.get("/healthz");
     EXPECT_EQ(r.result_int(), 200U);
     EXPECT_EQ(r[bhttp::field::content_type], "application/json");
-    EXPECT_EQ(json_of(r).at("status").as_string(), "ok");
+    EXPECT_EQ(json_object(r).at("status").as_string(), "ok");
     EXPECT_EQ(r["X-Request-Id"].size(), 32U);
 }
 
@@ -131,7 +126,7 @@ TEST_F(HttpE2E, UnknownPathIs404ProblemJson) {
     auto r = c.get("/api/v1/does-not-exist");
     EXPECT_EQ(r.result_int(), 404U);
     EXPECT_EQ(r[bhttp::field::content_type], "application/problem+json");
-    auto body = json_of(r);
+    auto body = json_object(r);
     EXPECT_EQ(body.at("code").as_string(), "not_found");
     EXPECT_EQ(body.at("status").as_int64(), 404);
     EXPECT_EQ(body.at("request_id").as_string(), r["X-Request-Id"]);
@@ -143,7 +138,7 @@ TEST_F(HttpE2E, WrongMethodIs405WithAllow) {
     auto r = c.read();
     EXPECT_EQ(r.result_int(), 405U);
     EXPECT_EQ(r[bhttp::field::allow], "GET, HEAD");
-    EXPECT_EQ(json_of(r).at("code").as_string(), "method_not_allowed");
+    EXPECT_EQ(json_object(r).at("code").as_string(), "method_not_allowed");
     // The connection stays usable after an application-level error.
     EXPECT_EQ(c.get("/healthz").result_int(), 200U);
 }
@@ -165,7 +160,7 @@ TEST_F(HttpE2E, OversizedBodyIs413AndConnectionCloses) {
     auto r = c.read();
     EXPECT_EQ(r.result_int(), 413U);
     EXPECT_EQ(r[bhttp::field::content_type], "application/problem+json");
-    EXPECT_EQ(json_of(r).at("code").as_string(), "payload_too_large");
+    EXPECT_EQ(json_object(r).at("code").as_string(), "payload_too_large");
 }
 
 TEST_F(HttpE2E, ChunkedBodyOverLimitIs413) {
@@ -182,7 +177,7 @@ TEST_F(HttpE2E, OversizedHeadersAre431) {
     c.send("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(4000, 'h') + "\r\n\r\n");
     auto r = c.read();
     EXPECT_EQ(r.result_int(), 431U);
-    EXPECT_EQ(json_of(r).at("code").as_string(), "headers_too_large");
+    EXPECT_EQ(json_object(r).at("code").as_string(), "headers_too_large");
 }
 
 TEST_F(HttpE2E, MalformedRequestIs400AndServerSurvives) {
@@ -191,7 +186,7 @@ TEST_F(HttpE2E, MalformedRequestIs400AndServerSurvives) {
         c.send("THIS IS NOT HTTP\r\n\r\n");
         auto r = c.read();
         EXPECT_EQ(r.result_int(), 400U);
-        EXPECT_EQ(json_of(r).at("code").as_string(), "bad_request");
+        EXPECT_EQ(json_object(r).at("code").as_string(), "bad_request");
         EXPECT_TRUE(c.closed_by_peer());
     }
     {
@@ -212,7 +207,7 @@ TEST_F(HttpE2E, OpenApiDocumentIsServed) {
     Conn c(port());
     auto r = c.get("/openapi.json");
     ASSERT_EQ(r.result_int(), 200U);
-    auto doc = json_of(r);
+    auto doc = json_object(r);
     EXPECT_EQ(doc.at("openapi").as_string(), "3.1.0");
     EXPECT_TRUE(doc.at("paths").as_object().contains("/healthz"));
     EXPECT_TRUE(doc.at("components").at("schemas").as_object().contains("Problem"));
@@ -254,13 +249,15 @@ TEST_F(HttpE2E, ReadyzChecksPostgresRedisAndTheRankIndex) {
     Conn c(port());
     // The rank index loads in the background after the server starts listening; until then the
     // server is alive but not ready.
-    auto r = c.get("/readyz");
-    for (int i = 0; i < 100 && r.result_int() != 200; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        r = c.get("/readyz");
-    }
+    Res r;
+    eventually(
+        [&] {
+            r = c.get("/readyz");
+            return r.result_int() == 200;
+        },
+        std::chrono::seconds(5));
     ASSERT_EQ(r.result_int(), 200U) << r.body();
-    auto body = json_of(r);
+    auto body = json_object(r);
     EXPECT_EQ(body.at("checks").at("postgres").as_string(), "ok");
     EXPECT_EQ(body.at("checks").at("redis").as_string(), "ok");
     EXPECT_EQ(body.at("checks").at("rank_index").as_string(), "ok");

@@ -5,13 +5,9 @@
 // killed with SIGKILL mid-job leaves its jobs to be reclaimed and completed exactly once in effect;
 // SIGTERM lets running jobs finish.
 #include "app/orders_wiring.hpp"
-#include "auth/jwt.hpp"
 #include "db/pg.hpp"
-#include "e2e/http_client.hpp"
-#include "e2e/process.hpp"
-#include "integration/redis_support.hpp"
+#include "e2e/e2e_fixture.hpp"
 #include "payments/webhook_signature.hpp"
-#include "support/pg_fixture.hpp"
 #include "support/run_coro.hpp"
 #include "support/test_env.hpp"
 
@@ -20,7 +16,6 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
-#include <sodium.h>
 
 #include <array>
 #include <cstdio>
@@ -36,15 +31,8 @@ namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
 namespace fs = std::filesystem;
-using Res = bhttp::response<bhttp::string_body>;
+using Res = HttpResponse;
 using namespace std::chrono_literals;
-
-const std::string kJwtSecret = "jobs-e2e-secret-jobs-e2e-secret-0123456789";
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::string pdf_text(const std::string& pdf, const fs::path& dir) {
     const auto path = dir / "receipt.pdf";
@@ -58,113 +46,77 @@ std::string pdf_text(const std::string& pdf, const fs::path& dir) {
     return out;
 }
 
-// Polls `probe` every 100 ms until it returns true or `limit` passes.
-template <typename F>
-bool eventually(F probe, std::chrono::milliseconds limit = 20s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (probe()) return true;
-        std::this_thread::sleep_for(100ms);
-    }
-    return probe();
-}
-
-class JobsE2E : public ::testing::Test {
+class JobsE2E : public ::testing::Test, protected E2EFixture {
 protected:
+    JobsE2E() : E2EFixture("jobs") {}
+
     void SetUp() override {
-        ASSERT_GE(sodium_init(), 0);
-        prefix_ = "e2e:jobs:" + unique_suffix() + ":";
         dir_ = fs::temp_directory_path() / ("emporium-jobs-e2e-" + unique_suffix());
         fs::create_directories(dir_ / "spool");
-        smtp_port_ = redis::test::free_port();
-        smtp_ = std::make_unique<Process>(
-            std::vector<std::string>{"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l",
-                                     "127.0.0.1:" + std::to_string(smtp_port_), "-c", "aiosmtpd.handlers.Mailbox",
-                                     (dir_ / "Maildir").string()},
-            std::map<std::string, std::string>{});
-        ASSERT_TRUE(eventually([&] { return redis::test::accepts_connections(smtp_port_); }, 15s)) << "no SMTP server";
-        codec_ = std::make_unique<auth::JwtCodec>(auth::JwtSettings{kJwtSecret, "emporium", "emporium-api", 900s, 30s});
-        admin_ = "Bearer " + codec_->issue(1, auth::Role::kAdmin, std::chrono::system_clock::now());
+        smtp_port_ = free_port();
+        smtp_ = std::make_unique<Process>(std::vector<std::string>{"/usr/bin/python3",
+                                                                   "-m",
+                                                                   "aiosmtpd",
+                                                                   "-n",
+                                                                   "-l",
+                                                                   "127.0.0.1:" + std::to_string(smtp_port_),
+                                                                   "-c",
+                                                                   "aiosmtpd.handlers.Mailbox",
+                                                                   (dir_ / "Maildir").string()},
+                                          Env{});
+        ASSERT_TRUE(eventually([&] { return accepts_connections(smtp_port_); }, 15s)) << "no SMTP server";
     }
     void TearDown() override {
         workers_.clear();
         schedulers_.clear();
         server_.reset();
         smtp_.reset();
-        asio::io_context io;
-        redis::Client client(io.get_executor(), redis::test::shared_server_options());
-        run_coro(io, redis::test::delete_prefix(&client, prefix_));
-        client.close();
         fs::remove_all(dir_);
     }
 
-    std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) {
-        std::map<std::string, std::string> e{{"DATABASE_URL", db_.url},
-                                             {"REDIS_URL", test_redis_url()},
-                                             {"JWT_SECRET", kJwtSecret},
-                                             {"RATE_LIMIT_ENABLED", "false"},
-                                             {"RATE_LIMIT_KEY_PREFIX", prefix_},
-                                             {"CACHE_KEY_PREFIX", prefix_},
-                                             {"JOBS_KEY_PREFIX", prefix_},
-                                             {"INVENTORY_STRATEGY", "pessimistic"},
-                                             {"SHOP_NAME", "E2E Shop"},
-                                             {"MAIL_FROM", "orders@e2e.test"},
-                                             {"SMTP_URL", "smtp://127.0.0.1:" + std::to_string(smtp_port_)},
-                                             {"SMTP_STARTTLS", "off"},
-                                             {"MAIL_SPOOL_DIR", (dir_ / "spool").string()},
-                                             {"OUTBOX_POLL_MS", "200"},
-                                             {"JOB_RETRY_BASE_MS", "100"},
-                                             {"JOB_RETRY_CAP_MS", "500"},
-                                             {"WEBHOOK_SECRET", "whsec_e2e_secret"},
-                                             {"LOG_LEVEL", "warn"}};
-        for (auto& [k, v] : extra) e[k] = v;
-        return e;
+    Env env(const Env& extra = {}) const {
+        Env settings{{"RATE_LIMIT_ENABLED", "false"},
+                     {"INVENTORY_STRATEGY", "pessimistic"},
+                     {"SHOP_NAME", "E2E Shop"},
+                     {"MAIL_FROM", "orders@e2e.test"},
+                     {"SMTP_URL", "smtp://127.0.0.1:" + std::to_string(smtp_port_)},
+                     {"SMTP_STARTTLS", "off"},
+                     {"MAIL_SPOOL_DIR", (dir_ / "spool").string()},
+                     {"OUTBOX_POLL_MS", "200"},
+                     {"JOB_RETRY_BASE_MS", "100"},
+                     {"JOB_RETRY_CAP_MS", "500"},
+                     {"WEBHOOK_SECRET", "whsec_e2e_secret"}};
+        for (const auto& [k, v] : extra) settings[k] = v;
+        return E2EFixture::env(settings);
     }
-    void start_server(std::map<std::string, std::string> extra = {}) {
-        server_ = std::make_unique<ServerProcess>(env(std::move(extra)));
-    }
-    Process& start_worker(std::map<std::string, std::string> extra = {}) {
-        workers_.push_back(std::make_unique<Process>(
-            std::vector<std::string>{EMPORIUM_BINARY, "worker", "--env-file", "/nonexistent"}, env(std::move(extra))));
-        workers_.back()->wait_for_line("emporium worker running", 20s);
+    void start_server(const Env& extra = {}) { server_ = std::make_unique<ServerProcess>(env(extra)); }
+    Process& start_worker(const Env& extra = {}) {
+        workers_.push_back(start_emporium("worker", env(extra)));
         return *workers_.back();
     }
-    void start_scheduler(std::map<std::string, std::string> extra = {}) {
-        schedulers_.push_back(std::make_unique<Process>(
-            std::vector<std::string>{EMPORIUM_BINARY, "scheduler", "--env-file", "/nonexistent"}, env(std::move(extra))));
-        schedulers_.back()->wait_for_line("emporium scheduler running", 20s);
+    void start_scheduler(const Env& extra = {}) {
+        schedulers_.push_back(start_emporium("scheduler", env(extra)));
     }
 
-    std::int64_t sql(const std::string& text, db::Params params = {}) {
-        asio::io_context io;
-        db::PoolOptions o;
-        o.connection.url = db_.url;
-        db::Pool pool(io.get_executor(), o);
-        auto r = run_coro(io, pool.query_unprepared(text, std::move(params)));
-        pool.close();
-        return r.rows() == 0 || r.is_null(0, 0) ? 0 : r.get<std::int64_t>(0, 0);
-    }
     std::pair<std::int64_t, std::string> customer(const std::string& email) {
-        const auto id = sql("INSERT INTO users (email, password_hash, name) VALUES ($1, '$argon2id$x', 'Cust') RETURNING id",
-                            db::params(email));
-        return {id, "Bearer " + codec_->issue(id, auth::Role::kCustomer, std::chrono::system_clock::now())};
+        return E2EFixture::customer(email, "Cust");
     }
     Res send(bhttp::verb method, const std::string& target, const std::string& token, const std::string& body = "",
              HttpHeaders headers = {}) {
-        if (!token.empty()) headers.emplace_back("Authorization", token);
-        return http_call(server_->port(), method, target, body, headers);
+        return authorized_call(server_->port(), method, target, token, body, std::move(headers));
     }
     std::int64_t product(const std::string& name, std::int64_t stock, std::int64_t price) {
-        json::object p{{"sku", "sku-" + unique_suffix()}, {"name", name}, {"price_cents", price}, {"stock", stock}};
-        auto r = send(bhttp::verb::post, "/api/v1/products", admin_, json::serialize(p));
-        EXPECT_EQ(r.result_int(), 201U) << r.body();
-        return json::parse(r.body()).at("id").as_int64();
+        return create_product(
+            server_->port(),
+            admin_,
+            {{"sku", "sku-" + unique_suffix()}, {"name", name}, {"price_cents", price}, {"stock", stock}});
     }
     std::int64_t place(const std::string& token, std::int64_t product_id, int quantity) {
-        auto body = json::serialize(json::object{
-            {"items", json::array{json::object{{"product_id", product_id}, {"quantity", quantity}}}},
-            {"shipping_address", json::object{{"city", "Oslo"}}}});
-        auto r = send(bhttp::verb::post, "/api/v1/orders", token, body, {{"Idempotency-Key", unique_suffix()}});
+        auto r = send(bhttp::verb::post,
+                      "/api/v1/orders",
+                      token,
+                      order_body(product_id, quantity),
+                      {{"Idempotency-Key", unique_suffix()}});
         EXPECT_EQ(r.result_int(), 201U) << r.body();
         return json::parse(r.body()).at("id").as_int64();
     }
@@ -205,16 +157,12 @@ protected:
         return {};
     }
 
-    TestDatabase db_;
-    std::string prefix_;
     fs::path dir_;
     unsigned short smtp_port_ = 0;
     std::unique_ptr<Process> smtp_;
     std::unique_ptr<ServerProcess> server_;
     std::vector<std::unique_ptr<Process>> workers_;
     std::vector<std::unique_ptr<Process>> schedulers_;
-    std::unique_ptr<auth::JwtCodec> codec_;
-    std::string admin_;
 };
 
 TEST_F(JobsE2E, APaidOrderGetsItsEmailAndReceiptAndUnpaidOrdersExpire) {

@@ -3,22 +3,13 @@
 // product, ownership (others get 404), cancel, admin fulfil rules, keyset listing, an admin's
 // stock change reaching the `redis` strategy's mirror, and the `emporium expire-orders` /
 // `emporium inventory audit|resync` commands.
-#include "auth/jwt.hpp"
-#include "db/pg.hpp"
-#include "e2e/http_client.hpp"
-#include "e2e/process.hpp"
-#include "support/pg_fixture.hpp"
-#include "support/run_coro.hpp"
+#include "e2e/e2e_fixture.hpp"
 #include "support/test_env.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
-#include <sodium.h>
 
 #include <memory>
 #include <vector>
@@ -26,89 +17,47 @@
 namespace emporium::test {
 namespace {
 
-namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
-using Res = bhttp::response<bhttp::string_body>;
-using Headers = std::vector<std::pair<std::string, std::string>>;
-using namespace std::chrono_literals;
+using Res = HttpResponse;
 
-const std::string kJwtSecret = "orders-api-e2e-secret-orders-api-e2e-0123";
-
-class OrdersApiE2E : public ::testing::Test {
+class OrdersApiE2E : public ::testing::Test, protected E2EFixture {
 protected:
+    OrdersApiE2E() : E2EFixture("orders-api") {}
+
     void SetUp() override {
-        ASSERT_GE(sodium_init(), 0);
-        prefix_ = "e2e:orders-api:" + unique_suffix() + ":";
-        server_ = std::make_unique<ServerProcess>(std::map<std::string, std::string>{
-            {"DATABASE_URL", db_.url},
-            {"JWT_SECRET", kJwtSecret},
-            {"RATE_LIMIT_ENABLED", "false"},
-            {"RATE_LIMIT_KEY_PREFIX", prefix_},
-            {"INVENTORY_STRATEGY", "redis"}});
-        codec_ = std::make_unique<auth::JwtCodec>(auth::JwtSettings{kJwtSecret, "emporium", "emporium-api", 900s, 30s});
-        admin_ = "Bearer " + codec_->issue(1, auth::Role::kAdmin, std::chrono::system_clock::now());
-        alice_ = customer("alice@example.com");
-        bob_ = customer("bob@example.com");
+        server_ = std::make_unique<ServerProcess>(
+            env({{"RATE_LIMIT_ENABLED", "false"}, {"INVENTORY_STRATEGY", "redis"}}));
+        alice_ = customer("alice@example.com").second;
+        bob_ = customer("bob@example.com").second;
     }
-    std::int64_t sql_scalar(const std::string& text) {
-        asio::io_context io;
-        db::PoolOptions o;
-        o.connection.url = db_.url;
-        db::Pool pool(io.get_executor(), o);
-        auto r = run_coro(io, pool.query_unprepared(text));
-        pool.close();
-        return r.rows() == 0 ? 0 : r.get<std::int64_t>(0, 0);
-    }
-    std::string customer(const std::string& email) {
-        const auto id = sql_scalar("INSERT INTO users (email, password_hash, name) VALUES ('" + email +
-                                   "', '$argon2id$x', 'C') RETURNING id");
-        return "Bearer " + codec_->issue(id, auth::Role::kCustomer, std::chrono::system_clock::now());
-    }
-    Res send(bhttp::verb method, const std::string& target, const std::string& token, const std::string& body = "",
-             Headers headers = {}) {
-        headers.emplace_back("Authorization", token);
-        return http_call(server_->port(), method, target, body, headers);
+    Res send(bhttp::verb method,
+             const std::string& target,
+             const std::string& token,
+             const std::string& body = "",
+             HttpHeaders headers = {}) {
+        return authorized_call(server_->port(), method, target, token, body, std::move(headers));
     }
     std::int64_t product(const std::string& sku, std::int64_t stock, std::int64_t price) {
-        json::object p{{"sku", sku}, {"name", "Item " + sku}, {"price_cents", price}, {"stock", stock}};
-        auto r = send(bhttp::verb::post, "/api/v1/products", admin_, json::serialize(p));
-        EXPECT_EQ(r.result_int(), 201U) << r.body();
-        return json::parse(r.body()).at("id").as_int64();
+        return create_product(
+            server_->port(),
+            admin_,
+            {{"sku", sku}, {"name", "Item " + sku}, {"price_cents", price}, {"stock", stock}});
     }
     static std::string order_body(std::int64_t product_id, int quantity) {
-        return json::serialize(json::object{
-            {"items", json::array{json::object{{"product_id", product_id}, {"quantity", quantity}}}},
-            {"shipping_address", json::object{{"line1", "1 Main St"}, {"city", "Oslo"}}}});
+        return test::order_body(product_id, quantity, {{"line1", "1 Main St"}, {"city", "Oslo"}});
     }
     Res place(const std::string& token, const std::string& key, const std::string& body) {
         return send(bhttp::verb::post, "/api/v1/orders", token, body, {{"Idempotency-Key", key}});
     }
     static void expect_problem(const Res& r, unsigned status, const std::string& code) {
-        EXPECT_EQ(r.result_int(), status) << r.body();
-        EXPECT_EQ(r[bhttp::field::content_type], "application/problem+json");
-        if (r[bhttp::field::content_type] == "application/problem+json") {
-            EXPECT_EQ(json::parse(r.body()).at("code").as_string(), code) << r.body();
-        }
+        test::expect_problem(r, status, code);
     }
     int command(std::vector<std::string> args) {
-        args.insert(args.begin(), EMPORIUM_BINARY);
-        args.emplace_back("--env-file");
-        args.emplace_back("/nonexistent");
-        Process p(std::move(args),
-                  {{"DATABASE_URL", db_.url},
-                   {"REDIS_URL", test_redis_url()},
-                   {"RATE_LIMIT_KEY_PREFIX", prefix_},
-                   {"INVENTORY_STRATEGY", "redis"},
-                   {"LOG_LEVEL", "warn"}});
-        return p.wait(30s);
+        return run_emporium(std::move(args), env({{"INVENTORY_STRATEGY", "redis"}}));
     }
 
-    TestDatabase db_;
-    std::string prefix_;
     std::unique_ptr<ServerProcess> server_;
-    std::unique_ptr<auth::JwtCodec> codec_;
-    std::string admin_;
     std::string alice_;
     std::string bob_;
 };
@@ -134,7 +83,7 @@ TEST_F(OrdersApiE2E, CheckoutIdempotencyOwnershipAndLifecycle) {
     EXPECT_EQ(replay.body(), first.body());
     EXPECT_EQ(replay["Idempotent-Replayed"], "true");
     expect_problem(place(alice_, "k-1", order_body(p, 3)), 422, "validation_failed");
-    EXPECT_EQ(sql_scalar("SELECT stock::bigint FROM products WHERE id = " + std::to_string(p)), 8);
+    EXPECT_EQ(sql("SELECT stock::bigint FROM products WHERE id = " + std::to_string(p)), 8);
 
     // Out of stock names the product; a replay of the same request gives the same answer.
     auto short_stock = place(alice_, "k-2", order_body(p, 50));
@@ -160,7 +109,7 @@ TEST_F(OrdersApiE2E, CheckoutIdempotencyOwnershipAndLifecycle) {
     auto cancelled = send(bhttp::verb::post, "/api/v1/orders/" + id + "/cancel", alice_);
     ASSERT_EQ(cancelled.result_int(), 200U) << cancelled.body();
     EXPECT_EQ(json::parse(cancelled.body()).at("status").as_string(), "cancelled");
-    EXPECT_EQ(sql_scalar("SELECT stock::bigint FROM products WHERE id = " + std::to_string(p)), 10);
+    EXPECT_EQ(sql("SELECT stock::bigint FROM products WHERE id = " + std::to_string(p)), 10);
     expect_problem(send(bhttp::verb::post, "/api/v1/orders/" + id + "/cancel", alice_), 409, "conflict");
 
     // Listing pages newest first.
@@ -177,19 +126,19 @@ TEST_F(OrdersApiE2E, CheckoutIdempotencyOwnershipAndLifecycle) {
     expect_problem(send(bhttp::verb::get, "/api/v1/orders?cursor=zzz", alice_), 400, "bad_request");
 
     // expire-orders returns the stock of overdue orders; the ledger stays balanced.
-    EXPECT_EQ(sql_scalar("SELECT stock::bigint FROM products WHERE id = " + std::to_string(p)), 7);
-    sql_scalar("UPDATE orders SET expires_at = now() - interval '1 minute' WHERE status = 'pending_payment' "
-               "RETURNING 0::bigint");
+    EXPECT_EQ(sql("SELECT stock::bigint FROM products WHERE id = " + std::to_string(p)), 7);
+    sql("UPDATE orders SET expires_at = now() - interval '1 minute' WHERE status = 'pending_payment' "
+        "RETURNING 0::bigint");
     EXPECT_EQ(command({"expire-orders"}), 0);
-    EXPECT_EQ(sql_scalar("SELECT stock::bigint FROM products WHERE id = " + std::to_string(p)), 10);
-    EXPECT_EQ(sql_scalar("SELECT count(*) FROM orders WHERE status = 'expired'"), 3);
+    EXPECT_EQ(sql("SELECT stock::bigint FROM products WHERE id = " + std::to_string(p)), 10);
+    EXPECT_EQ(sql("SELECT count(*) FROM orders WHERE status = 'expired'"), 3);
     EXPECT_EQ(command({"inventory", "audit"}), 0);
     EXPECT_EQ(command({"inventory", "resync"}), 0);
     // The mirror follows the database after the returns: all 10 units can be sold again.
     EXPECT_EQ(place(alice_, "after-expiry", order_body(p, 10)).result_int(), 201U);
 
     // A broken ledger makes the audit fail.
-    sql_scalar("UPDATE products SET stock = stock + 1 WHERE id = " + std::to_string(p) + " RETURNING 0::bigint");
+    sql("UPDATE products SET stock = stock + 1 WHERE id = " + std::to_string(p) + " RETURNING 0::bigint");
     EXPECT_NE(command({"inventory", "audit"}), 0);
 }
 
@@ -221,7 +170,7 @@ TEST_F(OrdersApiE2E, AnAdminsStockChangeReachesTheRedisMirrorAtOnce) {
     EXPECT_NE(three.body().find("available 2"), std::string::npos) << three.body();
     EXPECT_EQ(place(bob_, "r5", order_body(id, 2)).result_int(), 201U);
     expect_problem(place(bob_, "r6", order_body(id, 1)), 409, "out_of_stock");
-    EXPECT_EQ(sql_scalar("SELECT stock::bigint FROM products WHERE id = " + std::to_string(id)), 0);
+    EXPECT_EQ(sql("SELECT stock::bigint FROM products WHERE id = " + std::to_string(id)), 0);
 }
 
 TEST_F(OrdersApiE2E, OpenApiDocumentsEveryOrdersEndpoint) {

@@ -3,22 +3,13 @@
 // Exactly 50 orders succeed, every other answer is 409, nothing is 5xx, stock ends at 0 and
 // `emporium inventory audit` finds the ledger balanced — for every INVENTORY_STRATEGY. A second
 // run SIGKILLs one server in the middle of the sale: stock + units sold still equal 50.
-#include "auth/jwt.hpp"
-#include "db/pg.hpp"
-#include "e2e/http_client.hpp"
-#include "e2e/process.hpp"
-#include "support/pg_fixture.hpp"
-#include "support/run_coro.hpp"
+#include "e2e/e2e_fixture.hpp"
 #include "support/test_env.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
-#include <sodium.h>
 
 #include <atomic>
 #include <csignal>
@@ -30,14 +21,10 @@
 namespace emporium::test {
 namespace {
 
-namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
-using Res = bhttp::response<bhttp::string_body>;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 using namespace std::chrono_literals;
 
-const std::string kJwtSecret = "orders-e2e-secret-orders-e2e-secret-012345";
 constexpr int kStock = 50;
 constexpr int kCustomers = 20;
 constexpr int kOrdersPerCustomer = 25;  // 500 requests
@@ -51,61 +38,40 @@ struct Tally {
     std::vector<std::string> unexpected;
 };
 
-class OrdersE2E : public ::testing::TestWithParam<std::string> {
+class OrdersE2E : public ::testing::TestWithParam<std::string>, protected E2EFixture {
 protected:
+    OrdersE2E() : E2EFixture("orders") {}
+
     void SetUp() override {
-        ASSERT_GE(sodium_init(), 0);
-        prefix_ = "e2e:orders:" + unique_suffix() + ":";
         for (int i = 0; i < 3; ++i) {
-            servers_.push_back(std::make_unique<ServerProcess>(environment()));
+            servers_.push_back(std::make_unique<ServerProcess>(env({{"RATE_LIMIT_ENABLED", "false"},
+                                                                    {"INVENTORY_STRATEGY", GetParam()},
+                                                                    {"LOCK_RETRIES", "2000"},
+                                                                    {"OPTIMISTIC_RETRIES", "1000"},
+                                                                    {"LOCK_TTL_MS", "2000"},
+                                                                    {"DB_POOL_SIZE", "8"}})));
         }
-        codec_ = std::make_unique<auth::JwtCodec>(auth::JwtSettings{kJwtSecret, "emporium", "emporium-api", 900s, 30s});
-        admin_ = "Bearer " + codec_->issue(1, auth::Role::kAdmin, std::chrono::system_clock::now());
-    }
-    std::map<std::string, std::string> environment() const {
-        return {{"DATABASE_URL", db_.url},
-                {"JWT_SECRET", kJwtSecret},
-                {"RATE_LIMIT_ENABLED", "false"},
-                {"RATE_LIMIT_KEY_PREFIX", prefix_},
-                {"INVENTORY_STRATEGY", GetParam()},
-                {"LOCK_RETRIES", "2000"},
-                {"OPTIMISTIC_RETRIES", "1000"},
-                {"LOCK_TTL_MS", "2000"},
-                {"DB_POOL_SIZE", "8"}};
-    }
-    std::int64_t sql_scalar(const std::string& text) {
-        asio::io_context io;
-        db::PoolOptions o;
-        o.connection.url = db_.url;
-        db::Pool pool(io.get_executor(), o);
-        auto r = run_coro(io, pool.query_unprepared(text));
-        pool.close();
-        return r.get<std::int64_t>(0, 0);
     }
     std::vector<std::string> customers() {
         std::vector<std::string> tokens;
-        for (int i = 0; i < kCustomers; ++i) {
-            const auto id = sql_scalar("INSERT INTO users (email, password_hash, name) VALUES ('c" + std::to_string(i) +
-                                       "@example.com', '$argon2id$x', 'C') RETURNING id");
-            tokens.push_back("Bearer " + codec_->issue(id, auth::Role::kCustomer, std::chrono::system_clock::now()));
-        }
+        for (int i = 0; i < kCustomers; ++i)
+            tokens.push_back(customer("c" + std::to_string(i) + "@example.com").second);
         return tokens;
     }
     std::int64_t create_product() {
-        json::object p{{"sku", "flash-1"}, {"name", "Flash sale item"}, {"price_cents", 999}, {"stock", kStock}};
-        auto r = http_call(servers_[0]->port(), bhttp::verb::post, "/api/v1/products", json::serialize(p), {{"Authorization", admin_}});
-        EXPECT_EQ(r.result_int(), 201U) << r.body();
-        return json::parse(r.body()).at("id").as_int64();
+        return test::create_product(
+            servers_[0]->port(),
+            admin_,
+            {{"sku", "flash-1"}, {"name", "Flash sale item"}, {"price_cents", 999}, {"stock", kStock}});
     }
     // One customer's requests, spread round-robin over the servers still in `ports`.
     static void shop(std::vector<unsigned short> ports, std::string token, int customer, std::int64_t product, Tally* tally) {
-        const std::string body = json::serialize(json::object{
-            {"items", json::array{json::object{{"product_id", product}, {"quantity", 1}}}},
-            {"shipping_address", json::object{{"city", "Oslo"}}}});
+        const std::string body = order_body(product, 1);
         for (int i = 0; i < kOrdersPerCustomer; ++i) {
             const auto port = ports[static_cast<std::size_t>(customer + i) % ports.size()];
-            const Headers headers{{"Authorization", token},
-                                  {"Idempotency-Key", "c" + std::to_string(customer) + "-" + std::to_string(i)}};
+            const HttpHeaders headers{
+                {"Authorization", token},
+                {"Idempotency-Key", "c" + std::to_string(customer) + "-" + std::to_string(i)}};
             try {
                 auto r = http_call(port, bhttp::verb::post, "/api/v1/orders", body, headers);
                 std::lock_guard lock(tally->mutex);
@@ -130,29 +96,20 @@ protected:
         std::vector<std::thread> threads;
         for (int c = 0; c < kCustomers; ++c) threads.emplace_back(shop, ports, tokens[static_cast<std::size_t>(c)], c, product, &tally);
         if (kill_one) {
-            const auto deadline = std::chrono::steady_clock::now() + 10s;
-            for (;;) {
-                {
+            eventually(
+                [&] {
                     std::lock_guard lock(tally.mutex);
-                    if (tally.created + tally.conflict >= 20 || std::chrono::steady_clock::now() > deadline) break;
-                }
-                std::this_thread::sleep_for(1ms);
-            }
+                    return tally.created + tally.conflict >= 20;
+                },
+                10s,
+                1ms);
             servers_[1]->process().signal(SIGKILL);
         }
         for (auto& t : threads) t.join();
     }
-    int audit() {
-        Process p({EMPORIUM_BINARY, "inventory", "audit", "--env-file", "/nonexistent"},
-                  {{"DATABASE_URL", db_.url}, {"REDIS_URL", test_redis_url()}, {"LOG_LEVEL", "warn"}});
-        return p.wait(30s);
-    }
+    int audit() { return run_emporium({"inventory", "audit"}, env()); }
 
-    TestDatabase db_;
-    std::string prefix_;
     std::vector<std::unique_ptr<ServerProcess>> servers_;
-    std::unique_ptr<auth::JwtCodec> codec_;
-    std::string admin_;
 };
 
 TEST_P(OrdersE2E, FlashSaleThroughThreeServersSellsExactlyTheStock) {
@@ -164,8 +121,8 @@ TEST_P(OrdersE2E, FlashSaleThroughThreeServersSellsExactlyTheStock) {
     EXPECT_EQ(tally.server_error, 0);
     EXPECT_EQ(tally.unreachable, 0);
     EXPECT_TRUE(tally.unexpected.empty()) << tally.unexpected.front();
-    EXPECT_EQ(sql_scalar("SELECT stock::bigint FROM products WHERE id = " + std::to_string(product)), 0);
-    EXPECT_EQ(sql_scalar("SELECT count(*) FROM orders"), kStock);
+    EXPECT_EQ(sql("SELECT stock::bigint FROM products WHERE id = " + std::to_string(product)), 0);
+    EXPECT_EQ(sql("SELECT count(*) FROM orders"), kStock);
     EXPECT_EQ(audit(), 0);
 }
 
@@ -175,9 +132,9 @@ TEST_P(OrdersE2E, ServerKilledMidSaleLosesNothing) {
     sale(product, tally, true);
     EXPECT_EQ(tally.server_error, 0);
     EXPECT_TRUE(tally.unexpected.empty()) << tally.unexpected.front();
-    const auto stock = sql_scalar("SELECT stock::bigint FROM products WHERE id = " + std::to_string(product));
-    const auto sold = sql_scalar("SELECT coalesce(sum(quantity), 0)::bigint FROM order_items WHERE product_id = " +
-                                 std::to_string(product));
+    const auto stock = sql("SELECT stock::bigint FROM products WHERE id = " + std::to_string(product));
+    const auto sold = sql("SELECT coalesce(sum(quantity), 0)::bigint FROM order_items WHERE product_id = " +
+                          std::to_string(product));
     EXPECT_EQ(stock + sold, kStock);
     EXPECT_GE(sold, tally.created);
     EXPECT_EQ(audit(), 0);

@@ -14,21 +14,15 @@
 // by sending the header, and auth rate limits hold per client across both servers. The tests play
 // several clients by connecting from different 127.x addresses (on Linux the whole of 127.0.0.0/8
 // is the loopback interface).
-#include "auth/jwt.hpp"
-#include "e2e/process.hpp"
-#include "integration/redis_support.hpp"
-#include "support/pg_fixture.hpp"
-#include "support/run_coro.hpp"
+#include "e2e/e2e_fixture.hpp"
 #include "support/test_env.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
-#include <sodium.h>
 
 #include <csignal>
 #include <filesystem>
@@ -50,30 +44,12 @@ namespace bhttp = boost::beast::http;
 namespace json = boost::json;
 namespace fs = std::filesystem;
 using tcp = asio::ip::tcp;
-using Res = bhttp::response<bhttp::string_body>;
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using Res = HttpResponse;
+using Headers = HttpHeaders;
 using namespace std::chrono_literals;
 
-const std::string kJwtSecret = "scaleout-e2e-secret-scaleout-e2e-secret-0123";
-const std::string kPassword = "correct horse battery";
 const std::string kPinA = "a";  // X-Test-Upstream values: nginx sends the request to that server only
 const std::string kPinB = "b";
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// Polls `probe` every 100 ms until it returns true or `limit` passes.
-template <typename F>
-bool eventually(F probe, std::chrono::milliseconds limit = 20s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (probe()) return true;
-        std::this_thread::sleep_for(100ms);
-    }
-    return probe();
-}
 
 // One HTTP/1.1 request on a fresh connection from the local address `source`. Header lines are
 // added, not replaced, so a name may repeat. Throws boost::system::system_error when unreachable.
@@ -110,10 +86,6 @@ Res call(unsigned short port,
     return res;
 }
 
-json::object json_of(const Res& r) {
-    return json::parse(r.body()).as_object();
-}
-
 std::int64_t price_of(const json::value& product) {
     return product.at("price").at("amount_cents").as_int64();
 }
@@ -135,8 +107,7 @@ public:
         std::string request;
     };
 
-    Nginx(fs::path dir, unsigned short a, unsigned short b)
-        : dir_(std::move(dir)), port_(redis::test::free_port()) {
+    Nginx(fs::path dir, unsigned short a, unsigned short b) : dir_(std::move(dir)), port_(free_port()) {
         fs::create_directories(dir_ / "tmp");
         // Started as root, nginx runs its worker as `nobody`, which must be able to write the temp
         // paths (the logs are opened by the master).
@@ -150,12 +121,10 @@ public:
                                                                       "-e",
                                                                       (dir_ / "error.log").string()},
                                              std::map<std::string, std::string>{});
-        const auto deadline = std::chrono::steady_clock::now() + 15s;
-        while (!redis::test::accepts_connections(port_)) {
-            if (process_->wait(20ms) != -1 || std::chrono::steady_clock::now() > deadline) {
-                stop();
-                throw std::runtime_error("nginx did not start: " + slurp(dir_ / "error.log"));
-            }
+        eventually([&] { return accepts_connections(port_) || process_->wait(1ms) != -1; }, 15s, 20ms);
+        if (!accepts_connections(port_)) {
+            stop();
+            throw std::runtime_error("nginx did not start: " + slurp(dir_ / "error.log"));
         }
     }
     ~Nginx() { stop(); }
@@ -230,65 +199,42 @@ private:
     std::unique_ptr<Process> process_;
 };
 
-class ScaleOutE2E : public ::testing::Test {
+class ScaleOutE2E : public ::testing::Test, protected E2EFixture {
 protected:
+    ScaleOutE2E() : E2EFixture("scaleout") {}
+
     void SetUp() override {
-        ASSERT_GE(sodium_init(), 0);
-        prefix_ = "e2e:scaleout:" + unique_suffix() + ":";
         dir_ = fs::path(source_dir()) / ".local" / ("test-nginx-" + unique_suffix());
         fs::create_directories(dir_ / "spool");
-        codec_ = std::make_unique<auth::JwtCodec>(
-            auth::JwtSettings{kJwtSecret, "emporium", "emporium-api", 900s, 30s});
-        admin_ = "Bearer " + codec_->issue(1, auth::Role::kAdmin, std::chrono::system_clock::now());
     }
     void TearDown() override {
         nginx_.reset();
         schedulers_.clear();
         workers_.clear();
         servers_.clear();
-        asio::io_context io;
-        redis::Client client(io.get_executor(), redis::test::shared_server_options());
-        run_coro(io, redis::test::delete_prefix(&client, prefix_));
-        client.close();
         fs::remove_all(dir_);
     }
 
     // The same settings for every process: one database, one Redis prefix, one JWT secret.
-    std::map<std::string, std::string> env(const std::map<std::string, std::string>& extra) const {
-        std::map<std::string, std::string> e{{"DATABASE_URL", db_.url},
-                                             {"REDIS_URL", test_redis_url()},
-                                             {"JWT_SECRET", kJwtSecret},
-                                             {"TRUSTED_PROXIES", "127.0.0.1"},
-                                             {"RATE_LIMIT_KEY_PREFIX", prefix_},
-                                             {"CACHE_KEY_PREFIX", prefix_},
-                                             {"JOBS_KEY_PREFIX", prefix_},
-                                             {"INVENTORY_STRATEGY", "dual"},
-                                             {"ARGON2_MEMLIMIT_BYTES", "8192"},
-                                             {"ARGON2_OPSLIMIT", "1"},
-                                             {"REFRESH_REUSE_GRACE_MS", "0"},
-                                             {"SHOP_NAME", "Scale-out Shop"},
-                                             {"MAIL_FROM", "orders@shop.test"},
-                                             {"SMTP_URL", ""},
-                                             {"MAIL_SPOOL_DIR", (dir_ / "spool").string()},
-                                             {"OUTBOX_POLL_MS", "200"},
-                                             {"LOG_LEVEL", "warn"}};
-        for (const auto& [k, v] : extra) e[k] = v;
-        return e;
+    Env env(const Env& extra) const {
+        Env settings{{"TRUSTED_PROXIES", "127.0.0.1"},
+                     {"INVENTORY_STRATEGY", "dual"},
+                     {"REFRESH_REUSE_GRACE_MS", "0"},
+                     {"SHOP_NAME", "Scale-out Shop"},
+                     {"MAIL_FROM", "orders@shop.test"},
+                     {"SMTP_URL", ""},
+                     {"MAIL_SPOOL_DIR", (dir_ / "spool").string()},
+                     {"OUTBOX_POLL_MS", "200"}};
+        for (const auto& [k, v] : extra) settings[k] = v;
+        return E2EFixture::env(settings);
     }
     // Two servers behind nginx; with `jobs`, also one worker and two schedulers.
-    void start_cluster(const std::map<std::string, std::string>& extra, bool jobs) {
+    void start_cluster(const Env& extra, bool jobs) {
         for (int i = 0; i < 2; ++i) servers_.push_back(std::make_unique<ServerProcess>(env(extra)));
         nginx_ = std::make_unique<Nginx>(dir_ / "nginx", servers_[0]->port(), servers_[1]->port());
         if (!jobs) return;
-        workers_.push_back(std::make_unique<Process>(
-            std::vector<std::string>{EMPORIUM_BINARY, "worker", "--env-file", "/nonexistent"}, env(extra)));
-        workers_.back()->wait_for_line("emporium worker running", 20s);
-        for (int i = 0; i < 2; ++i) {
-            schedulers_.push_back(std::make_unique<Process>(
-                std::vector<std::string>{EMPORIUM_BINARY, "scheduler", "--env-file", "/nonexistent"},
-                env(extra)));
-            schedulers_.back()->wait_for_line("emporium scheduler running", 20s);
-        }
+        workers_.push_back(start_emporium("worker", env(extra)));
+        for (int i = 0; i < 2; ++i) schedulers_.push_back(start_emporium("scheduler", env(extra)));
     }
     // nginx's name of a server: "127.0.0.1:<port>".
     std::string upstream(const std::string& pin) const {
@@ -322,14 +268,13 @@ protected:
                                 const std::string& description,
                                 std::int64_t price,
                                 std::int64_t stock) {
-        json::object p{{"sku", "sku-" + unique_suffix()},
-                       {"name", name},
-                       {"description", description},
-                       {"price_cents", price},
-                       {"stock", stock}};
-        auto r = through(bhttp::verb::post, "/api/v1/products", admin_, json::serialize(p));
-        EXPECT_EQ(r.result_int(), 201U) << r.body();
-        return r.result_int() == 201 ? json_of(r).at("id").as_int64() : 0;
+        return test::create_product(nginx_->port(),
+                                    admin_,
+                                    {{"sku", "sku-" + unique_suffix()},
+                                     {"name", name},
+                                     {"description", description},
+                                     {"price_cents", price},
+                                     {"stock", stock}});
     }
     std::vector<fs::path> mails() const {
         std::vector<fs::path> out;
@@ -364,21 +309,17 @@ protected:
         EXPECT_EQ(r["RateLimit-Remaining"], "0") << what;
         EXPECT_FALSE(r["Retry-After"].empty()) << what;
         if (r[bhttp::field::content_type] == "application/problem+json") {
-            EXPECT_EQ(json_of(r).at("code").as_string(), "rate_limited") << what;
+            EXPECT_EQ(json_object(r).at("code").as_string(), "rate_limited") << what;
         } else {
             ADD_FAILURE() << what << ": not problem+json: " << r[bhttp::field::content_type];
         }
     }
 
-    TestDatabase db_;
-    std::string prefix_;
     fs::path dir_;
     std::vector<std::unique_ptr<ServerProcess>> servers_;
     std::vector<std::unique_ptr<Process>> workers_;
     std::vector<std::unique_ptr<Process>> schedulers_;
     std::unique_ptr<Nginx> nginx_;
-    std::unique_ptr<auth::JwtCodec> codec_;
-    std::string admin_;
 };
 
 TEST_F(ScaleOutE2E, AShopSessionThroughNginxNeedsNoInProcessState) {
@@ -396,50 +337,50 @@ TEST_F(ScaleOutE2E, AShopSessionThroughNginxNeedsNoInProcessState) {
         through(bhttp::verb::post,
                 "/api/v1/auth/register",
                 "",
-                json::serialize(json::object{{"email", email}, {"password", kPassword}, {"name", "Ada"}}),
+                json::serialize(json::object{{"email", email}, {"password", kE2EPassword}, {"name", "Ada"}}),
                 {},
                 kPinA);
     ASSERT_EQ(reg.result_int(), 201U) << reg.body();
     auto login = through(bhttp::verb::post,
                          "/api/v1/auth/login",
                          "",
-                         json::serialize(json::object{{"email", email}, {"password", kPassword}}),
+                         json::serialize(json::object{{"email", email}, {"password", kE2EPassword}}),
                          {},
                          kPinB);
     ASSERT_EQ(login.result_int(), 200U) << login.body();
-    const auto first_tokens = json_of(login);
+    const auto first_tokens = json_object(login);
     const std::string first_refresh(first_tokens.at("refresh_token").as_string());
     std::string bearer = "Bearer " + std::string(first_tokens.at("access_token").as_string());
     auto me = through(bhttp::verb::get, "/api/v1/auth/me", bearer, "", {}, kPinA);
     ASSERT_EQ(me.result_int(), 200U) << me.body();
-    EXPECT_EQ(json_of(me).at("email").as_string(), email);
+    EXPECT_EQ(json_object(me).at("email").as_string(), email);
 
     // Refresh rotation across processes: B issued the pair, A rotates it, B rotates the new one.
     auto second = refresh(first_refresh, kPinA);
     ASSERT_EQ(second.result_int(), 200U) << second.body();
-    const std::string second_refresh(json_of(second).at("refresh_token").as_string());
+    const std::string second_refresh(json_object(second).at("refresh_token").as_string());
     auto third = refresh(second_refresh, kPinB);
     ASSERT_EQ(third.result_int(), 200U) << third.body();
-    const std::string third_refresh(json_of(third).at("refresh_token").as_string());
-    bearer = "Bearer " + std::string(json_of(third).at("access_token").as_string());
+    const std::string third_refresh(json_object(third).at("refresh_token").as_string());
+    bearer = "Bearer " + std::string(json_object(third).at("access_token").as_string());
 
     // Browse and search, balanced over both servers.
     auto page = through(bhttp::verb::get, "/api/v1/products?limit=5");
     ASSERT_EQ(page.result_int(), 200U) << page.body();
     std::set<std::int64_t> listed;
-    const auto page_body = json_of(page);
+    const auto page_body = json_object(page);
     for (const auto& item : page_body.at("items").as_array()) listed.insert(item.at("id").as_int64());
     EXPECT_EQ(listed, (std::set<std::int64_t>{lamp, shelf, cushion}));
     auto detail = through(bhttp::verb::get, "/api/v1/products/" + id_text(shelf));
     ASSERT_EQ(detail.result_int(), 200U) << detail.body();
-    EXPECT_EQ(json_of(detail).at("name").as_string(), "Oak bookshelf");
-    EXPECT_EQ(price_of(json_of(detail)), 18'900);
+    EXPECT_EQ(json_object(detail).at("name").as_string(), "Oak bookshelf");
+    EXPECT_EQ(price_of(json_object(detail)), 18'900);
     const std::string etag(detail[bhttp::field::etag]);
     ASSERT_FALSE(etag.empty());
     auto found = through(bhttp::verb::get, "/api/v1/products?q=bookshelf");
     ASSERT_EQ(found.result_int(), 200U) << found.body();
-    ASSERT_EQ(json_of(found).at("items").as_array().size(), 1U) << found.body();
-    EXPECT_EQ(json_of(found).at("items").at(0).at("id").as_int64(), shelf);
+    ASSERT_EQ(json_object(found).at("items").as_array().size(), 1U) << found.body();
+    EXPECT_EQ(json_object(found).at("items").at(0).at("id").as_int64(), shelf);
 
     // The shared cache (warmed by the reads above) is invalidated for both: a price change made on
     // A is what B serves, for the product and for the search page.
@@ -451,10 +392,10 @@ TEST_F(ScaleOutE2E, AShopSessionThroughNginxNeedsNoInProcessState) {
                            kPinA);
     ASSERT_EQ(patched.result_int(), 200U) << patched.body();
     auto reread = through(bhttp::verb::get, "/api/v1/products/" + id_text(shelf), "", "", {}, kPinB);
-    EXPECT_EQ(price_of(json_of(reread)), 17'900);
+    EXPECT_EQ(price_of(json_object(reread)), 17'900);
     EXPECT_NE(reread[bhttp::field::etag], etag);
     auto researched = through(bhttp::verb::get, "/api/v1/products?q=bookshelf", "", "", {}, kPinB);
-    EXPECT_EQ(price_of(json_of(researched).at("items").at(0)), 17'900);
+    EXPECT_EQ(price_of(json_object(researched).at("items").at(0)), 17'900);
 
     // Order on A; the same request replayed on B gets the same answer and takes stock once.
     const auto order_body = json::serialize(
@@ -465,7 +406,7 @@ TEST_F(ScaleOutE2E, AShopSessionThroughNginxNeedsNoInProcessState) {
     const Headers order_key{{"Idempotency-Key", "order-" + unique_suffix()}};
     auto placed = through(bhttp::verb::post, "/api/v1/orders", bearer, order_body, order_key, kPinA);
     ASSERT_EQ(placed.result_int(), 201U) << placed.body();
-    const auto order = json_of(placed);
+    const auto order = json_object(placed);
     const auto order_id = order.at("id").as_int64();
     EXPECT_EQ(order.at("status").as_string(), "pending_payment");
     EXPECT_EQ(order.at("total_cents").as_int64(), 2 * 17'900 + 4'500);
@@ -475,7 +416,7 @@ TEST_F(ScaleOutE2E, AShopSessionThroughNginxNeedsNoInProcessState) {
     EXPECT_EQ(replayed.body(), placed.body());
     for (const auto& pin : {kPinA, kPinB}) {
         auto p = through(bhttp::verb::get, "/api/v1/products/" + id_text(shelf), "", "", {}, pin);
-        EXPECT_EQ(json_of(p).at("stock").as_int64(), 1) << "stock seen by " << pin;
+        EXPECT_EQ(json_object(p).at("stock").as_int64(), 1) << "stock seen by " << pin;
     }
 
     // Pay on B, replay on A; the worker captures, then sends the e-mail and renders the receipt.
@@ -493,13 +434,13 @@ TEST_F(ScaleOutE2E, AShopSessionThroughNginxNeedsNoInProcessState) {
     ASSERT_TRUE(eventually([&] {
         auto r = through(bhttp::verb::get, order_path + "/payment", bearer);
         last = r.body();
-        return r.result_int() == 200 && json_of(r).at("status").as_string() == "captured";
+        return r.result_int() == 200 && json_object(r).at("status").as_string() == "captured";
     })) << "payment never captured: "
         << last;
     ASSERT_TRUE(eventually([&] {
         auto r = through(bhttp::verb::get, order_path, bearer);
         last = r.body();
-        return r.result_int() == 200 && json_of(r).at("status").as_string() == "paid";
+        return r.result_int() == 200 && json_object(r).at("status").as_string() == "paid";
     })) << "order never paid: "
         << last;
     Res receipt;
@@ -519,7 +460,7 @@ TEST_F(ScaleOutE2E, AShopSessionThroughNginxNeedsNoInProcessState) {
     for (const auto& pin : {kPinA, kPinB}) {
         auto mine = through(bhttp::verb::get, "/api/v1/orders", bearer, "", {}, pin);
         ASSERT_EQ(mine.result_int(), 200U) << mine.body();
-        const auto listing = json_of(mine);
+        const auto listing = json_object(mine);
         const auto& items = listing.at("items").as_array();
         ASSERT_EQ(items.size(), 1U) << mine.body();
         EXPECT_EQ(items.at(0).at("id").as_int64(), order_id);

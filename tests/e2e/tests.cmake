@@ -1,5 +1,5 @@
 # Support shared by the end-to-end tests: starting the real binary, a blocking HTTP client.
-add_library(emporium_e2e_support STATIC e2e/process.cpp e2e/http_client.cpp)
+add_library(emporium_e2e_support STATIC e2e/process.cpp e2e/http_client.cpp e2e/e2e_fixture.cpp)
 target_link_libraries(emporium_e2e_support PUBLIC emporium_test_support PRIVATE emporium_options)
 
 # Starts the real `emporium` binary and talks HTTP to it.

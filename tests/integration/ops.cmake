@@ -6,3 +6,10 @@ emporium_add_test(NAME scaleout_e2e
     LIBS emporium_e2e_support emporium_lib LABELS e2e
     CONCURRENCY "LimitsHoldAcrossServers")
 add_dependencies(scaleout_e2e emporium)
+
+# README.md's curl tour, run as written against a shop made like `make run`'s (seed, serve,
+# worker). Needs bash, curl, jq, openssl and pdftotext.
+emporium_add_test(NAME readme_tour_e2e
+    SOURCES e2e/readme_tour_e2e.cpp
+    LIBS emporium_e2e_support LABELS e2e)
+add_dependencies(readme_tour_e2e emporium)
