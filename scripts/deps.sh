@@ -42,6 +42,7 @@ APT_PACKAGES=(
   python3-aiosmtpd       # a real SMTP server for e-mail tests
   curl
   jq                     # bench scripts parse JSON
+  openssl                # the README tour signs a webhook (openssl dgst -hmac)
   procps
 )
 
