@@ -53,14 +53,6 @@ struct ProductQuery {
 };
 BOOST_DESCRIBE_STRUCT(ProductQuery, (), (q, category, min_price, max_price, in_stock, sort, limit, cursor, explain, facets))
 
-struct PageQuery {
-    std::int64_t limit = kDefaultPageSize;
-    std::optional<std::string> cursor;
-    static constexpr std::array kFields{core::field("limit").range(1, kMaxPageSize).optional().describe("page size, default 20"),
-                                        core::field("cursor").describe("next_cursor of the previous page")};
-};
-BOOST_DESCRIBE_STRUCT(PageQuery, (), (limit, cursor))
-
 ListQuery list_query_of(ProductQuery in) {
     ListQuery q;
     q.q = std::move(in.q);
@@ -210,7 +202,7 @@ asio::awaitable<Reply<Review>> add_review(std::shared_ptr<CatalogService> servic
     co_return co_await service->add_review(in.path.id, caller.user(), std::move(in.body));
 }
 
-asio::awaitable<Reply<ReviewPage>> list_reviews(std::shared_ptr<CatalogService> service, In<ProductRef, PageQuery> in,
+asio::awaitable<Reply<ReviewPage>> list_reviews(std::shared_ptr<CatalogService> service, In<ProductRef, http::PageQuery> in,
                                                 Caller /*caller*/) {
     co_return co_await service->list_reviews(in.path.id, in.query.limit, std::move(in.query.cursor));
 }

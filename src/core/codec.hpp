@@ -91,26 +91,33 @@ std::string type_name(const std::type_info& type);
 
 // ---- rules ----
 
-// Whether T's static member `kSchemaName` / `kSchemaDescription` is its own, not a described
-// base's (a derived type is a schema of its own).
-template <class T>
-bool owns_schema_name() {
+// Whether T's static member named by `get` (kSchemaName, kSchemaDescription) is its own, not a
+// described base's: a derived type is a schema of its own. `get` maps a type tag to the member's
+// address, or to nullptr when the type has none.
+template <class T, class Get>
+bool owns_static(Get get) {
     bool own = true;
     boost::mp11::mp_for_each<boost::describe::describe_bases<T, boost::describe::mod_any_access>>([&](auto b) {
-        using B = typename decltype(b)::type;
-        if constexpr (requires { B::kSchemaName; }) own = own && &B::kSchemaName != &T::kSchemaName;
+        const auto* base = get(std::type_identity<typename decltype(b)::type>{});
+        own = own && (base == nullptr || base != get(std::type_identity<T>{}));
     });
     return own;
 }
-template <class T>
-bool owns_schema_description() {
-    bool own = true;
-    boost::mp11::mp_for_each<boost::describe::describe_bases<T, boost::describe::mod_any_access>>([&](auto b) {
-        using B = typename decltype(b)::type;
-        if constexpr (requires { B::kSchemaDescription; }) own = own && &B::kSchemaDescription != &T::kSchemaDescription;
-    });
-    return own;
-}
+
+inline constexpr auto kSchemaNameOf = []<class U>(std::type_identity<U>) -> const std::string_view* {
+    if constexpr (requires { U::kSchemaName; }) {
+        return &U::kSchemaName;
+    } else {
+        return nullptr;
+    }
+};
+inline constexpr auto kSchemaDescriptionOf = []<class U>(std::type_identity<U>) -> const std::string_view* {
+    if constexpr (requires { U::kSchemaDescription; }) {
+        return &U::kSchemaDescription;
+    } else {
+        return nullptr;
+    }
+};
 
 // The rule of member `name`: T's own, else a described base's.
 template <class T>
@@ -607,7 +614,7 @@ template <Described T>
 json::object SchemaSet::component(Direction direction) {
     std::string name;
     if constexpr (requires { T::kSchemaName; }) {
-        name = owns_schema_name<T>() ? std::string(T::kSchemaName) : detail::type_name(typeid(T));
+        name = owns_static<T>(kSchemaNameOf) ? std::string(T::kSchemaName) : detail::type_name(typeid(T));
     } else {
         name = detail::type_name(typeid(T));
     }
@@ -616,7 +623,7 @@ json::object SchemaSet::component(Direction direction) {
     components_[name] = json::object{};  // a placeholder while members refer back
     json::object s{{"type", "object"}};
     if constexpr (requires { T::kSchemaDescription; }) {
-        if (owns_schema_description<T>()) s["description"] = T::kSchemaDescription;
+        if (owns_static<T>(kSchemaDescriptionOf)) s["description"] = T::kSchemaDescription;
     }
     json::object properties;
     json::array required;

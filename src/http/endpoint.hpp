@@ -20,6 +20,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/describe/class.hpp>
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,15 @@ struct Bytes {
     std::string data;
     std::string content_type;
 };
+
+// ?limit=&cursor= of the keyset-paginated lists.
+struct PageQuery {
+    std::int64_t limit = 20;
+    std::optional<std::string> cursor;
+    static constexpr std::array kFields{core::field("limit").range(1, 100).optional().describe("page size, default 20"),
+                                        core::field("cursor").describe("next_cursor of the previous page")};
+};
+BOOST_DESCRIBE_STRUCT(PageQuery, (), (limit, cursor))
 
 template <class Path = NoInput, class Query = NoInput, class Body = NoInput>
 struct In {

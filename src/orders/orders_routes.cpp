@@ -15,15 +15,6 @@ using http::Caller;
 using http::In;
 using http::Reply;
 
-struct OrderListQuery {
-    std::int64_t limit = kDefaultPageSize;
-    std::optional<std::string> cursor;
-    static constexpr std::array kFields{
-        core::field("limit").range(1, kMaxPageSize).optional().describe("page size, default 20"),
-        core::field("cursor").describe("next_cursor of the previous page")};
-};
-BOOST_DESCRIBE_STRUCT(OrderListQuery, (), (limit, cursor))
-
 asio::awaitable<Reply<Order>> place_order(std::shared_ptr<OrdersService> service, In<http::NoInput, http::NoInput, NewOrder> in,
                                           Caller caller) {
     std::string fingerprint = "POST /api/v1/orders\n" + core::codec::encode(in.body);
@@ -37,7 +28,7 @@ asio::awaitable<Reply<Order>> place_order(std::shared_ptr<OrdersService> service
     co_return stored_reply<Order>(*placed);
 }
 
-asio::awaitable<Reply<OrderPage>> list_orders(std::shared_ptr<OrdersService> service, In<http::NoInput, OrderListQuery> in,
+asio::awaitable<Reply<OrderPage>> list_orders(std::shared_ptr<OrdersService> service, In<http::NoInput, http::PageQuery> in,
                                               Caller caller) {
     co_return co_await service->list_orders(caller.user(), in.query.limit, std::move(in.query.cursor));
 }

@@ -17,15 +17,6 @@ using http::In;
 using http::NoInput;
 using http::Reply;
 
-struct FlaggedQuery {
-    std::int64_t limit = kDefaultFlaggedPage;
-    std::optional<std::string> cursor;
-    static constexpr std::array kFields{
-        core::field("limit").range(1, kMaxFlaggedPage).optional().describe("page size, default 20"),
-        core::field("cursor").describe("next_cursor of the previous page")};
-};
-BOOST_DESCRIBE_STRUCT(FlaggedQuery, (), (limit, cursor))
-
 struct WebhookReceipt {
     bool received = true;
     bool duplicate = false;
@@ -60,7 +51,7 @@ asio::awaitable<Reply<PaymentStatus>> payment(std::shared_ptr<PaymentsService> s
     co_return out;
 }
 
-asio::awaitable<Reply<FlaggedPage>> flagged(std::shared_ptr<PaymentsService> service, In<NoInput, FlaggedQuery> in,
+asio::awaitable<Reply<FlaggedPage>> flagged(std::shared_ptr<PaymentsService> service, In<NoInput, http::PageQuery> in,
                                             Caller /*caller*/) {
     co_return co_await service->flagged(in.query.limit, std::move(in.query.cursor));
 }
