@@ -28,7 +28,7 @@ namespace json = boost::json;
 namespace {
 
 // Bodies up to this size are kept whole; the contract test cannot validate a cut JSON body.
-constexpr std::size_t kMaxTextBody = 4 * 1024 * 1024;
+constexpr std::size_t kMaxTextBody = std::size_t{4} * 1024 * 1024;
 // How much of a binary body (a PDF receipt) is kept.
 constexpr std::size_t kBinaryPrefix = 256;
 
@@ -46,15 +46,15 @@ bool is_utf8(std::string_view s) {
         unsigned smallest = 0;
         if (lead >= 0xC2 && lead <= 0xDF) {
             length = 2;
-            code = lead & 0x1Fu;
+            code = lead & 0x1FU;
             smallest = 0x80;
-        } else if ((lead & 0xF0u) == 0xE0) {
+        } else if ((lead & 0xF0U) == 0xE0) {
             length = 3;
-            code = lead & 0x0Fu;
+            code = lead & 0x0FU;
             smallest = 0x800;
         } else if (lead >= 0xF0 && lead <= 0xF4) {
             length = 4;
-            code = lead & 0x07u;
+            code = lead & 0x07U;
             smallest = 0x10000;
         } else {
             return false;
@@ -62,8 +62,8 @@ bool is_utf8(std::string_view s) {
         if (s.size() - i < length) return false;
         for (std::size_t k = 1; k < length; ++k) {
             auto next = static_cast<unsigned char>(s[i + k]);
-            if ((next & 0xC0u) != 0x80) return false;
-            code = (code << 6) | (next & 0x3Fu);
+            if ((next & 0xC0U) != 0x80) return false;
+            code = (code << 6) | (next & 0x3FU);
         }
         if (code < smallest || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
         i += length;
