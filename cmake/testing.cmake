@@ -20,6 +20,10 @@ function(emporium_add_test)
     if(T_CONCURRENCY)
         emporium_add_test_label(${T_NAME} concurrency "${T_LABELS}" ${T_CONCURRENCY})
     endif()
+    # The contract test (tests/contract/contract.cmake) records what every e2e binary sends.
+    if("e2e" IN_LIST T_LABELS)
+        set_property(GLOBAL APPEND PROPERTY EMPORIUM_E2E_TEST_TARGETS ${T_NAME})
+    endif()
 endfunction()
 
 # Adds `label` to the discovered tests of `target` whose names match one of the regular expressions.

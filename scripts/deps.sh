@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Emporium needs on Debian 12: one pinned list of apt
-# packages (versions as shipped by Debian 12 "bookworm") and the npm packages of package.json.
+# packages (versions as shipped by Debian 12 "bookworm") and the npm packages of package-lock.json.
 # Idempotent: only missing packages are installed. Needs root or sudo for apt.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,8 +69,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Swagger UI for /docs (versions pinned in package.json / package-lock.json).
-if [ ! -f "$root/node_modules/swagger-ui-dist/swagger-ui-bundle.js" ]; then
+# npm packages, versions pinned in package.json / package-lock.json: Swagger UI for /docs, and the
+# contract tests' tools (Redocly CLI, openapi-typescript, TypeScript, ajv, ajv-formats). `npm ci`
+# runs again whenever package-lock.json differs from the one node_modules was installed from (its
+# hash is kept in node_modules), so a pin changed by a pull also changes what is installed.
+lock_hash=$(sha256sum "$root/package-lock.json" | cut -d' ' -f1)
+marker="$root/node_modules/.emporium-package-lock.sha256"
+if [ ! -f "$marker" ] || [ "$(cat "$marker")" != "$lock_hash" ]; then
   echo "deps: installing npm packages"
   (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$lock_hash" >"$marker"
 fi
