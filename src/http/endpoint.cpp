@@ -87,7 +87,8 @@ json::object operation_object(const Operation& op, Shape shape) {
     o["summary"] = op.summary;
     if (!op.description.empty()) o["description"] = op.description;
     o["operationId"] = op.id;
-    if (op.access != Access::kPublic) o["security"] = OpenApi::bearer_security();
+    // Public operations say so (an empty list), so no operation's security is left unstated.
+    o["security"] = op.access != Access::kPublic ? OpenApi::bearer_security() : json::array{};
     auto parameters = std::move(shape.parameters);
     if (op.idempotency_key) {
         parameters.push_back(json::object{

@@ -13,6 +13,8 @@ OpenApi::OpenApi(std::string title, std::string version) {
                                 {"version", std::move(version)},
                                 {"description", "Emporium e-commerce backend API. Errors are RFC 9457 "
                                                 "application/problem+json documents with a stable `code`."}};
+    // Relative: the document describes the server that serves it.
+    doc_["servers"] = json::array{json::object{{"url", "/"}, {"description", "the server serving this document"}}};
     doc_["paths"] = json::object{};
     doc_["tags"] = json::array{};
     json::object problem{
