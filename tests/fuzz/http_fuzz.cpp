@@ -102,7 +102,7 @@ void check_match(const http::Router& router, http::Verb method, std::string_view
     }
     if (match.kind != http::RouteMatch::Kind::kFound) return;
     const auto& route = *match.route;
-    check(route.method == method, "a match is for the request's method");
+    check(route.method() == method, "a match is for the request's method");
     const auto n_params =
         static_cast<std::size_t>(std::count_if(route.segments.begin(), route.segments.end(), is_param));
     check(match.params.size() == n_params, "one value per template parameter");
