@@ -529,8 +529,6 @@ public:
     json::object schema(Direction direction, const Field* rule = nullptr);
 
     const json::object& components() const { return components_; }
-    // Registers a hand-written component (for the few shapes that are not a C++ type).
-    void add(const std::string& name, json::object schema) { components_[name] = std::move(schema); }
 
 private:
     template <Described T>

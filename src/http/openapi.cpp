@@ -44,10 +44,6 @@ void OpenApi::add_operation(const std::string& path, std::string_view method, js
     item.as_object()[method] = std::move(operation);
 }
 
-void OpenApi::add_schema(const std::string& name, json::object schema) {
-    doc_["components"].as_object()["schemas"].as_object()[name] = std::move(schema);
-}
-
 void OpenApi::add_tag(const std::string& name, const std::string& description) {
     doc_["tags"].as_array().push_back(json::object{{"name", name}, {"description", description}});
 }
@@ -68,43 +64,6 @@ json::object OpenApi::document() const {
 
 std::string OpenApi::serialize() const { return core::json_text::serialize(document()); }
 
-json::object OpenApi::problem_ref(std::string_view description) {
-    return json::object{
-        {"description", description},
-        {"content", json::object{{"application/problem+json",
-                                  json::object{{"schema", json::object{{"$ref", "#/components/schemas/Problem"}}}}}}}};
-}
-
-json::object OpenApi::schema_ref(std::string_view name) {
-    return json::object{{"$ref", "#/components/schemas/" + std::string(name)}};
-}
-
-json::object OpenApi::json_body(std::string_view name) {
-    return json::object{{"required", true},
-                        {"content", json::object{{"application/json", json::object{{"schema", schema_ref(name)}}}}}};
-}
-
-json::object OpenApi::json_response(std::string_view description, std::string_view name) {
-    return json::object{{"description", description},
-                        {"content", json::object{{"application/json", json::object{{"schema", schema_ref(name)}}}}}};
-}
-
 json::array OpenApi::bearer_security() { return json::array{json::object{{"bearerAuth", json::array{}}}}; }
-
-json::object OpenApi::parameter(std::string_view name,
-                                std::string_view in,
-                                json::object schema,
-                                std::string_view description,
-                                bool required) {
-    return json::object{{"name", name},
-                        {"in", in},
-                        {"required", required},
-                        {"schema", std::move(schema)},
-                        {"description", description}};
-}
-
-json::object OpenApi::integer_schema() { return json::object{{"type", "integer"}, {"format", "int64"}}; }
-
-json::object OpenApi::string_schema() { return json::object{{"type", "string"}}; }
 
 }  // namespace emporium::http

@@ -1,7 +1,5 @@
 #include "http/types.hpp"
 
-#include "core/json_text.hpp"
-
 #include <charconv>
 
 namespace emporium::http {
@@ -31,10 +29,6 @@ std::optional<std::int64_t> parse_positive_int(std::string_view text, std::int64
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size() || v <= 0 || v > max) return std::nullopt;
     return v;
-}
-
-Response json_response(const RequestContext& ctx, Status status, const boost::json::value& body) {
-    return text_response(ctx, status, core::json_text::serialize(body), "application/json");
 }
 
 }  // namespace emporium::http

@@ -52,7 +52,6 @@ std::optional<std::int64_t> parse_positive_int(std::string_view text,
                                                std::int64_t max = std::numeric_limits<std::int64_t>::max());
 
 // Response helpers. Every response carries the request id.
-Response json_response(const RequestContext& ctx, Status status, const boost::json::value& body);
 Response text_response(const RequestContext& ctx, Status status, std::string body, std::string_view content_type);
 
 }  // namespace emporium::http
