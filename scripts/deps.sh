@@ -35,6 +35,7 @@ APT_PACKAGES=(
   libbenchmark-dev       # 1.7
   clang-14               # fuzz targets (make fuzz): clang++-14 with libFuzzer
   libclang-rt-14-dev     # libclang_rt.fuzzer / asan / ubsan runtimes
+  clang-tidy-14          # make lint (.clang-tidy)
   llvm-14                # llvm-symbolizer, for readable sanitizer stack traces
   wrk                    # load tests (bench/)
   nginx-light            # reference static server (bench/) and the scale-out test

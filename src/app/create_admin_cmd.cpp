@@ -35,8 +35,8 @@ boost::asio::awaitable<core::Result<auth::User>> create_admin_task(core::Config 
 }
 
 std::optional<std::string> read_password() {
-    if (const char* env = std::getenv("EMPORIUM_ADMIN_PASSWORD");
-        env != nullptr && *env != '\0') {  // NOLINT(concurrency-mt-unsafe): single-threaded CLI
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): read once, before any other thread starts
+    if (const char* env = std::getenv("EMPORIUM_ADMIN_PASSWORD"); env != nullptr && *env != '\0') {
         return std::string(env);
     }
     if (::isatty(STDIN_FILENO) != 0) std::cerr << "Password for the new admin: " << std::flush;
@@ -61,7 +61,7 @@ int run_create_admin(const core::Config& config, const CreateAdminOptions& optio
     boost::asio::co_spawn(
         ctx,
         create_admin_task(config, auth::RegisterInput{options.email, *password, options.name}, &cpu),
-        [&](std::exception_ptr e, core::Result<auth::User> r) {
+        [&](const std::exception_ptr& e, core::Result<auth::User> r) {
             failure = e;
             if (!e) result = std::move(r);
         });

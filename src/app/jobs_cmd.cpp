@@ -66,7 +66,7 @@ asio::awaitable<core::Result<void>> settle_payment(std::shared_ptr<payments::Pay
     co_return co_await payments->settle(id);
 }
 
-asio::awaitable<core::Result<void>> rebuild_recommendations(std::shared_ptr<recommend::RecommendService> service, jobs::Job) {
+asio::awaitable<core::Result<void>> rebuild_recommendations(std::shared_ptr<recommend::RecommendService> service, jobs::Job /*job*/) {
     auto report = co_await service->rebuild();
     if (!report && report.error().code == core::Errc::kConflict) {
         core::log::info("recommendations rebuild skipped: another one is running");
@@ -82,7 +82,7 @@ asio::awaitable<core::Result<void>> bump_recommendations(std::shared_ptr<recomme
     co_return co_await service->on_order_paid(id);
 }
 
-asio::awaitable<core::Result<void>> expire_orders(std::shared_ptr<orders::OrdersService> orders, jobs::Job) {
+asio::awaitable<core::Result<void>> expire_orders(std::shared_ptr<orders::OrdersService> orders, jobs::Job /*job*/) {
     const auto expired = co_await orders->expire_due();
     const auto purged = co_await orders->purge_idempotency_keys();
     if (expired > 0 || purged > 0) {
@@ -93,7 +93,7 @@ asio::awaitable<core::Result<void>> expire_orders(std::shared_ptr<orders::Orders
 
 asio::awaitable<core::Result<void>> sweep_outbox(std::shared_ptr<jobs::OutboxRelay> relay,
                                                  std::int64_t retention_days,
-                                                 jobs::Job) {
+                                                 jobs::Job /*job*/) {
     const auto published = co_await relay->publish_pending();
     const auto purged = co_await relay->purge_published(retention_days);
     if (published > 0 || purged > 0) {
@@ -105,7 +105,7 @@ asio::awaitable<core::Result<void>> sweep_outbox(std::shared_ptr<jobs::OutboxRel
 // Deletes catalog change-feed rows older than the retention (the rank indexes read them).
 asio::awaitable<core::Result<void>> purge_catalog_changes(catalog::CatalogStore store,
                                                           std::chrono::seconds retention,
-                                                          jobs::Job) {
+                                                          jobs::Job /*job*/) {
     const auto purged =
         co_await store.purge_rank_changes(std::chrono::duration_cast<std::chrono::microseconds>(retention).count());
     if (purged > 0) core::log::info("catalog change feed purged", {{"rows", purged}});
@@ -259,7 +259,7 @@ int run_scheduler(const core::Config& config) {
     auto queue = std::make_shared<jobs::JobQueue>([r = &redis]() -> redis::Client& { return *r; },
                                                   redis::Keys(config.jobs.key_prefix));
     // A periodic job: its id names the period, so a duplicate is recognisable.
-    auto enqueue = [queue](std::string type, std::string queue_name = "default") {
+    auto enqueue = [queue](const std::string& type, const std::string& queue_name = "default") {
         return [queue, type, queue_name](std::int64_t slot) -> asio::awaitable<void> {
             jobs::Job job;
             job.id = "sched:" + type + ":" + std::to_string(slot);

@@ -13,7 +13,9 @@
 #include <map>
 #include <string>
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
     using namespace emporium;
     if (sodium_init() < 0) {
         std::fprintf(stderr, "libsodium failed to initialise\n");
@@ -118,4 +120,19 @@ int main(int argc, char** argv) {
         return 1;
     }
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // What escapes run() (an allocation failure while parsing options) ends the process with a
+    // message, not with std::terminate.
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "emporium: %s\n", e.what());
+    } catch (...) {
+        std::fprintf(stderr, "emporium: unknown error\n");
+    }
+    return 1;
 }

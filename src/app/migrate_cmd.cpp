@@ -54,7 +54,7 @@ int run_migrate(const core::Config& config, const MigrateOptions& options) {
     std::exception_ptr failure;
     db::MigrateReport report;
     boost::asio::co_spawn(ctx, migrate_all(config, options), [&](std::exception_ptr e, db::MigrateReport r) {
-        failure = e;
+        failure = std::move(e);
         report = std::move(r);
     });
     ctx.run();

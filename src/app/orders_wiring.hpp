@@ -36,7 +36,7 @@ struct OrdersStack {
     std::shared_ptr<inventory::InventoryService> inventory;
     std::shared_ptr<orders::OrdersService> orders;
 
-    OrdersStack(boost::asio::any_io_executor ex, const core::Config& config)
+    OrdersStack(const boost::asio::any_io_executor& ex, const core::Config& config)
         : pool(std::make_unique<db::Pool>(ex, pool_options(config, 1))),
           redis(std::make_unique<redis::Client>(ex, redis_options(config))) {
         auto* r = redis.get();
@@ -53,7 +53,7 @@ struct OrdersStack {
         orders = std::make_shared<orders::OrdersService>(
             orders_settings(config), orders::OrdersStore([p]() -> db::Pool& { return *p; }), inventory);
     }
-    void close() {
+    void close() {  // NOLINT(readability-make-member-function-const): it closes what it owns
         pool->close();
         redis->close();
     }

@@ -45,8 +45,7 @@ boost::asio::awaitable<void> probe_postgres(core::PerContext<db::Pool>* pools) {
 catalog::CatalogCache make_catalog_cache(const core::Config& config, core::PerContext<redis::Client>& clients) {
     catalog::CacheSettings settings;
     settings.enabled = config.cache.enabled;
-    return catalog::CatalogCache([r = &clients]() -> redis::Client& { return r->local(); },
-                                 redis::Keys(config.cache.key_prefix), settings);
+    return {[r = &clients]() -> redis::Client& { return r->local(); }, redis::Keys(config.cache.key_prefix), settings};
 }
 
 boost::asio::awaitable<void> probe_redis(core::PerContext<redis::Client>* clients) { co_await clients->local().ping(); }

@@ -41,7 +41,7 @@ inline int run_command(boost::asio::awaitable<int> task, const char* name) {
     std::exception_ptr failure;
     int code = 1;
     boost::asio::co_spawn(ctx, std::move(task), [&](std::exception_ptr e, int c) {
-        failure = e;
+        failure = std::move(e);
         code = c;
     });
     ctx.run();

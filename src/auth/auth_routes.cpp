@@ -228,7 +228,7 @@ core::Result<std::string> parse_refresh_body(const json::object& body) {
     return std::move(request->refresh_token);
 }
 
-void register_routes(http::Api& api, std::shared_ptr<AuthService> service) {
+void register_routes(http::Api& api, const std::shared_ptr<AuthService>& service) {
     using http::Access;
     using http::Verb;
     auto& openapi = api.openapi();

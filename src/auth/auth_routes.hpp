@@ -23,7 +23,7 @@ inline constexpr const char* kRealm = "emporium";
 
 // POST /register, /login, /refresh, /logout, /logout-all; GET /me; GET /users/{id} (admin), all
 // under /api/v1/auth. The service must outlive the router.
-void register_routes(http::Api& api, std::shared_ptr<AuthService> service);
+void register_routes(http::Api& api, const std::shared_ptr<AuthService>& service);
 
 // The body decoders of those routes (public for tests and fuzzing): the declared types' decoders,
 // which refuse unknown members and return kValidation with every field error at once.

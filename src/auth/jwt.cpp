@@ -7,6 +7,7 @@
 #include <jwt.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdlib>
@@ -35,12 +36,10 @@ core::Error invalid(std::string reason) {
 }
 
 bool is_base64url(std::string_view s) {
-    for (char c : s) {
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                  c == '_';
-        if (!ok) return false;
-    }
-    return true;
+    return std::ranges::all_of(s, [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+               c == '_';
+    });
 }
 
 std::optional<json::object> decode_json_segment(std::string_view segment) {
@@ -68,20 +67,20 @@ std::string hmac_sha256(std::string_view key, std::string_view message) {
 }
 
 std::optional<std::int64_t> int_claim(const json::object& claims, std::string_view name) {
-    auto it = claims.find(name);
+    const auto* it = claims.find(name);
     if (it == claims.end()) return std::nullopt;
     if (it->value().is_int64()) return it->value().as_int64();
     return std::nullopt;
 }
 
 std::optional<std::string_view> string_claim(const json::object& claims, std::string_view name) {
-    auto it = claims.find(name);
+    const auto* it = claims.find(name);
     if (it == claims.end() || !it->value().is_string()) return std::nullopt;
     return std::string_view(it->value().as_string());
 }
 
 bool audience_matches(const json::object& claims, std::string_view audience) {
-    auto it = claims.find("aud");
+    const auto* it = claims.find("aud");
     if (it == claims.end()) return false;
     if (it->value().is_string()) return it->value().as_string() == audience;
     if (it->value().is_array()) {
@@ -160,7 +159,7 @@ std::string JwtCodec::issue(std::int64_t user_id,
     if (rc != 0) throw std::runtime_error("libjwt: building the token failed");
     std::unique_ptr<char, CharDeleter> encoded(jwt_encode_str(token.get()));
     if (!encoded) throw std::runtime_error("libjwt: encoding the token failed");
-    return std::string(encoded.get());
+    return {encoded.get()};
 }
 
 core::Result<AccessClaims> JwtCodec::verify(std::string_view token, Clock::time_point now) const {
@@ -179,7 +178,7 @@ core::Result<AccessClaims> JwtCodec::verify(std::string_view token, Clock::time_
     // 1. Pin the algorithm from the header we parse ourselves, before libjwt looks at the token.
     auto header = decode_json_segment(header_b64);
     if (!header) return invalid("the access token is malformed");
-    auto alg = header->find("alg");
+    auto* alg = header->find("alg");
     if (alg == header->end() || !alg->value().is_string() || alg->value().as_string() != "HS256")
         return invalid("the access token's algorithm is not accepted");
     if (header->contains("crit")) return invalid("the access token's algorithm is not accepted");
@@ -220,7 +219,7 @@ core::Result<AccessClaims> JwtCodec::verify(std::string_view token, Clock::time_
     const auto leeway = settings_.leeway.count();
     if (*exp <= now_s - leeway) return invalid("the access token has expired");
     if (*iat > now_s + leeway) return invalid("the access token was issued in the future");
-    auto nbf = claims->find("nbf");
+    auto* nbf = claims->find("nbf");
     if (nbf != claims->end() && (!nbf->value().is_int64() || nbf->value().as_int64() > now_s + leeway))
         return invalid("the access token is not valid yet");
 

@@ -39,16 +39,16 @@ std::vector<std::string> password_policy_violations(std::string_view password,
     std::vector<std::string> out;
     const auto cps = code_points(password);
     if (cps.size() < kMinPasswordLength)
-        out.push_back("must be at least " + std::to_string(kMinPasswordLength) + " characters long");
+        out.emplace_back("must be at least " + std::to_string(kMinPasswordLength) + " characters long");
     if (cps.size() > kMaxPasswordLength)
-        out.push_back("must be at most " + std::to_string(kMaxPasswordLength) + " characters long");
+        out.emplace_back("must be at most " + std::to_string(kMaxPasswordLength) + " characters long");
     if (!cps.empty() &&
         std::all_of(cps.begin(), cps.end(), [&](std::string_view cp) { return cp == cps.front(); }))
-        out.push_back("must not consist of a single repeated character");
+        out.emplace_back("must not consist of a single repeated character");
     if (!normalised_email.empty()) {
         const auto pw = lower(password);
         const auto local = normalised_email.substr(0, normalised_email.find('@'));
-        if (pw == normalised_email || pw == local) out.push_back("must not be the e-mail address");
+        if (pw == normalised_email || pw == local) out.emplace_back("must not be the e-mail address");
     }
     return out;
 }
@@ -63,7 +63,7 @@ std::string hash_password(std::string_view password, PasswordParams params) {
                               crypto_pwhash_ALG_ARGON2ID13) != 0) {
         throw core::InfraError("password hashing failed (out of memory?)");
     }
-    return std::string(out.data());
+    return {out.data()};
 }
 
 bool verify_password(std::string_view hash, std::string_view password) {

@@ -36,7 +36,7 @@ std::chrono::milliseconds with_jitter(std::chrono::milliseconds ttl, std::chrono
 // while the caller still holds the lock: a write that invalidated in between deleted the lock, so
 // a value read before that write's commit is never stored.
 const redis::Script& fill_script() {
-    static const redis::Script script(
+    static const redis::Script kScript(
         "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end "
         "if ARGV[2] == '1' then "
         "redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) "
@@ -44,13 +44,13 @@ const redis::Script& fill_script() {
         "end "
         "redis.call('DEL', KEYS[1]) "
         "return 1");
-    return script;
+    return kScript;
 }
 
 const redis::Script& release_script() {
-    static const redis::Script script(
+    static const redis::Script kScript(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0");
-    return script;
+    return kScript;
 }
 
 }  // namespace

@@ -156,7 +156,7 @@ asio::awaitable<Reply<ProductView>> get_product(std::shared_ptr<CatalogService> 
         reply.header("ETag", etag_of(product->version));
         co_return reply;
     }
-    co_return product_reply(std::move(*product), http::Status::ok);
+    co_return product_reply(*product, http::Status::ok);
 }
 
 asio::awaitable<Reply<ProductView>> create_product(std::shared_ptr<CatalogService> service,
@@ -165,7 +165,7 @@ asio::awaitable<Reply<ProductView>> create_product(std::shared_ptr<CatalogServic
     auto created = co_await service->create_product(std::move(in.body));
     if (!created) co_return created.error();
     const auto id = created->id;
-    auto reply = product_reply(std::move(*created), http::Status::created);
+    auto reply = product_reply(*created, http::Status::created);
     reply.header("Location", "/api/v1/products/" + std::to_string(id));
     co_return reply;
 }
@@ -177,7 +177,7 @@ asio::awaitable<Reply<ProductView>> patch_product(std::shared_ptr<CatalogService
     if (!patch) co_return patch.error();
     auto updated = co_await service->update_product(in.path.id, std::move(*patch));
     if (!updated) co_return updated.error();
-    co_return product_reply(std::move(*updated), http::Status::ok);
+    co_return product_reply(*updated, http::Status::ok);
 }
 
 asio::awaitable<Reply<http::NoContent>> delete_product(std::shared_ptr<CatalogService> service, In<ProductRef> in,
@@ -236,7 +236,7 @@ core::Result<ListQuery> parse_list_query(const http::RequestContext& ctx) {
     return list_query_of(std::move(query));
 }
 
-void register_routes(http::Api& api, std::shared_ptr<CatalogService> service) {
+void register_routes(http::Api& api, const std::shared_ptr<CatalogService>& service) {
     using http::Access;
     using http::Verb;
     api.openapi().add_tag("catalog", "Categories, products, reviews, ranked search");
@@ -294,7 +294,7 @@ void register_routes(http::Api& api, std::shared_ptr<CatalogService> service) {
              .rate_group = "write",
              .success = http::Status::created,
              .success_description = "created",
-             .errors = {{404, "no such category"}, {409, "sku taken"}},
+             .errors = {{409, "sku taken"}, {422, "invalid fields, or a category_id that does not exist"}},
              .response_headers = {{"Location", "the product's URL"}, {"ETag", "W/\"<version>\""}}},
             create_product, service);
     api.add({.method = Verb::get,
@@ -316,7 +316,9 @@ void register_routes(http::Api& api, std::shared_ptr<CatalogService> service) {
              .access = Access::kAdmin,
              .rate_group = "write",
              .success_description = "updated",
-             .errors = {{404, "no such product or category"}, {412, "version mismatch"}, {422, "no version (If-Match or version)"}},
+             .errors = {{404, "no such product"},
+                        {412, "version mismatch"},
+                        {422, "no version (If-Match or version), or a category_id that does not exist"}},
              .request_headers = {{"If-Match", "W/\"<version>\" (or version in the body)"}},
              .response_headers = {{"ETag", "W/\"<version>\""}}},
             patch_product, service);

@@ -25,7 +25,7 @@ struct ProductRef {
 BOOST_DESCRIBE_STRUCT(ProductRef, (), (id))
 
 // The service must outlive the router.
-void register_routes(http::Api& api, std::shared_ptr<CatalogService> service);
+void register_routes(http::Api& api, const std::shared_ptr<CatalogService>& service);
 
 // The request decoders of those routes (public for tests and fuzzing): the declared types'
 // decoders, with every field error at once (kValidation).

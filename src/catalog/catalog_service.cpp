@@ -682,10 +682,10 @@ asio::awaitable<std::optional<RankError>> rank_text(
         auto matched = co_await store.text_matches_among(q, predicate, std::move(ids));
         std::sort(matched.begin(), matched.end());
         std::vector<RankedId> keep;
-        for (auto& c : block.candidates) {
-            if (std::binary_search(matched.begin(), matched.end(), c.id)) keep.push_back(std::move(c));
+        for (const auto& c : block.candidates) {
+            if (std::binary_search(matched.begin(), matched.end(), c.id)) keep.push_back(c);
         }
-        scan.offer(std::move(keep));
+        scan.offer(keep);
     }
     co_return std::nullopt;
 }
@@ -776,7 +776,7 @@ asio::awaitable<std::optional<RankError>> rank_text_in_process(
     if (index.has_postings()) co_return index.rank(request, scan);
     const double fraction = index.estimate_fraction(request.filters);
     request.fraction = fraction;
-    const double n = static_cast<double>(index.size());
+    const auto n = static_cast<double>(index.size());
     const double matches = fraction * n;
     const double walk_us = 0.08 * std::min(n, static_cast<double>(request.want) / std::max(fraction, 1.0 / 8192.0));
     const double list_us = 300.0 + 1.5 * matches;
@@ -1039,7 +1039,7 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::rank_page(const ListQ
             error = index.rank(pass, scan);
         }
         if (!error) {
-            for (auto& r : scan.results()) ranked.push_back(Ranked{std::move(r), tier});
+            for (const auto& r : scan.results()) ranked.push_back(Ranked{r, tier});
         }
     }
     if (error) {

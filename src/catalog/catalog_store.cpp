@@ -121,7 +121,7 @@ constexpr const char* kRankBaselineCopy =
     "COPY (SELECT id, coalesce(category_id, 0), price_cents, (stock > 0)::int, "
     "(is_active AND deleted_at IS NULL)::int, purchase_count, rating_sum, rating_count, " EMPORIUM_MICROS("created_at")
     ", catalog_lexemes(search_vector), catalog_name_lexemes(search_vector) FROM products) TO STDOUT";
-constexpr std::int64_t kRankLoadTimeoutMs = 30 * 60 * 1000;
+constexpr std::int64_t kRankLoadTimeoutMs = std::int64_t{30} * 60 * 1000;
 constexpr db::Statement kRankLoadTimeout{"catalog.rank_load_timeout",
                                          "SELECT set_config('statement_timeout', $1::text, true)"};
 constexpr db::Statement kRankHistory{

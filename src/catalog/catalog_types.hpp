@@ -86,6 +86,18 @@ struct Product {
 inline constexpr std::string_view kSkuPattern = "[A-Za-z0-9_-]{1,64}";
 inline constexpr std::string_view kCurrencyPattern = "[A-Z]{3}";
 
+// The rules a product's members follow wherever they are written (create and change).
+struct ProductRules {
+    core::Field name = core::field("name").length(1, 200);
+    core::Field description = core::field("description").length(0, 5000);
+    core::Field category_id = core::field("category_id").at_least(1);
+    core::Field price_cents = core::field("price_cents").range(0, kMaxPriceCents);
+    core::Field currency =
+        core::field("currency").length(3, 3).match(kCurrencyPattern, "must be three upper-case letters (ISO 4217)");
+    core::Field stock = core::field("stock").range(0, kMaxStock);
+};
+inline constexpr ProductRules kProductRules{};
+
 struct NewProduct {
     std::string sku;
     std::string name;
@@ -97,12 +109,12 @@ struct NewProduct {
     bool is_active = true;
     static constexpr std::array kFields{
         core::field("sku").length(1, 64).match(kSkuPattern, "must be 1 to 64 characters of A-Z a-z 0-9 - _"),
-        core::field("name").length(1, 200),
-        core::field("description").length(0, 5000).optional(),
-        core::field("category_id").at_least(1),
-        core::field("price_cents").range(0, kMaxPriceCents),
-        core::field("currency").length(3, 3).match(kCurrencyPattern, "must be three upper-case letters (ISO 4217)").optional(),
-        core::field("stock").range(0, kMaxStock).optional(),
+        kProductRules.name,
+        kProductRules.description.optional(),
+        kProductRules.category_id,
+        kProductRules.price_cents,
+        kProductRules.currency.optional(),
+        kProductRules.stock.optional(),
         core::field("is_active").optional()};
 };
 BOOST_DESCRIBE_STRUCT(NewProduct, (), (sku, name, description, category_id, price_cents, currency, stock, is_active))
@@ -131,12 +143,12 @@ struct ProductChanges {
     std::optional<bool> is_active;
     std::optional<std::int64_t> version;
     static constexpr std::array kFields{
-        core::field("name").length(1, 200),
-        core::field("description").length(0, 5000),
-        core::field("category_id").at_least(1),
-        core::field("price_cents").range(0, kMaxPriceCents),
-        core::field("currency").length(3, 3).match(kCurrencyPattern, "must be three upper-case letters (ISO 4217)"),
-        core::field("stock").range(0, kMaxStock).describe("the new absolute stock (the difference is written to the inventory ledger)"),
+        kProductRules.name,
+        kProductRules.description,
+        kProductRules.category_id,
+        kProductRules.price_cents,
+        kProductRules.currency,
+        kProductRules.stock.describe("the new absolute stock (the difference is written to the inventory ledger)"),
         core::field("version").at_least(1).describe("the version being changed, instead of If-Match")};
     static constexpr std::string_view kSchemaName = "ProductPatch";
     static constexpr std::string_view kSchemaDescription = "A partial update: absent members keep their value.";

@@ -62,7 +62,7 @@ core::Metrics::Counter& rows_applied() {
 }  // namespace
 
 RankFeed::RankFeed(CatalogStore store, core::CpuPool& cpu, RankFeedSettings settings)
-    : store_(std::move(store)), cpu_(cpu), settings_(settings), index_(index_options(settings)) {}
+    : store_(std::move(store)), cpu_(cpu), settings_(std::move(settings)), index_(index_options(settings_)) {}
 
 std::int64_t RankFeed::history_micros() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(settings_.cursor_ttl + kHistoryMargin).count();

@@ -125,8 +125,8 @@ bool RankFilters::accepts(const RankInputs& in) const noexcept {
 }
 
 const std::vector<std::int64_t>& facet_price_bands() {
-    static const std::vector<std::int64_t> bands{0, 1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000};
-    return bands;
+    static const std::vector<std::int64_t> kBands{0, 1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000};
+    return kBands;
 }
 
 namespace {
@@ -1076,10 +1076,7 @@ bool RankIndex::sample_has_match(const RankFilters& filters) const {
     const auto& s = *impl_;
     std::shared_lock lock(s.mutex);
     if (!s.build) return false;
-    for (auto d : s.build->sample) {
-        if (s.passes(d, s.inputs[d], filters)) return true;
-    }
-    return false;
+    return std::ranges::any_of(s.build->sample, [&](auto d) { return s.passes(d, s.inputs[d], filters); });
 }
 
 std::optional<RankInputs> RankIndex::inputs(std::int64_t product_id) const {
@@ -1123,17 +1120,18 @@ struct RankScan::State {
     std::vector<std::uint32_t> list;        // kList: dense indices
     std::size_t list_pos = 0;
     std::size_t list_skip_below = 0;        // kList after a switch: positions already scanned
-    bool list_after_switch = false;
     std::size_t visited = 0;
     std::size_t switch_after = std::numeric_limits<std::size_t>::max();
     // A bounded candidate list to enumerate instead when a scan visits too much (made on demand).
     enum class Fallback { kNone, kPrice, kCategories };
     Fallback fallback = Fallback::kNone;
+    // (The flags sit next to `fallback`, where they fill its padding.)
+    bool list_after_switch = false;  // kList is the fallback switched to (list_skip_below applies)
+    bool restricted = false;         // only_ids was given: `only` holds them
     std::size_t price_lo = 0;
     std::size_t price_hi = 0;
     std::vector<const std::vector<std::uint32_t>*> category_lists;
     std::unordered_set<std::uint32_t> only;             // only_ids as dense indices (kList)
-    bool restricted = false;
 
     std::vector<RankedId> heap;  // the best `want`, worst on top
     double bound = kInfinity;    // upper bound of every candidate not yet produced
@@ -1362,12 +1360,10 @@ std::optional<RankError> RankIndex::begin(const RankRequest& request, RankScan& 
         for (auto d : s.changed_since_build) as_of.emplace(d, std::nullopt);
     } else {
         std::size_t boundary = s.trimmed;
-        for (auto it = s.batches.rbegin(); it != s.batches.rend(); ++it) {
-            if (it->snapshot.within(st->snapshot)) {
-                boundary = it->end;
-                break;
-            }
-        }
+        const auto newest = std::find_if(s.batches.rbegin(), s.batches.rend(), [&](const Batch& batch) {
+            return batch.snapshot.within(st->snapshot);
+        });
+        if (newest != s.batches.rend()) boundary = newest->end;
         const auto start = std::max(s.trimmed, std::min(boundary, b.history_end));
         for (std::size_t i = start; i < s.history_end(); ++i) {
             const auto& e = s.entry(i);
@@ -1525,7 +1521,7 @@ RankScan::Block RankScan::next(std::size_t n) {
     return block;
 }
 
-void RankScan::offer(std::vector<RankedId> matched) {
+void RankScan::offer(const std::vector<RankedId>& matched) {
     if (!state_) return;
     for (const auto& r : matched) state_->push(r);
 }
@@ -1809,7 +1805,8 @@ FacetCounts RankIndex::Impl::count_positions(const Build& b,
     if (view.size() > 4 * exact_limit) {
         const std::size_t step = std::max<std::size_t>(1, view.size() / kSampled);
         run(step);
-        const double scale = static_cast<double>(view.size()) / static_cast<double>((view.size() + step - 1) / step);
+        const std::size_t sampled = (view.size() + step - 1) / step;  // every step-th row, rounded up
+        const double scale = static_cast<double>(view.size()) / static_cast<double>(sampled);
         if (static_cast<double>(total) * scale > 2.0 * static_cast<double>(exact_limit)) {
             return to_tally().finish(scale, true);
         }

@@ -151,7 +151,7 @@ public:
     // Up to about `n` further candidates (the first block also carries every changed product).
     Block next(std::size_t n);
     // The candidates of the last block that matched (any subset of it).
-    void offer(std::vector<RankedId> matched);
+    void offer(const std::vector<RankedId>& matched);
     bool done() const;
     // The best `want` results, ordered.
     std::vector<RankedId> results() const;

@@ -161,13 +161,13 @@ constexpr bool allows_unknown() {
 
 template <DescribedEnum E>
 const std::vector<std::pair<E, std::string>>& enum_names() {
-    static const auto names = [] {
+    static const auto kNames = [] {
         std::vector<std::pair<E, std::string>> out;
         boost::mp11::mp_for_each<boost::describe::describe_enumerators<E>>(
             [&](auto d) { out.emplace_back(d.value, detail::snake_name(d.name)); });
         return out;
     }();
-    return names;
+    return kNames;
 }
 
 template <DescribedEnum E>

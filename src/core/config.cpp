@@ -186,8 +186,9 @@ std::int64_t ConfigSource::get_int(const std::string& key, std::int64_t fallback
     auto v = get(key);
     if (!v || v->empty()) return fallback;
     std::int64_t out = 0;
-    const char* first = v->data();
-    const char* last = v->data() + v->size();
+    const std::string_view text = *v;
+    const char* first = text.data();
+    const char* last = text.data() + text.size();
     auto [ptr, ec] = std::from_chars(first, last, out);
     if (ec != std::errc{} || ptr != last)
         throw ConfigError(key + ": expected an integer, got '" + *v + "'");
@@ -223,8 +224,10 @@ Config Config::load(const ConfigSource& src) {
     h.port = static_cast<std::uint16_t>(src.get_int("HTTP_PORT", h.port, 0, 65535));
     h.threads = static_cast<unsigned>(src.get_int("HTTP_THREADS", 0, 0, 256));
     if (h.threads == 0) h.threads = std::max(1U, std::thread::hardware_concurrency());
-    h.body_limit = static_cast<std::size_t>(src.get_int("HTTP_BODY_LIMIT", 1024 * 1024, 1024, 1LL << 30));
-    h.header_limit = static_cast<std::size_t>(src.get_int("HTTP_HEADER_LIMIT", 16 * 1024, 1024, 1LL << 20));
+    h.body_limit =
+        static_cast<std::size_t>(src.get_int("HTTP_BODY_LIMIT", std::int64_t{1024} * 1024, 1024, 1LL << 30));
+    h.header_limit =
+        static_cast<std::size_t>(src.get_int("HTTP_HEADER_LIMIT", std::int64_t{16} * 1024, 1024, 1LL << 20));
     h.header_timeout = src.get_ms("HTTP_HEADER_TIMEOUT_MS", 10'000);
     h.idle_timeout = src.get_ms("HTTP_IDLE_TIMEOUT_MS", 60'000);
     h.request_timeout = src.get_ms("HTTP_REQUEST_TIMEOUT_MS", 10'000);
@@ -308,7 +311,7 @@ Config Config::load(const ConfigSource& src) {
         throw ConfigError("CATALOG_SYNC: expected notify or request");
     c.catalog.cursor_ttl = std::chrono::seconds(src.get_int("CATALOG_CURSOR_TTL_S", 900, 60, 86'400));
     c.catalog.changes_retention =
-        std::chrono::seconds(src.get_int("CATALOG_CHANGES_RETENTION_S", 3'600, 60, 7 * 86'400));
+        std::chrono::seconds(src.get_int("CATALOG_CHANGES_RETENTION_S", 3'600, 60, std::int64_t{7} * 86'400));
     if (c.catalog.changes_retention < c.catalog.cursor_ttl + std::chrono::minutes(5))
         throw ConfigError("CATALOG_CHANGES_RETENTION_S must be at least CATALOG_CURSOR_TTL_S + 300");
 

@@ -47,8 +47,8 @@ struct HttpConfig {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8080;
     unsigned threads = 0;  // 0 = one per core
-    std::size_t body_limit = 1024 * 1024;
-    std::size_t header_limit = 16 * 1024;
+    std::size_t body_limit = std::size_t{1024} * 1024;
+    std::size_t header_limit = std::size_t{16} * 1024;
     std::chrono::milliseconds header_timeout{10'000};
     std::chrono::milliseconds idle_timeout{60'000};
     std::chrono::milliseconds request_timeout{10'000};
@@ -226,7 +226,7 @@ struct Config {
     RecommendConfig recommend;
 
     // Reads every variable documented in .env.example; throws ConfigError on invalid values.
-    static Config load(const ConfigSource& source);
+    static Config load(const ConfigSource& src);
 };
 
 }  // namespace emporium::core

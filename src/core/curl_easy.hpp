@@ -11,8 +11,8 @@ namespace emporium::core::curl {
 // curl_global_init is not thread-safe; a function-local static runs it exactly once, and it is
 // never undone (its users live as long as the process). Returns its result on every call.
 inline CURLcode global_init() {
-    static const CURLcode result = curl_global_init(CURL_GLOBAL_DEFAULT);
-    return result;
+    static const CURLcode kResult = curl_global_init(CURL_GLOBAL_DEFAULT);
+    return kResult;
 }
 
 struct EasyDeleter {

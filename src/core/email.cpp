@@ -122,7 +122,7 @@ std::optional<std::string> normalise_email(std::string_view email) {
 
 char32_t fold_code_point(char32_t c) {
     if (c < 0x80) return static_cast<char32_t>(ascii_lower(static_cast<char>(c)));
-    if (const auto l = utf8_ctype(); l != static_cast<locale_t>(nullptr)) {
+    if (auto* const l = utf8_ctype(); l != static_cast<locale_t>(nullptr)) {
         return static_cast<char32_t>(towlower_l(static_cast<wint_t>(c), l));
     }
     if (c == 0x212A) return U'k';  // KELVIN SIGN

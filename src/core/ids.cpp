@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string_view>
 
 namespace emporium::core {
 
@@ -18,7 +19,7 @@ std::string random_hex_id() {
     randombytes_buf(raw.data(), raw.size());
     std::array<char, 33> hex{};
     sodium_bin2hex(hex.data(), hex.size(), raw.data(), raw.size());
-    return std::string(hex.data(), 32);
+    return {hex.data(), 32};
 }
 
 std::string request_id() {
@@ -41,12 +42,12 @@ std::string request_id() {
         s[3] = rotl(s[3], 45);
         return result;
     };
-    static constexpr char kHex[] = "0123456789abcdef";
+    static constexpr std::string_view kHex = "0123456789abcdef";
     std::string out(32, '0');
-    for (int half = 0; half < 2; ++half) {
+    for (std::size_t half = 0; half < 2; ++half) {
         auto v = next();
-        for (int i = 0; i < 16; ++i) {
-            out[static_cast<std::size_t>(half * 16 + i)] = kHex[v & 0xFU];
+        for (std::size_t i = 0; i < 16; ++i) {
+            out[half * 16 + i] = kHex[v & 0xFU];
             v >>= 4U;
         }
     }

@@ -1,5 +1,6 @@
 #include "core/metrics.hpp"
 
+#include <array>
 #include <cstdio>
 #include <stdexcept>
 
@@ -23,9 +24,9 @@ std::string escape_label(const std::string& v) {
 }
 
 std::string format_double(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", v);
-    return buf;
+    std::array<char, 32> buf{};
+    std::snprintf(buf.data(), buf.size(), "%g", v);
+    return buf.data();
 }
 
 // Inserts `extra` (like le="0.5") into a rendered label set.
@@ -115,14 +116,19 @@ std::string Metrics::render() const {
                     std::uint64_t cumulative = 0;
                     for (std::size_t i = 0; i < Histogram::kBuckets.size(); ++i) {
                         cumulative += h->buckets_[i].load(std::memory_order_relaxed);
-                        out += name + "_bucket" + with_label(labels, "le=\"" + format_double(Histogram::kBuckets[i]) + "\"") +
-                               " " + std::to_string(cumulative) + "\n";
+                        const auto le = "le=\"" + format_double(Histogram::kBuckets[i]) + "\"";
+                        out.append(name).append("_bucket").append(with_label(labels, le));
+                        out.append(" ").append(std::to_string(cumulative)).append("\n");
                     }
                     auto count = h->count();
-                    out += name + "_bucket" + with_label(labels, "le=\"+Inf\"") + " " + std::to_string(count) + "\n";
-                    out += name + "_sum" + labels + " " +
-                           format_double(static_cast<double>(h->sum_micros_.load(std::memory_order_relaxed)) / 1e6) + "\n";
-                    out += name + "_count" + labels + " " + std::to_string(count) + "\n";
+                    out.append(name).append("_bucket").append(with_label(labels, "le=\"+Inf\""));
+                    out.append(" ").append(std::to_string(count)).append("\n");
+                    out.append(name).append("_sum").append(labels).append(" ");
+                    out.append(format_double(
+                        static_cast<double>(h->sum_micros_.load(std::memory_order_relaxed)) / 1e6));
+                    out.append("\n");
+                    out.append(name).append("_count").append(labels).append(" ");
+                    out.append(std::to_string(count)).append("\n");
                 }
                 break;
         }

@@ -12,7 +12,7 @@ namespace emporium::core {
 namespace detail {
 struct LogExceptionHandler {
     std::string task;
-    void operator()(std::exception_ptr e) const {
+    void operator()(const std::exception_ptr& e) const {
         if (!e) return;
         try {
             std::rethrow_exception(e);

@@ -420,14 +420,14 @@ bool is_transactional(const MigrationFile& f) {
 // Reading a handful of small files at startup (the migrate command, test setup) is not I/O-thread
 // work worth offloading.
 std::vector<MigrationFile> read_migrations(const std::string& dir) {
-    static const std::regex pattern(R"(^(\d{4})_[a-z0-9_]+\.sql$)");
+    static const std::regex kPattern(R"(^(\d{4})_[a-z0-9_]+\.sql$)");
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) throw MigrationError("migrations directory " + dir + " does not exist");
     std::vector<MigrationFile> files;
     for (const auto& entry : fs::directory_iterator(dir)) {
         const std::string name = entry.path().filename().string();
         std::smatch m;
-        if (!entry.is_regular_file() || !std::regex_match(name, m, pattern)) continue;
+        if (!entry.is_regular_file() || !std::regex_match(name, m, kPattern)) continue;
         std::ifstream in(entry.path(), std::ios::binary);
         if (!in) throw MigrationError("cannot read migration " + name);
         std::ostringstream text;

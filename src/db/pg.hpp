@@ -30,8 +30,8 @@ using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 // ---- errors (the one place SQLSTATE is mapped) -------------------------------------------------
 class DbError : public core::InfraError {
 public:
-    DbError(std::string message, std::string sqlstate, std::string constraint = {})
-        : core::InfraError(std::move(message)), sqlstate_(std::move(sqlstate)), constraint_(std::move(constraint)) {}
+    DbError(const std::string& message, std::string sqlstate, std::string constraint = {})
+        : core::InfraError(message), sqlstate_(std::move(sqlstate)), constraint_(std::move(constraint)) {}
     const std::string& sqlstate() const { return sqlstate_; }
     // Name of the violated constraint for integrity errors (23xxx), else empty. Lets a store tell
     // e.g. a duplicate e-mail from a duplicate idempotency key without parsing messages.
@@ -68,14 +68,14 @@ public:
 // Throws the right subclass for a SQLSTATE: 40001/40P01 → RetryableDbError; empty, class 08 and
 // 57P01..57P03 → ConnectionLostError; 57014 (statement_timeout fired on the server) →
 // QueryTimeoutError; anything else → DbError.
-[[noreturn]] void throw_db_error(std::string message, std::string sqlstate, std::string constraint = {});
+[[noreturn]] void throw_db_error(const std::string& message, std::string sqlstate, std::string constraint = {});
 
 // ---- parameters ---------------------------------------------------------------------------------
 // One text-format parameter; std::nullopt is SQL NULL. Converting constructors make
 // `{id, name, std::nullopt}` a valid Params list.
 class Param {
 public:
-    Param(std::nullopt_t) {}  // NOLINT(google-explicit-constructor)
+    Param(std::nullopt_t /*null*/) {}  // NOLINT(google-explicit-constructor)
     Param(std::string v) : value_(std::move(v)) {}  // NOLINT(google-explicit-constructor)
     Param(std::string_view v) : value_(std::string(v)) {}  // NOLINT(google-explicit-constructor)
     Param(const char* v) : value_(std::string(v)) {}  // NOLINT(google-explicit-constructor)
@@ -310,8 +310,8 @@ private:
 // queued on the connection before it returns to the pool.
 class Transaction {
 public:
-    Transaction(Transaction&&) noexcept;
-    Transaction& operator=(Transaction&&) noexcept;
+    Transaction(Transaction&& other) noexcept;
+    Transaction& operator=(Transaction&& other) noexcept;
     ~Transaction();
 
     boost::asio::awaitable<QueryResult> query(Statement stmt, Params params = {});

@@ -542,7 +542,7 @@ void Session::fail_connection(std::string_view why) {
 void Session::fail_connection_and_throw(std::string_view why) {
     std::string message = "pg: connection lost: " + std::string(why) + " (" + trimmed_error(conn_) + ")";
     fail_connection(why);
-    throw ConnectionLostError(std::move(message), "08006");
+    throw ConnectionLostError(message, "08006");
 }
 
 void Session::close() {

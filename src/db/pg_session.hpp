@@ -42,7 +42,7 @@ struct PgResultDeleter {
 using PgResultPtr = std::unique_ptr<PGresult, PgResultDeleter>;
 
 // The exception for a SQLSTATE (see throw_db_error), as an exception_ptr.
-std::exception_ptr make_db_error(std::string message, std::string sqlstate, std::string constraint = {});
+std::exception_ptr make_db_error(const std::string& message, std::string sqlstate, std::string constraint = {});
 // The exception for a failed PGresult; `conn` decides whether an error without SQLSTATE means the
 // connection is gone.
 std::exception_ptr error_from_result(const PGresult* res, const PGconn* conn, std::string_view statement);

@@ -152,19 +152,19 @@ std::string format_timestamp(Timestamp t) {
 
 namespace detail {
 
-std::exception_ptr make_db_error(std::string message, std::string sqlstate, std::string constraint) {
+std::exception_ptr make_db_error(const std::string& message, std::string sqlstate, std::string constraint) {
     if (sqlstate == "40001" || sqlstate == "40P01") {
         return std::make_exception_ptr(
-            RetryableDbError(std::move(message), std::move(sqlstate), std::move(constraint)));
+            RetryableDbError(message, std::move(sqlstate), std::move(constraint)));
     }
     if (sqlstate.empty() || sqlstate.starts_with("08") || sqlstate == "57P01" || sqlstate == "57P02" ||
         sqlstate == "57P03") {
-        return std::make_exception_ptr(ConnectionLostError(std::move(message), std::move(sqlstate)));
+        return std::make_exception_ptr(ConnectionLostError(message, std::move(sqlstate)));
     }
     // We only ever cancel statements through statement_timeout (set a little below query_timeout),
     // so a cancellation is the server-side half of our own timeout.
     if (sqlstate == "57014") return std::make_exception_ptr(QueryTimeoutError(message));
-    return std::make_exception_ptr(DbError(std::move(message), std::move(sqlstate), std::move(constraint)));
+    return std::make_exception_ptr(DbError(message, std::move(sqlstate), std::move(constraint)));
 }
 
 std::exception_ptr error_from_result(const PGresult* res, const PGconn* conn, std::string_view statement) {
@@ -178,13 +178,13 @@ std::exception_ptr error_from_result(const PGresult* res, const PGconn* conn, st
     if (!sqlstate.empty()) message += " (SQLSTATE " + sqlstate + ")";
     // A client-side error with the connection gone (EOF, reset) carries no SQLSTATE.
     if (sqlstate.empty() && conn != nullptr && PQstatus(conn) == CONNECTION_BAD) {
-        return std::make_exception_ptr(ConnectionLostError(std::move(message), ""));
+        return std::make_exception_ptr(ConnectionLostError(message, ""));
     }
     if (sqlstate.empty()) {
         // libpq rejected something locally on a healthy connection (e.g. bad parameter count).
-        return std::make_exception_ptr(DbError(std::move(message), ""));
+        return std::make_exception_ptr(DbError(message, ""));
     }
-    return make_db_error(std::move(message), std::move(sqlstate), constraint != nullptr ? constraint : "");
+    return make_db_error(message, std::move(sqlstate), constraint != nullptr ? constraint : "");
 }
 
 QueryResult make_result(PgResultPtr res) {
@@ -195,9 +195,9 @@ QueryResult make_result(PgResultPtr res) {
 
 }  // namespace detail
 
-void throw_db_error(std::string message, std::string sqlstate, std::string constraint) {
+void throw_db_error(const std::string& message, std::string sqlstate, std::string constraint) {
     std::rethrow_exception(
-        detail::make_db_error(std::move(message), std::move(sqlstate), std::move(constraint)));
+        detail::make_db_error(message, std::move(sqlstate), std::move(constraint)));
 }
 
 // ---- parameters -----------------------------------------------------------------------------------

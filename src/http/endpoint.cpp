@@ -132,7 +132,7 @@ json::object operation_object(const Operation& op, Shape shape) {
     auto errors = implied_errors(op, shape);
     for (const auto& e : op.errors) {
         auto& text = errors[e.status];
-        text = text.empty() ? e.description : e.description + "; " + text;
+        text = text.empty() ? e.description : std::string(e.description).append("; ").append(text);
     }
     for (const auto& [status, description] : errors) {
         // Statuses below 400 (304, 303) have no body.
@@ -179,6 +179,9 @@ Response respond_error(const Caller& caller, const core::Error& error,
                        const std::vector<std::pair<std::string, std::string>>& headers) {
     auto res = problem_response(caller.version, caller.request_id, error);
     for (const auto& [k, v] : headers) res.set(k, v);
+    // Every 503 says when to come back, as the document promises.
+    if (res.result() == Status::service_unavailable && res[bhttp::field::retry_after].empty())
+        res.set(bhttp::field::retry_after, "1");
     return res;
 }
 

@@ -94,12 +94,12 @@ public:
         }
     }
     // A body already encoded elsewhere (a replayed idempotent answer): sent as it is.
-    static Reply encoded(unsigned status, std::string body, std::string content_type) {
+    static Reply encoded(unsigned status, std::string body, std::string_view content_type) {
         Reply r{core::Error{}};
         r.error_.reset();
         r.status_ = static_cast<Status>(status);
-        r.body_ = std::move(body);
-        r.content_type_ = std::move(content_type);
+        r.body_.emplace(std::move(body));
+        r.content_type_ = content_type;
         return r;
     }
 
@@ -191,14 +191,14 @@ boost::json::object operation_object(const Operation& op, Shape shape);
 Caller caller_of(const RequestContext& ctx, const Operation& op);
 // Path and query parameters and the Idempotency-Key header; nullopt when all are valid.
 template <class P, class Q>
-std::optional<core::Error> decode_parameters(const RequestContext& ctx, const Operation& op, P& path, Q& query);
+std::optional<core::Error> decode_parameters(const RequestContext& ctx, P& path, Q& query);
 std::optional<core::Error> check_idempotency_key(const RequestContext& ctx, Caller& caller);
 // Parses the body as a JSON object (400 when it is not one).
 core::Result<boost::json::value> body_value(const RequestContext& ctx);
 std::string_view body_text(const RequestContext& ctx);
 
 template <class P, class Q>
-std::optional<core::Error> decode_parameters(const RequestContext& ctx, const Operation& op, P& path, Q& query) {
+std::optional<core::Error> decode_parameters(const RequestContext& ctx, P& path, Q& query) {
     core::codec::Errors errors;
     core::codec::read_params(ctx.path_params, path, errors);
     if (!errors.empty())
@@ -206,7 +206,6 @@ std::optional<core::Error> decode_parameters(const RequestContext& ctx, const Op
     core::codec::read_params(ctx.query_params, query, errors);
     if (!errors.empty())
         return core::make_error(core::Errc::kValidation, "the request has invalid query parameters", std::move(errors));
-    (void)op;
     return std::nullopt;
 }
 
@@ -261,7 +260,7 @@ public:
         router_.add(operation, [operation, fn, state](RequestContext& ctx) -> boost::asio::awaitable<Response> {
             In<P, Q, B> in;
             Caller caller = detail::caller_of(ctx, *operation);
-            auto error = detail::decode_parameters(ctx, *operation, in.path, in.query);
+            auto error = detail::decode_parameters(ctx, in.path, in.query);
             if (!error && operation->idempotency_key) error = detail::check_idempotency_key(ctx, caller);
             if (!error) {
                 if constexpr (std::is_same_v<B, Bytes>) {

@@ -15,7 +15,7 @@ Status status_for(core::Errc code) {
         case Errc::kBadRequest: return Status::bad_request;
         case Errc::kNotFound: return Status::not_found;
         case Errc::kMethodNotAllowed: return Status::method_not_allowed;
-        case Errc::kConflict: return Status::conflict;
+        case Errc::kConflict:
         case Errc::kOutOfStock: return Status::conflict;
         case Errc::kUnauthorized: return Status::unauthorized;
         case Errc::kForbidden: return Status::forbidden;

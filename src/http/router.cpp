@@ -58,7 +58,7 @@ void Router::add(std::shared_ptr<const Operation> operation, Handler handler) {
     const auto& path = operation->path;
     const auto method = operation->method;
     if (path.empty() || path.front() != '/') throw std::invalid_argument("route must start with '/': " + path);
-    Route r{{}, std::move(handler), operation};
+    Route r{{}, std::move(handler), std::move(operation)};
     for (auto seg : split_path(path)) {
         if (seg.find_first_of("{}") != std::string_view::npos && !is_param(seg))
             throw std::invalid_argument("malformed route segment in " + path);

@@ -271,10 +271,10 @@ void Server::wait_drained(std::shared_ptr<asio::steady_timer> timer, std::chrono
         on_drained();
         return;
     }
-    timer->expires_after(20ms);
-    timer->async_wait([this, timer, until, on_drained = std::move(on_drained)](boost::system::error_code) mutable {
-        wait_drained(timer, until, std::move(on_drained));
-    });
+    auto& t = *timer;
+    t.expires_after(20ms);
+    t.async_wait([this, timer = std::move(timer), until, on_drained = std::move(on_drained)](
+                     boost::system::error_code /*ec*/) mutable { wait_drained(timer, until, std::move(on_drained)); });
 }
 
 asio::awaitable<void> run_session(Server* server, tcp::socket socket) {

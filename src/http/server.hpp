@@ -25,7 +25,7 @@ struct Exchange;
 
 // Runs before the route handler, in registration order. Returning a response short-circuits the
 // chain (rate limiting, authentication). May add headers through `extra_headers`.
-struct MiddlewareResult {
+struct MiddlewareResult {  // NOLINT(bugprone-exception-escape): Beast's response moves without throwing but is not declared noexcept
     std::optional<Response> response;
     std::vector<std::pair<std::string, std::string>> extra_headers;
 };

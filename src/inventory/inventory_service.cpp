@@ -380,9 +380,10 @@ asio::awaitable<void> InventoryService::take_many_in(
 }
 
 asio::awaitable<void> InventoryService::settle(Hold hold, bool committed) {
-    for (auto it = hold.locks.rbegin(); it != hold.locks.rend(); ++it) {
-        Lock lock = std::move(*it);
-        co_await redlock_->release(std::move(lock));
+    // Released in the reverse order of taking. The std::ranges::reverse_view that modernize-loop-convert
+    // suggests does not compile with clang 14 and libstdc++ 12.
+    for (auto it = hold.locks.rbegin(); it != hold.locks.rend(); ++it) {  // NOLINT(modernize-loop-convert): above
+        co_await redlock_->release(std::move(*it));
     }
     if (hold.redis_reserved && !committed) co_await mirror_add(hold.lines);
     if (committed) co_await invalidate(hold.lines);

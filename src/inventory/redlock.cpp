@@ -45,19 +45,19 @@ std::chrono::milliseconds jitter() {
 class LocalQueue {
 public:
     struct Waiter {
-        explicit Waiter(asio::any_io_executor ex) : ready(std::move(ex), 1) {}
+        explicit Waiter(const asio::any_io_executor& ex) : ready(ex, 1) {}
         asio::experimental::concurrent_channel<void(boost::system::error_code)> ready;
     };
 
     // Enters at once (nullptr) or returns the waiter to await; it is signalled when its turn came.
-    std::shared_ptr<Waiter> enter(const std::string& key, asio::any_io_executor ex) {
+    std::shared_ptr<Waiter> enter(const std::string& key, const asio::any_io_executor& ex) {
         const std::lock_guard guard(mutex_);
         auto& gate = gates_[key];
         if (!gate.held) {
             gate.held = true;
             return nullptr;
         }
-        gate.waiting.push_back(std::make_shared<Waiter>(std::move(ex)));
+        gate.waiting.push_back(std::make_shared<Waiter>(ex));
         return gate.waiting.back();
     }
 

@@ -123,6 +123,7 @@ std::string JobQueue::enqueued_key(std::string_view job_id) const { return keys_
 
 asio::awaitable<void> JobQueue::ensure_groups() {
     std::vector<std::vector<std::string>> commands;
+    commands.reserve(kQueues.size());
     for (auto q : kQueues) {
         commands.push_back(redis::cmd("XGROUP", "CREATE", stream_key(q), kConsumerGroup, "0", "MKSTREAM"));
     }
@@ -214,6 +215,7 @@ asio::awaitable<std::vector<Job>> JobQueue::reclaim(std::string consumer,
 asio::awaitable<std::vector<Job>> JobQueue::with_delivery_counts(std::string queue, std::vector<Job> jobs) {
     if (jobs.empty()) co_return jobs;
     std::vector<std::vector<std::string>> commands;
+    commands.reserve(jobs.size());
     for (const auto& job : jobs) {
         commands.push_back(redis::cmd("XPENDING", stream_key(queue), kConsumerGroup, job.stream_id, job.stream_id, "1"));
     }

@@ -79,7 +79,7 @@ asio::awaitable<Reply<Requeued>> retry_dead(std::shared_ptr<JobQueue> queue, In<
 
 }  // namespace
 
-void register_routes(http::Api& api, std::shared_ptr<JobQueue> queue) {
+void register_routes(http::Api& api, const std::shared_ptr<JobQueue>& queue) {
     using http::Access;
     using http::Verb;
     api.openapi().add_tag("jobs", "Background job queues (admin)");

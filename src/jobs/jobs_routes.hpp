@@ -10,6 +10,6 @@
 namespace emporium::jobs {
 
 // The queue must outlive the router.
-void register_routes(http::Api& api, std::shared_ptr<JobQueue> queue);
+void register_routes(http::Api& api, const std::shared_ptr<JobQueue>& queue);
 
 }  // namespace emporium::jobs

@@ -88,7 +88,7 @@ bool is_permanent(const core::Error& error) {
     }
 }
 
-Worker::Worker(asio::any_io_executor ex,
+Worker::Worker(const asio::any_io_executor& ex,
                WorkerSettings settings,
                std::shared_ptr<JobQueue> queue,
                redis::ClientOptions blocking_client)
@@ -194,7 +194,7 @@ asio::awaitable<void> Worker::dispatch(Job job) {
     } else {
         if (settings_.handler_delay.count() > 0) co_await sleep_for(settings_.handler_delay);
         auto race = std::make_shared<Race>(ex_, policy.timeout);
-        auto on_done = [race](std::exception_ptr e, core::Result<void> r) {
+        auto on_done = [race](const std::exception_ptr& e, const core::Result<void>& r) {
             race->done = true;
             if (race->timed_out) {
                 // Settled already as timed out: the late outcome is dropped (handlers are

@@ -44,7 +44,7 @@ struct WorkerSettings {
 
 class Worker {
 public:
-    Worker(boost::asio::any_io_executor ex,
+    Worker(const boost::asio::any_io_executor& ex,
            WorkerSettings settings,
            std::shared_ptr<JobQueue> queue,
            redis::ClientOptions blocking_client);

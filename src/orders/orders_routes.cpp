@@ -47,7 +47,7 @@ asio::awaitable<Reply<Order>> fulfil_order(std::shared_ptr<OrdersService> servic
 
 }  // namespace
 
-void register_routes(http::Api& api, std::shared_ptr<OrdersService> service) {
+void register_routes(http::Api& api, const std::shared_ptr<OrdersService>& service) {
     using http::Access;
     using http::Verb;
     api.openapi().add_tag("orders", "Checkout (idempotent, never oversells), order history, cancel, fulfil");

@@ -29,6 +29,6 @@ http::Reply<T> stored_reply(const CheckoutResponse& r) {
 }
 
 // The service must outlive the router.
-void register_routes(http::Api& api, std::shared_ptr<OrdersService> service);
+void register_routes(http::Api& api, const std::shared_ptr<OrdersService>& service);
 
 }  // namespace emporium::orders

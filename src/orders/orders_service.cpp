@@ -73,8 +73,8 @@ json::value event_payload(const Order& o) {
 // A checkout waiting for its group commit; the writer task fills `result` (or `failure`) and
 // then signals `done`.
 struct OrdersService::PendingOrder {
-    PendingOrder(asio::any_io_executor ex, std::int64_t user, std::string k, NewOrder o, std::vector<inventory::Line> l)
-        : user_id(user), key(std::move(k)), order(std::move(o)), lines(std::move(l)), done(std::move(ex), 1) {}
+    PendingOrder(const asio::any_io_executor& ex, std::int64_t user, std::string k, NewOrder o, std::vector<inventory::Line> l)
+        : user_id(user), key(std::move(k)), order(std::move(o)), lines(std::move(l)), done(ex, 1) {}
     std::int64_t user_id;
     std::string key;
     NewOrder order;
@@ -90,7 +90,7 @@ std::string sha256(std::string_view text) {
     if (EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1) {
         throw core::InfraError("orders: SHA-256 failed (OpenSSL EVP_Digest)");
     }
-    return std::string(reinterpret_cast<const char*>(digest.data()), size);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): bytes
+    return {reinterpret_cast<const char*>(digest.data()), size};  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): bytes
 }
 
 OrdersService::OrdersService(OrdersSettings settings,
@@ -405,9 +405,10 @@ asio::awaitable<core::Result<OrderPage>> OrdersService::list_orders(std::int64_t
                                                                     std::optional<std::string> cursor) {
     std::optional<std::int64_t> before;
     if (cursor) {
+        const std::string_view text = *cursor;
         std::int64_t v = 0;
-        auto [ptr, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), v);
-        if (cursor->empty() || ec != std::errc{} || ptr != cursor->data() + cursor->size() || v <= 0) {
+        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size() || v <= 0) {
             co_return core::make_error(core::Errc::kBadRequest, "the cursor is malformed");
         }
         before = v;

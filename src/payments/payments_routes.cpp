@@ -69,7 +69,7 @@ asio::awaitable<Reply<WebhookReceipt>> webhook(std::shared_ptr<PaymentsService> 
 
 }  // namespace
 
-void register_routes(http::Api& api, std::shared_ptr<PaymentsService> service) {
+void register_routes(http::Api& api, const std::shared_ptr<PaymentsService>& service) {
     using http::Access;
     using http::Verb;
     api.openapi().add_tag("payments", "Paying orders (captured in the background), payment status, provider webhooks");

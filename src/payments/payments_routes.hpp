@@ -11,6 +11,6 @@
 namespace emporium::payments {
 
 // The service must outlive the router.
-void register_routes(http::Api& api, std::shared_ptr<PaymentsService> service);
+void register_routes(http::Api& api, const std::shared_ptr<PaymentsService>& service);
 
 }  // namespace emporium::payments

@@ -33,15 +33,18 @@ std::string event_for(std::string_view status) {
     return "payment.failed";
 }
 
+// A positive decimal id written as text, nothing around it.
+std::optional<std::int64_t> positive_id(std::string_view s) {
+    std::int64_t id = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
+    if (s.empty() || ec != std::errc() || p != s.data() + s.size() || id <= 0) return std::nullopt;
+    return id;
+}
+
 std::optional<std::int64_t> as_id(const json::value* v) {
     if (v == nullptr) return std::nullopt;
     if (v->is_int64() && v->get_int64() > 0) return v->get_int64();
-    if (v->is_string()) {
-        const auto s = v->get_string();
-        std::int64_t id = 0;
-        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
-        if (ec == std::errc() && p == s.data() + s.size() && id > 0) return id;
-    }
+    if (v->is_string()) return positive_id(v->get_string());
     return std::nullopt;
 }
 
@@ -284,12 +287,8 @@ asio::awaitable<core::Result<FlaggedPage>> PaymentsService::flagged(std::int64_t
                                                                     std::optional<std::string> cursor) {
     std::optional<std::int64_t> before;
     if (cursor) {
-        std::int64_t v = 0;
-        auto [ptr, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), v);
-        if (cursor->empty() || ec != std::errc{} || ptr != cursor->data() + cursor->size() || v <= 0) {
-            co_return core::make_error(core::Errc::kBadRequest, "the cursor is malformed");
-        }
-        before = v;
+        before = positive_id(*cursor);
+        if (!before) co_return core::make_error(core::Errc::kBadRequest, "the cursor is malformed");
     }
     auto items = co_await store_.flagged(limit + 1, before);
     FlaggedPage page;

@@ -176,14 +176,14 @@ limit_request(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters
     const std::string account_group = "login_account";
     const std::string account = "email:" + email.key;
     Decision a;
-    asked = false;
+    bool account_asked = false;
     try {
         a = co_await state->limiter->check(cfg.login_account, account_group, account);
-        asked = true;
+        account_asked = true;
     } catch (const core::InfraError& e) {
         on_limiter_failure(*state, cfg.login_account, account_group, ctx, e, result);
     }
-    if (!asked) co_return result;
+    if (!account_asked) co_return result;
     if (a.allowed) {
         state->counters(account_group).allowed.inc();
     } else {

@@ -40,7 +40,11 @@ void reserve_huge(std::vector<T>& v, std::size_t n) {
     const auto end = begin + v.capacity() * sizeof(T);
     const auto first = (begin + kHuge - 1) & ~(kHuge - 1);
     const auto last = end & ~(kHuge - 1);
-    if (last > first) static_cast<void>(::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE));
+    if (last > first) {
+        // The aligned start as an offset into the buffer, so that the pointer derives from v.data().
+        auto* const aligned = static_cast<char*>(static_cast<void*>(v.data())) + (first - begin);
+        static_cast<void>(::madvise(aligned, last - first, MADV_HUGEPAGE));
+    }
 #endif
 }
 
@@ -150,7 +154,7 @@ void CooccurrenceCounter::compact() const {
             keys.push_back(keys_[old]);
             counts.push_back(counts_[old++]);
         }
-        std::uint32_t c = static_cast<std::uint32_t>(j - i);
+        auto c = static_cast<std::uint32_t>(j - i);
         if (old < keys_.size() && keys_[old] == key) c += counts_[old++];
         keys.push_back(key);
         counts.push_back(c);
@@ -210,17 +214,20 @@ std::uint32_t CooccurrenceCounter::frequency(std::int64_t product) const {
     return s ? frequency_[*s] : 0;
 }
 
-double CooccurrenceCounter::score(std::uint32_t c, std::uint32_t fa, std::uint32_t fb, Scoring scoring) const {
-    const double together = c;
+double CooccurrenceCounter::score(std::uint32_t together,
+                                  std::uint32_t fa,
+                                  std::uint32_t fb,
+                                  Scoring scoring) const {
+    const double n = together;
     const double a = std::max<std::uint32_t>(1, fa);
     const double b = std::max<std::uint32_t>(1, fb);
     switch (scoring) {
-        case Scoring::kCount: return together;
-        case Scoring::kCosine: return together / std::sqrt(a * b);
-        case Scoring::kJaccard: return together / std::max(1.0, a + b - together);
-        case Scoring::kLift: return together * static_cast<double>(std::max<std::uint64_t>(1, baskets_)) / (a * b);
+        case Scoring::kCount: return n;
+        case Scoring::kCosine: return n / std::sqrt(a * b);
+        case Scoring::kJaccard: return n / std::max(1.0, a + b - n);
+        case Scoring::kLift: return n * static_cast<double>(std::max<std::uint64_t>(1, baskets_)) / (a * b);
     }
-    return together;
+    return n;
 }
 
 namespace {

@@ -4,6 +4,7 @@
 // batch builder, the evaluator and the tests share it.
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -25,7 +26,7 @@ enum class Scoring {
 
 std::string_view scoring_name(Scoring s);
 std::optional<Scoring> parse_scoring(std::string_view name);
-inline constexpr Scoring kAllScorings[] = {Scoring::kCount, Scoring::kCosine, Scoring::kJaccard, Scoring::kLift};
+inline constexpr std::array kAllScorings{Scoring::kCount, Scoring::kCosine, Scoring::kJaccard, Scoring::kLift};
 
 struct Neighbour {
     std::int64_t product_id = 0;

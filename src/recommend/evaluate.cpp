@@ -463,6 +463,7 @@ std::vector<ModeResult> evaluate_cases(const CooccurrenceCounter& trained,
                                        std::span<const EvaluationCase> cases,
                                        const EvaluateOptions& options) {
     std::vector<ModeResult> modes;
+    modes.reserve(kAllScorings.size() + 1);
     for (auto scoring : kAllScorings) modes.push_back(evaluate_mode(trained, cases, scoring, options));
     modes.push_back(evaluate_popularity(trained, cases, options));
     return modes;

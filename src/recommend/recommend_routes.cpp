@@ -44,7 +44,7 @@ asio::awaitable<Reply<Recommendations>> for_you(std::shared_ptr<RecommendService
 
 }  // namespace
 
-void register_routes(http::Api& api, std::shared_ptr<RecommendService> service) {
+void register_routes(http::Api& api, const std::shared_ptr<RecommendService>& service) {
     api.openapi().add_tag("recommendations", "Frequently bought together, and recommendations for the signed-in customer");
     api.add({.method = http::Verb::get,
              .path = "/api/v1/products/{id}/also-bought",

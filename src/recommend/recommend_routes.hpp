@@ -10,6 +10,6 @@
 namespace emporium::recommend {
 
 // The service must outlive the router.
-void register_routes(http::Api& api, std::shared_ptr<RecommendService> service);
+void register_routes(http::Api& api, const std::shared_ptr<RecommendService>& service);
 
 }  // namespace emporium::recommend

@@ -25,7 +25,6 @@
 namespace emporium::recommend {
 
 namespace asio = boost::asio;
-namespace json = boost::json;
 using namespace boost::asio::experimental::awaitable_operators;
 using Clock = std::chrono::steady_clock;
 
@@ -365,6 +364,7 @@ asio::awaitable<core::Result<std::string>> RecommendService::also_bought(std::in
     auto products = co_await catalog_->get_visible_products(ids);
     if (static_cast<std::int64_t>(products.size()) > limit) products.resize(static_cast<std::size_t>(limit));
     std::vector<std::optional<double>> item_scores;
+    item_scores.reserve(products.size());
     for (const auto& p : products) item_scores.emplace_back(scores[p.id]);
     auto body = core::codec::encode(
         AlsoBought{product_id, std::string(scoring_name(settings_.scoring)), scored(products, item_scores)});
@@ -413,6 +413,7 @@ asio::awaitable<std::string> RecommendService::recommendations(std::int64_t user
         });
         if (ranked.size() > static_cast<std::size_t>(limit) + 20) ranked.resize(static_cast<std::size_t>(limit) + 20);
         std::vector<std::int64_t> ids;
+        ids.reserve(ranked.size());
         for (const auto& [id, score] : ranked) ids.push_back(id);
         for (const auto& p : co_await catalog_->get_visible_products(ids)) {
             if (static_cast<std::int64_t>(items.size()) >= limit) break;

@@ -23,7 +23,7 @@ struct Crc64Tables {
     Crc64Tables() {
         for (std::uint64_t b = 0; b < 256; ++b) {
             std::uint64_t c = b;
-            for (int i = 0; i < 8; ++i) c = (c & 1) ? (c >> 1) ^ kPolyReflected : c >> 1;
+            for (int i = 0; i < 8; ++i) c = (c & 1) != 0 ? (c >> 1) ^ kPolyReflected : c >> 1;
             t[0][b] = c;
         }
         for (std::size_t k = 1; k < 8; ++k) {
@@ -33,8 +33,8 @@ struct Crc64Tables {
 };
 
 const Crc64Tables& tables() {
-    static const Crc64Tables tables;
-    return tables;
+    static const Crc64Tables kTables;
+    return kTables;
 }
 
 void put_le(std::string& out, std::uint64_t v, int bytes) {
@@ -141,7 +141,9 @@ void put_rdb_length(std::string& out, std::uint64_t n) {
 // Redis' double2ll, which decides whether a score goes into a listpack as an integer: integral
 // and within ±LLONG_MAX/2 (so -0 becomes 0).
 bool integral_score(double score, std::int64_t& value) {
-    constexpr double kBound = static_cast<double>(std::numeric_limits<std::int64_t>::max() / 2);
+    // LLONG_MAX/2 in integers, as Redis computes it, then compared as a double.
+    constexpr std::int64_t kHalfMax = std::numeric_limits<std::int64_t>::max() / 2;
+    constexpr auto kBound = static_cast<double>(kHalfMax);
     if (!(score >= -kBound && score <= kBound)) return false;
     const auto v = static_cast<std::int64_t>(score);
     if (static_cast<double>(v) != score) return false;
@@ -172,7 +174,7 @@ std::string listpack_score(double score) {
     if (std::int64_t v = 0; integral_score(score, v)) return std::to_string(v);
     std::array<char, 32> buf{};
     const int n = std::snprintf(buf.data(), buf.size(), "%.17g", score);
-    return std::string(buf.data(), static_cast<std::size_t>(std::max(0, n)));
+    return {buf.data(), static_cast<std::size_t>(std::max(0, n))};
 }
 
 namespace {
@@ -260,11 +262,11 @@ namespace {
 // 64-bit key, the score above its decimal digits (each digit + 1 in 4 bits, left-aligned, so that
 // comparing keys compares the digit strings as bytes), and plain integer sorting orders them.
 bool sortable_as_keys(std::span<const ZsetIdMember> members) {
-    for (const auto& m : members) {
+    return std::ranges::all_of(members, [](const ZsetIdMember& m) {
         if (m.member < 0 || m.member >= 100'000'000) return false;
-        if (!(m.score >= 0 && m.score < 2147483648.0) || m.score != static_cast<double>(static_cast<std::int64_t>(m.score))) return false;
-    }
-    return true;
+        return m.score >= 0 && m.score < 2147483648.0 &&
+               m.score == static_cast<double>(static_cast<std::int64_t>(m.score));
+    });
 }
 
 std::string restore_payload_by_keys(std::span<const ZsetIdMember> members) {

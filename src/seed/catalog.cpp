@@ -391,7 +391,7 @@ CategoryRow Dataset::category(std::int64_t id) {
         row.name = v.tops[index].name;
     } else if (index < v.tops.size() + v.mids.size()) {
         const auto& mid = v.mids[index - v.tops.size()];
-        row.parent_id = v.top_id(mid.top);
+        row.parent_id = Vocabulary::top_id(mid.top);
         row.slug = mid.slug;
         row.name = mid.name;
     } else {

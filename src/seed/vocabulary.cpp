@@ -1352,8 +1352,8 @@ std::string_view article_for(std::string_view word) {
 }
 
 const Vocabulary& vocabulary() {
-    static const Vocabulary v = build();
-    return v;
+    static const Vocabulary kVocabulary = build();
+    return kVocabulary;
 }
 
 }  // namespace emporium::seed::vocab

@@ -28,3 +28,10 @@ emporium_add_test(NAME abuse_e2e
     SOURCES e2e/abuse_e2e.cpp
     LIBS emporium_e2e_support emporium_auth LABELS e2e)
 add_dependencies(abuse_e2e emporium)
+
+# Every operation of /openapi.json made to answer its documented error statuses (413, 415, 400, 422,
+# 404, 401, 429, 503), so the contract test sees each of them.
+emporium_add_test(NAME contract_sweep_e2e
+    SOURCES e2e/contract_sweep_e2e.cpp
+    LIBS emporium_e2e_support LABELS e2e)
+add_dependencies(contract_sweep_e2e emporium)
