@@ -179,9 +179,6 @@ Response respond_error(const Caller& caller, const core::Error& error,
                        const std::vector<std::pair<std::string, std::string>>& headers) {
     auto res = problem_response(caller.version, caller.request_id, error);
     for (const auto& [k, v] : headers) res.set(k, v);
-    // Every 503 says when to come back, as the document promises.
-    if (res.result() == Status::service_unavailable && res[bhttp::field::retry_after].empty())
-        res.set(bhttp::field::retry_after, "1");
     return res;
 }
 

@@ -48,6 +48,8 @@ Response problem_response(unsigned version, std::string_view request_id, const c
     Response res{status, version};
     res.set(bhttp::field::content_type, "application/problem+json");
     res.set("X-Request-Id", request_id);
+    // Every 503 says when to come back (the document promises it); a caller may set a later time.
+    if (status == Status::service_unavailable) res.set(bhttp::field::retry_after, "1");
     res.body() = core::json_text::serialize(body);
     return res;
 }

@@ -152,7 +152,6 @@ void refuse_connection(Socket& socket) {
     auto res = problem_response(11, core::random_hex_id(),
                                 core::make_error(core::Errc::kUnavailable,
                                                  "the server has too many open connections; try again"));
-    res.set(bhttp::field::retry_after, "1");
     res.keep_alive(false);
     res.prepare_payload();
     std::ostringstream text;
@@ -473,7 +472,6 @@ asio::awaitable<Response> guarded_handler(const Route* route, RequestContext* ct
         co_return problem_response(*ctx, core::Errc::kInternal, "internal error");
     }
     auto res = problem_response(*ctx, core::Errc::kUnavailable, "a backing service is unavailable; try again");
-    res.set(bhttp::field::retry_after, "1");
     co_return res;
 }
 
@@ -529,7 +527,6 @@ asio::awaitable<Response> Server::run_route(std::shared_ptr<detail::Exchange> ex
         core::log::warn("request timed out before its handler",
                         {{"request_id", ctx.request_id}, {"route", ctx.route}});
         res = problem_response(ctx, core::Errc::kUnavailable, "the request took too long; try again");
-        res.set(bhttp::field::retry_after, "1");
     } else {
         // Not `handler || budget`: that would cancel the handler (see detail::Exchange).
         exchange->done.expires_at(ctx.deadline);
@@ -551,7 +548,6 @@ asio::awaitable<Response> Server::run_route(std::shared_ptr<detail::Exchange> ex
                          {{"route", ctx.route}})
                 .inc();
             res = problem_response(ctx, core::Errc::kUnavailable, "the request took too long; try again");
-            res.set(bhttp::field::retry_after, "1");
         }
     }
     for (auto& [k, v] : extra_headers) res.set(k, v);

@@ -88,7 +88,6 @@ asio::awaitable<Reply<Readiness>> readyz(std::shared_ptr<SystemState> state, In<
     }
     if (failed.empty()) co_return out;
     Reply<Readiness> reply(core::make_error(core::Errc::kUnavailable, "not ready: " + failed + " unavailable"));
-    reply.header("Retry-After", "1");
     co_return reply;
 }
 

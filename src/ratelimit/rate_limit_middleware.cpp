@@ -108,7 +108,6 @@ void on_limiter_failure(const State& state,
     if (!open) {
         result.response =
             http::problem_response(ctx, core::Errc::kUnavailable, "rate limiting is unavailable; try again shortly");
-        result.response->set(http::bhttp::field::retry_after, "1");
     }
 }
 
