@@ -484,6 +484,100 @@ TEST_F(MigrateTest, ConcurrentIndexInATransactionalMigrationFailsWithAHint) {
     EXPECT_EQ(scalar("SELECT to_regclass('t') IS NULL"), "t");
 }
 
+asio::awaitable<void> script_of(std::string url, std::string sql) {
+    auto conn = co_await Connection::connect(co_await asio::this_coro::executor, options_for(std::move(url)));
+    co_await conn->execute_script(sql);
+}
+
+// Copies the repository's migrations whose version is at most `last` into the test's directory.
+void copy_repository_migrations(const fs::path& to, int last) {
+    for (const auto& e : fs::directory_iterator(test::source_dir() + "/migrations")) {
+        const auto name = e.path().filename().string();
+        if (name.size() > 9 && name.ends_with(".sql") && std::stoi(name.substr(0, 4)) <= last)
+            fs::copy_file(e.path(), to / name, fs::copy_options::skip_existing);
+    }
+}
+
+// A catalog and its stock history as the code before variants wrote them (products.stock and one
+// ledger row per change, orders with items), then 0009: nothing lost, every unit on a variant.
+TEST_F(MigrateTest, VariantsMigrationKeepsEveryUnitAndItsHistory) {
+    copy_repository_migrations(dir(), 8);
+    run_migrate();
+    const auto script = [&](const std::string& sql) { test::run_coro(script_of(url(), sql)); };
+    script(R"sql(
+        INSERT INTO users (email, password_hash, name) VALUES ('v@example.com', '$argon2id$v=19$x', 'V');
+        INSERT INTO products (sku, name, price_cents, stock, version)
+            SELECT 'SKU-' || g, 'Product ' || g, 100 * g, 0, 1 FROM generate_series(1, 40) g;
+        INSERT INTO inventory_movements (product_id, delta, reason) SELECT id, 10 + id, 'initial' FROM products;
+        UPDATE products SET stock = 10 + id, version = version + 1;
+        INSERT INTO inventory_movements (product_id, delta, reason) SELECT id, 5, 'restock' FROM products WHERE id % 3 = 0;
+        UPDATE products SET stock = stock + 5, version = version + 1 WHERE id % 3 = 0;
+        INSERT INTO inventory_movements (product_id, delta, reason, note)
+            SELECT id, -2, 'adjustment', 'breakage' FROM products WHERE id % 4 = 0;
+        UPDATE products SET stock = stock - 2, version = version + 1 WHERE id % 4 = 0;
+        INSERT INTO orders (user_id, total_cents, shipping_address, expires_at)
+            SELECT 1, 0, '{}', now() + interval '1 hour' FROM generate_series(1, 10);
+        INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents)
+            SELECT o.id, p.id, 3, p.price_cents FROM orders o JOIN products p ON p.id IN (o.id, o.id + 10);
+        INSERT INTO inventory_movements (product_id, delta, reason, order_id)
+            SELECT product_id, -quantity, 'order_reserved', order_id FROM order_items;
+        UPDATE products p SET stock = p.stock - i.q, version = p.version + 1
+            FROM (SELECT product_id, sum(quantity) AS q FROM order_items GROUP BY product_id) i WHERE p.id = i.product_id;
+        INSERT INTO inventory_movements (product_id, delta, reason, order_id)
+            SELECT product_id, quantity, 'order_cancelled', order_id FROM order_items WHERE order_id <= 3;
+        UPDATE products p SET stock = p.stock + i.q, version = p.version + 1
+            FROM (SELECT product_id, sum(quantity) AS q FROM order_items WHERE order_id <= 3 GROUP BY product_id) i
+            WHERE p.id = i.product_id;
+    )sql");
+    const auto ledger_mismatches = std::string(
+        "SELECT count(*) FROM products p WHERE p.stock <> "
+        "(SELECT coalesce(sum(delta), 0) FROM inventory_movements m WHERE m.product_id = p.id)");
+    ASSERT_EQ(scalar(ledger_mismatches), "0");  // the history is consistent before
+    const auto units = scalar("SELECT sum(stock) FROM products");
+    const auto movements = scalar("SELECT count(*) FROM inventory_movements");
+
+    copy_repository_migrations(dir(), 9);
+    run_migrate();
+    // One default variant per product, with its id, SKU, stock and version.
+    EXPECT_EQ(scalar("SELECT count(*) FROM product_variants"), "40");
+    EXPECT_EQ(scalar("SELECT count(*) FROM products p JOIN product_variants v ON v.id = p.id AND v.product_id = p.id "
+                     "AND v.is_default AND v.sku = p.sku AND v.stock = p.stock AND v.version = p.version AND v.held = 0"),
+              "40");
+    EXPECT_EQ(scalar("SELECT sum(stock) FROM product_variants"), units);
+    // Every ledger row and order item names its variant, and the ledger balances per variant.
+    EXPECT_EQ(scalar("SELECT count(*) FROM inventory_movements"), movements);
+    EXPECT_EQ(scalar("SELECT count(*) FROM inventory_movements WHERE variant_id <> product_id"), "0");
+    EXPECT_EQ(scalar("SELECT count(*) FROM order_items WHERE variant_id <> product_id"), "0");
+    const auto variant_mismatches = std::string(
+        "SELECT count(*) FROM product_variants v WHERE v.stock <> "
+        "(SELECT coalesce(sum(delta), 0) FROM inventory_movements m WHERE m.variant_id = v.id)");
+    EXPECT_EQ(scalar(variant_mismatches), "0");
+    EXPECT_EQ(scalar(ledger_mismatches), "0");
+
+    // The code of the previous release keeps selling through products.stock: its writes reach the
+    // default variant, and both ledgers still balance.
+    script(R"sql(
+        INSERT INTO products (sku, name, price_cents, stock) VALUES ('SKU-NEW', 'New', 500, 7);
+        INSERT INTO inventory_movements (product_id, delta, reason)
+            SELECT id, 7, 'initial' FROM products WHERE sku = 'SKU-NEW';
+        UPDATE products SET stock = stock - 1, fence_token = 9 WHERE id = 5;
+        INSERT INTO inventory_movements (product_id, delta, reason, note) VALUES (5, -1, 'adjustment', 'lost');
+        INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) VALUES (4, 30, 1, 100);
+        UPDATE products SET sku = 'SKU-RENAMED' WHERE id = 6;
+    )sql");
+    EXPECT_EQ(scalar("SELECT v.stock FROM product_variants v JOIN products p ON p.id = v.product_id "
+                     "WHERE p.sku = 'SKU-NEW' AND v.is_default"),
+              "7");
+    EXPECT_EQ(scalar("SELECT stock || ',' || fence_token FROM product_variants WHERE id = 5"),
+              scalar("SELECT stock || ',9' FROM products WHERE id = 5"));
+    EXPECT_EQ(scalar("SELECT variant_id FROM order_items WHERE order_id = 4 AND product_id = 30"), "30");
+    EXPECT_EQ(scalar("SELECT sku FROM product_variants WHERE id = 6"), "SKU-RENAMED");
+    EXPECT_EQ(scalar(variant_mismatches), "0");
+    EXPECT_EQ(scalar(ledger_mismatches), "0");
+    // A variant cannot go below zero (nor below what carts hold) even when the product could.
+    EXPECT_THROW(script("UPDATE product_variants SET held = stock + 1 WHERE id = 7"), db::DbError);
+}
+
 TEST(TestDatabaseFixture, BuildsFromTemplateAndRebuildsWhenMigrationsChange) {
     const fs::path dir = fs::temp_directory_path() / ("emporium_fixture_" + test::unique_suffix());
     fs::create_directories(dir);
