@@ -136,15 +136,13 @@ CREATE TRIGGER products_forward_sku AFTER UPDATE OF sku ON products
 CREATE FUNCTION fill_default_variant() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.variant_id IS NULL THEN
-        SELECT v.id INTO NEW.variant_id FROM product_variants v WHERE v.product_id = NEW.product_id AND v.is_default;
-    END IF;
+    SELECT v.id INTO NEW.variant_id FROM product_variants v WHERE v.product_id = NEW.product_id AND v.is_default;
     RETURN NEW;
 END $$;
 CREATE TRIGGER inventory_movements_variant BEFORE INSERT ON inventory_movements
-    FOR EACH ROW EXECUTE FUNCTION fill_default_variant();
+    FOR EACH ROW WHEN (NEW.variant_id IS NULL) EXECUTE FUNCTION fill_default_variant();
 CREATE TRIGGER order_items_variant BEFORE INSERT ON order_items
-    FOR EACH ROW EXECUTE FUNCTION fill_default_variant();
+    FOR EACH ROW WHEN (NEW.variant_id IS NULL) EXECUTE FUNCTION fill_default_variant();
 
 ALTER TABLE inventory_movements ALTER COLUMN variant_id SET NOT NULL;
 ALTER TABLE order_items ALTER COLUMN variant_id SET NOT NULL;

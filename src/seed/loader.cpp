@@ -186,7 +186,7 @@ struct BulkTrigger {
     std::string_view name;
     std::string_view bulk_sql;
 };
-constexpr std::array<BulkTrigger, 3> kBulkTriggers{{
+constexpr std::array<BulkTrigger, 4> kBulkTriggers{{
     // Copies categories.name into products.category_name: the rows carry it already; the check
     // below makes sure they agree.
     {"products_category_name", ""},
@@ -201,6 +201,14 @@ constexpr std::array<BulkTrigger, 3> kBulkTriggers{{
      "INSERT INTO catalog_changes (product_id, a_price_cents, a_in_stock, a_visible, a_purchase_count, "
      "a_rating_sum, a_rating_count, a_created_at) VALUES (0, 0, false, false, 0, 0, 0, now()); "
      "SELECT pg_notify('catalog_changes', '')"},
+    // Gives each product its default variant (migration 0009): one INSERT … SELECT for all rows,
+    // with the product's id, as the migration gives today's products; the ledger and order item
+    // rows name that id as their variant. The sequence moves past them, as in the migration.
+    {"products_default_variant",
+     "INSERT INTO product_variants (id, product_id, sku, stock, version, fence_token, is_default, created_at) "
+     "SELECT id, id, sku, stock, version, fence_token, true, created_at FROM products; "
+     "SELECT setval(pg_get_serial_sequence('product_variants', 'id'), "
+     "greatest((SELECT max(id) FROM products), 1))"},
 }};
 
 // The search vocabulary from the names' distinct space-separated pieces ($1, a text[] literal):

@@ -38,12 +38,12 @@ std::string_view copy_sql(Table table) {
                    "currency, stock, version, purchase_count, rating_sum, rating_count, is_active, "
                    "created_at, updated_at) FROM STDIN";
         case Table::kInventoryMovements:
-            return "COPY inventory_movements (id, product_id, delta, reason, created_at) FROM STDIN";
+            return "COPY inventory_movements (id, product_id, variant_id, delta, reason, created_at) FROM STDIN";
         case Table::kOrders:
             return "COPY orders (id, user_id, status, total_cents, currency, shipping_address, expires_at, "
                    "created_at, updated_at, paid_at, fulfilled_at) FROM STDIN";
         case Table::kOrderItems:
-            return "COPY order_items (order_id, product_id, quantity, unit_price_cents) FROM STDIN";
+            return "COPY order_items (order_id, product_id, variant_id, quantity, unit_price_cents) FROM STDIN";
         case Table::kReviews:
             return "COPY reviews (id, product_id, user_id, rating, title, body, verified_purchase, "
                    "created_at, updated_at) FROM STDIN";
@@ -124,6 +124,7 @@ int Dataset::append_row(Table table, std::int64_t index, std::string& out) const
             // it, so stock = Σ delta holds without movements for the historical orders.
             field(out, id);
             field(out, id);
+            field(out, id);  // variant_id: the product's default variant has its id
             field(out, product_base(id).stock);
             field(out, "initial");
             time_field(out, anchor_);
@@ -156,6 +157,7 @@ int Dataset::append_row(Table table, std::int64_t index, std::string& out) const
                 const auto& item = o.items[static_cast<std::size_t>(k)];
                 field(out, o.id);
                 field(out, item.product_id);
+                field(out, item.product_id);  // variant_id: the product's default variant has its id
                 field(out, item.quantity);
                 field(out, item.unit_price_cents);
                 end_row(out);

@@ -121,6 +121,19 @@ TEST(SeedIntegration, LoadsAConsistentSearchableShop) {
                     "SELECT count(*) FROM products p WHERE stock <> "
                     "(SELECT coalesce(sum(delta), 0) FROM inventory_movements m WHERE m.product_id = p.id)"),
               0);
+    // Every product has its default variant, with the product's id, SKU and stock; the ledger and
+    // the order items name it, and the ledger balances per variant too.
+    EXPECT_EQ(count(db.url, "SELECT count(*) FROM product_variants"), 300);
+    EXPECT_EQ(count(db.url,
+                    "SELECT count(*) FROM products p JOIN product_variants v ON v.id = p.id AND v.product_id = p.id "
+                    "WHERE v.is_default AND v.sku = p.sku AND v.stock = p.stock AND v.held = 0"),
+              300);
+    EXPECT_EQ(count(db.url, "SELECT count(*) FROM inventory_movements WHERE variant_id <> product_id"), 0);
+    EXPECT_EQ(count(db.url, "SELECT count(*) FROM order_items WHERE variant_id <> product_id"), 0);
+    EXPECT_EQ(count(db.url,
+                    "SELECT count(*) FROM product_variants v WHERE stock <> "
+                    "(SELECT coalesce(sum(delta), 0) FROM inventory_movements m WHERE m.variant_id = v.id)"),
+              0);
     // Denormalised counters agree with the rows they summarise.
     EXPECT_EQ(
         count(db.url,
@@ -215,6 +228,12 @@ TEST(SeedIntegration, LoadsAConsistentSearchableShop) {
         query(db.url, "SELECT password_hash FROM users WHERE email = 'user7@example.com'");
     EXPECT_EQ(crypto_pwhash_str_verify(hash.c_str(), kDemoPassword.data(), kDemoPassword.size()), 0);
     EXPECT_EQ(count(db.url, "SELECT count(DISTINCT password_hash) FROM users"), 1);
+
+    // Last, as it adds a product: a variant made after the load takes an id past every product's.
+    execute(db.url,
+            "INSERT INTO products (sku, name, price_cents, currency) VALUES ('SEED-AFTER', 'After', 100, 'USD')");
+    EXPECT_GT(count(db.url, "SELECT id FROM product_variants WHERE sku = 'SEED-AFTER'"),
+              count(db.url, "SELECT max(id) FROM products WHERE sku <> 'SEED-AFTER'"));
 }
 
 // Name, category and description agree (issue 17: a turntable was filed under Music, described as
