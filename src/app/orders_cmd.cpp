@@ -30,14 +30,18 @@ asio::awaitable<int> inventory_command(core::Config config, std::string action) 
     if (action == "audit") {
         auto mismatches = co_await s.inventory->audit();
         for (const auto& m : mismatches) {
-            std::cout << "product " << m.product_id << ": stock " << m.stock << " but ledger sums to " << m.ledger_sum
-                      << "\n";
+            if (m.kind == inventory::AuditKind::kVariantLedger) {
+                std::cout << "variant " << m.id << ": stock " << m.stock << " but ledger sums to " << m.expected << "\n";
+            } else {
+                std::cout << "product " << m.id << ": stock " << m.stock << " but its variants sum to " << m.expected
+                          << "\n";
+            }
         }
         std::cout << (mismatches.empty() ? "inventory audit: clean\n" : "inventory audit: MISMATCH\n");
         code = mismatches.empty() ? 0 : 1;
     } else {
         const auto n = co_await s.inventory->resync();
-        std::cout << "inventory resync: mirrored the stock of " << n << " products to Redis\n";
+        std::cout << "inventory resync: mirrored the stock of " << n << " variants to Redis\n";
     }
     s.close();
     co_return code;

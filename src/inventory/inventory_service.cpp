@@ -85,26 +85,26 @@ constexpr std::chrono::milliseconds kEpochTtl{3'600'000};
 std::vector<std::int64_t> ids_of(const std::vector<Line>& lines) {
     std::vector<std::int64_t> ids;
     ids.reserve(lines.size());
-    for (const auto& l : lines) ids.push_back(l.product_id);
+    for (const auto& l : lines) ids.push_back(l.variant_id);
     return ids;
 }
 
-const StockRow* find_row(const std::vector<StockRow>& rows, std::int64_t id) {
-    auto it = std::find_if(rows.begin(), rows.end(), [id](const StockRow& r) { return r.product_id == id; });
+const StockRow* find_row(const std::vector<StockRow>& rows, std::int64_t variant_id) {
+    auto it = std::find_if(rows.begin(), rows.end(), [variant_id](const StockRow& r) { return r.variant_id == variant_id; });
     return it == rows.end() ? nullptr : &*it;
 }
 
-// Validates `lines` against `rows`: every product exists and is for sale; with `check_stock`,
-// has enough stock.
+// Validates `lines` against `rows`: every variant exists, belongs to the line's product and is for
+// sale; with `check_stock`, has enough units available.
 core::Result<void> check_rows(const std::vector<Line>& lines, const std::vector<StockRow>& rows, bool check_stock) {
     for (const auto& l : lines) {
-        const auto* row = find_row(rows, l.product_id);
-        if (row == nullptr || !row->is_for_sale) return unknown_product_error(l.product_id);
+        const auto* row = find_row(rows, l.variant_id);
+        if (row == nullptr || row->product_id != l.product_id || !row->is_for_sale) return unknown_product_error(l);
     }
     if (check_stock) {
         for (const auto& l : lines) {
-            const auto* row = find_row(rows, l.product_id);
-            if (row->stock < l.quantity) return out_of_stock_error(l.product_id, l.quantity, row->stock);
+            const auto* row = find_row(rows, l.variant_id);
+            if (row->available < l.quantity) return out_of_stock_error(l, row->available);
         }
     }
     return {};
@@ -112,11 +112,22 @@ core::Result<void> check_rows(const std::vector<Line>& lines, const std::vector<
 
 std::vector<ReservedLine> priced(const std::vector<Line>& lines, const std::vector<StockRow>& rows) {
     std::vector<ReservedLine> out;
+    out.reserve(lines.size());
     for (const auto& l : lines) {
-        const auto* row = find_row(rows, l.product_id);
-        out.push_back(ReservedLine{l.product_id, l.quantity, row->price_cents, row->currency});
+        const auto* row = find_row(rows, l.variant_id);
+        out.push_back(ReservedLine{l.variant_id, l.product_id, l.quantity, row->price_cents, row->currency});
     }
     return out;
+}
+
+// The products of `lines`, each once.
+std::vector<std::int64_t> products_of(const std::vector<Line>& lines) {
+    std::vector<std::int64_t> ids;
+    ids.reserve(lines.size());
+    for (const auto& l : lines) ids.push_back(l.product_id);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
 }
 
 asio::awaitable<void> backoff(int attempt) {
@@ -129,18 +140,27 @@ asio::awaitable<void> backoff(int attempt) {
 
 }  // namespace
 
-core::Error unknown_product_error(std::int64_t product_id) {
-    const auto id = std::to_string(product_id);
-    return core::make_error(core::Errc::kValidation,
-                            "product " + id + " does not exist or is not for sale",
-                            {{"items", "product " + id + " does not exist or is not for sale"}});
+namespace {
+
+std::string line_name(const Line& line) {
+    return line.named_by_variant ? "variant " + std::to_string(line.variant_id)
+                                 : "product " + std::to_string(line.product_id);
 }
 
-core::Error out_of_stock_error(std::int64_t product_id, std::int64_t requested, std::int64_t available) {
-    const auto id = std::to_string(product_id);
+}  // namespace
+
+core::Error unknown_product_error(const Line& line) {
+    const auto name = line_name(line);
+    return core::make_error(core::Errc::kValidation,
+                            name + " does not exist or is not for sale",
+                            {{"items", name + " does not exist or is not for sale"}});
+}
+
+core::Error out_of_stock_error(const Line& line, std::int64_t available) {
+    const auto name = line_name(line);
     return core::make_error(core::Errc::kOutOfStock,
-                            "product " + id + " is out of stock",
-                            {{"items", "product " + id + ": requested " + std::to_string(requested) +
+                            name + " is out of stock",
+                            {{"items", name + ": requested " + std::to_string(line.quantity) +
                                            ", available " + std::to_string(std::max<std::int64_t>(available, 0))}});
 }
 
@@ -157,12 +177,35 @@ InventoryService::InventoryService(InventorySettings settings,
       redlock_(std::move(redlock)),
       catalog_(std::move(catalog)) {}
 
-std::string InventoryService::stock_key(std::int64_t product_id) const {
-    return keys_.make("stock", product_id);
+std::string InventoryService::stock_key(std::int64_t variant_id) const {
+    return keys_.make("stock", variant_id);
 }
 
-std::string InventoryService::epoch_key(std::int64_t product_id) const {
-    return keys_.make("stock", product_id, "epoch");
+std::string InventoryService::epoch_key(std::int64_t variant_id) const {
+    return keys_.make("stock", variant_id, "epoch");
+}
+
+asio::awaitable<core::Result<std::vector<Line>>> InventoryService::resolve(std::vector<Line> lines) {
+    std::vector<std::int64_t> variant_ids;
+    std::vector<std::int64_t> product_ids;
+    for (const auto& l : lines) {
+        if (l.variant_id != 0) {
+            variant_ids.push_back(l.variant_id);
+        } else {
+            product_ids.push_back(l.product_id);
+        }
+    }
+    const auto refs = co_await store_.resolve(std::move(variant_ids), std::move(product_ids));
+    for (auto& l : lines) {
+        const auto it = std::find_if(refs.begin(), refs.end(), [&l](const VariantRef& r) {
+            return l.variant_id != 0 ? r.variant_id == l.variant_id : (r.product_id == l.product_id && r.is_default);
+        });
+        // A variant named with another product's id is as unknown as a missing one.
+        if (it == refs.end() || (l.product_id != 0 && it->product_id != l.product_id)) co_return unknown_product_error(l);
+        l.variant_id = it->variant_id;
+        l.product_id = it->product_id;
+    }
+    co_return lines;
 }
 
 asio::awaitable<core::Result<void>> InventoryService::precheck(std::vector<Line> lines, bool init_mirror) {
@@ -174,8 +217,8 @@ asio::awaitable<core::Result<void>> InventoryService::precheck(std::vector<Line>
     std::vector<std::string> keys;
     std::vector<std::string> epoch_keys;
     for (const auto& l : lines) {
-        keys.push_back(stock_key(l.product_id));
-        epoch_keys.push_back(epoch_key(l.product_id));
+        keys.push_back(stock_key(l.variant_id));
+        epoch_keys.push_back(epoch_key(l.variant_id));
     }
     std::vector<std::string> mget{"MGET"};
     mget.insert(mget.end(), epoch_keys.begin(), epoch_keys.end());
@@ -188,7 +231,7 @@ asio::awaitable<core::Result<void>> InventoryService::precheck(std::vector<Line>
     if (!checked) co_return checked.error();
     std::vector<std::string> args;
     for (const auto& e : epochs.elements) args.push_back(e.is_nil() ? std::string() : e.str);
-    for (const auto& l : lines) args.push_back(std::to_string(find_row(rows, l.product_id)->stock));
+    for (const auto& l : lines) args.push_back(std::to_string(find_row(rows, l.variant_id)->available));
     keys.insert(keys.end(), epoch_keys.begin(), epoch_keys.end());
     auto reply = co_await redis_().eval(load_script(), std::move(keys), std::move(args));
     if (reply.is_error()) throw redis::RedisError("inventory: stock mirror load failed: " + reply.str);
@@ -209,7 +252,7 @@ asio::awaitable<core::Result<Hold>> InventoryService::acquire(std::vector<Line> 
 }
 
 asio::awaitable<core::Result<Hold>> InventoryService::acquire_dual(std::vector<Line> lines) {
-    // A sold-out product is answered without queueing for its lock (stock only rises by returns,
+    // A sold-out variant is answered without queueing for its lock (stock only rises by returns,
     // so a stale read can only refuse an order that arrives just as stock comes back).
     auto pre = co_await precheck(lines, false);
     if (!pre) co_return pre.error();
@@ -217,13 +260,13 @@ asio::awaitable<core::Result<Hold>> InventoryService::acquire_dual(std::vector<L
     hold.lines = std::move(lines);
     bool failed = false;
     for (const auto& l : hold.lines) {
-        auto lock = co_await redlock_->acquire(keys_.make("lock", "product", l.product_id));
+        auto lock = co_await redlock_->acquire(keys_.make("lock", "variant", l.variant_id));
         if (!lock) {
             failed = true;
             break;
         }
         hold.locks.push_back(std::move(*lock));
-        auto fence = co_await redlock_->primary().command(redis::cmd("INCR", keys_.make("fence", l.product_id)));
+        auto fence = co_await redlock_->primary().command(redis::cmd("INCR", keys_.make("fence", l.variant_id)));
         hold.fences.push_back(fence.as_int());
     }
     if (failed) {
@@ -237,7 +280,7 @@ asio::awaitable<core::Result<Hold>> InventoryService::acquire_redis(std::vector<
     std::vector<std::string> keys;
     std::vector<std::string> quantities;
     for (const auto& l : lines) {
-        keys.push_back(stock_key(l.product_id));
+        keys.push_back(stock_key(l.variant_id));
         quantities.push_back(std::to_string(l.quantity));
     }
     // A load refused because the stock changed meanwhile is simply tried again.
@@ -253,10 +296,10 @@ asio::awaitable<core::Result<Hold>> InventoryService::acquire_redis(std::vector<
         }
         if (code > 0) {
             const auto& l = lines[static_cast<std::size_t>(code - 1)];
-            auto left = co_await redis_().command(redis::cmd("GET", stock_key(l.product_id)));
-            co_return out_of_stock_error(l.product_id, l.quantity, left.is_nil() ? 0 : left.as_int());
+            auto left = co_await redis_().command(redis::cmd("GET", stock_key(l.variant_id)));
+            co_return out_of_stock_error(l, left.is_nil() ? 0 : left.as_int());
         }
-        // A key is missing: load the mirror of these products from the database (SET NX).
+        // A key is missing: load the mirror of these variants from the database (SET NX).
         auto init = co_await precheck(lines, true);
         if (!init) co_return init.error();
     }
@@ -277,34 +320,33 @@ asio::awaitable<core::Result<std::vector<ReservedLine>>> InventoryService::reser
         const auto& l = lines[i];
         bool taken = false;
         switch (settings_.strategy) {
-            case Strategy::kPessimistic: taken = co_await store_.take(tx, l.product_id, l.quantity); break;
+            case Strategy::kPessimistic: taken = co_await store_.take(tx, l.variant_id, l.quantity); break;
             case Strategy::kDual:
-                taken = co_await store_.take_fenced(tx, l.product_id, l.quantity, hold.fences[i]);
+                taken = co_await store_.take_fenced(tx, l.variant_id, l.quantity, hold.fences[i]);
                 if (!taken) {
-                    core::log::warn("stale fencing token", {{"product_id", l.product_id}, {"fence", hold.fences[i]}});
+                    core::log::warn("stale fencing token", {{"variant_id", l.variant_id}, {"fence", hold.fences[i]}});
                     co_return core::make_error(core::Errc::kConflict, "the product lock expired, please retry");
                 }
                 break;
             case Strategy::kRedis:
                 // The final guard: the mirror said yes, the database must agree.
-                taken = co_await store_.take(tx, l.product_id, l.quantity);
+                taken = co_await store_.take(tx, l.variant_id, l.quantity);
                 break;
             case Strategy::kOptimistic: {
-                auto version = find_row(rows, l.product_id)->version;
+                auto version = find_row(rows, l.variant_id)->version;
                 for (int attempt = 0;; ++attempt) {
-                    if (co_await store_.take_if_version(tx, l.product_id, l.quantity, version)) {
+                    if (co_await store_.take_if_version(tx, l.variant_id, l.quantity, version)) {
                         taken = true;
                         break;
                     }
-                    std::vector<std::int64_t> one(1, l.product_id);
+                    std::vector<std::int64_t> one(1, l.variant_id);
                     auto fresh = co_await store_.snapshot_in(tx, std::move(one), false);
-                    if (fresh.empty() || fresh.front().stock < l.quantity) {
-                        co_return out_of_stock_error(l.product_id, l.quantity, fresh.empty() ? 0 : fresh.front().stock);
+                    if (fresh.empty() || fresh.front().available < l.quantity) {
+                        co_return out_of_stock_error(l, fresh.empty() ? 0 : fresh.front().available);
                     }
                     if (attempt + 1 >= settings_.optimistic_retries) {
                         co_return core::make_error(core::Errc::kConflict,
-                                                   "product " + std::to_string(l.product_id) +
-                                                       " is being bought by many customers, please retry");
+                                                   line_name(l) + " is being bought by many customers, please retry");
                     }
                     version = fresh.front().version;
                     co_await backoff(attempt);
@@ -312,10 +354,8 @@ asio::awaitable<core::Result<std::vector<ReservedLine>>> InventoryService::reser
                 break;
             }
         }
-        if (!taken) {
-            co_return out_of_stock_error(l.product_id, l.quantity, find_row(rows, l.product_id)->stock);
-        }
-        co_await store_.record_movement(tx, l.product_id, -l.quantity, "order_reserved", order_id);
+        if (!taken) co_return out_of_stock_error(l, find_row(rows, l.variant_id)->available);
+        co_await store_.record_movement(tx, Movement{l.variant_id, l.product_id, -l.quantity, order_id}, "order_reserved");
     }
     co_return priced(lines, rows);
 }
@@ -326,7 +366,7 @@ asio::awaitable<std::vector<core::Result<std::vector<ReservedLine>>>> InventoryS
     OrderRule rule) {
     std::vector<std::int64_t> ids;
     for (const auto& lines : orders) {
-        for (const auto& l : lines) ids.push_back(l.product_id);
+        for (const auto& l : lines) ids.push_back(l.variant_id);
     }
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
@@ -351,8 +391,8 @@ asio::awaitable<std::vector<core::Result<std::vector<ReservedLine>>>> InventoryS
             }
         }
         for (const auto& l : lines) {
-            auto it = std::find_if(rows.begin(), rows.end(), [&l](const StockRow& r) { return r.product_id == l.product_id; });
-            it->stock -= l.quantity;  // what the next order of the batch sees
+            auto it = std::find_if(rows.begin(), rows.end(), [&l](const StockRow& r) { return r.variant_id == l.variant_id; });
+            it->available -= l.quantity;  // what the next order of the batch sees
         }
         out.emplace_back(std::move(lines_priced));
     }
@@ -364,16 +404,16 @@ asio::awaitable<void> InventoryService::take_many_in(
     std::vector<Movement> taken) {
     std::vector<Line> totals;
     for (const auto& m : taken) {
-        auto it = std::find_if(totals.begin(), totals.end(), [&m](const Line& t) { return t.product_id == m.product_id; });
+        auto it = std::find_if(totals.begin(), totals.end(), [&m](const Line& t) { return t.variant_id == m.variant_id; });
         if (it == totals.end()) {
-            totals.push_back(Line{m.product_id, -m.delta});
+            totals.push_back(Line{m.variant_id, m.product_id, -m.delta});
         } else {
             it->quantity -= m.delta;
         }
     }
-    std::sort(totals.begin(), totals.end(), [](const Line& a, const Line& b) { return a.product_id < b.product_id; });
-    const auto products = static_cast<std::int64_t>(totals.size());
-    if (co_await store_.take_many(tx, std::move(totals)) != products) {
+    totals = sorted_lines(std::move(totals));
+    const auto variants = static_cast<std::int64_t>(totals.size());
+    if (co_await store_.take_many(tx, std::move(totals)) != variants) {
         throw core::InfraError("inventory: the database refused a batch decrement its own check allowed");
     }
     co_await store_.record_movements(tx, std::move(taken), "order_reserved");
@@ -397,16 +437,26 @@ asio::awaitable<void> InventoryService::release_in(
     lines = sorted_lines(std::move(lines));
     const std::string reason_text(reason_name(reason));
     for (const auto& l : lines) {
-        co_await store_.give_back(tx, l.product_id, l.quantity);
-        co_await store_.record_movement(tx, l.product_id, l.quantity, reason_text, order_id);
+        co_await store_.give_back(tx, l.variant_id, l.quantity);
+        co_await store_.record_movement(tx, Movement{l.variant_id, l.product_id, l.quantity, order_id}, reason_text);
     }
 }
 
 asio::awaitable<void> InventoryService::record_sale_in(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::vector<Line> lines) {
-    lines = sorted_lines(std::move(lines));
-    for (const auto& l : lines) co_await store_.record_sale(tx, l.product_id, l.quantity);
+    // One update per product (two variants of one product are one sale of it), ascending ids.
+    std::vector<std::pair<std::int64_t, std::int32_t>> sold;
+    for (const auto& l : lines) {
+        auto it = std::find_if(sold.begin(), sold.end(), [&l](const auto& s) { return s.first == l.product_id; });
+        if (it == sold.end()) {
+            sold.emplace_back(l.product_id, l.quantity);
+        } else {
+            it->second += l.quantity;
+        }
+    }
+    std::sort(sold.begin(), sold.end());
+    for (const auto& [product_id, quantity] : sold) co_await store_.record_sale(tx, product_id, quantity);
 }
 
 asio::awaitable<void> InventoryService::after_sale(std::vector<Line> lines) { co_await invalidate(std::move(lines)); }
@@ -420,10 +470,10 @@ asio::awaitable<void> InventoryService::mirror_add(std::vector<Line> lines) {
     std::vector<std::string> keys;
     std::vector<std::string> quantities;
     for (const auto& l : lines) {
-        keys.push_back(stock_key(l.product_id));
+        keys.push_back(stock_key(l.variant_id));
         quantities.push_back(std::to_string(l.quantity));
     }
-    for (const auto& l : lines) keys.push_back(epoch_key(l.product_id));
+    for (const auto& l : lines) keys.push_back(epoch_key(l.variant_id));
     quantities.push_back(std::to_string(kEpochTtl.count()));
     try {
         auto reply = co_await redis_().eval(give_back_script(), std::move(keys), std::move(quantities));
@@ -456,12 +506,14 @@ catalog::CatalogService::StockListener mirror_follower(std::weak_ptr<InventorySe
 
 asio::awaitable<void> InventoryService::stock_changed(std::int64_t product_id) {
     if (settings_.strategy != Strategy::kRedis) co_return;
-    std::vector<std::string> keys{stock_key(product_id), epoch_key(product_id)};
-    std::vector<std::string> args{std::to_string(kEpochTtl.count())};
     std::string failure;
     try {
-        auto reply = co_await redis_().eval(drop_script(), std::move(keys), std::move(args));
-        if (reply.is_error()) failure = reply.str;
+        for (const std::int64_t variant_id : co_await store_.variants_of(product_id)) {
+            std::vector<std::string> keys{stock_key(variant_id), epoch_key(variant_id)};
+            std::vector<std::string> args{std::to_string(kEpochTtl.count())};
+            auto reply = co_await redis_().eval(drop_script(), std::move(keys), std::move(args));
+            if (reply.is_error()) failure = reply.str;
+        }
     } catch (const core::InfraError& e) {
         failure = e.what();
     }
@@ -475,7 +527,7 @@ asio::awaitable<void> InventoryService::stock_changed(std::int64_t product_id) {
 
 asio::awaitable<void> InventoryService::invalidate(std::vector<Line> lines) {
     if (!catalog_) co_return;
-    for (const auto& l : lines) co_await catalog_->invalidate_product(l.product_id);
+    for (const std::int64_t product_id : products_of(lines)) co_await catalog_->invalidate_product(product_id);
 }
 
 asio::awaitable<std::vector<AuditMismatch>> InventoryService::audit() {

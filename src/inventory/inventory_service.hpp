@@ -27,7 +27,7 @@ namespace emporium::inventory {
 
 // What acquire() took outside the database.
 struct Hold {
-    std::vector<Line> lines;            // ascending product id, no duplicates
+    std::vector<Line> lines;            // ascending variant id, no duplicates
     std::vector<Lock> locks;            // dual
     std::vector<std::int64_t> fences;   // dual: fencing token per line
     bool redis_reserved = false;        // redis: the mirror was decremented
@@ -48,8 +48,13 @@ public:
     Strategy strategy() const { return settings_.strategy; }
     db::Pool& pool() { return store_.pool(); }
 
-    // Errors: kValidation (unknown / inactive product, named), kOutOfStock (named), kConflict
-    // (locks busy). `lines` must not contain a product twice.
+    // Fills in each line's variant (a line naming only a product gets its default variant) and
+    // product. Errors: kValidation (a variant or product that does not exist, or a variant named
+    // with another product's id).
+    boost::asio::awaitable<core::Result<std::vector<Line>>> resolve(std::vector<Line> lines);
+
+    // Errors: kValidation (unknown / inactive variant or product, named), kOutOfStock (named),
+    // kConflict (locks busy). `lines` are resolved and must not contain a variant twice.
     boost::asio::awaitable<core::Result<Hold>> acquire(std::vector<Line> lines);
     // Decrements stock and writes order_reserved ledger rows for `order_id`; returns the lines
     // with their database prices. Errors as acquire, plus kConflict (optimistic retries exhausted,
@@ -62,7 +67,7 @@ public:
 
     // The caller's own rules for one order of a batch, given its priced lines (e.g. one currency).
     using OrderRule = std::function<core::Result<void>(const std::vector<ReservedLine>&)>;
-    // Group commit (several checkouts in one transaction): locks the rows of every product of
+    // Group commit (several checkouts in one transaction): locks the rows of every variant of
     // `orders` in ascending id order and checks each order in turn against the stock the ones
     // before it left. An order that passes the stock check is then put to `rule` (if set) before
     // its units count as taken, so an order refused by either leaves its units to the orders after
@@ -74,7 +79,7 @@ public:
         std::vector<std::vector<Line>> orders,
         OrderRule rule = {});
     // Then, for the orders that passed, given their ledger rows (delta = −quantity): one
-    // conditional decrement per product and the order_reserved ledger rows. Throws
+    // conditional decrement per variant and the order_reserved ledger rows. Throws
     // core::InfraError if the database disagrees with the check (it cannot while the rows stay
     // locked); the caller rolls back.
     boost::asio::awaitable<void> take_many_in(
@@ -99,21 +104,21 @@ public:
     boost::asio::awaitable<void> after_sale(std::vector<Line> lines);
 
     // After a committed change of a product's stock outside checkout and order returns (an admin's
-    // update, a new product): with the `redis` strategy, drops the product's mirror key so the next
+    // update, a new product): with the `redis` strategy, drops its variants' mirror keys so the next
     // checkout loads it from the database, and voids any load that read the database before the
     // change. Checkouts in flight that reserved from the dropped key still meet the database's
     // conditional decrement. Never throws: a Redis failure is logged (resync repairs it).
     boost::asio::awaitable<void> stock_changed(std::int64_t product_id);
 
-    // Products whose stock ≠ Σ ledger (empty = clean).
+    // Variants whose stock ≠ Σ ledger, products whose stock ≠ Σ variants (empty = clean).
     boost::asio::awaitable<std::vector<AuditMismatch>> audit();
-    // Rewrites the Redis mirror from the database; returns the number of products. Run it while
+    // Rewrites the Redis mirror from the database; returns the number of variants. Run it while
     // no checkout is in flight (startup, maintenance).
     boost::asio::awaitable<std::size_t> resync();
 
 private:
-    std::string stock_key(std::int64_t product_id) const;
-    std::string epoch_key(std::int64_t product_id) const;
+    std::string stock_key(std::int64_t variant_id) const;
+    std::string epoch_key(std::int64_t variant_id) const;
     boost::asio::awaitable<core::Result<void>> precheck(std::vector<Line> lines, bool init_mirror);
     boost::asio::awaitable<core::Result<Hold>> acquire_dual(std::vector<Line> lines);
     boost::asio::awaitable<core::Result<Hold>> acquire_redis(std::vector<Line> lines);
@@ -133,8 +138,9 @@ private:
 // holds the catalog).
 catalog::CatalogService::StockListener mirror_follower(std::weak_ptr<InventoryService> inventory);
 
-// The error for a product that cannot be ordered / has too little stock (exposed for tests).
-core::Error unknown_product_error(std::int64_t product_id);
-core::Error out_of_stock_error(std::int64_t product_id, std::int64_t requested, std::int64_t available);
+// The error for a line that cannot be ordered / has too little stock (exposed for tests): it names
+// the variant when the customer named it, else the product.
+core::Error unknown_product_error(const Line& line);
+core::Error out_of_stock_error(const Line& line, std::int64_t available);
 
 }  // namespace emporium::inventory

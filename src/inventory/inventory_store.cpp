@@ -8,62 +8,79 @@ namespace {
 
 namespace asio = boost::asio;
 
-constexpr db::Statement kSnapshot{
-    "inventory.snapshot",
-    "SELECT id, price_cents, currency, stock, version, (is_active AND deleted_at IS NULL) AS for_sale "
-    "FROM products WHERE id = ANY($1::bigint[]) ORDER BY id"};
-constexpr db::Statement kSnapshotLocked{
-    "inventory.snapshot_locked",
-    "SELECT id, price_cents, currency, stock, version, (is_active AND deleted_at IS NULL) AS for_sale "
-    "FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"};
+// A variant is for sale when it and its product are active and not deleted; its price is its own
+// override or else the product's. `available` leaves out the units carts hold.
+#define EMPORIUM_STOCK_COLUMNS                                                                        \
+    "SELECT v.id, v.product_id, coalesce(v.price_cents, p.price_cents) AS price_cents, p.currency, " \
+    "v.stock - v.held AS available, v.version, "                                                    \
+    "(v.is_active AND v.deleted_at IS NULL AND p.is_active AND p.deleted_at IS NULL) AS for_sale "  \
+    "FROM product_variants v JOIN products p ON p.id = v.product_id WHERE v.id = ANY($1::bigint[]) ORDER BY v.id"
+constexpr db::Statement kSnapshot{"inventory.snapshot", EMPORIUM_STOCK_COLUMNS};
+constexpr db::Statement kSnapshotLocked{"inventory.snapshot_locked", EMPORIUM_STOCK_COLUMNS " FOR UPDATE OF v"};
+#undef EMPORIUM_STOCK_COLUMNS
+// The variants the lines name ($1) and the default variants of the products they name ($2).
+constexpr db::Statement kResolve{
+    "inventory.resolve",
+    "SELECT id, product_id, is_default FROM product_variants "
+    "WHERE id = ANY($1::bigint[]) OR (product_id = ANY($2::bigint[]) AND is_default)"};
+constexpr db::Statement kVariantsOf{"inventory.variants_of",
+                                    "SELECT id FROM product_variants WHERE product_id = $1 ORDER BY id"};
 constexpr db::Statement kTake{
     "inventory.take",
-    "UPDATE products SET stock = stock - $2::integer, version = version + 1 "
-    "WHERE id = $1 AND stock >= $2::integer"};
+    "UPDATE product_variants SET stock = stock - $2::integer, version = version + 1 "
+    "WHERE id = $1 AND stock - held >= $2::integer"};
 constexpr db::Statement kTakeFenced{
     "inventory.take_fenced",
-    "UPDATE products SET stock = stock - $2::integer, version = version + 1, fence_token = $3::bigint "
-    "WHERE id = $1 AND stock >= $2::integer AND fence_token < $3::bigint"};
+    "UPDATE product_variants SET stock = stock - $2::integer, version = version + 1, fence_token = $3::bigint "
+    "WHERE id = $1 AND stock - held >= $2::integer AND fence_token < $3::bigint"};
 constexpr db::Statement kTakeIfVersion{
     "inventory.take_if_version",
-    "UPDATE products SET stock = stock - $2::integer, version = version + 1 "
-    "WHERE id = $1 AND version = $3::bigint AND stock >= $2::integer"};
+    "UPDATE product_variants SET stock = stock - $2::integer, version = version + 1 "
+    "WHERE id = $1 AND version = $3::bigint AND stock - held >= $2::integer"};
 constexpr db::Statement kGiveBack{
     "inventory.give_back",
-    "UPDATE products SET stock = stock + $2::integer, version = version + 1 WHERE id = $1"};
+    "UPDATE product_variants SET stock = stock + $2::integer, version = version + 1 WHERE id = $1"};
 constexpr db::Statement kRecordSale{
     "inventory.record_sale",
     "UPDATE products SET purchase_count = purchase_count + $2::integer WHERE id = $1"};
 constexpr db::Statement kRecordMovement{
     "inventory.record_movement",
-    "INSERT INTO inventory_movements (product_id, delta, reason, order_id) "
-    "VALUES ($1, $2::integer, $3, $4::bigint)"};
+    "INSERT INTO inventory_movements (variant_id, product_id, delta, reason, order_id) "
+    "VALUES ($1, $2, $3::integer, $4, $5::bigint)"};
 constexpr db::Statement kTakeMany{
     "inventory.take_many",
-    "UPDATE products p SET stock = p.stock - d.quantity, version = p.version + 1 "
-    "FROM jsonb_to_recordset($1::jsonb) AS d(product_id bigint, quantity integer) "
-    "WHERE p.id = d.product_id AND p.stock >= d.quantity"};
+    "UPDATE product_variants v SET stock = v.stock - d.quantity, version = v.version + 1 "
+    "FROM jsonb_to_recordset($1::jsonb) AS d(variant_id bigint, quantity integer) "
+    "WHERE v.id = d.variant_id AND v.stock - v.held >= d.quantity"};
 constexpr db::Statement kRecordMovements{
     "inventory.record_movements",
-    "INSERT INTO inventory_movements (product_id, delta, reason, order_id) "
-    "SELECT d.product_id, d.delta, $2, d.order_id "
-    "FROM jsonb_to_recordset($1::jsonb) AS d(product_id bigint, delta integer, order_id bigint)"};
+    "INSERT INTO inventory_movements (variant_id, product_id, delta, reason, order_id) "
+    "SELECT d.variant_id, d.product_id, d.delta, $2, d.order_id "
+    "FROM jsonb_to_recordset($1::jsonb) AS d(variant_id bigint, product_id bigint, delta integer, order_id bigint)"};
+// Variants whose stock is not the sum of their ledger rows, then products whose stock is not the
+// sum of their variants'.
 constexpr db::Statement kAudit{
     "inventory.audit",
-    "SELECT p.id, p.stock::bigint AS stock, coalesce(m.total, 0)::bigint AS ledger_sum FROM products p "
-    "LEFT JOIN (SELECT product_id, sum(delta) AS total FROM inventory_movements GROUP BY product_id) m "
-    "ON m.product_id = p.id WHERE p.stock <> coalesce(m.total, 0) ORDER BY p.id"};
-constexpr db::Statement kAllStock{"inventory.all_stock", "SELECT id, stock::bigint AS stock FROM products ORDER BY id"};
+    "SELECT 'variant' AS kind, v.id, v.stock::bigint AS stock, coalesce(m.total, 0)::bigint AS expected "
+    "FROM product_variants v LEFT JOIN (SELECT variant_id, sum(delta) AS total FROM inventory_movements "
+    "GROUP BY variant_id) m ON m.variant_id = v.id WHERE v.stock <> coalesce(m.total, 0) "
+    "UNION ALL "
+    "SELECT 'product', p.id, p.stock::bigint, coalesce(t.total, 0)::bigint FROM products p "
+    "LEFT JOIN (SELECT product_id, sum(stock) AS total FROM product_variants GROUP BY product_id) t "
+    "ON t.product_id = p.id WHERE p.stock <> coalesce(t.total, 0) ORDER BY 1 DESC, 2"};
+constexpr db::Statement kAllStock{"inventory.all_stock",
+                                  "SELECT id, (stock - held)::bigint AS available FROM product_variants ORDER BY id"};
 
 std::vector<StockRow> rows_of(const db::QueryResult& r) {
     std::vector<StockRow> out;
     out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) {
         StockRow row;
-        row.product_id = r.get<std::int64_t>(i, "id");
+        row.variant_id = r.get<std::int64_t>(i, "id");
+        row.product_id = r.get<std::int64_t>(i, "product_id");
         row.price_cents = r.get<std::int64_t>(i, "price_cents");
         row.currency = r.get<std::string>(i, "currency");
-        row.stock = r.get<std::int64_t>(i, "stock");
+        row.available = r.get<std::int64_t>(i, "available");
         row.version = r.get<std::int64_t>(i, "version");
         row.is_for_sale = r.get<bool>(i, "for_sale");
         out.push_back(std::move(row));
@@ -78,7 +95,7 @@ asio::awaitable<std::int64_t> InventoryStore::take_many(
     std::vector<Line> totals) {
     boost::json::array rows;
     rows.reserve(totals.size());
-    for (const auto& t : totals) rows.push_back(boost::json::object{{"product_id", t.product_id}, {"quantity", t.quantity}});
+    for (const auto& t : totals) rows.push_back(boost::json::object{{"variant_id", t.variant_id}, {"quantity", t.quantity}});
     const boost::json::value batch(std::move(rows));
     auto r = co_await tx.query(kTakeMany, db::params(batch));
     co_return r.affected();
@@ -91,7 +108,8 @@ asio::awaitable<void> InventoryStore::record_movements(
     boost::json::array rows;
     rows.reserve(movements.size());
     for (const auto& m : movements) {
-        rows.push_back(boost::json::object{{"product_id", m.product_id}, {"delta", m.delta}, {"order_id", m.order_id}});
+        rows.push_back(boost::json::object{
+            {"variant_id", m.variant_id}, {"product_id", m.product_id}, {"delta", m.delta}, {"order_id", m.order_id}});
     }
     const boost::json::value batch(std::move(rows));
     co_await tx.query(kRecordMovements, db::params(batch, reason));
@@ -112,35 +130,35 @@ asio::awaitable<std::vector<StockRow>> InventoryStore::snapshot_in(
 
 asio::awaitable<bool> InventoryStore::take(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    std::int64_t product_id,
+    std::int64_t variant_id,
     std::int32_t quantity) {
-    auto r = co_await tx.query(kTake, db::params(product_id, quantity));
+    auto r = co_await tx.query(kTake, db::params(variant_id, quantity));
     co_return r.affected() == 1;
 }
 
 asio::awaitable<bool> InventoryStore::take_fenced(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    std::int64_t product_id,
+    std::int64_t variant_id,
     std::int32_t quantity,
     std::int64_t fence) {
-    auto r = co_await tx.query(kTakeFenced, db::params(product_id, quantity, fence));
+    auto r = co_await tx.query(kTakeFenced, db::params(variant_id, quantity, fence));
     co_return r.affected() == 1;
 }
 
 asio::awaitable<bool> InventoryStore::take_if_version(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    std::int64_t product_id,
+    std::int64_t variant_id,
     std::int32_t quantity,
     std::int64_t version) {
-    auto r = co_await tx.query(kTakeIfVersion, db::params(product_id, quantity, version));
+    auto r = co_await tx.query(kTakeIfVersion, db::params(variant_id, quantity, version));
     co_return r.affected() == 1;
 }
 
 asio::awaitable<void> InventoryStore::give_back(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    std::int64_t product_id,
+    std::int64_t variant_id,
     std::int32_t quantity) {
-    co_await tx.query(kGiveBack, db::params(product_id, quantity));
+    co_await tx.query(kGiveBack, db::params(variant_id, quantity));
 }
 
 asio::awaitable<void> InventoryStore::record_sale(
@@ -152,20 +170,22 @@ asio::awaitable<void> InventoryStore::record_sale(
 
 asio::awaitable<void> InventoryStore::record_movement(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    std::int64_t product_id,
-    std::int32_t delta,
-    std::string reason,
-    std::int64_t order_id) {
-    co_await tx.query(kRecordMovement, db::params(product_id, delta, reason, order_id));
+    Movement movement,
+    std::string reason) {
+    co_await tx.query(kRecordMovement,
+                      db::params(movement.variant_id, movement.product_id, movement.delta, reason, movement.order_id));
 }
 
 asio::awaitable<std::vector<AuditMismatch>> InventoryStore::audit() {
     auto r = co_await pools_().query(kAudit);
     std::vector<AuditMismatch> out;
+    out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) {
-        out.push_back(AuditMismatch{r.get<std::int64_t>(i, "id"),
-                                    r.get<std::int64_t>(i, "stock"),
-                                    r.get<std::int64_t>(i, "ledger_sum")});
+        out.push_back(AuditMismatch{
+            r.get<std::string>(i, "kind") == "variant" ? AuditKind::kVariantLedger : AuditKind::kProductTotal,
+            r.get<std::int64_t>(i, "id"),
+            r.get<std::int64_t>(i, "stock"),
+            r.get<std::int64_t>(i, "expected")});
     }
     co_return out;
 }
@@ -173,9 +193,30 @@ asio::awaitable<std::vector<AuditMismatch>> InventoryStore::audit() {
 asio::awaitable<std::vector<std::pair<std::int64_t, std::int64_t>>> InventoryStore::all_stock() {
     auto r = co_await pools_().query(kAllStock);
     std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) {
-        out.emplace_back(r.get<std::int64_t>(i, "id"), r.get<std::int64_t>(i, "stock"));
+        out.emplace_back(r.get<std::int64_t>(i, "id"), r.get<std::int64_t>(i, "available"));
     }
+    co_return out;
+}
+
+asio::awaitable<std::vector<VariantRef>> InventoryStore::resolve(std::vector<std::int64_t> variant_ids,
+                                                                 std::vector<std::int64_t> product_ids) {
+    auto r = co_await pools_().query(kResolve, db::params(variant_ids, product_ids));
+    std::vector<VariantRef> out;
+    out.reserve(r.rows());
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        out.push_back(VariantRef{r.get<std::int64_t>(i, "id"), r.get<std::int64_t>(i, "product_id"),
+                                 r.get<bool>(i, "is_default")});
+    }
+    co_return out;
+}
+
+asio::awaitable<std::vector<std::int64_t>> InventoryStore::variants_of(std::int64_t product_id) {
+    auto r = co_await pools_().query(kVariantsOf, db::params(product_id));
+    std::vector<std::int64_t> out;
+    out.reserve(r.rows());
+    for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(r.get<std::int64_t>(i, "id"));
     co_return out;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// SQL of the inventory context: products.stock / version / fence_token and the
+// SQL of the inventory context: product_variants.stock / held / version / fence_token (the unit of
+// stock is the variant; products.stock follows as their sum, in the database) and the
 // inventory_movements ledger. Methods taking a Transaction run inside the caller's transaction
 // (the order's), which awaits them directly.
 
@@ -16,14 +17,22 @@
 
 namespace emporium::inventory {
 
-// What checkout needs to know about one product.
+// What checkout needs to know about one variant.
 struct StockRow {
+    std::int64_t variant_id = 0;
     std::int64_t product_id = 0;
-    std::int64_t price_cents = 0;
+    std::int64_t price_cents = 0;  // the variant's override, else the product's price
     std::string currency;
-    std::int64_t stock = 0;
+    std::int64_t available = 0;  // stock − held
     std::int64_t version = 0;
-    bool is_for_sale = false;  // active and not deleted
+    bool is_for_sale = false;  // variant and product active and not deleted
+};
+
+// A variant and its product.
+struct VariantRef {
+    std::int64_t variant_id = 0;
+    std::int64_t product_id = 0;
+    bool is_default = false;
 };
 
 class InventoryStore {
@@ -33,50 +42,48 @@ public:
 
     db::Pool& pool() { return pools_(); }
 
-    // Rows for `ids` (ascending id); absent products are missing from the result.
+    // Rows for the variants `ids` (ascending id); absent variants are missing from the result.
     boost::asio::awaitable<std::vector<StockRow>> snapshot(std::vector<std::int64_t> ids);
-    // Same, inside `tx`; with `lock` the rows are locked FOR UPDATE in ascending id order.
+    // Same, inside `tx`; with `lock` the variant rows are locked FOR UPDATE in ascending id order.
     boost::asio::awaitable<std::vector<StockRow>> snapshot_in(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::vector<std::int64_t> ids,
         bool lock);
-    // stock -= q, version += 1 unconditionally (rows locked by the caller); false if it would go negative.
+    // stock -= q, version += 1 (rows locked by the caller); false if fewer than q units are available.
     boost::asio::awaitable<bool> take(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::int64_t product_id,
+        std::int64_t variant_id,
         std::int32_t quantity);
     // As take, also writes `fence` when it is newer than the stored token; false when stale or short.
     boost::asio::awaitable<bool> take_fenced(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::int64_t product_id,
+        std::int64_t variant_id,
         std::int32_t quantity,
         std::int64_t fence);
     // Optimistic: only when the version still is `version`; false on a conflict or short stock.
     boost::asio::awaitable<bool> take_if_version(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::int64_t product_id,
+        std::int64_t variant_id,
         std::int32_t quantity,
         std::int64_t version);
     // stock += q, version += 1.
     boost::asio::awaitable<void> give_back(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::int64_t product_id,
+        std::int64_t variant_id,
         std::int32_t quantity);
     // Adds sold units to products.purchase_count (the ranking's popularity).
     boost::asio::awaitable<void> record_sale(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::int64_t product_id,
+        std::int64_t variant_id,
         std::int32_t quantity);
     boost::asio::awaitable<void> record_movement(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::int64_t product_id,
-        std::int32_t delta,
-        std::string reason,
-        std::int64_t order_id);
+        Movement movement,
+        std::string reason);
 
     // Group commit (one statement each, rows already locked by the caller): takes `quantity` units
-    // of each product unless that would make its stock negative; returns how many products were
-    // decremented (the caller expects all of them).
+    // of each variant unless fewer are available; returns how many variants were decremented (the
+    // caller expects all of them).
     boost::asio::awaitable<std::int64_t> take_many(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::vector<Line> totals);
@@ -85,10 +92,16 @@ public:
         std::vector<Movement> movements,
         std::string reason);
 
-    // Products whose stock differs from the sum of their ledger rows.
+    // Variants whose stock differs from the sum of their ledger rows, products whose stock differs
+    // from the sum of their variants'.
     boost::asio::awaitable<std::vector<AuditMismatch>> audit();
-    // (id, stock) of every product, for the Redis mirror.
+    // (variant id, available units) of every variant, for the Redis mirror.
     boost::asio::awaitable<std::vector<std::pair<std::int64_t, std::int64_t>>> all_stock();
+    // The variants `variant_ids` and the default variants of `product_ids` that exist.
+    boost::asio::awaitable<std::vector<VariantRef>> resolve(std::vector<std::int64_t> variant_ids,
+                                                            std::vector<std::int64_t> product_ids);
+    // The ids of a product's variants.
+    boost::asio::awaitable<std::vector<std::int64_t>> variants_of(std::int64_t product_id);
 
 private:
     PoolProvider pools_;

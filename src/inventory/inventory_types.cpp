@@ -32,7 +32,7 @@ std::string_view reason_name(ReturnReason reason) {
 }
 
 std::vector<Line> sorted_lines(std::vector<Line> lines) {
-    std::sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) { return a.product_id < b.product_id; });
+    std::sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) { return a.variant_id < b.variant_id; });
     return lines;
 }
 

@@ -2,11 +2,6 @@
 // Plain types of the inventory context: order lines to reserve, what a reservation took, the
 // checkout strategies (INVENTORY_STRATEGY) and the ledger audit.
 
-#include "core/fields.hpp"
-
-#include <boost/describe/class.hpp>
-
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -27,24 +22,27 @@ enum class Strategy {
 std::optional<Strategy> parse_strategy(std::string_view text);
 std::string_view strategy_name(Strategy strategy);
 
+// One line to reserve or return: `quantity` units of a variant (the unit of stock) of a product.
+// `named_by_variant`: the customer named the variant (errors then name it rather than the product).
 struct Line {
+    std::int64_t variant_id = 0;
     std::int64_t product_id = 0;
     std::int32_t quantity = 0;
-    static constexpr std::array kFields{core::field("product_id").at_least(1),
-                                        core::field("quantity").at_least(1)};
+    bool named_by_variant = false;
 };
-BOOST_DESCRIBE_STRUCT(Line, (), (product_id, quantity))
 
 // One reserved line with the price the database had at reservation time.
 struct ReservedLine {
+    std::int64_t variant_id = 0;
     std::int64_t product_id = 0;
     std::int32_t quantity = 0;
     std::int64_t unit_price_cents = 0;
     std::string currency;
 };
 
-// One ledger row: `delta` units of a product, caused by an order.
+// One ledger row: `delta` units of a variant, caused by an order.
 struct Movement {
+    std::int64_t variant_id = 0;
     std::int64_t product_id = 0;
     std::int32_t delta = 0;
     std::int64_t order_id = 0;
@@ -54,11 +52,14 @@ struct Movement {
 enum class ReturnReason { kCancelled, kExpired, kPaymentFailed };
 std::string_view reason_name(ReturnReason reason);
 
-// A product whose stock does not equal the sum of its ledger rows.
+// What the audit found wrong: a variant whose stock is not the sum of its ledger rows
+// (kVariantLedger), or a product whose stock is not the sum of its variants' (kProductTotal).
+enum class AuditKind { kVariantLedger, kProductTotal };
 struct AuditMismatch {
-    std::int64_t product_id = 0;
+    AuditKind kind = AuditKind::kVariantLedger;
+    std::int64_t id = 0;  // the variant's or the product's
     std::int64_t stock = 0;
-    std::int64_t ledger_sum = 0;
+    std::int64_t expected = 0;  // the ledger's sum, or the variants' sum
 };
 
 struct InventorySettings {
@@ -68,7 +69,7 @@ struct InventorySettings {
     int optimistic_retries = 64;
 };
 
-// Sorts lines by product id (the one lock order of the whole code base).
+// Sorts lines by variant id (the one lock order of stock rows in the whole code base).
 std::vector<Line> sorted_lines(std::vector<Line> lines);
 
 }  // namespace emporium::inventory

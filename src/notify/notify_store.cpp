@@ -12,8 +12,11 @@ constexpr db::Statement kOrder{
     "FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1"};
 constexpr db::Statement kItems{
     "notify.items",
-    "SELECT p.name, i.quantity, i.unit_price_cents FROM order_items i JOIN products p ON p.id = i.product_id "
-    "WHERE i.order_id = $1 ORDER BY i.product_id"};
+    // A variant other than the product's default is named by its SKU after the product's name.
+    "SELECT p.name || CASE WHEN v.is_default THEN '' ELSE ' (' || v.sku || ')' END AS name, i.quantity, "
+    "i.unit_price_cents FROM order_items i JOIN products p ON p.id = i.product_id "
+    "JOIN product_variants v ON v.id = i.variant_id "
+    "WHERE i.order_id = $1 ORDER BY i.product_id, i.variant_id"};
 constexpr db::Statement kEnsureEmail{
     "notify.ensure_email",
     "INSERT INTO emails (order_id, kind, recipient, subject) VALUES ($1, $2, $3, $4) "

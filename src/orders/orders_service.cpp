@@ -42,7 +42,8 @@ std::string outcome_of(const core::Error& e) {
 
 std::vector<inventory::Line> lines_of(const Order& o) {
     std::vector<inventory::Line> lines;
-    for (const auto& i : o.items) lines.push_back(inventory::Line{i.product_id, i.quantity});
+    lines.reserve(o.items.size());
+    for (const auto& i : o.items) lines.push_back(inventory::Line{i.variant_id, i.product_id, i.quantity});
     return lines;
 }
 
@@ -78,7 +79,7 @@ struct OrdersService::PendingOrder {
     std::int64_t user_id;
     std::string key;
     NewOrder order;
-    std::vector<inventory::Line> lines;
+    std::vector<inventory::Line> lines;  // resolved, in the client's order
     core::Result<CheckoutResponse> result = core::make_error(core::Errc::kInternal, "checkout did not run");
     std::exception_ptr failure;
     asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
@@ -185,15 +186,17 @@ asio::awaitable<void> OrdersService::remember_failure(std::int64_t user_id,
 asio::awaitable<core::Result<CheckoutResponse>> OrdersService::checkout(std::int64_t user_id,
                                                                         std::string key,
                                                                         NewOrder order) {
-    auto hold = co_await inventory_->acquire(order.items);
+    auto wanted = co_await resolve_lines(order.items);
+    if (!wanted) co_return wanted.error();
+    auto hold = co_await inventory_->acquire(*wanted);
     if (!hold) co_return hold.error();
     std::exception_ptr failure;
     core::Result<CheckoutResponse> result = core::make_error(core::Errc::kInternal, "checkout did not run");
     try {
         if (inventory_->strategy() == inventory::Strategy::kRedis && settings_.batch_max > 1) {
-            result = co_await write_grouped(user_id, std::move(key), std::move(order), hold->lines);
+            result = co_await write_grouped(user_id, std::move(key), std::move(order), std::move(*wanted));
         } else {
-            result = co_await write_order(user_id, std::move(key), std::move(order), *hold);
+            result = co_await write_order(user_id, std::move(key), std::move(order), std::move(*wanted), *hold);
         }
     } catch (const std::exception&) {
         failure = std::current_exception();
@@ -203,10 +206,43 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::checkout(std::int
     co_return result;
 }
 
+asio::awaitable<core::Result<std::vector<inventory::Line>>> OrdersService::resolve_lines(
+    std::vector<OrderLine> items) {
+    std::vector<inventory::Line> asked;
+    asked.reserve(items.size());
+    for (const auto& item : items) {
+        asked.push_back(inventory::Line{
+            item.variant_id.value_or(0), item.product_id.value_or(0), item.quantity, item.variant_id.has_value()});
+    }
+    auto resolved = co_await inventory_->resolve(std::move(asked));
+    if (!resolved) co_return resolved.error();
+    // A product's line and its default variant's line are one line.
+    std::vector<inventory::Line> merged;
+    merged.reserve(resolved->size());
+    for (const auto& line : *resolved) {
+        auto it = std::find_if(merged.begin(), merged.end(),
+                               [&line](const inventory::Line& l) { return l.variant_id == line.variant_id; });
+        if (it == merged.end()) {
+            merged.push_back(line);
+            continue;
+        }
+        it->quantity += line.quantity;
+        if (it->quantity > kMaxQuantity) {
+            const std::string name = "variant " + std::to_string(line.variant_id);
+            co_return core::make_error(
+                core::Errc::kValidation,
+                name + " is ordered more than " + std::to_string(kMaxQuantity) + " times",
+                {{"items", name + " appears more than once; the total must not exceed " + std::to_string(kMaxQuantity)}});
+        }
+    }
+    co_return merged;
+}
+
 asio::awaitable<core::Result<CheckoutResponse>> OrdersService::write_order(
     std::int64_t user_id,
     std::string key,
     NewOrder order,
+    std::vector<inventory::Line> wanted,
     const inventory::Hold& hold) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     for (int attempt = 1;; ++attempt) {
         try {
@@ -225,10 +261,10 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::write_order(
                 co_return same.error();
             }
             // Items in the order the client listed them.
-            for (const auto& wanted : order.items) {
+            for (const auto& want : wanted) {
                 for (const auto& line : *reserved) {
-                    if (line.product_id != wanted.product_id) continue;
-                    OrderItem item{line.product_id, line.quantity, line.unit_price_cents};
+                    if (line.variant_id != want.variant_id) continue;
+                    OrderItem item{line.product_id, line.variant_id, line.quantity, line.unit_price_cents};
                     co_await store_.insert_item(tx, created.id, item);
                     created.items.push_back(item);
                     total += line.unit_price_cents * line.quantity;
@@ -346,13 +382,14 @@ asio::awaitable<void> OrdersService::write_batch(std::vector<std::shared_ptr<Pen
                 auto& order = created[n];
                 if (order.id == 0) throw core::InfraError("orders: a grouped order was not returned by its insert");
                 // Items in the order the client listed them.
-                for (const auto& want : p.order.items) {
+                for (const auto& want : p.lines) {
                     for (const auto& line : *checked[accepted[n]]) {
-                        if (line.product_id != want.product_id) continue;
-                        OrderItem item{line.product_id, line.quantity, line.unit_price_cents};
+                        if (line.variant_id != want.variant_id) continue;
+                        OrderItem item{line.product_id, line.variant_id, line.quantity, line.unit_price_cents};
                         items.emplace_back(order.id, item);
                         order.items.push_back(item);
-                        movements.push_back(inventory::Movement{line.product_id, -line.quantity, order.id});
+                        movements.push_back(
+                            inventory::Movement{line.variant_id, line.product_id, -line.quantity, order.id});
                     }
                 }
                 events.emplace_back(order.id, to_json(order));
@@ -383,9 +420,9 @@ asio::awaitable<void> OrdersService::write_batch(std::vector<std::shared_ptr<Pen
     for (auto& p : batch) {
         try {
             inventory::Hold hold;
-            hold.lines = p->lines;
+            hold.lines = inventory::sorted_lines(p->lines);
             hold.redis_reserved = true;
-            p->result = co_await write_order(p->user_id, p->key, p->order, hold);
+            p->result = co_await write_order(p->user_id, p->key, p->order, p->lines, hold);
         } catch (const std::exception&) {
             p->failure = std::current_exception();
         }

@@ -130,10 +130,16 @@ public:
 
 private:
     boost::asio::awaitable<core::Result<CheckoutResponse>> checkout(std::int64_t user_id, std::string key, NewOrder order);
+    // The request's lines with their variants and products, in the client's order, merged by
+    // variant. Errors: kValidation (an unknown variant or product; more than kMaxQuantity of one
+    // variant once merged).
+    boost::asio::awaitable<core::Result<std::vector<inventory::Line>>> resolve_lines(std::vector<OrderLine> items);
+    // `wanted`: the resolved lines in the client's order (the order of the items).
     boost::asio::awaitable<core::Result<CheckoutResponse>> write_order(
         std::int64_t user_id,
         std::string key,
         NewOrder order,
+        std::vector<inventory::Line> wanted,
         const inventory::Hold& hold);  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     struct PendingOrder;
     boost::asio::awaitable<core::Result<CheckoutResponse>> write_grouped(std::int64_t user_id,

@@ -45,9 +45,9 @@ constexpr db::Statement kInsertOrders{
     "RETURNING " EMPORIUM_ORDER_COLUMNS ", idempotency_key"};
 constexpr db::Statement kInsertItems{
     "orders.insert_items",
-    "INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) "
-    "SELECT d.order_id, d.product_id, d.quantity, d.unit_price_cents FROM jsonb_to_recordset($1::jsonb) "
-    "AS d(order_id bigint, product_id bigint, quantity integer, unit_price_cents bigint)"};
+    "INSERT INTO order_items (order_id, product_id, variant_id, quantity, unit_price_cents) "
+    "SELECT d.order_id, d.product_id, d.variant_id, d.quantity, d.unit_price_cents FROM jsonb_to_recordset($1::jsonb) "
+    "AS d(order_id bigint, product_id bigint, variant_id bigint, quantity integer, unit_price_cents bigint)"};
 constexpr db::Statement kAddEvents{
     "orders.add_events",
     "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) "
@@ -60,8 +60,8 @@ constexpr db::Statement kFinishKeys{
     "WHERE k.user_id = d.user_id AND k.key = d.key"};
 constexpr db::Statement kInsertItem{
     "orders.insert_item",
-    "INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) "
-    "VALUES ($1, $2, $3::integer, $4::bigint)"};
+    "INSERT INTO order_items (order_id, product_id, variant_id, quantity, unit_price_cents) "
+    "VALUES ($1, $2, $3, $4::integer, $5::bigint)"};
 constexpr db::Statement kSetTotal{"orders.set_total",
                                   "UPDATE orders SET total_cents = $2::bigint, currency = $3 WHERE id = $1"};
 constexpr db::Statement kAddEvent{
@@ -73,8 +73,8 @@ constexpr db::Statement kLockOrder{"orders.lock_order",
                                    "SELECT " EMPORIUM_ORDER_COLUMNS " FROM orders WHERE id = $1 FOR UPDATE"};
 constexpr db::Statement kItemsOf{
     "orders.items_of",
-    "SELECT order_id, product_id, quantity, unit_price_cents FROM order_items "
-    "WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, product_id"};
+    "SELECT order_id, product_id, variant_id, quantity, unit_price_cents FROM order_items "
+    "WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, product_id, variant_id"};
 constexpr db::Statement kSetStatus{
     "orders.set_status",
     "UPDATE orders SET status = $2, "
@@ -126,6 +126,7 @@ void attach_items(std::vector<Order>& orders, const db::QueryResult& r) {
         for (auto& o : orders) {
             if (o.id != order_id) continue;
             o.items.push_back(OrderItem{r.get<std::int64_t>(i, "product_id"),
+                                        r.get<std::int64_t>(i, "variant_id"),
                                         r.get<std::int32_t>(i, "quantity"),
                                         r.get<std::int64_t>(i, "unit_price_cents")});
         }
@@ -233,6 +234,7 @@ asio::awaitable<void> OrdersStore::insert_items(
     for (const auto& [order_id, item] : items) {
         rows.push_back(json::object{{"order_id", order_id},
                                     {"product_id", item.product_id},
+                                    {"variant_id", item.variant_id},
                                     {"quantity", item.quantity},
                                     {"unit_price_cents", item.unit_price_cents}});
     }
@@ -269,7 +271,8 @@ asio::awaitable<void> OrdersStore::insert_item(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::int64_t order_id,
     OrderItem item) {
-    co_await tx.query(kInsertItem, db::params(order_id, item.product_id, item.quantity, item.unit_price_cents));
+    co_await tx.query(kInsertItem,
+                      db::params(order_id, item.product_id, item.variant_id, item.quantity, item.unit_price_cents));
 }
 
 asio::awaitable<void> OrdersStore::set_total(

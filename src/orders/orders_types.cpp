@@ -59,21 +59,28 @@ bool returns_stock(OrderStatus status) {
 }
 
 void check_decoded(NewOrder& order, std::vector<core::FieldError>& errors) {
-    std::vector<inventory::Line> merged;
+    std::vector<OrderLine> merged;
     for (std::size_t i = 0; i < order.items.size(); ++i) {
         const auto& line = order.items[i];
         const std::string quantity = "items/" + std::to_string(i) + "/quantity";
+        if (!line.product_id && !line.variant_id) {
+            errors.push_back({"items/" + std::to_string(i), "needs a product_id or a variant_id"});
+            continue;
+        }
         if (line.quantity > kMaxQuantity) {
             errors.push_back({quantity, "must be between " + std::to_string(kMinQuantity) + " and " + std::to_string(kMaxQuantity)});
             continue;
         }
-        auto it = std::find_if(merged.begin(), merged.end(), [&](const inventory::Line& l) { return l.product_id == line.product_id; });
+        auto it = std::find_if(merged.begin(), merged.end(), [&](const OrderLine& l) {
+            return l.product_id == line.product_id && l.variant_id == line.variant_id;
+        });
         if (it == merged.end()) {
             merged.push_back(line);
         } else if (it->quantity + line.quantity > kMaxQuantity) {
+            const std::string name = line.variant_id ? "variant " + std::to_string(*line.variant_id)
+                                                     : "product " + std::to_string(*line.product_id);
             errors.push_back({quantity,
-                              "product " + std::to_string(line.product_id) + " appears more than once; the total must not exceed " +
-                                  std::to_string(kMaxQuantity)});
+                              name + " appears more than once; the total must not exceed " + std::to_string(kMaxQuantity)});
         } else {
             it->quantity += line.quantity;
         }

@@ -43,13 +43,27 @@ bool can_transition(OrderStatus from, OrderStatus to);
 // Whether reaching `status` returns the reserved stock.
 bool returns_stock(OrderStatus status);
 
-// A checkout request (the body of POST /orders). Lines naming the same product twice are merged
-// (quantities added; the merged quantity must still be ≤ kMaxQuantity), in first-seen order.
+// One line of a checkout request: a variant (variant_id), or a product's default variant
+// (product_id alone); naming both, the variant must be the product's.
+struct OrderLine {
+    std::optional<std::int64_t> product_id{};
+    std::int32_t quantity = 0;
+    std::optional<std::int64_t> variant_id{};
+    static constexpr std::array kFields{
+        core::field("product_id").at_least(1).describe("a product: its default variant (if variant_id is absent)"),
+        core::field("quantity").at_least(1),
+        core::field("variant_id").at_least(1).describe("the variant to buy; one of product_id and variant_id is required")};
+};
+BOOST_DESCRIBE_STRUCT(OrderLine, (), (product_id, quantity, variant_id))
+
+// A checkout request (the body of POST /orders). Lines naming the same product or variant twice
+// are merged (quantities added; the merged quantity must still be ≤ kMaxQuantity), in first-seen
+// order; so are lines that turn out to name one variant once resolved.
 struct NewOrder {
-    std::vector<inventory::Line> items;
+    std::vector<OrderLine> items;
     boost::json::object shipping_address;
     static constexpr std::array kFields{
-        core::field("items").length(1, kMaxLines).describe("quantity 1..100 per product; lines naming one product are merged"),
+        core::field("items").length(1, kMaxLines).describe("quantity 1..100 per variant; lines naming one variant are merged"),
         core::field("shipping_address").length(1, 100).describe("free-form, at most 4096 bytes as JSON")};
     static constexpr std::string_view kSchemaDescription = "Prices come from the catalog.";
 };
@@ -57,16 +71,17 @@ BOOST_DESCRIBE_STRUCT(NewOrder, (), (items, shipping_address))
 // Merges the lines and checks the quantities and the address size (called by the decoder).
 void check_decoded(NewOrder& order, std::vector<core::FieldError>& errors);
 
-// Decodes {items: [{product_id, quantity}], shipping_address: {…}}. Errors: kValidation with field
+// Decodes {items: [{product_id | variant_id, quantity}], shipping_address: {…}}. Errors: kValidation with field
 // errors (items/0/quantity, shipping_address, …).
 core::Result<NewOrder> parse_new_order(const boost::json::object& body);
 
 struct OrderItem {
     std::int64_t product_id = 0;
+    std::int64_t variant_id = 0;
     std::int32_t quantity = 0;
     std::int64_t unit_price_cents = 0;
 };
-BOOST_DESCRIBE_STRUCT(OrderItem, (), (product_id, quantity, unit_price_cents))
+BOOST_DESCRIBE_STRUCT(OrderItem, (), (product_id, variant_id, quantity, unit_price_cents))
 
 struct Order {
     std::int64_t id = 0;

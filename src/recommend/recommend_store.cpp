@@ -21,21 +21,22 @@ constexpr db::Statement kRange{
     "recommend.range",
     "SELECT set_config('emporium.recommend_after', $1, true), set_config('emporium.recommend_up_to', $2, true), "
     "set_config('jit', 'off', true)"};
-// Index-only scans on both sides: order_items' primary key (order_id, product_id) for the range,
+// Index-only scans on both sides: order_items_order_product_idx (order_id, product_id) for the range
+// (DISTINCT: two variants of one product in an order are one product of the basket),
 // and the partial index of unsettled orders to leave those out. The range on orders too:
 // PostgreSQL does not carry it across the join by itself.
 constexpr std::string_view kPaidItems =
-    "COPY (SELECT i.order_id, i.product_id FROM order_items i "
+    "COPY (SELECT DISTINCT i.order_id, i.product_id FROM order_items i "
     "WHERE i.order_id > current_setting('emporium.recommend_after')::bigint "
     "AND i.order_id <= current_setting('emporium.recommend_up_to')::bigint "
     "AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id "
     "AND o.id > current_setting('emporium.recommend_after')::bigint "
     "AND o.id <= current_setting('emporium.recommend_up_to')::bigint "
     "AND o.status NOT IN ('paid', 'fulfilled')) "
-    "ORDER BY i.order_id) TO STDOUT";
+    "ORDER BY i.order_id, i.product_id) TO STDOUT";
 constexpr db::Statement kOrderProducts{
     "recommend.order_products",
-    "SELECT o.status IN ('paid', 'fulfilled') AS paid, coalesce(array_agg(i.product_id) FILTER (WHERE i.product_id IS NOT NULL), "
+    "SELECT o.status IN ('paid', 'fulfilled') AS paid, coalesce(array_agg(DISTINCT i.product_id) FILTER (WHERE i.product_id IS NOT NULL), "
     "'{}') AS products FROM orders o LEFT JOIN order_items i ON i.order_id = o.id WHERE o.id = $1 GROUP BY o.id"};
 constexpr db::Statement kPurchases{
     "recommend.purchases",

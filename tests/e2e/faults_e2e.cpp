@@ -514,7 +514,7 @@ TEST_F(FaultsE2E, RedisBackWithoutItsDataRefusesSafelyAndTheRunbookRecoversTheLo
     ASSERT_TRUE(eventually([&] {
         return sql("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0;
     })) << "the relay did not publish";
-    const auto fence = sql("SELECT fence_token FROM products WHERE id = $1", db::params(locked_item));
+    const auto fence = sql("SELECT fence_token FROM product_variants WHERE product_id = $1 AND is_default", db::params(locked_item));
     ASSERT_GE(fence, 2);
 
     redis_->stop();

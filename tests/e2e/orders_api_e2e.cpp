@@ -173,6 +173,50 @@ TEST_F(OrdersApiE2E, AnAdminsStockChangeReachesTheRedisMirrorAtOnce) {
     EXPECT_EQ(sql("SELECT stock::bigint FROM products WHERE id = " + std::to_string(id)), 0);
 }
 
+// Lines may name a variant (the unit of stock) instead of a product (its default variant); bad
+// lines are refused with a problem naming them, and take nothing.
+TEST_F(OrdersApiE2E, OrdersNameVariantsAndBadVariantLinesAreRefused) {
+    const auto p = product("shirt-1", 4, 2000);
+    const auto q = product("shirt-2", 4, 2000);
+    const auto large = sql("INSERT INTO product_variants (product_id, sku, option_key, price_cents, stock) VALUES (" +
+                           std::to_string(p) + ", 'shirt-1-L', 'L', 2500, 2) RETURNING id");
+    sql("INSERT INTO inventory_movements (variant_id, product_id, delta, reason) VALUES (" + std::to_string(large) +
+        ", " + std::to_string(p) + ", 2, 'initial') RETURNING 0::bigint");
+    const auto line = [](json::object item) {
+        item["quantity"] = item.contains("quantity") ? item["quantity"] : json::value(1);
+        return json::serialize(json::object{{"items", json::array{item}}, {"shipping_address", {{"city", "Oslo"}}}});
+    };
+    const auto large_text = std::to_string(large);
+
+    auto bought = place(alice_, "v1", line({{"variant_id", large}, {"quantity", 2}}));
+    ASSERT_EQ(bought.result_int(), 201U) << bought.body();
+    const auto item = json::parse(bought.body()).at("items").at(0);
+    EXPECT_EQ(item.at("variant_id").as_int64(), large);
+    EXPECT_EQ(item.at("product_id").as_int64(), p);
+    EXPECT_EQ(item.at("unit_price_cents").as_int64(), 2500);
+    EXPECT_EQ(sql("SELECT stock::bigint FROM products WHERE id = " + std::to_string(p)), 4);
+
+    auto sold_out = place(alice_, "v2", line({{"variant_id", large}}));
+    expect_problem(sold_out, 409, "out_of_stock");
+    EXPECT_NE(sold_out.body().find("variant " + large_text), std::string::npos) << sold_out.body();
+    auto neither = place(alice_, "v3", line({{"quantity", 1}}));
+    expect_problem(neither, 422, "validation_failed");
+    EXPECT_NE(neither.body().find("items/0"), std::string::npos) << neither.body();
+    expect_problem(place(alice_, "v4", line({{"variant_id", 0}})), 422, "validation_failed");
+    expect_problem(place(alice_, "v5", line({{"variant_id", "L"}})), 422, "validation_failed");
+    auto unknown = place(alice_, "v6", line({{"variant_id", 999'999'999}}));
+    expect_problem(unknown, 422, "validation_failed");
+    EXPECT_NE(unknown.body().find("variant 999999999"), std::string::npos) << unknown.body();
+    expect_problem(place(alice_, "v7", line({{"product_id", q}, {"variant_id", large}})), 422, "validation_failed");
+    EXPECT_EQ(sql("SELECT count(*) FROM orders"), 1);
+    EXPECT_EQ(sql("SELECT stock::bigint FROM products WHERE id = " + std::to_string(q)), 4);
+    EXPECT_EQ(command({"inventory", "audit"}), 0);
+
+    // The audit checks every variant against its own ledger rows.
+    sql("UPDATE product_variants SET stock = stock + 1 WHERE id = " + large_text + " RETURNING 0::bigint");
+    EXPECT_NE(command({"inventory", "audit"}), 0);
+}
+
 TEST_F(OrdersApiE2E, OpenApiDocumentsEveryOrdersEndpoint) {
     auto doc = json::parse(http_call(server_->port(), bhttp::verb::get, "/openapi.json", "", {}).body()).as_object();
     const auto& paths = doc.at("paths").as_object();

@@ -66,16 +66,19 @@ protected:
     std::int64_t stock(std::int64_t id) {
         return sql("SELECT stock::bigint FROM products WHERE id = $1", db::params(id));
     }
+    // A product's default variant (the unit of stock, which the mirror and the locks are keyed by).
+    std::int64_t variant(std::int64_t product_id) {
+        return sql("SELECT id FROM product_variants WHERE product_id = $1 AND is_default", db::params(product_id));
+    }
     // The mirror's value, or nullopt when the key is absent (not loaded yet).
     std::optional<std::int64_t> mirror(std::int64_t id) {
-        auto reply =
-            run_coro(io_, redis_->command(redis::cmd("GET", prefix_ + "stock:" + std::to_string(id))));
+        auto reply = run_coro(io_, redis_->command(redis::cmd("GET", prefix_ + "stock:" + std::to_string(variant(id)))));
         if (reply.is_nil()) return std::nullopt;
         return reply.as_int();
     }
     std::int64_t lock_keys(std::int64_t id) {
         auto reply = run_coro(
-            io_, redis_->command(redis::cmd("EXISTS", prefix_ + "lock:product:" + std::to_string(id))));
+            io_, redis_->command(redis::cmd("EXISTS", prefix_ + "lock:variant:" + std::to_string(variant(id)))));
         return reply.as_int();
     }
     std::int64_t lock_waiters() {

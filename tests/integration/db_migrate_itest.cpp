@@ -576,6 +576,36 @@ TEST_F(MigrateTest, VariantsMigrationKeepsEveryUnitAndItsHistory) {
     EXPECT_EQ(scalar(ledger_mismatches), "0");
     // A variant cannot go below zero (nor below what carts hold) even when the product could.
     EXPECT_THROW(script("UPDATE product_variants SET held = stock + 1 WHERE id = 7"), db::DbError);
+
+    // 0010: the code sells variants. Its writes to a variant reach the product's total, the
+    // previous release's writes to the product still reach the default variant (once: no echo),
+    // a new variant's stock counts, and one order may hold two variants of one product.
+    copy_repository_migrations(dir(), 10);
+    run_migrate();
+    const auto total_mismatches = std::string(
+        "SELECT count(*) FROM products p WHERE p.stock <> "
+        "(SELECT coalesce(sum(stock), 0) FROM product_variants v WHERE v.product_id = p.id)");
+    EXPECT_EQ(scalar(total_mismatches), "0");
+    const auto stock_of_5 = std::stoll(scalar("SELECT stock FROM products WHERE id = 5"));
+    script(R"sql(
+        UPDATE product_variants SET stock = stock - 2 WHERE id = 5;
+        INSERT INTO inventory_movements (variant_id, product_id, delta, reason, note) VALUES (5, 5, -2, 'adjustment', 'x');
+        UPDATE products SET stock = stock + 3 WHERE id = 5;
+        INSERT INTO inventory_movements (product_id, delta, reason) VALUES (5, 3, 'restock');
+        INSERT INTO product_variants (id, product_id, sku, option_key, stock) VALUES (100005, 5, 'SKU-5-B', 'b', 4);
+        INSERT INTO inventory_movements (variant_id, product_id, delta, reason) VALUES (100005, 5, 4, 'initial');
+        INSERT INTO order_items (order_id, product_id, variant_id, quantity, unit_price_cents) VALUES
+            (4, 5, 5, 1, 100), (4, 5, 100005, 1, 100);
+    )sql");
+    EXPECT_EQ(scalar("SELECT stock FROM products WHERE id = 5"), std::to_string(stock_of_5 - 2 + 3 + 4));
+    EXPECT_EQ(scalar("SELECT stock FROM product_variants WHERE id = 5"), std::to_string(stock_of_5 - 2 + 3));
+    EXPECT_EQ(scalar(total_mismatches), "0");
+    EXPECT_EQ(scalar(variant_mismatches), "0");
+    EXPECT_EQ(scalar(ledger_mismatches), "0");
+    // One opening balance per variant, as there was one per product.
+    EXPECT_THROW(script("INSERT INTO inventory_movements (variant_id, product_id, delta, reason) "
+                        "VALUES (100005, 5, 1, 'initial')"),
+                 db::DbError);
 }
 
 TEST(TestDatabaseFixture, BuildsFromTemplateAndRebuildsWhenMigrationsChange) {

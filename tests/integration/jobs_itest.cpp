@@ -389,7 +389,7 @@ TEST_F(OutboxTest, EventsWaitInPostgresWhileRedisIsDownAndAreAllPublishedAfter) 
     server.stop();
     for (int i = 0; i < 10; ++i) {
         orders::NewOrder o;
-        o.items = {inventory::Line{product, 1}};
+        o.items = {orders::OrderLine{product, 1}};
         o.shipping_address = json::object{{"city", "Oslo"}};
         const auto key = "down-" + std::to_string(i);
         auto placed = run(orders.place_order(user, key, std::move(o), "fp" + key));
@@ -624,6 +624,32 @@ TEST_F(DocumentsTest, OneEmailAndOneReceiptPerOrderHoweverOftenTheJobsRun) {
     EXPECT_NE(out.find("240.00"), std::string::npos) << out;
     EXPECT_NE(out.find("VAT"), std::string::npos) << out;
     EXPECT_NE(out.find("40.00"), std::string::npos) << "20 % VAT included in 240.00 is 40.00\n" << out;
+}
+
+// A line of a variant other than the product's default is named by its SKU on the receipt.
+TEST_F(DocumentsTest, TheReceiptNamesTheVariantOfEachLine) {
+    const auto id = order("paid");
+    const auto sku = "WD-OAK-" + test::unique_suffix();
+    scalar("WITH v AS (INSERT INTO product_variants (product_id, sku, option_key, stock) "
+           "SELECT product_id, $2, 'oak', 0 FROM order_items WHERE order_id = $1 RETURNING id, product_id) "
+           "INSERT INTO order_items (order_id, product_id, variant_id, quantity, unit_price_cents) "
+           "SELECT $1, product_id, id, 1, 15000 FROM v RETURNING order_id",
+           db::params(id, sku));
+    auto rendered = run(service_->render_receipt(id));
+    ASSERT_TRUE(rendered) << rendered.error().message;
+    auto pdf = run(service_->receipt_pdf(id, 0, true));
+    ASSERT_TRUE(pdf);
+    const auto path = spool_ / "variants.pdf";
+    std::filesystem::create_directories(spool_);
+    std::ofstream(path, std::ios::binary) << *pdf;
+    std::string out;
+    if (FILE* p = ::popen(("pdftotext -layout " + path.string() + " - 2>&1").c_str(), "r")) {
+        std::array<char, 4096> buf{};
+        while (auto n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+        ::pclose(p);
+    }
+    EXPECT_NE(out.find("Walnut desk (" + sku + ")"), std::string::npos) << out;
+    EXPECT_NE(out.find("150.00"), std::string::npos) << out;
 }
 
 TEST_F(DocumentsTest, UnpaidOrUnknownOrdersAreRefusedAndReceiptsAreOnlyForTheOwner) {

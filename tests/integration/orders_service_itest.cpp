@@ -42,7 +42,7 @@ struct Outcome {
 asio::awaitable<void> buy(OrdersService* service,
                           std::int64_t user_id,
                           std::string key,
-                          std::vector<inventory::Line> lines,
+                          std::vector<OrderLine> lines,
                           Outcome* out) {
     NewOrder order;
     order.items = std::move(lines);
@@ -139,6 +139,26 @@ protected:
                db::params(id, stock));
         return id;
     }
+    // Another variant of `product_id` with its own stock (and opening ledger row) and, if given, its
+    // own price.
+    std::int64_t variant(std::int64_t product_id, std::int64_t stock, std::optional<std::int64_t> price = {},
+                         bool active = true) {
+        const auto suffix = test::unique_suffix();
+        const auto id = scalar(
+            "INSERT INTO product_variants (product_id, sku, option_key, price_cents, stock, is_active) "
+            "VALUES ($1, $2, $3, $4::bigint, $5::integer, $6::boolean) RETURNING id",
+            db::params(product_id, "vsku-" + suffix, suffix, price, stock, active));
+        scalar("INSERT INTO inventory_movements (variant_id, product_id, delta, reason) "
+               "VALUES ($1, $2, $3::integer, 'initial') RETURNING id",
+               db::params(id, product_id, stock));
+        return id;
+    }
+    std::int64_t variant_stock(std::int64_t id) {
+        return scalar("SELECT stock::bigint FROM product_variants WHERE id = $1", db::params(id));
+    }
+    std::int64_t default_variant(std::int64_t product_id) {
+        return scalar("SELECT id FROM product_variants WHERE product_id = $1 AND is_default", db::params(product_id));
+    }
     // A captured payment of the order (what the payments context records before it settles).
     std::int64_t captured_payment(std::int64_t order_id) {
         return scalar(
@@ -149,6 +169,12 @@ protected:
     }
     std::int64_t stock(std::int64_t id) {
         return scalar("SELECT stock::bigint FROM products WHERE id = $1", db::params(id));
+    }
+    // The Redis mirror's key of a product's default variant (the unit of stock).
+    std::string stock_key(std::int64_t product_id) {
+        const auto variant =
+            scalar("SELECT id FROM product_variants WHERE product_id = $1 AND is_default", db::params(product_id));
+        return prefix_ + "stock:" + std::to_string(variant);
     }
     std::int64_t purchases(std::int64_t id) {
         return scalar("SELECT purchase_count FROM products WHERE id = $1", db::params(id));
@@ -162,7 +188,7 @@ protected:
         EXPECT_TRUE(mismatches.empty()) << mismatches.size() << " products do not balance";
     }
     // Runs every buyer concurrently on the test's io_context.
-    std::vector<Outcome> buy_all(OrdersService& s, std::vector<std::vector<inventory::Line>> orders) {
+    std::vector<Outcome> buy_all(OrdersService& s, std::vector<std::vector<OrderLine>> orders) {
         std::vector<Outcome> outcomes(orders.size());
         for (std::size_t i = 0; i < orders.size(); ++i) {
             asio::co_spawn(ctx_,
@@ -182,7 +208,7 @@ protected:
         }
         return outcomes;
     }
-    Order place(OrdersService& s, std::vector<inventory::Line> lines, const std::string& key, std::int64_t user_id) {
+    Order place(OrdersService& s, std::vector<OrderLine> lines, const std::string& key, std::int64_t user_id) {
         NewOrder order;
         order.items = std::move(lines);
         order.shipping_address = json::object{{"city", "Oslo"}};
@@ -207,7 +233,7 @@ protected:
 TEST_P(OrdersTest, TwoHundredBuyersFiftyUnitsExactlyFiftyOrders) {
     auto service = make_service(GetParam());
     const auto p = product(50);
-    std::vector<std::vector<inventory::Line>> orders(200, std::vector<inventory::Line>{{p, 1}});
+    std::vector<std::vector<OrderLine>> orders(200, std::vector<OrderLine>{{p, 1}});
     auto outcomes = buy_all(*service, std::move(orders));
     const auto [created, out_of_stock] = tally(outcomes);
     EXPECT_EQ(created, 50);
@@ -223,9 +249,9 @@ TEST_P(OrdersTest, MultiProductOrdersInRandomLineOrderDoNotDeadlock) {
     auto service = make_service(GetParam());
     std::vector<std::int64_t> products{product(1000), product(1000), product(1000)};
     std::mt19937 rng(42);
-    std::vector<std::vector<inventory::Line>> orders;
+    std::vector<std::vector<OrderLine>> orders;
     for (int i = 0; i < 60; ++i) {
-        std::vector<inventory::Line> lines;
+        std::vector<OrderLine> lines;
         for (auto id : products) lines.push_back({id, 1});
         std::shuffle(lines.begin(), lines.end(), rng);
         orders.push_back(std::move(lines));
@@ -289,6 +315,115 @@ TEST_P(OrdersTest, UnknownAndInactiveProductsAreNamed) {
     ASSERT_TRUE(missing && missing->failure);
     EXPECT_NE(missing->failure->message.find("999999"), std::string::npos);
     EXPECT_EQ(stock(inactive), 5);
+}
+
+// Variants are the unit of stock: two variants of one product in one order are two lines, each
+// priced (its override or the product's price), taken and returned on its own; the product's stock
+// is their sum throughout.
+TEST_P(OrdersTest, TwoVariantsOfOneProductInOneOrder) {
+    auto service = make_service(GetParam());
+    const auto p = product(5, 1000);
+    const auto large = variant(p, 3, 1500);
+    const auto base = default_variant(p);
+    EXPECT_EQ(stock(p), 8);
+    NewOrder order;
+    order.items = {OrderLine{std::nullopt, 2, large}, OrderLine{p, 1, std::nullopt}, OrderLine{p, 1, base}};
+    order.shipping_address = json::object{{"city", "Oslo"}};
+    auto r = run(service->place_order(user_, "two-variants", order, "fp:two-variants"));
+    ASSERT_TRUE(r && !r->failure) << (r ? r->failure->message : r.error().message);
+    const auto body = json::parse(r->body).as_object();
+    EXPECT_EQ(body.at("total_cents").as_int64(), 2 * 1500 + 2 * 1000);
+    const auto& items = body.at("items").as_array();
+    ASSERT_EQ(items.size(), 2U) << "the product's line and its default variant's line are one line";
+    EXPECT_EQ(items[0].at("variant_id").as_int64(), large);
+    EXPECT_EQ(items[0].at("product_id").as_int64(), p);
+    EXPECT_EQ(items[0].at("unit_price_cents").as_int64(), 1500);
+    EXPECT_EQ(items[1].at("variant_id").as_int64(), base);
+    EXPECT_EQ(items[1].at("quantity").as_int64(), 2);
+    EXPECT_EQ(variant_stock(large), 1);
+    EXPECT_EQ(variant_stock(base), 3);
+    EXPECT_EQ(stock(p), 4);
+    EXPECT_EQ(scalar("SELECT count(*) FROM inventory_movements WHERE reason = 'order_reserved' AND product_id = $1",
+                     db::params(p)),
+              2);
+    expect_audit_clean();
+
+    const auto id = body.at("id").as_int64();
+    ASSERT_TRUE(run(service->cancel(id, user_, false)));
+    EXPECT_EQ(variant_stock(large), 3);
+    EXPECT_EQ(variant_stock(base), 5);
+    EXPECT_EQ(stock(p), 8);
+    expect_audit_clean();
+}
+
+// A sold-out variant does not make its siblings sold out, and concurrent buyers of one variant
+// get exactly its units.
+TEST_P(OrdersTest, OneVariantSellsOutWhileItsSiblingsKeepTheirStock) {
+    auto service = make_service(GetParam());
+    const auto p = product(50);
+    const auto red = variant(p, 10);
+    std::vector<std::vector<OrderLine>> orders(60, std::vector<OrderLine>{OrderLine{std::nullopt, 1, red}});
+    auto outcomes = buy_all(*service, std::move(orders));
+    const auto [created, out_of_stock] = tally(outcomes);
+    EXPECT_EQ(created, 10);
+    EXPECT_EQ(out_of_stock, 50);
+    EXPECT_EQ(variant_stock(red), 0);
+    EXPECT_EQ(variant_stock(default_variant(p)), 50);
+    EXPECT_EQ(stock(p), 50);
+    NewOrder sibling;
+    sibling.items = {{p, 2}};
+    sibling.shipping_address = json::object{{"city", "Oslo"}};
+    auto r = run(service->place_order(user_, "sibling", sibling, "fp:sibling"));
+    ASSERT_TRUE(r && !r->failure);
+    EXPECT_EQ(variant_stock(default_variant(p)), 48);
+    expect_audit_clean();
+}
+
+// A variant that does not exist, is inactive, or is named with another product's id cannot be
+// ordered; the error names the variant, and nothing is taken.
+TEST_P(OrdersTest, UnknownInactiveAndForeignVariantsAreNamed) {
+    auto service = make_service(GetParam());
+    const auto p = product(5);
+    const auto q = product(5);
+    const auto inactive = variant(p, 4, std::nullopt, false);
+    const auto other = variant(q, 4);
+    const auto refused = [&](OrderLine line, const std::string& key) {
+        NewOrder order;
+        order.items = {line};
+        order.shipping_address = json::object{{"city", "Oslo"}};
+        auto r = run(service->place_order(user_, key, order, "fp:" + key));
+        EXPECT_TRUE(r && r->failure) << key;
+        return r && r->failure ? r->failure->code == core::Errc::kValidation &&
+                                     r->failure->message.find("variant") != std::string::npos
+                               : false;
+    };
+    EXPECT_TRUE(refused(OrderLine{std::nullopt, 1, 999'999'999}, "missing"));
+    EXPECT_TRUE(refused(OrderLine{std::nullopt, 1, inactive}, "inactive"));
+    EXPECT_TRUE(refused(OrderLine{p, 1, other}, "foreign"));
+    EXPECT_EQ(variant_stock(inactive), 4);
+    EXPECT_EQ(variant_stock(other), 4);
+    EXPECT_EQ(scalar("SELECT count(*) FROM orders"), 0);
+    expect_audit_clean();
+}
+
+// Units held by carts are not for sale: only stock − held can be ordered.
+TEST_P(OrdersTest, HeldUnitsCannotBeOrdered) {
+    auto service = make_service(GetParam());
+    const auto p = product(10);
+    const auto v = variant(p, 5);
+    scalar("UPDATE product_variants SET held = 3 WHERE id = $1 RETURNING id", db::params(v));
+    NewOrder order;
+    order.items = {OrderLine{std::nullopt, 3, v}};
+    order.shipping_address = json::object{{"city", "Oslo"}};
+    auto r = run(service->place_order(user_, "held-3", order, "fp:held-3"));
+    ASSERT_TRUE(r && r->failure);
+    EXPECT_EQ(r->failure->code, core::Errc::kOutOfStock);
+    order.items = {OrderLine{std::nullopt, 2, v}};
+    auto two = run(service->place_order(user_, "held-2", order, "fp:held-2"));
+    ASSERT_TRUE(two && !two->failure);
+    EXPECT_EQ(variant_stock(v), 3);
+    EXPECT_EQ(scalar("SELECT held::bigint FROM product_variants WHERE id = $1", db::params(v)), 3);
+    expect_audit_clean();
 }
 
 TEST_P(OrdersTest, CancelAndExpiryReturnStock) {
@@ -391,7 +526,7 @@ TEST_F(OrdersTest, DualRejectsAStaleFencingToken) {
     auto service = make_service(Strategy::kDual);
     const auto p = product(5);
     // A later lock holder already wrote a higher token: our write must not land.
-    scalar("UPDATE products SET fence_token = 1000000 WHERE id = $1 RETURNING id", db::params(p));
+    scalar("UPDATE product_variants SET fence_token = 1000000 WHERE product_id = $1 RETURNING id", db::params(p));
     NewOrder order;
     order.items = {{p, 1}};
     order.shipping_address = json::object{{"city", "Oslo"}};
@@ -408,8 +543,8 @@ TEST_F(OrdersTest, RedisGroupCommitBelievesTheDatabaseOverADriftedMirror) {
     const auto a = product(5, 300);
     const auto b = product(100, 200);
     // The mirror believes there are 40 of `a`: the database, checked in the batch, decides.
-    run(redis_->command(redis::cmd("SET", prefix_ + "stock:" + std::to_string(a), 40)));
-    std::vector<std::vector<inventory::Line>> orders;
+    run(redis_->command(redis::cmd("SET", stock_key(a), 40)));
+    std::vector<std::vector<OrderLine>> orders;
     for (int i = 0; i < 20; ++i) orders.push_back({{a, 1}});
     for (int i = 0; i < 10; ++i) orders.push_back({{b, 2}});
     for (int i = 0; i < 10; ++i) orders.push_back({{b, 1}, {a, 1}});
@@ -439,7 +574,7 @@ TEST_F(OrdersTest, RedisGroupCommitBelievesTheDatabaseOverADriftedMirror) {
     // Orders waiting together were written together (several orders per transaction).
     EXPECT_LT(scalar("SELECT count(DISTINCT xmin::text) FROM orders"), 15);
     // Refused orders gave their mirror units back: 40 - the 5 sold.
-    auto mirror = run(redis_->command(redis::cmd("GET", prefix_ + "stock:" + std::to_string(a))));
+    auto mirror = run(redis_->command(redis::cmd("GET", stock_key(a))));
     EXPECT_EQ(mirror.as_int(), 35);
     expect_audit_clean();
 }
@@ -452,9 +587,9 @@ TEST_F(OrdersTest, RedisGroupCommitARefusedOrderLeavesItsUnitsToTheOrdersAfterIt
     scalar("UPDATE products SET currency = 'EUR' WHERE id = $1 RETURNING id", db::params(euro));
     // The mirror believes in one more `a` than the database has (stock it did not know was gone):
     // it admits both orders below, and the database, checked in the batch, decides.
-    run(redis_->command(redis::cmd("SET", prefix_ + "stock:" + std::to_string(a), 6)));
-    run(redis_->command(redis::cmd("SET", prefix_ + "stock:" + std::to_string(euro), 10)));
-    run(redis_->command(redis::cmd("SET", prefix_ + "stock:" + std::to_string(blocker), 1)));
+    run(redis_->command(redis::cmd("SET", stock_key(a), 6)));
+    run(redis_->command(redis::cmd("SET", stock_key(euro), 10)));
+    run(redis_->command(redis::cmd("SET", stock_key(blocker), 1)));
 
     // A first batch (one order) waits for the blocker's row, which the test holds.
     db::ConnectionOptions own;
@@ -463,7 +598,7 @@ TEST_F(OrdersTest, RedisGroupCommitARefusedOrderLeavesItsUnitsToTheOrdersAfterIt
     run(held->query_unprepared("BEGIN"));
     run(held->query_unprepared("SELECT id FROM products WHERE id = $1 FOR UPDATE", db::params(blocker)));
     std::vector<Outcome> outcomes(3);
-    const auto spawn = [&](std::size_t i, std::vector<inventory::Line> lines) {
+    const auto spawn = [&](std::size_t i, std::vector<OrderLine> lines) {
         asio::co_spawn(
             ctx_,
             buy(service.get(), user_, "batch-" + std::to_string(i), std::move(lines), &outcomes[i]),
@@ -490,7 +625,7 @@ TEST_F(OrdersTest, RedisGroupCommitARefusedOrderLeavesItsUnitsToTheOrdersAfterIt
     // Both have reserved in the mirror (this GET's answer comes after theirs on the same
     // connection, so they have queued by the time the loop sees it).
     const auto mirror = [&](std::int64_t id) {
-        return run(redis_->command(redis::cmd("GET", prefix_ + "stock:" + std::to_string(id)))).as_int();
+        return run(redis_->command(redis::cmd("GET", stock_key(id)))).as_int();
     };
     for (int i = 0; i < 500 && (mirror(a) != 0 || mirror(euro) != 9); ++i) ctx_.run_one_for(1ms);
     ASSERT_EQ(mirror(a), 0);
@@ -566,7 +701,7 @@ TEST_F(OrdersTest, RedisMirrorFollowsAnAdminsRestockAndReduction) {
     ASSERT_TRUE(created);
     const auto p = created->id;
     const auto mirror = [&] {
-        auto r = run(redis_->command(redis::cmd("GET", prefix_ + "stock:" + std::to_string(p))));
+        auto r = run(redis_->command(redis::cmd("GET", stock_key(p))));
         return r.is_nil() ? std::optional<std::int64_t>() : std::optional<std::int64_t>(r.as_int());
     };
     place(*service, {{p, 1}}, "m1", user_);
@@ -593,7 +728,7 @@ TEST_F(OrdersTest, RedisMirrorFollowsAnAdminsRestockAndReduction) {
     // which reads the database after it.
     auto two = place(*service, {{p, 2}}, "m4", user_);
     EXPECT_EQ(mirror(), 0);
-    run(redis_->command(redis::cmd("DEL", prefix_ + "stock:" + std::to_string(p))));
+    run(redis_->command(redis::cmd("DEL", stock_key(p))));
     ASSERT_TRUE(run(service->cancel(two.id, user_, false)));
     EXPECT_FALSE(mirror());
     place(*service, {{p, 1}}, "m5", user_);
@@ -609,7 +744,7 @@ TEST_F(OrdersTest, RedisMirrorNeitherOversellsNorLosesUnitsWhileStockChanges) {
     auto service = make_service(Strategy::kRedis);
     auto catalog = catalog_for(pool_.get(), inventory_);
     const auto p = product(20);
-    const auto key = prefix_ + "stock:" + std::to_string(p);
+    const auto key = stock_key(p);
     int next_key = 0;
     std::int64_t supplied = 20;
     std::int64_t cancelled = 0;

@@ -92,7 +92,7 @@ protected:
         scalar("INSERT INTO inventory_movements (product_id, delta, reason) VALUES ($1, 10, 'initial') RETURNING id",
                db::params(product_));
         orders::NewOrder o;
-        o.items = {inventory::Line{product_, 2}};
+        o.items = {orders::OrderLine{product_, 2}};
         o.shipping_address = json::object{{"city", "Oslo"}};
         const auto key = "order-" + test::unique_suffix();
         auto placed = run(orders_->place_order(user_, key, std::move(o), "fp:" + key));
