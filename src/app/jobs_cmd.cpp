@@ -82,6 +82,12 @@ asio::awaitable<core::Result<void>> bump_recommendations(std::shared_ptr<recomme
     co_return co_await service->on_order_paid(id);
 }
 
+asio::awaitable<core::Result<void>> expire_carts(std::shared_ptr<carts::CartsService> carts, jobs::Job /*job*/) {
+    const auto released = co_await carts->expire_due();
+    if (released > 0) core::log::info("released expired cart holds and carts", {{"count", released}});
+    co_return core::Result<void>{};
+}
+
 asio::awaitable<core::Result<void>> expire_orders(std::shared_ptr<orders::OrdersService> orders, jobs::Job /*job*/) {
     const auto expired = co_await orders->expire_due();
     const auto purged = co_await orders->purge_idempotency_keys();
@@ -199,6 +205,8 @@ int run_worker(const core::Config& config, const WorkerOptions& options) {
                    [n = notify_service](jobs::Job job) { return render_receipt(n, std::move(job)); });
     worker->handle(std::string(kOrdersExpire),
                    [o = stack.orders](jobs::Job job) { return expire_orders(o, std::move(job)); });
+    worker->handle(std::string(kCartsExpire),
+                   [c = stack.carts](jobs::Job job) { return expire_carts(c, std::move(job)); });
     worker->handle(std::string(kOutboxSweep), [r = relay, days = config.jobs.outbox_retention_days](jobs::Job job) {
         return sweep_outbox(r, days, std::move(job));
     });
@@ -272,6 +280,8 @@ int run_scheduler(const core::Config& config) {
     std::vector<jobs::ScheduleEntry> entries;
     entries.push_back({std::string(kOrdersExpire), parse("SCHEDULE_EXPIRE_ORDERS", config.jobs.schedule_expire_orders),
                        enqueue(std::string(kOrdersExpire))});
+    entries.push_back({std::string(kCartsExpire), parse("SCHEDULE_EXPIRE_CARTS", config.jobs.schedule_expire_carts),
+                       enqueue(std::string(kCartsExpire))});
     entries.push_back({std::string(kOutboxSweep), parse("SCHEDULE_OUTBOX_SWEEP", config.jobs.schedule_outbox_sweep),
                        enqueue(std::string(kOutboxSweep))});
     entries.push_back({std::string(kRecommendRebuild), parse("SCHEDULE_RECOMMEND", config.jobs.schedule_recommend),

@@ -22,6 +22,7 @@ namespace emporium::app {
 inline constexpr std::string_view kEmailOrderConfirmation = "email.order_confirmation";
 inline constexpr std::string_view kReceiptRender = "receipt.render";
 inline constexpr std::string_view kOrdersExpire = "orders.expire";
+inline constexpr std::string_view kCartsExpire = "carts.expire";
 inline constexpr std::string_view kOutboxSweep = "outbox.sweep";
 inline constexpr std::string_view kNoop = "noop";
 inline constexpr std::string_view kRecommendRebuild = "recommend.rebuild";

@@ -1,6 +1,7 @@
 #pragma once
 // Builds the inventory and orders services from the configuration (serve and the CLI commands).
 
+#include "carts/carts_service.hpp"
 #include "core/config.hpp"
 #include "inventory/inventory_service.hpp"
 #include "orders/orders_service.hpp"
@@ -29,12 +30,22 @@ inline orders::OrdersSettings orders_settings(const core::Config& config) {
     return s;
 }
 
-// Inventory and orders on one io_context (the CLI commands and the worker).
+inline carts::CartsSettings carts_settings(const core::Config& config) {
+    carts::CartsSettings s;
+    s.holds = config.inventory.cart_holds;
+    s.hold_ttl = config.inventory.cart_hold_ttl;
+    s.hold_max = config.inventory.cart_hold_max;
+    s.cart_ttl = config.inventory.cart_ttl;
+    return s;
+}
+
+// Inventory, orders and carts on one io_context (the CLI commands and the worker).
 struct OrdersStack {
     std::unique_ptr<db::Pool> pool;
     std::unique_ptr<redis::Client> redis;
     std::shared_ptr<inventory::InventoryService> inventory;
     std::shared_ptr<orders::OrdersService> orders;
+    std::shared_ptr<carts::CartsService> carts;
 
     OrdersStack(const boost::asio::any_io_executor& ex, const core::Config& config)
         : pool(std::make_unique<db::Pool>(ex, pool_options(config, 1))),
@@ -52,6 +63,8 @@ struct OrdersStack {
             nullptr);
         orders = std::make_shared<orders::OrdersService>(
             orders_settings(config), orders::OrdersStore([p]() -> db::Pool& { return *p; }), inventory);
+        carts = std::make_shared<carts::CartsService>(
+            carts_settings(config), carts::CartsStore([p]() -> db::Pool& { return *p; }), inventory, orders);
     }
     void close() {  // NOLINT(readability-make-member-function-const): it closes what it owns
         pool->close();

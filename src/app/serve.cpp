@@ -18,6 +18,7 @@
 #include "jobs/jobs_routes.hpp"
 #include "notify/notify_routes.hpp"
 #include "orders/orders_routes.hpp"
+#include "carts/carts_routes.hpp"
 #include "payments/payments_routes.hpp"
 #include "recommend/recommend_routes.hpp"
 #include "ratelimit/rate_limit_middleware.hpp"
@@ -204,6 +205,10 @@ int run_serve(const core::Config& config) {
     auto orders_service = std::make_shared<orders::OrdersService>(
         orders_settings(config), orders::OrdersStore([p = &pools]() -> db::Pool& { return p->local(); }), inventory_service);
     orders::register_routes(api, orders_service);
+    auto carts_service = std::make_shared<carts::CartsService>(
+        carts_settings(config), carts::CartsStore([p = &pools]() -> db::Pool& { return p->local(); }), inventory_service,
+        orders_service);
+    carts::register_routes(api, carts_service);
     // The API only records payment requests and webhook outcomes; the worker charges the provider.
     payments::register_routes(api,
                               std::make_shared<payments::PaymentsService>(

@@ -295,6 +295,10 @@ Config Config::load(const ConfigSource& src) {
     inv.order_ttl = std::chrono::seconds(src.get_int("ORDER_TTL_S", 900, 1, 31'536'000));
     inv.order_batch_max = static_cast<int>(src.get_int("ORDER_BATCH_MAX", 64, 1, 1'000));
     inv.idempotency_ttl = std::chrono::seconds(src.get_int("IDEMPOTENCY_TTL_S", 86'400, 1, 31'536'000));
+    inv.cart_holds = src.get_bool("CART_HOLDS", inv.cart_holds);
+    inv.cart_hold_ttl = std::chrono::seconds(src.get_int("CART_HOLD_TTL_S", 900, 1, 86'400));
+    inv.cart_hold_max = std::chrono::seconds(src.get_int("CART_HOLD_MAX_S", 7'200, 1, 604'800));
+    inv.cart_ttl = std::chrono::seconds(src.get_int("CART_TTL_S", 2'592'000, 60, 31'536'000));
 
     if (!r.url.starts_with("redis://")) throw ConfigError("REDIS_URL: expected redis://host:port[/db]");
     if (!d.url.starts_with("postgresql://") && !d.url.starts_with("postgres://"))
@@ -338,6 +342,7 @@ Config Config::load(const ConfigSource& src) {
     j.outbox_retention_days = src.get_int("OUTBOX_RETENTION_DAYS", 7, 1, 3'650);
     j.leader_ttl = std::chrono::milliseconds(src.get_int("SCHEDULER_LEADER_TTL_MS", 10'000, 500, 600'000));
     j.schedule_expire_orders = src.get_string("SCHEDULE_EXPIRE_ORDERS", j.schedule_expire_orders);
+    j.schedule_expire_carts = src.get_string("SCHEDULE_EXPIRE_CARTS", j.schedule_expire_carts);
     j.schedule_outbox_sweep = src.get_string("SCHEDULE_OUTBOX_SWEEP", j.schedule_outbox_sweep);
     j.schedule_promote = src.get_string("SCHEDULE_PROMOTE", j.schedule_promote);
     j.schedule_recommend = src.get_string("SCHEDULE_RECOMMEND", j.schedule_recommend);

@@ -149,6 +149,10 @@ struct InventoryConfig {
     std::chrono::seconds order_ttl{900};         // unpaid orders expire after this
     int order_batch_max = 64;  // redis strategy: checkouts per group-commit transaction (1 = off)
     std::chrono::seconds idempotency_ttl{86'400};  // Idempotency-Key records are kept this long
+    bool cart_holds = true;                       // CART_HOLDS: carts hold stock (off: taken at checkout)
+    std::chrono::seconds cart_hold_ttl{900};      // CART_HOLD_TTL_S: a hold lasts this long after activity
+    std::chrono::seconds cart_hold_max{7'200};    // CART_HOLD_MAX_S: renewals never reach past this after the hold began
+    std::chrono::seconds cart_ttl{2'592'000};     // CART_TTL_S: an open cart expires this long after activity
 };
 
 // Background jobs (issue #7): worker, outbox relay, scheduler.
@@ -170,6 +174,7 @@ struct JobsConfig {
     std::int64_t outbox_retention_days = 7;
     std::chrono::milliseconds leader_ttl{10'000};
     std::string schedule_expire_orders = "every 60s";
+    std::string schedule_expire_carts = "every 30s";  // carts.expire: expired carts and holds released
     std::string schedule_outbox_sweep = "every 30s";
     std::string schedule_promote = "every 1s";
     std::string schedule_recommend = "every 1h";

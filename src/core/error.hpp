@@ -18,6 +18,7 @@ enum class Errc {
     kMethodNotAllowed,     // 405
     kConflict,             // 409: unique violation, version mismatch, illegal state transition
     kOutOfStock,           // 409
+    kCartChanged,          // 409: the cart is not what the customer saw (prices, lines, total)
     kUnauthorized,         // 401
     kForbidden,            // 403
     kRateLimited,          // 429

@@ -16,7 +16,8 @@ Status status_for(core::Errc code) {
         case Errc::kNotFound: return Status::not_found;
         case Errc::kMethodNotAllowed: return Status::method_not_allowed;
         case Errc::kConflict:
-        case Errc::kOutOfStock: return Status::conflict;
+        case Errc::kOutOfStock:
+        case Errc::kCartChanged: return Status::conflict;
         case Errc::kUnauthorized: return Status::unauthorized;
         case Errc::kForbidden: return Status::forbidden;
         case Errc::kRateLimited: return Status::too_many_requests;

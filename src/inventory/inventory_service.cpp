@@ -104,7 +104,7 @@ core::Result<void> check_rows(const std::vector<Line>& lines, const std::vector<
     if (check_stock) {
         for (const auto& l : lines) {
             const auto* row = find_row(rows, l.variant_id);
-            if (row->available < l.quantity) return out_of_stock_error(l, row->available);
+            if (row->available + l.held < l.quantity) return out_of_stock_error(l, row->available + l.held);
         }
     }
     return {};
@@ -260,6 +260,12 @@ asio::awaitable<core::Result<Hold>> InventoryService::acquire_dual(std::vector<L
     hold.lines = std::move(lines);
     bool failed = false;
     for (const auto& l : hold.lines) {
+        // Units the buyer's cart holds are its already: no lock (and no fence, 0) for a line of
+        // only those.
+        if (l.quantity <= l.held) {
+            hold.fences.push_back(0);
+            continue;
+        }
         auto lock = co_await redlock_->acquire(keys_.make("lock", "variant", l.variant_id));
         if (!lock) {
             failed = true;
@@ -276,12 +282,25 @@ asio::awaitable<core::Result<Hold>> InventoryService::acquire_dual(std::vector<L
     co_return hold;
 }
 
-asio::awaitable<core::Result<Hold>> InventoryService::acquire_redis(std::vector<Line> lines) {
+asio::awaitable<core::Result<Hold>> InventoryService::acquire_redis(std::vector<Line> all) {
+    // Only the units the buyer's cart does not hold go through the mirror (which counts held units
+    // as gone).
+    std::vector<Line> lines;
     std::vector<std::string> keys;
     std::vector<std::string> quantities;
-    for (const auto& l : lines) {
+    for (const auto& l : all) {
+        if (l.quantity <= l.held) continue;
+        Line unheld = l;
+        unheld.quantity = l.quantity - l.held;
+        unheld.held = 0;
         keys.push_back(stock_key(l.variant_id));
-        quantities.push_back(std::to_string(l.quantity));
+        quantities.push_back(std::to_string(unheld.quantity));
+        lines.push_back(unheld);
+    }
+    if (lines.empty()) {
+        Hold hold;
+        hold.lines = std::move(all);
+        co_return hold;
     }
     // A load refused because the stock changed meanwhile is simply tried again.
     for (int attempt = 0; attempt < 3; ++attempt) {
@@ -290,7 +309,7 @@ asio::awaitable<core::Result<Hold>> InventoryService::acquire_redis(std::vector<
         const auto code = reply.as_int();
         if (code == 0) {
             Hold hold;
-            hold.lines = std::move(lines);
+            hold.lines = std::move(all);
             hold.redis_reserved = true;
             co_return hold;
         }
@@ -320,9 +339,13 @@ asio::awaitable<core::Result<std::vector<ReservedLine>>> InventoryService::reser
         const auto& l = lines[i];
         bool taken = false;
         switch (settings_.strategy) {
-            case Strategy::kPessimistic: taken = co_await store_.take(tx, l.variant_id, l.quantity); break;
+            case Strategy::kPessimistic: taken = co_await store_.take(tx, l.variant_id, l.quantity, l.held); break;
             case Strategy::kDual:
-                taken = co_await store_.take_fenced(tx, l.variant_id, l.quantity, hold.fences[i]);
+                if (hold.fences[i] == 0) {  // units the buyer's cart held: not locked
+                    taken = co_await store_.take(tx, l.variant_id, l.quantity, l.held);
+                    break;
+                }
+                taken = co_await store_.take_fenced(tx, l.variant_id, l.quantity, l.held, hold.fences[i]);
                 if (!taken) {
                     core::log::warn("stale fencing token", {{"variant_id", l.variant_id}, {"fence", hold.fences[i]}});
                     co_return core::make_error(core::Errc::kConflict, "the product lock expired, please retry");
@@ -330,19 +353,19 @@ asio::awaitable<core::Result<std::vector<ReservedLine>>> InventoryService::reser
                 break;
             case Strategy::kRedis:
                 // The final guard: the mirror said yes, the database must agree.
-                taken = co_await store_.take(tx, l.variant_id, l.quantity);
+                taken = co_await store_.take(tx, l.variant_id, l.quantity, l.held);
                 break;
             case Strategy::kOptimistic: {
                 auto version = find_row(rows, l.variant_id)->version;
                 for (int attempt = 0;; ++attempt) {
-                    if (co_await store_.take_if_version(tx, l.variant_id, l.quantity, version)) {
+                    if (co_await store_.take_if_version(tx, l.variant_id, l.quantity, l.held, version)) {
                         taken = true;
                         break;
                     }
                     std::vector<std::int64_t> one(1, l.variant_id);
                     auto fresh = co_await store_.snapshot_in(tx, std::move(one), false);
-                    if (fresh.empty() || fresh.front().available < l.quantity) {
-                        co_return out_of_stock_error(l, fresh.empty() ? 0 : fresh.front().available);
+                    if (fresh.empty() || fresh.front().available + l.held < l.quantity) {
+                        co_return out_of_stock_error(l, fresh.empty() ? 0 : fresh.front().available + l.held);
                     }
                     if (attempt + 1 >= settings_.optimistic_retries) {
                         co_return core::make_error(core::Errc::kConflict,
@@ -354,7 +377,7 @@ asio::awaitable<core::Result<std::vector<ReservedLine>>> InventoryService::reser
                 break;
             }
         }
-        if (!taken) co_return out_of_stock_error(l, find_row(rows, l.variant_id)->available);
+        if (!taken) co_return out_of_stock_error(l, find_row(rows, l.variant_id)->available + l.held);
         co_await store_.record_movement(tx, Movement{l.variant_id, l.product_id, -l.quantity, order_id}, "order_reserved");
     }
     co_return priced(lines, rows);
@@ -467,11 +490,14 @@ asio::awaitable<void> InventoryService::after_release(std::vector<Line> lines) {
 }
 
 asio::awaitable<void> InventoryService::mirror_add(std::vector<Line> lines) {
+    // Units a cart held never left the mirror: only the others go back.
+    std::erase_if(lines, [](const Line& l) { return l.quantity <= l.held; });
+    if (lines.empty()) co_return;
     std::vector<std::string> keys;
     std::vector<std::string> quantities;
     for (const auto& l : lines) {
         keys.push_back(stock_key(l.variant_id));
-        quantities.push_back(std::to_string(l.quantity));
+        quantities.push_back(std::to_string(l.quantity - l.held));
     }
     for (const auto& l : lines) keys.push_back(epoch_key(l.variant_id));
     quantities.push_back(std::to_string(kEpochTtl.count()));

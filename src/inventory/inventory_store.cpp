@@ -25,18 +25,21 @@ constexpr db::Statement kResolve{
     "WHERE id = ANY($1::bigint[]) OR (product_id = ANY($2::bigint[]) AND is_default)"};
 constexpr db::Statement kVariantsOf{"inventory.variants_of",
                                     "SELECT id FROM product_variants WHERE product_id = $1 ORDER BY id"};
+// $2 units of which $3 were held by the buyer's cart: they leave stock and held together, and the
+// other $2 - $3 must be available (not held by anyone).
 constexpr db::Statement kTake{
     "inventory.take",
-    "UPDATE product_variants SET stock = stock - $2::integer, version = version + 1 "
-    "WHERE id = $1 AND stock - held >= $2::integer"};
+    "UPDATE product_variants SET stock = stock - $2::integer, held = held - $3::integer, version = version + 1 "
+    "WHERE id = $1 AND held >= $3::integer AND stock - held >= $2::integer - $3::integer"};
 constexpr db::Statement kTakeFenced{
     "inventory.take_fenced",
-    "UPDATE product_variants SET stock = stock - $2::integer, version = version + 1, fence_token = $3::bigint "
-    "WHERE id = $1 AND stock - held >= $2::integer AND fence_token < $3::bigint"};
+    "UPDATE product_variants SET stock = stock - $2::integer, held = held - $3::integer, version = version + 1, "
+    "fence_token = $4::bigint "
+    "WHERE id = $1 AND held >= $3::integer AND stock - held >= $2::integer - $3::integer AND fence_token < $4::bigint"};
 constexpr db::Statement kTakeIfVersion{
     "inventory.take_if_version",
-    "UPDATE product_variants SET stock = stock - $2::integer, version = version + 1 "
-    "WHERE id = $1 AND version = $3::bigint AND stock - held >= $2::integer"};
+    "UPDATE product_variants SET stock = stock - $2::integer, held = held - $3::integer, version = version + 1 "
+    "WHERE id = $1 AND version = $4::bigint AND held >= $3::integer AND stock - held >= $2::integer - $3::integer"};
 constexpr db::Statement kGiveBack{
     "inventory.give_back",
     "UPDATE product_variants SET stock = stock + $2::integer, version = version + 1 WHERE id = $1"};
@@ -67,9 +70,19 @@ constexpr db::Statement kAudit{
     "UNION ALL "
     "SELECT 'product', p.id, p.stock::bigint, coalesce(t.total, 0)::bigint FROM products p "
     "LEFT JOIN (SELECT product_id, sum(stock) AS total FROM product_variants GROUP BY product_id) t "
-    "ON t.product_id = p.id WHERE p.stock <> coalesce(t.total, 0) ORDER BY 1 DESC, 2"};
+    "ON t.product_id = p.id WHERE p.stock <> coalesce(t.total, 0) "
+    "UNION ALL "
+    "SELECT 'held', v.id, v.held::bigint, coalesce(h.total, 0)::bigint FROM product_variants v "
+    "LEFT JOIN (SELECT variant_id, sum(held) AS total FROM cart_lines WHERE held > 0 GROUP BY variant_id) h "
+    "ON h.variant_id = v.id WHERE v.held <> coalesce(h.total, 0) ORDER BY 1 DESC, 2"};
 constexpr db::Statement kAllStock{"inventory.all_stock",
                                   "SELECT id, (stock - held)::bigint AS available FROM product_variants ORDER BY id"};
+
+AuditKind kind_of(const std::string& kind) {
+    if (kind == "variant") return AuditKind::kVariantLedger;
+    if (kind == "product") return AuditKind::kProductTotal;
+    return AuditKind::kHeld;
+}
 
 std::vector<StockRow> rows_of(const db::QueryResult& r) {
     std::vector<StockRow> out;
@@ -131,8 +144,9 @@ asio::awaitable<std::vector<StockRow>> InventoryStore::snapshot_in(
 asio::awaitable<bool> InventoryStore::take(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::int64_t variant_id,
-    std::int32_t quantity) {
-    auto r = co_await tx.query(kTake, db::params(variant_id, quantity));
+    std::int32_t quantity,
+    std::int32_t held) {
+    auto r = co_await tx.query(kTake, db::params(variant_id, quantity, held));
     co_return r.affected() == 1;
 }
 
@@ -140,8 +154,9 @@ asio::awaitable<bool> InventoryStore::take_fenced(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::int64_t variant_id,
     std::int32_t quantity,
+    std::int32_t held,
     std::int64_t fence) {
-    auto r = co_await tx.query(kTakeFenced, db::params(variant_id, quantity, fence));
+    auto r = co_await tx.query(kTakeFenced, db::params(variant_id, quantity, held, fence));
     co_return r.affected() == 1;
 }
 
@@ -149,8 +164,9 @@ asio::awaitable<bool> InventoryStore::take_if_version(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::int64_t variant_id,
     std::int32_t quantity,
+    std::int32_t held,
     std::int64_t version) {
-    auto r = co_await tx.query(kTakeIfVersion, db::params(variant_id, quantity, version));
+    auto r = co_await tx.query(kTakeIfVersion, db::params(variant_id, quantity, held, version));
     co_return r.affected() == 1;
 }
 
@@ -182,7 +198,7 @@ asio::awaitable<std::vector<AuditMismatch>> InventoryStore::audit() {
     out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) {
         out.push_back(AuditMismatch{
-            r.get<std::string>(i, "kind") == "variant" ? AuditKind::kVariantLedger : AuditKind::kProductTotal,
+            kind_of(r.get<std::string>(i, "kind")),
             r.get<std::int64_t>(i, "id"),
             r.get<std::int64_t>(i, "stock"),
             r.get<std::int64_t>(i, "expected")});

@@ -49,22 +49,26 @@ public:
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::vector<std::int64_t> ids,
         bool lock);
-    // stock -= q, version += 1 (rows locked by the caller); false if fewer than q units are available.
+    // stock -= q, held -= h, version += 1 (rows locked by the caller): q units of which the buyer's
+    // cart held h; false if fewer than q - h units are available besides.
     boost::asio::awaitable<bool> take(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t variant_id,
-        std::int32_t quantity);
+        std::int32_t quantity,
+        std::int32_t held);
     // As take, also writes `fence` when it is newer than the stored token; false when stale or short.
     boost::asio::awaitable<bool> take_fenced(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t variant_id,
         std::int32_t quantity,
+        std::int32_t held,
         std::int64_t fence);
     // Optimistic: only when the version still is `version`; false on a conflict or short stock.
     boost::asio::awaitable<bool> take_if_version(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t variant_id,
         std::int32_t quantity,
+        std::int32_t held,
         std::int64_t version);
     // stock += q, version += 1.
     boost::asio::awaitable<void> give_back(

@@ -24,11 +24,14 @@ std::string_view strategy_name(Strategy strategy);
 
 // One line to reserve or return: `quantity` units of a variant (the unit of stock) of a product.
 // `named_by_variant`: the customer named the variant (errors then name it rather than the product).
+// `held`: of those units, how many the buyer's cart already holds (counted in the variant's held;
+// a checkout takes them from stock and held together); 0 outside cart checkouts.
 struct Line {
     std::int64_t variant_id = 0;
     std::int64_t product_id = 0;
     std::int32_t quantity = 0;
     bool named_by_variant = false;
+    std::int32_t held = 0;
 };
 
 // One reserved line with the price the database had at reservation time.
@@ -53,8 +56,9 @@ enum class ReturnReason { kCancelled, kExpired, kPaymentFailed };
 std::string_view reason_name(ReturnReason reason);
 
 // What the audit found wrong: a variant whose stock is not the sum of its ledger rows
-// (kVariantLedger), or a product whose stock is not the sum of its variants' (kProductTotal).
-enum class AuditKind { kVariantLedger, kProductTotal };
+// (kVariantLedger), a product whose stock is not the sum of its variants' (kProductTotal), or a
+// variant whose held units are not the sum of its cart lines' holds (kHeld).
+enum class AuditKind { kVariantLedger, kProductTotal, kHeld };
 struct AuditMismatch {
     AuditKind kind = AuditKind::kVariantLedger;
     std::int64_t id = 0;  // the variant's or the product's

@@ -20,11 +20,7 @@ asio::awaitable<Reply<Order>> place_order(std::shared_ptr<OrdersService> service
     std::string fingerprint = "POST /api/v1/orders\n" + core::codec::encode(in.body);
     auto placed = co_await service->place_order(caller.user(), caller.idempotency_key, std::move(in.body), std::move(fingerprint));
     if (!placed) co_return placed.error();
-    if (placed->failure) {
-        auto res = http::problem_response(caller.version, caller.request_id, *placed->failure);
-        co_await service->remember_failure(caller.user(), caller.idempotency_key, static_cast<std::int32_t>(res.result_int()), res.body());
-        co_return *placed->failure;
-    }
+    if (placed->failure) co_return co_await remember_failure(service, caller, std::move(*placed->failure));
     co_return stored_reply<Order>(*placed);
 }
 
@@ -46,6 +42,15 @@ asio::awaitable<Reply<Order>> fulfil_order(std::shared_ptr<OrdersService> servic
 }
 
 }  // namespace
+
+asio::awaitable<core::Error> remember_failure(std::shared_ptr<OrdersService> service,
+                                              http::Caller caller,
+                                              core::Error failure) {
+    auto res = http::problem_response(caller.version, caller.request_id, failure);
+    co_await service->remember_failure(caller.user(), caller.idempotency_key, static_cast<std::int32_t>(res.result_int()),
+                                       res.body());
+    co_return failure;
+}
 
 void register_routes(http::Api& api, const std::shared_ptr<OrdersService>& service) {
     using http::Access;

@@ -28,6 +28,12 @@ http::Reply<T> stored_reply(const CheckoutResponse& r) {
     return reply;
 }
 
+// A checkout's failure (out of stock, changed cart…) rendered and stored as its Idempotency-Key's
+// answer, so a retry replays it; returns the failure for the handler to answer with.
+boost::asio::awaitable<core::Error> remember_failure(std::shared_ptr<OrdersService> service,
+                                                     http::Caller caller,
+                                                     core::Error failure);
+
 // The service must outlive the router.
 void register_routes(http::Api& api, const std::shared_ptr<OrdersService>& service);
 

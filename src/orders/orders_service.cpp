@@ -36,6 +36,7 @@ std::string outcome_of(const core::Error& e) {
     switch (e.code) {
         case core::Errc::kOutOfStock: return "out_of_stock";
         case core::Errc::kConflict: return "conflict";
+        case core::Errc::kCartChanged: return "cart_changed";
         default: return "rejected";
     }
 }
@@ -151,13 +152,34 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::place_order(std::
                                                                            std::string key,
                                                                            NewOrder order,
                                                                            std::string fingerprint) {
+    co_return co_await claimed(user_id, std::move(key), std::move(fingerprint), std::move(order), {}, nullptr);
+}
+
+asio::awaitable<core::Result<CheckoutResponse>> OrdersService::place_from(std::int64_t user_id,
+                                                                          std::string key,
+                                                                          std::string fingerprint,
+                                                                          json::object shipping_address,
+                                                                          std::vector<inventory::Line> lines,
+                                                                          std::shared_ptr<OrderSource> source) {
+    NewOrder order;
+    order.shipping_address = std::move(shipping_address);
+    co_return co_await claimed(user_id, std::move(key), std::move(fingerprint), std::move(order), std::move(lines),
+                               std::move(source));
+}
+
+asio::awaitable<core::Result<CheckoutResponse>> OrdersService::claimed(std::int64_t user_id,
+                                                                       std::string key,
+                                                                       std::string fingerprint,
+                                                                       NewOrder order,
+                                                                       std::vector<inventory::Line> wanted,
+                                                                       std::shared_ptr<OrderSource> source) {
     auto claim = co_await claim_request(user_id, key, std::move(fingerprint));
     if (!claim) co_return claim.error();
     if (claim->replay) co_return std::move(*claim->replay);
     std::exception_ptr failure;
     core::Result<CheckoutResponse> result = core::make_error(core::Errc::kInternal, "checkout did not run");
     try {
-        result = co_await checkout(user_id, key, std::move(order));
+        result = co_await checkout(user_id, key, std::move(order), std::move(wanted), std::move(source));
     } catch (const std::exception&) {
         failure = std::current_exception();
     }
@@ -185,18 +207,22 @@ asio::awaitable<void> OrdersService::remember_failure(std::int64_t user_id,
 
 asio::awaitable<core::Result<CheckoutResponse>> OrdersService::checkout(std::int64_t user_id,
                                                                         std::string key,
-                                                                        NewOrder order) {
-    auto wanted = co_await resolve_lines(order.items);
+                                                                        NewOrder order,
+                                                                        std::vector<inventory::Line> lines,
+                                                                        std::shared_ptr<OrderSource> source) {
+    core::Result<std::vector<inventory::Line>> wanted = std::move(lines);
+    if (!source) wanted = co_await resolve_lines(order.items);
     if (!wanted) co_return wanted.error();
     auto hold = co_await inventory_->acquire(*wanted);
     if (!hold) co_return hold.error();
     std::exception_ptr failure;
     core::Result<CheckoutResponse> result = core::make_error(core::Errc::kInternal, "checkout did not run");
     try {
-        if (inventory_->strategy() == inventory::Strategy::kRedis && settings_.batch_max > 1) {
+        if (inventory_->strategy() == inventory::Strategy::kRedis && settings_.batch_max > 1 && !source) {
             result = co_await write_grouped(user_id, std::move(key), std::move(order), std::move(*wanted));
         } else {
-            result = co_await write_order(user_id, std::move(key), std::move(order), std::move(*wanted), *hold);
+            result = co_await write_order(user_id, std::move(key), std::move(order), std::move(*wanted), *hold,
+                                          std::move(source));
         }
     } catch (const std::exception&) {
         failure = std::current_exception();
@@ -243,10 +269,18 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::write_order(
     std::string key,
     NewOrder order,
     std::vector<inventory::Line> wanted,
-    const inventory::Hold& hold) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    const inventory::Hold& hold,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::shared_ptr<OrderSource> source) {
     for (int attempt = 1;; ++attempt) {
         try {
             auto tx = co_await inventory_->pool().begin();
+            if (source) {
+                auto locked = co_await source->lock_in(tx);
+                if (!locked) {
+                    co_await tx.rollback();
+                    co_return locked.error();
+                }
+            }
             json::value address(order.shipping_address);
             auto created = co_await store_.insert_order(tx, user_id, std::move(address), key, settings_.order_ttl);
             auto reserved = co_await inventory_->reserve_in(tx, hold, created.id);
@@ -271,6 +305,7 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::write_order(
                 }
             }
             co_await store_.set_total(tx, created.id, total, currency);
+            if (source) co_await source->close_in(tx, created.id);
             created.total_cents = total;
             created.currency = currency;
             auto body = core::codec::encode(created);

@@ -62,6 +62,26 @@ struct PaymentApplied {
     Order order;  // as it is now
 };
 
+// Where an order comes from when it is not a POST /orders body (a cart): the orders context does
+// not know carts. Its lines were read before the order's transaction; inside it, lock_in runs first
+// (the lock order: the source's rows, then the variants) and refuses when the source changed since
+// it was read or was already used; close_in marks it used by `order_id`, in the same transaction.
+class OrderSource {
+public:
+    OrderSource() = default;
+    OrderSource(const OrderSource&) = delete;
+    OrderSource& operator=(const OrderSource&) = delete;
+    OrderSource(OrderSource&&) = delete;
+    OrderSource& operator=(OrderSource&&) = delete;
+    virtual ~OrderSource() = default;
+    // Errors: kConflict (changed since read, already used): nothing is written.
+    virtual boost::asio::awaitable<core::Result<void>> lock_in(
+        db::Transaction& tx) = 0;  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    virtual boost::asio::awaitable<void> close_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t order_id) = 0;
+};
+
 // SHA-256 of `text` as raw bytes (idempotency request fingerprints).
 std::string sha256(std::string_view text);
 
@@ -80,6 +100,15 @@ public:
                                                                        std::string key,
                                                                        NewOrder order,
                                                                        std::string fingerprint);
+    // As place_order, for an order of `lines` (resolved; `held` = units the source already holds)
+    // from `source`, shipped to `shipping_address`. Errors and failures as place_order's, plus the
+    // source's lock_in errors as failures.
+    boost::asio::awaitable<core::Result<CheckoutResponse>> place_from(std::int64_t user_id,
+                                                                      std::string key,
+                                                                      std::string fingerprint,
+                                                                      boost::json::object shipping_address,
+                                                                      std::vector<inventory::Line> lines,
+                                                                      std::shared_ptr<OrderSource> source);
     boost::asio::awaitable<void> remember_failure(std::int64_t user_id,
                                                   std::string key,
                                                   std::int32_t status,
@@ -129,18 +158,32 @@ public:
     boost::asio::awaitable<std::int64_t> purge_idempotency_keys();
 
 private:
-    boost::asio::awaitable<core::Result<CheckoutResponse>> checkout(std::int64_t user_id, std::string key, NewOrder order);
+    // Without a source the lines are resolved from order.items; with one, `wanted` are its lines.
+    boost::asio::awaitable<core::Result<CheckoutResponse>> checkout(std::int64_t user_id,
+                                                                    std::string key,
+                                                                    NewOrder order,
+                                                                    std::vector<inventory::Line> wanted,
+                                                                    std::shared_ptr<OrderSource> source);
     // The request's lines with their variants and products, in the client's order, merged by
     // variant. Errors: kValidation (an unknown variant or product; more than kMaxQuantity of one
     // variant once merged).
     boost::asio::awaitable<core::Result<std::vector<inventory::Line>>> resolve_lines(std::vector<OrderLine> items);
-    // `wanted`: the resolved lines in the client's order (the order of the items).
+    // Claims the key, runs checkout() (a replay skips it) and turns its error into a failure.
+    boost::asio::awaitable<core::Result<CheckoutResponse>> claimed(std::int64_t user_id,
+                                                                   std::string key,
+                                                                   std::string fingerprint,
+                                                                   NewOrder order,
+                                                                   std::vector<inventory::Line> wanted,
+                                                                   std::shared_ptr<OrderSource> source);
+    // `wanted`: the resolved lines in the client's order (the order of the items); `source`, if
+    // any, is locked first and closed with the order.
     boost::asio::awaitable<core::Result<CheckoutResponse>> write_order(
         std::int64_t user_id,
         std::string key,
         NewOrder order,
         std::vector<inventory::Line> wanted,
-        const inventory::Hold& hold);  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        const inventory::Hold& hold,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::shared_ptr<OrderSource> source = nullptr);  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     struct PendingOrder;
     boost::asio::awaitable<core::Result<CheckoutResponse>> write_grouped(std::int64_t user_id,
                                                                          std::string key,

@@ -1,0 +1,395 @@
+#include "carts/carts_service.hpp"
+
+#include "core/codec.hpp"
+#include "core/log.hpp"
+
+#include <algorithm>
+#include <exception>
+
+namespace emporium::carts {
+
+namespace {
+
+namespace asio = boost::asio;
+
+// A serialization failure or deadlock retries the whole transaction this many times in all.
+constexpr int kTransactionAttempts = 3;
+
+std::string status_text(CartStatus status) { return std::string(core::codec::enum_name(status)); }
+
+core::Error not_open(const CartRow& cart) {
+    std::string message = "cart " + std::to_string(cart.id) + " is " + status_text(cart.status);
+    if (cart.order_id) message += " (order " + std::to_string(*cart.order_id) + ")";
+    return core::make_error(core::Errc::kConflict, message);
+}
+
+core::Error variant_refused(std::int64_t variant_id, const std::string& field) {
+    return core::make_error(core::Errc::kValidation,
+                            "variant " + std::to_string(variant_id) + " does not exist or is not for sale",
+                            {{field, "variant " + std::to_string(variant_id) + " does not exist or is not for sale"}});
+}
+
+// The cart as checkout must find it under its lock: the lines (variant, quantity, units held) the
+// customer's request was built from, with no price moved and nothing withdrawn.
+class CartOrderSource final : public orders::OrderSource {
+public:
+    CartOrderSource(CartsStore store, std::int64_t cart_id, std::vector<inventory::Line> lines,
+                    std::optional<std::int64_t> expected_total)
+        : store_(std::move(store)), cart_id_(cart_id), lines_(std::move(lines)), expected_total_(expected_total) {}
+
+    asio::awaitable<core::Result<void>> lock_in(
+        db::Transaction& tx) override {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        auto cart = co_await store_.lock_cart(tx, cart_id_);
+        if (!cart) co_return core::make_error(core::Errc::kNotFound, "no such cart");
+        if (cart->status != CartStatus::kOpen) co_return not_open(*cart);
+        const auto locked = co_await store_.lock_lines(tx, cart_id_);
+        if (locked.empty()) {
+            co_return core::make_error(core::Errc::kValidation, "the cart is empty", {{"lines", "the cart has no lines"}});
+        }
+        bool same = locked.size() == lines_.size();
+        for (std::size_t i = 0; same && i < locked.size(); ++i) {
+            same = locked[i].variant_id == lines_[i].variant_id && locked[i].quantity == lines_[i].quantity &&
+                   locked[i].held == lines_[i].held;
+        }
+        if (!same) {
+            co_return core::make_error(core::Errc::kCartChanged,
+                                       "the cart changed while it was being checked out; read it again");
+        }
+        std::vector<core::FieldError> flagged;
+        std::int64_t total = 0;
+        for (const auto& l : locked) {
+            const auto name = "variant " + std::to_string(l.variant_id);
+            if (!l.for_sale) flagged.push_back({"lines", name + " is no longer for sale: remove it"});
+            if (l.price_cents != l.quoted_price_cents) {
+                flagged.push_back({"lines", name + " now costs " + std::to_string(l.price_cents) + " (quoted " +
+                                                std::to_string(l.quoted_price_cents) + "): set the line again to accept it"});
+            }
+            total += l.price_cents * l.quantity;
+        }
+        if (!flagged.empty()) {
+            co_return core::make_error(core::Errc::kCartChanged, "the cart has lines to review", std::move(flagged));
+        }
+        if (expected_total_ && *expected_total_ != total) {
+            co_return core::make_error(
+                core::Errc::kCartChanged,
+                "the cart's total is " + std::to_string(total) + ", not " + std::to_string(*expected_total_),
+                {{"expected_total_cents", "the cart's total is " + std::to_string(total)}});
+        }
+        co_return core::Result<void>{};
+    }
+
+    asio::awaitable<void> close_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t order_id) override {
+        co_await store_.close_checked_out(tx, cart_id_, order_id);
+    }
+
+private:
+    CartsStore store_;
+    std::int64_t cart_id_;
+    std::vector<inventory::Line> lines_;  // ascending variant id, as lock_lines returns them
+    std::optional<std::int64_t> expected_total_;
+};
+
+}  // namespace
+
+std::optional<core::Error> refuse(const CartRow& cart, const CartCaller& caller) {
+    if (cart.token_hash) {
+        if (!caller.token) {
+            return core::make_error(core::Errc::kForbidden, "this cart needs its X-Cart-Token",
+                                    {{"X-Cart-Token", "is required for this cart"}});
+        }
+        if (token_digest(*caller.token) != *cart.token_hash) {
+            return core::make_error(core::Errc::kForbidden, "the X-Cart-Token is not this cart's",
+                                    {{"X-Cart-Token", "is not this cart's token"}});
+        }
+        return std::nullopt;
+    }
+    if (!caller.user_id || cart.user_id != caller.user_id) return core::make_error(core::Errc::kNotFound, "no such cart");
+    return std::nullopt;
+}
+
+Cart build_cart(const CartRow& row, const std::vector<LineRow>& lines) {
+    Cart cart;
+    cart.id = row.id;
+    cart.status = row.status;
+    cart.order_id = row.order_id;
+    cart.expires_at = row.expires_at;
+    cart.version = row.version;
+    bool flagged = false;
+    bool one_currency = true;
+    cart.lines.reserve(lines.size());
+    for (const auto& l : lines) {
+        CartLine line;
+        line.variant_id = l.variant_id;
+        line.product_id = l.product_id;
+        line.sku = l.sku;
+        line.name = l.name;
+        line.quantity = l.quantity;
+        line.unit_price_cents = l.price_cents;
+        line.quoted_price_cents = l.quoted_price_cents;
+        line.currency = l.currency;
+        line.held = l.held;
+        if (l.held > 0) line.hold_expires_at = l.hold_expires_at;
+        line.price_changed = l.price_cents != l.quoted_price_cents;
+        line.unavailable = !l.for_sale;
+        flagged = flagged || line.price_changed || line.unavailable;
+        if (!line.unavailable) {
+            line.line_total_cents = l.price_cents * l.quantity;
+            cart.subtotal_cents += line.line_total_cents;
+            cart.item_count += l.quantity;
+            if (cart.currency.empty()) cart.currency = l.currency;
+            one_currency = one_currency && cart.currency == l.currency;
+        }
+        cart.lines.push_back(std::move(line));
+    }
+    cart.checkout_ready = row.status == CartStatus::kOpen && !cart.lines.empty() && !flagged && one_currency;
+    return cart;
+}
+
+CartsService::CartsService(CartsSettings settings,
+                           CartsStore store,
+                           std::shared_ptr<inventory::InventoryService> inventory,
+                           std::shared_ptr<orders::OrdersService> orders)
+    : settings_(settings), store_(std::move(store)), inventory_(std::move(inventory)), orders_(std::move(orders)) {}
+
+asio::awaitable<Cart> CartsService::view(const CartRow& row) {
+    if (settings_.holds && row.status == CartStatus::kOpen) {
+        co_await store_.renew(row.id, settings_.hold_ttl, settings_.hold_max);
+    }
+    const auto lines = co_await store_.lines(row.id);
+    co_return build_cart(row, lines);
+}
+
+asio::awaitable<OpenedCart> CartsService::open(CartCaller caller) {
+    if (caller.user_id) {
+        for (int attempt = 0;; ++attempt) {
+            if (auto existing = co_await store_.open_cart_of(*caller.user_id)) {
+                auto row = co_await store_.find(*existing);
+                if (row) {
+                    auto cart = co_await view(*row);
+                    co_return OpenedCart{std::move(cart), false};
+                }
+            }
+            try {
+                const auto id = co_await store_.create(caller.user_id, std::nullopt, settings_.cart_ttl);
+                auto row = co_await store_.find(id);
+                auto cart = co_await view(*row);
+                co_return OpenedCart{std::move(cart), true};
+            } catch (const db::DbError& e) {
+                // Another request made the customer's cart meanwhile: use that one.
+                if (!e.is_unique_violation() || attempt > 0) throw;
+            }
+        }
+    }
+    std::string token = new_token();
+    const auto id = co_await store_.create(std::nullopt, token_digest(token), settings_.cart_ttl);
+    auto row = co_await store_.find(id);
+    OpenedCart opened;
+    opened.cart = co_await view(*row);
+    opened.cart.token = std::move(token);
+    co_return opened;
+}
+
+asio::awaitable<core::Result<Cart>> CartsService::get(std::int64_t id, CartCaller caller) {
+    auto row = co_await store_.find(id);
+    if (!row) co_return core::make_error(core::Errc::kNotFound, "no such cart");
+    if (auto refused = refuse(*row, caller)) co_return std::move(*refused);
+    co_return co_await view(*row);
+}
+
+asio::awaitable<core::Result<Cart>> CartsService::add_line(std::int64_t id, CartCaller caller, NewCartLine line) {
+    inventory::Line wanted{line.variant_id.value_or(0), line.product_id.value_or(0), line.quantity,
+                           line.variant_id.has_value()};
+    std::vector<inventory::Line> asked(1, wanted);
+    auto resolved = co_await inventory_->resolve(std::move(asked));
+    if (!resolved) {
+        const std::string field = line.variant_id ? "variant_id" : "product_id";
+        co_return variant_refused(wanted.variant_id != 0 ? wanted.variant_id : wanted.product_id, field);
+    }
+    co_return co_await write_line(id, std::move(caller), resolved->front(), true);
+}
+
+asio::awaitable<core::Result<Cart>> CartsService::set_line(std::int64_t id,
+                                                           std::int64_t variant_id,
+                                                           CartCaller caller,
+                                                           std::int32_t quantity) {
+    const inventory::Line wanted{variant_id, 0, quantity, true};
+    co_return co_await write_line(id, std::move(caller), wanted, false);
+}
+
+asio::awaitable<core::Result<Cart>> CartsService::write_line(std::int64_t id,
+                                                             CartCaller caller,
+                                                             inventory::Line wanted,
+                                                             bool add) {
+    for (int attempt = 1;; ++attempt) {
+        try {
+            auto tx = co_await store_.pool().begin();
+            auto cart = co_await store_.lock_cart(tx, id);
+            if (!cart) co_return core::make_error(core::Errc::kNotFound, "no such cart");
+            if (auto refused = refuse(*cart, caller)) co_return std::move(*refused);
+            if (cart->status != CartStatus::kOpen) co_return not_open(*cart);
+            const auto line = co_await store_.lock_line(tx, id, wanted.variant_id);
+            const auto offer = co_await store_.offer(tx, wanted.variant_id);
+            if (!offer || !offer->for_sale) co_return variant_refused(wanted.variant_id, "variant_id");
+            const std::int32_t quantity = add && line ? line->quantity + wanted.quantity : wanted.quantity;
+            if (quantity > kMaxQuantity) {
+                co_return core::make_error(core::Errc::kValidation,
+                                           "at most " + std::to_string(kMaxQuantity) + " units of a variant per cart",
+                                           {{"quantity", "the line would have " + std::to_string(quantity) +
+                                                             " units; at most " + std::to_string(kMaxQuantity)}});
+            }
+            if (!line && (co_await store_.lines(id)).size() >= kMaxLines) {
+                co_return core::make_error(core::Errc::kValidation,
+                                           "a cart has at most " + std::to_string(kMaxLines) + " lines",
+                                           {{"variant_id", "the cart is full"}});
+            }
+            const std::int32_t had = line ? line->held : 0;
+            const std::int32_t want = settings_.holds ? quantity : 0;
+            inventory::Line named{wanted.variant_id, offer->product_id, quantity, true};
+            if (want > had) {
+                bool held = co_await store_.hold(tx, wanted.variant_id, want - had);
+                // Units held past their deadline go to whoever needs them now.
+                if (!held && co_await store_.reclaim(tx, wanted.variant_id) > 0) {
+                    held = co_await store_.hold(tx, wanted.variant_id, want - had);
+                }
+                if (!held) {
+                    co_await tx.rollback();
+                    co_return inventory::out_of_stock_error(named, offer->available + had);
+                }
+            } else if (want < had) {
+                co_await store_.unhold(tx, wanted.variant_id, had - want);
+            } else if (!settings_.holds && quantity > offer->available) {
+                co_await tx.rollback();
+                co_return inventory::out_of_stock_error(named, offer->available);
+            }
+            LineRow write;
+            write.variant_id = wanted.variant_id;
+            write.product_id = offer->product_id;
+            write.quantity = quantity;
+            write.quoted_price_cents = offer->price_cents;  // setting a line accepts its price
+            const HoldWrite hold{want, settings_.hold_ttl};
+            co_await store_.upsert_line(tx, id, std::move(write), hold);
+            co_await store_.touch(tx, id, settings_.cart_ttl);
+            co_await tx.commit();
+            break;
+        } catch (const db::RetryableDbError&) {
+            if (attempt >= kTransactionAttempts) throw;
+        }
+    }
+    auto row = co_await store_.find(id);
+    const auto lines = co_await store_.lines(id);
+    co_return build_cart(*row, lines);
+}
+
+asio::awaitable<core::Result<Cart>> CartsService::remove_line(std::int64_t id,
+                                                              std::int64_t variant_id,
+                                                              CartCaller caller) {
+    for (int attempt = 1;; ++attempt) {
+        try {
+            auto tx = co_await store_.pool().begin();
+            auto cart = co_await store_.lock_cart(tx, id);
+            if (!cart) co_return core::make_error(core::Errc::kNotFound, "no such cart");
+            if (auto refused = refuse(*cart, caller)) co_return std::move(*refused);
+            if (cart->status != CartStatus::kOpen) co_return not_open(*cart);
+            const auto line = co_await store_.lock_line(tx, id, variant_id);
+            if (!line) co_return core::make_error(core::Errc::kNotFound, "the cart has no line of this variant");
+            if (line->held > 0) co_await store_.unhold(tx, variant_id, line->held);
+            co_await store_.delete_line(tx, id, variant_id);
+            co_await store_.touch(tx, id, settings_.cart_ttl);
+            co_await tx.commit();
+            break;
+        } catch (const db::RetryableDbError&) {
+            if (attempt >= kTransactionAttempts) throw;
+        }
+    }
+    auto row = co_await store_.find(id);
+    const auto lines = co_await store_.lines(id);
+    co_return build_cart(*row, lines);
+}
+
+asio::awaitable<core::Result<orders::CheckoutResponse>> CartsService::checkout(std::int64_t id,
+                                                                               CartCaller caller,
+                                                                               std::string key,
+                                                                               CartCheckout body,
+                                                                               std::string fingerprint) {
+    auto row = co_await store_.find(id);
+    if (!row) co_return core::make_error(core::Errc::kNotFound, "no such cart");
+    if (auto refused = refuse(*row, caller)) co_return std::move(*refused);
+    // The lines as read now; the order's transaction checks, under the cart's lock, that they are
+    // still these (a cart that is no longer open is refused there, after a replay had its chance).
+    auto stored = co_await store_.lines(id);
+    std::sort(stored.begin(), stored.end(), [](const LineRow& a, const LineRow& b) { return a.variant_id < b.variant_id; });
+    std::vector<inventory::Line> lines;
+    lines.reserve(stored.size());
+    for (const auto& l : stored) lines.push_back(inventory::Line{l.variant_id, l.product_id, l.quantity, true, l.held});
+    auto source = std::make_shared<CartOrderSource>(store_, id, lines, body.expected_total_cents);
+    co_return co_await orders_->place_from(caller.user_id.value_or(0), std::move(key), std::move(fingerprint),
+                                           std::move(body.shipping_address), std::move(lines), std::move(source));
+}
+
+asio::awaitable<core::Result<Cart>> CartsService::merge(std::int64_t id, CartCaller caller) {
+    auto guest = co_await store_.find(id);
+    if (!guest) co_return core::make_error(core::Errc::kNotFound, "no such cart");
+    if (auto refused = refuse(*guest, caller)) co_return std::move(*refused);
+    if (!guest->token_hash) {
+        co_return core::make_error(core::Errc::kValidation, "only a guest cart can be merged",
+                                   {{"id", "is not a guest cart"}});
+    }
+    CartCaller customer;
+    customer.user_id = caller.user_id;
+    const auto opened = co_await open(customer);
+    const auto target = opened.cart.id;
+    for (int attempt = 1;; ++attempt) {
+        try {
+            auto tx = co_await store_.pool().begin();
+            // The lock order: carts by ascending id, then lines, then variants.
+            const auto first = co_await store_.lock_cart(tx, std::min(id, target));
+            const auto second = co_await store_.lock_cart(tx, std::max(id, target));
+            const auto& from = id < target ? first : second;
+            const auto& into = id < target ? second : first;
+            if (!from || !into) co_return core::make_error(core::Errc::kNotFound, "no such cart");
+            if (from->status != CartStatus::kOpen) co_return not_open(*from);
+            if (into->status != CartStatus::kOpen) co_return not_open(*into);
+            auto moving = co_await store_.lock_lines(tx, id);
+            for (const auto& line : moving) {
+                const auto mine = co_await store_.lock_line(tx, target, line.variant_id);
+                const std::int32_t total = std::min(kMaxQuantity, line.quantity + (mine ? mine->quantity : 0));
+                const std::int32_t held = line.held + (mine ? mine->held : 0);
+                const std::int32_t keep = std::min(held, total);
+                if (held > keep) co_await store_.unhold(tx, line.variant_id, held - keep);
+                co_await store_.delete_line(tx, id, line.variant_id);
+                LineRow write = line;
+                write.quantity = total;
+                write.quoted_price_cents = mine ? mine->quoted_price_cents : line.quoted_price_cents;
+                const HoldWrite hold{keep, settings_.hold_ttl};
+                co_await store_.upsert_line(tx, target, std::move(write), hold);
+            }
+            co_await store_.close_merged(tx, id, target);
+            co_await store_.touch(tx, target, settings_.cart_ttl);
+            co_await tx.commit();
+            break;
+        } catch (const db::RetryableDbError&) {
+            if (attempt >= kTransactionAttempts) throw;
+        }
+    }
+    auto row = co_await store_.find(target);
+    co_return co_await view(*row);
+}
+
+asio::awaitable<std::int64_t> CartsService::expire_due(std::int64_t batch) {
+    std::int64_t done = 0;
+    for (;;) {
+        const auto released = co_await store_.release_expired_holds(batch);
+        done += released;
+        if (released < batch) break;
+    }
+    for (;;) {
+        const auto expired = co_await store_.expire_carts(batch);
+        done += expired;
+        if (expired < batch) break;
+    }
+    co_return done;
+}
+
+}  // namespace emporium::carts

@@ -1,0 +1,104 @@
+#pragma once
+// Carts: a guest's (proved by its token) or a signed-in customer's; lines priced from the catalog on
+// every read, flagged when a price moved or a variant was withdrawn; stock held per line while the
+// cart is active (CART_HOLDS); checkout through the orders context in one transaction; merge of a
+// guest cart into the customer's; expiry of holds and carts (the carts.expire job). No HTTP, no SQL.
+
+#include "carts/carts_store.hpp"
+#include "carts/carts_types.hpp"
+#include "core/error.hpp"
+#include "inventory/inventory_service.hpp"
+#include "orders/orders_service.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace emporium::carts {
+
+struct CartsSettings {
+    bool holds = true;                        // lines hold their units (off: stock is taken at checkout)
+    std::chrono::seconds hold_ttl{900};       // a hold lasts this long after the cart's last activity
+    std::chrono::seconds hold_max{7'200};     // activity renews a hold at most this long after it began
+    std::chrono::seconds cart_ttl{2'592'000};  // an open cart expires this long after its last change
+};
+
+// Who asks: a signed-in user and/or the X-Cart-Token the request carries.
+struct CartCaller {
+    std::optional<std::int64_t> user_id;
+    std::optional<std::string> token;
+};
+
+// A created cart, or the customer's open cart that already existed (created == false).
+struct OpenedCart {
+    Cart cart;
+    bool created = true;
+};
+
+class CartsService {
+public:
+    CartsService(CartsSettings settings,
+                 CartsStore store,
+                 std::shared_ptr<inventory::InventoryService> inventory,
+                 std::shared_ptr<orders::OrdersService> orders);
+
+    const CartsSettings& settings() const { return settings_; }
+    const std::shared_ptr<orders::OrdersService>& orders() const { return orders_; }
+
+    // A guest gets a new cart and its token; a signed-in customer gets their open cart, made if
+    // they have none.
+    boost::asio::awaitable<OpenedCart> open(CartCaller caller);
+    // Errors (every operation on a cart): kNotFound (no such cart, or another customer's),
+    // kForbidden (a guest cart without its token, or with another).
+    boost::asio::awaitable<core::Result<Cart>> get(std::int64_t id, CartCaller caller);
+    // Adds units to a line (made if absent). Errors: kValidation (unknown or withdrawn variant,
+    // more than 100 units on the line or 50 lines), kOutOfStock (fewer units available than asked),
+    // kConflict (the cart is not open).
+    boost::asio::awaitable<core::Result<Cart>> add_line(std::int64_t id, CartCaller caller, NewCartLine line);
+    // Sets a line's quantity and accepts its current price. Errors as add_line.
+    boost::asio::awaitable<core::Result<Cart>> set_line(std::int64_t id,
+                                                        std::int64_t variant_id,
+                                                        CartCaller caller,
+                                                        std::int32_t quantity);
+    // Removes a line and releases its hold. Errors: kNotFound (no such line), kConflict.
+    boost::asio::awaitable<core::Result<Cart>> remove_line(std::int64_t id, std::int64_t variant_id, CartCaller caller);
+    // Orders the cart's lines for the signed-in caller under Idempotency-Key `key` (the orders
+    // context's rules: a replay answers as the first request did). Failures (stored as the key's
+    // answer): kCartChanged (a price moved, a variant was withdrawn, the lines or the total are not
+    // what the customer saw), kValidation (empty cart), kConflict (already checked out), the
+    // inventory's kOutOfStock for units the cart did not hold.
+    boost::asio::awaitable<core::Result<orders::CheckoutResponse>> checkout(std::int64_t id,
+                                                                            CartCaller caller,
+                                                                            std::string key,
+                                                                            CartCheckout body,
+                                                                            std::string fingerprint);
+    // Moves the guest cart `id` (its token in `caller`) into the signed-in caller's open cart:
+    // quantities added (at most 100 per line, the excess hold released), holds kept. Errors as get,
+    // plus kConflict (the guest cart is not open), kValidation (a cart of another customer).
+    boost::asio::awaitable<core::Result<Cart>> merge(std::int64_t id, CartCaller caller);
+    // The carts.expire job: releases holds past their deadline and expires inactive carts.
+    // Returns the holds released plus the carts expired.
+    boost::asio::awaitable<std::int64_t> expire_due(std::int64_t batch = 500);
+
+private:
+    boost::asio::awaitable<core::Result<Cart>> write_line(std::int64_t id,
+                                                          CartCaller caller,
+                                                          inventory::Line wanted,
+                                                          bool add);
+    boost::asio::awaitable<Cart> view(const CartRow& row);
+
+    CartsSettings settings_;
+    CartsStore store_;
+    std::shared_ptr<inventory::InventoryService> inventory_;
+    std::shared_ptr<orders::OrdersService> orders_;
+};
+
+// Whether `caller` may use the cart: nullopt, or the error (kForbidden, kNotFound).
+std::optional<core::Error> refuse(const CartRow& cart, const CartCaller& caller);
+// The customer's view of a cart from its stored lines (flags, totals).
+Cart build_cart(const CartRow& row, const std::vector<LineRow>& lines);
+
+}  // namespace emporium::carts
