@@ -31,11 +31,41 @@ core::Error variant_refused(std::int64_t variant_id, const std::string& field) {
 
 // The cart as checkout must find it under its lock: the lines (variant, quantity, units held) the
 // customer's request was built from, with no price moved and nothing withdrawn.
+// What stops a cart's lines from being ordered as they are: empty, withdrawn variants, prices
+// that moved since quoted, a total other than the one the customer saw.
+core::Result<void> review(const std::vector<LineRow>& lines, std::optional<std::int64_t> expected_total) {
+    if (lines.empty()) {
+        return core::make_error(core::Errc::kValidation, "the cart is empty", {{"lines", "the cart has no lines"}});
+    }
+    std::vector<core::FieldError> flagged;
+    std::int64_t total = 0;
+    for (const auto& l : lines) {
+        const auto name = "variant " + std::to_string(l.variant_id);
+        if (!l.for_sale) flagged.push_back({"lines", name + " is no longer for sale: remove it"});
+        if (l.price_cents != l.quoted_price_cents) {
+            flagged.push_back({"lines", name + " now costs " + std::to_string(l.price_cents) + " (quoted " +
+                                            std::to_string(l.quoted_price_cents) + "): set the line again to accept it"});
+        }
+        total += l.price_cents * l.quantity;
+    }
+    if (!flagged.empty()) return core::make_error(core::Errc::kCartChanged, "the cart has lines to review", std::move(flagged));
+    if (expected_total && *expected_total != total) {
+        return core::make_error(core::Errc::kCartChanged,
+                                "the cart's total is " + std::to_string(total) + ", not " + std::to_string(*expected_total),
+                                {{"expected_total_cents", "the cart's total is " + std::to_string(total)}});
+    }
+    return {};
+}
+
+// The cart as checkout must find it under its lock: the lines (variant, quantity, units held) the
+// order was built from, nothing to review.
 class CartOrderSource final : public orders::OrderSource {
 public:
-    CartOrderSource(CartsStore store, std::int64_t cart_id, std::vector<inventory::Line> lines,
+    CartOrderSource(CartsStore store, std::int64_t cart_id, std::vector<LineRow> lines,
                     std::optional<std::int64_t> expected_total)
         : store_(std::move(store)), cart_id_(cart_id), lines_(std::move(lines)), expected_total_(expected_total) {}
+
+    core::Result<void> check() const override { return review(lines_, expected_total_); }
 
     asio::awaitable<core::Result<void>> lock_in(
         db::Transaction& tx) override {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
@@ -43,9 +73,6 @@ public:
         if (!cart) co_return core::make_error(core::Errc::kNotFound, "no such cart");
         if (cart->status != CartStatus::kOpen) co_return not_open(*cart);
         const auto locked = co_await store_.lock_lines(tx, cart_id_);
-        if (locked.empty()) {
-            co_return core::make_error(core::Errc::kValidation, "the cart is empty", {{"lines", "the cart has no lines"}});
-        }
         bool same = locked.size() == lines_.size();
         for (std::size_t i = 0; same && i < locked.size(); ++i) {
             same = locked[i].variant_id == lines_[i].variant_id && locked[i].quantity == lines_[i].quantity &&
@@ -55,27 +82,7 @@ public:
             co_return core::make_error(core::Errc::kCartChanged,
                                        "the cart changed while it was being checked out; read it again");
         }
-        std::vector<core::FieldError> flagged;
-        std::int64_t total = 0;
-        for (const auto& l : locked) {
-            const auto name = "variant " + std::to_string(l.variant_id);
-            if (!l.for_sale) flagged.push_back({"lines", name + " is no longer for sale: remove it"});
-            if (l.price_cents != l.quoted_price_cents) {
-                flagged.push_back({"lines", name + " now costs " + std::to_string(l.price_cents) + " (quoted " +
-                                                std::to_string(l.quoted_price_cents) + "): set the line again to accept it"});
-            }
-            total += l.price_cents * l.quantity;
-        }
-        if (!flagged.empty()) {
-            co_return core::make_error(core::Errc::kCartChanged, "the cart has lines to review", std::move(flagged));
-        }
-        if (expected_total_ && *expected_total_ != total) {
-            co_return core::make_error(
-                core::Errc::kCartChanged,
-                "the cart's total is " + std::to_string(total) + ", not " + std::to_string(*expected_total_),
-                {{"expected_total_cents", "the cart's total is " + std::to_string(total)}});
-        }
-        co_return core::Result<void>{};
+        co_return review(locked, expected_total_);
     }
 
     asio::awaitable<void> close_in(
@@ -87,7 +94,7 @@ public:
 private:
     CartsStore store_;
     std::int64_t cart_id_;
-    std::vector<inventory::Line> lines_;  // ascending variant id, as lock_lines returns them
+    std::vector<LineRow> lines_;  // ascending variant id, as lock_lines returns them
     std::optional<std::int64_t> expected_total_;
 };
 
@@ -199,6 +206,10 @@ asio::awaitable<core::Result<Cart>> CartsService::get(std::int64_t id, CartCalle
 }
 
 asio::awaitable<core::Result<Cart>> CartsService::add_line(std::int64_t id, CartCaller caller, NewCartLine line) {
+    // The cart first: a missing or foreign cart answers as such whatever the line names.
+    auto row = co_await store_.find(id);
+    if (!row) co_return core::make_error(core::Errc::kNotFound, "no such cart");
+    if (auto refused = refuse(*row, caller)) co_return std::move(*refused);
     inventory::Line wanted{line.variant_id.value_or(0), line.product_id.value_or(0), line.quantity,
                            line.variant_id.has_value()};
     std::vector<inventory::Line> asked(1, wanted);
@@ -239,7 +250,7 @@ asio::awaitable<core::Result<Cart>> CartsService::write_line(std::int64_t id,
                                            {{"quantity", "the line would have " + std::to_string(quantity) +
                                                              " units; at most " + std::to_string(kMaxQuantity)}});
             }
-            if (!line && (co_await store_.lines(id)).size() >= kMaxLines) {
+            if (!line && co_await store_.count_lines(tx, id) >= static_cast<std::int64_t>(kMaxLines)) {
                 co_return core::make_error(core::Errc::kValidation,
                                            "a cart has at most " + std::to_string(kMaxLines) + " lines",
                                            {{"variant_id", "the cart is full"}});
@@ -323,7 +334,7 @@ asio::awaitable<core::Result<orders::CheckoutResponse>> CartsService::checkout(s
     std::vector<inventory::Line> lines;
     lines.reserve(stored.size());
     for (const auto& l : stored) lines.push_back(inventory::Line{l.variant_id, l.product_id, l.quantity, true, l.held});
-    auto source = std::make_shared<CartOrderSource>(store_, id, lines, body.expected_total_cents);
+    auto source = std::make_shared<CartOrderSource>(store_, id, std::move(stored), body.expected_total_cents);
     co_return co_await orders_->place_from(caller.user_id.value_or(0), std::move(key), std::move(fingerprint),
                                            std::move(body.shipping_address), std::move(lines), std::move(source));
 }

@@ -43,6 +43,8 @@ constexpr db::Statement kOffer{
     "(v.is_active AND v.deleted_at IS NULL AND p.is_active AND p.deleted_at IS NULL) AS for_sale, "
     "(v.stock - v.held)::bigint AS available FROM product_variants v JOIN products p ON p.id = v.product_id "
     "WHERE v.id = $1"};
+constexpr db::Statement kCountLines{"carts.count_lines",
+                                    "SELECT count(*) AS n FROM cart_lines WHERE cart_id = $1"};
 constexpr db::Statement kHold{
     "carts.hold",
     "UPDATE product_variants SET held = held + $2::integer WHERE id = $1 AND stock - held >= $2::integer"};
@@ -201,6 +203,13 @@ asio::awaitable<std::optional<LineRow>> CartsStore::lock_line(
     auto rows = lines_of(r);
     if (rows.empty()) co_return std::nullopt;
     co_return std::move(rows.front());
+}
+
+asio::awaitable<std::int64_t> CartsStore::count_lines(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t cart_id) {
+    auto r = co_await tx.query(kCountLines, db::params(cart_id));
+    co_return r.get<std::int64_t>(0, "n");
 }
 
 asio::awaitable<bool> CartsStore::hold(

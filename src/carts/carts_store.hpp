@@ -89,6 +89,9 @@ public:
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t cart_id,
         std::int64_t variant_id);
+    boost::asio::awaitable<std::int64_t> count_lines(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t cart_id);
     // held += units if that many are available (stock − held); false otherwise.
     boost::asio::awaitable<bool> hold(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly

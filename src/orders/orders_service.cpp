@@ -213,6 +213,9 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::checkout(std::int
     core::Result<std::vector<inventory::Line>> wanted = std::move(lines);
     if (!source) wanted = co_await resolve_lines(order.items);
     if (!wanted) co_return wanted.error();
+    if (source) {
+        if (auto checked = source->check(); !checked) co_return checked.error();
+    }
     auto hold = co_await inventory_->acquire(*wanted);
     if (!hold) co_return hold.error();
     std::exception_ptr failure;

@@ -74,6 +74,8 @@ public:
     OrderSource(OrderSource&&) = delete;
     OrderSource& operator=(OrderSource&&) = delete;
     virtual ~OrderSource() = default;
+    // Before anything is reserved: refuses on what was read (checked again by lock_in).
+    virtual core::Result<void> check() const = 0;
     // Errors: kConflict (changed since read, already used): nothing is written.
     virtual boost::asio::awaitable<core::Result<void>> lock_in(
         db::Transaction& tx) = 0;  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly

@@ -29,6 +29,12 @@ emporium_add_test(NAME abuse_e2e
     LIBS emporium_e2e_support emporium_auth LABELS e2e)
 add_dependencies(abuse_e2e emporium)
 
+# Carts with stock holds, per INVENTORY_STRATEGY: tokens, holds, bad input, flags, merge, checkout.
+emporium_add_test(NAME carts_e2e
+    SOURCES e2e/carts_e2e.cpp
+    LIBS emporium_e2e_support LABELS e2e)
+add_dependencies(carts_e2e emporium)
+
 # Every operation of /openapi.json made to answer its documented error statuses (413, 415, 400, 422,
 # 404, 401, 429, 503), so the contract test sees each of them.
 emporium_add_test(NAME contract_sweep_e2e

@@ -411,6 +411,13 @@ TEST_P(OrdersTest, HeldUnitsCannotBeOrdered) {
     auto service = make_service(GetParam());
     const auto p = product(10);
     const auto v = variant(p, 5);
+    // A cart holds 3 of the 5 units.
+    const auto cart = scalar("INSERT INTO carts (user_id, expires_at) VALUES ($1, now() + interval '1 hour') RETURNING id",
+                             db::params(user_));
+    scalar("INSERT INTO cart_lines (cart_id, variant_id, product_id, quantity, quoted_price_cents, held, "
+           "hold_started_at, hold_expires_at) VALUES ($1, $2, $3, 3, 1000, 3, now(), now() + interval '1 hour') "
+           "RETURNING id",
+           db::params(cart, v, p));
     scalar("UPDATE product_variants SET held = 3 WHERE id = $1 RETURNING id", db::params(v));
     NewOrder order;
     order.items = {OrderLine{std::nullopt, 3, v}};

@@ -1,0 +1,343 @@
+// End-to-end: carts through the real `emporium serve` binary, for every INVENTORY_STRATEGY: guest
+// carts proved by their token, lines held against everyone else (POST /orders included), bad input
+// answered with problem+json and changing nothing, prices re-read and flagged, a guest cart merged
+// into the customer's, checkout exactly once under concurrent attempts, holds that expire being
+// taken by the next customer, many shoppers on one variant, and a clean inventory audit.
+#include "e2e/e2e_fixture.hpp"
+#include "support/test_env.hpp"
+
+#include <boost/beast/http.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace emporium::test {
+namespace {
+
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+using Res = HttpResponse;
+using namespace std::chrono_literals;
+
+class CartsE2E : public ::testing::TestWithParam<std::string>, protected E2EFixture {
+protected:
+    CartsE2E() : E2EFixture("carts") {}
+
+    void start(Env extra = {}) {
+        Env settings{{"RATE_LIMIT_ENABLED", "false"}, {"INVENTORY_STRATEGY", GetParam()}, {"LOCK_RETRIES", "2000"}};
+        for (const auto& [k, v] : extra) settings[k] = v;
+        server_ = std::make_unique<ServerProcess>(env(settings));
+    }
+    Res send(bhttp::verb method,
+             const std::string& target,
+             const std::string& token,
+             const std::string& body = "",
+             HttpHeaders headers = {}) {
+        return authorized_call(server_->port(), method, target, token, body, std::move(headers));
+    }
+    std::int64_t product(const std::string& sku, std::int64_t stock, std::int64_t price) {
+        return create_product(server_->port(), admin_,
+                              {{"sku", sku + "-" + GetParam()}, {"name", "Item " + sku}, {"price_cents", price},
+                               {"stock", stock}});
+    }
+    std::int64_t variant_of(std::int64_t product_id) {
+        return sql("SELECT id FROM product_variants WHERE product_id = $1 AND is_default", db::params(product_id));
+    }
+    // A guest cart: its id and token.
+    std::pair<std::int64_t, std::string> guest_cart() {
+        auto r = send(bhttp::verb::post, "/api/v1/carts", "");
+        EXPECT_EQ(r.result_int(), 201U) << r.body();
+        const auto body = json::parse(r.body());
+        return {body.at("id").as_int64(), std::string(body.at("token").as_string())};
+    }
+    std::int64_t customer_cart(const std::string& token) {
+        auto r = send(bhttp::verb::post, "/api/v1/carts", token);
+        EXPECT_TRUE(r.result_int() == 201U || r.result_int() == 200U) << r.body();
+        return json::parse(r.body()).at("id").as_int64();
+    }
+    static HttpHeaders with_token(const std::string& cart_token) { return {{"X-Cart-Token", cart_token}}; }
+    static std::string cart_path(std::int64_t id) { return "/api/v1/carts/" + std::to_string(id); }
+    Res add(std::int64_t cart, const std::string& auth, json::object line, HttpHeaders headers = {}) {
+        return send(bhttp::verb::post, cart_path(cart) + "/lines", auth, json::serialize(line), std::move(headers));
+    }
+    Res checkout(std::int64_t cart, const std::string& auth, const std::string& key, json::object extra = {}) {
+        extra["shipping_address"] = json::object{{"city", "Oslo"}};
+        return send(bhttp::verb::post, cart_path(cart) + "/checkout", auth, json::serialize(extra),
+                    {{"Idempotency-Key", key}});
+    }
+    std::int64_t held(std::int64_t variant) {
+        return sql("SELECT held::bigint FROM product_variants WHERE id = $1", db::params(variant));
+    }
+    std::int64_t stock(std::int64_t variant) {
+        return sql("SELECT stock::bigint FROM product_variants WHERE id = $1", db::params(variant));
+    }
+    int audit() { return run_emporium({"inventory", "audit"}, env({{"INVENTORY_STRATEGY", GetParam()}})); }
+    // Every table a refused request must leave alone, summarised.
+    std::int64_t fingerprint() {
+        return sql("SELECT (SELECT coalesce(sum(quantity * 7 + held * 13 + quoted_price_cents), 0) FROM cart_lines) + "
+                   "(SELECT count(*) * 1000003 FROM orders) + (SELECT coalesce(sum(held * 17 + stock), 0) "
+                   "FROM product_variants) + (SELECT coalesce(sum(version), 0) FROM carts)");
+    }
+
+    std::unique_ptr<ServerProcess> server_;
+};
+
+// A guest fills a cart, the units are held against everyone else, the guest signs in and the cart
+// is merged into theirs, and the checkout turns the held lines into one order, once.
+TEST_P(CartsE2E, GuestCartHoldsMergesAndChecksOutOnce) {
+    start();
+    const auto p = product("tee", 5, 1500);
+    const auto v = variant_of(p);
+    const auto [cart, token] = guest_cart();
+    EXPECT_EQ(token.size(), 64U);
+
+    auto added = add(cart, "", {{"product_id", p}, {"quantity", 3}}, with_token(token));
+    ASSERT_EQ(added.result_int(), 200U) << added.body();
+    const auto body = json::parse(added.body());
+    EXPECT_EQ(body.at("subtotal_cents").as_int64(), 4500);
+    EXPECT_EQ(body.at("lines").at(0).at("held").as_int64(), 3);
+    EXPECT_TRUE(body.at("checkout_ready").as_bool());
+    EXPECT_EQ(held(v), 3);
+
+    // Held units are nobody else's: POST /orders and other carts see 2.
+    const auto [bob_id, bob] = customer("bob@example.com");
+    auto order = send(bhttp::verb::post, "/api/v1/orders", bob, order_body(p, 3), {{"Idempotency-Key", "bob-1"}});
+    expect_problem(order, 409, "out_of_stock");
+    const auto [other, other_token] = guest_cart();
+    expect_problem(add(other, "", {{"variant_id", v}, {"quantity", 3}}, with_token(other_token)), 409, "out_of_stock");
+    ASSERT_EQ(add(other, "", {{"variant_id", v}, {"quantity", 2}}, with_token(other_token)).result_int(), 200U);
+    EXPECT_EQ(held(v), 5);
+    // Removing a line releases its hold.
+    ASSERT_EQ(send(bhttp::verb::delete_, cart_path(other) + "/lines/" + std::to_string(v), "", "",
+                   with_token(other_token))
+                  .result_int(),
+              200U);
+    EXPECT_EQ(held(v), 3);
+
+    // Sign-in: the guest cart moves into the customer's (holds kept).
+    const auto [alice_id, alice] = customer("alice@example.com");
+    auto merged = send(bhttp::verb::post, cart_path(cart) + "/merge", alice, "", with_token(token));
+    ASSERT_EQ(merged.result_int(), 200U) << merged.body();
+    const auto mine = json::parse(merged.body()).at("id").as_int64();
+    EXPECT_NE(mine, cart);
+    EXPECT_EQ(json::parse(merged.body()).at("lines").at(0).at("quantity").as_int64(), 3);
+    EXPECT_EQ(held(v), 3);
+    auto guest = send(bhttp::verb::get, cart_path(cart), "", "", with_token(token));
+    ASSERT_EQ(guest.result_int(), 200U);
+    EXPECT_EQ(json::parse(guest.body()).at("status").as_string(), "merged");
+    EXPECT_TRUE(json::parse(guest.body()).at("lines").as_array().empty());
+
+    // Two checkouts at once with different keys: exactly one order.
+    std::atomic<int> created{0};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> racers;
+    for (int i = 0; i < 4; ++i) {
+        racers.emplace_back([&, i] {
+            auto r = checkout(mine, alice, "race-" + std::to_string(i));
+            if (r.result_int() == 201) ++created;
+            if (r.result_int() == 409) ++refused;
+        });
+    }
+    for (auto& t : racers) t.join();
+    EXPECT_EQ(created.load(), 1);
+    EXPECT_EQ(refused.load(), 3);
+    EXPECT_EQ(sql("SELECT count(*) FROM orders WHERE cart_id = $1", db::params(mine)), 1);
+    EXPECT_EQ(stock(v), 2);
+    EXPECT_EQ(held(v), 0);
+    // The winning key replays; the cart is closed.
+    const auto key = "race-" + std::to_string(
+                                   sql("SELECT substr(idempotency_key, 6)::bigint FROM orders WHERE cart_id = $1",
+                                       db::params(mine)));
+    auto replay = checkout(mine, alice, key);
+    EXPECT_EQ(replay.result_int(), 201U);
+    EXPECT_EQ(replay["Idempotent-Replayed"], "true");
+    auto closed = json::parse(send(bhttp::verb::get, cart_path(mine), alice).body());
+    EXPECT_EQ(closed.at("status").as_string(), "checked_out");
+    expect_problem(add(mine, alice, {{"variant_id", v}}), 409, "conflict");
+    EXPECT_EQ(audit(), 0);
+}
+
+// Bad input gets a problem and changes nothing.
+TEST_P(CartsE2E, BadInputIsRefusedAndChangesNothing) {
+    start();
+    const auto p = product("mug", 4, 900);
+    const auto v = variant_of(p);
+    const auto [cart, token] = guest_cart();
+    ASSERT_EQ(add(cart, "", {{"variant_id", v}, {"quantity", 1}}, with_token(token)).result_int(), 200U);
+    const auto [alice_id, alice] = customer("alice@example.com");
+    const auto [bob_id, bob] = customer("bob@example.com");
+    const auto bobs = customer_cart(bob);
+    ASSERT_EQ(add(bobs, bob, {{"variant_id", v}, {"quantity", 1}}).result_int(), 200U);
+    const auto before = fingerprint();
+
+    const auto target = cart_path(cart);
+    expect_problem(send(bhttp::verb::get, target, ""), 403, "forbidden");
+    expect_problem(send(bhttp::verb::get, target, "", "", with_token(std::string(64, 'a'))), 403, "forbidden");
+    expect_problem(add(cart, "", {{"variant_id", v}}, with_token("not-the-token")), 403, "forbidden");
+    expect_problem(send(bhttp::verb::get, cart_path(bobs), alice), 404, "not_found");
+    expect_problem(add(bobs, alice, {{"variant_id", v}}), 404, "not_found");
+    expect_problem(checkout(bobs, alice, "steal"), 404, "not_found");
+    expect_problem(send(bhttp::verb::get, cart_path(999'999'999), alice), 404, "not_found");
+    expect_problem(add(cart, "", {{"variant_id", 999'999'999}}, with_token(token)), 422, "validation_failed");
+    expect_problem(add(cart, "", {{"quantity", 1}}, with_token(token)), 422, "validation_failed");
+    expect_problem(add(cart, "", {{"variant_id", v}, {"quantity", 101}}, with_token(token)), 422, "validation_failed");
+    expect_problem(add(cart, "", {{"variant_id", v}, {"quantity", 99}}, with_token(token)), 409, "out_of_stock");
+    expect_problem(add(cart, "", {{"variant_id", v}, {"quantity", 0}}, with_token(token)), 422, "validation_failed");
+    expect_problem(send(bhttp::verb::put, target + "/lines/" + std::to_string(v), "", R"({"quantity":101})",
+                        with_token(token)),
+                   422, "validation_failed");
+    expect_problem(send(bhttp::verb::put, target + "/lines/" + std::to_string(v), "", R"({"quantity":4})",
+                        with_token(token)),
+                   409, "out_of_stock");
+    expect_problem(send(bhttp::verb::delete_, target + "/lines/999999999", "", "", with_token(token)), 404,
+                   "not_found");
+    expect_problem(send(bhttp::verb::post, target + "/merge", alice, "", with_token("wrong")), 403, "forbidden");
+    expect_problem(send(bhttp::verb::post, cart_path(bobs) + "/merge", bob), 422, "validation_failed");
+    expect_problem(send(bhttp::verb::post, target + "/checkout", alice, R"({"shipping_address":{"city":"Oslo"}})"),
+                   400, "bad_request");  // no Idempotency-Key
+    EXPECT_EQ(fingerprint(), before);
+
+    // An empty cart cannot be checked out; the answer is stored for its key.
+    const auto alices = customer_cart(alice);
+    expect_problem(checkout(alices, alice, "empty"), 422, "validation_failed");
+    expect_problem(checkout(alices, alice, "empty"), 422, "validation_failed");
+    EXPECT_EQ(sql("SELECT count(*) FROM orders"), 0);
+    EXPECT_EQ(audit(), 0);
+}
+
+// Prices are re-read: a changed price is flagged and refused at checkout (nothing charged) until
+// the customer sets the line again; a withdrawn variant is flagged and left out of the subtotal.
+TEST_P(CartsE2E, ChangedPricesAndWithdrawnVariantsAreFlaggedNeverCharged) {
+    start();
+    const auto p = product("lamp", 5, 1000);
+    const auto q = product("shade", 5, 300);
+    const auto v = variant_of(p);
+    const auto w = variant_of(q);
+    const auto [alice_id, alice] = customer("alice@example.com");
+    const auto cart = customer_cart(alice);
+    ASSERT_EQ(add(cart, alice, {{"variant_id", v}, {"quantity", 2}}).result_int(), 200U);
+    ASSERT_EQ(add(cart, alice, {{"variant_id", w}, {"quantity", 1}}).result_int(), 200U);
+    sql("UPDATE products SET price_cents = 1200 WHERE id = $1 RETURNING 0::bigint", db::params(p));
+
+    auto seen = json::parse(send(bhttp::verb::get, cart_path(cart), alice).body());
+    EXPECT_TRUE(seen.at("lines").at(0).at("price_changed").as_bool());
+    EXPECT_EQ(seen.at("lines").at(0).at("unit_price_cents").as_int64(), 1200);
+    EXPECT_EQ(seen.at("lines").at(0).at("quoted_price_cents").as_int64(), 1000);
+    EXPECT_FALSE(seen.at("checkout_ready").as_bool());
+    auto refused = checkout(cart, alice, "k1");
+    expect_problem(refused, 409, "cart_changed");
+    EXPECT_EQ(sql("SELECT count(*) FROM orders"), 0);
+
+    // Accepting the price (setting the line again), then a total the customer did not see.
+    ASSERT_EQ(send(bhttp::verb::put, cart_path(cart) + "/lines/" + std::to_string(v), alice, R"({"quantity":2})")
+                  .result_int(),
+              200U);
+    expect_problem(checkout(cart, alice, "k2", {{"expected_total_cents", 2300}}), 409, "cart_changed");
+
+    // A withdrawn variant is flagged and not counted.
+    sql("UPDATE product_variants SET is_active = false WHERE id = $1 RETURNING 0::bigint", db::params(w));
+    seen = json::parse(send(bhttp::verb::get, cart_path(cart), alice).body());
+    EXPECT_TRUE(seen.at("lines").at(1).at("unavailable").as_bool());
+    EXPECT_EQ(seen.at("subtotal_cents").as_int64(), 2400);
+    expect_problem(checkout(cart, alice, "k3"), 409, "cart_changed");
+    ASSERT_EQ(send(bhttp::verb::delete_, cart_path(cart) + "/lines/" + std::to_string(w), alice).result_int(), 200U);
+    auto placed = checkout(cart, alice, "k4", {{"expected_total_cents", 2400}});
+    ASSERT_EQ(placed.result_int(), 201U) << placed.body();
+    EXPECT_EQ(json::parse(placed.body()).at("total_cents").as_int64(), 2400);
+    EXPECT_EQ(audit(), 0);
+}
+
+// A hold past its deadline is taken by the next customer who needs the units (no job needed);
+// the customer who let it lapse then checks out only what is left for them.
+TEST_P(CartsE2E, ExpiredHoldsGoToTheNextCustomer) {
+    start({{"CART_HOLD_TTL_S", "1"}});
+    const auto p = product("last", 2, 500);
+    const auto v = variant_of(p);
+    const auto [alice_id, alice] = customer("alice@example.com");
+    const auto [bob_id, bob] = customer("bob@example.com");
+    const auto slow = customer_cart(alice);
+    ASSERT_EQ(add(slow, alice, {{"variant_id", v}, {"quantity", 2}}).result_int(), 200U);
+    const auto fast = customer_cart(bob);
+    expect_problem(add(fast, bob, {{"variant_id", v}}), 409, "out_of_stock");
+    std::this_thread::sleep_for(1500ms);
+    ASSERT_EQ(add(fast, bob, {{"variant_id", v}, {"quantity", 2}}).result_int(), 200U);
+    EXPECT_EQ(held(v), 2);
+    EXPECT_EQ(sql("SELECT held::bigint FROM cart_lines WHERE cart_id = $1", db::params(slow)), 0);
+    ASSERT_EQ(checkout(fast, bob, "bob").result_int(), 201U);
+    // Alice's lapsed line is no longer held and the units are gone.
+    expect_problem(checkout(slow, alice, "alice"), 409, "out_of_stock");
+    EXPECT_EQ(stock(v), 0);
+    EXPECT_EQ(held(v), 0);
+    EXPECT_EQ(audit(), 0);
+}
+
+// Many shoppers want one variant with fewer units: exactly the stock is held, exactly the stock
+// is sold, and everything held is released.
+TEST_P(CartsE2E, ShoppersOnOneVariantGetExactlyItsUnits) {
+    start();
+    constexpr int kUnits = 10;
+    constexpr int kShoppers = 40;
+    const auto p = product("hot", kUnits, 2000);
+    const auto v = variant_of(p);
+    std::vector<std::pair<std::string, std::int64_t>> shoppers;
+    for (int i = 0; i < kShoppers; ++i) {
+        const auto token = customer("s" + std::to_string(i) + "@example.com").second;
+        shoppers.emplace_back(token, customer_cart(token));
+    }
+    std::atomic<int> holding{0};
+    std::atomic<int> sold_out{0};
+    std::atomic<int> sold{0};
+    std::atomic<int> unexpected{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kShoppers; ++i) {
+        threads.emplace_back([&, i] {
+            const auto& [token, cart] = shoppers[static_cast<std::size_t>(i)];
+            auto r = add(cart, token, {{"variant_id", v}});
+            if (r.result_int() == 409) {
+                ++sold_out;
+                return;
+            }
+            if (r.result_int() != 200) {
+                ++unexpected;
+                ADD_FAILURE() << "add: " << r.result_int() << " " << r.body();
+                return;
+            }
+            ++holding;
+            if (i % 3 == 0) {  // abandons the cart
+                if (send(bhttp::verb::delete_, cart_path(cart) + "/lines/" + std::to_string(v), token).result_int() != 200)
+                    ++unexpected;
+                return;
+            }
+            auto c = checkout(cart, token, "k" + std::to_string(i));
+            if (c.result_int() == 201) {
+                ++sold;
+            } else {
+                ++unexpected;
+                ADD_FAILURE() << "checkout: " << c.result_int() << " " << c.body();
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(unexpected.load(), 0);
+    EXPECT_LE(holding.load(), kShoppers);
+    EXPECT_GE(holding.load(), kUnits);
+    EXPECT_EQ(holding.load() + sold_out.load(), kShoppers);
+    EXPECT_EQ(stock(v), kUnits - sold.load());
+    EXPECT_EQ(held(v), 0);
+    EXPECT_EQ(sql("SELECT coalesce(sum(quantity), 0) FROM order_items WHERE variant_id = $1", db::params(v)),
+              sold.load());
+    EXPECT_EQ(audit(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Strategies,
+                         CartsE2E,
+                         ::testing::Values("pessimistic", "dual", "optimistic", "redis"),
+                         [](const auto& param_info) { return param_info.param; });
+
+}  // namespace
+}  // namespace emporium::test
