@@ -61,6 +61,7 @@ int run_recommend_rebuild(const core::Config& config);
 // `emporium expire-orders`: expires unpaid orders past expires_at (stock returned) and purges
 // expired idempotency keys. Exit code 0, or 1 on failure.
 int run_expire_orders(const core::Config& config);
+int run_expire_carts(const core::Config& config);
 // `emporium inventory audit|resync`: audit exits 1 when any product's stock differs from the sum
 // of its ledger rows; resync rewrites the Redis stock mirror from PostgreSQL.
 int run_inventory(const core::Config& config, const std::string& action);

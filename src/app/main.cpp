@@ -60,6 +60,8 @@ int run(int argc, char** argv) {
     create_admin->add_option("--email", admin_opts.email, "the admin's e-mail address")->required();
     create_admin->add_option("--name", admin_opts.name, "display name");
     auto* expire_orders = cli.add_subcommand("expire-orders", "expire unpaid orders past their deadline");
+    auto* expire_carts =
+        cli.add_subcommand("expire-carts", "release cart holds past their deadline and expire inactive carts");
     auto* inventory = cli.add_subcommand("inventory", "stock ledger audit and Redis mirror");
     std::string inventory_action;
     inventory->add_option("action", inventory_action, "audit | resync")
@@ -114,6 +116,7 @@ int run(int argc, char** argv) {
         if (seed->parsed()) return app::run_seed(config, seed_opts, seed_progress);
         if (create_admin->parsed()) return app::run_create_admin(config, admin_opts);
         if (expire_orders->parsed()) return app::run_expire_orders(config);
+        if (expire_carts->parsed()) return app::run_expire_carts(config);
         if (inventory->parsed()) return app::run_inventory(config, inventory_action);
     } catch (const std::exception& e) {
         core::log::error("fatal", {{"error", e.what()}});

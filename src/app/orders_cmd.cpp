@@ -1,4 +1,4 @@
-// `emporium expire-orders` and `emporium inventory audit|resync`.
+// `emporium expire-orders`, `emporium expire-carts` and `emporium inventory audit|resync`.
 #include "app/commands.hpp"
 #include "app/orders_wiring.hpp"
 #include "app/wiring.hpp"
@@ -21,6 +21,14 @@ asio::awaitable<int> expire_orders(core::Config config) {
     const auto purged = co_await s.orders->purge_idempotency_keys();
     s.close();
     std::cout << "expired " << expired << " orders, purged " << purged << " idempotency keys\n";
+    co_return 0;
+}
+
+asio::awaitable<int> expire_carts(core::Config config) {
+    OrdersStack s(co_await asio::this_coro::executor, config);
+    const auto released = co_await s.carts->expire_due();
+    s.close();
+    std::cout << "released " << released << " expired holds and carts\n";
     co_return 0;
 }
 
@@ -51,6 +59,10 @@ asio::awaitable<int> inventory_command(core::Config config, std::string action) 
 
 int run_expire_orders(const core::Config& config) {
     return run_command(expire_orders(config), "expire-orders");
+}
+
+int run_expire_carts(const core::Config& config) {
+    return run_command(expire_carts(config), "expire-carts");
 }
 
 int run_inventory(const core::Config& config, const std::string& action) {

@@ -276,6 +276,51 @@ TEST_P(CartsE2E, ExpiredHoldsGoToTheNextCustomer) {
     EXPECT_EQ(audit(), 0);
 }
 
+// The sweep (the carts.expire job, also `emporium expire-carts`) releases every hold past its
+// deadline and expires carts inactive past theirs; with CART_HOLDS=off carts hold nothing and the
+// stock is taken at checkout, as POST /orders does.
+TEST_P(CartsE2E, TheSweepReleasesLapsedHoldsAndExpiresCartsAndHoldsCanBeOff) {
+    start({{"CART_HOLD_TTL_S", "1"}});
+    const auto p = product("sweep", 6, 700);
+    const auto v = variant_of(p);
+    const auto [alice_id, alice] = customer("alice@example.com");
+    const auto [cart, token] = guest_cart();
+    ASSERT_EQ(add(cart, "", {{"variant_id", v}, {"quantity", 2}}, with_token(token)).result_int(), 200U);
+    const auto mine = customer_cart(alice);
+    ASSERT_EQ(add(mine, alice, {{"variant_id", v}, {"quantity", 3}}).result_int(), 200U);
+    EXPECT_EQ(held(v), 5);
+    sql("UPDATE carts SET expires_at = now() - interval '1 second' WHERE id = $1 RETURNING 0::bigint", db::params(cart));
+    std::this_thread::sleep_for(1500ms);
+    const auto expire = [&] { return run_emporium({"expire-carts"}, env({{"INVENTORY_STRATEGY", GetParam()}})); };
+    ASSERT_EQ(expire(), 0);
+    EXPECT_EQ(held(v), 0);
+    EXPECT_EQ(sql("SELECT count(*) FROM cart_lines WHERE held > 0"), 0);
+    EXPECT_EQ(sql("SELECT count(*) FROM carts WHERE status = 'expired' AND id = $1", db::params(cart)), 1);
+    EXPECT_EQ(sql("SELECT count(*) FROM carts WHERE status = 'open' AND id = $1", db::params(mine)), 1);
+    expect_problem(add(cart, "", {{"variant_id", v}}, with_token(token)), 409, "conflict");
+    // The lapsed line of the open cart still checks out while the units are there.
+    ASSERT_EQ(checkout(mine, alice, "after-sweep").result_int(), 201U);
+    EXPECT_EQ(stock(v), 3);
+    EXPECT_EQ(audit(), 0);
+
+    server_.reset();
+    start({{"CART_HOLDS", "off"}});
+    const auto [bob_id, bob] = customer("bob@example.com");
+    const auto bobs = customer_cart(bob);
+    ASSERT_EQ(add(bobs, bob, {{"variant_id", v}, {"quantity", 3}}).result_int(), 200U);
+    EXPECT_EQ(held(v), 0);
+    expect_problem(add(bobs, bob, {{"variant_id", v}, {"quantity", 1}}), 409, "out_of_stock");
+    ASSERT_EQ(send(bhttp::verb::post, "/api/v1/orders", alice, order_body(p, 1), {{"Idempotency-Key", "a"}}).result_int(),
+              201U);
+    expect_problem(checkout(bobs, bob, "short"), 409, "out_of_stock");
+    ASSERT_EQ(send(bhttp::verb::put, cart_path(bobs) + "/lines/" + std::to_string(v), bob, R"({"quantity":2})")
+                  .result_int(),
+              200U);
+    ASSERT_EQ(checkout(bobs, bob, "enough").result_int(), 201U);
+    EXPECT_EQ(stock(v), 0);
+    EXPECT_EQ(audit(), 0);
+}
+
 // Many shoppers want one variant with fewer units: exactly the stock is held, exactly the stock
 // is sold, and everything held is released.
 TEST_P(CartsE2E, ShoppersOnOneVariantGetExactlyItsUnits) {
