@@ -168,6 +168,23 @@ asio::awaitable<Cart> CartsService::view(const CartRow& row) {
     co_return build_cart(row, lines);
 }
 
+asio::awaitable<core::Result<CartRow>> CartsService::lock_open(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t id,
+    CartCaller caller) {
+    auto cart = co_await store_.lock_cart(tx, id);
+    if (!cart) co_return core::make_error(core::Errc::kNotFound, "no such cart");
+    if (auto refused = refuse(*cart, caller)) co_return std::move(*refused);
+    if (cart->status != CartStatus::kOpen) co_return not_open(*cart);
+    co_return std::move(*cart);
+}
+
+asio::awaitable<Cart> CartsService::current(std::int64_t id) {
+    auto row = co_await store_.find(id);
+    const auto lines = co_await store_.lines(id);
+    co_return build_cart(*row, lines);
+}
+
 asio::awaitable<OpenedCart> CartsService::open(CartCaller caller) {
     if (caller.user_id) {
         for (int attempt = 0;; ++attempt) {
@@ -236,10 +253,7 @@ asio::awaitable<core::Result<Cart>> CartsService::write_line(std::int64_t id,
     for (int attempt = 1;; ++attempt) {
         try {
             auto tx = co_await store_.pool().begin();
-            auto cart = co_await store_.lock_cart(tx, id);
-            if (!cart) co_return core::make_error(core::Errc::kNotFound, "no such cart");
-            if (auto refused = refuse(*cart, caller)) co_return std::move(*refused);
-            if (cart->status != CartStatus::kOpen) co_return not_open(*cart);
+            if (auto locked = co_await lock_open(tx, id, caller); !locked) co_return locked.error();
             const auto line = co_await store_.lock_line(tx, id, wanted.variant_id);
             const auto offer = co_await store_.offer(tx, wanted.variant_id);
             if (!offer || !offer->for_sale) co_return variant_refused(wanted.variant_id, "variant_id");
@@ -288,9 +302,7 @@ asio::awaitable<core::Result<Cart>> CartsService::write_line(std::int64_t id,
             if (attempt >= kTransactionAttempts) throw;
         }
     }
-    auto row = co_await store_.find(id);
-    const auto lines = co_await store_.lines(id);
-    co_return build_cart(*row, lines);
+    co_return co_await current(id);
 }
 
 asio::awaitable<core::Result<Cart>> CartsService::remove_line(std::int64_t id,
@@ -299,10 +311,7 @@ asio::awaitable<core::Result<Cart>> CartsService::remove_line(std::int64_t id,
     for (int attempt = 1;; ++attempt) {
         try {
             auto tx = co_await store_.pool().begin();
-            auto cart = co_await store_.lock_cart(tx, id);
-            if (!cart) co_return core::make_error(core::Errc::kNotFound, "no such cart");
-            if (auto refused = refuse(*cart, caller)) co_return std::move(*refused);
-            if (cart->status != CartStatus::kOpen) co_return not_open(*cart);
+            if (auto locked = co_await lock_open(tx, id, caller); !locked) co_return locked.error();
             const auto line = co_await store_.lock_line(tx, id, variant_id);
             if (!line) co_return core::make_error(core::Errc::kNotFound, "the cart has no line of this variant");
             if (line->held > 0) co_await store_.unhold(tx, variant_id, line->held);
@@ -314,9 +323,7 @@ asio::awaitable<core::Result<Cart>> CartsService::remove_line(std::int64_t id,
             if (attempt >= kTransactionAttempts) throw;
         }
     }
-    auto row = co_await store_.find(id);
-    const auto lines = co_await store_.lines(id);
-    co_return build_cart(*row, lines);
+    co_return co_await current(id);
 }
 
 asio::awaitable<core::Result<orders::CheckoutResponse>> CartsService::checkout(std::int64_t id,

@@ -89,6 +89,13 @@ private:
                                                           inventory::Line wanted,
                                                           bool add);
     boost::asio::awaitable<Cart> view(const CartRow& row);
+    // The cart locked in `tx`, if `caller` may change it and it is open.
+    boost::asio::awaitable<core::Result<CartRow>> lock_open(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t id,
+        CartCaller caller);
+    // The cart as stored now (after a change).
+    boost::asio::awaitable<Cart> current(std::int64_t id);
 
     CartsSettings settings_;
     CartsStore store_;
