@@ -209,6 +209,7 @@ int run_serve(const core::Config& config) {
         carts_settings(config), carts::CartsStore([p = &pools]() -> db::Pool& { return p->local(); }), inventory_service,
         orders_service);
     carts::register_routes(api, carts_service);
+    auth_service->on_login(carts::login_merger(carts_service));
     // The API only records payment requests and webhook outcomes; the worker charges the provider.
     payments::register_routes(api,
                               std::make_shared<payments::PaymentsService>(

@@ -97,7 +97,11 @@ asio::awaitable<Reply<SignedIn>> login(std::shared_ptr<AuthService> service, In<
     SignedIn out;
     static_cast<Tokens&>(out) = tokens_of(result->tokens);
     out.user = std::move(result->user);
-    co_return no_store(std::move(out));
+    std::optional<std::int64_t> cart;
+    if (auto token = caller.header("X-Cart-Token")) cart = co_await service->after_login(out.user.id, std::string(*token));
+    auto reply = no_store(std::move(out));
+    if (cart) reply.header("X-Cart-Id", std::to_string(*cart));
+    co_return reply;
 }
 
 asio::awaitable<Reply<Tokens>> refresh(std::shared_ptr<AuthService> service, In<NoInput, NoInput, RefreshRequest> in,
@@ -263,7 +267,9 @@ void register_routes(http::Api& api, const std::shared_ptr<AuthService>& service
                             "token names its session (`sid`) and is rejected once that session is revoked.",
              .rate_group = "auth",
              .success_description = "signed in",
-             .errors = {{401, "invalid e-mail or password"}, {503, "rate limiter unavailable (auth fails closed)"}}},
+             .errors = {{401, "invalid e-mail or password"}, {503, "rate limiter unavailable (auth fails closed)"}},
+             .request_headers = {{"X-Cart-Token", "a guest cart's token: the cart is merged into the customer's cart"}},
+             .response_headers = {{"X-Cart-Id", "the customer's cart, when a guest cart was merged into it"}}},
             login, service);
     api.add({.method = Verb::post,
              .path = base + "/refresh",

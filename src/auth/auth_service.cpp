@@ -268,4 +268,14 @@ std::string AuthService::issue_access_token(std::int64_t user_id, Role role) con
     return jwt_.issue(user_id, role, JwtCodec::Clock::now());
 }
 
+asio::awaitable<std::optional<std::int64_t>> AuthService::after_login(std::int64_t user_id, std::string cart_token) {
+    if (!login_listener_ || cart_token.empty()) co_return std::nullopt;
+    try {
+        co_return co_await login_listener_(user_id, std::move(cart_token));
+    } catch (const std::exception& e) {
+        core::log::error("the guest cart was not merged at sign-in", {{"user_id", user_id}, {"error", e.what()}});
+    }
+    co_return std::nullopt;
+}
+
 }  // namespace emporium::auth

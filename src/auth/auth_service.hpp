@@ -87,6 +87,16 @@ public:
 
     const AuthSettings& settings() const { return settings_; }
 
+    // What else happens when a customer signs in with a guest cart's token (the carts context
+    // merges that cart into theirs; auth does not know carts): returns the customer's cart id, or
+    // nullopt. Registered by the composition root.
+    using LoginListener =
+        std::function<boost::asio::awaitable<std::optional<std::int64_t>>(std::int64_t user_id, std::string cart_token)>;
+    void on_login(LoginListener listener) { login_listener_ = std::move(listener); }
+    // After a successful login with `cart_token`: runs the listener at best effort (a failure is
+    // logged; the sign-in stands).
+    boost::asio::awaitable<std::optional<std::int64_t>> after_login(std::int64_t user_id, std::string cart_token);
+
 private:
     boost::asio::awaitable<core::Result<User>> create_user(RegisterInput input,
                                                            Role role,
@@ -98,6 +108,7 @@ private:
     core::CpuPool& cpu_;
     JwtCodec jwt_;
     std::string dummy_hash_;
+    LoginListener login_listener_;
 };
 
 }  // namespace emporium::auth

@@ -395,6 +395,40 @@ asio::awaitable<core::Result<Cart>> CartsService::merge(std::int64_t id, CartCal
     co_return co_await view(*row);
 }
 
+asio::awaitable<std::optional<std::int64_t>> CartsService::merge_at_login(std::int64_t user_id, std::string token) {
+    const auto id = co_await store_.cart_of_token(token_digest(token));
+    if (!id) co_return std::nullopt;
+    CartCaller caller;
+    caller.user_id = user_id;
+    caller.token = std::move(token);
+    auto merged = co_await merge(*id, std::move(caller));
+    if (!merged) co_return std::nullopt;  // not open any more: nothing to merge
+    co_return merged->id;
+}
+
+namespace {
+
+asio::awaitable<std::optional<std::int64_t>> merge_for(std::weak_ptr<CartsService> carts,
+                                                       std::int64_t user_id,
+                                                       std::string token) {
+    if (auto service = carts.lock()) co_return co_await service->merge_at_login(user_id, std::move(token));
+    co_return std::nullopt;
+}
+
+struct LoginMerger {
+    std::weak_ptr<CartsService> carts;
+    asio::awaitable<std::optional<std::int64_t>> operator()(std::int64_t user_id, std::string token) const {
+        return merge_for(carts, user_id, std::move(token));
+    }
+};
+
+}  // namespace
+
+std::function<asio::awaitable<std::optional<std::int64_t>>(std::int64_t, std::string)> login_merger(
+    std::weak_ptr<CartsService> carts) {
+    return LoginMerger{std::move(carts)};
+}
+
 asio::awaitable<std::int64_t> CartsService::expire_due(std::int64_t batch) {
     std::int64_t done = 0;
     for (;;) {

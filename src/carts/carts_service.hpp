@@ -79,6 +79,9 @@ public:
     // quantities added (at most 100 per line, the excess hold released), holds kept. Errors as get,
     // plus kConflict (the guest cart is not open), kValidation (a cart of another customer).
     boost::asio::awaitable<core::Result<Cart>> merge(std::int64_t id, CartCaller caller);
+    // At sign-in with a guest cart's token: merges that cart (if it is an open guest cart) into
+    // the customer's; returns the customer's cart id, or nullopt when there was nothing to merge.
+    boost::asio::awaitable<std::optional<std::int64_t>> merge_at_login(std::int64_t user_id, std::string token);
     // The carts.expire job: releases holds past their deadline and expires inactive carts.
     // Returns the holds released plus the carts expired.
     boost::asio::awaitable<std::int64_t> expire_due(std::int64_t batch = 500);
@@ -102,6 +105,11 @@ private:
     std::shared_ptr<inventory::InventoryService> inventory_;
     std::shared_ptr<orders::OrdersService> orders_;
 };
+
+// The listener the composition root registers with AuthService::on_login (weak: the carts context
+// outlives no one).
+std::function<boost::asio::awaitable<std::optional<std::int64_t>>(std::int64_t, std::string)> login_merger(
+    std::weak_ptr<CartsService> carts);
 
 // Whether `caller` may use the cart: nullopt, or the error (kForbidden, kNotFound).
 std::optional<core::Error> refuse(const CartRow& cart, const CartCaller& caller);

@@ -18,6 +18,7 @@ constexpr db::Statement kLockCart{"carts.lock", EMPORIUM_CART_COLUMNS " WHERE id
 #undef EMPORIUM_CART_COLUMNS
 constexpr db::Statement kOpenCartOf{"carts.open_cart_of",
                                     "SELECT id FROM carts WHERE user_id = $1 AND status = 'open'"};
+constexpr db::Statement kCartOfToken{"carts.cart_of_token", "SELECT id FROM carts WHERE token_hash = $1::bytea"};
 // A line with what the catalog says about its variant now (price, whether it is for sale).
 #define EMPORIUM_LINE_COLUMNS                                                                                  \
     "SELECT l.variant_id, l.product_id, v.sku, p.name, l.quantity, l.quoted_price_cents, l.held, "            \
@@ -156,6 +157,12 @@ asio::awaitable<std::optional<CartRow>> CartsStore::find(std::int64_t id) {
 
 asio::awaitable<std::optional<std::int64_t>> CartsStore::open_cart_of(std::int64_t user_id) {
     auto r = co_await pools_().query(kOpenCartOf, db::params(user_id));
+    if (r.rows() == 0) co_return std::nullopt;
+    co_return r.get<std::int64_t>(0, "id");
+}
+
+asio::awaitable<std::optional<std::int64_t>> CartsStore::cart_of_token(std::string token_hash) {
+    auto r = co_await pools_().query(kCartOfToken, db::params(db::Param::bytea(token_hash)));
     if (r.rows() == 0) co_return std::nullopt;
     co_return r.get<std::int64_t>(0, "id");
 }

@@ -70,6 +70,7 @@ public:
                                                 std::chrono::seconds ttl);
     boost::asio::awaitable<std::optional<CartRow>> find(std::int64_t id);
     boost::asio::awaitable<std::optional<std::int64_t>> open_cart_of(std::int64_t user_id);
+    boost::asio::awaitable<std::optional<std::int64_t>> cart_of_token(std::string token_hash);
     boost::asio::awaitable<std::vector<LineRow>> lines(std::int64_t cart_id);
     // Moves a cart's live hold deadlines on (activity), never past started + `max`.
     boost::asio::awaitable<void> renew(std::int64_t cart_id, std::chrono::seconds ttl, std::chrono::seconds max);

@@ -162,6 +162,31 @@ TEST_P(CartsE2E, GuestCartHoldsMergesAndChecksOutOnce) {
     EXPECT_EQ(audit(), 0);
 }
 
+// Signing in with a guest cart's token merges it into the customer's cart (X-Cart-Id names it).
+TEST_P(CartsE2E, SigningInWithACartTokenMergesTheGuestCart) {
+    start();
+    const auto p = product("cap", 3, 1200);
+    const auto [cart, token] = guest_cart();
+    ASSERT_EQ(add(cart, "", {{"product_id", p}, {"quantity", 2}}, with_token(token)).result_int(), 200U);
+    const std::string account = R"({"email":"shopper@example.com","password":"correct horse battery")";
+    ASSERT_EQ(send(bhttp::verb::post, "/api/v1/auth/register", "", account + R"(,"name":"S"})").result_int(), 201U);
+    auto login = send(bhttp::verb::post, "/api/v1/auth/login", "", account + "}", with_token(token));
+    ASSERT_EQ(login.result_int(), 200U) << login.body();
+    ASSERT_FALSE(login["X-Cart-Id"].empty());
+    const auto mine = std::stoll(std::string(login["X-Cart-Id"]));
+    const auto access = bearer(std::string(json::parse(login.body()).at("access_token").as_string()));
+    auto seen = json::parse(send(bhttp::verb::get, cart_path(mine), access).body());
+    EXPECT_EQ(seen.at("lines").at(0).at("quantity").as_int64(), 2);
+    EXPECT_EQ(seen.at("lines").at(0).at("held").as_int64(), 2);
+    EXPECT_EQ(sql("SELECT count(*) FROM carts WHERE id = $1 AND status = 'merged'", db::params(cart)), 1);
+    // Signing in again with the spent token merges nothing and still signs in.
+    auto again = send(bhttp::verb::post, "/api/v1/auth/login", "", account + "}", with_token(token));
+    EXPECT_EQ(again.result_int(), 200U);
+    EXPECT_TRUE(again["X-Cart-Id"].empty());
+    EXPECT_EQ(held(variant_of(p)), 2);
+    EXPECT_EQ(audit(), 0);
+}
+
 // Bad input gets a problem and changes nothing.
 TEST_P(CartsE2E, BadInputIsRefusedAndChangesNothing) {
     start();
