@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -401,6 +402,108 @@ TEST_P(CartsE2E, ShoppersOnOneVariantGetExactlyItsUnits) {
     EXPECT_EQ(held(v), 0);
     EXPECT_EQ(sql("SELECT coalesce(sum(quantity), 0) FROM order_items WHERE variant_id = $1", db::params(v)),
               sold.load());
+    EXPECT_EQ(audit(), 0);
+}
+
+// A flash sale as a cart flow: shoppers spread over three servers hold a variant's units in their
+// carts; some check out, some abandon, some let the hold lapse; one server is SIGKILLed mid-sale.
+// Exactly the stock is sold, the sibling variant is untouched, every hold is released, and the
+// audit is clean.
+TEST_P(CartsE2E, FlashSaleAcrossThreeServersWithOneKilledSellsExactlyTheStock) {
+    constexpr int kUnits = 30;
+    constexpr int kShoppers = 150;
+    const Env settings{{"RATE_LIMIT_ENABLED", "false"}, {"INVENTORY_STRATEGY", GetParam()}, {"LOCK_RETRIES", "2000"},
+                       {"CART_HOLD_TTL_S", "2"}};
+    std::vector<std::unique_ptr<ServerProcess>> servers;
+    for (int i = 0; i < 3; ++i) servers.push_back(std::make_unique<ServerProcess>(env(settings)));
+    const auto p = create_product(servers[0]->port(), admin_,
+                                  {{"sku", "flash-" + GetParam()}, {"name", "Flash"}, {"price_cents", 5000},
+                                   {"stock", kUnits}});
+    const auto v = variant_of(p);
+    const auto sibling = sql("INSERT INTO product_variants (product_id, sku, option_key, stock) VALUES ($1, $2, 'b', 7) "
+                             "RETURNING id",
+                             db::params(p, "flash-b-" + GetParam()));
+    sql("INSERT INTO inventory_movements (variant_id, product_id, delta, reason) VALUES ($1, $2, 7, 'initial') "
+        "RETURNING 0::bigint",
+        db::params(sibling, p));
+    std::vector<std::string> tokens;
+    for (int i = 0; i < kShoppers; ++i) tokens.push_back(customer("f" + std::to_string(i) + "@example.com").second);
+
+    std::atomic<bool> killed{false};
+    std::atomic<int> holds{0};
+    std::atomic<int> sold{0};
+    std::atomic<int> unexpected{0};
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    // A request to the shopper's server, moving to the next live one when it cannot be reached.
+    const auto call = [&](int shopper, bhttp::verb method, const std::string& target, const std::string& body,
+                          HttpHeaders headers) -> Res {
+        for (int hop = 0; hop < 3; ++hop) {
+            const auto server = static_cast<std::size_t>((shopper + hop) % 3);
+            if (server == 0 && killed.load()) continue;
+            try {
+                return authorized_call(servers[server]->port(), method, target, tokens[static_cast<std::size_t>(shopper)],
+                                       body, headers);
+            } catch (const std::exception&) {
+                // the killed server: try the next one
+            }
+        }
+        Res none;
+        none.result(bhttp::status::service_unavailable);
+        return none;
+    };
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kShoppers; ++i) {
+        threads.emplace_back([&, i] {
+            const auto cart_answer = call(i, bhttp::verb::post, "/api/v1/carts", "", {});
+            if (cart_answer.result_int() != 201 && cart_answer.result_int() != 200) {
+                if (!killed.load()) ++unexpected;
+                return;
+            }
+            const auto cart = json::parse(cart_answer.body()).at("id").as_int64();
+            const auto line = cart_path(cart) + "/lines/" + std::to_string(v);
+            for (int attempt = 0; std::chrono::steady_clock::now() < deadline; ++attempt) {
+                auto r = call(i, bhttp::verb::put, line, R"({"quantity":1})", {});
+                if (r.result_int() == 409) {
+                    if (stock(v) == 0) return;  // sold out for good
+                    std::this_thread::sleep_for(100ms);
+                    continue;
+                }
+                if (r.result_int() != 200) {
+                    if (r.result_int() != 503) ++unexpected;
+                    continue;
+                }
+                ++holds;
+                if (i % 5 == 3) {  // abandons
+                    call(i, bhttp::verb::delete_, line, "", {});
+                    return;
+                }
+                if (i % 5 == 4) return;  // lets the hold lapse
+                auto c = call(i, bhttp::verb::post, cart_path(cart) + "/checkout",
+                              R"({"shipping_address":{"city":"Oslo"}})", {{"Idempotency-Key", "flash-" + std::to_string(i) + "-" + std::to_string(attempt)}});
+                if (c.result_int() == 201) {
+                    ++sold;
+                    return;
+                }
+                if (c.result_int() != 409 && c.result_int() != 503) ++unexpected;  // 409: the hold lapsed, again
+            }
+        });
+    }
+    // Kill the first server once a third of the units are held or sold.
+    while (std::chrono::steady_clock::now() < deadline && holds.load() < kUnits / 3) std::this_thread::sleep_for(10ms);
+    killed = true;
+    servers[0]->process().signal(SIGKILL);
+    for (auto& t : threads) t.join();
+
+    EXPECT_EQ(unexpected.load(), 0);
+    EXPECT_EQ(sold.load(), kUnits) << "every unit is sold once abandoned and lapsed holds come back";
+    EXPECT_EQ(stock(v), 0);
+    EXPECT_EQ(sql("SELECT coalesce(sum(quantity), 0) FROM order_items WHERE variant_id = $1", db::params(v)), kUnits);
+    EXPECT_EQ(sql("SELECT count(DISTINCT order_id) FROM order_items WHERE variant_id = $1", db::params(v)), kUnits);
+    EXPECT_EQ(stock(sibling), 7);
+    std::this_thread::sleep_for(2100ms);  // every hold lapses; the sweep takes them back
+    ASSERT_EQ(run_emporium({"expire-carts"}, env({{"INVENTORY_STRATEGY", GetParam()}})), 0);
+    EXPECT_EQ(held(v), 0);
+    EXPECT_EQ(sql("SELECT count(*) FROM cart_lines WHERE held > 0"), 0);
     EXPECT_EQ(audit(), 0);
 }
 
