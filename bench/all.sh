@@ -55,6 +55,7 @@ scenario "Data layer" bash "$root/bench/data_layer.sh" "$build" "$secs"
 scenario "Catalog reads at 100k products" bash "$root/bench/catalog.sh" "$build" "$secs" 100000
 scenario "Catalog reads at 1M products" bash "$root/bench/catalog.sh" "$build" "$secs" 1000000
 scenario "Checkout" bash "$root/bench/checkout.sh" "$build" "$secs"
+scenario "Carts" bash "$root/bench/cart.sh" "$build" "$secs"
 scenario "Flash sale" bash "$root/bench/flash_sale.sh" "$build" dual 2000 100 64 bench
 scenario "Background jobs" bash "$root/bench/jobs.sh" "$build" 20000 "$secs"
 scenario "Recommendations" bash "$root/bench/recommend.sh" "$build" 1000000 "$secs"
