@@ -5,6 +5,7 @@
 #include <boost/describe/class.hpp>
 #include <boost/describe/enum.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -105,6 +106,65 @@ core::Result<ProductPatch> patch_of(ProductChanges body, std::optional<std::stri
     return patch;
 }
 
+// "Size" / "M": trimmed, 1 to 50 characters.
+bool valid_option_text(std::string& text) {
+    const auto first = text.find_first_not_of(" \t");
+    if (first == std::string::npos) return false;
+    text = text.substr(first, text.find_last_not_of(" \t") - first + 1);
+    const auto length = core::codec::detail::utf8_length(text);
+    return length >= 1 && length <= kMaxOptionText && text.find('\0') == std::string::npos;
+}
+
+core::Result<VariantInput> variant_input_of(NewVariant body) {
+    VariantInput in;
+    in.sku = std::move(body.sku);
+    in.price_cents = body.price_cents;
+    in.stock = body.stock;
+    in.is_active = body.is_active;
+    std::vector<core::FieldError> errors;
+    for (const auto& member : body.options) {
+        std::string name(member.key());
+        const auto path = "options/" + name;
+        if (!valid_option_text(name)) {
+            errors.push_back({path, "option names must be 1 to 50 characters"});
+            continue;
+        }
+        const auto* value = member.value().if_string();
+        std::string text = value != nullptr ? std::string(*value) : std::string();
+        if (value == nullptr || !valid_option_text(text)) {
+            errors.push_back({path, "must be a string of 1 to 50 characters"});
+            continue;
+        }
+        const bool repeated = std::any_of(in.options.begin(), in.options.end(),
+                                          [&](const VariantOption& o) { return o.option == name; });
+        if (repeated) {
+            errors.push_back({path, "names an option twice"});
+            continue;
+        }
+        in.options.push_back(VariantOption{std::move(name), std::move(text)});
+    }
+    if (!errors.empty()) return core::make_error(core::Errc::kValidation, "the request has invalid fields", std::move(errors));
+    return in;
+}
+
+core::Result<VariantPatch> variant_patch_of(VariantChanges body, std::optional<std::string_view> if_match) {
+    std::optional<std::int64_t> version = body.version;
+    if (if_match) {
+        version = parse_etag(*if_match);
+        if (!version) {
+            return core::make_error(core::Errc::kValidation, "the request has invalid fields",
+                                    {{"If-Match", "must be W/\"<version>\""}});
+        }
+    }
+    VariantPatch patch;
+    patch.expected_version = version.value_or(0);
+    patch.sku = std::move(body.sku);
+    patch.price_cents = body.price_cents;
+    patch.stock = body.stock;
+    patch.is_active = body.is_active;
+    return patch;
+}
+
 // A product with its ETag, encoded here: the view's strings point into the product.
 Reply<ProductView> product_reply(const Product& p, http::Status status) {
     Reply<ProductView> reply = Reply<ProductView>::encoded(static_cast<unsigned>(status), to_json_text(p), "application/json");
@@ -193,6 +253,67 @@ asio::awaitable<Reply<ProductPageView>> list_products(std::shared_ptr<CatalogSer
     auto page = co_await service->list_products(std::move(query));
     if (!page) co_return page.error();
     co_return Reply<ProductPageView>::encoded(200, to_json_text(*page), "application/json");
+}
+
+// ---- options and variants ----
+
+struct VariantRef {
+    std::int64_t id = 0;
+    static constexpr std::array kFields{core::field("id").at_least(1).describe("variant id")};
+};
+BOOST_DESCRIBE_STRUCT(VariantRef, (), (id))
+
+Reply<Variant> variant_reply(Variant v) {
+    const auto version = v.version;
+    Reply<Variant> reply(std::move(v));
+    reply.header("ETag", etag_of(version));
+    return reply;
+}
+
+asio::awaitable<Reply<VariantList>> list_variants(std::shared_ptr<CatalogService> service, In<ProductRef> in,
+                                                  Caller caller) {
+    co_return co_await service->list_variants(in.path.id, caller.is_admin());
+}
+
+asio::awaitable<Reply<Variant>> get_variant(std::shared_ptr<CatalogService> service, In<VariantRef> in, Caller caller) {
+    auto variant = co_await service->get_variant(in.path.id, caller.is_admin());
+    if (!variant) co_return variant.error();
+    if (auto inm = caller.header("If-None-Match"); inm && parse_etag(*inm) == variant->version) {
+        auto reply = Reply<Variant>::encoded(304, "", "");
+        reply.header("ETag", etag_of(variant->version));
+        co_return reply;
+    }
+    co_return variant_reply(std::move(*variant));
+}
+
+asio::awaitable<Reply<Variant>> create_variant(std::shared_ptr<CatalogService> service,
+                                               In<ProductRef, NoInput, NewVariant> in,
+                                               Caller /*caller*/) {
+    auto input = variant_input_of(std::move(in.body));
+    if (!input) co_return input.error();
+    auto created = co_await service->create_variant(in.path.id, std::move(*input));
+    if (!created) co_return created.error();
+    const auto id = created->id;
+    auto reply = variant_reply(std::move(*created));
+    reply.header("Location", "/api/v1/variants/" + std::to_string(id));
+    co_return reply;
+}
+
+asio::awaitable<Reply<Variant>> patch_variant(std::shared_ptr<CatalogService> service,
+                                              In<VariantRef, NoInput, VariantChanges> in,
+                                              Caller caller) {
+    auto patch = variant_patch_of(std::move(in.body), caller.header("If-Match"));
+    if (!patch) co_return patch.error();
+    auto updated = co_await service->update_variant(in.path.id, std::move(*patch));
+    if (!updated) co_return updated.error();
+    co_return variant_reply(std::move(*updated));
+}
+
+asio::awaitable<Reply<http::NoContent>> delete_variant(std::shared_ptr<CatalogService> service, In<VariantRef> in,
+                                                       Caller /*caller*/) {
+    auto deleted = co_await service->delete_variant(in.path.id);
+    if (!deleted) co_return deleted.error();
+    co_return http::NoContent{};
 }
 
 // ---- reviews ----
@@ -333,6 +454,74 @@ void register_routes(http::Api& api, const std::shared_ptr<CatalogService>& serv
              .success_description = "deleted",
              .errors = {{404, "no such product"}}},
             delete_product, service);
+    api.add({.method = Verb::get,
+             .path = "/api/v1/products/{id}/variants",
+             .id = "listVariants",
+             .tag = "catalog",
+             .summary = "A product's variants with their live stock (uncached)",
+             .description = "The active variants; admins also see inactive ones. Deleted variants are never listed.",
+             .rate_group = "read",
+             .success_description = "the variants, by position",
+             .errors = {{404, "no such product (or inactive)"}}},
+            list_variants, service);
+    api.add({.method = Verb::post,
+             .path = "/api/v1/products/{id}/variants",
+             .id = "createVariant",
+             .tag = "catalog",
+             .summary = "Create a variant (admin); its stock opens its inventory ledger",
+             .description = "options names the variant's value of each option (e.g. {\"Size\": \"M\", \"Colour\": "
+                            "\"Red\"}); the first variant with options sets the product's option names, and every "
+                            "later one must name the same. Options and values are created as needed.",
+             .access = Access::kAdmin,
+             .rate_group = "write",
+             .success = http::Status::created,
+             .success_description = "created",
+             .errors = {{404, "no such product"},
+                        {409, "sku taken, or the product has a variant with these options"},
+                        {422, "invalid fields, or options other than the product's"}},
+             .response_headers = {{"Location", "the variant's URL"}, {"ETag", "W/\"<version>\""}}},
+            create_variant, service);
+    api.add({.method = Verb::get,
+             .path = "/api/v1/variants/{id}",
+             .id = "getVariant",
+             .tag = "catalog",
+             .summary = "One variant with its live stock (ETag: W/\"<version>\")",
+             .rate_group = "read",
+             .success_description = "the variant",
+             .errors = {{304, "If-None-Match named the current version"},
+                        {404, "no such variant (or inactive, or its product is)"}},
+             .request_headers = {{"If-None-Match", "W/\"<version>\" of a copy the client has"}},
+             .response_headers = {{"ETag", "W/\"<version>\""}}},
+            get_variant, service);
+    api.add({.method = Verb::patch,
+             .path = "/api/v1/variants/{id}",
+             .id = "updateVariant",
+             .tag = "catalog",
+             .summary = "Update a variant (admin) with If-Match: W/\"<version>\"",
+             .description = "A stock change writes a 'restock' (up) or 'adjustment' (down) ledger row; the stock "
+                            "cannot go below the units held by carts. price_cents: null clears the override.",
+             .access = Access::kAdmin,
+             .rate_group = "write",
+             .success_description = "updated",
+             .errors = {{404, "no such variant"},
+                        {409, "sku taken, or stock below the units held"},
+                        {412, "version mismatch"},
+                        {422, "invalid fields"},
+                        {428, "no version (If-Match or version)"}},
+             .request_headers = {{"If-Match", "W/\"<version>\" (or version in the body)"}},
+             .response_headers = {{"ETag", "W/\"<version>\""}}},
+            patch_variant, service);
+    api.add({.method = Verb::delete_,
+             .path = "/api/v1/variants/{id}",
+             .id = "deleteVariant",
+             .tag = "catalog",
+             .summary = "Soft-delete a variant (admin); its unheld stock leaves through an 'adjustment' row",
+             .access = Access::kAdmin,
+             .rate_group = "write",
+             .success = http::Status::no_content,
+             .success_description = "deleted",
+             .errors = {{404, "no such variant"}, {409, "the product's default variant"}}},
+            delete_variant, service);
     api.add({.method = Verb::get,
              .path = "/api/v1/products/{id}/reviews",
              .id = "listReviews",

@@ -114,6 +114,31 @@ core::Metrics::Counter& local_counter(bool hit) {
     return hit ? hits : misses;
 }
 
+// The detail's view of a product's variants: the active ones, the options they use (values in
+// first-use order) and their price range (the product's price when none is active).
+void set_variants(Product& product, const std::vector<Variant>& all) {
+    std::vector<VariantSummary> variants;
+    std::vector<ProductOption> options;
+    PriceRange range{product.price_cents, product.price_cents};
+    for (const auto& v : all) {
+        if (!v.is_active || v.is_deleted) continue;
+        VariantSummary s = v;
+        s.in_stock = v.stock > 0;
+        if (variants.empty()) range = PriceRange{v.price_cents, v.price_cents};
+        range.min_cents = std::min(range.min_cents, v.price_cents);
+        range.max_cents = std::max(range.max_cents, v.price_cents);
+        for (const auto& o : v.options) {
+            auto it = std::find_if(options.begin(), options.end(), [&](const ProductOption& p) { return p.name == o.option; });
+            if (it == options.end()) it = options.insert(options.end(), ProductOption{o.option, {}});
+            if (std::find(it->values.begin(), it->values.end(), o.value) == it->values.end()) it->values.push_back(o.value);
+        }
+        variants.push_back(std::move(s));
+    }
+    product.variants = std::move(variants);
+    product.options = std::move(options);
+    product.price_range = range;
+}
+
 core::Error validation(std::string field, std::string message) {
     return core::make_error(
         core::Errc::kValidation, "the request has invalid fields", {{std::move(field), std::move(message)}});
@@ -401,7 +426,13 @@ asio::awaitable<std::optional<Product>> CatalogService::find_named_product(std::
     std::vector<Product> one;
     one.push_back(std::move(*p));
     co_await name_categories(one);
+    co_await add_variants(one.front());
     co_return std::move(one.front());
+}
+
+asio::awaitable<void> CatalogService::add_variants(Product& product) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    auto all = co_await store_.variants_of(product.id);
+    set_variants(product, all);
 }
 
 asio::awaitable<core::Result<Product>> CatalogService::get_product(std::int64_t id, bool include_hidden) {
@@ -464,6 +495,7 @@ asio::awaitable<core::Result<Product>> CatalogService::create_product(NewProduct
         co_await invalidate_product(created->id);
         // A mirror left under this id (e.g. by a database restored to an earlier state) is stale.
         if (stock_listener_) co_await stock_listener_(created->id);
+        co_await add_variants(*created);
     }
     co_return created;
 }
@@ -488,6 +520,7 @@ asio::awaitable<core::Result<Product>> CatalogService::update_product(std::int64
         core::log::info("product updated", {{"product_id", id}, {"version", updated->version}});
         co_await invalidate_product(id);
         if (stock_set && stock_listener_) co_await stock_listener_(id);
+        co_await add_variants(*updated);
     }
     co_return updated;
 }
@@ -497,6 +530,68 @@ asio::awaitable<core::Result<void>> CatalogService::delete_product(std::int64_t 
     if (!deleted) co_return core::make_error(core::Errc::kNotFound, "no such product");
     core::log::info("product deleted", {{"product_id", id}});
     co_await invalidate_product(id);
+    co_return core::Result<void>{};
+}
+
+// ---- options and variants ----
+
+asio::awaitable<core::Result<VariantList>> CatalogService::list_variants(std::int64_t product_id, bool include_hidden) {
+    auto product = co_await store_.find_product(product_id);
+    if (!product || product->is_deleted || (!include_hidden && !product->is_active)) {
+        co_return core::make_error(core::Errc::kNotFound, "no such product");
+    }
+    auto all = co_await store_.variants_of(product_id);
+    VariantList out;
+    for (auto& v : all) {
+        if (v.is_deleted || (!include_hidden && !v.is_active)) continue;
+        out.items.push_back(std::move(v));
+    }
+    co_return out;
+}
+
+asio::awaitable<core::Result<Variant>> CatalogService::get_variant(std::int64_t id, bool include_hidden) {
+    auto found = co_await store_.find_variant(id);
+    if (!found || found->variant.is_deleted ||
+        (!include_hidden && (!found->variant.is_active || !found->product_visible))) {
+        co_return core::make_error(core::Errc::kNotFound, "no such variant");
+    }
+    co_return std::move(found->variant);
+}
+
+asio::awaitable<core::Result<Variant>> CatalogService::create_variant(std::int64_t product_id, VariantInput input) {
+    auto created = co_await store_.insert_variant(product_id, std::move(input));
+    if (created) {
+        core::log::info("variant created",
+                        {{"product_id", product_id}, {"variant_id", created->id}, {"sku", created->sku}});
+        co_await invalidate_product(product_id);
+        // A mirror left under the new id (a database restored to an earlier state) is stale.
+        if (stock_listener_) co_await stock_listener_(product_id);
+    }
+    co_return created;
+}
+
+asio::awaitable<core::Result<Variant>> CatalogService::update_variant(std::int64_t id, VariantPatch patch) {
+    if (patch.expected_version <= 0) {
+        co_return core::make_error(core::Errc::kPreconditionRequired,
+                                   R"(the update needs the variant's version (If-Match: W/"<version>" or "version"))");
+    }
+    const bool sale_changed = patch.stock.has_value() || patch.is_active.has_value();
+    auto updated = co_await store_.update_variant(id, std::move(patch));
+    if (updated) {
+        core::log::info("variant updated",
+                        {{"product_id", updated->product_id}, {"variant_id", id}, {"version", updated->version}});
+        co_await invalidate_product(updated->product_id);
+        if (sale_changed && stock_listener_) co_await stock_listener_(updated->product_id);
+    }
+    co_return updated;
+}
+
+asio::awaitable<core::Result<void>> CatalogService::delete_variant(std::int64_t id) {
+    auto removed = co_await store_.delete_variant(id);
+    if (!removed) co_return removed.error();
+    core::log::info("variant deleted", {{"product_id", removed->product_id}, {"variant_id", id}});
+    co_await invalidate_product(removed->product_id);
+    if (stock_listener_) co_await stock_listener_(removed->product_id);
     co_return core::Result<void>{};
 }
 

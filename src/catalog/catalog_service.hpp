@@ -82,6 +82,22 @@ public:
     // Soft delete. Errors: kNotFound.
     boost::asio::awaitable<core::Result<void>> delete_product(std::int64_t id);
 
+    // ---- options and variants ----
+
+    // The product's active, undeleted variants (`include_hidden`, admins: all but deleted ones),
+    // read from the database (live stock). Errors: kNotFound (product absent, or hidden from the caller).
+    boost::asio::awaitable<core::Result<VariantList>> list_variants(std::int64_t product_id, bool include_hidden);
+    // Errors: kNotFound (absent, deleted, or hidden from the caller).
+    boost::asio::awaitable<core::Result<Variant>> get_variant(std::int64_t id, bool include_hidden);
+    // Errors: kNotFound (product), kValidation (other options than the product's), kConflict (sku
+    // taken, combination exists).
+    boost::asio::awaitable<core::Result<Variant>> create_variant(std::int64_t product_id, VariantInput input);
+    // Errors: kPreconditionRequired (no version), kNotFound, kPreconditionFailed (stale version),
+    // kConflict (sku taken, stock below held).
+    boost::asio::awaitable<core::Result<Variant>> update_variant(std::int64_t id, VariantPatch patch);
+    // Soft delete. Errors: kNotFound, kConflict (the default variant).
+    boost::asio::awaitable<core::Result<void>> delete_variant(std::int64_t id);
+
     // Errors: kValidation, kNotFound, kConflict (already reviewed).
     boost::asio::awaitable<core::Result<Review>> add_review(std::int64_t product_id,
                                                             std::int64_t user_id,
@@ -109,6 +125,8 @@ private:
     // Fills the slug and name of each product's category (reads return its id only).
     boost::asio::awaitable<void> name_categories(std::vector<Product>& products);
     boost::asio::awaitable<std::optional<Product>> find_named_product(std::int64_t id);
+    // Sets the detail's options, active variants and price range.
+    boost::asio::awaitable<void> add_variants(Product& product);
     std::shared_ptr<const std::vector<Category>> categories_by_id();  // as categories(), by id
     boost::asio::awaitable<core::Result<ProductPage>> load_page(ListQuery query, std::optional<ListCursor> cursor);
     boost::asio::awaitable<ProductPage> reference_page(const ListQuery& query,

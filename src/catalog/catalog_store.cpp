@@ -684,7 +684,8 @@ asio::awaitable<core::Result<Product>> CatalogStore::insert_product(NewProduct i
         auto insertion = db::with_transaction(pools_(), std::move(work));
         co_return co_await std::move(insertion);
     } catch (const db::DbError& e) {
-        if (e.is_unique_violation() && e.constraint() == "products_sku_key") {
+        if (e.is_unique_violation() &&
+            (e.constraint() == "products_sku_key" || e.constraint() == "product_variants_sku_key")) {
             duplicate = true;
         } else if (!e.is_foreign_key_violation()) {
             throw;
@@ -699,12 +700,27 @@ asio::awaitable<core::Result<Product>> CatalogStore::insert_product(NewProduct i
 }
 
 asio::awaitable<core::Result<Product>> CatalogStore::update_product(std::int64_t id, ProductPatch patch) {
+    bool stock_conflict = false;
     try {
         UpdateProductWork work{id, std::move(patch)};
         auto update = db::with_transaction(pools_(), std::move(work));
         co_return co_await std::move(update);
     } catch (const db::DbError& e) {
-        if (!e.is_foreign_key_violation()) throw;
+        // A stock change reaches the default variant (0009's forwarding): it cannot take that
+        // variant below zero or below what carts hold, whatever the other variants have.
+        if (e.is_check_violation() && (e.constraint() == "product_variants_stock_nonnegative" ||
+                                       e.constraint() == "product_variants_held_within_stock")) {
+            stock_conflict = true;
+        } else if (!e.is_foreign_key_violation()) {
+            throw;
+        }
+    }
+    if (stock_conflict) {
+        co_return core::make_error(core::Errc::kConflict,
+                                   "a change of the product's stock goes to its default variant, which cannot go below "
+                                   "zero or below its held units; change the other variants' stock through "
+                                   "PATCH /api/v1/variants/{id}",
+                                   {{"stock", "too low for the default variant"}});
     }
     co_return core::make_error(
         core::Errc::kValidation, "the request has invalid fields", {{"category_id", "does not exist"}});

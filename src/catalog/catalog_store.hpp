@@ -74,6 +74,31 @@ public:
     // Soft delete; false when absent or already deleted.
     boost::asio::awaitable<bool> soft_delete_product(std::int64_t id);
 
+    // ---- options and variants (variant_store.cpp) ----
+
+    // Every variant of the product (inactive and deleted ones too), by position; empty for an
+    // unknown product.
+    boost::asio::awaitable<std::vector<Variant>> variants_of(std::int64_t product_id);
+    struct FoundVariant {
+        Variant variant;
+        bool product_visible = false;  // its product is active and not deleted
+    };
+    boost::asio::awaitable<std::optional<FoundVariant>> find_variant(std::int64_t id);
+    // Inserts the variant, the options and values it names that the product lacks, and its
+    // 'initial' ledger row, in one transaction. Errors: kNotFound (no product, or deleted),
+    // kValidation (the product has other options), kConflict (sku taken, combination exists).
+    boost::asio::awaitable<core::Result<Variant>> insert_variant(std::int64_t product_id, VariantInput input);
+    // Errors: kNotFound (absent or deleted), kPreconditionFailed (version), kConflict (sku taken,
+    // stock below held). A stock change writes one 'restock'/'adjustment' ledger row.
+    boost::asio::awaitable<core::Result<Variant>> update_variant(std::int64_t id, VariantPatch patch);
+    // Soft delete; its unheld stock leaves through an 'adjustment' row. Errors: kNotFound,
+    // kConflict (the default variant).
+    struct VariantRemoval {
+        std::int64_t product_id = 0;
+        bool stock_changed = false;
+    };
+    boost::asio::awaitable<core::Result<VariantRemoval>> delete_variant(std::int64_t id);
+
     // Errors: kNotFound (no visible product), kConflict (one review per user and product).
     boost::asio::awaitable<core::Result<Review>> insert_review(std::int64_t product_id,
                                                                std::int64_t user_id,

@@ -76,6 +76,15 @@ std::string format_double(double v) {
 
 namespace {
 
+// The detail's members of a cached product JSON (absent in listings).
+struct DetailParts {
+    std::optional<PriceRange> price_range;
+    std::optional<std::vector<ProductOption>> options;
+    std::optional<std::vector<VariantSummary>> variants;
+    static constexpr bool kAllowUnknown = true;
+};
+BOOST_DESCRIBE_STRUCT(DetailParts, (), (price_range, options, variants))
+
 constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 double number_of(const json::value& v) {
@@ -140,6 +149,9 @@ ProductView view_of(const Product& p) {
     v.rating.sum = p.rating_sum;
     v.rating.average =
         p.rating_count > 0 ? static_cast<double>(p.rating_sum) / static_cast<double>(p.rating_count) : 0.0;
+    v.price_range = p.price_range;
+    v.options = p.options;
+    v.variants = p.variants;
     return v;
 }
 
@@ -203,6 +215,13 @@ std::optional<Product> product_from_json(const json::value& v) {
             p.category = CategoryRef{c->at("id").to_number<std::int64_t>(),
                                      json::value_to<std::string>(c->at("slug")),
                                      json::value_to<std::string>(c->at("name"))};
+        }
+        if (o->contains("price_range") || o->contains("variants")) {
+            auto parts = core::codec::decode<DetailParts>(v);
+            if (!parts) return std::nullopt;
+            p.price_range = std::move(parts->price_range);
+            p.options = std::move(parts->options);
+            p.variants = std::move(parts->variants);
         }
         return p;
     } catch (const std::exception&) {  // a malformed cache entry is treated as a miss

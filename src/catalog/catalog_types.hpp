@@ -65,6 +65,128 @@ struct CategoryRef {
 };
 BOOST_DESCRIBE_STRUCT(CategoryRef, (), (id, slug, name))
 
+// ---- options and variants ----
+
+inline constexpr std::string_view kSkuPatternForVariants = "[A-Za-z0-9_-]{1,64}";
+
+// One option of a variant: {"option": "Size", "value": "M"}.
+struct VariantOption {
+    std::string option;
+    std::string value;
+};
+BOOST_DESCRIBE_STRUCT(VariantOption, (), (option, value))
+
+// One option of a product with the values its active variants use, in first-use order.
+struct ProductOption {
+    std::string name;
+    std::vector<std::string> values;
+};
+BOOST_DESCRIBE_STRUCT(ProductOption, (), (name, values))
+
+// The lowest and highest effective price of a product's active variants.
+struct PriceRange {
+    std::int64_t min_cents = 0;
+    std::int64_t max_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(PriceRange, (), (min_cents, max_cents))
+
+inline constexpr std::size_t kMaxVariantOptions = 3;
+inline constexpr std::size_t kMaxOptionText = 50;
+
+// A variant as the product detail shows it (cached with the product: no `available`).
+struct VariantSummary {
+    std::int64_t id = 0;
+    std::int64_t product_id = 0;
+    std::string sku;
+    std::vector<VariantOption> options;
+    std::int64_t price_cents = 0;  // effective: the override, else the product's price
+    std::optional<std::int64_t> price_override_cents;
+    std::string currency;
+    bool in_stock = false;  // stock > 0 (units held by carts are not subtracted)
+    bool is_default = false;
+    std::int64_t version = 1;
+    static constexpr std::array kFields{
+        core::field("options").describe("its value of each option of the product, in the product's option order"),
+        core::field("price_cents").describe("the price charged: price_override_cents, else the product's price"),
+        core::field("price_override_cents").describe("the variant's own price; null: the product's price")};
+};
+BOOST_DESCRIBE_STRUCT(VariantSummary, (), (id, product_id, sku, options, price_cents, price_override_cents, currency,
+                                           in_stock, is_default, version))
+
+// A variant with its live stock (GET /variants/{id}, GET /products/{id}/variants, admin writes).
+struct Variant : VariantSummary {
+    std::int64_t stock = 0;
+    std::int64_t held = 0;
+    std::int64_t available = 0;  // stock - held
+    bool is_active = true;
+    bool is_deleted = false;  // not in the JSON (deleted variants are only seen by admins, as inactive)
+    static constexpr std::array kFields{
+        core::field("stock").describe("units not sold (the ledger's balance of the variant)"),
+        core::field("held").describe("units held by shopping carts"),
+        core::field("available").describe("stock - held: what can be bought now"),
+        core::field("in_stock").describe("available > 0")};
+};
+BOOST_DESCRIBE_STRUCT(Variant, (VariantSummary), (stock, held, available, is_active))
+
+struct VariantList {
+    std::vector<Variant> items;
+};
+BOOST_DESCRIBE_STRUCT(VariantList, (), (items))
+
+// The body of POST /products/{id}/variants.
+struct NewVariant {
+    std::string sku;
+    boost::json::object options;  // option name -> value
+    std::optional<std::int64_t> price_cents;
+    std::int64_t stock = 0;
+    bool is_active = true;
+    static constexpr std::array kFields{
+        core::field("sku").length(1, 64).match(kSkuPatternForVariants, "must be 1 to 64 characters of A-Z a-z 0-9 - _"),
+        core::field("options").length(0, kMaxVariantOptions).optional().describe(
+            "option name -> value (0 to 3 options, names and values 1 to 50 characters); once a product has "
+            "options, every new variant names exactly those options"),
+        core::field("price_cents").range(0, kMaxPriceCents).describe("the variant's own price; absent: the product's"),
+        core::field("stock").range(0, kMaxStock).optional().describe("opening stock (an 'initial' ledger row)"),
+        core::field("is_active").optional()};
+};
+BOOST_DESCRIBE_STRUCT(NewVariant, (), (sku, options, price_cents, stock, is_active))
+
+// The body of PATCH /variants/{id}; absent members keep their value.
+struct VariantChanges {
+    std::optional<std::string> sku;
+    std::optional<std::optional<std::int64_t>> price_cents;  // present and null: clear the override
+    std::optional<std::int64_t> stock;
+    std::optional<bool> is_active;
+    std::optional<std::int64_t> version;
+    static constexpr std::array kFields{
+        core::field("sku").length(1, 64).match(kSkuPatternForVariants, "must be 1 to 64 characters of A-Z a-z 0-9 - _"),
+        core::field("price_cents").range(0, kMaxPriceCents).describe("the variant's own price; null: use the product's"),
+        core::field("stock").range(0, kMaxStock).describe(
+            "the new absolute stock (the difference goes to the inventory ledger); not below held"),
+        core::field("version").at_least(1).describe("the version being changed, instead of If-Match")};
+    static constexpr std::string_view kSchemaName = "VariantPatch";
+    static constexpr std::string_view kSchemaDescription = "A partial update: absent members keep their value.";
+};
+BOOST_DESCRIBE_STRUCT(VariantChanges, (), (sku, price_cents, stock, is_active, version))
+
+// A validated VariantChanges (the service's input).
+struct VariantPatch {
+    std::int64_t expected_version = 0;  // 0: none given
+    std::optional<std::string> sku{};
+    std::optional<std::optional<std::int64_t>> price_cents{};  // set: change the override (inner null: clear it)
+    std::optional<std::int64_t> stock{};
+    std::optional<bool> is_active{};
+};
+
+// A validated NewVariant: the options in the order given.
+struct VariantInput {
+    std::string sku;
+    std::vector<VariantOption> options;
+    std::optional<std::int64_t> price_cents;
+    std::int64_t stock = 0;
+    bool is_active = true;
+};
+
 struct Product {
     std::int64_t id = 0;
     std::string sku;
@@ -81,6 +203,10 @@ struct Product {
     std::int64_t purchase_count = 0;
     Timestamp created_at{};
     std::int64_t version = 1;
+    // The detail only (GET /products/{id}): active variants, their options and price range.
+    std::optional<std::vector<ProductOption>> options;
+    std::optional<std::vector<VariantSummary>> variants;
+    std::optional<PriceRange> price_range;
 };
 
 inline constexpr std::string_view kSkuPattern = "[A-Za-z0-9_-]{1,64}";
@@ -313,10 +439,18 @@ struct ProductView {
     std::int64_t version = 0;
     std::optional<CategoryRef> category;
     Rating rating;
+    std::optional<PriceRange> price_range;
+    std::optional<std::vector<ProductOption>> options;
+    std::optional<std::vector<VariantSummary>> variants;
+    static constexpr std::array kFields{
+        core::field("price_range").omitted_when_null().describe(
+            "the lowest and highest price of the active variants (GET /products/{id})"),
+        core::field("options").omitted_when_null().describe("GET /products/{id}: the options of its active variants"),
+        core::field("variants").omitted_when_null().describe("GET /products/{id}: the active variants")};
     static constexpr std::string_view kSchemaName = "Product";
 };
 BOOST_DESCRIBE_STRUCT(ProductView, (), (id, sku, name, description, price, stock, in_stock, is_active, purchase_count,
-                                        created_at, version, category, rating))
+                                        created_at, version, category, rating, price_range, options, variants))
 
 struct Score {
     double popularity = 0;

@@ -72,6 +72,12 @@ template <class T>
 struct IsStringMap : std::false_type {};
 template <class V, class C, class A>
 struct IsStringMap<std::map<std::string, V, C, A>> : std::true_type {};
+// std::optional<std::optional<T>>: a request member that may be absent (outer empty) or null (outer
+// set, inner empty), e.g. a PATCH member whose null clears a value.
+template <class T>
+struct IsNullable : std::false_type {};
+template <class T>
+struct IsNullable<std::optional<std::optional<T>>> : std::true_type {};
 template <class>
 inline constexpr bool kAlwaysFalse = false;
 
@@ -210,7 +216,7 @@ void read_object(const json::value& v, T& out, const std::string& path, Errors& 
         using M = std::remove_cvref_t<decltype(out.*d.pointer)>;
         const Field* rule = rule_of<T>(d.name);
         const auto* member = object->if_contains(d.name);
-        if (member == nullptr || member->is_null()) {
+        if (member == nullptr || (member->is_null() && !detail::IsNullable<M>::value)) {
             if (!detail::IsOptional<M>::value && (rule == nullptr || !rule->is_optional))
                 errors.push_back({detail::join(path, d.name), "is required"});
             return;
@@ -291,7 +297,11 @@ void read(const json::value& v, T& out, const Field* rule, const std::string& pa
         out = *e;
     } else if constexpr (detail::IsOptional<T>::value) {
         if (v.is_null()) {
-            out.reset();
+            if constexpr (detail::IsOptional<typename T::value_type>::value) {
+                out.emplace();  // present and null
+            } else {
+                out.reset();
+            }
             return;
         }
         typename T::value_type inner{};
@@ -568,6 +578,8 @@ json::object SchemaSet::schema(Direction direction, const Field* rule) {
         for (const auto& [v, name] : enum_names<T>()) values.emplace_back(name);
         s["enum"] = std::move(values);
         detail::add_rule_keywords(s, rule, "");
+    } else if constexpr (detail::IsNullable<T>::value) {
+        return schema<typename T::value_type>(direction, rule);
     } else if constexpr (detail::IsOptional<T>::value) {
         auto inner = schema<typename T::value_type>(direction, rule);
         if (auto* type = inner.if_contains("type"); type != nullptr && type->is_string() && !inner.contains("enum")) {

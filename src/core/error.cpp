@@ -18,6 +18,7 @@ std::string_view errc_name(Errc code) noexcept {
         case Errc::kHeadersTooLarge: return "headers_too_large";
         case Errc::kUnsupportedMediaType: return "unsupported_media_type";
         case Errc::kPreconditionFailed: return "precondition_failed";
+        case Errc::kPreconditionRequired: return "precondition_required";
         case Errc::kUnavailable: return "unavailable";
         case Errc::kInternal: return "internal_error";
     }

@@ -26,6 +26,7 @@ enum class Errc {
     kHeadersTooLarge,      // 431
     kUnsupportedMediaType, // 415
     kPreconditionFailed,   // 412
+    kPreconditionRequired, // 428: a conditional write without If-Match
     kUnavailable,          // 503: a dependency is down
     kInternal,             // 500
 };

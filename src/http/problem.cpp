@@ -25,6 +25,7 @@ Status status_for(core::Errc code) {
         case Errc::kHeadersTooLarge: return Status::request_header_fields_too_large;
         case Errc::kUnsupportedMediaType: return Status::unsupported_media_type;
         case Errc::kPreconditionFailed: return Status::precondition_failed;
+        case Errc::kPreconditionRequired: return Status::precondition_required;
         case Errc::kUnavailable: return Status::service_unavailable;
         case Errc::kInternal: return Status::internal_server_error;
     }

@@ -99,6 +99,8 @@ std::string valid_body(const Op& op) {
         {"/api/v1/products", R"({"sku":"SWEEP-1","name":"Sweep","price_cents":100})"},
         {"/api/v1/products/{id}", R"({"name":"Sweep","version":1})"},
         {"/api/v1/products/{id}/reviews", R"({"rating":5})"},
+        {"/api/v1/products/{id}/variants", R"({"sku":"SWEEP-V","options":{"Size":"M"}})"},
+        {"/api/v1/variants/{id}", R"({"stock":1,"version":1})"},
         {"/api/v1/orders",
          R"({"items":[{"product_id":)" + std::string(kMissingId) + R"(,"quantity":1}],"shipping_address":{"city":"Oslo"}})"},
         {"/api/v1/orders/{id}/pay", R"({"payment_method":"tok_ok"})"},
