@@ -29,6 +29,8 @@ CREATE TABLE carts (
 CREATE UNIQUE INDEX carts_one_open_per_user ON carts (user_id) WHERE status = 'open' AND user_id IS NOT NULL;
 CREATE UNIQUE INDEX carts_token_hash_key ON carts (token_hash) WHERE token_hash IS NOT NULL;
 CREATE INDEX carts_open_expiry_idx ON carts (expires_at) WHERE status = 'open';
+-- The sweep deletes expired and merged carts past CART_RETENTION_S (carts.purge).
+CREATE INDEX carts_closed_idx ON carts (updated_at) WHERE status IN ('expired', 'merged');
 CREATE TRIGGER carts_touch BEFORE UPDATE ON carts FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
 COMMENT ON COLUMN carts.token_hash IS 'guest carts: SHA-256 of the cart token (the token itself is never stored)';
 COMMENT ON COLUMN carts.expires_at IS 'an open cart is expired (its holds released) after this time; moved by activity';

@@ -104,6 +104,17 @@ constexpr db::Statement kExpireCarts{
     "RETURNING 1) "
     "SELECT (SELECT count(*) FROM closed) + 0 * (SELECT count(*) FROM variants) AS n"};
 #undef EMPORIUM_RELEASE_TAIL
+// Expired and merged carts untouched for $2 seconds, with their lines: a cart another was merged
+// into waits until that one has gone (a later sweep). Checked-out carts stay with their orders.
+constexpr db::Statement kPurgeCarts{
+    "carts.purge",
+    "WITH due AS (SELECT c.id FROM carts c WHERE c.status IN ('expired', 'merged') "
+    "AND c.updated_at < now() - $2::bigint * interval '1 second' "
+    "AND NOT EXISTS (SELECT 1 FROM carts m WHERE m.merged_into = c.id) "
+    "ORDER BY c.updated_at LIMIT $1 FOR UPDATE SKIP LOCKED), "
+    "lines AS (DELETE FROM cart_lines l USING due WHERE l.cart_id = due.id RETURNING 1), "
+    "gone AS (DELETE FROM carts c USING due WHERE c.id = due.id RETURNING 1) "
+    "SELECT (SELECT count(*) FROM gone) + 0 * (SELECT count(*) FROM lines) AS n"};
 
 CartRow cart_of(const db::QueryResult& r) {
     CartRow c;
@@ -286,6 +297,11 @@ asio::awaitable<std::int64_t> CartsStore::release_expired_holds(std::int64_t bat
 
 asio::awaitable<std::int64_t> CartsStore::expire_carts(std::int64_t batch) {
     auto r = co_await pools_().query(kExpireCarts, db::params(batch));
+    co_return r.get<std::int64_t>(0, "n");
+}
+
+asio::awaitable<std::int64_t> CartsStore::purge_carts(std::int64_t batch, std::chrono::seconds retention) {
+    auto r = co_await pools_().query(kPurgeCarts, db::params(batch, static_cast<std::int64_t>(retention.count())));
     co_return r.get<std::int64_t>(0, "n");
 }
 

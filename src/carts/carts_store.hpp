@@ -137,6 +137,8 @@ public:
     boost::asio::awaitable<std::int64_t> release_expired_holds(std::int64_t batch);
     // Expires up to `batch` open carts past expires_at, releasing their holds; returns how many.
     boost::asio::awaitable<std::int64_t> expire_carts(std::int64_t batch);
+    // Deletes up to `batch` expired or merged carts untouched for `retention`, with their lines.
+    boost::asio::awaitable<std::int64_t> purge_carts(std::int64_t batch, std::chrono::seconds retention);
 
 private:
     PoolProvider pools_;

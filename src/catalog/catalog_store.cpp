@@ -11,12 +11,16 @@ namespace {
 
 namespace asio = boost::asio;
 
+// The price range of the active variants (0012; NULL after a bulk load: the product's price).
+#define EMPORIUM_CATALOG_PRICE_RANGE                                                                  \
+    "coalesce(p.price_min_cents, p.price_cents) AS price_min_cents, "                                \
+    "coalesce(p.price_max_cents, p.price_cents) AS price_max_cents"
 // A macro only so the column list can be pasted into constexpr statement literals.
 #define EMPORIUM_CATALOG_PRODUCT_COLUMNS                                                                     \
     "p.id, p.sku, p.name, p.description, p.category_id, c.slug AS category_slug, "                           \
     "c.name AS category_label, p.price_cents, p.currency, p.stock, p.is_active, "                            \
     "p.deleted_at IS NOT NULL AS is_deleted, p.rating_sum, p.rating_count, p.purchase_count, p.created_at, " \
-    "p.version"
+    "p.version, " EMPORIUM_CATALOG_PRICE_RANGE
 
 constexpr db::Statement kListCategories{"catalog.list_categories",
                                         "SELECT id, parent_id, slug, name FROM categories ORDER BY name, id"};
@@ -41,7 +45,7 @@ constexpr db::Statement kProductById{"catalog.product_by_id",
     "p.id, p.sku, p.name, p.description, p.category_id, NULL::text AS category_slug, "                       \
     "NULL::text AS category_label, p.price_cents, p.currency, p.stock, p.is_active, "                         \
     "p.deleted_at IS NOT NULL AS is_deleted, p.rating_sum, p.rating_count, p.purchase_count, p.created_at, " \
-    "p.version"
+    "p.version, " EMPORIUM_CATALOG_PRICE_RANGE
 constexpr db::Statement kProductRead{"catalog.product_read",
                                      "SELECT " EMPORIUM_CATALOG_PRODUCT_COLUMNS_NO_JOIN " FROM products p WHERE p.id = $1"};
 constexpr db::Statement kProductsByIds{"catalog.products_by_ids",
@@ -296,9 +300,12 @@ struct ProductColumns {
           rating_count(r.column("rating_count")),
           purchase_count(r.column("purchase_count")),
           created_at(r.column("created_at")),
-          version(r.column("version")) {}
+          version(r.column("version")),
+          price_min_cents(r.column("price_min_cents")),
+          price_max_cents(r.column("price_max_cents")) {}
     int id, sku, name, description, category_id, category_slug, category_label, price_cents, currency, stock,
-        is_active, is_deleted, rating_sum, rating_count, purchase_count, created_at, version;
+        is_active, is_deleted, rating_sum, rating_count, purchase_count, created_at, version, price_min_cents,
+        price_max_cents;
 };
 
 Product product_of(const db::QueryResult& r, std::size_t row, const ProductColumns& c) {
@@ -322,6 +329,7 @@ Product product_of(const db::QueryResult& r, std::size_t row, const ProductColum
     p.purchase_count = r.get<std::int64_t>(row, c.purchase_count);
     p.created_at = r.get<db::Timestamp>(row, c.created_at);
     p.version = r.get<std::int64_t>(row, c.version);
+    p.price_range = PriceRange{r.get<std::int64_t>(row, c.price_min_cents), r.get<std::int64_t>(row, c.price_max_cents)};
     return p;
 }
 

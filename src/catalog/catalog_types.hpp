@@ -444,7 +444,7 @@ struct ProductView {
     std::optional<std::vector<VariantSummary>> variants;
     static constexpr std::array kFields{
         core::field("price_range").omitted_when_null().describe(
-            "the lowest and highest price of the active variants (GET /products/{id})"),
+            "the lowest and highest price of the active variants"),
         core::field("options").omitted_when_null().describe("GET /products/{id}: the options of its active variants"),
         core::field("variants").omitted_when_null().describe("GET /products/{id}: the active variants")};
     static constexpr std::string_view kSchemaName = "Product";

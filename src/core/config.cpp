@@ -294,11 +294,13 @@ Config Config::load(const ConfigSource& src) {
     inv.optimistic_retries = static_cast<int>(src.get_int("OPTIMISTIC_RETRIES", 64, 1, 10'000));
     inv.order_ttl = std::chrono::seconds(src.get_int("ORDER_TTL_S", 900, 1, 31'536'000));
     inv.order_batch_max = static_cast<int>(src.get_int("ORDER_BATCH_MAX", 64, 1, 1'000));
+    inv.cart_batch_max = static_cast<int>(src.get_int("CART_BATCH_MAX", 64, 1, 1'000));
     inv.idempotency_ttl = std::chrono::seconds(src.get_int("IDEMPOTENCY_TTL_S", 86'400, 1, 31'536'000));
     inv.cart_holds = src.get_bool("CART_HOLDS", inv.cart_holds);
     inv.cart_hold_ttl = std::chrono::seconds(src.get_int("CART_HOLD_TTL_S", 900, 1, 86'400));
     inv.cart_hold_max = std::chrono::seconds(src.get_int("CART_HOLD_MAX_S", 7'200, 1, 604'800));
     inv.cart_ttl = std::chrono::seconds(src.get_int("CART_TTL_S", 2'592'000, 60, 31'536'000));
+    inv.cart_retention = std::chrono::seconds(src.get_int("CART_RETENTION_S", 2'592'000, 0, 315'360'000));
 
     if (!r.url.starts_with("redis://")) throw ConfigError("REDIS_URL: expected redis://host:port[/db]");
     if (!d.url.starts_with("postgresql://") && !d.url.starts_with("postgres://"))

@@ -148,11 +148,13 @@ struct InventoryConfig {
     int optimistic_retries = 64;   // version conflicts tolerated per line before 409
     std::chrono::seconds order_ttl{900};         // unpaid orders expire after this
     int order_batch_max = 64;  // redis strategy: checkouts per group-commit transaction (1 = off)
+    int cart_batch_max = 64;   // redis strategy: cart line writes per group-commit transaction (1 = off)
     std::chrono::seconds idempotency_ttl{86'400};  // Idempotency-Key records are kept this long
     bool cart_holds = true;                       // CART_HOLDS: carts hold stock (off: taken at checkout)
     std::chrono::seconds cart_hold_ttl{900};      // CART_HOLD_TTL_S: a hold lasts this long after activity
     std::chrono::seconds cart_hold_max{7'200};    // CART_HOLD_MAX_S: renewals never reach past this after the hold began
     std::chrono::seconds cart_ttl{2'592'000};     // CART_TTL_S: an open cart expires this long after activity
+    std::chrono::seconds cart_retention{2'592'000};  // CART_RETENTION_S: expired/merged carts deleted after this
 };
 
 // Background jobs (issue #7): worker, outbox relay, scheduler.

@@ -28,6 +28,9 @@
 //   ledger      one 'initial' inventory movement per product with delta = stock, dated at the
 //               anchor: the seeded order history predates the ledger's opening balance, so
 //               products.stock = Σ inventory_movements.delta holds from the start.
+//   variants    every product has its default variant; three in ten (by id) get a Size option
+//               with 2 to 12 sizes, the other sizes taking equal shares of the stock through the
+//               ledger (kSplitIntoSizesSql in loader.cpp, run after the load): 1 to 12 variants.
 //
 // Loading (loader.cpp): four groups of tables, each in one transaction on its own connection (up
 // to kLoadConnections at once, in foreign-key order): categories; users; orders; and the catalog
@@ -78,7 +81,9 @@ struct SeedReport {
     std::int64_t orders = 0;
     std::int64_t order_items = 0;
     std::int64_t reviews = 0;
-    std::int64_t inventory_movements = 0;
+    std::int64_t inventory_movements = 0;  // as loaded (the sizes add theirs after)
+    std::int64_t product_variants = 0;     // after the sizes: 1 to 12 per product
+    double sizes_seconds = 0;              // giving three products in ten their sizes
     double prepare_seconds = 0;  // the pre-pass over the orders and the password hash
     double seconds = 0;          // the whole run
     std::vector<TableTiming> tables;

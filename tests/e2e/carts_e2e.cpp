@@ -302,6 +302,29 @@ TEST_P(CartsE2E, ExpiredHoldsGoToTheNextCustomer) {
     EXPECT_EQ(audit(), 0);
 }
 
+// A line whose own hold lapsed asks for more units than the stock has: refused as a whole. Before
+// the fix, taking back lapsed holds released the line's own units too, and the line then claimed
+// all it asked for: the variant counted 1 unit held, the line 3, and the audit failed.
+TEST_P(CartsE2E, ALapsedLineAskingForMoreThanTheStockIsRefused) {
+    start({{"CART_HOLD_TTL_S", "1"}});
+    const auto p = product("own-lapse", 2, 500);
+    const auto v = variant_of(p);
+    const auto [alice_id, alice] = customer("alice@example.com");
+    const auto mine = customer_cart(alice);
+    ASSERT_EQ(add(mine, alice, {{"variant_id", v}, {"quantity", 2}}).result_int(), 200U);
+    std::this_thread::sleep_for(1500ms);
+    expect_problem(add(mine, alice, {{"variant_id", v}, {"quantity", 1}}), 409, "out_of_stock");
+    EXPECT_EQ(sql("SELECT held::bigint FROM cart_lines WHERE cart_id = $1", db::params(mine)), held(v));
+    EXPECT_EQ(audit(), 0);
+    // Setting the line to what the stock has holds the units again.
+    ASSERT_EQ(send(bhttp::verb::put, cart_path(mine) + "/lines/" + std::to_string(v), alice, R"({"quantity":2})")
+                  .result_int(),
+              200U);
+    EXPECT_EQ(held(v), 2);
+    EXPECT_EQ(sql("SELECT held::bigint FROM cart_lines WHERE cart_id = $1", db::params(mine)), 2);
+    EXPECT_EQ(audit(), 0);
+}
+
 // The sweep (the carts.expire job, also `emporium expire-carts`) releases every hold past its
 // deadline and expires carts inactive past theirs; with CART_HOLDS=off carts hold nothing and the
 // stock is taken at checkout, as POST /orders does.
@@ -324,22 +347,40 @@ TEST_P(CartsE2E, TheSweepReleasesLapsedHoldsAndExpiresCartsAndHoldsCanBeOff) {
     EXPECT_EQ(sql("SELECT count(*) FROM carts WHERE status = 'expired' AND id = $1", db::params(cart)), 1);
     EXPECT_EQ(sql("SELECT count(*) FROM carts WHERE status = 'open' AND id = $1", db::params(mine)), 1);
     expect_problem(add(cart, "", {{"variant_id", v}}, with_token(token)), 409, "conflict");
+    // A second guest cart merged into Alice's: `merged`, pointing at hers.
+    const auto [other, other_token] = guest_cart();
+    ASSERT_EQ(add(other, "", {{"variant_id", v}, {"quantity", 1}}, with_token(other_token)).result_int(), 200U);
+    ASSERT_EQ(send(bhttp::verb::post, cart_path(other) + "/merge", alice, "", with_token(other_token)).result_int(),
+              200U);
     // The lapsed line of the open cart still checks out while the units are there.
     ASSERT_EQ(checkout(mine, alice, "after-sweep").result_int(), 201U);
-    EXPECT_EQ(stock(v), 3);
+    EXPECT_EQ(stock(v), 2);
+    EXPECT_EQ(audit(), 0);
+    // Expired and merged carts are kept CART_RETENTION_S (30 days by default), then deleted with
+    // their lines; the checked-out cart stays with its order.
+    ASSERT_EQ(expire(), 0);
+    EXPECT_EQ(sql("SELECT count(*) FROM carts WHERE id IN ($1, $2)", db::params(cart, other)), 2);
+    ASSERT_EQ(run_emporium({"expire-carts"}, env({{"INVENTORY_STRATEGY", GetParam()}, {"CART_RETENTION_S", "0"}})), 0);
+    EXPECT_EQ(sql("SELECT count(*) FROM carts WHERE id IN ($1, $2)", db::params(cart, other)), 0);
+    EXPECT_EQ(sql("SELECT count(*) FROM cart_lines WHERE cart_id IN ($1, $2)", db::params(cart, other)), 0);
+    EXPECT_EQ(sql("SELECT count(*) FROM carts c JOIN orders o ON o.cart_id = c.id WHERE c.id = $1 "
+                  "AND c.status = 'checked_out'",
+                  db::params(mine)),
+              1);
+    expect_problem(send(bhttp::verb::get, cart_path(cart), "", "", with_token(token)), 404, "not_found");
     EXPECT_EQ(audit(), 0);
 
     server_.reset();
     start({{"CART_HOLDS", "off"}});
     const auto [bob_id, bob] = customer("bob@example.com");
     const auto bobs = customer_cart(bob);
-    ASSERT_EQ(add(bobs, bob, {{"variant_id", v}, {"quantity", 3}}).result_int(), 200U);
+    ASSERT_EQ(add(bobs, bob, {{"variant_id", v}, {"quantity", 2}}).result_int(), 200U);
     EXPECT_EQ(held(v), 0);
     expect_problem(add(bobs, bob, {{"variant_id", v}, {"quantity", 1}}), 409, "out_of_stock");
     ASSERT_EQ(send(bhttp::verb::post, "/api/v1/orders", alice, order_body(p, 1), {{"Idempotency-Key", "a"}}).result_int(),
               201U);
     expect_problem(checkout(bobs, bob, "short"), 409, "out_of_stock");
-    ASSERT_EQ(send(bhttp::verb::put, cart_path(bobs) + "/lines/" + std::to_string(v), bob, R"({"quantity":2})")
+    ASSERT_EQ(send(bhttp::verb::put, cart_path(bobs) + "/lines/" + std::to_string(v), bob, R"({"quantity":1})")
                   .result_int(),
               200U);
     ASSERT_EQ(checkout(bobs, bob, "enough").result_int(), 201U);

@@ -153,6 +153,15 @@ TEST_F(VariantsE2E, AdminCrudRefusalsDetailAndAnOrderOfAVariant) {
     EXPECT_EQ(d.at("price_range").at("min_cents").as_int64(), 1500);
     EXPECT_EQ(d.at("price_range").at("max_cents").as_int64(), 2500);
     EXPECT_FALSE(d.at("variants").at(0).as_object().contains("available"));
+    // Listings show the range too (kept on the products row).
+    auto listing = send(bhttp::verb::get, "/api/v1/products?sort=newest", "");
+    ASSERT_EQ(listing.result_int(), 200U) << listing.body();
+    const auto listed = json_object(listing);
+    const auto& item = listed.at("items").at(0);
+    EXPECT_EQ(item.at("id").as_int64(), p);
+    EXPECT_EQ(item.at("price_range").at("min_cents").as_int64(), 1500);
+    EXPECT_EQ(item.at("price_range").at("max_cents").as_int64(), 2500);
+    EXPECT_FALSE(item.as_object().contains("variants"));
 
     // An order buys the created variant at its price.
     const json::object order{{"items", json::array{json::object{{"variant_id", vid}, {"quantity", 2}}}},

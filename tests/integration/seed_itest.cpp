@@ -114,21 +114,45 @@ TEST(SeedIntegration, LoadsAConsistentSearchableShop) {
     EXPECT_EQ(count(db.url, "SELECT count(*) FROM orders"), 800);
     EXPECT_EQ(count(db.url, "SELECT count(*) FROM order_items"), report.order_items);
     EXPECT_EQ(count(db.url, "SELECT count(*) FROM reviews"), report.reviews);
-    EXPECT_EQ(count(db.url, "SELECT count(*) FROM inventory_movements WHERE reason = 'initial'"), 300);
+    EXPECT_EQ(count(db.url, "SELECT count(*) FROM inventory_movements WHERE reason = 'initial'"),
+              report.product_variants);
 
     // The ledger invariant (what `emporium inventory audit` checks): stock = Σ movements.
     EXPECT_EQ(count(db.url,
                     "SELECT count(*) FROM products p WHERE stock <> "
                     "(SELECT coalesce(sum(delta), 0) FROM inventory_movements m WHERE m.product_id = p.id)"),
               0);
-    // Every product has its default variant, with the product's id, SKU and stock; the ledger and
-    // the order items name it, and the ledger balances per variant too.
-    EXPECT_EQ(count(db.url, "SELECT count(*) FROM product_variants"), 300);
+    // Every product has its default variant, with the product's id and SKU; three in ten have a
+    // Size option with 2 to 12 sizes (1 to 12 variants in all), whose stocks sum to the product's;
+    // the ledger balances per variant; the seeded order history names the default variants.
     EXPECT_EQ(count(db.url,
                     "SELECT count(*) FROM products p JOIN product_variants v ON v.id = p.id AND v.product_id = p.id "
-                    "WHERE v.is_default AND v.sku = p.sku AND v.stock = p.stock AND v.held = 0"),
+                    "WHERE v.is_default AND v.sku = p.sku AND v.held = 0"),
               300);
-    EXPECT_EQ(count(db.url, "SELECT count(*) FROM inventory_movements WHERE variant_id <> product_id"), 0);
+    EXPECT_EQ(count(db.url, "SELECT count(*) FROM product_variants"), report.product_variants);
+    const auto sized = count(db.url, "SELECT count(DISTINCT product_id) FROM product_options");
+    EXPECT_GE(sized, 60);
+    EXPECT_LE(sized, 120);
+    EXPECT_EQ(query(db.url,
+                    "SELECT min(n) || '-' || max(n) FROM (SELECT count(*) AS n FROM product_variants "
+                    "GROUP BY product_id) x"),
+              "1-12");
+    EXPECT_EQ(count(db.url,
+                    "SELECT count(*) FROM products p WHERE stock <> "
+                    "(SELECT sum(stock) FROM product_variants v WHERE v.product_id = p.id)"),
+              0);
+    // Each variant of a sized product names one size of its product's option, all distinct.
+    EXPECT_EQ(count(db.url,
+                    "SELECT count(*) FROM product_variants v JOIN product_options o ON o.product_id = v.product_id "
+                    "WHERE NOT EXISTS (SELECT 1 FROM product_variant_values vv WHERE vv.variant_id = v.id "
+                    "AND vv.option_id = o.id AND v.option_key = vv.value_id::text)"),
+              0);
+    EXPECT_GT(count(db.url, "SELECT count(*) FROM product_variants WHERE price_cents IS NOT NULL"), 0);
+    EXPECT_EQ(count(db.url,
+                    "SELECT count(*) FROM products p WHERE (coalesce(price_min_cents, price_cents), "
+                    "coalesce(price_max_cents, price_cents)) <> (SELECT min(coalesce(v.price_cents, p.price_cents)), "
+                    "max(coalesce(v.price_cents, p.price_cents)) FROM product_variants v WHERE v.product_id = p.id)"),
+              0);
     EXPECT_EQ(count(db.url, "SELECT count(*) FROM order_items WHERE variant_id <> product_id"), 0);
     EXPECT_EQ(count(db.url,
                     "SELECT count(*) FROM product_variants v WHERE stock <> "

@@ -261,6 +261,8 @@ TEST_F(VariantsTest, PatchVariantNeedsItsVersionAndCannotGoBelowHeld) {
     auto dup = run(service_->update_variant(w.id, VariantPatch{.expected_version = w.version, .sku = "MUG-BIG"}));
     EXPECT_EQ(code_of(dup), core::Errc::kConflict);
     EXPECT_EQ(ledger_of_variant(v.id), 3);
+    // The carts' units released as a cart would (the audit checks held against the cart lines).
+    scalar("UPDATE product_variants SET held = 0 WHERE id = $1 RETURNING id", db::params(v.id));
     expect_audit_clean();
 }
 
@@ -323,6 +325,49 @@ TEST_F(VariantsTest, InactiveVariantsAndHiddenProductsAreHiddenFromThePublic) {
     ASSERT_FALSE(gone);
     EXPECT_EQ(gone.error().code, core::Errc::kNotFound);
     EXPECT_FALSE(run(service_->list_variants(999'999, true)));
+}
+
+TEST_F(VariantsTest, ListingsShowThePriceRangeKeptByTheDatabase) {
+    auto p = product("SHOE", 5000, 1);
+    auto range_of = [&](std::int64_t id) {
+        return std::pair{scalar("SELECT price_min_cents FROM products WHERE id = $1", db::params(id)),
+                         scalar("SELECT price_max_cents FROM products WHERE id = $1", db::params(id))};
+    };
+    EXPECT_EQ(range_of(p.id), (std::pair<std::int64_t, std::int64_t>{5000, 5000}));
+    auto cheap = variant(p.id, input("SHOE-40", {{"Size", "40"}}, 2, 4000));
+    auto dear = variant(p.id, input("SHOE-46", {{"Size", "46"}}, 2, 7000));
+    EXPECT_EQ(range_of(p.id), (std::pair<std::int64_t, std::int64_t>{4000, 7000}));
+
+    ListQuery q;
+    q.sort = ListSort::kNewest;
+    auto page = run(service_->list_products(q));
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->items.size(), 1U);
+    ASSERT_TRUE(page->items[0].product.price_range);
+    EXPECT_EQ(page->items[0].product.price_range->min_cents, 4000);
+    EXPECT_EQ(page->items[0].product.price_range->max_cents, 7000);
+    // The cached page carries it too.
+    auto cached = run(service_->list_products(q));
+    ASSERT_TRUE(cached && cached->items.size() == 1U && cached->items[0].product.price_range);
+    EXPECT_EQ(cached->items[0].product.price_range->max_cents, 7000);
+
+    // A deactivated variant leaves the range, a deleted one too; the product's price moves the
+    // variants without an override.
+    patch(dear.id, VariantPatch{.expected_version = dear.version, .is_active = false});
+    EXPECT_EQ(range_of(p.id), (std::pair<std::int64_t, std::int64_t>{4000, 5000}));
+    ASSERT_TRUE(run(service_->delete_variant(cheap.id)));
+    EXPECT_EQ(range_of(p.id), (std::pair<std::int64_t, std::int64_t>{5000, 5000}));
+    auto current = run(service_->get_product(p.id, true));
+    ASSERT_TRUE(current);
+    ProductPatch reprice;
+    reprice.expected_version = current->version;
+    reprice.price_cents = 6000;
+    ASSERT_TRUE(run(service_->update_product(p.id, reprice)));
+    EXPECT_EQ(range_of(p.id), (std::pair<std::int64_t, std::int64_t>{6000, 6000}));
+    auto after = run(service_->list_products(q));
+    ASSERT_TRUE(after && after->items.size() == 1U && after->items[0].product.price_range);
+    EXPECT_EQ(after->items[0].product.price_range->min_cents, 6000);
+    expect_audit_clean();
 }
 
 }  // namespace
