@@ -81,7 +81,8 @@ void register_routes(http::Api& api, const std::shared_ptr<CartsService>& servic
              .access = Access::kPublic,
              .rate_group = "write",
              .success = http::Status::created,
-             .success_description = "a new cart (200: the customer's open cart, which already existed)"},
+             .success_description = "a new cart",
+             .errors = {{200, "the signed-in customer's open cart, which already existed"}}},
             open_cart, service);
     api.add({.method = Verb::get,
              .path = "/api/v1/carts/{id}",

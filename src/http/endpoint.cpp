@@ -134,8 +134,16 @@ json::object operation_object(const Operation& op, Shape shape) {
         auto& text = errors[e.status];
         text = text.empty() ? e.description : std::string(e.description).append("; ").append(text);
     }
+    const json::object success_doc = responses[std::to_string(static_cast<unsigned>(op.success))].as_object();
     for (const auto& [status, description] : errors) {
-        // Statuses below 400 (304, 303) have no body.
+        if (status >= 200 && status < 300) {
+            // Another success (e.g. 200 for a resource that existed already): the success's body.
+            json::object other = success_doc;
+            other["description"] = description;
+            responses[std::to_string(status)] = std::move(other);
+            continue;
+        }
+        // Other statuses below 400 (304, 303) have no body.
         responses[std::to_string(status)] = status < 400 ? json::object{{"description", description}} : problem(status, description);
     }
     o["responses"] = std::move(responses);

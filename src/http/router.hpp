@@ -49,6 +49,8 @@ struct Operation {
     std::string success_description = "OK";
     // The success body's media type (application/json unless the output is http::Bytes).
     std::string media_type = "application/json";
+    // Statuses besides `success`: errors, 304/303 (no body), or another 2xx (documented with the
+    // success's body).
     std::vector<ErrorDoc> errors{};
     std::vector<HeaderDoc> request_headers{};
     std::vector<HeaderDoc> response_headers{};
