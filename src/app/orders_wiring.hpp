@@ -37,8 +37,6 @@ inline carts::CartsSettings carts_settings(const core::Config& config) {
     s.hold_max = config.inventory.cart_hold_max;
     s.cart_ttl = config.inventory.cart_ttl;
     s.cart_retention = config.inventory.cart_retention;
-    // The redis strategy trades one transaction per request for throughput: cart line writes too.
-    s.group_max = config.inventory.strategy == "redis" ? config.inventory.cart_batch_max : 1;
     return s;
 }
 

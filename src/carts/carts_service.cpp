@@ -2,11 +2,6 @@
 
 #include "core/codec.hpp"
 #include "core/log.hpp"
-#include "core/spawn.hpp"
-
-#include <boost/asio/experimental/concurrent_channel.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <exception>
@@ -251,20 +246,6 @@ asio::awaitable<core::Result<Cart>> CartsService::set_line(std::int64_t id,
     co_return co_await write_line(id, std::move(caller), wanted, false);
 }
 
-// A line write waiting for the group commit (CartsSettings::group_max > 1).
-struct CartsService::PendingLine {
-    PendingLine(const asio::any_io_executor& ex, std::int64_t cart, CartCaller who, inventory::Line line, bool adding)
-        : cart_id(cart), caller(std::move(who)), wanted(line), add(adding), done(ex, 1) {}
-    std::int64_t cart_id;
-    CartCaller caller;
-    inventory::Line wanted;
-    bool add;
-    core::Result<void> result = core::make_error(core::Errc::kInternal, "the line write did not run");
-    bool retry_alone = false;  // failed inside the group for a reason its own transaction may not have
-    std::exception_ptr failure;
-    asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
-};
-
 asio::awaitable<core::Result<void>> CartsService::apply_line(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::int64_t id,
@@ -319,101 +300,21 @@ asio::awaitable<core::Result<Cart>> CartsService::write_line(std::int64_t id,
                                                              CartCaller caller,
                                                              inventory::Line wanted,
                                                              bool add) {
-    if (settings_.group_max > 1) {
-        auto written = co_await write_grouped(id, caller, wanted, add);
-        if (!written) co_return written.error();
-        co_return co_await current(id);
-    }
-    auto written = co_await write_alone(id, std::move(caller), wanted, add);
-    if (!written) co_return written.error();
-    co_return co_await current(id);
-}
-
-asio::awaitable<core::Result<void>> CartsService::write_alone(std::int64_t id,
-                                                              CartCaller caller,
-                                                              inventory::Line wanted,
-                                                              bool add) {
     for (int attempt = 1;; ++attempt) {
         try {
             auto tx = co_await store_.pool().begin();
             auto applied = co_await apply_line(tx, id, caller, wanted, add);
             if (!applied) {
                 co_await tx.rollback();
-                co_return applied;
+                co_return applied.error();
             }
             co_await tx.commit();
-            co_return applied;
+            break;
         } catch (const db::RetryableDbError&) {
             if (attempt >= kTransactionAttempts) throw;
         }
     }
-}
-
-asio::awaitable<core::Result<void>> CartsService::write_grouped(std::int64_t id,
-                                                                CartCaller caller,
-                                                                inventory::Line wanted,
-                                                                bool add) {
-    auto ex = co_await asio::this_coro::executor;
-    auto pending = std::make_shared<PendingLine>(ex, id, caller, wanted, add);
-    bool start_writer = false;
-    {
-        const std::lock_guard guard(group_mutex_);
-        waiting_.push_back(pending);
-        start_writer = !std::exchange(flushing_, true);
-    }
-    if (start_writer) core::spawn_tracked(ex, flush_groups(), "cart line group commit");
-    co_await pending->done.async_receive(asio::use_awaitable);
-    if (pending->failure) std::rethrow_exception(pending->failure);
-    if (pending->retry_alone) co_return co_await write_alone(id, std::move(caller), wanted, add);
-    co_return std::move(pending->result);
-}
-
-asio::awaitable<void> CartsService::flush_groups() {
-    for (;;) {
-        std::vector<std::shared_ptr<PendingLine>> group;
-        {
-            const std::lock_guard guard(group_mutex_);
-            if (waiting_.empty()) {
-                flushing_ = false;
-                co_return;
-            }
-            while (!waiting_.empty() && static_cast<int>(group.size()) < settings_.group_max) {
-                group.push_back(std::move(waiting_.front()));
-                waiting_.pop_front();
-            }
-        }
-        try {
-            co_await write_group(group);
-        } catch (const db::RetryableDbError&) {
-            // Rolled back (a serialisation failure or deadlock at commit): each write again alone.
-            for (auto& p : group) p->retry_alone = true;
-        } catch (const std::exception&) {
-            // Perhaps committed (a connection lost at COMMIT): not done again; each caller gets it.
-            for (auto& p : group) p->failure = std::current_exception();
-        }
-        for (auto& p : group) p->done.try_send(boost::system::error_code{});
-    }
-}
-
-// One transaction for the whole group, each write behind a savepoint: a refused write (its own
-// error, or a retryable failure of its statements) is undone alone and the others commit.
-asio::awaitable<void> CartsService::write_group(std::vector<std::shared_ptr<PendingLine>> group) {
-    auto tx = co_await store_.pool().begin();
-    for (auto& p : group) {
-        co_await tx.query_unprepared("SAVEPOINT line");
-        try {
-            p->result = co_await apply_line(tx, p->cart_id, p->caller, p->wanted, p->add);
-        } catch (const db::RetryableDbError&) {
-            p->retry_alone = true;
-        } catch (const db::DbError&) {
-            p->failure = std::current_exception();
-        }
-        if (p->retry_alone || p->failure || !p->result) {
-            co_await tx.query_unprepared("ROLLBACK TO SAVEPOINT line");
-        }
-        co_await tx.query_unprepared("RELEASE SAVEPOINT line");
-    }
-    co_await tx.commit();
+    co_return co_await current(id);
 }
 
 asio::awaitable<core::Result<Cart>> CartsService::remove_line(std::int64_t id,

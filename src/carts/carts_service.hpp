@@ -13,9 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,9 +26,6 @@ struct CartsSettings {
     std::chrono::seconds hold_max{7'200};     // activity renews a hold at most this long after it began
     std::chrono::seconds cart_ttl{2'592'000};  // an open cart expires this long after its last change
     std::chrono::seconds cart_retention{2'592'000};  // expired and merged carts are deleted this long after
-    // > 1: line writes that arrive while others are being written are committed together, at
-    // most this many per transaction (the redis strategy's group commit; 1: one each).
-    int group_max = 1;
 };
 
 // Who asks: a signed-in user and/or the X-Cart-Token the request carries.
@@ -89,30 +84,19 @@ public:
     // At sign-in with a guest cart's token: merges that cart (if it is an open guest cart) into
     // the customer's; returns the customer's cart id, or nullopt when there was nothing to merge.
     boost::asio::awaitable<std::optional<std::int64_t>> merge_at_login(std::int64_t user_id, std::string token);
-    // The carts.expire job: releases holds past their deadline and expires inactive carts.
-    // Returns the holds released plus the carts expired.
+    // The carts.expire job: releases holds past their deadline, expires inactive carts and deletes
+    // expired and merged carts past CART_RETENTION_S. Returns the holds, carts expired and deleted.
     boost::asio::awaitable<std::int64_t> expire_due(std::int64_t batch = 500);
 
 private:
-    struct PendingLine;
-    // The checks and writes of one line change in `tx` (no commit); an error leaves `tx` to be
-    // rolled back (to its savepoint, in a group).
+    // The checks and writes of one line change in `tx` (no commit): the cart and its line first,
+    // the variant's held units last. An error leaves `tx` for the caller to roll back.
     boost::asio::awaitable<core::Result<void>> apply_line(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t id,
         CartCaller caller,
         inventory::Line wanted,
         bool add);
-    boost::asio::awaitable<core::Result<void>> write_alone(std::int64_t id,
-                                                           CartCaller caller,
-                                                           inventory::Line wanted,
-                                                           bool add);
-    boost::asio::awaitable<core::Result<void>> write_grouped(std::int64_t id,
-                                                             CartCaller caller,
-                                                             inventory::Line wanted,
-                                                             bool add);
-    boost::asio::awaitable<void> flush_groups();
-    boost::asio::awaitable<void> write_group(std::vector<std::shared_ptr<PendingLine>> group);
     boost::asio::awaitable<core::Result<Cart>> write_line(std::int64_t id,
                                                           CartCaller caller,
                                                           inventory::Line wanted,
@@ -130,9 +114,6 @@ private:
     CartsStore store_;
     std::shared_ptr<inventory::InventoryService> inventory_;
     std::shared_ptr<orders::OrdersService> orders_;
-    std::mutex group_mutex_;
-    std::deque<std::shared_ptr<PendingLine>> waiting_;
-    bool flushing_ = false;
 };
 
 // The listener the composition root registers with AuthService::on_login (weak: the carts context

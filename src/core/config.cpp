@@ -294,7 +294,6 @@ Config Config::load(const ConfigSource& src) {
     inv.optimistic_retries = static_cast<int>(src.get_int("OPTIMISTIC_RETRIES", 64, 1, 10'000));
     inv.order_ttl = std::chrono::seconds(src.get_int("ORDER_TTL_S", 900, 1, 31'536'000));
     inv.order_batch_max = static_cast<int>(src.get_int("ORDER_BATCH_MAX", 64, 1, 1'000));
-    inv.cart_batch_max = static_cast<int>(src.get_int("CART_BATCH_MAX", 64, 1, 1'000));
     inv.idempotency_ttl = std::chrono::seconds(src.get_int("IDEMPOTENCY_TTL_S", 86'400, 1, 31'536'000));
     inv.cart_holds = src.get_bool("CART_HOLDS", inv.cart_holds);
     inv.cart_hold_ttl = std::chrono::seconds(src.get_int("CART_HOLD_TTL_S", 900, 1, 86'400));

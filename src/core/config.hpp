@@ -148,7 +148,6 @@ struct InventoryConfig {
     int optimistic_retries = 64;   // version conflicts tolerated per line before 409
     std::chrono::seconds order_ttl{900};         // unpaid orders expire after this
     int order_batch_max = 64;  // redis strategy: checkouts per group-commit transaction (1 = off)
-    int cart_batch_max = 64;   // redis strategy: cart line writes per group-commit transaction (1 = off)
     std::chrono::seconds idempotency_ttl{86'400};  // Idempotency-Key records are kept this long
     bool cart_holds = true;                       // CART_HOLDS: carts hold stock (off: taken at checkout)
     std::chrono::seconds cart_hold_ttl{900};      // CART_HOLD_TTL_S: a hold lasts this long after activity
