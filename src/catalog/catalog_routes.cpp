@@ -85,17 +85,24 @@ std::optional<std::int64_t> parse_etag(std::string_view v) {
     return n;
 }
 
-core::Result<ProductPatch> patch_of(ProductChanges body, std::optional<std::string_view> if_match) {
-    std::optional<std::int64_t> version = body.version;
-    if (if_match) {
-        version = parse_etag(*if_match);
-        if (!version) {
-            return core::make_error(core::Errc::kValidation, "the request has invalid fields",
-                                    {{"If-Match", "must be W/\"<version>\""}});
-        }
+// The version a conditional write expects: If-Match when sent, else the body's `version`; 0 when
+// neither (the service answers 428).
+core::Result<std::int64_t> expected_version(std::optional<std::int64_t> body_version,
+                                            std::optional<std::string_view> if_match) {
+    if (!if_match) return body_version.value_or(0);
+    const auto version = parse_etag(*if_match);
+    if (!version) {
+        return core::make_error(core::Errc::kValidation, "the request has invalid fields",
+                                {{"If-Match", "must be W/\"<version>\""}});
     }
+    return *version;
+}
+
+core::Result<ProductPatch> patch_of(ProductChanges body, std::optional<std::string_view> if_match) {
+    auto version = expected_version(body.version, if_match);
+    if (!version) return version.error();
     ProductPatch patch;
-    patch.expected_version = version.value_or(0);
+    patch.expected_version = *version;
     patch.name = std::move(body.name);
     patch.description = std::move(body.description);
     patch.category_id = body.category_id;
@@ -148,16 +155,10 @@ core::Result<VariantInput> variant_input_of(NewVariant body) {
 }
 
 core::Result<VariantPatch> variant_patch_of(VariantChanges body, std::optional<std::string_view> if_match) {
-    std::optional<std::int64_t> version = body.version;
-    if (if_match) {
-        version = parse_etag(*if_match);
-        if (!version) {
-            return core::make_error(core::Errc::kValidation, "the request has invalid fields",
-                                    {{"If-Match", "must be W/\"<version>\""}});
-        }
-    }
+    auto version = expected_version(body.version, if_match);
+    if (!version) return version.error();
     VariantPatch patch;
-    patch.expected_version = version.value_or(0);
+    patch.expected_version = *version;
     patch.sku = std::move(body.sku);
     patch.price_cents = body.price_cents;
     patch.stock = body.stock;
