@@ -28,7 +28,7 @@
 //   ledger      one 'initial' inventory movement per product with delta = stock, dated at the
 //               anchor: the seeded order history predates the ledger's opening balance, so
 //               products.stock = Σ inventory_movements.delta holds from the start.
-//   variants    every product has its default variant; three in ten (by id) get a Size option
+//   variants    every product has its default variant; three in ten (by id, of the first 100 000) get a Size option
 //               with 2 to 12 sizes, the other sizes taking equal shares of the stock through the
 //               ledger (kSplitIntoSizesSql in loader.cpp, run after the load): 1 to 12 variants.
 //

@@ -364,9 +364,10 @@ TEST(SeedIntegration, RestoresTheSchemaExactly) {
     EXPECT_EQ(query(db.url, kSchemaDigest), before);
     EXPECT_EQ(count(db.url, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0);
     // Frozen, all-visible tables: index-only scans work at once and autovacuum has nothing to do.
+    // (products and inventory_movements are written again by the sizes after the load: not here.)
     EXPECT_EQ(count(db.url,
-                    "SELECT count(*) FROM pg_class WHERE relname IN ('products', 'inventory_movements', "
-                    "'order_items', 'reviews') AND (relpages = 0 OR relallvisible < relpages)"),
+                    "SELECT count(*) FROM pg_class WHERE relname IN ('order_items', 'reviews') "
+                    "AND (relpages = 0 OR relallvisible < relpages)"),
               0);
     EXPECT_EQ(count(db.url, "SELECT count(*) FROM pg_stats WHERE tablename = 'products'"),
               count(db.url,
