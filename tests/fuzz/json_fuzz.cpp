@@ -187,11 +187,16 @@ void fuzz_order(const json::object& body) {
     check(!r->items.empty() && r->items.size() <= orders::kMaxLines, "1..50 lines");
     json::array items;
     for (const auto& line : r->items) {
-        check(line.product_id > 0, "product ids are positive");
+        check(line.product_id || line.variant_id, "a line names a product or a variant");
+        check(line.product_id.value_or(1) > 0 && line.variant_id.value_or(1) > 0, "ids are positive");
         check(line.quantity >= 1 && line.quantity <= orders::kMaxQuantity, "merged quantity in 1..100");
         for (const auto& other : r->items)
-            check(&other == &line || other.product_id != line.product_id, "lines are merged per product");
-        items.push_back(json::object{{"product_id", line.product_id}, {"quantity", line.quantity}});
+            check(&other == &line || other.product_id != line.product_id || other.variant_id != line.variant_id,
+                  "lines are merged per product and variant");
+        json::object item{{"quantity", line.quantity}};
+        put_optional(item, "product_id", line.product_id);
+        put_optional(item, "variant_id", line.variant_id);
+        items.push_back(std::move(item));
     }
     json::object again{{"items", std::move(items)}, {"shipping_address", r->shipping_address}};
     auto r2 = orders::parse_new_order(again);
@@ -199,6 +204,7 @@ void fuzz_order(const json::object& body) {
           "order round trip");
     for (std::size_t i = 0; i < r->items.size(); ++i)
         check(r2->items[i].product_id == r->items[i].product_id &&
+                  r2->items[i].variant_id == r->items[i].variant_id &&
                   r2->items[i].quantity == r->items[i].quantity,
               "order lines round trip");
 }
