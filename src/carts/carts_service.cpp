@@ -254,7 +254,7 @@ asio::awaitable<core::Result<void>> CartsService::apply_line(
     bool add) {
     if (auto locked = co_await lock_open(tx, id, caller); !locked) co_return locked.error();
     const auto line = co_await store_.lock_line(tx, id, wanted.variant_id);
-    const auto offer = co_await store_.offer(tx, wanted.variant_id);
+    const auto offer = co_await store_.offer(tx, wanted.variant_id, id);
     if (!offer || !offer->for_sale) co_return variant_refused(wanted.variant_id, "variant_id");
     const std::int32_t quantity = add && line ? line->quantity + wanted.quantity : wanted.quantity;
     if (quantity > kMaxQuantity) {
@@ -271,6 +271,12 @@ asio::awaitable<core::Result<void>> CartsService::apply_line(
     const std::int32_t had = line ? line->held : 0;
     const std::int32_t want = settings_.holds ? quantity : 0;
     inventory::Line named{wanted.variant_id, offer->product_id, quantity, true};
+    // Short of units even counting the lapsed holds the next taker reclaims: refused before
+    // anything is written, without queueing on the variant's row (in a sell-out, most requests).
+    // A unit freed since the read is missed as if the request had come a moment earlier.
+    if (want > had && want - had > offer->available + offer->lapsed) {
+        co_return inventory::out_of_stock_error(named, offer->available + had);
+    }
     // The cart and its line first, the variant row last: the hot row stays locked for as little
     // of the transaction as possible.
     LineRow write;

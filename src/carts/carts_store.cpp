@@ -42,8 +42,10 @@ constexpr db::Statement kOffer{
     "carts.offer",
     "SELECT v.id, v.product_id, coalesce(v.price_cents, p.price_cents) AS price_cents, p.currency, "
     "(v.is_active AND v.deleted_at IS NULL AND p.is_active AND p.deleted_at IS NULL) AS for_sale, "
-    "(v.stock - v.held)::bigint AS available FROM product_variants v JOIN products p ON p.id = v.product_id "
-    "WHERE v.id = $1"};
+    "(v.stock - v.held)::bigint AS available, "
+    "(SELECT coalesce(sum(l.held), 0) FROM cart_lines l WHERE l.variant_id = v.id AND l.held > 0 "
+    "AND l.hold_expires_at < now() AND l.cart_id <> $2)::bigint AS lapsed "
+    "FROM product_variants v JOIN products p ON p.id = v.product_id WHERE v.id = $1"};
 constexpr db::Statement kCountLines{"carts.count_lines",
                                     "SELECT count(*) AS n FROM cart_lines WHERE cart_id = $1"};
 constexpr db::Statement kHold{
@@ -190,12 +192,14 @@ asio::awaitable<void> CartsStore::renew(std::int64_t cart_id, std::chrono::secon
 
 asio::awaitable<std::optional<Offer>> CartsStore::offer(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    std::int64_t variant_id) {
-    auto r = co_await tx.query(kOffer, db::params(variant_id));
+    std::int64_t variant_id,
+    std::int64_t cart_id) {
+    auto r = co_await tx.query(kOffer, db::params(variant_id, cart_id));
     if (r.rows() == 0) co_return std::nullopt;
-    co_return Offer{r.get<std::int64_t>(0, "id"), r.get<std::int64_t>(0, "product_id"),
-                    r.get<std::int64_t>(0, "price_cents"), r.get<std::string>(0, "currency"), r.get<bool>(0, "for_sale"),
-                    r.get<std::int64_t>(0, "available")};
+    co_return Offer{r.get<std::int64_t>(0, "id"),          r.get<std::int64_t>(0, "product_id"),
+                    r.get<std::int64_t>(0, "price_cents"), r.get<std::string>(0, "currency"),
+                    r.get<bool>(0, "for_sale"),            r.get<std::int64_t>(0, "available"),
+                    r.get<std::int64_t>(0, "lapsed")};
 }
 
 asio::awaitable<std::optional<CartRow>> CartsStore::lock_cart(

@@ -51,6 +51,7 @@ struct Offer {
     std::string currency;
     bool for_sale = false;
     std::int64_t available = 0;  // stock − held
+    std::int64_t lapsed = 0;     // units other carts hold past their deadline (the next taker reclaims them)
 };
 
 // A line's hold to write: `held` units for `ttl` from now (none when held is 0).
@@ -75,9 +76,11 @@ public:
     // Moves a cart's live hold deadlines on (activity), never past started + `max`.
     boost::asio::awaitable<void> renew(std::int64_t cart_id, std::chrono::seconds ttl, std::chrono::seconds max);
 
+    // `cart_id`'s own lapsed units are not counted in Offer::lapsed.
     boost::asio::awaitable<std::optional<Offer>> offer(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::int64_t variant_id);
+        std::int64_t variant_id,
+        std::int64_t cart_id);
     boost::asio::awaitable<std::optional<CartRow>> lock_cart(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t id);
