@@ -38,11 +38,18 @@ asio::awaitable<int> inventory_command(core::Config config, std::string action) 
     if (action == "audit") {
         auto mismatches = co_await s.inventory->audit();
         for (const auto& m : mismatches) {
-            if (m.kind == inventory::AuditKind::kVariantLedger) {
-                std::cout << "variant " << m.id << ": stock " << m.stock << " but ledger sums to " << m.expected << "\n";
-            } else {
-                std::cout << "product " << m.id << ": stock " << m.stock << " but its variants sum to " << m.expected
-                          << "\n";
+            switch (m.kind) {
+                case inventory::AuditKind::kVariantLedger:
+                    std::cout << "variant " << m.id << ": stock " << m.stock << " but ledger sums to " << m.expected << "\n";
+                    break;
+                case inventory::AuditKind::kProductInStock:
+                    std::cout << "product " << m.id << ": stored total " << m.stock << " but its variants sum to "
+                              << m.expected << "\n";
+                    break;
+                case inventory::AuditKind::kHeld:
+                    std::cout << "variant " << m.id << ": held " << m.stock << " but its cart lines hold " << m.expected
+                              << "\n";
+                    break;
             }
         }
         std::cout << (mismatches.empty() ? "inventory audit: clean\n" : "inventory audit: MISMATCH\n");

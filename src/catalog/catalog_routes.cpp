@@ -75,14 +75,43 @@ std::string etag_of(std::int64_t version) {
     return "W/\"" + std::to_string(version) + "\"";
 }
 
-// W/"7", "7" or 7 → 7.
-std::optional<std::int64_t> parse_etag(std::string_view v) {
+// A product's: its version, which If-Match checks, then its stock total, which sales change
+// without a new version (GET must not answer 304 to a copy showing another stock).
+std::string product_etag(const Product& p) {
+    return "W/\"" + std::to_string(p.version) + "." + std::to_string(p.stock) + "\"";
+}
+
+// The parts of W/"7", W/"7.120", "7" or 7.
+struct EntityTag {
+    std::int64_t version = 0;
+    std::optional<std::int64_t> stock;
+};
+std::optional<EntityTag> parse_tag(std::string_view v) {
     if (v.starts_with("W/")) v.remove_prefix(2);
     if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-    std::int64_t n = 0;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (v.empty() || ec != std::errc{} || ptr != v.data() + v.size() || n <= 0) return std::nullopt;
-    return n;
+    const auto number = [](std::string_view digits) -> std::optional<std::int64_t> {
+        std::int64_t n = 0;
+        auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (digits.empty() || ec != std::errc{} || ptr != digits.data() + digits.size() || n < 0) return std::nullopt;
+        return n;
+    };
+    EntityTag tag;
+    const auto dot = v.find('.');
+    const auto version = number(v.substr(0, dot));
+    if (!version || *version <= 0) return std::nullopt;
+    tag.version = *version;
+    if (dot != std::string_view::npos) {
+        tag.stock = number(v.substr(dot + 1));
+        if (!tag.stock) return std::nullopt;
+    }
+    return tag;
+}
+
+// The version of W/"7", W/"7.120", "7" or 7.
+std::optional<std::int64_t> parse_etag(std::string_view v) {
+    const auto tag = parse_tag(v);
+    if (!tag) return std::nullopt;
+    return tag->version;
 }
 
 // The version a conditional write expects: If-Match when sent, else the body's `version`; 0 when
@@ -103,6 +132,9 @@ core::Result<ProductPatch> patch_of(ProductChanges body, std::optional<std::stri
     if (!version) return version.error();
     ProductPatch patch;
     patch.expected_version = *version;
+    if (if_match) {
+        if (const auto tag = parse_tag(*if_match)) patch.expected_stock = tag->stock;
+    }
     patch.name = std::move(body.name);
     patch.description = std::move(body.description);
     patch.category_id = body.category_id;
@@ -166,10 +198,14 @@ core::Result<VariantPatch> variant_patch_of(VariantChanges body, std::optional<s
     return patch;
 }
 
+constexpr const char* kProductTag =
+    "W/\"<version>.<stock>\": the version (what If-Match checks) and the stock total (sales change it, not the "
+    "version)";
+
 // A product with its ETag, encoded here: the view's strings point into the product.
 Reply<ProductView> product_reply(const Product& p, http::Status status) {
     Reply<ProductView> reply = Reply<ProductView>::encoded(static_cast<unsigned>(status), to_json_text(p), "application/json");
-    reply.header("ETag", etag_of(p.version));
+    reply.header("ETag", product_etag(p));
     return reply;
 }
 
@@ -212,10 +248,13 @@ asio::awaitable<Reply<Category>> create_category(std::shared_ptr<CatalogService>
 asio::awaitable<Reply<ProductView>> get_product(std::shared_ptr<CatalogService> service, In<ProductRef> in, Caller caller) {
     auto product = co_await service->get_product(in.path.id, caller.is_admin());
     if (!product) co_return product.error();
-    if (auto inm = caller.header("If-None-Match"); inm && parse_etag(*inm) == product->version) {
-        auto reply = Reply<ProductView>::encoded(304, "", "");
-        reply.header("ETag", etag_of(product->version));
-        co_return reply;
+    if (auto inm = caller.header("If-None-Match")) {
+        const auto tag = parse_tag(*inm);
+        if (tag && tag->version == product->version && tag->stock == product->stock) {
+            auto reply = Reply<ProductView>::encoded(304, "", "");
+            reply.header("ETag", product_etag(*product));
+            co_return reply;
+        }
     }
     co_return product_reply(*product, http::Status::ok);
 }
@@ -417,18 +456,18 @@ void register_routes(http::Api& api, const std::shared_ptr<CatalogService>& serv
              .success = http::Status::created,
              .success_description = "created",
              .errors = {{409, "sku taken"}, {422, "invalid fields, or a category_id that does not exist"}},
-             .response_headers = {{"Location", "the product's URL"}, {"ETag", "W/\"<version>\""}}},
+             .response_headers = {{"Location", "the product's URL"}, {"ETag", kProductTag}}},
             create_product, service);
     api.add({.method = Verb::get,
              .path = "/api/v1/products/{id}",
              .id = "getProduct",
              .tag = "catalog",
-             .summary = "One product (ETag: W/\"<version>\")",
+             .summary = "One product (ETag: W/\"<version>.<stock>\")",
              .rate_group = "read",
              .success_description = "the product",
-             .errors = {{304, "If-None-Match named the current version"}, {404, "no such product (or inactive)"}},
-             .request_headers = {{"If-None-Match", "W/\"<version>\" of a copy the client has"}},
-             .response_headers = {{"ETag", "W/\"<version>\""}}},
+             .errors = {{304, "If-None-Match named the current version and stock"}, {404, "no such product (or inactive)"}},
+             .request_headers = {{"If-None-Match", "the ETag of a copy the client has"}},
+             .response_headers = {{"ETag", kProductTag}}},
             get_product, service);
     api.add({.method = Verb::patch,
              .path = "/api/v1/products/{id}",
@@ -441,8 +480,8 @@ void register_routes(http::Api& api, const std::shared_ptr<CatalogService>& serv
              .errors = {{404, "no such product"},
                         {412, "version mismatch"},
                         {422, "no version (If-Match or version), or a category_id that does not exist"}},
-             .request_headers = {{"If-Match", "W/\"<version>\" (or version in the body)"}},
-             .response_headers = {{"ETag", "W/\"<version>\""}}},
+             .request_headers = {{"If-Match", "the product's ETag, or W/\"<version>\", or version in the body; a new stock is refused when the ETag's stock total is no longer the product's"}},
+             .response_headers = {{"ETag", kProductTag}}},
             patch_product, service);
     api.add({.method = Verb::delete_,
              .path = "/api/v1/products/{id}",

@@ -15,10 +15,13 @@ namespace asio = boost::asio;
 #define EMPORIUM_CATALOG_PRICE_RANGE                                                                  \
     "coalesce(p.price_min_cents, p.price_cents) AS price_min_cents, "                                \
     "coalesce(p.price_max_cents, p.price_cents) AS price_max_cents"
+// The variants' live total: products.stock changes only when a variant crosses zero (0013).
+#define EMPORIUM_CATALOG_STOCK \
+    "(SELECT coalesce(sum(v.stock), 0) FROM product_variants v WHERE v.product_id = p.id)::bigint AS stock"
 // A macro only so the column list can be pasted into constexpr statement literals.
 #define EMPORIUM_CATALOG_PRODUCT_COLUMNS                                                                     \
     "p.id, p.sku, p.name, p.description, p.category_id, c.slug AS category_slug, "                           \
-    "c.name AS category_label, p.price_cents, p.currency, p.stock, p.is_active, "                            \
+    "c.name AS category_label, p.price_cents, p.currency, " EMPORIUM_CATALOG_STOCK ", p.is_active, "        \
     "p.deleted_at IS NOT NULL AS is_deleted, p.rating_sum, p.rating_count, p.purchase_count, p.created_at, " \
     "p.version, " EMPORIUM_CATALOG_PRICE_RANGE
 
@@ -43,7 +46,7 @@ constexpr db::Statement kProductById{"catalog.product_by_id",
 // small categories table): one table per read instead of a join.
 #define EMPORIUM_CATALOG_PRODUCT_COLUMNS_NO_JOIN                                                              \
     "p.id, p.sku, p.name, p.description, p.category_id, NULL::text AS category_slug, "                       \
-    "NULL::text AS category_label, p.price_cents, p.currency, p.stock, p.is_active, "                         \
+    "NULL::text AS category_label, p.price_cents, p.currency, " EMPORIUM_CATALOG_STOCK ", p.is_active, "     \
     "p.deleted_at IS NOT NULL AS is_deleted, p.rating_sum, p.rating_count, p.purchase_count, p.created_at, " \
     "p.version, " EMPORIUM_CATALOG_PRICE_RANGE
 constexpr db::Statement kProductRead{"catalog.product_read",
@@ -62,13 +65,23 @@ constexpr db::Statement kInsertMovement{
     "INSERT INTO inventory_movements (product_id, delta, reason, note) VALUES ($1, $2::integer, $3, $4)"};
 constexpr db::Statement kLockProduct{
     "catalog.lock_product",
-    "SELECT version, stock, deleted_at IS NOT NULL AS is_deleted FROM products WHERE id = $1 FOR UPDATE"};
+    "SELECT version, deleted_at IS NOT NULL AS is_deleted FROM products WHERE id = $1 FOR UPDATE"};
+// The product's variants locked (ascending ids, the sales' lock order) and their total read after.
+constexpr db::Statement kLockedStockTotal{
+    "catalog.locked_stock_total",
+    "SELECT coalesce(sum(stock), 0)::bigint AS total FROM "
+    "(SELECT stock FROM product_variants WHERE product_id = $1 ORDER BY id FOR UPDATE) v"};
+// A change of the product's total goes to its default variant.
+constexpr db::Statement kShiftDefaultStock{
+    "catalog.shift_default_stock",
+    "UPDATE product_variants SET stock = stock + $2::integer, version = version + 1 "
+    "WHERE product_id = $1 AND is_default"};
 constexpr db::Statement kUpdateProduct{
     "catalog.update_product",
     "UPDATE products SET name = coalesce($2, name), description = coalesce($3, description), "
     "category_id = coalesce($4::bigint, category_id), price_cents = coalesce($5::bigint, price_cents), "
-    "currency = coalesce($6, currency), stock = coalesce($7::integer, stock), "
-    "is_active = coalesce($8::boolean, is_active), version = version + 1 WHERE id = $1"};
+    "currency = coalesce($6, currency), is_active = coalesce($7::boolean, is_active), version = version + 1 "
+    "WHERE id = $1"};
 constexpr db::Statement kSoftDelete{
     "catalog.soft_delete_product",
     "UPDATE products SET deleted_at = now(), is_active = false, version = version + 1 "
@@ -398,11 +411,20 @@ update_product_in(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parame
             core::Errc::kPreconditionFailed,
             "the product was changed by someone else (current version " + std::to_string(version) + ")");
     }
-    const auto stock = current.get<std::int64_t>(0, "stock");
-    if (patch.stock && *patch.stock != stock) {
-        const auto delta = *patch.stock - stock;
-        const char* reason = delta > 0 ? "restock" : "adjustment";
-        co_await tx.query(kInsertMovement, db::params(id, delta, reason, "product update"));
+    if (patch.stock) {
+        const auto total = co_await tx.query(kLockedStockTotal, db::params(id));
+        const auto total_now = total.get<std::int64_t>(0, "total");
+        if (patch.expected_stock && *patch.expected_stock != total_now) {
+            co_return core::make_error(core::Errc::kPreconditionFailed,
+                                       "the product's stock changed since it was read (now " +
+                                           std::to_string(total_now) + "); read it again");
+        }
+        const auto delta = *patch.stock - total_now;
+        if (delta != 0) {
+            const char* reason = delta > 0 ? "restock" : "adjustment";
+            co_await tx.query(kInsertMovement, db::params(id, delta, reason, "product update"));
+            co_await tx.query(kShiftDefaultStock, db::params(id, delta));
+        }
     }
     co_await tx.query(kUpdateProduct,
                       db::params(id,
@@ -411,7 +433,6 @@ update_product_in(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parame
                                  patch.category_id,
                                  patch.price_cents,
                                  patch.currency,
-                                 patch.stock,
                                  patch.is_active));
     auto row = co_await tx.query(kProductById, db::params(id));
     co_return product_of(row, 0);
@@ -714,8 +735,8 @@ asio::awaitable<core::Result<Product>> CatalogStore::update_product(std::int64_t
         auto update = db::with_transaction(pools_(), std::move(work));
         co_return co_await std::move(update);
     } catch (const db::DbError& e) {
-        // A stock change reaches the default variant (0009's forwarding): it cannot take that
-        // variant below zero or below what carts hold, whatever the other variants have.
+        // A stock change goes to the default variant: it cannot take that variant below zero or
+        // below what carts hold, whatever the other variants have.
         if (e.is_check_violation() && (e.constraint() == "product_variants_stock_nonnegative" ||
                                        e.constraint() == "product_variants_held_within_stock")) {
             stock_conflict = true;

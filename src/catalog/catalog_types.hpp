@@ -246,9 +246,12 @@ struct NewProduct {
 BOOST_DESCRIBE_STRUCT(NewProduct, (), (sku, name, description, category_id, price_cents, currency, stock, is_active))
 
 // A partial update; absent members keep their value. `expected_version` must equal the stored
-// version (optimistic concurrency): the If-Match header, or `version` in the body.
+// version (optimistic concurrency): the If-Match header, or `version` in the body. Sales do not
+// move the version, so a new absolute `stock` is also checked against `expected_stock` when the
+// If-Match was a product ETag, which carries the stock total it was read with.
 struct ProductPatch {
     std::int64_t expected_version = 0;
+    std::optional<std::int64_t> expected_stock;
     std::optional<std::string> name;
     std::optional<std::string> description;
     std::optional<std::int64_t> category_id;

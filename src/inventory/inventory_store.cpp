@@ -60,8 +60,9 @@ constexpr db::Statement kRecordMovements{
     "INSERT INTO inventory_movements (variant_id, product_id, delta, reason, order_id) "
     "SELECT d.variant_id, d.product_id, d.delta, $2, d.order_id "
     "FROM jsonb_to_recordset($1::jsonb) AS d(variant_id bigint, product_id bigint, delta integer, order_id bigint)"};
-// Variants whose stock is not the sum of their ledger rows, then products whose stock is not the
-// sum of their variants'.
+// Variants whose stock is not the sum of their ledger rows, products whose stored total is on the
+// wrong side of zero (it is updated only when a variant crosses zero, 0013), variants whose held
+// units are not their cart lines'.
 constexpr db::Statement kAudit{
     "inventory.audit",
     "SELECT 'variant' AS kind, v.id, v.stock::bigint AS stock, coalesce(m.total, 0)::bigint AS expected "
@@ -70,7 +71,7 @@ constexpr db::Statement kAudit{
     "UNION ALL "
     "SELECT 'product', p.id, p.stock::bigint, coalesce(t.total, 0)::bigint FROM products p "
     "LEFT JOIN (SELECT product_id, sum(stock) AS total FROM product_variants GROUP BY product_id) t "
-    "ON t.product_id = p.id WHERE p.stock <> coalesce(t.total, 0) "
+    "ON t.product_id = p.id WHERE (p.stock > 0) <> (coalesce(t.total, 0) > 0) "
     "UNION ALL "
     "SELECT 'held', v.id, v.held::bigint, coalesce(h.total, 0)::bigint FROM product_variants v "
     "LEFT JOIN (SELECT variant_id, sum(held) AS total FROM cart_lines WHERE held > 0 GROUP BY variant_id) h "
@@ -80,7 +81,7 @@ constexpr db::Statement kAllStock{"inventory.all_stock",
 
 AuditKind kind_of(const std::string& kind) {
     if (kind == "variant") return AuditKind::kVariantLedger;
-    if (kind == "product") return AuditKind::kProductTotal;
+    if (kind == "product") return AuditKind::kProductInStock;
     return AuditKind::kHeld;
 }
 

@@ -56,14 +56,15 @@ enum class ReturnReason { kCancelled, kExpired, kPaymentFailed };
 std::string_view reason_name(ReturnReason reason);
 
 // What the audit found wrong: a variant whose stock is not the sum of its ledger rows
-// (kVariantLedger), a product whose stock is not the sum of its variants' (kProductTotal), or a
-// variant whose held units are not the sum of its cart lines' holds (kHeld).
-enum class AuditKind { kVariantLedger, kProductTotal, kHeld };
+// (kVariantLedger), a product whose stored total (updated only when a variant crosses zero) says in
+// stock when its variants' sum says out, or the reverse (kProductInStock), or a variant whose held
+// units are not the sum of its cart lines' holds (kHeld).
+enum class AuditKind { kVariantLedger, kProductInStock, kHeld };
 struct AuditMismatch {
     AuditKind kind = AuditKind::kVariantLedger;
     std::int64_t id = 0;  // the variant's or the product's
     std::int64_t stock = 0;
-    std::int64_t expected = 0;  // the ledger's sum, or the variants' sum
+    std::int64_t expected = 0;  // the ledger's sum, the variants' sum, or the cart lines' holds
 };
 
 struct InventorySettings {

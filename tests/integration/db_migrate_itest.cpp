@@ -606,6 +606,34 @@ TEST_F(MigrateTest, VariantsMigrationKeepsEveryUnitAndItsHistory) {
     EXPECT_THROW(script("INSERT INTO inventory_movements (variant_id, product_id, delta, reason) "
                         "VALUES (100005, 5, 1, 'initial')"),
                  db::DbError);
+
+    // 0013: sales stop writing products. A variant's change that does not cross zero leaves the
+    // stored total (and the version) alone; one that crosses zero puts the live total back; the
+    // previous release's write of products.stock sets the total through the default variant even
+    // when the stored total is behind. (These writes skip the ledger: only the totals are checked.)
+    copy_repository_migrations(dir(), 13);
+    run_migrate();
+    const auto live_5 = std::string("SELECT sum(stock) FROM product_variants WHERE product_id = 5");
+    const auto stored_5 = std::string("SELECT stock FROM products WHERE id = 5");
+    const auto version_5 = scalar("SELECT version FROM products WHERE id = 5");
+    ASSERT_EQ(scalar(stored_5), scalar(live_5));
+    const auto total_5 = std::stoll(scalar(live_5));
+    script("UPDATE product_variants SET stock = stock - 1 WHERE id = 5");
+    EXPECT_EQ(scalar(stored_5), std::to_string(total_5)) << "a sale that does not empty a variant";
+    EXPECT_EQ(scalar("SELECT version FROM products WHERE id = 5"), version_5);
+    script("UPDATE product_variants SET stock = 0 WHERE id = 100005");
+    EXPECT_EQ(scalar(stored_5), scalar(live_5)) << "a variant ran out: the total is read again";
+    script("UPDATE product_variants SET stock = stock - 2 WHERE id = 5");
+    EXPECT_NE(scalar(stored_5), scalar(live_5));
+    script("UPDATE products SET stock = 20 WHERE id = 5");
+    EXPECT_EQ(scalar("SELECT stock FROM product_variants WHERE id = 5"), "20");
+    EXPECT_EQ(scalar(live_5), "20");
+    EXPECT_EQ(scalar(stored_5), "20");
+    script("UPDATE product_variants SET stock = 0 WHERE product_id = 5");
+    EXPECT_EQ(scalar(stored_5), "0") << "every variant ran out: the product is out of stock";
+    script("UPDATE product_variants SET stock = 2 WHERE id = 100005");
+    EXPECT_EQ(scalar(stored_5), "2") << "one came back";
+    EXPECT_EQ(scalar("SELECT version FROM products WHERE id = 5"), version_5);
 }
 
 TEST(TestDatabaseFixture, BuildsFromTemplateAndRebuildsWhenMigrationsChange) {

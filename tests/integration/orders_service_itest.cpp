@@ -168,7 +168,7 @@ protected:
             db::params(order_id));
     }
     std::int64_t stock(std::int64_t id) {
-        return scalar("SELECT stock::bigint FROM products WHERE id = $1", db::params(id));
+        return scalar("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1", db::params(id));
     }
     // The Redis mirror's key of a product's default variant (the unit of stock).
     std::string stock_key(std::int64_t product_id) {
@@ -676,18 +676,21 @@ std::shared_ptr<catalog::CatalogService> catalog_for(
     return catalog;
 }
 
-// Sets the product's absolute stock through the catalog (retrying when a checkout moved the
-// version meanwhile, as an admin's client does after 412); returns the stock it replaced.
+// Sets the product's absolute stock through the catalog (retrying when a checkout changed the
+// stock meanwhile, as an admin's client does after 412); returns the stock it replaced.
 asio::awaitable<std::int64_t> set_stock(catalog::CatalogService* catalog,
                                         db::Pool* pool,
                                         std::int64_t product,
                                         std::int64_t add) {
     for (;;) {
         auto row = co_await pool->query_unprepared(
-            "SELECT version, stock::bigint FROM products WHERE id = $1", db::params(product));
+            "SELECT version, (SELECT coalesce(sum(stock), 0) FROM product_variants WHERE product_id = $1)::bigint "
+            "FROM products WHERE id = $1",
+            db::params(product));
         catalog::ProductPatch patch;
         patch.expected_version = row.get<std::int64_t>(0, 0);
         const auto before = row.get<std::int64_t>(0, 1);
+        patch.expected_stock = before;
         patch.stock = before + add;
         auto updated = co_await catalog->update_product(product, std::move(patch));
         if (updated) co_return before;

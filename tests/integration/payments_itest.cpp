@@ -110,7 +110,7 @@ protected:
     }
     std::string order_status(std::int64_t id) { return text("SELECT status FROM orders WHERE id = $1", db::params(id)); }
     std::string payment_status(std::int64_t id) { return text("SELECT status FROM payments WHERE id = $1", db::params(id)); }
-    std::int64_t stock() { return scalar("SELECT stock::bigint FROM products WHERE id = $1", db::params(product_)); }
+    std::int64_t stock() { return scalar("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1", db::params(product_)); }
     std::int64_t events(const std::string& type, std::int64_t aggregate) {
         return scalar("SELECT count(*) FROM outbox WHERE event_type = $1 AND aggregate_id = $2",
                       db::params(type, std::to_string(aggregate)));

@@ -13,7 +13,10 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <thread>
 #include <vector>
 
 namespace emporium::catalog {
@@ -133,7 +136,7 @@ TEST_F(VariantsTest, VariantsHaveTheirOwnStockPriceAndLedger) {
     EXPECT_EQ(scalar("SELECT count(*) FROM inventory_movements WHERE variant_id = $1 AND reason = 'initial'",
                      db::params(small.id)),
               1);
-    EXPECT_EQ(scalar("SELECT stock::bigint FROM products WHERE id = $1", db::params(p.id)), 14);
+    EXPECT_EQ(scalar("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1", db::params(p.id)), 14);
     EXPECT_EQ(scalar("SELECT count(*) FROM product_options WHERE product_id = $1", db::params(p.id)), 2);
     EXPECT_EQ(scalar("SELECT count(*) FROM product_option_values v JOIN product_options o ON o.id = v.option_id "
                      "WHERE o.product_id = $1",
@@ -153,7 +156,7 @@ TEST_F(VariantsTest, VariantsHaveTheirOwnStockPriceAndLedger) {
     EXPECT_EQ(scalar("SELECT delta::bigint FROM inventory_movements WHERE variant_id = $1 AND reason = 'adjustment'",
                      db::params(large.id)),
               -2);
-    EXPECT_EQ(scalar("SELECT stock::bigint FROM products WHERE id = $1", db::params(p.id)), 4 + 10 + 1);
+    EXPECT_EQ(scalar("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1", db::params(p.id)), 4 + 10 + 1);
     expect_audit_clean();
 
     // Clearing the override falls back to the product's price; a price change leaves no ledger row.
@@ -199,6 +202,46 @@ TEST_F(VariantsTest, VariantsHaveTheirOwnStockPriceAndLedger) {
     ASSERT_TRUE(listed);
     EXPECT_EQ(listed->items.size(), 4U);
     expect_audit_clean();
+}
+
+// Two transactions each empty one variant of one product (two checkouts of its last units). The
+// product's stored total is read again when a variant crosses zero (0013); the second transaction's
+// trigger waits for the first's lock on the product and reads the total only after it, so the
+// product ends out of stock. A total read in the statement that waited would still count the first
+// variant's unit (its snapshot predates the first commit) and leave the product listed in stock.
+TEST_F(VariantsTest, TwoVariantsEmptiedConcurrentlyLeaveTheProductOutOfStock) {
+    auto p = product("LAST", 1000, 1);
+    auto other = variant(p.id, input("LAST-B", {{"Size", "B"}}, 1));
+    const auto first = scalar("SELECT id FROM product_variants WHERE product_id = $1 AND is_default", db::params(p.id));
+    ASSERT_EQ(scalar("SELECT stock::bigint FROM products WHERE id = $1", db::params(p.id)), 2);
+
+    db::ConnectionOptions options;
+    options.url = db_.url;
+    asio::io_context io;
+    auto one = test::run_coro(io, db::Connection::connect(io.get_executor(), options));
+    test::run_coro(io, one->query_unprepared("BEGIN"));
+    test::run_coro(io, one->query_unprepared("UPDATE product_variants SET stock = 0 WHERE id = $1", db::params(first)));
+    std::atomic<bool> second_done{false};
+    std::thread second([&] {
+        asio::io_context io2;
+        auto two = test::run_coro(io2, db::Connection::connect(io2.get_executor(), options));
+        test::run_coro(io2, two->query_unprepared("UPDATE product_variants SET stock = 0 WHERE id = $1",
+                                                  db::params(other.id)));
+        two->close();
+        second_done = true;
+    });
+    // The second waits for the product's row, which the first's trigger locked.
+    for (int i = 0; i < 500 && scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                      "AND wait_event_type = 'Lock'") == 0;
+         ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_FALSE(second_done.load());
+    test::run_coro(io, one->query_unprepared("COMMIT"));
+    one->close();
+    second.join();
+    EXPECT_EQ(scalar("SELECT stock::bigint FROM products WHERE id = $1", db::params(p.id)), 0);
+    EXPECT_EQ(run(service_->get_product(p.id, true))->stock, 0);
 }
 
 TEST_F(VariantsTest, CombinationsAndSkusAreUniqueAndOptionsMustMatch) {
@@ -283,7 +326,7 @@ TEST_F(VariantsTest, DeleteIsSoftAndNeverTheDefaultVariant) {
               1);
     // Its units left through the ledger; the product keeps the default variant's.
     EXPECT_EQ(variant_stock(v.id), 0);
-    EXPECT_EQ(scalar("SELECT stock::bigint FROM products WHERE id = $1", db::params(p.id)), 2);
+    EXPECT_EQ(scalar("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1", db::params(p.id)), 2);
     expect_audit_clean();
 
     auto again = run(service_->delete_variant(v.id));
