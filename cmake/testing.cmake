@@ -9,8 +9,10 @@ include(GoogleTest)
 # CONCURRENCY: discovered tests whose CTest name (Suite.Test, or Prefix/Suite.Test/param) matches one
 # of these regular expressions also get the label `concurrency`; `make test-long` runs them under
 # ThreadSanitizer.
+# SERIAL: discovered tests whose CTest name matches one of these regular expressions run alone
+# (RUN_SERIAL), for a test that loads both cores by itself.
 function(emporium_add_test)
-    cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS;PROPERTIES;CONCURRENCY" ${ARGN})
+    cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS;PROPERTIES;CONCURRENCY;SERIAL" ${ARGN})
     add_executable(${T_NAME} ${T_SOURCES})
     target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} emporium_test_support GTest::gtest GTest::gtest_main
                                             emporium_options)
@@ -20,10 +22,29 @@ function(emporium_add_test)
     if(T_CONCURRENCY)
         emporium_add_test_label(${T_NAME} concurrency "${T_LABELS}" ${T_CONCURRENCY})
     endif()
+    if(T_SERIAL)
+        emporium_add_test_properties(${T_NAME} serial "RUN_SERIAL TRUE" ${T_SERIAL})
+    endif()
     # The contract test (tests/contract/contract.cmake) records what every e2e binary sends.
     if("e2e" IN_LIST T_LABELS)
         set_property(GLOBAL APPEND PROPERTY EMPORIUM_E2E_TEST_TARGETS ${T_NAME})
     endif()
+endfunction()
+
+# Sets `properties` (a string such as "RUN_SERIAL TRUE") on the discovered tests of `target` whose
+# names match one of the regular expressions (see emporium_add_test_label below for how); `tag`
+# names the include file.
+function(emporium_add_test_properties target tag properties)
+    set(script "foreach(t IN LISTS ${target}_TESTS)\n")
+    foreach(regex ${ARGN})
+        string(APPEND script "    if(t MATCHES [==[${regex}]==])\n"
+                             "        set_tests_properties(\"\${t}\" PROPERTIES ${properties})\n"
+                             "    endif()\n")
+    endforeach()
+    string(APPEND script "endforeach()\n")
+    set(file "${CMAKE_CURRENT_BINARY_DIR}/${target}_${tag}_properties.cmake")
+    file(WRITE "${file}" "${script}")
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${file}")
 endfunction()
 
 # Adds `label` to the discovered tests of `target` whose names match one of the regular expressions.
@@ -31,14 +52,5 @@ endfunction()
 # of gtest_discover_tests (same directory, later in TEST_INCLUDE_FILES) and walks the `<target>_TESTS`
 # list that gtest_discover_tests defines. A target that is not built defines no list: nothing happens.
 function(emporium_add_test_label target label base_labels)
-    set(script "foreach(t IN LISTS ${target}_TESTS)\n")
-    foreach(regex ${ARGN})
-        string(APPEND script "    if(t MATCHES [==[${regex}]==])\n"
-                             "        set_tests_properties(\"\${t}\" PROPERTIES LABELS \"${base_labels};${label}\")\n"
-                             "    endif()\n")
-    endforeach()
-    string(APPEND script "endforeach()\n")
-    set(file "${CMAKE_CURRENT_BINARY_DIR}/${target}_${label}_labels.cmake")
-    file(WRITE "${file}" "${script}")
-    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${file}")
+    emporium_add_test_properties(${target} ${label} "LABELS \"${base_labels};${label}\"" ${ARGN})
 endfunction()

@@ -30,9 +30,11 @@ emporium_add_test(NAME abuse_e2e
 add_dependencies(abuse_e2e emporium)
 
 # Carts with stock holds, per INVENTORY_STRATEGY: tokens, holds, bad input, flags, merge, checkout.
+# The flash sales (500 shoppers, three servers) run alone: two at once took four times as long.
 emporium_add_test(NAME carts_e2e
     SOURCES e2e/carts_e2e.cpp
-    LIBS emporium_e2e_support LABELS e2e)
+    LIBS emporium_e2e_support LABELS e2e
+    SERIAL "CartsE2E\\.FlashSale")
 add_dependencies(carts_e2e emporium)
 
 # Every operation of /openapi.json made to answer its documented error statuses (413, 415, 400, 422,
