@@ -161,6 +161,11 @@ std::int64_t sql_int(const std::string& database_url, const std::string& text, d
     return r.rows() == 0 || r.is_null(0, 0) ? 0 : r.get<std::int64_t>(0, 0);
 }
 
+std::int64_t product_stock(const std::string& database_url, std::int64_t product_id) {
+    return sql_int(database_url, "SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1",
+                   db::params(product_id));
+}
+
 std::int64_t insert_user(const std::string& database_url, const std::string& email, const std::string& name) {
     return sql_int(
         database_url,

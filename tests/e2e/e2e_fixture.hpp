@@ -110,6 +110,9 @@ std::int64_t create_product(unsigned short port, const std::string& admin, const
 db::QueryResult sql_query(const std::string& database_url, const std::string& text, db::Params params = {});
 // The first column of the first row as an integer; 0 when there is no row or it is NULL.
 std::int64_t sql_int(const std::string& database_url, const std::string& text, db::Params params = {});
+// A product's stock: the live total of its variants (products.stock is only updated when one
+// crosses zero).
+std::int64_t product_stock(const std::string& database_url, std::int64_t product_id);
 // A customer row inserted directly (its password hash matches no password); returns its id.
 std::int64_t insert_user(const std::string& database_url, const std::string& email, const std::string& name);
 // Deletes every key under `prefix` on the Redis at `redis_url`.
@@ -164,6 +167,8 @@ protected:
                                                   const std::string& name = "C") const;
     // sql_int on this test's database.
     std::int64_t sql(const std::string& text, db::Params params = {}) const;
+    // test::product_stock on this test's database.
+    std::int64_t product_stock(std::int64_t product_id) const { return test::product_stock(db_.url, product_id); }
 
     TestDatabase db_;
     std::string prefix_;

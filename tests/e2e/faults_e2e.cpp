@@ -101,6 +101,7 @@ protected:
     std::int64_t sql(const std::string& text, db::Params params = {}) const {
         return sql_int(database_url_, text, std::move(params));
     }
+    std::int64_t product_stock(std::int64_t product_id) const { return test::product_stock(database_url_, product_id); }
     std::pair<std::int64_t, std::string> customer(const std::string& name) {
         const auto id = insert_user(database_url_, name + "@example.com", name);
         return {id, tokens_.bearer(id, auth::Role::kCustomer)};
@@ -143,7 +144,7 @@ protected:
     // and no order is partial: each has its items, their `order_reserved` ledger rows and its
     // `order.created` outbox event; no reservation without an order.
     void expect_consistent(std::int64_t product, std::int64_t initial) const {
-        const auto stock = sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1", db::params(product));
+        const auto stock = product_stock(product);
         const auto held =
             sql("SELECT coalesce(sum(i.quantity), 0)::bigint FROM order_items i JOIN orders o ON o.id = "
                 "i.order_id "
@@ -433,8 +434,8 @@ TEST_F(FaultsE2E, RedisRestartDegradesAsDocumentedNeverOversellsAndJobsResume) {
         1);
     std::this_thread::sleep_for(1s);
     EXPECT_EQ(order_status(unpaid_id), "pending_payment");
-    EXPECT_EQ(sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1", db::params(locked_item)), kStock - 2);
-    EXPECT_EQ(sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1", db::params(mirrored_item)), kStock - 1);
+    EXPECT_EQ(product_stock(locked_item), kStock - 2);
+    EXPECT_EQ(product_stock(mirrored_item), kStock - 1);
 
     redis_->start();  // same port, same append-only file
     // Everything comes back without restarting any process.
@@ -480,8 +481,8 @@ TEST_F(FaultsE2E, RedisRestartDegradesAsDocumentedNeverOversellsAndJobsResume) {
     EXPECT_EQ(outcomes["dual 409"], 4 - (kStock - 2));
     EXPECT_EQ(outcomes["redis 201"], kStock - 1) << "redis sells what is left";
     EXPECT_EQ(outcomes["redis 409"], 4 - (kStock - 1));
-    EXPECT_EQ(sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1", db::params(locked_item)), 0);
-    EXPECT_EQ(sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1", db::params(mirrored_item)), 0);
+    EXPECT_EQ(product_stock(locked_item), 0);
+    EXPECT_EQ(product_stock(mirrored_item), 0);
     expect_consistent(locked_item, kStock);
     expect_consistent(mirrored_item, kStock);
     // Each paid order's e-mail exactly once.

@@ -208,12 +208,12 @@ TEST_F(JobsE2E, APaidOrderGetsItsEmailAndReceiptAndUnpaidOrdersExpire) {
 
     // Unpaid: expired by the scheduler (every second) through the worker, stock returned.
     const auto unpaid = place(bob, desk, 1);
-    EXPECT_EQ(sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1", db::params(desk)), 2);
+    EXPECT_EQ(product_stock(desk), 2);
     ASSERT_TRUE(eventually([&] {
         auto r = send(bhttp::verb::get, "/api/v1/orders/" + std::to_string(unpaid), bob);
         return r.result_int() == 200 && json::parse(r.body()).at("status").as_string() == "expired";
     })) << "the unpaid order was not expired";
-    EXPECT_EQ(sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1", db::params(desk)), 3);
+    EXPECT_EQ(product_stock(desk), 3);
 
     // Admin job API; customers are refused.
     auto email = queue_stats("email");
@@ -311,7 +311,7 @@ TEST_F(JobsE2E, PayingThroughTheApiCapturesInTheBackgroundAndSendsTheDocuments) 
     auto replay = send(bhttp::verb::post, pay_target, ann, R"({"payment_method":"tok_declined"})", {{"Idempotency-Key", "p1"}});
     EXPECT_EQ(replay.result_int(), 202U);
     EXPECT_EQ(replay["Idempotent-Replayed"], "true");
-    EXPECT_EQ(sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1", db::params(desk)), 4) << "still reserved";
+    EXPECT_EQ(product_stock(desk), 4) << "still reserved";
 
     auto flaky = send(bhttp::verb::post, pay_target, ann, R"({"payment_method":"tok_flaky_2"})", {{"Idempotency-Key", "p2"}});
     ASSERT_EQ(flaky.result_int(), 202U) << flaky.body();

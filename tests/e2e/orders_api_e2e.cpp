@@ -83,7 +83,7 @@ TEST_F(OrdersApiE2E, CheckoutIdempotencyOwnershipAndLifecycle) {
     EXPECT_EQ(replay.body(), first.body());
     EXPECT_EQ(replay["Idempotent-Replayed"], "true");
     expect_problem(place(alice_, "k-1", order_body(p, 3)), 422, "validation_failed");
-    EXPECT_EQ(sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = " + std::to_string(p)), 8);
+    EXPECT_EQ(product_stock(p), 8);
 
     // Out of stock names the product; a replay of the same request gives the same answer.
     auto short_stock = place(alice_, "k-2", order_body(p, 50));
@@ -109,7 +109,7 @@ TEST_F(OrdersApiE2E, CheckoutIdempotencyOwnershipAndLifecycle) {
     auto cancelled = send(bhttp::verb::post, "/api/v1/orders/" + id + "/cancel", alice_);
     ASSERT_EQ(cancelled.result_int(), 200U) << cancelled.body();
     EXPECT_EQ(json::parse(cancelled.body()).at("status").as_string(), "cancelled");
-    EXPECT_EQ(sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = " + std::to_string(p)), 10);
+    EXPECT_EQ(product_stock(p), 10);
     expect_problem(send(bhttp::verb::post, "/api/v1/orders/" + id + "/cancel", alice_), 409, "conflict");
 
     // Listing pages newest first.
@@ -126,11 +126,11 @@ TEST_F(OrdersApiE2E, CheckoutIdempotencyOwnershipAndLifecycle) {
     expect_problem(send(bhttp::verb::get, "/api/v1/orders?cursor=zzz", alice_), 400, "bad_request");
 
     // expire-orders returns the stock of overdue orders; the ledger stays balanced.
-    EXPECT_EQ(sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = " + std::to_string(p)), 7);
+    EXPECT_EQ(product_stock(p), 7);
     sql("UPDATE orders SET expires_at = now() - interval '1 minute' WHERE status = 'pending_payment' "
         "RETURNING 0::bigint");
     EXPECT_EQ(command({"expire-orders"}), 0);
-    EXPECT_EQ(sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = " + std::to_string(p)), 10);
+    EXPECT_EQ(product_stock(p), 10);
     EXPECT_EQ(sql("SELECT count(*) FROM orders WHERE status = 'expired'"), 3);
     EXPECT_EQ(command({"inventory", "audit"}), 0);
     EXPECT_EQ(command({"inventory", "resync"}), 0);
@@ -171,7 +171,7 @@ TEST_F(OrdersApiE2E, AnAdminsStockChangeReachesTheRedisMirrorAtOnce) {
     EXPECT_NE(three.body().find("available 2"), std::string::npos) << three.body();
     EXPECT_EQ(place(bob_, "r5", order_body(id, 2)).result_int(), 201U);
     expect_problem(place(bob_, "r6", order_body(id, 1)), 409, "out_of_stock");
-    EXPECT_EQ(sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = " + std::to_string(id)), 0);
+    EXPECT_EQ(product_stock(id), 0);
 }
 
 // Sales move a product's stock, not its version (0013): its ETag W/"<version>.<stock>" changes, so
@@ -182,8 +182,7 @@ TEST_F(OrdersApiE2E, SalesMoveTheProductsETagButNotItsVersion) {
     const auto id = product("etag-1", 5, 700);
     const auto target = "/api/v1/products/" + std::to_string(id);
     const auto total = [&] {
-        return sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1",
-                   db::params(id));
+        return product_stock(id);
     };
     auto before = send(bhttp::verb::get, target, "");
     ASSERT_EQ(before.result_int(), 200U);
@@ -232,7 +231,7 @@ TEST_F(OrdersApiE2E, OrdersNameVariantsAndBadVariantLinesAreRefused) {
     EXPECT_EQ(item.at("variant_id").as_int64(), large);
     EXPECT_EQ(item.at("product_id").as_int64(), p);
     EXPECT_EQ(item.at("unit_price_cents").as_int64(), 2500);
-    EXPECT_EQ(sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = " + std::to_string(p)), 4);
+    EXPECT_EQ(product_stock(p), 4);
 
     auto sold_out = place(alice_, "v2", line({{"variant_id", large}}));
     expect_problem(sold_out, 409, "out_of_stock");
@@ -247,7 +246,7 @@ TEST_F(OrdersApiE2E, OrdersNameVariantsAndBadVariantLinesAreRefused) {
     EXPECT_NE(unknown.body().find("variant 999999999"), std::string::npos) << unknown.body();
     expect_problem(place(alice_, "v7", line({{"product_id", q}, {"variant_id", large}})), 422, "validation_failed");
     EXPECT_EQ(sql("SELECT count(*) FROM orders"), 1);
-    EXPECT_EQ(sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = " + std::to_string(q)), 4);
+    EXPECT_EQ(product_stock(q), 4);
     EXPECT_EQ(command({"inventory", "audit"}), 0);
 
     // The audit checks every variant against its own ledger rows.

@@ -64,7 +64,7 @@ protected:
                                {{"Idempotency-Key", key}});
     }
     std::int64_t stock(std::int64_t id) {
-        return sql("SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1", db::params(id));
+        return product_stock(id);
     }
     // A product's default variant (the unit of stock, which the mirror and the locks are keyed by).
     std::int64_t variant(std::int64_t product_id) {
