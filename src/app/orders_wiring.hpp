@@ -37,6 +37,7 @@ inline carts::CartsSettings carts_settings(const core::Config& config) {
     s.hold_max = config.inventory.cart_hold_max;
     s.cart_ttl = config.inventory.cart_ttl;
     s.cart_retention = config.inventory.cart_retention;
+    s.group_max = config.inventory.order_batch_max;
     return s;
 }
 

@@ -2,9 +2,17 @@
 
 #include "core/codec.hpp"
 #include "core/log.hpp"
+#include "core/spawn.hpp"
+
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <exception>
+#include <map>
+#include <set>
+#include <utility>
 
 namespace emporium::carts {
 
@@ -306,6 +314,9 @@ asio::awaitable<core::Result<Cart>> CartsService::write_line(std::int64_t id,
                                                              CartCaller caller,
                                                              inventory::Line wanted,
                                                              bool add) {
+    if (settings_.holds && settings_.group_max > 1 && inventory_->strategy() == inventory::Strategy::kRedis) {
+        co_return co_await write_grouped(id, std::move(caller), wanted, add);
+    }
     for (int attempt = 1;; ++attempt) {
         try {
             auto tx = co_await store_.pool().begin();
@@ -321,6 +332,248 @@ asio::awaitable<core::Result<Cart>> CartsService::write_line(std::int64_t id,
         }
     }
     co_return co_await current(id);
+}
+
+// A line write waiting for its group; the writer task fills `result` (or `failure`), then
+// signals `done`.
+struct CartsService::PendingLine {
+    PendingLine(const asio::any_io_executor& ex, std::int64_t cart, CartCaller who, inventory::Line line, bool adding)
+        : id(cart), caller(std::move(who)), wanted(line), add(adding), done(ex, 1) {}
+    std::int64_t id;
+    CartCaller caller;
+    inventory::Line wanted;
+    bool add;
+    core::Result<Cart> result = core::make_error(core::Errc::kInternal, "the line write did not run");
+    std::exception_ptr failure;
+    asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
+};
+
+// One pass over a group in arrival order, as apply_line would decide each write one after the
+// other: the lines as they stand after the earlier writes, the units each variant has left.
+struct CartsService::Group {
+    struct Decision {
+        std::optional<core::Error> refused;
+        LineWrite line;
+        std::int32_t had = 0;
+    };
+    std::map<std::int64_t, CartRow> carts;
+    std::map<std::int64_t, Offer> offers;
+    std::map<std::pair<std::int64_t, std::int64_t>, LineWrite> lines;  // (cart, variant) → state
+    std::map<std::int64_t, std::size_t> line_counts;
+
+    // `available` per variant; a variant absent from it cannot give more units (its units were not
+    // checked under its lock).
+    std::vector<Decision> decide(const std::vector<std::shared_ptr<PendingLine>>& group,
+                                 std::map<std::int64_t, std::int64_t> available) const {
+        auto state = lines;
+        auto counts = line_counts;
+        std::vector<Decision> out(group.size());
+        for (std::size_t i = 0; i < group.size(); ++i) {
+            const auto& p = *group[i];
+            auto& d = out[i];
+            const auto cart = carts.find(p.id);
+            if (cart == carts.end()) {
+                d.refused = core::make_error(core::Errc::kNotFound, "no such cart");
+                continue;
+            }
+            if (auto refused = refuse(cart->second, p.caller)) {
+                d.refused = std::move(*refused);
+                continue;
+            }
+            if (cart->second.status != CartStatus::kOpen) {
+                d.refused = not_open(cart->second);
+                continue;
+            }
+            const auto variant_id = p.wanted.variant_id;
+            const auto offer = offers.find(variant_id);
+            if (offer == offers.end() || !offer->second.for_sale) {
+                d.refused = variant_refused(variant_id, "variant_id");
+                continue;
+            }
+            const auto key = std::make_pair(p.id, variant_id);
+            const auto line = state.find(key);
+            const bool exists = line != state.end();
+            const std::int32_t quantity = p.add && exists ? line->second.quantity + p.wanted.quantity : p.wanted.quantity;
+            if (quantity > kMaxQuantity) {
+                d.refused = core::make_error(core::Errc::kValidation,
+                                             "at most " + std::to_string(kMaxQuantity) + " units of a variant per cart",
+                                             {{"quantity", "the line would have " + std::to_string(quantity) +
+                                                               " units; at most " + std::to_string(kMaxQuantity)}});
+                continue;
+            }
+            if (!exists && counts[p.id] >= kMaxLines) {
+                d.refused = core::make_error(core::Errc::kValidation,
+                                             "a cart has at most " + std::to_string(kMaxLines) + " lines",
+                                             {{"variant_id", "the cart is full"}});
+                continue;
+            }
+            d.had = exists ? line->second.held : 0;
+            const std::int32_t want = quantity;
+            if (want > d.had) {
+                const auto left = available.find(variant_id);
+                if (left == available.end() || want - d.had > left->second) {
+                    const inventory::Line named{variant_id, offer->second.product_id, quantity, true};
+                    const auto shown = left == available.end() ? offer->second.available : left->second;
+                    d.refused = inventory::out_of_stock_error(named, std::max<std::int64_t>(shown, 0) + d.had);
+                    continue;
+                }
+            }
+            if (auto left = available.find(variant_id); left != available.end()) left->second -= want - d.had;
+            d.line = LineWrite{p.id, variant_id, offer->second.product_id, quantity, offer->second.price_cents, want};
+            if (!exists) ++counts[p.id];
+            state[key] = d.line;
+        }
+        return out;
+    }
+};
+
+asio::awaitable<core::Result<Cart>> CartsService::write_grouped(std::int64_t id,
+                                                                CartCaller caller,
+                                                                inventory::Line wanted,
+                                                                bool add) {
+    auto ex = co_await asio::this_coro::executor;
+    auto pending = std::make_shared<PendingLine>(ex, id, std::move(caller), wanted, add);
+    bool start_writer = false;
+    {
+        const std::lock_guard guard(group_mutex_);
+        waiting_.push_back(pending);
+        start_writer = !std::exchange(flushing_, true);
+    }
+    if (start_writer) core::spawn_tracked(ex, flush_groups(), "cart line group commit");
+    co_await pending->done.async_receive(asio::use_awaitable);
+    if (pending->failure) std::rethrow_exception(pending->failure);
+    co_return std::move(pending->result);
+}
+
+asio::awaitable<void> CartsService::flush_groups() {
+    for (;;) {
+        std::vector<std::shared_ptr<PendingLine>> group;
+        {
+            const std::lock_guard guard(group_mutex_);
+            if (waiting_.empty()) {
+                flushing_ = false;
+                co_return;
+            }
+            while (!waiting_.empty() && static_cast<int>(group.size()) < settings_.group_max) {
+                group.push_back(std::move(waiting_.front()));
+                waiting_.pop_front();
+            }
+        }
+        std::exception_ptr failure;
+        try {
+            co_await write_group(group);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        for (auto& p : group) {
+            if (failure) p->failure = failure;
+            p->done.try_send(boost::system::error_code{});
+        }
+    }
+}
+
+asio::awaitable<void> CartsService::write_group(std::vector<std::shared_ptr<PendingLine>> group) {
+    for (int attempt = 1;; ++attempt) {
+        try {
+            auto tx = co_await store_.pool().begin();
+            if (co_await try_group(tx, group)) {
+                co_await tx.commit();
+            } else {
+                co_await tx.rollback();
+            }
+            co_return;
+        } catch (const db::RetryableDbError&) {
+            if (attempt >= kTransactionAttempts) throw;
+        }
+    }
+}
+
+asio::awaitable<bool> CartsService::try_group(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<std::shared_ptr<PendingLine>>& group) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    // The lock order of every cart transaction: carts by ascending id, their lines, then variants
+    // by ascending id (only those whose held units change).
+    std::vector<std::int64_t> cart_ids;
+    std::vector<std::int64_t> variant_ids;
+    for (const auto& p : group) {
+        cart_ids.push_back(p->id);
+        variant_ids.push_back(p->wanted.variant_id);
+    }
+    std::sort(cart_ids.begin(), cart_ids.end());
+    cart_ids.erase(std::unique(cart_ids.begin(), cart_ids.end()), cart_ids.end());
+    std::sort(variant_ids.begin(), variant_ids.end());
+    variant_ids.erase(std::unique(variant_ids.begin(), variant_ids.end()), variant_ids.end());
+
+    Group g;
+    for (auto& c : co_await store_.lock_carts(tx, cart_ids)) g.carts.emplace(c.id, std::move(c));
+    for (const auto& l : co_await store_.lock_lines_of(tx, cart_ids)) {
+        g.lines[{l.cart_id, l.variant_id}] =
+            LineWrite{l.cart_id, l.variant_id, l.product_id, l.quantity, l.quoted_price_cents, l.held};
+        ++g.line_counts[l.cart_id];
+    }
+    for (auto& o : co_await store_.offers(tx, variant_ids)) g.offers.emplace(o.variant_id, std::move(o));
+
+    // First pass without any variant lock, counting lapsed holds as available: a write short of
+    // units even so is refused without queueing on the variant's row (in a sell-out, most).
+    std::map<std::int64_t, std::int64_t> estimate;
+    for (const auto& [vid, o] : g.offers) estimate[vid] = o.available + o.lapsed;
+    std::set<std::int64_t> changing;
+    for (const auto& d : g.decide(group, estimate)) {
+        if (!d.refused && d.line.held != d.had) changing.insert(d.line.variant_id);
+    }
+    // Second pass under the locks of the variants that change, with their exact units after the
+    // lapsed holds of carts outside the group were taken back.
+    std::map<std::int64_t, std::int64_t> exact;
+    if (!changing.empty()) {
+        const std::vector<std::int64_t> locking(changing.begin(), changing.end());
+        for (const auto& [vid, available] : co_await store_.lock_available(tx, locking)) exact[vid] = available;
+        for (auto& [vid, available] : exact) {
+            if (g.offers[vid].lapsed > 0) available += co_await store_.reclaim(tx, vid, cart_ids);
+        }
+    }
+    const auto decisions = g.decide(group, exact);
+
+    std::map<std::pair<std::int64_t, std::int64_t>, LineWrite> writes;  // the last state of each line
+    std::map<std::int64_t, std::int32_t> deltas;
+    std::map<std::int64_t, std::int64_t> changes;
+    for (std::size_t i = 0; i < group.size(); ++i) {
+        const auto& d = decisions[i];
+        if (d.refused) {
+            group[i]->result = *d.refused;
+            continue;
+        }
+        writes[{d.line.cart_id, d.line.variant_id}] = d.line;
+        deltas[d.line.variant_id] += d.line.held - d.had;
+        ++changes[d.line.cart_id];
+    }
+    if (writes.empty()) co_return false;
+
+    std::vector<LineWrite> lines;
+    lines.reserve(writes.size());
+    for (const auto& [key, line] : writes) lines.push_back(line);
+    co_await store_.upsert_lines(tx, std::move(lines), settings_.hold_ttl);
+    std::vector<std::pair<std::int64_t, std::int32_t>> shifts;
+    for (const auto& [vid, delta] : deltas) {
+        if (delta != 0) shifts.emplace_back(vid, delta);
+    }
+    if (!shifts.empty()) co_await store_.shift_held(tx, std::move(shifts));
+    std::vector<std::int64_t> written;
+    std::vector<std::pair<std::int64_t, std::int64_t>> touched;
+    for (const auto& [cart_id, n] : changes) {
+        written.push_back(cart_id);
+        touched.emplace_back(cart_id, n);
+    }
+    co_await store_.touch_many(tx, std::move(touched), settings_.cart_ttl);
+
+    // Each written cart as this transaction leaves it: the answer of every write to it.
+    std::map<std::int64_t, std::vector<LineRow>> after;
+    for (auto& l : co_await store_.lines_in(tx, written)) after[l.cart_id].push_back(std::move(l));
+    std::map<std::int64_t, Cart> views;
+    for (const auto& row : co_await store_.carts_in(tx, written)) views.emplace(row.id, build_cart(row, after[row.id]));
+    for (std::size_t i = 0; i < group.size(); ++i) {
+        if (!decisions[i].refused) group[i]->result = views.at(group[i]->id);
+    }
+    co_return true;
 }
 
 asio::awaitable<core::Result<Cart>> CartsService::remove_line(std::int64_t id,

@@ -13,7 +13,9 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +28,9 @@ struct CartsSettings {
     std::chrono::seconds hold_max{7'200};     // activity renews a hold at most this long after it began
     std::chrono::seconds cart_ttl{2'592'000};  // an open cart expires this long after its last change
     std::chrono::seconds cart_retention{2'592'000};  // expired and merged carts are deleted this long after
+    // Under the `redis` strategy line writes are committed in groups of at most this many
+    // (ORDER_BATCH_MAX, as the orders' group commit).
+    int group_max = 64;
 };
 
 // Who asks: a signed-in user and/or the X-Cart-Token the request carries.
@@ -101,6 +106,19 @@ private:
                                                           CartCaller caller,
                                                           inventory::Line wanted,
                                                           bool add);
+    // The group commit of line writes (holds on, `redis` strategy): a write waits for the next
+    // group, which one writer task commits with one statement per table (carts, lines, variants).
+    struct PendingLine;
+    struct Group;
+    boost::asio::awaitable<core::Result<Cart>> write_grouped(std::int64_t id,
+                                                             CartCaller caller,
+                                                             inventory::Line wanted,
+                                                             bool add);
+    boost::asio::awaitable<void> flush_groups();
+    boost::asio::awaitable<void> write_group(std::vector<std::shared_ptr<PendingLine>> group);
+    boost::asio::awaitable<bool> try_group(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<std::shared_ptr<PendingLine>>& group);  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     boost::asio::awaitable<Cart> view(const CartRow& row);
     // The cart locked in `tx`, if `caller` may change it and it is open.
     boost::asio::awaitable<core::Result<CartRow>> lock_open(
@@ -114,6 +132,9 @@ private:
     CartsStore store_;
     std::shared_ptr<inventory::InventoryService> inventory_;
     std::shared_ptr<orders::OrdersService> orders_;
+    std::mutex group_mutex_;
+    std::deque<std::shared_ptr<PendingLine>> waiting_;
+    bool flushing_ = false;
 };
 
 // The listener the composition root registers with AuthService::on_login (weak: the carts context

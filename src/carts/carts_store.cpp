@@ -15,20 +15,30 @@ constexpr db::Statement kCreate{
 #define EMPORIUM_CART_COLUMNS "SELECT id, user_id, token_hash, status, order_id, version, expires_at FROM carts"
 constexpr db::Statement kFind{"carts.find", EMPORIUM_CART_COLUMNS " WHERE id = $1"};
 constexpr db::Statement kLockCart{"carts.lock", EMPORIUM_CART_COLUMNS " WHERE id = $1 FOR UPDATE"};
+constexpr db::Statement kLockCarts{"carts.lock_many",
+                                   EMPORIUM_CART_COLUMNS " WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"};
+constexpr db::Statement kCartsIn{"carts.find_many", EMPORIUM_CART_COLUMNS " WHERE id = ANY($1::bigint[]) ORDER BY id"};
 #undef EMPORIUM_CART_COLUMNS
 constexpr db::Statement kOpenCartOf{"carts.open_cart_of",
                                     "SELECT id FROM carts WHERE user_id = $1 AND status = 'open'"};
 constexpr db::Statement kCartOfToken{"carts.cart_of_token", "SELECT id FROM carts WHERE token_hash = $1::bytea"};
 // A line with what the catalog says about its variant now (price, whether it is for sale).
 #define EMPORIUM_LINE_COLUMNS                                                                                  \
-    "SELECT l.variant_id, l.product_id, v.sku, p.name, l.quantity, l.quoted_price_cents, l.held, "            \
+    "SELECT l.cart_id, l.variant_id, l.product_id, v.sku, p.name, l.quantity, l.quoted_price_cents, l.held, "            \
     "l.hold_started_at, l.hold_expires_at, coalesce(v.price_cents, p.price_cents) AS price_cents, p.currency, " \
     "(v.is_active AND v.deleted_at IS NULL AND p.is_active AND p.deleted_at IS NULL) AS for_sale "            \
     "FROM cart_lines l JOIN product_variants v ON v.id = l.variant_id JOIN products p ON p.id = l.product_id " \
-    "WHERE l.cart_id = $1"
-constexpr db::Statement kLines{"carts.lines", EMPORIUM_LINE_COLUMNS " ORDER BY l.added_at, l.id"};
-constexpr db::Statement kLockLines{"carts.lock_lines", EMPORIUM_LINE_COLUMNS " ORDER BY l.variant_id FOR UPDATE OF l"};
-constexpr db::Statement kLockLine{"carts.lock_line", EMPORIUM_LINE_COLUMNS " AND l.variant_id = $2 FOR UPDATE OF l"};
+    "WHERE "
+constexpr db::Statement kLines{"carts.lines", EMPORIUM_LINE_COLUMNS "l.cart_id = $1 ORDER BY l.added_at, l.id"};
+constexpr db::Statement kLockLines{"carts.lock_lines",
+                                   EMPORIUM_LINE_COLUMNS "l.cart_id = $1 ORDER BY l.variant_id FOR UPDATE OF l"};
+constexpr db::Statement kLockLine{"carts.lock_line",
+                                  EMPORIUM_LINE_COLUMNS "l.cart_id = $1 AND l.variant_id = $2 FOR UPDATE OF l"};
+constexpr db::Statement kLinesIn{"carts.lines_many", EMPORIUM_LINE_COLUMNS
+                                 "l.cart_id = ANY($1::bigint[]) ORDER BY l.cart_id, l.added_at, l.id"};
+constexpr db::Statement kLockLinesOf{
+    "carts.lock_lines_many",
+    EMPORIUM_LINE_COLUMNS "l.cart_id = ANY($1::bigint[]) ORDER BY l.cart_id, l.variant_id FOR UPDATE OF l"};
 #undef EMPORIUM_LINE_COLUMNS
 // Activity moves the deadlines of the holds the cart still has (also of those past their deadline
 // that nobody reclaimed: their units are still counted as held), never past start + $3.
@@ -46,6 +56,37 @@ constexpr db::Statement kOffer{
     "(SELECT coalesce(sum(l.held), 0) FROM cart_lines l WHERE l.variant_id = v.id AND l.held > 0 "
     "AND l.hold_expires_at < now() AND l.cart_id <> $2)::bigint AS lapsed "
     "FROM product_variants v JOIN products p ON p.id = v.product_id WHERE v.id = $1"};
+// The same offer for a group's variants; lapsed counts every cart's lapsed units.
+constexpr db::Statement kOffers{
+    "carts.offers",
+    "SELECT v.id, v.product_id, coalesce(v.price_cents, p.price_cents) AS price_cents, p.currency, "
+    "(v.is_active AND v.deleted_at IS NULL AND p.is_active AND p.deleted_at IS NULL) AS for_sale, "
+    "(v.stock - v.held)::bigint AS available, "
+    "(SELECT coalesce(sum(l.held), 0) FROM cart_lines l WHERE l.variant_id = v.id AND l.held > 0 "
+    "AND l.hold_expires_at < now())::bigint AS lapsed "
+    "FROM product_variants v JOIN products p ON p.id = v.product_id WHERE v.id = ANY($1::bigint[]) ORDER BY v.id"};
+constexpr db::Statement kLockAvailable{
+    "carts.lock_available",
+    "SELECT id, (stock - held)::bigint AS available FROM product_variants WHERE id = ANY($1::bigint[]) "
+    "ORDER BY id FOR UPDATE"};
+constexpr db::Statement kUpsertLines{
+    "carts.upsert_lines",
+    "INSERT INTO cart_lines (cart_id, variant_id, product_id, quantity, quoted_price_cents, held, hold_started_at, "
+    "hold_expires_at) SELECT d.cart_id, d.variant_id, d.product_id, d.quantity, d.quoted_price_cents, d.held, "
+    "CASE WHEN d.held > 0 THEN now() END, CASE WHEN d.held > 0 THEN now() + $2::bigint * interval '1 second' END "
+    "FROM jsonb_to_recordset($1::jsonb) AS d(cart_id bigint, variant_id bigint, product_id bigint, quantity integer, "
+    "quoted_price_cents bigint, held integer) ORDER BY d.cart_id, d.variant_id "
+    "ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = EXCLUDED.quantity, "
+    "quoted_price_cents = EXCLUDED.quoted_price_cents, held = EXCLUDED.held, "
+    "hold_started_at = EXCLUDED.hold_started_at, hold_expires_at = EXCLUDED.hold_expires_at"};
+constexpr db::Statement kShiftHeld{
+    "carts.shift_held",
+    "UPDATE product_variants v SET held = v.held + d.delta "
+    "FROM jsonb_to_recordset($1::jsonb) AS d(variant_id bigint, delta integer) WHERE v.id = d.variant_id"};
+constexpr db::Statement kTouchMany{
+    "carts.touch_many",
+    "UPDATE carts c SET version = c.version + d.changes, expires_at = now() + $2::bigint * interval '1 second' "
+    "FROM jsonb_to_recordset($1::jsonb) AS d(cart_id bigint, changes bigint) WHERE c.id = d.cart_id"};
 constexpr db::Statement kCountLines{"carts.count_lines",
                                     "SELECT count(*) AS n FROM cart_lines WHERE cart_id = $1"};
 constexpr db::Statement kHold{
@@ -58,7 +99,7 @@ constexpr db::Statement kUnhold{"carts.unhold",
 constexpr db::Statement kReclaim{
     "carts.reclaim",
     "WITH expired AS (SELECT id, held FROM cart_lines WHERE variant_id = $1 AND held > 0 "
-    "AND hold_expires_at < now() FOR UPDATE SKIP LOCKED), "
+    "AND hold_expires_at < now() AND cart_id <> ALL($2::bigint[]) FOR UPDATE SKIP LOCKED), "
     "released AS (UPDATE cart_lines c SET held = 0, hold_started_at = NULL, hold_expires_at = NULL "
     "FROM expired e WHERE c.id = e.id RETURNING e.held) "
     "UPDATE product_variants SET held = held - (SELECT sum(held) FROM released) "
@@ -118,23 +159,13 @@ constexpr db::Statement kPurgeCarts{
     "gone AS (DELETE FROM carts c USING due WHERE c.id = due.id RETURNING 1) "
     "SELECT (SELECT count(*) FROM gone) + 0 * (SELECT count(*) FROM lines) AS n"};
 
-CartRow cart_of(const db::QueryResult& r) {
-    CartRow c;
-    c.id = r.get<std::int64_t>(0, "id");
-    c.user_id = r.get_optional<std::int64_t>(0, "user_id");
-    if (auto hash = r.get_optional<db::Bytea>(0, "token_hash")) c.token_hash = std::move(hash->bytes);
-    c.status = core::codec::enum_from<CartStatus>(r.get<std::string>(0, "status")).value_or(CartStatus::kExpired);
-    c.order_id = r.get_optional<std::int64_t>(0, "order_id");
-    c.version = r.get<std::int64_t>(0, "version");
-    c.expires_at = r.get<Timestamp>(0, "expires_at");
-    return c;
-}
 
 std::vector<LineRow> lines_of(const db::QueryResult& r) {
     std::vector<LineRow> out;
     out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) {
         LineRow l;
+        l.cart_id = r.get<std::int64_t>(i, "cart_id");
         l.variant_id = r.get<std::int64_t>(i, "variant_id");
         l.product_id = r.get<std::int64_t>(i, "product_id");
         l.sku = r.get<std::string>(i, "sku");
@@ -152,6 +183,23 @@ std::vector<LineRow> lines_of(const db::QueryResult& r) {
     return out;
 }
 
+std::vector<CartRow> carts_of(const db::QueryResult& r) {
+    std::vector<CartRow> out;
+    out.reserve(r.rows());
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        CartRow c;
+        c.id = r.get<std::int64_t>(i, "id");
+        c.user_id = r.get_optional<std::int64_t>(i, "user_id");
+        if (auto hash = r.get_optional<db::Bytea>(i, "token_hash")) c.token_hash = std::move(hash->bytes);
+        c.status = core::codec::enum_from<CartStatus>(r.get<std::string>(i, "status")).value_or(CartStatus::kExpired);
+        c.order_id = r.get_optional<std::int64_t>(i, "order_id");
+        c.version = r.get<std::int64_t>(i, "version");
+        c.expires_at = r.get<Timestamp>(i, "expires_at");
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
 }  // namespace
 
 asio::awaitable<std::int64_t> CartsStore::create(std::optional<std::int64_t> user_id,
@@ -165,7 +213,7 @@ asio::awaitable<std::int64_t> CartsStore::create(std::optional<std::int64_t> use
 asio::awaitable<std::optional<CartRow>> CartsStore::find(std::int64_t id) {
     auto r = co_await pools_().query(kFind, db::params(id));
     if (r.rows() == 0) co_return std::nullopt;
-    co_return cart_of(r);
+    co_return std::move(carts_of(r).front());
 }
 
 asio::awaitable<std::optional<std::int64_t>> CartsStore::open_cart_of(std::int64_t user_id) {
@@ -207,7 +255,7 @@ asio::awaitable<std::optional<CartRow>> CartsStore::lock_cart(
     std::int64_t id) {
     auto r = co_await tx.query(kLockCart, db::params(id));
     if (r.rows() == 0) co_return std::nullopt;
-    co_return cart_of(r);
+    co_return std::move(carts_of(r).front());
 }
 
 asio::awaitable<std::vector<LineRow>> CartsStore::lock_lines(
@@ -251,8 +299,9 @@ asio::awaitable<void> CartsStore::unhold(
 
 asio::awaitable<std::int64_t> CartsStore::reclaim(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    std::int64_t variant_id) {
-    auto r = co_await tx.query(kReclaim, db::params(variant_id));
+    std::int64_t variant_id,
+    std::vector<std::int64_t> spared) {
+    auto r = co_await tx.query(kReclaim, db::params(variant_id, spared));
     co_return r.rows() == 0 ? 0 : r.get<std::int64_t>(0, "freed");
 }
 
@@ -292,6 +341,102 @@ asio::awaitable<void> CartsStore::close_merged(
     std::int64_t cart_id,
     std::int64_t into) {
     co_await tx.query(kCloseMerged, db::params(cart_id, into));
+}
+
+asio::awaitable<std::vector<CartRow>> CartsStore::lock_carts(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<std::int64_t> ids) {
+    auto r = co_await tx.query(kLockCarts, db::params(ids));
+    co_return carts_of(r);
+}
+
+asio::awaitable<std::vector<LineRow>> CartsStore::lock_lines_of(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<std::int64_t> cart_ids) {
+    auto r = co_await tx.query(kLockLinesOf, db::params(cart_ids));
+    co_return lines_of(r);
+}
+
+asio::awaitable<std::vector<Offer>> CartsStore::offers(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<std::int64_t> variant_ids) {
+    auto r = co_await tx.query(kOffers, db::params(variant_ids));
+    std::vector<Offer> out;
+    out.reserve(r.rows());
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        out.push_back(Offer{r.get<std::int64_t>(i, "id"),          r.get<std::int64_t>(i, "product_id"),
+                            r.get<std::int64_t>(i, "price_cents"), r.get<std::string>(i, "currency"),
+                            r.get<bool>(i, "for_sale"),            r.get<std::int64_t>(i, "available"),
+                            r.get<std::int64_t>(i, "lapsed")});
+    }
+    co_return out;
+}
+
+asio::awaitable<std::vector<std::pair<std::int64_t, std::int64_t>>> CartsStore::lock_available(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<std::int64_t> variant_ids) {
+    auto r = co_await tx.query(kLockAvailable, db::params(variant_ids));
+    std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    out.reserve(r.rows());
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        out.emplace_back(r.get<std::int64_t>(i, "id"), r.get<std::int64_t>(i, "available"));
+    }
+    co_return out;
+}
+
+asio::awaitable<void> CartsStore::upsert_lines(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<LineWrite> lines,
+    std::chrono::seconds ttl) {
+    boost::json::array rows;
+    rows.reserve(lines.size());
+    for (const auto& l : lines) {
+        rows.push_back(boost::json::object{{"cart_id", l.cart_id},
+                                           {"variant_id", l.variant_id},
+                                           {"product_id", l.product_id},
+                                           {"quantity", l.quantity},
+                                           {"quoted_price_cents", l.quoted_price_cents},
+                                           {"held", l.held}});
+    }
+    const boost::json::value batch(std::move(rows));
+    co_await tx.query(kUpsertLines, db::params(batch, static_cast<std::int64_t>(ttl.count())));
+}
+
+asio::awaitable<void> CartsStore::shift_held(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<std::pair<std::int64_t, std::int32_t>> deltas) {
+    boost::json::array rows;
+    rows.reserve(deltas.size());
+    for (const auto& [variant_id, delta] : deltas) {
+        rows.push_back(boost::json::object{{"variant_id", variant_id}, {"delta", delta}});
+    }
+    const boost::json::value batch(std::move(rows));
+    co_await tx.query(kShiftHeld, db::params(batch));
+}
+
+asio::awaitable<void> CartsStore::touch_many(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<std::pair<std::int64_t, std::int64_t>> changes,
+    std::chrono::seconds ttl) {
+    boost::json::array rows;
+    rows.reserve(changes.size());
+    for (const auto& [cart_id, n] : changes) rows.push_back(boost::json::object{{"cart_id", cart_id}, {"changes", n}});
+    const boost::json::value batch(std::move(rows));
+    co_await tx.query(kTouchMany, db::params(batch, static_cast<std::int64_t>(ttl.count())));
+}
+
+asio::awaitable<std::vector<CartRow>> CartsStore::carts_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<std::int64_t> ids) {
+    auto r = co_await tx.query(kCartsIn, db::params(ids));
+    co_return carts_of(r);
+}
+
+asio::awaitable<std::vector<LineRow>> CartsStore::lines_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<std::int64_t> cart_ids) {
+    auto r = co_await tx.query(kLinesIn, db::params(cart_ids));
+    co_return lines_of(r);
 }
 
 asio::awaitable<std::int64_t> CartsStore::release_expired_holds(std::int64_t batch) {

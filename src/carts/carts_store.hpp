@@ -29,6 +29,7 @@ struct CartRow {
 
 // A line as stored, with what the catalog says now about its variant.
 struct LineRow {
+    std::int64_t cart_id = 0;
     std::int64_t variant_id = 0;
     std::int64_t product_id = 0;
     std::string sku;
@@ -58,6 +59,16 @@ struct Offer {
 struct HoldWrite {
     std::int32_t held = 0;
     std::chrono::seconds ttl{0};
+};
+
+// One line of a group of line writes (CartsStore::upsert_lines): the line's whole new state.
+struct LineWrite {
+    std::int64_t cart_id = 0;
+    std::int64_t variant_id = 0;
+    std::int64_t product_id = 0;
+    std::int32_t quantity = 0;
+    std::int64_t quoted_price_cents = 0;
+    std::int32_t held = 0;
 };
 
 class CartsStore {
@@ -106,11 +117,12 @@ public:
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t variant_id,
         std::int32_t units);
-    // Takes back the holds on `variant_id` past their deadline (of lines nobody has locked);
-    // returns the units freed.
+    // Takes back the holds on `variant_id` past their deadline (of lines nobody else has locked,
+    // and not of the carts `spared`); returns the units freed.
     boost::asio::awaitable<std::int64_t> reclaim(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::int64_t variant_id);
+        std::int64_t variant_id,
+        std::vector<std::int64_t> spared = {});
     boost::asio::awaitable<void> upsert_line(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t cart_id,
@@ -135,6 +147,46 @@ public:
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t cart_id,
         std::int64_t into);
+
+    // Group commit of line writes (the `redis` strategy): each statement acts on the whole group.
+    // The carts, locked in ascending id (missing ones are absent).
+    boost::asio::awaitable<std::vector<CartRow>> lock_carts(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<std::int64_t> ids);
+    // The carts' lines, locked (by cart, then ascending variant id).
+    boost::asio::awaitable<std::vector<LineRow>> lock_lines_of(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<std::int64_t> cart_ids);
+    // What the catalog offers of each variant now, without locking (Offer::lapsed counts every
+    // cart's lapsed units); unknown variants are absent.
+    boost::asio::awaitable<std::vector<Offer>> offers(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<std::int64_t> variant_ids);
+    // Locks the variants in ascending id and returns each one's stock − held.
+    boost::asio::awaitable<std::vector<std::pair<std::int64_t, std::int64_t>>> lock_available(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<std::int64_t> variant_ids);
+    // Every line's new state in one statement (hold deadlines `ttl` from now).
+    boost::asio::awaitable<void> upsert_lines(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<LineWrite> lines,
+        std::chrono::seconds ttl);
+    // held += delta for each (variant, delta), in one statement.
+    boost::asio::awaitable<void> shift_held(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<std::pair<std::int64_t, std::int32_t>> deltas);
+    // touch() for each (cart, number of changes): version + changes.
+    boost::asio::awaitable<void> touch_many(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<std::pair<std::int64_t, std::int64_t>> changes,
+        std::chrono::seconds ttl);
+    // The carts and their lines as the transaction sees them (lines as lines() orders them).
+    boost::asio::awaitable<std::vector<CartRow>> carts_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<std::int64_t> ids);
+    boost::asio::awaitable<std::vector<LineRow>> lines_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<std::int64_t> cart_ids);
 
     // Sweep: releases up to `batch` holds past their deadline; returns the lines released.
     boost::asio::awaitable<std::int64_t> release_expired_holds(std::int64_t batch);

@@ -482,6 +482,89 @@ TEST_P(CartsE2E, ShoppersOnOneVariantGetExactlyItsUnits) {
     EXPECT_EQ(audit(), 0);
 }
 
+// Line writes sent together (under `redis` they are committed in groups) are each decided as if
+// they came one after the other: every answer is its own cart's, a refused write (over 100 units,
+// another cart's token, an unknown variant, no units left) fails alone, two writes to one line
+// both count, and held units match the lines exactly.
+TEST_P(CartsE2E, WritesSentTogetherAreEachDecidedOnTheirOwn) {
+    start();
+    constexpr int kUnits = 10;
+    constexpr int kRounds = 3;
+    const auto plenty = variant_of(product("together-plenty", 1000, 300));
+    for (int round = 0; round < kRounds; ++round) {
+        // 14 carts want one unit each of a new variant's 10; the other carts do the rest.
+        const auto hot = variant_of(product("together-hot-" + std::to_string(round), kUnits, 700));
+        std::vector<std::pair<std::int64_t, std::string>> carts;
+        for (int i = 0; i < 18; ++i) carts.push_back(guest_cart());
+        const auto [twice, twice_token] = carts[14];
+        const auto [over, over_token] = carts[15];
+        const auto [foreign, foreign_token] = carts[16];
+        const auto [unknown, unknown_token] = carts[17];
+        std::atomic<int> holding{0};
+        std::atomic<int> sold_out{0};
+        std::atomic<int> unexpected{0};
+        std::vector<std::thread> threads;
+        for (int i = 0; i < 14; ++i) {
+            threads.emplace_back([&, i] {
+                const auto& [cart, token] = carts[static_cast<std::size_t>(i)];
+                auto r = send(bhttp::verb::put, cart_path(cart) + "/lines/" + std::to_string(hot), "",
+                              R"({"quantity":1})", with_token(token));
+                if (r.result_int() == 409) {
+                    ++sold_out;
+                    return;
+                }
+                const auto body = r.result_int() == 200 ? json::parse(r.body()) : json::value();
+                if (r.result_int() != 200 || body.at("id").as_int64() != cart ||
+                    body.at("lines").at(0).at("held").as_int64() != 1) {
+                    ++unexpected;
+                    ADD_FAILURE() << "put: " << r.result_int() << " " << r.body();
+                    return;
+                }
+                ++holding;
+            });
+        }
+        for (int i = 0; i < 2; ++i) {
+            threads.emplace_back([&, twice, twice_token] {
+                auto r = add(twice, "", {{"variant_id", plenty}, {"quantity", 2}}, with_token(twice_token));
+                if (r.result_int() != 200 || json::parse(r.body()).at("id").as_int64() != twice) ++unexpected;
+            });
+        }
+        threads.emplace_back([&, over, over_token] {
+            auto r = add(over, "", {{"variant_id", plenty}, {"quantity", 101}}, with_token(over_token));
+            if (r.result_int() != 422) ++unexpected;
+        });
+        threads.emplace_back([&, over, over_token] {
+            auto r = add(over, "", {{"variant_id", plenty}, {"quantity", 3}}, with_token(over_token));
+            if (r.result_int() != 200 || json::parse(r.body()).at("lines").at(0).at("held").as_int64() != 3) {
+                ++unexpected;
+            }
+        });
+        threads.emplace_back([&, foreign, token = over_token] {
+            auto r = send(bhttp::verb::put, cart_path(foreign) + "/lines/" + std::to_string(plenty), "",
+                          R"({"quantity":1})", with_token(token));
+            if (r.result_int() != 403) ++unexpected;
+        });
+        threads.emplace_back([&, unknown, unknown_token] {
+            auto r = send(bhttp::verb::put, cart_path(unknown) + "/lines/999999999", "", R"({"quantity":1})",
+                          with_token(unknown_token));
+            if (r.result_int() != 422) ++unexpected;
+        });
+        for (auto& t : threads) t.join();
+        EXPECT_EQ(unexpected.load(), 0) << "round " << round;
+        EXPECT_EQ(holding.load(), kUnits) << "round " << round;
+        EXPECT_EQ(sold_out.load(), 4) << "round " << round;
+        EXPECT_EQ(held(hot), kUnits);
+        EXPECT_EQ(sql("SELECT quantity::bigint FROM cart_lines WHERE cart_id = $1 AND variant_id = $2",
+                      db::params(twice, plenty)),
+                  4);
+        EXPECT_EQ(sql("SELECT count(*) FROM cart_lines WHERE cart_id = ANY($1::bigint[])",
+                      db::params(std::vector<std::int64_t>{foreign, unknown})),
+                  0);
+    }
+    EXPECT_EQ(held(plenty), kRounds * (4 + 3));
+    EXPECT_EQ(audit(), 0);
+}
+
 // A flash sale as a cart flow: shoppers spread over three servers hold a variant's units in their
 // carts; some check out, some abandon, some let the hold lapse; one server is SIGKILLed mid-sale.
 // Exactly the stock is sold, the sibling variant is untouched, every hold is released, and the
