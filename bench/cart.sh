@@ -5,7 +5,7 @@
 #            between 1 and 2 units (every request changes the hot variant's held units), per strategy
 #   checkout: POST /carts/{id}/checkout of carts that already hold 1 unit of the hot variant, each cart
 #            once, per strategy
-# Each with wrk -t2 -c64 for SECONDS; afterwards `emporium inventory audit` must be clean (it checks
+# Each with wrk -t2 -c64 for SECONDS (the holds after a 2 s warm-up); afterwards `emporium inventory audit` must be clean (it checks
 # held against the cart lines too) and no variant may hold more than its stock. One `emporium serve`
 # (2 I/O threads) on the bench stack.
 # Usage: bench/cart.sh BUILD_DIR [SECONDS]
@@ -55,6 +55,10 @@ psql_db "INSERT INTO carts (id, token_hash, expires_at)
          FROM generate_series($hold_carts + 1, $hold_carts + 4 * $checkout_carts) g;
          UPDATE product_variants SET held = held + 4 * $checkout_carts WHERE id = $variant;" >/dev/null
 
+# Statistics and the visibility map of the tables just filled, so that autovacuum does not start on
+# them during the first strategy's run.
+for table in carts cart_lines product_variants; do psql_db "VACUUM ANALYZE $table" >/dev/null; done
+
 start_server() {  # strategy
   INVENTORY_STRATEGY=$1 HTTP_PORT=18096 "$bin" serve --env-file /nonexistent >"$out/serve.out" 2>"$out/serve-$1.log" &
   pid=$!
@@ -70,10 +74,10 @@ token=$(curl -sf -H 'Content-Type: application/json' -d '{"email":"bench@example
   http://127.0.0.1:18096/api/v1/auth/login | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 stop_server
 
-run_wrk() {  # script cart_first carts
+run_wrk() {  # script cart_first carts [seconds]
   cat "$root/bench/wrk/report.lua" "$root/bench/wrk/$1" > "$out/script.lua"
   TOKEN=$token CART_FIRST=$2 CARTS=$3 VARIANT=$variant TOKEN_PREFIX=bench-cart- THREADS=2 \
-    wrk -t2 -c64 -d"${secs}s" --latency -s "$out/script.lua" http://127.0.0.1:18096 \
+    wrk -t2 -c64 -d"${4:-$secs}s" --latency -s "$out/script.lua" http://127.0.0.1:18096 \
     | awk '/^(RESULT|STATUS)/ {printf "%s ", $0} END {print ""}'
 }
 field() { echo " $1" | sed -E "s/.* $2=([0-9.]+).*/\1/"; }
@@ -98,6 +102,7 @@ slice=0
 for strategy in pessimistic dual optimistic redis; do
   echo "holds and cart checkouts, $strategy …" >&2
   start_server "$strategy"
+  run_wrk cart_hold.lua 1 "$hold_carts" 2 >/dev/null  # warm-up, not measured: a fresh server's pool
   r=$(run_wrk cart_hold.lua 1 "$hold_carts")
   rows+=("$(row "holds on one hot variant, \`$strategy\`" holds "$r")")
   eval "h_$strategy=\$(field \"\$r\" ok_rps)"
