@@ -210,6 +210,31 @@ std::chrono::milliseconds ConfigSource::get_ms(const std::string& key, std::int6
     return std::chrono::milliseconds(get_int(key, fallback_ms, 1, std::int64_t{24} * 3600 * 1000));
 }
 
+namespace {
+
+// "<n>", "<n>s", "<n>m" or "<n>h", in seconds within [min, max].
+std::chrono::seconds duration_seconds(const std::string& key, const std::string& text, std::int64_t min,
+                                      std::int64_t max) {
+    std::int64_t unit = 1;
+    std::string_view digits = text;
+    if (!digits.empty() && (digits.back() == 's' || digits.back() == 'm' || digits.back() == 'h')) {
+        unit = digits.back() == 'h' ? 3'600 : digits.back() == 'm' ? 60 : 1;
+        digits.remove_suffix(1);
+    }
+    std::int64_t n = 0;
+    const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (digits.empty() || ec != std::errc{} || ptr != digits.data() + digits.size()) {
+        throw ConfigError(key + ": expected a duration such as 900, 900s, 15m or 1h, got '" + text + "'");
+    }
+    if (n < min / unit || n > max / unit || n * unit < min) {
+        throw ConfigError(key + ": " + text + " is out of range [" + std::to_string(min) + "s, " + std::to_string(max) +
+                          "s]");
+    }
+    return std::chrono::seconds(n * unit);
+}
+
+}  // namespace
+
 Config Config::load(const ConfigSource& src) {
     Config c;
     c.log_level = src.get_string("LOG_LEVEL", c.log_level);
@@ -297,6 +322,13 @@ Config Config::load(const ConfigSource& src) {
     inv.idempotency_ttl = std::chrono::seconds(src.get_int("IDEMPOTENCY_TTL_S", 86'400, 1, 31'536'000));
     inv.cart_holds = src.get_bool("CART_HOLDS", inv.cart_holds);
     inv.cart_hold_ttl = std::chrono::seconds(src.get_int("CART_HOLD_TTL_S", 900, 1, 86'400));
+    // The same setting as a duration ("15m", "900s", "900"), under the name shop operators know it by.
+    if (auto ttl = src.get("CART_HOLD_TTL"); ttl && !ttl->empty()) {
+        if (auto seconds = src.get("CART_HOLD_TTL_S"); seconds && !seconds->empty()) {
+            throw ConfigError("CART_HOLD_TTL and CART_HOLD_TTL_S are the same setting: set one of them");
+        }
+        inv.cart_hold_ttl = duration_seconds("CART_HOLD_TTL", *ttl, 1, 86'400);
+    }
     inv.cart_hold_max = std::chrono::seconds(src.get_int("CART_HOLD_MAX_S", 7'200, 1, 604'800));
     inv.cart_ttl = std::chrono::seconds(src.get_int("CART_TTL_S", 2'592'000, 60, 31'536'000));
     inv.cart_retention = std::chrono::seconds(src.get_int("CART_RETENTION_S", 2'592'000, 0, 315'360'000));

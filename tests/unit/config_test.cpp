@@ -81,6 +81,23 @@ TEST(Config, RejectsInvalidValuesNamingTheVariable) {
     expect_error({{"RECOMMEND_READ_STREAMS", "0"}}, "RECOMMEND_READ_STREAMS");
 }
 
+// CART_HOLD_TTL (a duration) is the name for CART_HOLD_TTL_S; setting it used to do nothing.
+TEST(Config, CartHoldTtlTakesADurationUnderEitherName) {
+    const auto ttl = [](std::map<std::string, std::string> m) {
+        return Config::load(ConfigSource::from_map(std::move(m))).inventory.cart_hold_ttl.count();
+    };
+    EXPECT_EQ(ttl({}), 900);
+    EXPECT_EQ(ttl({{"CART_HOLD_TTL_S", "60"}}), 60);
+    EXPECT_EQ(ttl({{"CART_HOLD_TTL", "10m"}}), 600);
+    EXPECT_EQ(ttl({{"CART_HOLD_TTL", "45s"}}), 45);
+    EXPECT_EQ(ttl({{"CART_HOLD_TTL", "2h"}}), 7'200);
+    EXPECT_EQ(ttl({{"CART_HOLD_TTL", "120"}}), 120);
+    for (const auto* bad : {"m", "10x", "-5m", "0", "25h", "1.5m"}) {
+        EXPECT_THROW(ttl({{"CART_HOLD_TTL", bad}}), ConfigError) << bad;
+    }
+    EXPECT_THROW(ttl({{"CART_HOLD_TTL", "10m"}, {"CART_HOLD_TTL_S", "600"}}), ConfigError);
+}
+
 TEST(Config, RecommendReadStreamsLeaveAPooledConnectionFree) {
     const auto streams = [](std::map<std::string, std::string> m) {
         return Config::load(ConfigSource::from_map(std::move(m))).recommend.read_streams;
