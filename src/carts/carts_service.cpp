@@ -2,11 +2,8 @@
 
 #include "core/codec.hpp"
 #include "core/log.hpp"
-#include "core/spawn.hpp"
 
-#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <exception>
@@ -166,7 +163,13 @@ CartsService::CartsService(CartsSettings settings,
                            CartsStore store,
                            std::shared_ptr<inventory::InventoryService> inventory,
                            std::shared_ptr<orders::OrdersService> orders)
-    : settings_(settings), store_(std::move(store)), inventory_(std::move(inventory)), orders_(std::move(orders)) {}
+    : settings_(settings),
+      store_(std::move(store)),
+      inventory_(std::move(inventory)),
+      orders_(std::move(orders)),
+      groups_("cart line group commit", settings.group_max, [this](core::GroupCommit<PendingLine>::Group group) {
+          return write_group(std::move(group));
+      }) {}
 
 asio::awaitable<Cart> CartsService::view(const CartRow& row) {
     if (settings_.holds && row.status == CartStatus::kOpen) {
@@ -336,16 +339,14 @@ asio::awaitable<core::Result<Cart>> CartsService::write_line(std::int64_t id,
 
 // A line write waiting for its group; the writer task fills `result` (or `failure`), then
 // signals `done`.
-struct CartsService::PendingLine {
+struct CartsService::PendingLine : core::GroupMember {
     PendingLine(const asio::any_io_executor& ex, std::int64_t cart, CartCaller who, inventory::Line line, bool adding)
-        : id(cart), caller(std::move(who)), wanted(line), add(adding), done(ex, 1) {}
+        : GroupMember(ex), id(cart), caller(std::move(who)), wanted(line), add(adding) {}
     std::int64_t id;
     CartCaller caller;
     inventory::Line wanted;
     bool add;
     core::Result<Cart> result = core::make_error(core::Errc::kInternal, "the line write did not run");
-    std::exception_ptr failure;
-    asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
 };
 
 // One pass over a group in arrival order, as apply_line would decide each write one after the
@@ -433,43 +434,8 @@ asio::awaitable<core::Result<Cart>> CartsService::write_grouped(std::int64_t id,
                                                                 bool add) {
     auto ex = co_await asio::this_coro::executor;
     auto pending = std::make_shared<PendingLine>(ex, id, std::move(caller), wanted, add);
-    bool start_writer = false;
-    {
-        const std::lock_guard guard(group_mutex_);
-        waiting_.push_back(pending);
-        start_writer = !std::exchange(flushing_, true);
-    }
-    if (start_writer) core::spawn_tracked(ex, flush_groups(), "cart line group commit");
-    co_await pending->done.async_receive(asio::use_awaitable);
-    if (pending->failure) std::rethrow_exception(pending->failure);
+    co_await groups_.submit(pending);
     co_return std::move(pending->result);
-}
-
-asio::awaitable<void> CartsService::flush_groups() {
-    for (;;) {
-        std::vector<std::shared_ptr<PendingLine>> group;
-        {
-            const std::lock_guard guard(group_mutex_);
-            if (waiting_.empty()) {
-                flushing_ = false;
-                co_return;
-            }
-            while (!waiting_.empty() && static_cast<int>(group.size()) < settings_.group_max) {
-                group.push_back(std::move(waiting_.front()));
-                waiting_.pop_front();
-            }
-        }
-        std::exception_ptr failure;
-        try {
-            co_await write_group(group);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        for (auto& p : group) {
-            if (failure) p->failure = failure;
-            p->done.try_send(boost::system::error_code{});
-        }
-    }
 }
 
 asio::awaitable<void> CartsService::write_group(std::vector<std::shared_ptr<PendingLine>> group) {
@@ -505,8 +471,8 @@ asio::awaitable<bool> CartsService::try_group(
     variant_ids.erase(std::unique(variant_ids.begin(), variant_ids.end()), variant_ids.end());
 
     Group g;
-    for (auto& c : co_await store_.lock_carts(tx, cart_ids)) g.carts.emplace(c.id, std::move(c));
-    for (const auto& l : co_await store_.lock_lines_of(tx, cart_ids)) {
+    for (auto& c : co_await store_.carts_in(tx, cart_ids, true)) g.carts.emplace(c.id, std::move(c));
+    for (const auto& l : co_await store_.lines_in(tx, cart_ids, true)) {
         g.lines[{l.cart_id, l.variant_id}] =
             LineWrite{l.cart_id, l.variant_id, l.product_id, l.quantity, l.quoted_price_cents, l.held};
         ++g.line_counts[l.cart_id];
@@ -567,9 +533,9 @@ asio::awaitable<bool> CartsService::try_group(
 
     // Each written cart as this transaction leaves it: the answer of every write to it.
     std::map<std::int64_t, std::vector<LineRow>> after;
-    for (auto& l : co_await store_.lines_in(tx, written)) after[l.cart_id].push_back(std::move(l));
+    for (auto& l : co_await store_.lines_in(tx, written, false)) after[l.cart_id].push_back(std::move(l));
     std::map<std::int64_t, Cart> views;
-    for (const auto& row : co_await store_.carts_in(tx, written)) views.emplace(row.id, build_cart(row, after[row.id]));
+    for (const auto& row : co_await store_.carts_in(tx, written, false)) views.emplace(row.id, build_cart(row, after[row.id]));
     for (std::size_t i = 0; i < group.size(); ++i) {
         if (!decisions[i].refused) group[i]->result = views.at(group[i]->id);
     }

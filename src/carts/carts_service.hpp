@@ -7,15 +7,14 @@
 #include "carts/carts_store.hpp"
 #include "carts/carts_types.hpp"
 #include "core/error.hpp"
+#include "core/group_commit.hpp"
 #include "inventory/inventory_service.hpp"
 #include "orders/orders_service.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -114,7 +113,6 @@ private:
                                                              CartCaller caller,
                                                              inventory::Line wanted,
                                                              bool add);
-    boost::asio::awaitable<void> flush_groups();
     boost::asio::awaitable<void> write_group(std::vector<std::shared_ptr<PendingLine>> group);
     boost::asio::awaitable<bool> try_group(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
@@ -132,9 +130,7 @@ private:
     CartsStore store_;
     std::shared_ptr<inventory::InventoryService> inventory_;
     std::shared_ptr<orders::OrdersService> orders_;
-    std::mutex group_mutex_;
-    std::deque<std::shared_ptr<PendingLine>> waiting_;
-    bool flushing_ = false;
+    core::GroupCommit<PendingLine> groups_;
 };
 
 // The listener the composition root registers with AuthService::on_login (weak: the carts context

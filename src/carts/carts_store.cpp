@@ -343,17 +343,19 @@ asio::awaitable<void> CartsStore::close_merged(
     co_await tx.query(kCloseMerged, db::params(cart_id, into));
 }
 
-asio::awaitable<std::vector<CartRow>> CartsStore::lock_carts(
+asio::awaitable<std::vector<CartRow>> CartsStore::carts_in(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    std::vector<std::int64_t> ids) {
-    auto r = co_await tx.query(kLockCarts, db::params(ids));
+    std::vector<std::int64_t> ids,
+    bool lock) {
+    auto r = co_await tx.query(lock ? kLockCarts : kCartsIn, db::params(ids));
     co_return carts_of(r);
 }
 
-asio::awaitable<std::vector<LineRow>> CartsStore::lock_lines_of(
+asio::awaitable<std::vector<LineRow>> CartsStore::lines_in(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    std::vector<std::int64_t> cart_ids) {
-    auto r = co_await tx.query(kLockLinesOf, db::params(cart_ids));
+    std::vector<std::int64_t> cart_ids,
+    bool lock) {
+    auto r = co_await tx.query(lock ? kLockLinesOf : kLinesIn, db::params(cart_ids));
     co_return lines_of(r);
 }
 
@@ -423,20 +425,6 @@ asio::awaitable<void> CartsStore::touch_many(
     for (const auto& [cart_id, n] : changes) rows.push_back(boost::json::object{{"cart_id", cart_id}, {"changes", n}});
     const boost::json::value batch(std::move(rows));
     co_await tx.query(kTouchMany, db::params(batch, static_cast<std::int64_t>(ttl.count())));
-}
-
-asio::awaitable<std::vector<CartRow>> CartsStore::carts_in(
-    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    std::vector<std::int64_t> ids) {
-    auto r = co_await tx.query(kCartsIn, db::params(ids));
-    co_return carts_of(r);
-}
-
-asio::awaitable<std::vector<LineRow>> CartsStore::lines_in(
-    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    std::vector<std::int64_t> cart_ids) {
-    auto r = co_await tx.query(kLinesIn, db::params(cart_ids));
-    co_return lines_of(r);
 }
 
 asio::awaitable<std::int64_t> CartsStore::release_expired_holds(std::int64_t batch) {

@@ -149,14 +149,16 @@ public:
         std::int64_t into);
 
     // Group commit of line writes (the `redis` strategy): each statement acts on the whole group.
-    // The carts, locked in ascending id (missing ones are absent).
-    boost::asio::awaitable<std::vector<CartRow>> lock_carts(
+    // The carts in ascending id (missing ones are absent), locked when `lock`.
+    boost::asio::awaitable<std::vector<CartRow>> carts_in(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::vector<std::int64_t> ids);
-    // The carts' lines, locked (by cart, then ascending variant id).
-    boost::asio::awaitable<std::vector<LineRow>> lock_lines_of(
+        std::vector<std::int64_t> ids,
+        bool lock);
+    // The carts' lines: locked, by cart and ascending variant id; or as lines() orders them.
+    boost::asio::awaitable<std::vector<LineRow>> lines_in(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::vector<std::int64_t> cart_ids);
+        std::vector<std::int64_t> cart_ids,
+        bool lock);
     // What the catalog offers of each variant now, without locking (Offer::lapsed counts every
     // cart's lapsed units); unknown variants are absent.
     boost::asio::awaitable<std::vector<Offer>> offers(
@@ -180,14 +182,6 @@ public:
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::vector<std::pair<std::int64_t, std::int64_t>> changes,
         std::chrono::seconds ttl);
-    // The carts and their lines as the transaction sees them (lines as lines() orders them).
-    boost::asio::awaitable<std::vector<CartRow>> carts_in(
-        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::vector<std::int64_t> ids);
-    boost::asio::awaitable<std::vector<LineRow>> lines_in(
-        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::vector<std::int64_t> cart_ids);
-
     // Sweep: releases up to `batch` holds past their deadline; returns the lines released.
     boost::asio::awaitable<std::int64_t> release_expired_holds(std::int64_t batch);
     // Expires up to `batch` open carts past expires_at, releasing their holds; returns how many.

@@ -4,9 +4,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 
-#include "core/spawn.hpp"
 
-#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
@@ -74,16 +72,14 @@ json::value event_payload(const Order& o) {
 
 // A checkout waiting for its group commit; the writer task fills `result` (or `failure`) and
 // then signals `done`.
-struct OrdersService::PendingOrder {
+struct OrdersService::PendingOrder : core::GroupMember {
     PendingOrder(const asio::any_io_executor& ex, std::int64_t user, std::string k, NewOrder o, std::vector<inventory::Line> l)
-        : user_id(user), key(std::move(k)), order(std::move(o)), lines(std::move(l)), done(ex, 1) {}
+        : GroupMember(ex), user_id(user), key(std::move(k)), order(std::move(o)), lines(std::move(l)) {}
     std::int64_t user_id;
     std::string key;
     NewOrder order;
     std::vector<inventory::Line> lines;  // resolved, in the client's order
     core::Result<CheckoutResponse> result = core::make_error(core::Errc::kInternal, "checkout did not run");
-    std::exception_ptr failure;
-    asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
 };
 
 std::string sha256(std::string_view text) {
@@ -98,7 +94,12 @@ std::string sha256(std::string_view text) {
 OrdersService::OrdersService(OrdersSettings settings,
                              OrdersStore store,
                              std::shared_ptr<inventory::InventoryService> inventory)
-    : settings_(settings), store_(std::move(store)), inventory_(std::move(inventory)) {}
+    : settings_(settings),
+      store_(std::move(store)),
+      inventory_(std::move(inventory)),
+      batches_("checkout group commit", settings.batch_max, [this](core::GroupCommit<PendingOrder>::Group batch) {
+          return write_batch(std::move(batch));
+      }) {}
 
 asio::awaitable<core::Result<IdempotencyClaim>> OrdersService::claim_request(std::int64_t user_id,
                                                                             std::string key,
@@ -336,43 +337,8 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::write_grouped(std
                                                                              std::vector<inventory::Line> lines) {
     auto ex = co_await asio::this_coro::executor;
     auto pending = std::make_shared<PendingOrder>(ex, user_id, std::move(key), std::move(order), std::move(lines));
-    bool start_writer = false;
-    {
-        const std::lock_guard guard(batch_mutex_);
-        waiting_.push_back(pending);
-        start_writer = !std::exchange(flushing_, true);
-    }
-    if (start_writer) core::spawn_tracked(ex, flush_batches(), "checkout group commit");
-    co_await pending->done.async_receive(asio::use_awaitable);
-    if (pending->failure) std::rethrow_exception(pending->failure);
+    co_await batches_.submit(pending);
     co_return std::move(pending->result);
-}
-
-asio::awaitable<void> OrdersService::flush_batches() {
-    for (;;) {
-        std::vector<std::shared_ptr<PendingOrder>> batch;
-        {
-            const std::lock_guard guard(batch_mutex_);
-            if (waiting_.empty()) {
-                flushing_ = false;
-                co_return;
-            }
-            while (!waiting_.empty() && static_cast<int>(batch.size()) < settings_.batch_max) {
-                batch.push_back(std::move(waiting_.front()));
-                waiting_.pop_front();
-            }
-        }
-        std::exception_ptr failure;
-        try {
-            co_await write_batch(batch);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        for (auto& p : batch) {
-            if (failure) p->failure = failure;
-            p->done.try_send(boost::system::error_code{});
-        }
-    }
 }
 
 asio::awaitable<void> OrdersService::write_batch(std::vector<std::shared_ptr<PendingOrder>> batch) {

@@ -4,14 +4,13 @@
 // reads, the state machine (cancel, pay, fulfil) and expiry of unpaid orders. No HTTP, no SQL.
 
 #include "core/error.hpp"
+#include "core/group_commit.hpp"
 #include "inventory/inventory_service.hpp"
 #include "orders/orders_store.hpp"
 #include "orders/orders_types.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
-#include <deque>
-#include <mutex>
 
 #include <chrono>
 #include <cstdint>
@@ -191,7 +190,6 @@ private:
                                                                          std::string key,
                                                                          NewOrder order,
                                                                          std::vector<inventory::Line> lines);
-    boost::asio::awaitable<void> flush_batches();
     boost::asio::awaitable<void> write_batch(std::vector<std::shared_ptr<PendingOrder>> batch);
     // The order after a transition attempt: `changed` is false when the state machine refused it
     // (the order as it was, locked).
@@ -212,10 +210,8 @@ private:
     OrdersSettings settings_;
     OrdersStore store_;
     std::shared_ptr<inventory::InventoryService> inventory_;
-    // Orders waiting for the next group commit; `flushing` while a writer task runs.
-    std::mutex batch_mutex_;
-    std::deque<std::shared_ptr<PendingOrder>> waiting_;
-    bool flushing_ = false;
+    // Orders waiting for the next group commit (the `redis` strategy).
+    core::GroupCommit<PendingOrder> batches_;
 };
 
 }  // namespace emporium::orders
