@@ -6,3 +6,6 @@ emporium_add_test(NAME http_test
             unit/json_body_test.cpp
     LIBS emporium_http LABELS unit
     CONCURRENCY "ShutdownFinishesInFlight" "RequestBudget")
+emporium_add_test(NAME pricing_test
+    SOURCES unit/pricing_test.cpp
+    LIBS emporium_pricing LABELS unit)
