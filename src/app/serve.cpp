@@ -20,6 +20,7 @@
 #include "orders/orders_routes.hpp"
 #include "carts/carts_routes.hpp"
 #include "payments/payments_routes.hpp"
+#include "promotions/promotions_routes.hpp"
 #include "recommend/recommend_routes.hpp"
 #include "ratelimit/rate_limit_middleware.hpp"
 #include "redis/redis.hpp"
@@ -210,6 +211,8 @@ int run_serve(const core::Config& config) {
         orders_service);
     carts::register_routes(api, carts_service);
     auth_service->on_login(carts::login_merger(carts_service));
+    promotions::register_routes(api, std::make_shared<promotions::PromotionsService>(promotions::PromotionsStore(
+                                         [p = &pools]() -> db::Pool& { return p->local(); })));
     // The API only records payment requests and webhook outcomes; the worker charges the provider.
     payments::register_routes(api,
                               std::make_shared<payments::PaymentsService>(

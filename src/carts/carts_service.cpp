@@ -442,7 +442,8 @@ asio::awaitable<void> CartsService::write_group(std::vector<std::shared_ptr<Pend
     for (int attempt = 1;; ++attempt) {
         try {
             auto tx = co_await store_.pool().begin();
-            if (co_await try_group(tx, group)) {
+            const bool wrote = co_await try_group(tx, group);
+            if (wrote) {
                 co_await tx.commit();
             } else {
                 co_await tx.rollback();

@@ -1,13 +1,13 @@
 #include "catalog/catalog_routes.hpp"
 
 #include "core/codec.hpp"
+#include "http/etag.hpp"
 
 #include <boost/describe/class.hpp>
 #include <boost/describe/enum.hpp>
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 
 namespace emporium::catalog {
 
@@ -71,69 +71,19 @@ ListQuery list_query_of(ProductQuery in) {
     return q;
 }
 
-std::string etag_of(std::int64_t version) {
-    return "W/\"" + std::to_string(version) + "\"";
-}
-
 // A product's: its version, which If-Match checks, then its stock total, which sales change
 // without a new version (GET must not answer 304 to a copy showing another stock).
 std::string product_etag(const Product& p) {
     return "W/\"" + std::to_string(p.version) + "." + std::to_string(p.stock) + "\"";
 }
 
-// The parts of W/"7", W/"7.120", "7" or 7.
-struct EntityTag {
-    std::int64_t version = 0;
-    std::optional<std::int64_t> stock;
-};
-std::optional<EntityTag> parse_tag(std::string_view v) {
-    if (v.starts_with("W/")) v.remove_prefix(2);
-    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-    const auto number = [](std::string_view digits) -> std::optional<std::int64_t> {
-        std::int64_t n = 0;
-        auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-        if (digits.empty() || ec != std::errc{} || ptr != digits.data() + digits.size() || n < 0) return std::nullopt;
-        return n;
-    };
-    EntityTag tag;
-    const auto dot = v.find('.');
-    const auto version = number(v.substr(0, dot));
-    if (!version || *version <= 0) return std::nullopt;
-    tag.version = *version;
-    if (dot != std::string_view::npos) {
-        tag.stock = number(v.substr(dot + 1));
-        if (!tag.stock) return std::nullopt;
-    }
-    return tag;
-}
-
-// The version of W/"7", W/"7.120", "7" or 7.
-std::optional<std::int64_t> parse_etag(std::string_view v) {
-    const auto tag = parse_tag(v);
-    if (!tag) return std::nullopt;
-    return tag->version;
-}
-
-// The version a conditional write expects: If-Match when sent, else the body's `version`; 0 when
-// neither (the service answers 428).
-core::Result<std::int64_t> expected_version(std::optional<std::int64_t> body_version,
-                                            std::optional<std::string_view> if_match) {
-    if (!if_match) return body_version.value_or(0);
-    const auto version = parse_etag(*if_match);
-    if (!version) {
-        return core::make_error(core::Errc::kValidation, "the request has invalid fields",
-                                {{"If-Match", "must be W/\"<version>\""}});
-    }
-    return *version;
-}
-
 core::Result<ProductPatch> patch_of(ProductChanges body, std::optional<std::string_view> if_match) {
-    auto version = expected_version(body.version, if_match);
+    auto version = http::expected_version(body.version, if_match);
     if (!version) return version.error();
     ProductPatch patch;
     patch.expected_version = *version;
     if (if_match) {
-        if (const auto tag = parse_tag(*if_match)) patch.expected_stock = tag->stock;
+        if (const auto tag = http::parse_entity_tag(*if_match)) patch.expected_stock = tag->second;
     }
     patch.name = std::move(body.name);
     patch.description = std::move(body.description);
@@ -187,7 +137,7 @@ core::Result<VariantInput> variant_input_of(NewVariant body) {
 }
 
 core::Result<VariantPatch> variant_patch_of(VariantChanges body, std::optional<std::string_view> if_match) {
-    auto version = expected_version(body.version, if_match);
+    auto version = http::expected_version(body.version, if_match);
     if (!version) return version.error();
     VariantPatch patch;
     patch.expected_version = *version;
@@ -249,8 +199,8 @@ asio::awaitable<Reply<ProductView>> get_product(std::shared_ptr<CatalogService> 
     auto product = co_await service->get_product(in.path.id, caller.is_admin());
     if (!product) co_return product.error();
     if (auto inm = caller.header("If-None-Match")) {
-        const auto tag = parse_tag(*inm);
-        if (tag && tag->version == product->version && tag->stock == product->stock) {
+        const auto tag = http::parse_entity_tag(*inm);
+        if (tag && tag->version == product->version && tag->second == product->stock) {
             auto reply = Reply<ProductView>::encoded(304, "", "");
             reply.header("ETag", product_etag(*product));
             co_return reply;
@@ -306,7 +256,7 @@ BOOST_DESCRIBE_STRUCT(VariantRef, (), (id))
 Reply<Variant> variant_reply(Variant v) {
     const auto version = v.version;
     Reply<Variant> reply(std::move(v));
-    reply.header("ETag", etag_of(version));
+    reply.header("ETag", http::weak_etag(version));
     return reply;
 }
 
@@ -318,9 +268,11 @@ asio::awaitable<Reply<VariantList>> list_variants(std::shared_ptr<CatalogService
 asio::awaitable<Reply<Variant>> get_variant(std::shared_ptr<CatalogService> service, In<VariantRef> in, Caller caller) {
     auto variant = co_await service->get_variant(in.path.id, caller.is_admin());
     if (!variant) co_return variant.error();
-    if (auto inm = caller.header("If-None-Match"); inm && parse_etag(*inm) == variant->version) {
+    const auto inm = caller.header("If-None-Match");
+    const auto tag = inm ? http::parse_entity_tag(*inm) : std::nullopt;
+    if (tag && tag->version == variant->version) {
         auto reply = Reply<Variant>::encoded(304, "", "");
-        reply.header("ETag", etag_of(variant->version));
+        reply.header("ETag", http::weak_etag(variant->version));
         co_return reply;
     }
     co_return variant_reply(std::move(*variant));

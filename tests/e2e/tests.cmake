@@ -43,3 +43,9 @@ emporium_add_test(NAME contract_sweep_e2e
     SOURCES e2e/contract_sweep_e2e.cpp
     LIBS emporium_e2e_support LABELS e2e)
 add_dependencies(contract_sweep_e2e emporium)
+
+# Promotions administered by admins: create, read, list, change with If-Match, delete, bad input.
+emporium_add_test(NAME promotions_e2e
+    SOURCES e2e/promotions_e2e.cpp
+    LIBS emporium_e2e_support LABELS e2e)
+add_dependencies(promotions_e2e emporium)
