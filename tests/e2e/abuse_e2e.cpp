@@ -294,6 +294,11 @@ TEST_F(AbuseE2E, EveryAdminOperationRejectsCustomersAndAnonymousCallers) {
         "get /api/v1/admin/jobs/dead",
         "post /api/v1/admin/jobs/dead/{id}/retry",
         "get /api/v1/admin/payments/flagged",
+        "post /api/v1/admin/promotions",
+        "get /api/v1/admin/promotions",
+        "get /api/v1/admin/promotions/{id}",
+        "patch /api/v1/admin/promotions/{id}",
+        "delete /api/v1/admin/promotions/{id}",
     };
     EXPECT_EQ(admin_ops, expected) << "every admin route documents its 403, and the list is complete";
 

@@ -108,6 +108,8 @@ std::string valid_body(const Op& op) {
         {"/api/v1/carts/{id}/lines/{variant_id}", R"({"quantity":1})"},
         {"/api/v1/carts/{id}/checkout", R"({"shipping_address":{"city":"Oslo"}})"},
         {"/webhooks/payments", R"({})"},
+        {"/api/v1/admin/promotions", R"({"name":"Sweep","kind":"free_shipping"})"},
+        {"/api/v1/admin/promotions/{id}", R"({"name":"Sweep","version":1})"},
     };
     if (!op.has_body) return "";
     auto it = kBodies.find(op.path);
