@@ -105,6 +105,12 @@ for strategy in pessimistic dual optimistic redis; do
   run_wrk cart_hold.lua 1 "$hold_carts" 2 >/dev/null  # warm-up, not measured: a fresh server's pool
   r=$(run_wrk cart_hold.lua 1 "$hold_carts")
   rows+=("$(row "holds on one hot variant, \`$strategy\`" holds "$r")")
+  if [ "$strategy" = redis ]; then  # the mean size of the line-write groups (warm-up included)
+    group_size=$(curl -sf http://127.0.0.1:18096/metrics | awk '
+      /^emporium_group_commit_groups_total\{queue="cart_lines"\}/ {g = $2}
+      /^emporium_group_commit_requests_total\{queue="cart_lines"\}/ {n = $2}
+      END {if (g > 0) printf "%.1f", n / g; else print "?"}')
+  fi
   eval "h_$strategy=\$(field \"\$r\" ok_rps)"
   r=$(run_wrk cart_checkout.lua $((hold_carts + 1 + slice * checkout_carts)) "$checkout_carts")
   rows+=("$(row "cart checkouts of held units, \`$strategy\`" checkouts "$r")")
@@ -120,5 +126,5 @@ orders=$(psql_db "SELECT count(*) FROM orders")
   echo "|---|---|---|---|---|"
   for row in "${rows[@]}"; do echo "$row"; done
   echo
-  echo "holds: redis / pessimistic = $(awk -v a="$h_redis" -v b="$h_pessimistic" 'BEGIN{printf "%.2f", a/b}')×; orders created from carts: $orders; ledger audit (stock, totals, held): $audit; variants holding more than their stock or below zero: $over"
+  echo "holds: redis / pessimistic = $(awk -v a="$h_redis" -v b="$h_pessimistic" 'BEGIN{printf "%.2f", a/b}')× (redis line writes per group: ${group_size:-?}); orders created from carts: $orders; ledger audit (stock, totals, held): $audit; variants holding more than their stock or below zero: $over"
 } | tee "$out/cart.md"

@@ -167,7 +167,7 @@ CartsService::CartsService(CartsSettings settings,
       store_(std::move(store)),
       inventory_(std::move(inventory)),
       orders_(std::move(orders)),
-      groups_("cart line group commit", settings.group_max, [this](core::GroupCommit<PendingLine>::Group group) {
+      groups_("cart line group commit", "cart_lines", settings.group_max, [this](core::GroupCommit<PendingLine>::Group group) {
           return write_group(std::move(group));
       }) {}
 

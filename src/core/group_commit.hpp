@@ -4,6 +4,7 @@
 // was being written, at most `max`) and writes each group in one transaction. The orders' checkouts
 // and the carts' line writes (the `redis` strategy) use it.
 
+#include "core/metrics.hpp"
 #include "core/spawn.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -37,8 +38,17 @@ public:
     using Group = std::vector<std::shared_ptr<Member>>;
     using Writer = std::function<boost::asio::awaitable<void>(Group)>;
 
-    GroupCommit(std::string name, int max, Writer writer)
-        : name_(std::move(name)), max_(max), writer_(std::move(writer)) {}
+    // `queue` labels the queue's counters: emporium_group_commit_groups_total and
+    // emporium_group_commit_requests_total (their ratio is the mean group size).
+    GroupCommit(std::string name, std::string queue, int max, Writer writer)
+        : name_(std::move(name)),
+          max_(max),
+          writer_(std::move(writer)),
+          groups_(Metrics::global().counter("emporium_group_commit_groups_total",
+                                            "Groups written by a group commit queue", {{"queue", queue}})),
+          requests_(Metrics::global().counter("emporium_group_commit_requests_total",
+                                              "Requests written in groups by a group commit queue",
+                                              {{"queue", queue}})) {}
 
     // Queues `member` and returns once its group has been written (its answer is in it); rethrows
     // the writer's failure.
@@ -69,6 +79,8 @@ private:
                     waiting_.pop_front();
                 }
             }
+            groups_.inc();
+            requests_.inc(group.size());
             std::exception_ptr failure;
             try {
                 co_await writer_(group);
@@ -85,6 +97,8 @@ private:
     std::string name_;
     int max_;
     Writer writer_;
+    Metrics::Counter& groups_;
+    Metrics::Counter& requests_;
     std::mutex mutex_;
     std::deque<std::shared_ptr<Member>> waiting_;
     bool flushing_ = false;

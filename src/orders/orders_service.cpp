@@ -97,7 +97,7 @@ OrdersService::OrdersService(OrdersSettings settings,
     : settings_(settings),
       store_(std::move(store)),
       inventory_(std::move(inventory)),
-      batches_("checkout group commit", settings.batch_max, [this](core::GroupCommit<PendingOrder>::Group batch) {
+      batches_("checkout group commit", "checkout", settings.batch_max, [this](core::GroupCommit<PendingOrder>::Group batch) {
           return write_batch(std::move(batch));
       }) {}
 

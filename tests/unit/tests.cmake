@@ -1,5 +1,5 @@
 emporium_add_test(NAME core_test
-    SOURCES unit/config_test.cpp unit/metrics_test.cpp unit/email_test.cpp unit/codec_test.cpp
+    SOURCES unit/config_test.cpp unit/metrics_test.cpp unit/email_test.cpp unit/codec_test.cpp unit/group_commit_test.cpp
     LIBS emporium_core LABELS unit)
 emporium_add_test(NAME http_test
     SOURCES unit/router_test.cpp unit/problem_test.cpp unit/server_helpers_test.cpp unit/server_test.cpp
