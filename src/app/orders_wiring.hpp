@@ -5,6 +5,7 @@
 #include "core/config.hpp"
 #include "inventory/inventory_service.hpp"
 #include "orders/orders_service.hpp"
+#include "promotions/promotions_pricer.hpp"
 #include "app/wiring.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -65,6 +66,8 @@ struct OrdersStack {
             nullptr);
         orders = std::make_shared<orders::OrdersService>(
             orders_settings(config), orders::OrdersStore([p]() -> db::Pool& { return *p; }), inventory);
+        orders->set_pricer(
+            std::make_shared<promotions::PromotionsPricer>(promotions::PromotionsStore([p]() -> db::Pool& { return *p; })));
         carts = std::make_shared<carts::CartsService>(
             carts_settings(config), carts::CartsStore([p]() -> db::Pool& { return *p; }), inventory, orders);
     }

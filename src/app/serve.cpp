@@ -20,6 +20,7 @@
 #include "orders/orders_routes.hpp"
 #include "carts/carts_routes.hpp"
 #include "payments/payments_routes.hpp"
+#include "promotions/promotions_pricer.hpp"
 #include "promotions/promotions_routes.hpp"
 #include "recommend/recommend_routes.hpp"
 #include "ratelimit/rate_limit_middleware.hpp"
@@ -205,6 +206,8 @@ int run_serve(const core::Config& config) {
     catalog_service->on_stock_change(inventory::mirror_follower(inventory_service));
     auto orders_service = std::make_shared<orders::OrdersService>(
         orders_settings(config), orders::OrdersStore([p = &pools]() -> db::Pool& { return p->local(); }), inventory_service);
+    orders_service->set_pricer(std::make_shared<promotions::PromotionsPricer>(
+        promotions::PromotionsStore([p = &pools]() -> db::Pool& { return p->local(); })));
     orders::register_routes(api, orders_service);
     auto carts_service = std::make_shared<carts::CartsService>(
         carts_settings(config), carts::CartsStore([p = &pools]() -> db::Pool& { return p->local(); }), inventory_service,

@@ -48,6 +48,16 @@ asio::awaitable<Reply<Cart>> remove_line(std::shared_ptr<CartsService> service, 
     co_return co_await service->remove_line(in.path.id, in.path.variant_id, cart_caller(caller));
 }
 
+asio::awaitable<Reply<Cart>> add_code(std::shared_ptr<CartsService> service,
+                                      In<CartRef, http::NoInput, NewCartCode> in,
+                                      Caller caller) {
+    co_return co_await service->add_code(in.path.id, cart_caller(caller), std::move(in.body.code));
+}
+
+asio::awaitable<Reply<Cart>> remove_code(std::shared_ptr<CartsService> service, In<CartCodeRef> in, Caller caller) {
+    co_return co_await service->remove_code(in.path.id, cart_caller(caller), std::move(in.path.code));
+}
+
 asio::awaitable<Reply<orders::Order>> checkout(std::shared_ptr<CartsService> service,
                                                In<CartRef, http::NoInput, CartCheckout> in,
                                                Caller caller) {
@@ -135,6 +145,31 @@ void register_routes(http::Api& api, const std::shared_ptr<CartsService>& servic
              .request_headers = token},
             remove_line, service);
     api.add({.method = Verb::post,
+             .path = "/api/v1/carts/{id}/codes",
+             .id = "addCartCode",
+             .tag = "carts",
+             .summary = "Enter a promotion code; the cart then shows whether it applies, and why not",
+             .access = Access::kPublic,
+             .rate_group = "write",
+             .success_description = "the cart, with codes[] and the discounts that apply",
+             .errors = {refused,
+                        missing,
+                        {409, "the cart carries 5 codes already, or is no longer open"},
+                        {422, "a malformed code, or one no promotion has"}},
+             .request_headers = token},
+            add_code, service);
+    api.add({.method = Verb::delete_,
+             .path = "/api/v1/carts/{id}/codes/{code}",
+             .id = "removeCartCode",
+             .tag = "carts",
+             .summary = "Remove a promotion code from the cart",
+             .access = Access::kPublic,
+             .rate_group = "write",
+             .success_description = "the cart",
+             .errors = {refused, {404, "no such cart, or the code is not on it"}, {409, "the cart is no longer open"}},
+             .request_headers = token},
+            remove_code, service);
+    api.add({.method = Verb::post,
              .path = "/api/v1/carts/{id}/checkout",
              .id = "checkoutCart",
              .tag = "carts",
@@ -148,7 +183,8 @@ void register_routes(http::Api& api, const std::shared_ptr<CartsService>& servic
              .errors = {refused,
                         missing,
                         {409, "cart_changed (a price moved, a variant was withdrawn, the lines or total are not what "
-                              "was seen), out_of_stock, already checked out, the key in use"},
+                              "was seen), promotion_unavailable (a code on the cart does not apply: used up, the "
+                              "customer's limit, …; remove it), out_of_stock, already checked out, the key in use"},
                         {422, "empty cart, the key reused with another body"}},
              .request_headers = token,
              .response_headers = {{"Idempotent-Replayed", "true when this answer is a replay"}}},

@@ -26,6 +26,14 @@ struct CartLineRef {
 };
 BOOST_DESCRIBE_STRUCT(CartLineRef, (), (id, variant_id))
 
+struct CartCodeRef {
+    std::int64_t id = 0;
+    std::string code;
+    static constexpr std::array kFields{core::field("id").at_least(1).describe("cart id"),
+                                        core::field("code").length(1, 64).describe("a code on the cart")};
+};
+BOOST_DESCRIBE_STRUCT(CartCodeRef, (), (id, code))
+
 // The service must outlive the router.
 void register_routes(http::Api& api, const std::shared_ptr<CartsService>& service);
 

@@ -37,13 +37,12 @@ core::Error variant_refused(std::int64_t variant_id, const std::string& field) {
 // The cart as checkout must find it under its lock: the lines (variant, quantity, units held) the
 // customer's request was built from, with no price moved and nothing withdrawn.
 // What stops a cart's lines from being ordered as they are: empty, withdrawn variants, prices
-// that moved since quoted, a total other than the one the customer saw.
-core::Result<void> review(const std::vector<LineRow>& lines, std::optional<std::int64_t> expected_total) {
+// that moved since quoted. (The total the customer saw is checked by the order's pricing.)
+core::Result<void> review(const std::vector<LineRow>& lines) {
     if (lines.empty()) {
         return core::make_error(core::Errc::kValidation, "the cart is empty", {{"lines", "the cart has no lines"}});
     }
     std::vector<core::FieldError> flagged;
-    std::int64_t total = 0;
     for (const auto& l : lines) {
         const auto name = "variant " + std::to_string(l.variant_id);
         if (!l.for_sale) flagged.push_back({"lines", name + " is no longer for sale: remove it"});
@@ -51,14 +50,8 @@ core::Result<void> review(const std::vector<LineRow>& lines, std::optional<std::
             flagged.push_back({"lines", name + " now costs " + std::to_string(l.price_cents) + " (quoted " +
                                             std::to_string(l.quoted_price_cents) + "): set the line again to accept it"});
         }
-        total += l.price_cents * l.quantity;
     }
     if (!flagged.empty()) return core::make_error(core::Errc::kCartChanged, "the cart has lines to review", std::move(flagged));
-    if (expected_total && *expected_total != total) {
-        return core::make_error(core::Errc::kCartChanged,
-                                "the cart's total is " + std::to_string(total) + ", not " + std::to_string(*expected_total),
-                                {{"expected_total_cents", "the cart's total is " + std::to_string(total)}});
-    }
     return {};
 }
 
@@ -66,11 +59,10 @@ core::Result<void> review(const std::vector<LineRow>& lines, std::optional<std::
 // order was built from, nothing to review.
 class CartOrderSource final : public orders::OrderSource {
 public:
-    CartOrderSource(CartsStore store, std::int64_t cart_id, std::vector<LineRow> lines,
-                    std::optional<std::int64_t> expected_total)
-        : store_(std::move(store)), cart_id_(cart_id), lines_(std::move(lines)), expected_total_(expected_total) {}
+    CartOrderSource(CartsStore store, std::int64_t cart_id, std::vector<LineRow> lines)
+        : store_(std::move(store)), cart_id_(cart_id), lines_(std::move(lines)) {}
 
-    core::Result<void> check() const override { return review(lines_, expected_total_); }
+    core::Result<void> check() const override { return review(lines_); }
 
     asio::awaitable<core::Result<void>> lock_in(
         db::Transaction& tx) override {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
@@ -87,7 +79,7 @@ public:
             co_return core::make_error(core::Errc::kCartChanged,
                                        "the cart changed while it was being checked out; read it again");
         }
-        co_return review(locked, expected_total_);
+        co_return review(locked);
     }
 
     asio::awaitable<void> close_in(
@@ -100,7 +92,6 @@ private:
     CartsStore store_;
     std::int64_t cart_id_;
     std::vector<LineRow> lines_;  // ascending variant id, as lock_lines returns them
-    std::optional<std::int64_t> expected_total_;
 };
 
 }  // namespace
@@ -156,6 +147,8 @@ Cart build_cart(const CartRow& row, const std::vector<LineRow>& lines) {
         cart.lines.push_back(std::move(line));
     }
     cart.checkout_ready = row.status == CartStatus::kOpen && !cart.lines.empty() && !flagged && one_currency;
+    cart.total_cents = cart.subtotal_cents;
+    for (const auto& code : row.codes) cart.codes.push_back(CartCode{code, false, 0, std::nullopt});
     return cart;
 }
 
@@ -176,7 +169,54 @@ asio::awaitable<Cart> CartsService::view(const CartRow& row) {
         co_await store_.renew(row.id, settings_.hold_ttl, settings_.hold_max);
     }
     const auto lines = co_await store_.lines(row.id);
-    co_return build_cart(row, lines);
+    co_return co_await priced(build_cart(row, lines), row.user_id);
+}
+
+asio::awaitable<Cart> CartsService::priced(Cart cart, std::optional<std::int64_t> user_id) {
+    // A closed cart shows what it had; its order has the price that was charged.
+    if (cart.status != CartStatus::kOpen) co_return cart;
+    const auto& pricer = orders_->pricer();
+    std::vector<std::string> codes;
+    for (const auto& c : cart.codes) codes.push_back(c.code);
+    if (!pricer) {
+        for (auto& c : cart.codes) c.reason = "unknown_code";
+        co_return cart;
+    }
+    std::vector<inventory::ReservedLine> lines;
+    std::vector<std::size_t> index;  // cart line of each priced line
+    for (std::size_t i = 0; i < cart.lines.size(); ++i) {
+        const auto& l = cart.lines[i];
+        if (l.unavailable || l.currency != cart.currency) continue;
+        lines.push_back(inventory::ReservedLine{l.variant_id, l.product_id, l.quantity, l.unit_price_cents, l.currency});
+        index.push_back(i);
+    }
+    const auto quote = co_await pricer->quote(user_id, std::move(lines), std::move(codes));
+    const auto& p = quote.priced;
+    for (std::size_t j = 0; j < index.size() && j < p.lines.size(); ++j) cart.lines[index[j]].discount_cents = p.lines[j].discount_cents;
+    cart.discount_cents = p.discount_cents;
+    cart.shipping_cents = p.shipping_cents - p.shipping_discount_cents;
+    cart.tax_cents = p.tax_cents;
+    cart.total_cents = p.total_cents;
+    for (const auto& a : p.applied) {
+        cart.promotions.push_back(
+            CartPromotion{a.promotion_id, a.code.empty() ? std::nullopt : std::optional<std::string>(a.code), a.discount_cents});
+    }
+    for (auto& c : cart.codes) {
+        if (std::find(quote.unknown_codes.begin(), quote.unknown_codes.end(), c.code) != quote.unknown_codes.end()) {
+            c.reason = "unknown_code";
+            continue;
+        }
+        for (const auto& a : p.applied) {
+            if (a.code == c.code) {
+                c.applied = true;
+                c.discount_cents = a.discount_cents;
+            }
+        }
+        for (const auto& r : p.rejected) {
+            if (r.code == c.code) c.reason = std::string(core::codec::enum_name(r.reason));
+        }
+    }
+    co_return cart;
 }
 
 asio::awaitable<core::Result<CartRow>> CartsService::lock_open(
@@ -193,7 +233,7 @@ asio::awaitable<core::Result<CartRow>> CartsService::lock_open(
 asio::awaitable<Cart> CartsService::current(std::int64_t id) {
     auto row = co_await store_.find(id);
     const auto lines = co_await store_.lines(id);
-    co_return build_cart(*row, lines);
+    co_return co_await priced(build_cart(*row, lines), row->user_id);
 }
 
 asio::awaitable<OpenedCart> CartsService::open(CartCaller caller) {
@@ -433,9 +473,12 @@ asio::awaitable<core::Result<Cart>> CartsService::write_grouped(std::int64_t id,
                                                                 inventory::Line wanted,
                                                                 bool add) {
     auto ex = co_await asio::this_coro::executor;
+    const auto user_id = caller.user_id;
     auto pending = std::make_shared<PendingLine>(ex, id, std::move(caller), wanted, add);
     co_await groups_.submit(pending);
-    co_return std::move(pending->result);
+    if (!pending->result) co_return std::move(pending->result);
+    auto cart = co_await priced(std::move(*pending->result), user_id);
+    co_return cart;
 }
 
 asio::awaitable<void> CartsService::write_group(std::vector<std::shared_ptr<PendingLine>> group) {
@@ -564,6 +607,72 @@ asio::awaitable<core::Result<Cart>> CartsService::remove_line(std::int64_t id,
     co_return co_await current(id);
 }
 
+asio::awaitable<core::Result<Cart>> CartsService::add_code(std::int64_t id, CartCaller caller, std::string text) {
+    auto row = co_await store_.find(id);
+    if (!row) co_return core::make_error(core::Errc::kNotFound, "no such cart");
+    if (auto refused = refuse(*row, caller)) co_return std::move(*refused);
+    const auto code = orders::normalize_code(text);
+    if (!code) {
+        co_return core::make_error(core::Errc::kValidation, "the code is malformed",
+                                   {{"code", "must be 3 to 32 characters of A-Z a-z 0-9 - _"}});
+    }
+    // A code that names no promotion is refused at once; one that exists but does not apply (yet)
+    // stays on the cart with its reason.
+    const auto& pricer = orders_->pricer();
+    bool known = pricer != nullptr;
+    if (pricer) {
+        std::vector<inventory::ReservedLine> no_lines;
+        std::vector<std::string> asked{*code};
+        const auto quote = co_await pricer->quote(std::nullopt, std::move(no_lines), std::move(asked));
+        known = quote.unknown_codes.empty();
+    }
+    if (!known) {
+        co_return core::make_error(core::Errc::kValidation, "no promotion has this code",
+                                   {{"code", "no promotion has the code " + *code}});
+    }
+    for (int attempt = 1;; ++attempt) {
+        try {
+            auto tx = co_await store_.pool().begin();
+            auto locked = co_await lock_open(tx, id, caller);
+            if (!locked) co_return locked.error();
+            const bool present = std::find(locked->codes.begin(), locked->codes.end(), *code) != locked->codes.end();
+            if (!present && locked->codes.size() >= orders::kMaxCodes) {
+                co_return core::make_error(core::Errc::kConflict,
+                                           "a cart carries at most " + std::to_string(orders::kMaxCodes) + " codes",
+                                           {{"code", "remove a code first"}});
+            }
+            if (!present) {
+                co_await store_.add_code(tx, id, *code);
+                co_await store_.touch(tx, id, settings_.cart_ttl);
+            }
+            co_await tx.commit();
+            break;
+        } catch (const db::RetryableDbError&) {
+            if (attempt >= kTransactionAttempts) throw;
+        }
+    }
+    co_return co_await current(id);
+}
+
+asio::awaitable<core::Result<Cart>> CartsService::remove_code(std::int64_t id, CartCaller caller, std::string text) {
+    const auto code = orders::normalize_code(text).value_or(text);
+    for (int attempt = 1;; ++attempt) {
+        try {
+            auto tx = co_await store_.pool().begin();
+            auto locked = co_await lock_open(tx, id, caller);
+            if (!locked) co_return locked.error();
+            const bool removed = co_await store_.remove_code(tx, id, code);
+            if (!removed) co_return core::make_error(core::Errc::kNotFound, "the cart does not carry this code");
+            co_await store_.touch(tx, id, settings_.cart_ttl);
+            co_await tx.commit();
+            break;
+        } catch (const db::RetryableDbError&) {
+            if (attempt >= kTransactionAttempts) throw;
+        }
+    }
+    co_return co_await current(id);
+}
+
 asio::awaitable<core::Result<orders::CheckoutResponse>> CartsService::checkout(std::int64_t id,
                                                                                CartCaller caller,
                                                                                std::string key,
@@ -579,9 +688,13 @@ asio::awaitable<core::Result<orders::CheckoutResponse>> CartsService::checkout(s
     std::vector<inventory::Line> lines;
     lines.reserve(stored.size());
     for (const auto& l : stored) lines.push_back(inventory::Line{l.variant_id, l.product_id, l.quantity, true, l.held});
-    auto source = std::make_shared<CartOrderSource>(store_, id, std::move(stored), body.expected_total_cents);
+    auto source = std::make_shared<CartOrderSource>(store_, id, std::move(stored));
+    orders::NewOrder order;
+    order.shipping_address = std::move(body.shipping_address);
+    order.codes = row->codes;
+    order.expected_total_cents = body.expected_total_cents;
     co_return co_await orders_->place_from(caller.user_id.value_or(0), std::move(key), std::move(fingerprint),
-                                           std::move(body.shipping_address), std::move(lines), std::move(source));
+                                           std::move(order), std::move(lines), std::move(source));
 }
 
 asio::awaitable<core::Result<Cart>> CartsService::merge(std::int64_t id, CartCaller caller) {

@@ -71,6 +71,11 @@ public:
                                                         std::int32_t quantity);
     // Removes a line and releases its hold. Errors: kNotFound (no such line), kConflict.
     boost::asio::awaitable<core::Result<Cart>> remove_line(std::int64_t id, std::int64_t variant_id, CartCaller caller);
+    // Puts a promotion code on the cart (case-insensitive; again: nothing changes). Errors:
+    // kValidation (malformed, or no promotion has it), kConflict (5 codes already, not open).
+    boost::asio::awaitable<core::Result<Cart>> add_code(std::int64_t id, CartCaller caller, std::string code);
+    // Errors: kNotFound (not on the cart), kConflict (not open).
+    boost::asio::awaitable<core::Result<Cart>> remove_code(std::int64_t id, CartCaller caller, std::string code);
     // Orders the cart's lines for the signed-in caller under Idempotency-Key `key` (the orders
     // context's rules: a replay answers as the first request did). Failures (stored as the key's
     // answer): kCartChanged (a price moved, a variant was withdrawn, the lines or the total are not
@@ -118,6 +123,9 @@ private:
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::vector<std::shared_ptr<PendingLine>>& group);  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     boost::asio::awaitable<Cart> view(const CartRow& row);
+    // The cart's discounts, taxes and total now, and each code's state, for `user_id` (a guest:
+    // none), from the pricer; an open cart only.
+    boost::asio::awaitable<Cart> priced(Cart cart, std::optional<std::int64_t> user_id);
     // The cart locked in `tx`, if `caller` may change it and it is open.
     boost::asio::awaitable<core::Result<CartRow>> lock_open(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly

@@ -12,7 +12,11 @@ constexpr db::Statement kCreate{
     "carts.create",
     "INSERT INTO carts (user_id, token_hash, expires_at) "
     "VALUES ($1::bigint, $2::bytea, now() + $3::bigint * interval '1 second') RETURNING id"};
-#define EMPORIUM_CART_COLUMNS "SELECT id, user_id, token_hash, status, order_id, version, expires_at FROM carts"
+#define EMPORIUM_CART_COLUMNS                                                                  \
+    "SELECT id, user_id, token_hash, status, order_id, version, expires_at, "                  \
+    "(SELECT coalesce(jsonb_agg(cc.code ORDER BY cc.added_at, cc.code), '[]'::jsonb) FROM cart_codes cc "        \
+    "WHERE cc.cart_id = carts.id) AS codes "                                                                        \
+    "FROM carts"
 constexpr db::Statement kFind{"carts.find", EMPORIUM_CART_COLUMNS " WHERE id = $1"};
 constexpr db::Statement kLockCart{"carts.lock", EMPORIUM_CART_COLUMNS " WHERE id = $1 FOR UPDATE"};
 constexpr db::Statement kLockCarts{"carts.lock_many",
@@ -114,6 +118,9 @@ constexpr db::Statement kUpsertLine{
     "hold_started_at = EXCLUDED.hold_started_at, hold_expires_at = EXCLUDED.hold_expires_at"};
 constexpr db::Statement kDeleteLine{"carts.delete_line",
                                     "DELETE FROM cart_lines WHERE cart_id = $1 AND variant_id = $2"};
+constexpr db::Statement kAddCode{
+    "carts.add_code", "INSERT INTO cart_codes (cart_id, code) VALUES ($1, $2) ON CONFLICT DO NOTHING"};
+constexpr db::Statement kRemoveCode{"carts.remove_code", "DELETE FROM cart_codes WHERE cart_id = $1 AND code = $2"};
 constexpr db::Statement kTouch{
     "carts.touch",
     "UPDATE carts SET version = version + 1, expires_at = now() + $2::bigint * interval '1 second' WHERE id = $1"};
@@ -195,6 +202,8 @@ std::vector<CartRow> carts_of(const db::QueryResult& r) {
         c.order_id = r.get_optional<std::int64_t>(i, "order_id");
         c.version = r.get<std::int64_t>(i, "version");
         c.expires_at = r.get<Timestamp>(i, "expires_at");
+        const auto codes = r.get<boost::json::value>(i, "codes");
+        for (const auto& code : codes.as_array()) c.codes.emplace_back(code.as_string());
         out.push_back(std::move(c));
     }
     return out;
@@ -327,6 +336,21 @@ asio::awaitable<void> CartsStore::touch(
     std::int64_t cart_id,
     std::chrono::seconds ttl) {
     co_await tx.query(kTouch, db::params(cart_id, static_cast<std::int64_t>(ttl.count())));
+}
+
+asio::awaitable<void> CartsStore::add_code(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t cart_id,
+    std::string code) {
+    co_await tx.query(kAddCode, db::params(cart_id, code));
+}
+
+asio::awaitable<bool> CartsStore::remove_code(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t cart_id,
+    std::string code) {
+    auto r = co_await tx.query(kRemoveCode, db::params(cart_id, code));
+    co_return r.affected() == 1;
 }
 
 asio::awaitable<void> CartsStore::close_checked_out(

@@ -25,6 +25,7 @@ struct CartRow {
     std::optional<std::int64_t> order_id;
     std::int64_t version = 0;
     Timestamp expires_at{};
+    std::vector<std::string> codes;  // promotion codes entered, oldest first
 };
 
 // A line as stored, with what the catalog says now about its variant.
@@ -138,6 +139,16 @@ public:
         std::int64_t cart_id,
         std::chrono::seconds ttl);
     // Checkout: the lines hold nothing now (the order took the held units), the cart is closed.
+    // A promotion code on the cart (nothing when it is there already).
+    boost::asio::awaitable<void> add_code(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t cart_id,
+        std::string code);
+    // false when the cart did not carry it.
+    boost::asio::awaitable<bool> remove_code(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t cart_id,
+        std::string code);
     boost::asio::awaitable<void> close_checked_out(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t cart_id,

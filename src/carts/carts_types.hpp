@@ -37,6 +37,7 @@ struct CartLine {
     std::int64_t unit_price_cents = 0;    // the catalog's price now
     std::int64_t quoted_price_cents = 0;  // the price the customer accepted when the line was last set
     std::int64_t line_total_cents = 0;    // quantity × unit price (0 when unavailable)
+    std::int64_t discount_cents = 0;      // the line's share of the promotions that apply
     std::string currency;
     std::int32_t held = 0;                // units held for this cart
     std::optional<Timestamp> hold_expires_at;
@@ -47,11 +48,33 @@ struct CartLine {
         core::field("quoted_price_cents").describe("the price accepted when the line was last set"),
         core::field("held").describe("units held for this cart (others cannot buy them) until hold_expires_at"),
         core::field("hold_expires_at").omitted_when_null(),
+        core::field("discount_cents").describe("the line's share of the promotions that apply now"),
         core::field("price_changed").describe("the price moved since it was quoted: setting the line again accepts it"),
         core::field("unavailable").describe("withdrawn from sale: not counted in the subtotal; remove it")};
 };
 BOOST_DESCRIBE_STRUCT(CartLine, (), (variant_id, product_id, sku, name, quantity, unit_price_cents, quoted_price_cents,
-                                     line_total_cents, currency, held, hold_expires_at, price_changed, unavailable))
+                                     line_total_cents, discount_cents, currency, held, hold_expires_at, price_changed,
+                                     unavailable))
+
+// A promotion code on a cart: whether it applies now, and why not.
+struct CartCode {
+    std::string code;
+    bool applied = false;
+    std::int64_t discount_cents = 0;
+    std::optional<std::string> reason;
+    static constexpr std::array kFields{core::field("reason").omitted_when_null().describe(
+        "why it does not apply: unknown_code, inactive, not_started, ended, minimum_not_met, no_matching_lines, "
+        "not_first_order, usage_limit_reached, customer_limit_reached, not_combinable, other_currency")};
+};
+BOOST_DESCRIBE_STRUCT(CartCode, (), (code, applied, discount_cents, reason))
+
+// An automatic promotion that applies to the cart now.
+struct CartPromotion {
+    std::int64_t promotion_id = 0;
+    std::optional<std::string> code;
+    std::int64_t discount_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(CartPromotion, (), (promotion_id, code, discount_cents))
 
 struct Cart {
     std::int64_t id = 0;
@@ -60,6 +83,12 @@ struct Cart {
     std::vector<CartLine> lines;
     std::int32_t item_count = 0;
     std::int64_t subtotal_cents = 0;
+    std::int64_t discount_cents = 0;
+    std::int64_t shipping_cents = 0;
+    std::int64_t tax_cents = 0;
+    std::int64_t total_cents = 0;
+    std::vector<CartCode> codes;
+    std::vector<CartPromotion> promotions;  // every promotion that applies now (codes and automatic)
     std::string currency;
     bool checkout_ready = false;  // lines, none flagged, one currency
     std::optional<std::int64_t> order_id;
@@ -69,11 +98,24 @@ struct Cart {
         core::field("token").omitted_when_null().describe(
             "guest carts: the secret to send as X-Cart-Token; shown once, in the answer that created the cart"),
         core::field("checkout_ready").describe("has lines, none flagged price_changed or unavailable, one currency"),
+        core::field("total_cents").describe("what checkout would charge now: subtotal − discount + shipping (+ tax "
+                                            "when prices exclude it); send it as expected_total_cents"),
+        core::field("codes").describe("the codes entered, each applied or not with the reason"),
         core::field("order_id").omitted_when_null().describe("the order made from it (checked_out)"),
         core::field("expires_at").describe("an open cart expires (its holds released) after this; activity moves it")};
 };
-BOOST_DESCRIBE_STRUCT(Cart, (), (id, status, token, lines, item_count, subtotal_cents, currency, checkout_ready,
-                                 order_id, expires_at, version))
+BOOST_DESCRIBE_STRUCT(Cart, (), (id, status, token, lines, item_count, subtotal_cents, discount_cents, shipping_cents,
+                                 tax_cents, total_cents, codes, promotions, currency, checkout_ready, order_id,
+                                 expires_at, version))
+
+// POST /carts/{id}/codes.
+struct NewCartCode {
+    std::string code;
+    static constexpr std::array kFields{
+        core::field("code").match("^[A-Za-z0-9_-]{3,32}$", "must be 3 to 32 characters of A-Z a-z 0-9 - _").describe(
+            "a promotion code (case-insensitive)")};
+};
+BOOST_DESCRIBE_STRUCT(NewCartCode, (), (code))
 
 // POST /carts/{id}/lines: adds `quantity` units of a variant (or of a product's default variant).
 struct NewCartLine {
@@ -102,7 +144,7 @@ struct CartCheckout {
     static constexpr std::array kFields{
         core::field("shipping_address").length(1, 100).describe("free-form, at most 4096 bytes as JSON"),
         core::field("expected_total_cents").at_least(0).describe(
-            "the subtotal the customer saw; a different one answers 409 cart_changed and charges nothing")};
+            "the total_cents the customer saw; a different one answers 409 cart_changed and charges nothing")};
 };
 BOOST_DESCRIBE_STRUCT(CartCheckout, (), (shipping_address, expected_total_cents))
 void check_decoded(CartCheckout& body, std::vector<core::FieldError>& errors);

@@ -11,6 +11,7 @@ std::string_view errc_name(Errc code) noexcept {
         case Errc::kConflict: return "conflict";
         case Errc::kOutOfStock: return "out_of_stock";
         case Errc::kCartChanged: return "cart_changed";
+        case Errc::kPromotionUnavailable: return "promotion_unavailable";
         case Errc::kUnauthorized: return "unauthorized";
         case Errc::kForbidden: return "forbidden";
         case Errc::kRateLimited: return "rate_limited";

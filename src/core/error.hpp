@@ -19,6 +19,7 @@ enum class Errc {
     kConflict,             // 409: unique violation, version mismatch, illegal state transition
     kOutOfStock,           // 409
     kCartChanged,          // 409: the cart is not what the customer saw (prices, lines, total)
+    kPromotionUnavailable, // 409: a promotion code that does not apply (used up, limit, conditions)
     kUnauthorized,         // 401
     kForbidden,            // 403
     kRateLimited,          // 429

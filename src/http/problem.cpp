@@ -18,6 +18,7 @@ Status status_for(core::Errc code) {
         case Errc::kConflict:
         case Errc::kOutOfStock:
         case Errc::kCartChanged: return Status::conflict;
+        case Errc::kPromotionUnavailable: return Status::conflict;
         case Errc::kUnauthorized: return Status::unauthorized;
         case Errc::kForbidden: return Status::forbidden;
         case Errc::kRateLimited: return Status::too_many_requests;

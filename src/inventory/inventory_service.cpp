@@ -407,7 +407,7 @@ asio::awaitable<std::vector<core::Result<std::vector<ReservedLine>>>> InventoryS
         if (rule) {
             // Before the units are taken off: a refused order must not leave the orders after it
             // short of stock it will never use.
-            auto allowed = rule(lines_priced);
+            auto allowed = rule(out.size(), lines_priced);
             if (!allowed) {
                 out.emplace_back(allowed.error());
                 continue;

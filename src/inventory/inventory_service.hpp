@@ -66,7 +66,8 @@ public:
     boost::asio::awaitable<void> settle(Hold hold, bool committed);
 
     // The caller's own rules for one order of a batch, given its priced lines (e.g. one currency).
-    using OrderRule = std::function<core::Result<void>(const std::vector<ReservedLine>&)>;
+    // Called with the order's index in the group and its priced lines.
+    using OrderRule = std::function<core::Result<void>(std::size_t, const std::vector<ReservedLine>&)>;
     // Group commit (several checkouts in one transaction): locks the rows of every variant of
     // `orders` in ascending id order and checks each order in turn against the stock the ones
     // before it left. An order that passes the stock check is then put to `rule` (if set) before

@@ -66,8 +66,10 @@ void register_routes(http::Api& api, const std::shared_ptr<OrdersService>& servi
              .idempotency_key = true,
              .success = http::Status::created,
              .success_description = "created (or replayed: Idempotent-Replayed: true)",
-             .errors = {{409, "out_of_stock (names the product), the key is in use by a request in progress, busy"},
-                        {422, "unknown or inactive product, the key reused with another body"}},
+             .errors = {{409, "out_of_stock (names the product), promotion_unavailable (a code that does not apply: "
+                              "used up, the customer's limit, conditions not met), cart_changed (not the "
+                              "expected_total_cents), the key is in use by a request in progress, busy"},
+                        {422, "unknown or inactive product, a code no promotion has, the key reused with another body"}},
              .response_headers = {{"Idempotent-Replayed", "true when this answer is a replay"}}},
             place_order, service);
     api.add({.method = Verb::get,

@@ -60,6 +60,72 @@ core::Result<void> check_currency(const std::vector<inventory::ReservedLine>& li
     return {};
 }
 
+// The items in the client's order (`wanted`), each with its share of the price (`priced` lists
+// the reserved lines in their order).
+std::vector<OrderItem> items_of(const std::vector<inventory::Line>& wanted,
+                                const std::vector<inventory::ReservedLine>& reserved,
+                                const pricing::Priced& priced) {
+    std::vector<OrderItem> items;
+    for (const auto& want : wanted) {
+        for (std::size_t j = 0; j < reserved.size(); ++j) {
+            const auto& line = reserved[j];
+            if (line.variant_id != want.variant_id) continue;
+            items.push_back(OrderItem{line.product_id, line.variant_id, line.quantity, line.unit_price_cents,
+                                      priced.lines[j].discount_cents, priced.lines[j].tax_cents});
+        }
+    }
+    return items;
+}
+
+// The order's money from its price.
+void set_money(Order& order, const pricing::Priced& priced, std::string currency) {
+    order.currency = std::move(currency);
+    order.subtotal_cents = priced.subtotal_cents;
+    order.discount_cents = priced.discount_cents;
+    order.shipping_cents = priced.shipping_cents - priced.shipping_discount_cents;
+    order.tax_cents = priced.tax_cents;
+    order.total_cents = priced.total_cents;
+    order.promotions.clear();
+    for (const auto& a : priced.applied) {
+        order.promotions.push_back(AppliedPromotion{
+            a.promotion_id, a.code.empty() ? std::nullopt : std::optional<std::string>(a.code), a.discount_cents});
+    }
+}
+
+PricingRequest request_of(std::int64_t user_id, const NewOrder& order, const std::vector<inventory::Line>& lines) {
+    PricingRequest r{user_id, order.codes, {}, order.expected_total_cents};
+    for (const auto& l : lines) r.product_ids.push_back(l.product_id);
+    return r;
+}
+
+// Pricing without promotions (no pricer): the lines' amounts; a code names nothing.
+class PlainRound final : public PricingRound {
+public:
+    explicit PlainRound(std::vector<PricingRequest> requests) : requests_(std::move(requests)) {}
+    core::Result<pricing::Priced> price(std::size_t i, const std::vector<inventory::ReservedLine>& lines) override {
+        const auto& request = requests_.at(i);
+        if (!request.codes.empty()) {
+            return core::make_error(core::Errc::kValidation, "no such promotion code",
+                                    {{"codes", "no promotion has the code " + request.codes.front()}});
+        }
+        pricing::PricingInput input;
+        for (const auto& l : lines) input.lines.push_back(pricing::Line{l.variant_id, l.product_id, std::nullopt, l.quantity, l.unit_price_cents});
+        auto priced = pricing::price(input);
+        if (request.expected_total_cents && *request.expected_total_cents != priced.total_cents) {
+            return unexpected_total(priced.total_cents, *request.expected_total_cents);
+        }
+        return priced;
+    }
+    asio::awaitable<void> commit_in(
+        db::Transaction& /*tx*/,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): unused
+        std::vector<std::pair<std::size_t, std::int64_t>> /*orders*/) override {
+        co_return;
+    }
+
+private:
+    std::vector<PricingRequest> requests_;
+};
+
 json::value event_payload(const Order& o) {
     return json::object{{"order_id", o.id},
                         {"user_id", o.user_id},
@@ -81,6 +147,19 @@ struct OrdersService::PendingOrder : core::GroupMember {
     std::vector<inventory::Line> lines;  // resolved, in the client's order
     core::Result<CheckoutResponse> result = core::make_error(core::Errc::kInternal, "checkout did not run");
 };
+
+core::Error unexpected_total(std::int64_t total, std::int64_t expected) {
+    return core::make_error(core::Errc::kCartChanged,
+                            "the total is " + std::to_string(total) + ", not " + std::to_string(expected),
+                            {{"expected_total_cents", "the total is " + std::to_string(total)}});
+}
+
+asio::awaitable<std::unique_ptr<PricingRound>> OrdersService::open_pricing(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::vector<PricingRequest> requests) {
+    if (!pricer_) co_return std::make_unique<PlainRound>(std::move(requests));
+    co_return co_await pricer_->open_in(tx, std::move(requests));
+}
 
 std::string sha256(std::string_view text) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
@@ -159,11 +238,9 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::place_order(std::
 asio::awaitable<core::Result<CheckoutResponse>> OrdersService::place_from(std::int64_t user_id,
                                                                           std::string key,
                                                                           std::string fingerprint,
-                                                                          json::object shipping_address,
+                                                                          NewOrder order,
                                                                           std::vector<inventory::Line> lines,
                                                                           std::shared_ptr<OrderSource> source) {
-    NewOrder order;
-    order.shipping_address = std::move(shipping_address);
     co_return co_await claimed(user_id, std::move(key), std::move(fingerprint), std::move(order), std::move(lines),
                                std::move(source));
 }
@@ -285,6 +362,9 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::write_order(
                     co_return locked.error();
                 }
             }
+            // Promotions are locked before the stock (the one lock order).
+            std::vector<PricingRequest> requests{request_of(user_id, order, wanted)};
+            auto round = co_await open_pricing(tx, std::move(requests));
             json::value address(order.shipping_address);
             auto created = co_await store_.insert_order(tx, user_id, std::move(address), key, settings_.order_ttl);
             auto reserved = co_await inventory_->reserve_in(tx, hold, created.id);
@@ -292,26 +372,24 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::write_order(
                 co_await tx.rollback();
                 co_return reserved.error();
             }
-            std::int64_t total = 0;
             const std::string currency = reserved->empty() ? "USD" : reserved->front().currency;
             if (auto same = check_currency(*reserved); !same) {
                 co_await tx.rollback();
                 co_return same.error();
             }
-            // Items in the order the client listed them.
-            for (const auto& want : wanted) {
-                for (const auto& line : *reserved) {
-                    if (line.variant_id != want.variant_id) continue;
-                    OrderItem item{line.product_id, line.variant_id, line.quantity, line.unit_price_cents};
-                    co_await store_.insert_item(tx, created.id, item);
-                    created.items.push_back(item);
-                    total += line.unit_price_cents * line.quantity;
-                }
+            auto priced = round->price(0, *reserved);
+            if (!priced) {
+                co_await tx.rollback();
+                co_return priced.error();
             }
-            co_await store_.set_total(tx, created.id, total, currency);
+            created.items = items_of(wanted, *reserved, *priced);
+            for (const auto& item : created.items) co_await store_.insert_item(tx, created.id, item);
+            set_money(created, *priced, currency);
+            co_await store_.set_amounts(tx, created);
+            std::vector<std::pair<std::size_t, std::int64_t>> redeemed{{0, created.id}};
+            co_await round->commit_in(tx, std::move(redeemed));
             if (source) co_await source->close_in(tx, created.id);
-            created.total_cents = total;
-            created.currency = currency;
+            const std::int64_t total = created.total_cents;
             auto body = core::codec::encode(created);
             co_await store_.add_event(tx, created.id, "order.created", to_json(created));
             co_await store_.finish_key_in(tx, user_id, key, 201, body);
@@ -347,11 +425,25 @@ asio::awaitable<void> OrdersService::write_batch(std::vector<std::shared_ptr<Pen
         try {
             auto tx = co_await inventory_->pool().begin();
             std::vector<std::vector<inventory::Line>> wanted;
+            std::vector<PricingRequest> requests;
             wanted.reserve(batch.size());
-            for (const auto& p : batch) wanted.push_back(p->lines);
-            // The currency rule is checked inside the batch check, before an order's units count
-            // as taken: a refused order must not make the ones after it look out of stock.
-            inventory::InventoryService::OrderRule rule = check_currency;
+            for (const auto& p : batch) {
+                wanted.push_back(p->lines);
+                requests.push_back(request_of(p->user_id, p->order, p->lines));
+            }
+            auto round = co_await open_pricing(tx, std::move(requests));
+            // The currency rule and the price are checked inside the batch check, before an
+            // order's units count as taken: a refused order must not make the ones after it look
+            // out of stock (nor use up a promotion).
+            std::vector<pricing::Priced> prices(batch.size());
+            inventory::InventoryService::OrderRule rule =
+                [&round, &prices](std::size_t i, const std::vector<inventory::ReservedLine>& lines) -> core::Result<void> {
+                if (auto same = check_currency(lines); !same) return same.error();
+                auto priced = round->price(i, lines);
+                if (!priced) return priced.error();
+                prices[i] = std::move(*priced);
+                return {};
+            };
             auto checked = co_await inventory_->check_many_in(tx, std::move(wanted), std::move(rule));
 
             // Orders that fail (unknown product, stock the mirror did not know was gone, mixed
@@ -364,11 +456,13 @@ asio::awaitable<void> OrdersService::write_batch(std::vector<std::shared_ptr<Pen
                     p.result = checked[i].error();
                     continue;
                 }
-                const std::string currency = checked[i]->empty() ? "USD" : checked[i]->front().currency;
-                std::int64_t total = 0;
-                for (const auto& line : *checked[i]) total += line.unit_price_cents * line.quantity;
+                Order money;
+                set_money(money, prices[i], checked[i]->empty() ? "USD" : checked[i]->front().currency);
                 accepted.push_back(i);
-                rows.push_back(NewOrderRow{p.user_id, p.key, total, currency, json::value(p.order.shipping_address)});
+                rows.push_back(NewOrderRow{p.user_id, p.key, money.total_cents, money.currency,
+                                           json::value(p.order.shipping_address), money.subtotal_cents,
+                                           money.discount_cents, money.shipping_cents, money.tax_cents,
+                                           money.promotions});
             }
             if (accepted.empty()) {
                 co_await tx.rollback();
@@ -381,27 +475,24 @@ asio::awaitable<void> OrdersService::write_batch(std::vector<std::shared_ptr<Pen
             std::vector<std::pair<std::int64_t, json::value>> events;
             std::vector<FinishedKey> keys;
             std::vector<std::string> bodies;
+            std::vector<std::pair<std::size_t, std::int64_t>> redeemed;
             for (std::size_t n = 0; n < accepted.size(); ++n) {
                 auto& p = *batch[accepted[n]];
                 auto& order = created[n];
                 if (order.id == 0) throw core::InfraError("orders: a grouped order was not returned by its insert");
-                // Items in the order the client listed them.
-                for (const auto& want : p.lines) {
-                    for (const auto& line : *checked[accepted[n]]) {
-                        if (line.variant_id != want.variant_id) continue;
-                        OrderItem item{line.product_id, line.variant_id, line.quantity, line.unit_price_cents};
-                        items.emplace_back(order.id, item);
-                        order.items.push_back(item);
-                        movements.push_back(
-                            inventory::Movement{line.variant_id, line.product_id, -line.quantity, order.id});
-                    }
+                order.items = items_of(p.lines, *checked[accepted[n]], prices[accepted[n]]);
+                for (const auto& item : order.items) {
+                    items.emplace_back(order.id, item);
+                    movements.push_back(inventory::Movement{item.variant_id, item.product_id, -item.quantity, order.id});
                 }
+                redeemed.emplace_back(accepted[n], order.id);
                 events.emplace_back(order.id, to_json(order));
                 bodies.push_back(core::codec::encode(order));
                 keys.push_back(FinishedKey{p.user_id, p.key, 201, bodies.back()});
             }
             co_await inventory_->take_many_in(tx, std::move(movements));
             co_await store_.insert_items(tx, std::move(items));
+            co_await round->commit_in(tx, std::move(redeemed));
             co_await store_.add_events(tx, "order.created", std::move(events));
             co_await store_.finish_keys_in(tx, std::move(keys));
             co_await tx.commit();
@@ -533,6 +624,11 @@ asio::awaitable<core::Result<OrdersService::Transitioned>> OrdersService::transi
                                            "a payment for this order is being processed; try again once it is settled");
             }
             const bool give_back = returns_stock(target);
+            // Promotions before the stock (the lock order of checkouts).
+            if (give_back && pricer_) {
+                std::vector<std::int64_t> released{id};
+                co_await pricer_->release_in(tx, std::move(released));
+            }
             if (give_back) {
                 const auto reason = target == OrderStatus::kCancelled ? inventory::ReturnReason::kCancelled
                                     : target == OrderStatus::kExpired ? inventory::ReturnReason::kExpired
@@ -562,6 +658,7 @@ asio::awaitable<std::int64_t> OrdersService::expire_batch(std::int64_t batch) {
     {
         auto tx = co_await inventory_->pool().begin();
         auto ids = co_await store_.lock_due_orders(tx, batch);
+        std::vector<Order> due;
         for (auto id : ids) {
             auto order = co_await store_.lock_order(tx, id);
             if (!order || !can_transition(order->status, OrderStatus::kExpired)) continue;
@@ -569,11 +666,20 @@ asio::awaitable<std::int64_t> OrdersService::expire_batch(std::int64_t batch) {
             // (committed) after that snapshot but before the row was locked, or captured since, is
             // only visible now. Such an order waits for its payment, as cancel does.
             if (co_await store_.has_unsettled_payment(tx, id)) continue;
-            auto lines = lines_of(*order);
-            co_await inventory_->release_in(tx, id, lines, inventory::ReturnReason::kExpired);
-            co_await store_.set_status(tx, id, OrderStatus::kExpired);
-            order->status = OrderStatus::kExpired;
-            co_await store_.add_event(tx, id, "order.expired", event_payload(*order));
+            due.push_back(std::move(*order));
+        }
+        // Every order's promotions first, then the stock (the lock order of checkouts).
+        if (pricer_ && !due.empty()) {
+            std::vector<std::int64_t> due_ids;
+            for (const auto& o : due) due_ids.push_back(o.id);
+            co_await pricer_->release_in(tx, std::move(due_ids));
+        }
+        for (auto& order : due) {
+            auto lines = lines_of(order);
+            co_await inventory_->release_in(tx, order.id, lines, inventory::ReturnReason::kExpired);
+            co_await store_.set_status(tx, order.id, OrderStatus::kExpired);
+            order.status = OrderStatus::kExpired;
+            co_await store_.add_event(tx, order.id, "order.expired", event_payload(order));
             returned.insert(returned.end(), lines.begin(), lines.end());
             ++expired;
         }

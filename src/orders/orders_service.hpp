@@ -8,6 +8,7 @@
 #include "inventory/inventory_service.hpp"
 #include "orders/orders_store.hpp"
 #include "orders/orders_types.hpp"
+#include "pricing/pricing.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -83,12 +84,80 @@ public:
         std::int64_t order_id) = 0;
 };
 
+// What pricing needs to know of one order before its transaction locks anything.
+struct PricingRequest {
+    std::int64_t user_id = 0;
+    std::vector<std::string> codes;         // normalised (upper case), at most kMaxCodes
+    std::vector<std::int64_t> product_ids;  // of its lines (their categories may matter)
+    std::optional<std::int64_t> expected_total_cents;  // refused (kCartChanged) when the total differs
+};
+
+// A price shown before ordering (a cart): the codes that name no promotion are listed apart.
+struct Quote {
+    pricing::Priced priced;
+    std::vector<std::string> unknown_codes;
+};
+
+// The price of one or more orders written in one transaction (one checkout, or a group commit).
+// Opened before the stock is locked (the lock order: promotions, then variants); each order is then
+// priced in arrival order on its reserved lines, and what an accepted order redeems counts for the
+// orders after it, so usage limits hold inside a group as across groups.
+class PricingRound {
+public:
+    PricingRound() = default;
+    PricingRound(const PricingRound&) = delete;
+    PricingRound& operator=(const PricingRound&) = delete;
+    PricingRound(PricingRound&&) = delete;
+    PricingRound& operator=(PricingRound&&) = delete;
+    virtual ~PricingRound() = default;
+    // Prices request `i` and, when it succeeds, counts its redemptions as made. Errors:
+    // kValidation (a code that names no promotion), kPromotionUnavailable (a code that does not
+    // apply: used up, the customer's limit, conditions not met, not combinable, …), kCartChanged
+    // (not the expected total).
+    virtual core::Result<pricing::Priced> price(std::size_t i, const std::vector<inventory::ReservedLine>& lines) = 0;
+    // Writes the redemptions of the accepted requests, given as (index, order id), in `tx`.
+    virtual boost::asio::awaitable<void> commit_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<std::pair<std::size_t, std::int64_t>> orders) = 0;
+};
+
+// Where promotions (later shipping and tax) come from: the orders context does not know them.
+class Pricer {
+public:
+    Pricer() = default;
+    Pricer(const Pricer&) = delete;
+    Pricer& operator=(const Pricer&) = delete;
+    Pricer(Pricer&&) = delete;
+    Pricer& operator=(Pricer&&) = delete;
+    virtual ~Pricer() = default;
+    // Locks (ascending id) and reads what pricing `requests` may need, in `tx`.
+    virtual boost::asio::awaitable<std::unique_ptr<PricingRound>> open_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<PricingRequest> requests) = 0;
+    // The price of `lines` for `user_id` (a guest: none) with `codes` now, without locks or writes.
+    virtual boost::asio::awaitable<Quote> quote(std::optional<std::int64_t> user_id,
+                                                std::vector<inventory::ReservedLine> lines,
+                                                std::vector<std::string> codes) = 0;
+    // Gives back what the (unpaid, now cancelled or expired) orders redeemed, once.
+    virtual boost::asio::awaitable<void> release_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<std::int64_t> order_ids) = 0;
+};
+
+// kCartChanged: the order would cost `total`, not the `expected` total the customer saw.
+core::Error unexpected_total(std::int64_t total, std::int64_t expected);
+
 // SHA-256 of `text` as raw bytes (idempotency request fingerprints).
 std::string sha256(std::string_view text);
 
 class OrdersService {
 public:
     OrdersService(OrdersSettings settings, OrdersStore store, std::shared_ptr<inventory::InventoryService> inventory);
+
+    // Set once at start-up, before any request. Without one, orders are priced without promotions
+    // and any code is refused as unknown.
+    void set_pricer(std::shared_ptr<Pricer> pricer) { pricer_ = std::move(pricer); }
+    const std::shared_ptr<Pricer>& pricer() const { return pricer_; }
 
     // Places an order for `user_id` under Idempotency-Key `key`. `fingerprint` identifies the
     // request (method, path, canonical body): the same key with another fingerprint is rejected.
@@ -102,12 +171,12 @@ public:
                                                                        NewOrder order,
                                                                        std::string fingerprint);
     // As place_order, for an order of `lines` (resolved; `held` = units the source already holds)
-    // from `source`, shipped to `shipping_address`. Errors and failures as place_order's, plus the
-    // source's lock_in errors as failures.
+    // from `source`; `order` gives the address, the codes and the expected total (no items).
+    // Errors and failures as place_order's, plus the source's lock_in errors as failures.
     boost::asio::awaitable<core::Result<CheckoutResponse>> place_from(std::int64_t user_id,
                                                                       std::string key,
                                                                       std::string fingerprint,
-                                                                      boost::json::object shipping_address,
+                                                                      NewOrder order,
                                                                       std::vector<inventory::Line> lines,
                                                                       std::shared_ptr<OrderSource> source);
     boost::asio::awaitable<void> remember_failure(std::int64_t user_id,
@@ -207,9 +276,15 @@ private:
                                                                        OrderStatus target);
     boost::asio::awaitable<std::int64_t> expire_batch(std::int64_t batch);
 
+    // Opens the pricing of `requests` in `tx` (a round without promotions when there is no pricer).
+    boost::asio::awaitable<std::unique_ptr<PricingRound>> open_pricing(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::vector<PricingRequest> requests);
+
     OrdersSettings settings_;
     OrdersStore store_;
     std::shared_ptr<inventory::InventoryService> inventory_;
+    std::shared_ptr<Pricer> pricer_;
     // Orders waiting for the next group commit (the `redis` strategy).
     core::GroupCommit<PendingOrder> batches_;
 };

@@ -7,8 +7,9 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-#define EMPORIUM_ORDER_COLUMNS \
-    "id, user_id, status, total_cents, currency, shipping_address, created_at, expires_at, paid_payment_id"
+#define EMPORIUM_ORDER_COLUMNS                                                                            \
+    "id, user_id, status, total_cents, currency, shipping_address, created_at, expires_at, paid_payment_id, " \
+    "subtotal_cents, discount_cents, shipping_cents, tax_cents, promotions"
 
 constexpr db::Statement kPurgeKey{
     "orders.purge_key", "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at < now()"};
@@ -37,17 +38,20 @@ constexpr db::Statement kInsertOrder{
     "VALUES ($1, 0, $2::jsonb, $3, now() + $4::bigint * interval '1 second') RETURNING " EMPORIUM_ORDER_COLUMNS};
 constexpr db::Statement kInsertOrders{
     "orders.insert_orders",
-    "INSERT INTO orders (user_id, total_cents, currency, shipping_address, idempotency_key, expires_at) "
+    "INSERT INTO orders (user_id, total_cents, currency, shipping_address, idempotency_key, expires_at, "
+    "subtotal_cents, discount_cents, shipping_cents, tax_cents, promotions) "
     "SELECT d.user_id, d.total_cents, d.currency, d.shipping_address, d.idempotency_key, "
-    "now() + $2::bigint * interval '1 second' "
-    "FROM jsonb_to_recordset($1::jsonb) AS d(user_id bigint, total_cents bigint, currency text, "
-    "shipping_address jsonb, idempotency_key text) "
+    "now() + $2::bigint * interval '1 second', d.subtotal_cents, d.discount_cents, d.shipping_cents, d.tax_cents, "
+    "d.promotions FROM jsonb_to_recordset($1::jsonb) AS d(user_id bigint, total_cents bigint, currency text, "
+    "shipping_address jsonb, idempotency_key text, subtotal_cents bigint, discount_cents bigint, "
+    "shipping_cents bigint, tax_cents bigint, promotions jsonb) "
     "RETURNING " EMPORIUM_ORDER_COLUMNS ", idempotency_key"};
 constexpr db::Statement kInsertItems{
     "orders.insert_items",
-    "INSERT INTO order_items (order_id, product_id, variant_id, quantity, unit_price_cents) "
-    "SELECT d.order_id, d.product_id, d.variant_id, d.quantity, d.unit_price_cents FROM jsonb_to_recordset($1::jsonb) "
-    "AS d(order_id bigint, product_id bigint, variant_id bigint, quantity integer, unit_price_cents bigint)"};
+    "INSERT INTO order_items (order_id, product_id, variant_id, quantity, unit_price_cents, discount_cents, tax_cents) "
+    "SELECT d.order_id, d.product_id, d.variant_id, d.quantity, d.unit_price_cents, d.discount_cents, d.tax_cents "
+    "FROM jsonb_to_recordset($1::jsonb) AS d(order_id bigint, product_id bigint, variant_id bigint, quantity integer, "
+    "unit_price_cents bigint, discount_cents bigint, tax_cents bigint)"};
 constexpr db::Statement kAddEvents{
     "orders.add_events",
     "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) "
@@ -60,10 +64,13 @@ constexpr db::Statement kFinishKeys{
     "WHERE k.user_id = d.user_id AND k.key = d.key"};
 constexpr db::Statement kInsertItem{
     "orders.insert_item",
-    "INSERT INTO order_items (order_id, product_id, variant_id, quantity, unit_price_cents) "
-    "VALUES ($1, $2, $3, $4::integer, $5::bigint)"};
-constexpr db::Statement kSetTotal{"orders.set_total",
-                                  "UPDATE orders SET total_cents = $2::bigint, currency = $3 WHERE id = $1"};
+    "INSERT INTO order_items (order_id, product_id, variant_id, quantity, unit_price_cents, discount_cents, tax_cents) "
+    "VALUES ($1, $2, $3, $4::integer, $5::bigint, $6::bigint, $7::bigint)"};
+constexpr db::Statement kSetTotal{
+    "orders.set_total",
+    "UPDATE orders SET total_cents = $2::bigint, currency = $3, subtotal_cents = $4::bigint, "
+    "discount_cents = $5::bigint, shipping_cents = $6::bigint, tax_cents = $7::bigint, promotions = $8::jsonb "
+    "WHERE id = $1"};
 constexpr db::Statement kAddEvent{
     "orders.add_event",
     "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', $1, $2, $3::jsonb)"};
@@ -73,7 +80,7 @@ constexpr db::Statement kLockOrder{"orders.lock_order",
                                    "SELECT " EMPORIUM_ORDER_COLUMNS " FROM orders WHERE id = $1 FOR UPDATE"};
 constexpr db::Statement kItemsOf{
     "orders.items_of",
-    "SELECT order_id, product_id, variant_id, quantity, unit_price_cents FROM order_items "
+    "SELECT order_id, product_id, variant_id, quantity, unit_price_cents, discount_cents, tax_cents FROM order_items "
     "WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, product_id, variant_id"};
 constexpr db::Statement kSetStatus{
     "orders.set_status",
@@ -106,6 +113,31 @@ constexpr db::Statement kDueOrders{
 
 #undef EMPORIUM_ORDER_COLUMNS
 
+std::vector<AppliedPromotion> promotions_of(const json::value& v) {
+    std::vector<AppliedPromotion> out;
+    if (const auto* items = v.if_array()) {
+        for (const auto& item : *items) {
+            const auto& o = item.as_object();
+            AppliedPromotion p;
+            p.promotion_id = o.at("promotion_id").to_number<std::int64_t>();
+            if (const auto* code = o.if_contains("code"); code && code->is_string()) p.code = std::string(code->as_string());
+            p.discount_cents = o.at("discount_cents").to_number<std::int64_t>();
+            out.push_back(std::move(p));
+        }
+    }
+    return out;
+}
+
+json::value promotions_json(const std::vector<AppliedPromotion>& promotions) {
+    json::array out;
+    for (const auto& p : promotions) {
+        json::object o{{"promotion_id", p.promotion_id}, {"discount_cents", p.discount_cents}};
+        o["code"] = p.code ? json::value(*p.code) : json::value(nullptr);
+        out.push_back(std::move(o));
+    }
+    return out;
+}
+
 Order order_of(const db::QueryResult& r, std::size_t row) {
     Order o;
     o.id = r.get<std::int64_t>(row, "id");
@@ -117,6 +149,11 @@ Order order_of(const db::QueryResult& r, std::size_t row) {
     o.created_at = r.get<db::Timestamp>(row, "created_at");
     o.expires_at = r.get_optional<db::Timestamp>(row, "expires_at");
     o.paid_payment_id = r.get_optional<std::int64_t>(row, "paid_payment_id");
+    o.subtotal_cents = r.get<std::int64_t>(row, "subtotal_cents");
+    o.discount_cents = r.get<std::int64_t>(row, "discount_cents");
+    o.shipping_cents = r.get<std::int64_t>(row, "shipping_cents");
+    o.tax_cents = r.get<std::int64_t>(row, "tax_cents");
+    o.promotions = promotions_of(r.get<json::value>(row, "promotions"));
     return o;
 }
 
@@ -128,7 +165,9 @@ void attach_items(std::vector<Order>& orders, const db::QueryResult& r) {
             o.items.push_back(OrderItem{r.get<std::int64_t>(i, "product_id"),
                                         r.get<std::int64_t>(i, "variant_id"),
                                         r.get<std::int32_t>(i, "quantity"),
-                                        r.get<std::int64_t>(i, "unit_price_cents")});
+                                        r.get<std::int64_t>(i, "unit_price_cents"),
+                                        r.get<std::int64_t>(i, "discount_cents"),
+                                        r.get<std::int64_t>(i, "tax_cents")});
         }
     }
 }
@@ -210,7 +249,12 @@ asio::awaitable<std::vector<Order>> OrdersStore::insert_orders(
                                     {"idempotency_key", o.idempotency_key},
                                     {"total_cents", o.total_cents},
                                     {"currency", o.currency},
-                                    {"shipping_address", o.shipping_address}});
+                                    {"shipping_address", o.shipping_address},
+                                    {"subtotal_cents", o.subtotal_cents},
+                                    {"discount_cents", o.discount_cents},
+                                    {"shipping_cents", o.shipping_cents},
+                                    {"tax_cents", o.tax_cents},
+                                    {"promotions", promotions_json(o.promotions)}});
     }
     const json::value batch(std::move(rows));
     auto r = co_await tx.query(kInsertOrders, db::params(batch, static_cast<long long>(ttl.count())));
@@ -236,7 +280,9 @@ asio::awaitable<void> OrdersStore::insert_items(
                                     {"product_id", item.product_id},
                                     {"variant_id", item.variant_id},
                                     {"quantity", item.quantity},
-                                    {"unit_price_cents", item.unit_price_cents}});
+                                    {"unit_price_cents", item.unit_price_cents},
+                                    {"discount_cents", item.discount_cents},
+                                    {"tax_cents", item.tax_cents}});
     }
     const json::value batch(std::move(rows));
     co_await tx.query(kInsertItems, db::params(batch));
@@ -271,16 +317,16 @@ asio::awaitable<void> OrdersStore::insert_item(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::int64_t order_id,
     OrderItem item) {
-    co_await tx.query(kInsertItem,
-                      db::params(order_id, item.product_id, item.variant_id, item.quantity, item.unit_price_cents));
+    co_await tx.query(kInsertItem, db::params(order_id, item.product_id, item.variant_id, item.quantity,
+                                              item.unit_price_cents, item.discount_cents, item.tax_cents));
 }
 
-asio::awaitable<void> OrdersStore::set_total(
+asio::awaitable<void> OrdersStore::set_amounts(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    std::int64_t order_id,
-    std::int64_t total_cents,
-    std::string currency) {
-    co_await tx.query(kSetTotal, db::params(order_id, total_cents, currency));
+    const Order& order) {
+    const auto promotions = promotions_json(order.promotions);
+    co_await tx.query(kSetTotal, db::params(order.id, order.total_cents, order.currency, order.subtotal_cents,
+                                            order.discount_cents, order.shipping_cents, order.tax_cents, promotions));
 }
 
 asio::awaitable<void> OrdersStore::add_event(

@@ -30,6 +30,11 @@ struct NewOrderRow {
     std::int64_t total_cents = 0;
     std::string currency;
     boost::json::value shipping_address;
+    std::int64_t subtotal_cents = 0;
+    std::int64_t discount_cents = 0;
+    std::int64_t shipping_cents = 0;
+    std::int64_t tax_cents = 0;
+    std::vector<AppliedPromotion> promotions;
 };
 
 // The stored answer of an idempotent request.
@@ -89,7 +94,7 @@ public:
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::vector<FinishedKey> keys);
 
-    // Inserts a pending_payment order (total filled in by set_total) and returns it (no items).
+    // Inserts a pending_payment order (money filled in by set_amounts) and returns it (no items).
     boost::asio::awaitable<Order> insert_order(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t user_id,
@@ -100,11 +105,10 @@ public:
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t order_id,
         OrderItem item);
-    boost::asio::awaitable<void> set_total(
+    // Writes the order's currency and money (total, its parts, the promotions applied).
+    boost::asio::awaitable<void> set_amounts(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::int64_t order_id,
-        std::int64_t total_cents,
-        std::string currency);
+        const Order& order);  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     boost::asio::awaitable<void> add_event(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t order_id,

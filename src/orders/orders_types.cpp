@@ -58,6 +58,31 @@ bool returns_stock(OrderStatus status) {
     return status == OrderStatus::kCancelled || status == OrderStatus::kExpired;
 }
 
+void check_codes(std::vector<std::string>& codes, std::string_view member, std::vector<core::FieldError>& errors) {
+    std::vector<std::string> seen;
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+        auto code = normalize_code(codes[i]);
+        if (!code) {
+            errors.push_back({std::string(member) + "/" + std::to_string(i), "must be 3 to 32 characters of A-Z a-z 0-9 - _"});
+            continue;
+        }
+        if (std::find(seen.begin(), seen.end(), *code) == seen.end()) seen.push_back(std::move(*code));
+    }
+    codes = std::move(seen);
+}
+
+std::optional<std::string> normalize_code(std::string_view text) {
+    if (text.size() < 3 || text.size() > 32) return std::nullopt;
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        if (!ok) return std::nullopt;
+        out.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+    }
+    return out;
+}
+
 void check_decoded(NewOrder& order, std::vector<core::FieldError>& errors) {
     std::vector<OrderLine> merged;
     for (std::size_t i = 0; i < order.items.size(); ++i) {
@@ -86,6 +111,7 @@ void check_decoded(NewOrder& order, std::vector<core::FieldError>& errors) {
         }
     }
     order.items = std::move(merged);
+    check_codes(order.codes, "codes", errors);
     if (core::json_text::serialize(order.shipping_address).size() > kMaxAddressBytes)
         errors.push_back({"shipping_address", "must be at most " + std::to_string(kMaxAddressBytes) + " bytes"});
 }

@@ -29,6 +29,7 @@ inline constexpr std::int64_t kMaxQuantity = 100;
 inline constexpr std::size_t kMaxAddressBytes = 4096;
 inline constexpr std::int64_t kDefaultPageSize = 20;
 inline constexpr std::int64_t kMaxPageSize = 100;
+inline constexpr std::size_t kMaxCodes = 5;  // promotion codes per order (and per cart)
 
 // pending_payment → paid → fulfilled; pending_payment → cancelled | expired (stock returned);
 // pending_payment → payment_failed (a declined payment; the stock stays reserved) → paid (paid
@@ -62,13 +63,25 @@ BOOST_DESCRIBE_STRUCT(OrderLine, (), (product_id, quantity, variant_id))
 struct NewOrder {
     std::vector<OrderLine> items;
     boost::json::object shipping_address;
+    std::vector<std::string> codes;
+    std::optional<std::int64_t> expected_total_cents{};
     static constexpr std::array kFields{
         core::field("items").length(1, kMaxLines).describe("quantity 1..100 per variant; lines naming one variant are merged"),
-        core::field("shipping_address").length(1, 100).describe("free-form, at most 4096 bytes as JSON")};
-    static constexpr std::string_view kSchemaDescription = "Prices come from the catalog.";
+        core::field("shipping_address").length(1, 100).describe("free-form, at most 4096 bytes as JSON"),
+        core::field("codes").length(0, kMaxCodes).optional().describe(
+            "promotion codes (case-insensitive); each must apply, or the order is refused with "
+            "409 promotion_unavailable and nothing is taken"),
+        core::field("expected_total_cents").at_least(0).describe(
+            "the total the customer saw; a different one answers 409 cart_changed and takes nothing")};
+    static constexpr std::string_view kSchemaDescription =
+        "Prices come from the catalog; promotions in force (and the codes given) are applied in the order's transaction.";
 };
-BOOST_DESCRIBE_STRUCT(NewOrder, (), (items, shipping_address))
-// Merges the lines and checks the quantities and the address size (called by the decoder).
+BOOST_DESCRIBE_STRUCT(NewOrder, (), (items, shipping_address, codes, expected_total_cents))
+// A promotion code as stored (upper case), or nullopt when it is not 3 to 32 of A-Z a-z 0-9 - _.
+std::optional<std::string> normalize_code(std::string_view text);
+// Normalises `codes` in place (upper case, duplicates dropped), naming malformed ones `member/i`.
+void check_codes(std::vector<std::string>& codes, std::string_view member, std::vector<core::FieldError>& errors);
+// Merges the lines, checks the quantities, the codes and the address size (called by the decoder).
 void check_decoded(NewOrder& order, std::vector<core::FieldError>& errors);
 
 // Decodes {items: [{product_id | variant_id, quantity}], shipping_address: {…}}. Errors: kValidation with field
@@ -80,8 +93,22 @@ struct OrderItem {
     std::int64_t variant_id = 0;
     std::int32_t quantity = 0;
     std::int64_t unit_price_cents = 0;
+    std::int64_t discount_cents = 0;  // this line's share of the order's discounts (largest remainder)
+    std::int64_t tax_cents = 0;
+    static constexpr std::array kFields{
+        core::field("discount_cents").describe("the line's share of the promotions applied (the lines sum to the "
+                                               "order's discount_cents)"),
+        core::field("tax_cents").describe("the line's tax (added, or contained when prices include tax)")};
 };
-BOOST_DESCRIBE_STRUCT(OrderItem, (), (product_id, variant_id, quantity, unit_price_cents))
+BOOST_DESCRIBE_STRUCT(OrderItem, (), (product_id, variant_id, quantity, unit_price_cents, discount_cents, tax_cents))
+
+// A promotion an order redeemed.
+struct AppliedPromotion {
+    std::int64_t promotion_id = 0;
+    std::optional<std::string> code;  // null: an automatic promotion
+    std::int64_t discount_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(AppliedPromotion, (), (promotion_id, code, discount_cents))
 
 struct Order {
     std::int64_t id = 0;
@@ -96,11 +123,22 @@ struct Order {
     // The captured payment that paid the order (paid and fulfilled orders; none for orders paid
     // before payments were recorded this way, e.g. seeded ones).
     std::optional<std::int64_t> paid_payment_id;
+    std::int64_t subtotal_cents = 0;
+    std::int64_t discount_cents = 0;
+    std::int64_t shipping_cents = 0;
+    std::int64_t tax_cents = 0;
+    std::vector<AppliedPromotion> promotions;
     static constexpr std::array kFields{
-        core::field("paid_payment_id").describe("the payment that paid the order (paid and fulfilled orders)")};
+        core::field("total_cents").describe("what the customer pays: subtotal − discount + shipping (+ tax when "
+                                            "prices exclude it)"),
+        core::field("paid_payment_id").describe("the payment that paid the order (paid and fulfilled orders)"),
+        core::field("subtotal_cents").describe("Σ quantity × unit price"),
+        core::field("discount_cents").describe("Σ of the promotions applied (Σ of the items' discount_cents)"),
+        core::field("promotions").describe("the promotions the order redeemed, in order of application")};
 };
 BOOST_DESCRIBE_STRUCT(Order, (), (id, user_id, status, total_cents, currency, shipping_address, items, created_at,
-                                  expires_at, paid_payment_id))
+                                  expires_at, paid_payment_id, subtotal_cents, discount_cents, shipping_cents,
+                                  tax_cents, promotions))
 
 struct OrderPage {
     std::vector<Order> items;

@@ -52,6 +52,7 @@ enum class Rejection {
     kUsageLimitReached,
     kCustomerLimitReached,
     kNotCombinable,
+    kOtherCurrency,  // not decided by price(): the caller drops promotions of another currency
 };
 BOOST_DESCRIBE_ENUM(Rejection,
                     kInactive,
@@ -62,7 +63,8 @@ BOOST_DESCRIBE_ENUM(Rejection,
                     kNotFirstOrder,
                     kUsageLimitReached,
                     kCustomerLimitReached,
-                    kNotCombinable)
+                    kNotCombinable,
+                    kOtherCurrency)
 
 struct Promotion {
     std::int64_t id = 0;

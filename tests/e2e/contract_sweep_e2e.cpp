@@ -107,6 +107,7 @@ std::string valid_body(const Op& op) {
         {"/api/v1/carts/{id}/lines", R"({"variant_id":)" + std::string(kMissingId) + R"(,"quantity":1})"},
         {"/api/v1/carts/{id}/lines/{variant_id}", R"({"quantity":1})"},
         {"/api/v1/carts/{id}/checkout", R"({"shipping_address":{"city":"Oslo"}})"},
+        {"/api/v1/carts/{id}/codes", R"({"code":"SWEEP"})"},
         {"/webhooks/payments", R"({})"},
         {"/api/v1/admin/promotions", R"({"name":"Sweep","kind":"free_shipping"})"},
         {"/api/v1/admin/promotions/{id}", R"({"name":"Sweep","version":1})"},

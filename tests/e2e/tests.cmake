@@ -49,3 +49,11 @@ emporium_add_test(NAME promotions_e2e
     SOURCES e2e/promotions_e2e.cpp
     LIBS emporium_e2e_support LABELS e2e)
 add_dependencies(promotions_e2e emporium)
+
+# Promotions applied: 1 000 concurrent redemptions of a 100-use code over three servers (per
+# strategy, each alone), a per-customer limit, cart codes, release on cancel and expiry, bad codes.
+emporium_add_test(NAME redemptions_e2e
+    SOURCES e2e/redemptions_e2e.cpp
+    LIBS emporium_e2e_support LABELS e2e
+    SERIAL "RedemptionsE2E\\.AHundred")
+add_dependencies(redemptions_e2e emporium)
