@@ -1,8 +1,8 @@
 #pragma once
 // Promotions as the admin API shows and takes them: a code the customer enters, or none (the
 // promotion applies by itself when its conditions hold); a percentage (basis points), a fixed
-// amount (cents) or free shipping; conditions and limits. Applying them to carts and orders is
-// stage 2b of plans/money.md (pricing::price does the arithmetic).
+// amount (cents) or free shipping; conditions and limits. PromotionsPricer applies them to carts
+// and orders (pricing::price does the arithmetic).
 
 #include "core/error.hpp"
 #include "core/fields.hpp"
