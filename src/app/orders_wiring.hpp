@@ -66,8 +66,9 @@ struct OrdersStack {
             nullptr);
         orders = std::make_shared<orders::OrdersService>(
             orders_settings(config), orders::OrdersStore([p]() -> db::Pool& { return *p; }), inventory);
-        orders->set_pricer(
-            std::make_shared<promotions::PromotionsPricer>(promotions::PromotionsStore([p]() -> db::Pool& { return *p; })));
+        orders->set_pricer(std::make_shared<promotions::PromotionsPricer>(
+            promotions::PromotionsStore([p]() -> db::Pool& { return *p; }),
+            shipping::ShippingStore([p]() -> db::Pool& { return *p; }), config.inventory.prices_include_tax));
         carts = std::make_shared<carts::CartsService>(
             carts_settings(config), carts::CartsStore([p]() -> db::Pool& { return *p; }), inventory, orders);
     }

@@ -22,6 +22,7 @@
 #include "payments/payments_routes.hpp"
 #include "promotions/promotions_pricer.hpp"
 #include "promotions/promotions_routes.hpp"
+#include "shipping/shipping_routes.hpp"
 #include "recommend/recommend_routes.hpp"
 #include "ratelimit/rate_limit_middleware.hpp"
 #include "redis/redis.hpp"
@@ -207,13 +208,17 @@ int run_serve(const core::Config& config) {
     auto orders_service = std::make_shared<orders::OrdersService>(
         orders_settings(config), orders::OrdersStore([p = &pools]() -> db::Pool& { return p->local(); }), inventory_service);
     orders_service->set_pricer(std::make_shared<promotions::PromotionsPricer>(
-        promotions::PromotionsStore([p = &pools]() -> db::Pool& { return p->local(); })));
+        promotions::PromotionsStore([p = &pools]() -> db::Pool& { return p->local(); }),
+        shipping::ShippingStore([p = &pools]() -> db::Pool& { return p->local(); }),
+        config.inventory.prices_include_tax));
     orders::register_routes(api, orders_service);
     auto carts_service = std::make_shared<carts::CartsService>(
         carts_settings(config), carts::CartsStore([p = &pools]() -> db::Pool& { return p->local(); }), inventory_service,
         orders_service);
     carts::register_routes(api, carts_service);
     auth_service->on_login(carts::login_merger(carts_service));
+    shipping::register_routes(api, std::make_shared<shipping::ShippingService>(shipping::ShippingStore(
+                                       [p = &pools]() -> db::Pool& { return p->local(); })));
     promotions::register_routes(api, std::make_shared<promotions::PromotionsService>(promotions::PromotionsStore(
                                          [p = &pools]() -> db::Pool& { return p->local(); })));
     // The API only records payment requests and webhook outcomes; the worker charges the provider.

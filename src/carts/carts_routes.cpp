@@ -54,6 +54,12 @@ asio::awaitable<Reply<Cart>> add_code(std::shared_ptr<CartsService> service,
     co_return co_await service->add_code(in.path.id, cart_caller(caller), std::move(in.body.code));
 }
 
+asio::awaitable<Reply<Cart>> set_shipping(std::shared_ptr<CartsService> service,
+                                          In<CartRef, http::NoInput, CartShipping> in,
+                                          Caller caller) {
+    co_return co_await service->set_shipping(in.path.id, cart_caller(caller), std::move(in.body));
+}
+
 asio::awaitable<Reply<Cart>> remove_code(std::shared_ptr<CartsService> service, In<CartCodeRef> in, Caller caller) {
     co_return co_await service->remove_code(in.path.id, cart_caller(caller), std::move(in.path.code));
 }
@@ -169,6 +175,20 @@ void register_routes(http::Api& api, const std::shared_ptr<CartsService>& servic
              .errors = {refused, {404, "no such cart, or the code is not on it"}, {409, "the cart is no longer open"}},
              .request_headers = token},
             remove_code, service);
+    api.add({.method = Verb::put,
+             .path = "/api/v1/carts/{id}/shipping",
+             .id = "setCartShipping",
+             .tag = "carts",
+             .summary = "Choose the destination country (its tax applies) and one of its shipping options",
+             .access = Access::kPublic,
+             .rate_group = "write",
+             .success_description = "the cart, priced with the shipping and tax, and the country's shipping_options",
+             .errors = {refused,
+                        missing,
+                        {409, "the cart is no longer open"},
+                        {422, "a malformed country, or an option that does not serve it"}},
+             .request_headers = token},
+            set_shipping, service);
     api.add({.method = Verb::post,
              .path = "/api/v1/carts/{id}/checkout",
              .id = "checkoutCart",

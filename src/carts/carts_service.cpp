@@ -148,6 +148,8 @@ Cart build_cart(const CartRow& row, const std::vector<LineRow>& lines) {
     }
     cart.checkout_ready = row.status == CartStatus::kOpen && !cart.lines.empty() && !flagged && one_currency;
     cart.total_cents = cart.subtotal_cents;
+    cart.country = row.country;
+    cart.shipping_option_id = row.shipping_option_id;
     for (const auto& code : row.codes) cart.codes.push_back(CartCode{code, false, 0, std::nullopt});
     return cart;
 }
@@ -190,7 +192,12 @@ asio::awaitable<Cart> CartsService::priced(Cart cart, std::optional<std::int64_t
         lines.push_back(inventory::ReservedLine{l.variant_id, l.product_id, l.quantity, l.unit_price_cents, l.currency});
         index.push_back(i);
     }
-    const auto quote = co_await pricer->quote(user_id, std::move(lines), std::move(codes));
+    orders::PricingRequest request;
+    request.codes = std::move(codes);
+    request.country = cart.country;
+    request.shipping_option_id = cart.shipping_option_id;
+    const auto quote = co_await pricer->quote(user_id, std::move(lines), std::move(request));
+    for (const auto& o : quote.shipping_options) cart.shipping_options.push_back(CartShippingOption{o.id, o.name, o.price_cents});
     const auto& p = quote.priced;
     for (std::size_t j = 0; j < index.size() && j < p.lines.size(); ++j) cart.lines[index[j]].discount_cents = p.lines[j].discount_cents;
     cart.discount_cents = p.discount_cents;
@@ -622,7 +629,8 @@ asio::awaitable<core::Result<Cart>> CartsService::add_code(std::int64_t id, Cart
     bool known = pricer != nullptr;
     if (pricer) {
         std::vector<inventory::ReservedLine> no_lines;
-        std::vector<std::string> asked{*code};
+        orders::PricingRequest asked;
+        asked.codes.push_back(*code);
         const auto quote = co_await pricer->quote(std::nullopt, std::move(no_lines), std::move(asked));
         known = quote.unknown_codes.empty();
     }
@@ -645,6 +653,48 @@ asio::awaitable<core::Result<Cart>> CartsService::add_code(std::int64_t id, Cart
                 co_await store_.add_code(tx, id, *code);
                 co_await store_.touch(tx, id, settings_.cart_ttl);
             }
+            co_await tx.commit();
+            break;
+        } catch (const db::RetryableDbError&) {
+            if (attempt >= kTransactionAttempts) throw;
+        }
+    }
+    co_return co_await current(id);
+}
+
+asio::awaitable<core::Result<Cart>> CartsService::set_shipping(std::int64_t id, CartCaller caller, CartShipping body) {
+    auto row = co_await store_.find(id);
+    if (!row) co_return core::make_error(core::Errc::kNotFound, "no such cart");
+    if (auto refused = refuse(*row, caller)) co_return std::move(*refused);
+    std::string country;
+    for (char c : body.country) country.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+    if (body.shipping_option_id) {
+        // The option must serve the country (in the cart's currency, once it has lines).
+        const auto& pricer = orders_->pricer();
+        bool served = false;
+        if (pricer) {
+            auto lines = co_await store_.lines(id);
+            std::vector<inventory::ReservedLine> priced_lines;
+            for (const auto& l : lines) {
+                if (l.for_sale) priced_lines.push_back(inventory::ReservedLine{l.variant_id, l.product_id, l.quantity, l.price_cents, l.currency});
+            }
+            orders::PricingRequest request;
+            request.country = country;
+            const auto quote = co_await pricer->quote(row->user_id, std::move(priced_lines), std::move(request));
+            for (const auto& o : quote.shipping_options) served = served || o.id == *body.shipping_option_id;
+        }
+        if (!served) {
+            co_return core::make_error(core::Errc::kValidation, "no such shipping option for " + country,
+                                       {{"shipping_option_id", "is not an active option for " + country}});
+        }
+    }
+    for (int attempt = 1;; ++attempt) {
+        try {
+            auto tx = co_await store_.pool().begin();
+            auto locked = co_await lock_open(tx, id, caller);
+            if (!locked) co_return locked.error();
+            co_await store_.set_shipping(tx, id, country, body.shipping_option_id);
+            co_await store_.touch(tx, id, settings_.cart_ttl);
             co_await tx.commit();
             break;
         } catch (const db::RetryableDbError&) {
@@ -693,6 +743,8 @@ asio::awaitable<core::Result<orders::CheckoutResponse>> CartsService::checkout(s
     order.shipping_address = std::move(body.shipping_address);
     order.codes = row->codes;
     order.expected_total_cents = body.expected_total_cents;
+    order.country = row->country;
+    order.shipping_option_id = row->shipping_option_id;
     co_return co_await orders_->place_from(caller.user_id.value_or(0), std::move(key), std::move(fingerprint),
                                            std::move(order), std::move(lines), std::move(source));
 }

@@ -74,6 +74,9 @@ public:
     // Puts a promotion code on the cart (case-insensitive; again: nothing changes). Errors:
     // kValidation (malformed, or no promotion has it), kConflict (5 codes already, not open).
     boost::asio::awaitable<core::Result<Cart>> add_code(std::int64_t id, CartCaller caller, std::string code);
+    // Sets the destination and (optionally) its shipping option. Errors: kValidation (an option
+    // that does not serve the country), kConflict (not open).
+    boost::asio::awaitable<core::Result<Cart>> set_shipping(std::int64_t id, CartCaller caller, CartShipping body);
     // Errors: kNotFound (not on the cart), kConflict (not open).
     boost::asio::awaitable<core::Result<Cart>> remove_code(std::int64_t id, CartCaller caller, std::string code);
     // Orders the cart's lines for the signed-in caller under Idempotency-Key `key` (the orders

@@ -13,7 +13,7 @@ constexpr db::Statement kCreate{
     "INSERT INTO carts (user_id, token_hash, expires_at) "
     "VALUES ($1::bigint, $2::bytea, now() + $3::bigint * interval '1 second') RETURNING id"};
 #define EMPORIUM_CART_COLUMNS                                                                  \
-    "SELECT id, user_id, token_hash, status, order_id, version, expires_at, "                  \
+    "SELECT id, user_id, token_hash, status, order_id, version, expires_at, country, shipping_option_id, " \
     "(SELECT coalesce(jsonb_agg(cc.code ORDER BY cc.added_at, cc.code), '[]'::jsonb) FROM cart_codes cc "        \
     "WHERE cc.cart_id = carts.id) AS codes "                                                                        \
     "FROM carts"
@@ -121,6 +121,8 @@ constexpr db::Statement kDeleteLine{"carts.delete_line",
 constexpr db::Statement kAddCode{
     "carts.add_code", "INSERT INTO cart_codes (cart_id, code) VALUES ($1, $2) ON CONFLICT DO NOTHING"};
 constexpr db::Statement kRemoveCode{"carts.remove_code", "DELETE FROM cart_codes WHERE cart_id = $1 AND code = $2"};
+constexpr db::Statement kSetShipping{
+    "carts.set_shipping", "UPDATE carts SET country = $2, shipping_option_id = $3::bigint WHERE id = $1"};
 constexpr db::Statement kTouch{
     "carts.touch",
     "UPDATE carts SET version = version + 1, expires_at = now() + $2::bigint * interval '1 second' WHERE id = $1"};
@@ -202,6 +204,8 @@ std::vector<CartRow> carts_of(const db::QueryResult& r) {
         c.order_id = r.get_optional<std::int64_t>(i, "order_id");
         c.version = r.get<std::int64_t>(i, "version");
         c.expires_at = r.get<Timestamp>(i, "expires_at");
+        c.country = r.get_optional<std::string>(i, "country");
+        c.shipping_option_id = r.get_optional<std::int64_t>(i, "shipping_option_id");
         const auto codes = r.get<boost::json::value>(i, "codes");
         for (const auto& code : codes.as_array()) c.codes.emplace_back(code.as_string());
         out.push_back(std::move(c));
@@ -336,6 +340,14 @@ asio::awaitable<void> CartsStore::touch(
     std::int64_t cart_id,
     std::chrono::seconds ttl) {
     co_await tx.query(kTouch, db::params(cart_id, static_cast<std::int64_t>(ttl.count())));
+}
+
+asio::awaitable<void> CartsStore::set_shipping(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t cart_id,
+    std::string country,
+    std::optional<std::int64_t> option_id) {
+    co_await tx.query(kSetShipping, db::params(cart_id, country, option_id));
 }
 
 asio::awaitable<void> CartsStore::add_code(

@@ -26,6 +26,8 @@ struct CartRow {
     std::int64_t version = 0;
     Timestamp expires_at{};
     std::vector<std::string> codes;  // promotion codes entered, oldest first
+    std::optional<std::string> country;
+    std::optional<std::int64_t> shipping_option_id;
 };
 
 // A line as stored, with what the catalog says now about its variant.
@@ -139,6 +141,12 @@ public:
         std::int64_t cart_id,
         std::chrono::seconds ttl);
     // Checkout: the lines hold nothing now (the order took the held units), the cart is closed.
+    // The destination and the shipping option chosen (none: cleared).
+    boost::asio::awaitable<void> set_shipping(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t cart_id,
+        std::string country,
+        std::optional<std::int64_t> option_id);
     // A promotion code on the cart (nothing when it is there already).
     boost::asio::awaitable<void> add_code(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly

@@ -68,6 +68,14 @@ struct CartCode {
 };
 BOOST_DESCRIBE_STRUCT(CartCode, (), (code, applied, discount_cents, reason))
 
+// A shipping option of the cart's country with its price for the cart's lines now.
+struct CartShippingOption {
+    std::int64_t id = 0;
+    std::string name;
+    std::int64_t price_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(CartShippingOption, (), (id, name, price_cents))
+
 // An automatic promotion that applies to the cart now.
 struct CartPromotion {
     std::int64_t promotion_id = 0;
@@ -89,6 +97,9 @@ struct Cart {
     std::int64_t total_cents = 0;
     std::vector<CartCode> codes;
     std::vector<CartPromotion> promotions;  // every promotion that applies now (codes and automatic)
+    std::optional<std::string> country;
+    std::optional<std::int64_t> shipping_option_id;
+    std::vector<CartShippingOption> shipping_options;  // the country's
     std::string currency;
     bool checkout_ready = false;  // lines, none flagged, one currency
     std::optional<std::int64_t> order_id;
@@ -101,12 +112,26 @@ struct Cart {
         core::field("total_cents").describe("what checkout would charge now: subtotal − discount + shipping (+ tax "
                                             "when prices exclude it); send it as expected_total_cents"),
         core::field("codes").describe("the codes entered, each applied or not with the reason"),
+        core::field("country").omitted_when_null().describe("the destination chosen (PUT /carts/{id}/shipping)"),
+        core::field("shipping_option_id").omitted_when_null().describe("the shipping option chosen"),
+        core::field("shipping_options").describe("the options of the cart's country, priced for its lines now"),
         core::field("order_id").omitted_when_null().describe("the order made from it (checked_out)"),
         core::field("expires_at").describe("an open cart expires (its holds released) after this; activity moves it")};
 };
 BOOST_DESCRIBE_STRUCT(Cart, (), (id, status, token, lines, item_count, subtotal_cents, discount_cents, shipping_cents,
-                                 tax_cents, total_cents, codes, promotions, currency, checkout_ready, order_id,
-                                 expires_at, version))
+                                 tax_cents, total_cents, codes, promotions, country, shipping_option_id,
+                                 shipping_options, currency, checkout_ready, order_id, expires_at, version))
+
+// PUT /carts/{id}/shipping.
+struct CartShipping {
+    std::string country;
+    std::optional<std::int64_t> shipping_option_id{};
+    static constexpr std::array kFields{
+        core::field("country").match("^[A-Za-z]{2}$", "must be an ISO 3166-1 alpha-2 country code such as NO").describe(
+            "the destination: its tax rates and shipping options apply"),
+        core::field("shipping_option_id").at_least(1).describe("one of the country's shipping_options; absent: none yet")};
+};
+BOOST_DESCRIBE_STRUCT(CartShipping, (), (country, shipping_option_id))
 
 // POST /carts/{id}/codes.
 struct NewCartCode {

@@ -110,6 +110,7 @@ core::Result<VariantInput> variant_input_of(NewVariant body) {
     in.price_cents = body.price_cents;
     in.stock = body.stock;
     in.is_active = body.is_active;
+    in.weight_g = body.weight_g;
     std::vector<core::FieldError> errors;
     for (const auto& member : body.options) {
         std::string name(member.key());
@@ -145,6 +146,7 @@ core::Result<VariantPatch> variant_patch_of(VariantChanges body, std::optional<s
     patch.price_cents = body.price_cents;
     patch.stock = body.stock;
     patch.is_active = body.is_active;
+    patch.weight_g = body.weight_g;
     return patch;
 }
 

@@ -94,6 +94,8 @@ inline constexpr std::size_t kMaxVariantOptions = 3;
 inline constexpr std::size_t kMaxOptionText = 50;
 
 // A variant as the product detail shows it (cached with the product: no `available`).
+inline constexpr std::int64_t kMaxWeightGrams = 1'000'000;  // 1 t
+
 struct VariantSummary {
     std::int64_t id = 0;
     std::int64_t product_id = 0;
@@ -120,13 +122,15 @@ struct Variant : VariantSummary {
     std::int64_t available = 0;  // stock - held
     bool is_active = true;
     bool is_deleted = false;  // not in the JSON (deleted variants are only seen by admins, as inactive)
+    std::int32_t weight_g = 0;
     static constexpr std::array kFields{
+        core::field("weight_g").describe("shipping weight in grams (options priced by weight use it)"),
         core::field("stock").describe("units not sold (the ledger's balance of the variant)"),
         core::field("held").describe("units held by shopping carts"),
         core::field("available").describe("stock - held: what can be bought now"),
         core::field("in_stock").describe("available > 0")};
 };
-BOOST_DESCRIBE_STRUCT(Variant, (VariantSummary), (stock, held, available, is_active))
+BOOST_DESCRIBE_STRUCT(Variant, (VariantSummary), (stock, held, available, is_active, weight_g))
 
 struct VariantList {
     std::vector<Variant> items;
@@ -140,8 +144,10 @@ struct NewVariant {
     std::optional<std::int64_t> price_cents;
     std::int64_t stock = 0;
     bool is_active = true;
+    std::int32_t weight_g = 0;
     static constexpr std::array kFields{
         core::field("sku").length(1, 64).match(kSkuPatternForVariants, "must be 1 to 64 characters of A-Z a-z 0-9 - _"),
+        core::field("weight_g").range(0, kMaxWeightGrams).optional().describe("shipping weight in grams"),
         core::field("options").length(0, kMaxVariantOptions).optional().describe(
             "option name -> value (0 to 3 options, names and values 1 to 50 characters); once a product has "
             "options, every new variant names exactly those options"),
@@ -149,7 +155,7 @@ struct NewVariant {
         core::field("stock").range(0, kMaxStock).optional().describe("opening stock (an 'initial' ledger row)"),
         core::field("is_active").optional()};
 };
-BOOST_DESCRIBE_STRUCT(NewVariant, (), (sku, options, price_cents, stock, is_active))
+BOOST_DESCRIBE_STRUCT(NewVariant, (), (sku, options, price_cents, stock, is_active, weight_g))
 
 // The body of PATCH /variants/{id}; absent members keep their value.
 struct VariantChanges {
@@ -158,8 +164,10 @@ struct VariantChanges {
     std::optional<std::int64_t> stock;
     std::optional<bool> is_active;
     std::optional<std::int64_t> version;
+    std::optional<std::int32_t> weight_g;
     static constexpr std::array kFields{
         core::field("sku").length(1, 64).match(kSkuPatternForVariants, "must be 1 to 64 characters of A-Z a-z 0-9 - _"),
+        core::field("weight_g").range(0, kMaxWeightGrams).describe("shipping weight in grams"),
         core::field("price_cents").range(0, kMaxPriceCents).describe("the variant's own price; null: use the product's"),
         core::field("stock").range(0, kMaxStock).describe(
             "the new absolute stock (the difference goes to the inventory ledger); not below held"),
@@ -167,7 +175,7 @@ struct VariantChanges {
     static constexpr std::string_view kSchemaName = "VariantPatch";
     static constexpr std::string_view kSchemaDescription = "A partial update: absent members keep their value.";
 };
-BOOST_DESCRIBE_STRUCT(VariantChanges, (), (sku, price_cents, stock, is_active, version))
+BOOST_DESCRIBE_STRUCT(VariantChanges, (), (sku, price_cents, stock, is_active, version, weight_g))
 
 // A validated VariantChanges (the service's input).
 struct VariantPatch {
@@ -176,6 +184,7 @@ struct VariantPatch {
     std::optional<std::optional<std::int64_t>> price_cents{};  // set: change the override (inner null: clear it)
     std::optional<std::int64_t> stock{};
     std::optional<bool> is_active{};
+    std::optional<std::int32_t> weight_g{};
 };
 
 // A validated NewVariant: the options in the order given.
@@ -185,6 +194,7 @@ struct VariantInput {
     std::optional<std::int64_t> price_cents;
     std::int64_t stock = 0;
     bool is_active = true;
+    std::int32_t weight_g = 0;
 };
 
 struct Product {

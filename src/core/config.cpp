@@ -321,6 +321,7 @@ Config Config::load(const ConfigSource& src) {
     inv.order_batch_max = static_cast<int>(src.get_int("ORDER_BATCH_MAX", 64, 1, 1'000));
     inv.idempotency_ttl = std::chrono::seconds(src.get_int("IDEMPOTENCY_TTL_S", 86'400, 1, 31'536'000));
     inv.cart_holds = src.get_bool("CART_HOLDS", inv.cart_holds);
+    inv.prices_include_tax = src.get_bool("PRICES_INCLUDE_TAX", inv.prices_include_tax);
     inv.cart_hold_ttl = std::chrono::seconds(src.get_int("CART_HOLD_TTL_S", 900, 1, 86'400));
     // The same setting as a duration ("15m", "900s", "900"), under the name shop operators know it by.
     if (auto ttl = src.get("CART_HOLD_TTL"); ttl && !ttl->empty()) {

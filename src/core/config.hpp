@@ -154,6 +154,7 @@ struct InventoryConfig {
     std::chrono::seconds cart_hold_max{7'200};    // CART_HOLD_MAX_S: renewals never reach past this after the hold began
     std::chrono::seconds cart_ttl{2'592'000};     // CART_TTL_S: an open cart expires this long after activity
     std::chrono::seconds cart_retention{2'592'000};  // CART_RETENTION_S: expired/merged carts deleted after this
+    bool prices_include_tax = false;  // PRICES_INCLUDE_TAX: catalog prices contain the tax (shown, not added)
 };
 
 // Background jobs (issue #7): worker, outbox relay, scheduler.

@@ -78,8 +78,10 @@ std::vector<OrderItem> items_of(const std::vector<inventory::Line>& wanted,
 }
 
 // The order's money from its price.
-void set_money(Order& order, const pricing::Priced& priced, std::string currency) {
+void set_money(Order& order, const pricing::Priced& priced, std::string currency, const NewOrder& placed) {
     order.currency = std::move(currency);
+    order.country = placed.country;
+    order.shipping_option_id = placed.shipping_option_id;
     order.subtotal_cents = priced.subtotal_cents;
     order.discount_cents = priced.discount_cents;
     order.shipping_cents = priced.shipping_cents - priced.shipping_discount_cents;
@@ -93,8 +95,11 @@ void set_money(Order& order, const pricing::Priced& priced, std::string currency
 }
 
 PricingRequest request_of(std::int64_t user_id, const NewOrder& order, const std::vector<inventory::Line>& lines) {
-    PricingRequest r{user_id, order.codes, {}, order.expected_total_cents};
-    for (const auto& l : lines) r.product_ids.push_back(l.product_id);
+    PricingRequest r{user_id, order.codes, {}, order.expected_total_cents, order.country, order.shipping_option_id, {}};
+    for (const auto& l : lines) {
+        r.product_ids.push_back(l.product_id);
+        r.variant_ids.push_back(l.variant_id);
+    }
     return r;
 }
 
@@ -384,7 +389,7 @@ asio::awaitable<core::Result<CheckoutResponse>> OrdersService::write_order(
             }
             created.items = items_of(wanted, *reserved, *priced);
             for (const auto& item : created.items) co_await store_.insert_item(tx, created.id, item);
-            set_money(created, *priced, currency);
+            set_money(created, *priced, currency, order);
             co_await store_.set_amounts(tx, created);
             std::vector<std::pair<std::size_t, std::int64_t>> redeemed{{0, created.id}};
             co_await round->commit_in(tx, std::move(redeemed));
@@ -457,12 +462,12 @@ asio::awaitable<void> OrdersService::write_batch(std::vector<std::shared_ptr<Pen
                     continue;
                 }
                 Order money;
-                set_money(money, prices[i], checked[i]->empty() ? "USD" : checked[i]->front().currency);
+                set_money(money, prices[i], checked[i]->empty() ? "USD" : checked[i]->front().currency, p.order);
                 accepted.push_back(i);
                 rows.push_back(NewOrderRow{p.user_id, p.key, money.total_cents, money.currency,
                                            json::value(p.order.shipping_address), money.subtotal_cents,
                                            money.discount_cents, money.shipping_cents, money.tax_cents,
-                                           money.promotions});
+                                           money.promotions, money.country, money.shipping_option_id});
             }
             if (accepted.empty()) {
                 co_await tx.rollback();

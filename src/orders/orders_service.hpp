@@ -90,12 +90,21 @@ struct PricingRequest {
     std::vector<std::string> codes;         // normalised (upper case), at most kMaxCodes
     std::vector<std::int64_t> product_ids;  // of its lines (their categories may matter)
     std::optional<std::int64_t> expected_total_cents;  // refused (kCartChanged) when the total differs
+    std::optional<std::string> country;                // destination (ISO 3166-1 alpha-2, upper case)
+    std::optional<std::int64_t> shipping_option_id;
+    std::vector<std::int64_t> variant_ids;  // of its lines (their weights may matter)
 };
 
 // A price shown before ordering (a cart): the codes that name no promotion are listed apart.
+struct ShippingQuote {
+    std::int64_t id = 0;
+    std::string name;
+    std::int64_t price_cents = 0;  // for these lines, after a free-shipping promotion
+};
 struct Quote {
     pricing::Priced priced;
     std::vector<std::string> unknown_codes;
+    std::vector<ShippingQuote> shipping_options;  // the country's, in the lines' currency
 };
 
 // The price of one or more orders written in one transaction (one checkout, or a group commit).
@@ -134,10 +143,12 @@ public:
     virtual boost::asio::awaitable<std::unique_ptr<PricingRound>> open_in(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::vector<PricingRequest> requests) = 0;
-    // The price of `lines` for `user_id` (a guest: none) with `codes` now, without locks or writes.
+    // The price of `lines` for `user_id` (a guest: none) with the request's codes, country and
+    // shipping option now, without locks or writes. An option that does not serve the country is
+    // ignored, and no country means no tax (checkout refuses both).
     virtual boost::asio::awaitable<Quote> quote(std::optional<std::int64_t> user_id,
                                                 std::vector<inventory::ReservedLine> lines,
-                                                std::vector<std::string> codes) = 0;
+                                                PricingRequest request) = 0;
     // Gives back what the (unpaid, now cancelled or expired) orders redeemed, once.
     virtual boost::asio::awaitable<void> release_in(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly

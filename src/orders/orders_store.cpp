@@ -9,7 +9,7 @@ namespace json = boost::json;
 
 #define EMPORIUM_ORDER_COLUMNS                                                                            \
     "id, user_id, status, total_cents, currency, shipping_address, created_at, expires_at, paid_payment_id, " \
-    "subtotal_cents, discount_cents, shipping_cents, tax_cents, promotions"
+    "subtotal_cents, discount_cents, shipping_cents, tax_cents, promotions, country, shipping_option_id"
 
 constexpr db::Statement kPurgeKey{
     "orders.purge_key", "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at < now()"};
@@ -39,12 +39,13 @@ constexpr db::Statement kInsertOrder{
 constexpr db::Statement kInsertOrders{
     "orders.insert_orders",
     "INSERT INTO orders (user_id, total_cents, currency, shipping_address, idempotency_key, expires_at, "
-    "subtotal_cents, discount_cents, shipping_cents, tax_cents, promotions) "
+    "subtotal_cents, discount_cents, shipping_cents, tax_cents, promotions, country, shipping_option_id) "
     "SELECT d.user_id, d.total_cents, d.currency, d.shipping_address, d.idempotency_key, "
     "now() + $2::bigint * interval '1 second', d.subtotal_cents, d.discount_cents, d.shipping_cents, d.tax_cents, "
-    "d.promotions FROM jsonb_to_recordset($1::jsonb) AS d(user_id bigint, total_cents bigint, currency text, "
-    "shipping_address jsonb, idempotency_key text, subtotal_cents bigint, discount_cents bigint, "
-    "shipping_cents bigint, tax_cents bigint, promotions jsonb) "
+    "d.promotions, d.country, d.shipping_option_id FROM jsonb_to_recordset($1::jsonb) AS d(user_id bigint, "
+    "total_cents bigint, currency text, shipping_address jsonb, idempotency_key text, subtotal_cents bigint, "
+    "discount_cents bigint, shipping_cents bigint, tax_cents bigint, promotions jsonb, country text, "
+    "shipping_option_id bigint) "
     "RETURNING " EMPORIUM_ORDER_COLUMNS ", idempotency_key"};
 constexpr db::Statement kInsertItems{
     "orders.insert_items",
@@ -69,8 +70,8 @@ constexpr db::Statement kInsertItem{
 constexpr db::Statement kSetTotal{
     "orders.set_total",
     "UPDATE orders SET total_cents = $2::bigint, currency = $3, subtotal_cents = $4::bigint, "
-    "discount_cents = $5::bigint, shipping_cents = $6::bigint, tax_cents = $7::bigint, promotions = $8::jsonb "
-    "WHERE id = $1"};
+    "discount_cents = $5::bigint, shipping_cents = $6::bigint, tax_cents = $7::bigint, promotions = $8::jsonb, "
+    "country = $9, shipping_option_id = $10::bigint WHERE id = $1"};
 constexpr db::Statement kAddEvent{
     "orders.add_event",
     "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', $1, $2, $3::jsonb)"};
@@ -154,6 +155,8 @@ Order order_of(const db::QueryResult& r, std::size_t row) {
     o.shipping_cents = r.get<std::int64_t>(row, "shipping_cents");
     o.tax_cents = r.get<std::int64_t>(row, "tax_cents");
     o.promotions = promotions_of(r.get<json::value>(row, "promotions"));
+    o.country = r.get_optional<std::string>(row, "country");
+    o.shipping_option_id = r.get_optional<std::int64_t>(row, "shipping_option_id");
     return o;
 }
 
@@ -254,7 +257,10 @@ asio::awaitable<std::vector<Order>> OrdersStore::insert_orders(
                                     {"discount_cents", o.discount_cents},
                                     {"shipping_cents", o.shipping_cents},
                                     {"tax_cents", o.tax_cents},
-                                    {"promotions", promotions_json(o.promotions)}});
+                                    {"promotions", promotions_json(o.promotions)},
+                                    {"country", o.country ? json::value(*o.country) : json::value(nullptr)},
+                                    {"shipping_option_id", o.shipping_option_id ? json::value(*o.shipping_option_id)
+                                                                                : json::value(nullptr)}});
     }
     const json::value batch(std::move(rows));
     auto r = co_await tx.query(kInsertOrders, db::params(batch, static_cast<long long>(ttl.count())));
@@ -326,7 +332,8 @@ asio::awaitable<void> OrdersStore::set_amounts(
     const Order& order) {
     const auto promotions = promotions_json(order.promotions);
     co_await tx.query(kSetTotal, db::params(order.id, order.total_cents, order.currency, order.subtotal_cents,
-                                            order.discount_cents, order.shipping_cents, order.tax_cents, promotions));
+                                            order.discount_cents, order.shipping_cents, order.tax_cents, promotions,
+                                            order.country, order.shipping_option_id));
 }
 
 asio::awaitable<void> OrdersStore::add_event(

@@ -35,6 +35,8 @@ struct NewOrderRow {
     std::int64_t shipping_cents = 0;
     std::int64_t tax_cents = 0;
     std::vector<AppliedPromotion> promotions;
+    std::optional<std::string> country;
+    std::optional<std::int64_t> shipping_option_id;
 };
 
 // The stored answer of an idempotent request.

@@ -112,6 +112,11 @@ void check_decoded(NewOrder& order, std::vector<core::FieldError>& errors) {
     }
     order.items = std::move(merged);
     check_codes(order.codes, "codes", errors);
+    if (order.country) {
+        std::string upper;
+        for (char c : *order.country) upper.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+        order.country = std::move(upper);
+    }
     if (core::json_text::serialize(order.shipping_address).size() > kMaxAddressBytes)
         errors.push_back({"shipping_address", "must be at most " + std::to_string(kMaxAddressBytes) + " bytes"});
 }

@@ -65,7 +65,13 @@ struct NewOrder {
     boost::json::object shipping_address;
     std::vector<std::string> codes;
     std::optional<std::int64_t> expected_total_cents{};
+    std::optional<std::string> country;
+    std::optional<std::int64_t> shipping_option_id{};
     static constexpr std::array kFields{
+        core::field("country").match("^[A-Za-z]{2}$", "must be an ISO 3166-1 alpha-2 country code such as NO").describe(
+            "the destination (its tax rates and shipping options); required once the shop has tax rates"),
+        core::field("shipping_option_id").at_least(1).describe(
+            "one of the country's shipping options; required when the country has any"),
         core::field("items").length(1, kMaxLines).describe("quantity 1..100 per variant; lines naming one variant are merged"),
         core::field("shipping_address").length(1, 100).describe("free-form, at most 4096 bytes as JSON"),
         core::field("codes").length(0, kMaxCodes).optional().describe(
@@ -76,7 +82,7 @@ struct NewOrder {
     static constexpr std::string_view kSchemaDescription =
         "Prices come from the catalog; promotions in force (and the codes given) are applied in the order's transaction.";
 };
-BOOST_DESCRIBE_STRUCT(NewOrder, (), (items, shipping_address, codes, expected_total_cents))
+BOOST_DESCRIBE_STRUCT(NewOrder, (), (items, shipping_address, codes, expected_total_cents, country, shipping_option_id))
 // A promotion code as stored (upper case), or nullopt when it is not 3 to 32 of A-Z a-z 0-9 - _.
 std::optional<std::string> normalize_code(std::string_view text);
 // Normalises `codes` in place (upper case, duplicates dropped), naming malformed ones `member/i`.
@@ -128,7 +134,12 @@ struct Order {
     std::int64_t shipping_cents = 0;
     std::int64_t tax_cents = 0;
     std::vector<AppliedPromotion> promotions;
+    std::optional<std::string> country;
+    std::optional<std::int64_t> shipping_option_id;
     static constexpr std::array kFields{
+        core::field("shipping_cents").describe("the shipping charged (after a free-shipping promotion)"),
+        core::field("tax_cents").describe("Σ of the items' tax and the shipping's (added, or contained when prices "
+                                          "include tax)"),
         core::field("total_cents").describe("what the customer pays: subtotal − discount + shipping (+ tax when "
                                             "prices exclude it)"),
         core::field("paid_payment_id").describe("the payment that paid the order (paid and fulfilled orders)"),
@@ -138,7 +149,7 @@ struct Order {
 };
 BOOST_DESCRIBE_STRUCT(Order, (), (id, user_id, status, total_cents, currency, shipping_address, items, created_at,
                                   expires_at, paid_payment_id, subtotal_cents, discount_cents, shipping_cents,
-                                  tax_cents, promotions))
+                                  tax_cents, promotions, country, shipping_option_id))
 
 struct OrderPage {
     std::vector<Order> items;

@@ -1,6 +1,7 @@
 #include "promotions/promotions_pricer.hpp"
 
 #include "core/codec.hpp"
+#include "shipping/shipping_types.hpp"
 
 #include <algorithm>
 #include <map>
@@ -49,13 +50,35 @@ struct Facts {
     const std::map<std::int64_t, std::int64_t>* redeemed_since = nullptr;  // promotion → uses this round
 };
 
-// Prices `lines` with the automatic `promotions` and those whose code is in `codes`. A promotion of
-// another currency than the lines' is skipped, or rejected (kOtherCurrency) when it was entered.
+// Shipping and tax of one order: the chosen option (none: no shipping), the variants' weights, the
+// destination's rates.
+struct Charges {
+    const shipping::ShippingOption* option = nullptr;
+    const std::map<std::int64_t, std::int64_t>* weights = nullptr;  // variant → grams
+    pricing::TaxRates tax;
+    bool prices_include_tax = false;
+};
+
+pricing::TaxRates tax_of(const std::optional<shipping::TaxRates>& rates) {
+    pricing::TaxRates out;
+    if (!rates) return out;
+    out.standard_bp = rates->standard_bp;
+    for (const auto& c : rates->categories) out.category_bp[c.category_id] = c.rate_bp;
+    return out;
+}
+
+// Prices `lines` with the automatic `promotions` and those whose code is in `codes`, the shipping
+// and the tax. A promotion of another currency than the lines' is skipped, or rejected
+// (kOtherCurrency) when it was entered. Free-above shipping compares with the lines after their
+// discounts, so the price is computed once without shipping first.
 pricing::Priced evaluate(const std::vector<Promotion>& promotions,
                          const std::vector<std::string>& codes,
                          const std::vector<inventory::ReservedLine>& lines,
-                         const Facts& facts) {
+                         const Facts& facts,
+                         const Charges& charges) {
     pricing::PricingInput in;
+    in.tax = charges.tax;
+    in.prices_include_tax = charges.prices_include_tax;
     in.now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
     in.first_order = facts.first_order;
     in.uses = facts.uses;
@@ -81,9 +104,98 @@ pricing::Priced evaluate(const std::vector<Promotion>& promotions,
         }
         in.promotions.push_back(std::move(promotion));
     }
+    if (charges.option) {
+        const auto goods = pricing::price(in);
+        std::int64_t weight = 0;
+        for (const auto& l : lines) {
+            if (!charges.weights) break;
+            if (auto it = charges.weights->find(l.variant_id); it != charges.weights->end()) weight += it->second * l.quantity;
+        }
+        in.shipping_cents = shipping::shipping_price(*charges.option, weight, goods.subtotal_cents - goods.discount_cents);
+    }
     auto priced = pricing::price(in);
     priced.rejected.insert(priced.rejected.end(), other_currency.begin(), other_currency.end());
     return priced;
+}
+
+// Where an order goes: its country's options and rates, read once per round (or quote).
+struct Destinations {
+    std::map<std::string, std::vector<shipping::ShippingOption>> options;  // country → active options
+    std::map<std::string, std::optional<shipping::TaxRates>> rates;
+    std::map<std::int64_t, std::int64_t> weights;
+    bool any_rates = false;
+    bool prices_include_tax = false;
+
+    // Whether a destination taxes some category at its own rate (the lines' categories matter).
+    bool rates_by_category() const {
+        return std::any_of(rates.begin(), rates.end(), [](const auto& r) { return r.second && !r.second->categories.empty(); });
+    }
+
+    // The charges of `request`, or why it cannot be priced (kValidation). `lenient` (a cart's
+    // quote): an option that does not serve the country is ignored instead.
+    core::Result<Charges> charges_of(const orders::PricingRequest& request, const std::string& currency, bool lenient) const {
+        Charges c;
+        c.weights = &weights;
+        c.prices_include_tax = prices_include_tax;
+        if (!request.country) {
+            if (request.shipping_option_id && !lenient) {
+                return core::make_error(core::Errc::kValidation, "a shipping option needs the destination country",
+                                        {{"country", "is required with a shipping option"}});
+            }
+            if (any_rates && !lenient) {
+                return core::make_error(core::Errc::kValidation, "the destination country is required",
+                                        {{"country", "is required: the shop charges tax by country"}});
+            }
+            return c;
+        }
+        const auto& country = *request.country;
+        if (auto r = rates.find(country); r != rates.end()) c.tax = tax_of(r->second);
+        const auto found = options.find(country);
+        const std::vector<shipping::ShippingOption> none;
+        const auto& served = found == options.end() ? none : found->second;
+        if (request.shipping_option_id) {
+            for (const auto& o : served) {
+                if (o.id == *request.shipping_option_id && (currency.empty() || o.currency == currency)) c.option = &o;
+            }
+            if (!c.option && !lenient) {
+                return core::make_error(core::Errc::kValidation, "no such shipping option for " + country,
+                                        {{"shipping_option_id", "is not an active option for " + country + " in " +
+                                                                    (currency.empty() ? "this currency" : currency)}});
+            }
+        } else if (!served.empty() && !lenient) {
+            return core::make_error(core::Errc::kValidation, "choose a shipping option",
+                                    {{"shipping_option_id", "is required: " + country + " has shipping options"}});
+        }
+        return c;
+    }
+};
+
+// Reads the destinations of `requests` (in `tx` when given).
+asio::awaitable<Destinations> read_destinations(shipping::ShippingStore& store,
+                                                db::Transaction* tx,
+                                                const std::vector<orders::PricingRequest>& requests,
+                                                bool prices_include_tax) {
+    Destinations d;
+    d.prices_include_tax = prices_include_tax;
+    bool without_country = false;
+    std::vector<std::int64_t> variants;
+    for (const auto& r : requests) {
+        variants.insert(variants.end(), r.variant_ids.begin(), r.variant_ids.end());
+        if (!r.country) {
+            without_country = true;
+            continue;
+        }
+        if (d.options.contains(*r.country)) continue;
+        d.options[*r.country] = co_await store.options_for(tx, *r.country);
+        d.rates[*r.country] = co_await store.rates_of(tx, *r.country);
+    }
+    if (without_country) d.any_rates = co_await store.any_rates(tx);
+    bool by_weight = false;
+    for (const auto& [country, list] : d.options) {
+        for (const auto& o : list) by_weight = by_weight || o.per_kg_cents > 0;
+    }
+    if (by_weight && !variants.empty()) d.weights = co_await store.weights(tx, variants);
+    co_return d;
 }
 
 std::vector<std::string> unknown_codes(const std::vector<Promotion>& promotions, const std::vector<std::string>& codes) {
@@ -121,6 +233,9 @@ public:
           promotions_(std::move(promotions)),
           accepted_(requests_.size()) {}
 
+    const std::vector<orders::PricingRequest>& requests() const { return requests_; }
+
+    Destinations destinations;
     std::map<std::int64_t, std::int64_t> categories;
     std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> uses;  // (user, promotion) → live uses
     std::set<std::int64_t> with_orders;                                  // users with an earlier order
@@ -138,7 +253,9 @@ public:
         for (const auto& p : promotions_) {
             if (auto it = uses.find({request.user_id, p.id}); it != uses.end()) facts.uses[p.id] = it->second;
         }
-        auto priced = evaluate(promotions_, request.codes, lines, facts);
+        auto charges = destinations.charges_of(request, lines.empty() ? std::string() : lines.front().currency, false);
+        if (!charges) return charges.error();
+        auto priced = evaluate(promotions_, request.codes, lines, facts, *charges);
         for (const auto& r : priced.rejected) {
             if (r.code.empty() || !contains(request.codes, r.code)) continue;
             const std::string reason(core::codec::enum_name(r.reason));
@@ -208,7 +325,8 @@ asio::awaitable<std::unique_ptr<orders::PricingRound>> PromotionsPricer::open_in
     const auto ids = ids_of(promotions);
     auto round = std::make_unique<Round>(store_, std::move(requests), std::move(promotions));
     // Read after the locks: every redemption of these promotions has committed or waits for us.
-    if (categories) round->categories = co_await store_.categories(&tx, products);
+    round->destinations = co_await read_destinations(shipping_, &tx, round->requests(), prices_include_tax_);
+    if (categories || round->destinations.rates_by_category()) round->categories = co_await store_.categories(&tx, products);
     if (per_customer) {
         const auto read = co_await store_.customer_uses(&tx, users, ids);
         for (const auto& u : read) round->uses[{u.user_id, u.promotion_id}] = u.uses;
@@ -222,7 +340,8 @@ asio::awaitable<std::unique_ptr<orders::PricingRound>> PromotionsPricer::open_in
 
 asio::awaitable<orders::Quote> PromotionsPricer::quote(std::optional<std::int64_t> user_id,
                                                        std::vector<inventory::ReservedLine> lines,
-                                                       std::vector<std::string> codes) {
+                                                       orders::PricingRequest request) {
+    const auto& codes = request.codes;
     std::vector<Promotion> promotions;
     if (codes.empty()) {
         promotions = co_await automatic();
@@ -231,15 +350,18 @@ asio::awaitable<orders::Quote> PromotionsPricer::quote(std::optional<std::int64_
     }
     orders::Quote out;
     out.unknown_codes = unknown_codes(promotions, codes);
+    for (const auto& l : lines) request.variant_ids.push_back(l.variant_id);
+    std::vector<orders::PricingRequest> one{request};
+    const auto destinations = co_await read_destinations(shipping_, nullptr, one, prices_include_tax_);
     std::map<std::int64_t, std::int64_t> categories;
     Facts facts;
+    if (!lines.empty() && (any_targets_categories(promotions) || destinations.rates_by_category())) {
+        std::vector<std::int64_t> products;
+        for (const auto& l : lines) products.push_back(l.product_id);
+        categories = co_await store_.categories(nullptr, products);
+        facts.categories = &categories;
+    }
     if (!promotions.empty() && !lines.empty()) {
-        if (any_targets_categories(promotions)) {
-            std::vector<std::int64_t> products;
-            for (const auto& l : lines) products.push_back(l.product_id);
-            categories = co_await store_.categories(nullptr, products);
-            facts.categories = &categories;
-        }
         if (user_id && any_per_customer(promotions)) {
             std::vector<std::int64_t> users{*user_id};
             const auto read = co_await store_.customer_uses(nullptr, users, ids_of(promotions));
@@ -251,7 +373,19 @@ asio::awaitable<orders::Quote> PromotionsPricer::quote(std::optional<std::int64_
             facts.first_order = read.empty();
         }
     }
-    out.priced = evaluate(promotions, codes, lines, facts);
+    const auto charges = destinations.charges_of(request, lines.empty() ? std::string() : lines.front().currency, true);
+    out.priced = evaluate(promotions, codes, lines, facts, charges ? *charges : Charges{});
+    if (request.country && charges) {
+        const auto currency = lines.empty() ? std::string() : lines.front().currency;
+        for (const auto& o : destinations.options.at(*request.country)) {
+            if (!currency.empty() && o.currency != currency) continue;
+            Charges with = *charges;
+            with.option = &o;
+            const auto priced = evaluate(promotions, codes, lines, facts, with);
+            out.shipping_options.push_back(
+                orders::ShippingQuote{o.id, o.name, priced.shipping_cents - priced.shipping_discount_cents});
+        }
+    }
     co_return out;
 }
 

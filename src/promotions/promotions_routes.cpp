@@ -91,10 +91,9 @@ void register_routes(http::Api& api, const std::shared_ptr<PromotionsService>& s
              .id = "createPromotion",
              .tag = "promotions",
              .summary = "Create a promotion (admin): a code, or an automatic one",
-             .description = "Not applied to carts and orders yet (the next stage of the money work): a promotion can be "
-                            "prepared and reviewed. kind percentage takes basis points (1000 = 10%), fixed_amount "
-                            "cents, free_shipping no value. product_ids, category_ids and variant_ids limit it to the "
-                            "lines they name.",
+             .description = "Applied to carts and orders in their transaction (usage limits exact under concurrency). "
+                            "kind percentage takes basis points (1000 = 10%), fixed_amount cents, free_shipping no "
+                            "value. product_ids, category_ids and variant_ids limit it to the lines they name.",
              .access = Access::kAdmin,
              .rate_group = "write",
              .success = http::Status::created,

@@ -22,7 +22,9 @@ if (!options.doc || !options.out) {
 const doc = JSON.parse(fs.readFileSync(options.doc, 'utf8'));
 // emptyObjectsUnknown: a schema `{type: object}` with no properties allows any member (JSON Schema),
 // so it becomes Record<string, unknown>, not openapi-typescript's default Record<string, never>.
-const declarations = astToString(await openapiTS(doc, { emptyObjectsUnknown: true }));
+// defaultNonNullable false: a request member with a default may be left out (responses list every
+// member as required anyway).
+const declarations = astToString(await openapiTS(doc, { emptyObjectsUnknown: true, defaultNonNullable: false }));
 const out = path.resolve(options.out);
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, declarations);

@@ -299,6 +299,12 @@ TEST_F(AbuseE2E, EveryAdminOperationRejectsCustomersAndAnonymousCallers) {
         "get /api/v1/admin/promotions/{id}",
         "patch /api/v1/admin/promotions/{id}",
         "delete /api/v1/admin/promotions/{id}",
+        "post /api/v1/admin/shipping-options",
+        "get /api/v1/admin/shipping-options",
+        "delete /api/v1/admin/shipping-options/{id}",
+        "put /api/v1/admin/tax-rates/{country}",
+        "get /api/v1/admin/tax-rates",
+        "delete /api/v1/admin/tax-rates/{country}",
     };
     EXPECT_EQ(admin_ops, expected) << "every admin route documents its 403, and the list is complete";
 
@@ -309,8 +315,14 @@ TEST_F(AbuseE2E, EveryAdminOperationRejectsCustomersAndAnonymousCallers) {
         auto target = op.substr(space + 1);
         for (auto at = target.find("{id}"); at != std::string::npos; at = target.find("{id}"))
             target.replace(at, 4, std::to_string(p));
+        for (auto at = target.find("{country}"); at != std::string::npos; at = target.find("{country}"))
+            target.replace(at, 9, "NO");
         const auto method = bhttp::string_to_verb(
-            std::string(method_name == "get" ? "GET" : method_name == "post" ? "POST" : method_name == "patch" ? "PATCH" : "DELETE"));
+            std::string(method_name == "get"     ? "GET"
+                        : method_name == "post"  ? "POST"
+                        : method_name == "patch" ? "PATCH"
+                        : method_name == "put"   ? "PUT"
+                                                 : "DELETE"));
         const std::string body = method == bhttp::verb::get || method == bhttp::verb::delete_ ? "" : R"({"name":"x"})";
         HttpHeaders headers = {{"If-Match", "W/\"1\""}, {"Idempotency-Key", "admin-probe"}};
 

@@ -57,3 +57,10 @@ emporium_add_test(NAME redemptions_e2e
     LIBS emporium_e2e_support LABELS e2e
     SERIAL "RedemptionsE2E\\.AHundred")
 add_dependencies(redemptions_e2e emporium)
+
+# Shipping options and tax rates: admin routes and bad input, a cart's shipping and tax per line,
+# the order's parts, the rules once rates exist, prices that include tax.
+emporium_add_test(NAME shipping_e2e
+    SOURCES e2e/shipping_e2e.cpp
+    LIBS emporium_e2e_support LABELS e2e)
+add_dependencies(shipping_e2e emporium)
