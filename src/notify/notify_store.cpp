@@ -8,7 +8,8 @@ namespace {
 
 constexpr db::Statement kOrder{
     "notify.order",
-    "SELECT o.id, o.user_id, o.status, o.total_cents, o.currency, coalesce(o.paid_at, o.created_at) AS dated, u.email "
+    "SELECT o.id, o.user_id, o.status, o.total_cents, o.currency, coalesce(o.paid_at, o.created_at) AS dated, u.email, "
+    "o.discount_cents, o.shipping_cents, o.tax_cents, o.shipping_option_id IS NOT NULL AS has_shipping "
     "FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1"};
 constexpr db::Statement kItems{
     "notify.items",
@@ -51,6 +52,10 @@ asio::awaitable<std::optional<OrderDocument>> NotifyStore::order_document(std::i
     r.customer_email = head.get<std::string>(0, "email");
     r.currency = head.get<std::string>(0, "currency");
     r.total_cents = head.get<std::int64_t>(0, "total_cents");
+    r.discount_cents = head.get<std::int64_t>(0, "discount_cents");
+    r.shipping_cents = head.get<std::int64_t>(0, "shipping_cents");
+    r.tax_cents = head.get<std::int64_t>(0, "tax_cents");
+    r.has_shipping = head.get<bool>(0, "has_shipping");
     for (std::size_t i = 0; i < items.rows(); ++i) {
         ReceiptLine line;
         line.name = items.get<std::string>(i, "name");

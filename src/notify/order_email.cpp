@@ -25,6 +25,12 @@ std::string receipt_url(std::string_view base_url, std::int64_t order_id) {
     return one_line(base_url) + "/api/v1/orders/" + std::to_string(order_id) + "/receipt";
 }
 
+std::int64_t subtotal_of(const ReceiptData& order) {
+    std::int64_t subtotal = 0;
+    for (const auto& line : order.lines) subtotal += line.line_total_cents;
+    return subtotal;
+}
+
 std::string text_body(const ReceiptData& order,
                       const std::string& number,
                       const std::string& shop,
@@ -39,7 +45,11 @@ std::string text_body(const ReceiptData& order,
                format_money(line.unit_price_cents, order.currency) + " = " +
                format_money(line.line_total_cents, order.currency) + "\n";
     }
-    out += "\nTotal: " + format_money(order.total_cents, order.currency) + "\n";
+    out += "\n";
+    for (const auto& row : total_rows(order, subtotal_of(order))) {
+        out += one_line(row.label) + ": " + format_money(row.cents, order.currency) + "\n";
+    }
+    out += "Total: " + format_money(order.total_cents, order.currency) + "\n";
     if (auto tax = tax_summary(order)) out += one_line(*tax) + "\n";
     if (link) out += "\nYour receipt (PDF): " + *link + "\n";
     out += "\n" + shop + "\n";
@@ -70,7 +80,12 @@ std::string html_body(const ReceiptData& order,
                "</td><td align=\"right\">" +
                html_escape(format_money(line.line_total_cents, order.currency)) + "</td></tr>\n";
     }
-    out += "</tbody>\n<tfoot>\n<tr><th colspan=\"3\" align=\"right\">Total</th><th align=\"right\">" +
+    out += "</tbody>\n<tfoot>\n";
+    for (const auto& row : total_rows(order, subtotal_of(order))) {
+        out += R"(<tr><td colspan="3" align="right">)" + html_escape(one_line(row.label)) + R"(</td><td align="right">)" +
+               html_escape(format_money(row.cents, order.currency)) + "</td></tr>\n";
+    }
+    out += "<tr><th colspan=\"3\" align=\"right\">Total</th><th align=\"right\">" +
            html_escape(format_money(order.total_cents, order.currency)) + "</th></tr>\n";
     if (auto tax = tax_summary(order)) {
         out += R"(<tr><td colspan="4" align="right">)" + html_escape(one_line(*tax)) + "</td></tr>\n";

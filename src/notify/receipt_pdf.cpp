@@ -324,13 +324,16 @@ private:
 
     void totals(std::int64_t subtotal_cents) {
         const std::optional<std::string> tax = tax_summary(receipt_);
-        const HPDF_REAL needed = 8 + kRowHeight * (tax ? 3.0F : 2.0F);
+        const auto rows = total_rows(receipt_, subtotal_cents);
+        const HPDF_REAL needed = 8 + kRowHeight * static_cast<HPDF_REAL>(rows.size() + (tax ? 2 : 1));
         if (y_ - needed + kRowHeight < kBottom) continue_page(false);
         doc_.rule(page_, kLeft, kRight, y_ + kRowHeight - 6);
         y_ -= 4;
-        doc_.text_right(page_, doc_.regular(), kBodySize, kUnitPriceRight, y_, "Subtotal");
-        doc_.text_right(page_, doc_.regular(), kBodySize, kRight, y_, money(subtotal_cents));
-        y_ -= kRowHeight;
+        for (const auto& row : rows) {
+            doc_.text_right(page_, doc_.regular(), kBodySize, kUnitPriceRight, y_, to_win_ansi(row.label));
+            doc_.text_right(page_, doc_.regular(), kBodySize, kRight, y_, money(row.cents));
+            y_ -= kRowHeight;
+        }
         doc_.text_right(page_, doc_.bold(), kBodySize + 1, kUnitPriceRight, y_, "Total");
         doc_.text_right(page_, doc_.bold(), kBodySize + 1, kRight, y_, money(receipt_.total_cents));
         y_ -= kRowHeight;
@@ -421,7 +424,28 @@ std::string format_rate_bps(std::int32_t rate_bps) {
     return out;
 }
 
+bool tax_included(const ReceiptData& receipt, std::int64_t subtotal_cents) {
+    return receipt.tax_cents > 0 &&
+           receipt.total_cents == subtotal_cents - receipt.discount_cents + receipt.shipping_cents;
+}
+
+std::vector<TotalRow> total_rows(const ReceiptData& receipt, std::int64_t subtotal_cents) {
+    std::vector<TotalRow> rows{{"Subtotal", subtotal_cents}};
+    if (receipt.discount_cents > 0) rows.push_back({"Discount", -receipt.discount_cents});
+    if (receipt.has_shipping || receipt.shipping_cents > 0) rows.push_back({"Shipping", receipt.shipping_cents});
+    if (receipt.tax_cents > 0 && !tax_included(receipt, subtotal_cents)) {
+        rows.push_back({receipt.tax_label.value_or("Tax"), receipt.tax_cents});
+    }
+    return rows;
+}
+
 std::optional<std::string> tax_summary(const ReceiptData& receipt) {
+    if (receipt.tax_cents > 0) {
+        std::int64_t subtotal = 0;
+        for (const auto& line : receipt.lines) subtotal += line.line_total_cents;
+        if (!tax_included(receipt, subtotal)) return std::nullopt;
+        return "incl. " + receipt.tax_label.value_or("tax") + ": " + format_money(receipt.tax_cents, receipt.currency);
+    }
     if (!receipt.tax_label || receipt.tax_rate_bps <= 0) return std::nullopt;
     return "incl. " + *receipt.tax_label + " " + format_rate_bps(receipt.tax_rate_bps) + ": " +
            format_money(included_tax_cents(receipt.total_cents, receipt.tax_rate_bps), receipt.currency);

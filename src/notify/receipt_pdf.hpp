@@ -32,6 +32,11 @@ struct ReceiptData {
     std::string currency = "USD";
     std::vector<ReceiptLine> lines;
     std::int64_t total_cents = 0;
+    // The order's parts (orders since the money migration; 0 for older ones).
+    std::int64_t discount_cents = 0;
+    std::int64_t shipping_cents = 0;
+    std::int64_t tax_cents = 0;  // added to the total, or contained in it when prices include tax
+    bool has_shipping = false;   // a shipping option was chosen (shown even when free)
     std::optional<std::string> tax_label;  // e.g. "VAT"
     // Tax included in the prices: tax = total * rate / (10000 + rate), rounded half-up.
     std::int32_t tax_rate_bps = 0;
@@ -62,7 +67,19 @@ std::int64_t included_tax_cents(std::int64_t total_cents, std::int32_t rate_bps)
 std::string format_rate_bps(std::int32_t rate_bps);
 
 // "incl. VAT 19%: 3.19 USD", or nothing when there is no tax label or the rate is not positive.
+// An order that recorded its own tax shows that instead: "incl. VAT: 3.19 USD" when the prices
+// contained it (nothing when it was added: it has a row of its own).
 std::optional<std::string> tax_summary(const ReceiptData& receipt);
+
+// The rows between the lines and the total: "Subtotal", then "Discount" (negative), "Shipping"
+// and "Tax" (added tax only) when the order has them, in that order.
+struct TotalRow {
+    std::string label;
+    std::int64_t cents = 0;
+};
+std::vector<TotalRow> total_rows(const ReceiptData& receipt, std::int64_t subtotal_cents);
+// Whether the order's tax is contained in its amounts (total = subtotal − discount + shipping).
+bool tax_included(const ReceiptData& receipt, std::int64_t subtotal_cents);
 
 // "2024-03-05 14:03 UTC".
 std::string format_receipt_date(std::chrono::system_clock::time_point time);

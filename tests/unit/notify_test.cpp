@@ -460,6 +460,38 @@ TEST(NotifyOrderEmail, SubjectBodiesAndDeterministicMessageId) {
     EXPECT_EQ(bad_scheme.html.find("javascript"), std::string::npos);
 }
 
+// An order with its money parts: 5950 − 595 discount + 490 shipping + 1461 added tax = 7306.
+ReceiptData priced_receipt() {
+    ReceiptData receipt = sample_receipt();
+    receipt.discount_cents = 595;
+    receipt.shipping_cents = 490;
+    receipt.tax_cents = 1461;
+    receipt.has_shipping = true;
+    receipt.total_cents = 5950 - 595 + 490 + 1461;
+    receipt.tax_label = "VAT";
+    return receipt;
+}
+
+TEST(NotifyOrderEmail, TheOrdersDiscountShippingAndTaxAreShown) {
+    const EmailMessage message = order_confirmation_email(priced_receipt(), "shop@emporium.example", "");
+    for (const std::string* body : {&message.text, &message.html}) {
+        for (const char* expected : {"Subtotal", "59.50 USD", "Discount", "-5.95 USD", "Shipping", "4.90 USD", "VAT",
+                                     "14.61 USD", "73.06 USD"}) {
+            EXPECT_NE(body->find(expected), std::string::npos) << "missing '" << expected << "' in:\n" << *body;
+        }
+        EXPECT_EQ(body->find("incl."), std::string::npos) << "added tax is a row, not an inclusion note";
+    }
+    EXPECT_NE(message.text.find("Discount: -5.95 USD\nShipping: 4.90 USD\nVAT: 14.61 USD\nTotal: 73.06 USD"),
+              std::string::npos)
+        << message.text;
+    // Prices that contained the tax: no tax row, the contained amount noted.
+    ReceiptData included = priced_receipt();
+    included.total_cents = 5950 - 595 + 490;
+    const EmailMessage inclusive = order_confirmation_email(included, "shop@emporium.example", "");
+    EXPECT_NE(inclusive.text.find("incl. VAT: 14.61 USD"), std::string::npos) << inclusive.text;
+    EXPECT_EQ(inclusive.text.find("VAT: 14.61 USD\nTotal"), std::string::npos) << inclusive.text;
+}
+
 TEST(NotifyOrderEmail, EveryInterpolatedValueIsHtmlEscaped) {
     ReceiptData order = sample_receipt();
     order.shop_name = "Bob's <Tools> & \"Co\"";
@@ -637,6 +669,18 @@ TEST(NotifyReceiptPdf, ContainsTheOrderAndTheTaxLine) {
     EXPECT_EQ(text.find("TAILMARK"), std::string::npos) << "long names are truncated";
     EXPECT_NE(text.find("…"), std::string::npos) << "truncation ends in an ellipsis";
     EXPECT_EQ(pdf_pages(file), 1);
+}
+
+TEST(NotifyReceiptPdf, ShowsTheOrdersDiscountShippingAndTax) {
+    const auto pdf = render_receipt_pdf(priced_receipt());
+    ASSERT_TRUE(pdf) << pdf.error().message;
+    if (!has_program("pdftotext")) GTEST_SKIP() << "pdftotext (poppler-utils) not installed";
+    const TempDir dir;
+    write_file(dir.path() / "priced.pdf", *pdf);
+    const std::string text = run("pdftotext '" + (dir.path() / "priced.pdf").string() + "' -");
+    for (const char* expected : {"Subtotal", "Discount", "-5.95 USD", "Shipping", "4.90 USD", "VAT", "14.61 USD", "73.06 USD"}) {
+        EXPECT_NE(text.find(expected), std::string::npos) << "missing '" << expected << "' in:\n" << text;
+    }
 }
 
 TEST(NotifyReceiptPdf, NoTaxLineWithoutLabelOrRate) {
