@@ -51,6 +51,13 @@ cd "$root"
 
 "$bin" migrate
 "$bin" seed --if-empty "$@"
+# The demo shop's administrator (the README's tour signs in as it): made once, its password kept in
+# .local/dev/admin_password.
+if [ ! -s "$root/.local/dev/admin_password" ]; then
+  admin_password=$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')
+  EMPORIUM_ADMIN_PASSWORD=$admin_password "$bin" create-admin --email admin@example.com --name Admin >/dev/null
+  (umask 077; printf '%s' "$admin_password" > "$root/.local/dev/admin_password")
+fi
 
 trap 'echo; echo "stopping…"; stop_all; exit 0' INT TERM
 "$bin" serve > >(tee "$run_dir/serve.out") 2> "$run_dir/serve.log" &

@@ -115,6 +115,12 @@ TEST_F(ReadmeTourE2E, TheCurlTourRunsAsWritten) {
     ASSERT_FALSE(seed.empty()) << "no SEED_ARGS in the Makefile";
     seed.insert(seed.begin(), {"seed", "--if-empty"});
     ASSERT_EQ(run_emporium(seed, shop_env(), std::chrono::seconds(120)), 0) << "emporium seed";
+    // As scripts/run.sh: the demo shop's administrator, its password in .local/dev/admin_password.
+    const std::string admin_password = "readme-admin-" + unique_suffix();
+    Env admin_env = shop_env();
+    admin_env["EMPORIUM_ADMIN_PASSWORD"] = admin_password;
+    ASSERT_EQ(run_emporium({"create-admin", "--email", "admin@example.com", "--name", "Admin"}, admin_env), 0);
+    std::ofstream(dir_ / ".local" / "dev" / "admin_password") << admin_password;
     server_ = std::make_unique<ServerProcess>(shop_env());
     worker_ = start_emporium("worker", shop_env());
 
