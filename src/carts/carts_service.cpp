@@ -28,6 +28,18 @@ core::Error not_open(const CartRow& cart) {
     return core::make_error(core::Errc::kConflict, message);
 }
 
+core::Error too_many_units(std::int32_t quantity) {
+    return core::make_error(core::Errc::kValidation,
+                            "at most " + std::to_string(kMaxQuantity) + " units of a variant per cart",
+                            {{"quantity", "the line would have " + std::to_string(quantity) + " units; at most " +
+                                              std::to_string(kMaxQuantity)}});
+}
+
+core::Error cart_full() {
+    return core::make_error(core::Errc::kValidation, "a cart has at most " + std::to_string(kMaxLines) + " lines",
+                            {{"variant_id", "the cart is full"}});
+}
+
 core::Error variant_refused(std::int64_t variant_id, const std::string& field) {
     return core::make_error(core::Errc::kValidation,
                             "variant " + std::to_string(variant_id) + " does not exist or is not for sale",
@@ -315,17 +327,8 @@ asio::awaitable<core::Result<void>> CartsService::apply_line(
     const auto offer = co_await store_.offer(tx, wanted.variant_id, id);
     if (!offer || !offer->for_sale) co_return variant_refused(wanted.variant_id, "variant_id");
     const std::int32_t quantity = add && line ? line->quantity + wanted.quantity : wanted.quantity;
-    if (quantity > kMaxQuantity) {
-        co_return core::make_error(core::Errc::kValidation,
-                                   "at most " + std::to_string(kMaxQuantity) + " units of a variant per cart",
-                                   {{"quantity", "the line would have " + std::to_string(quantity) +
-                                                     " units; at most " + std::to_string(kMaxQuantity)}});
-    }
-    if (!line && co_await store_.count_lines(tx, id) >= static_cast<std::int64_t>(kMaxLines)) {
-        co_return core::make_error(core::Errc::kValidation,
-                                   "a cart has at most " + std::to_string(kMaxLines) + " lines",
-                                   {{"variant_id", "the cart is full"}});
-    }
+    if (quantity > kMaxQuantity) co_return too_many_units(quantity);
+    if (!line && co_await store_.count_lines(tx, id) >= static_cast<std::int64_t>(kMaxLines)) co_return cart_full();
     const std::int32_t had = line ? line->held : 0;
     const std::int32_t want = settings_.holds ? quantity : 0;
     inventory::Line named{wanted.variant_id, offer->product_id, quantity, true};
@@ -443,16 +446,11 @@ struct CartsService::Group {
             const bool exists = line != state.end();
             const std::int32_t quantity = p.add && exists ? line->second.quantity + p.wanted.quantity : p.wanted.quantity;
             if (quantity > kMaxQuantity) {
-                d.refused = core::make_error(core::Errc::kValidation,
-                                             "at most " + std::to_string(kMaxQuantity) + " units of a variant per cart",
-                                             {{"quantity", "the line would have " + std::to_string(quantity) +
-                                                               " units; at most " + std::to_string(kMaxQuantity)}});
+                d.refused = too_many_units(quantity);
                 continue;
             }
             if (!exists && counts[p.id] >= kMaxLines) {
-                d.refused = core::make_error(core::Errc::kValidation,
-                                             "a cart has at most " + std::to_string(kMaxLines) + " lines",
-                                             {{"variant_id", "the cart is full"}});
+                d.refused = cart_full();
                 continue;
             }
             d.had = exists ? line->second.held : 0;
@@ -638,28 +636,10 @@ asio::awaitable<core::Result<Cart>> CartsService::add_code(std::int64_t id, Cart
         co_return core::make_error(core::Errc::kValidation, "no promotion has this code",
                                    {{"code", "no promotion has the code " + *code}});
     }
-    for (int attempt = 1;; ++attempt) {
-        try {
-            auto tx = co_await store_.pool().begin();
-            auto locked = co_await lock_open(tx, id, caller);
-            if (!locked) co_return locked.error();
-            const bool present = std::find(locked->codes.begin(), locked->codes.end(), *code) != locked->codes.end();
-            if (!present && locked->codes.size() >= orders::kMaxCodes) {
-                co_return core::make_error(core::Errc::kConflict,
-                                           "a cart carries at most " + std::to_string(orders::kMaxCodes) + " codes",
-                                           {{"code", "remove a code first"}});
-            }
-            if (!present) {
-                co_await store_.add_code(tx, id, *code);
-                co_await store_.touch(tx, id, settings_.cart_ttl);
-            }
-            co_await tx.commit();
-            break;
-        } catch (const db::RetryableDbError&) {
-            if (attempt >= kTransactionAttempts) throw;
-        }
-    }
-    co_return co_await current(id);
+    CartEdit edit;
+    edit.kind = CartEdit::Kind::kAddCode;
+    edit.code = *code;
+    co_return co_await change(id, std::move(caller), std::move(edit));
 }
 
 asio::awaitable<core::Result<Cart>> CartsService::set_shipping(std::int64_t id, CartCaller caller, CartShipping body) {
@@ -688,31 +668,47 @@ asio::awaitable<core::Result<Cart>> CartsService::set_shipping(std::int64_t id, 
                                        {{"shipping_option_id", "is not an active option for " + country}});
         }
     }
-    for (int attempt = 1;; ++attempt) {
-        try {
-            auto tx = co_await store_.pool().begin();
-            auto locked = co_await lock_open(tx, id, caller);
-            if (!locked) co_return locked.error();
-            co_await store_.set_shipping(tx, id, country, body.shipping_option_id);
-            co_await store_.touch(tx, id, settings_.cart_ttl);
-            co_await tx.commit();
-            break;
-        } catch (const db::RetryableDbError&) {
-            if (attempt >= kTransactionAttempts) throw;
-        }
-    }
-    co_return co_await current(id);
+    CartEdit edit;
+    edit.kind = CartEdit::Kind::kShipping;
+    edit.country = std::move(country);
+    edit.shipping_option_id = body.shipping_option_id;
+    co_return co_await change(id, std::move(caller), std::move(edit));
 }
 
 asio::awaitable<core::Result<Cart>> CartsService::remove_code(std::int64_t id, CartCaller caller, std::string text) {
-    const auto code = orders::normalize_code(text).value_or(text);
+    CartEdit edit;
+    edit.kind = CartEdit::Kind::kRemoveCode;
+    edit.code = orders::normalize_code(text).value_or(text);
+    co_return co_await change(id, std::move(caller), std::move(edit));
+}
+
+asio::awaitable<core::Result<Cart>> CartsService::change(std::int64_t id, CartCaller caller, CartEdit edit) {
     for (int attempt = 1;; ++attempt) {
         try {
             auto tx = co_await store_.pool().begin();
             auto locked = co_await lock_open(tx, id, caller);
             if (!locked) co_return locked.error();
-            const bool removed = co_await store_.remove_code(tx, id, code);
-            if (!removed) co_return core::make_error(core::Errc::kNotFound, "the cart does not carry this code");
+            switch (edit.kind) {
+                case CartEdit::Kind::kAddCode: {
+                    const auto& codes = locked->codes;
+                    if (std::find(codes.begin(), codes.end(), edit.code) != codes.end()) break;  // there already
+                    if (codes.size() >= orders::kMaxCodes) {
+                        co_return core::make_error(core::Errc::kConflict,
+                                                   "a cart carries at most " + std::to_string(orders::kMaxCodes) + " codes",
+                                                   {{"code", "remove a code first"}});
+                    }
+                    co_await store_.add_code(tx, id, edit.code);
+                    break;
+                }
+                case CartEdit::Kind::kRemoveCode: {
+                    const bool removed = co_await store_.remove_code(tx, id, edit.code);
+                    if (!removed) co_return core::make_error(core::Errc::kNotFound, "the cart does not carry this code");
+                    break;
+                }
+                case CartEdit::Kind::kShipping:
+                    co_await store_.set_shipping(tx, id, edit.country, edit.shipping_option_id);
+                    break;
+            }
             co_await store_.touch(tx, id, settings_.cart_ttl);
             co_await tx.commit();
             break;
@@ -786,6 +782,7 @@ asio::awaitable<core::Result<Cart>> CartsService::merge(std::int64_t id, CartCal
                 const HoldWrite hold{keep, settings_.hold_ttl};
                 co_await store_.upsert_line(tx, target, std::move(write), hold);
             }
+            co_await store_.move_codes(tx, id, target, static_cast<std::int64_t>(orders::kMaxCodes));
             co_await store_.close_merged(tx, id, target);
             co_await store_.touch(tx, target, settings_.cart_ttl);
             co_await tx.commit();

@@ -90,7 +90,8 @@ public:
                                                                             CartCheckout body,
                                                                             std::string fingerprint);
     // Moves the guest cart `id` (its token in `caller`) into the signed-in caller's open cart:
-    // quantities added (at most 100 per line, the excess hold released), holds kept. Errors as get,
+    // quantities added (at most 100 per line, the excess hold released), holds kept, promotion
+    // codes the customer's cart lacks added while it has fewer than 5. Errors as get,
     // plus kConflict (the guest cart is not open), kValidation (a cart of another customer).
     boost::asio::awaitable<core::Result<Cart>> merge(std::int64_t id, CartCaller caller);
     // At sign-in with a guest cart's token: merges that cart (if it is an open guest cart) into
@@ -125,6 +126,16 @@ private:
     boost::asio::awaitable<bool> try_group(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::vector<std::shared_ptr<PendingLine>>& group);  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    // A change of the cart's codes or destination, made under the cart's lock by change().
+    struct CartEdit {
+        enum class Kind { kAddCode, kRemoveCode, kShipping };
+        Kind kind = Kind::kAddCode;
+        std::string code;  // normalised
+        std::string country;
+        std::optional<std::int64_t> shipping_option_id;
+    };
+    // Errors: as lock_open, kConflict (a sixth code), kNotFound (removing a code not there).
+    boost::asio::awaitable<core::Result<Cart>> change(std::int64_t id, CartCaller caller, CartEdit edit);
     boost::asio::awaitable<Cart> view(const CartRow& row);
     // The cart's discounts, taxes and total now, and each code's state, for `user_id` (a guest:
     // none), from the pricer; an open cart only.

@@ -52,22 +52,15 @@ constexpr db::Statement kRenew{
     "hold_started_at + $3::bigint * interval '1 second') "
     "WHERE cart_id = $1 AND held > 0 AND hold_expires_at < least(now() + $2::bigint * interval '1 second', "
     "hold_started_at + $3::bigint * interval '1 second')"};
-constexpr db::Statement kOffer{
-    "carts.offer",
-    "SELECT v.id, v.product_id, coalesce(v.price_cents, p.price_cents) AS price_cents, p.currency, "
-    "(v.is_active AND v.deleted_at IS NULL AND p.is_active AND p.deleted_at IS NULL) AS for_sale, "
-    "(v.stock - v.held)::bigint AS available, "
-    "(SELECT coalesce(sum(l.held), 0) FROM cart_lines l WHERE l.variant_id = v.id AND l.held > 0 "
-    "AND l.hold_expires_at < now() AND l.cart_id <> $2)::bigint AS lapsed "
-    "FROM product_variants v JOIN products p ON p.id = v.product_id WHERE v.id = $1"};
-// The same offer for a group's variants; lapsed counts every cart's lapsed units.
+// What the variants offer now; `lapsed` counts the lapsed held units of every cart but $2 (NULL:
+// every cart).
 constexpr db::Statement kOffers{
     "carts.offers",
     "SELECT v.id, v.product_id, coalesce(v.price_cents, p.price_cents) AS price_cents, p.currency, "
     "(v.is_active AND v.deleted_at IS NULL AND p.is_active AND p.deleted_at IS NULL) AS for_sale, "
     "(v.stock - v.held)::bigint AS available, "
     "(SELECT coalesce(sum(l.held), 0) FROM cart_lines l WHERE l.variant_id = v.id AND l.held > 0 "
-    "AND l.hold_expires_at < now())::bigint AS lapsed "
+    "AND l.hold_expires_at < now() AND ($2::bigint IS NULL OR l.cart_id <> $2::bigint))::bigint AS lapsed "
     "FROM product_variants v JOIN products p ON p.id = v.product_id WHERE v.id = ANY($1::bigint[]) ORDER BY v.id"};
 constexpr db::Statement kLockAvailable{
     "carts.lock_available",
@@ -120,6 +113,13 @@ constexpr db::Statement kDeleteLine{"carts.delete_line",
                                     "DELETE FROM cart_lines WHERE cart_id = $1 AND variant_id = $2"};
 constexpr db::Statement kAddCode{
     "carts.add_code", "INSERT INTO cart_codes (cart_id, code) VALUES ($1, $2) ON CONFLICT DO NOTHING"};
+// The codes of cart $1 the cart $2 lacks, oldest first, as many as fit under $3 codes.
+constexpr db::Statement kMoveCodes{
+    "carts.move_codes",
+    "INSERT INTO cart_codes (cart_id, code, added_at) SELECT $2, c.code, c.added_at FROM cart_codes c "
+    "WHERE c.cart_id = $1 AND NOT EXISTS (SELECT 1 FROM cart_codes t WHERE t.cart_id = $2 AND t.code = c.code) "
+    "ORDER BY c.added_at, c.code "
+    "LIMIT greatest(0, $3::bigint - (SELECT count(*) FROM cart_codes WHERE cart_id = $2))"};
 constexpr db::Statement kRemoveCode{"carts.remove_code", "DELETE FROM cart_codes WHERE cart_id = $1 AND code = $2"};
 constexpr db::Statement kSetShipping{
     "carts.set_shipping", "UPDATE carts SET country = $2, shipping_option_id = $3::bigint WHERE id = $1"};
@@ -255,12 +255,10 @@ asio::awaitable<std::optional<Offer>> CartsStore::offer(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::int64_t variant_id,
     std::int64_t cart_id) {
-    auto r = co_await tx.query(kOffer, db::params(variant_id, cart_id));
-    if (r.rows() == 0) co_return std::nullopt;
-    co_return Offer{r.get<std::int64_t>(0, "id"),          r.get<std::int64_t>(0, "product_id"),
-                    r.get<std::int64_t>(0, "price_cents"), r.get<std::string>(0, "currency"),
-                    r.get<bool>(0, "for_sale"),            r.get<std::int64_t>(0, "available"),
-                    r.get<std::int64_t>(0, "lapsed")};
+    std::vector<std::int64_t> ids{variant_id};
+    auto found = co_await offers(tx, std::move(ids), cart_id);
+    if (found.empty()) co_return std::nullopt;
+    co_return std::move(found.front());
 }
 
 asio::awaitable<std::optional<CartRow>> CartsStore::lock_cart(
@@ -357,6 +355,14 @@ asio::awaitable<void> CartsStore::add_code(
     co_await tx.query(kAddCode, db::params(cart_id, code));
 }
 
+asio::awaitable<void> CartsStore::move_codes(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t from,
+    std::int64_t into,
+    std::int64_t max) {
+    co_await tx.query(kMoveCodes, db::params(from, into, max));
+}
+
 asio::awaitable<bool> CartsStore::remove_code(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::int64_t cart_id,
@@ -397,8 +403,9 @@ asio::awaitable<std::vector<LineRow>> CartsStore::lines_in(
 
 asio::awaitable<std::vector<Offer>> CartsStore::offers(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    std::vector<std::int64_t> variant_ids) {
-    auto r = co_await tx.query(kOffers, db::params(variant_ids));
+    std::vector<std::int64_t> variant_ids,
+    std::optional<std::int64_t> excluded_cart) {
+    auto r = co_await tx.query(kOffers, db::params(variant_ids, excluded_cart));
     std::vector<Offer> out;
     out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) {

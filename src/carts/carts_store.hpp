@@ -152,6 +152,12 @@ public:
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t cart_id,
         std::string code);
+    // Copies the codes of `from` that `into` lacks, oldest first, while `into` has fewer than `max`.
+    boost::asio::awaitable<void> move_codes(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t from,
+        std::int64_t into,
+        std::int64_t max);
     // false when the cart did not carry it.
     boost::asio::awaitable<bool> remove_code(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
@@ -178,11 +184,12 @@ public:
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::vector<std::int64_t> cart_ids,
         bool lock);
-    // What the catalog offers of each variant now, without locking (Offer::lapsed counts every
-    // cart's lapsed units); unknown variants are absent.
+    // What the catalog offers of each variant now, without locking (Offer::lapsed counts the
+    // lapsed units of every cart but `excluded_cart`); unknown variants are absent.
     boost::asio::awaitable<std::vector<Offer>> offers(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-        std::vector<std::int64_t> variant_ids);
+        std::vector<std::int64_t> variant_ids,
+        std::optional<std::int64_t> excluded_cart = std::nullopt);
     // Locks the variants in ascending id and returns each one's stock − held.
     boost::asio::awaitable<std::vector<std::pair<std::int64_t, std::int64_t>>> lock_available(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly

@@ -170,11 +170,13 @@ struct Destinations {
     }
 };
 
-// Reads the destinations of `requests` (in `tx` when given).
+// Reads the destinations of `requests` (in `tx` when given). Whether any country has rates only
+// matters to a strict check (an order), not to a quote.
 asio::awaitable<Destinations> read_destinations(shipping::ShippingStore& store,
                                                 db::Transaction* tx,
                                                 const std::vector<orders::PricingRequest>& requests,
-                                                bool prices_include_tax) {
+                                                bool prices_include_tax,
+                                                bool strict) {
     Destinations d;
     d.prices_include_tax = prices_include_tax;
     bool without_country = false;
@@ -189,7 +191,7 @@ asio::awaitable<Destinations> read_destinations(shipping::ShippingStore& store,
         d.options[*r.country] = co_await store.options_for(tx, *r.country);
         d.rates[*r.country] = co_await store.rates_of(tx, *r.country);
     }
-    if (without_country) d.any_rates = co_await store.any_rates(tx);
+    if (without_country && strict) d.any_rates = co_await store.any_rates(tx);
     bool by_weight = false;
     for (const auto& [country, list] : d.options) {
         for (const auto& o : list) by_weight = by_weight || o.per_kg_cents > 0;
@@ -325,7 +327,7 @@ asio::awaitable<std::unique_ptr<orders::PricingRound>> PromotionsPricer::open_in
     const auto ids = ids_of(promotions);
     auto round = std::make_unique<Round>(store_, std::move(requests), std::move(promotions));
     // Read after the locks: every redemption of these promotions has committed or waits for us.
-    round->destinations = co_await read_destinations(shipping_, &tx, round->requests(), prices_include_tax_);
+    round->destinations = co_await read_destinations(shipping_, &tx, round->requests(), prices_include_tax_, true);
     if (categories || round->destinations.rates_by_category()) round->categories = co_await store_.categories(&tx, products);
     if (per_customer) {
         const auto read = co_await store_.customer_uses(&tx, users, ids);
@@ -352,7 +354,7 @@ asio::awaitable<orders::Quote> PromotionsPricer::quote(std::optional<std::int64_
     out.unknown_codes = unknown_codes(promotions, codes);
     for (const auto& l : lines) request.variant_ids.push_back(l.variant_id);
     std::vector<orders::PricingRequest> one{request};
-    const auto destinations = co_await read_destinations(shipping_, nullptr, one, prices_include_tax_);
+    const auto destinations = co_await read_destinations(shipping_, nullptr, one, prices_include_tax_, false);
     std::map<std::int64_t, std::int64_t> categories;
     Facts facts;
     if (!lines.empty() && (any_targets_categories(promotions) || destinations.rates_by_category())) {

@@ -12,28 +12,6 @@ core::Error invalid(std::vector<core::FieldError> errors) {
     return core::make_error(core::Errc::kValidation, "the request has invalid fields", std::move(errors));
 }
 
-Promotion as_stored(const NewPromotion& body) {
-    Promotion p;
-    p.code = body.code;
-    p.name = body.name;
-    p.kind = body.kind;
-    p.value = body.value;
-    p.currency = body.currency;
-    p.min_subtotal_cents = body.min_subtotal_cents;
-    p.product_ids = body.product_ids;
-    p.category_ids = body.category_ids;
-    p.variant_ids = body.variant_ids;
-    p.first_order_only = body.first_order_only;
-    p.starts_at = body.starts_at;
-    p.ends_at = body.ends_at;
-    p.exclusive = body.exclusive;
-    p.priority = body.priority;
-    p.usage_limit = body.usage_limit;
-    p.per_customer_limit = body.per_customer_limit;
-    p.is_active = body.is_active;
-    return p;
-}
-
 void apply(Promotion& p, PromotionChanges c) {
     if (c.name) p.name = std::move(*c.name);
     if (c.value) p.value = *c.value;
@@ -53,18 +31,22 @@ void apply(Promotion& p, PromotionChanges c) {
 
 }  // namespace
 
-asio::awaitable<std::vector<core::FieldError>> PromotionsService::target_errors(const Promotion& p) {
+asio::awaitable<std::vector<core::FieldError>> PromotionsService::target_errors(std::vector<std::int64_t> product_ids,
+                                                                                std::vector<std::int64_t> category_ids,
+                                                                                std::vector<std::int64_t> variant_ids) {
     std::vector<core::FieldError> errors;
-    if (p.product_ids.empty() && p.category_ids.empty() && p.variant_ids.empty()) co_return errors;
-    for (const auto& [member, id] : co_await store_.missing_targets(p.product_ids, p.category_ids, p.variant_ids)) {
+    if (product_ids.empty() && category_ids.empty() && variant_ids.empty()) co_return errors;
+    const auto missing = co_await store_.missing_targets(std::move(product_ids), std::move(category_ids), std::move(variant_ids));
+    for (const auto& [member, id] : missing) {
         errors.push_back({member, "names " + std::to_string(id) + ", which does not exist"});
     }
     co_return errors;
 }
 
 asio::awaitable<core::Result<Promotion>> PromotionsService::create(NewPromotion body) {
-    auto errors = rule_errors(as_stored(body));
-    for (auto& e : co_await target_errors(as_stored(body))) errors.push_back(std::move(e));
+    auto errors = rule_errors(body.kind, body.value, body.starts_at, body.ends_at);
+    auto missing = co_await target_errors(body.product_ids, body.category_ids, body.variant_ids);
+    for (auto& e : missing) errors.push_back(std::move(e));
     if (!errors.empty()) co_return invalid(std::move(errors));
     try {
         co_return co_await store_.insert(std::move(body));
@@ -119,8 +101,9 @@ asio::awaitable<core::Result<Promotion>> PromotionsService::update(std::int64_t 
     }
     Promotion next = *current;
     apply(next, std::move(changes));
-    auto errors = rule_errors(next);
-    for (auto& e : co_await target_errors(next)) errors.push_back(std::move(e));
+    auto errors = rule_errors(next.kind, next.value, next.starts_at, next.ends_at);
+    auto missing = co_await target_errors(next.product_ids, next.category_ids, next.variant_ids);
+    for (auto& e : missing) errors.push_back(std::move(e));
     if (!errors.empty()) co_return invalid(std::move(errors));
     if (next.usage_limit && *next.usage_limit < next.redeemed) {
         co_return core::make_error(core::Errc::kConflict,

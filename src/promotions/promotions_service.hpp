@@ -34,7 +34,9 @@ public:
 
 private:
     // Ids of the condition lists that name nothing, as field errors.
-    boost::asio::awaitable<std::vector<core::FieldError>> target_errors(const Promotion& p);
+    boost::asio::awaitable<std::vector<core::FieldError>> target_errors(std::vector<std::int64_t> product_ids,
+                                                                        std::vector<std::int64_t> category_ids,
+                                                                        std::vector<std::int64_t> variant_ids);
 
     PromotionsStore store_;
 };

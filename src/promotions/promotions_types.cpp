@@ -34,22 +34,25 @@ void check_decoded(PromotionChanges& body, std::vector<core::FieldError>& errors
     if (body.variant_ids) check_ids(*body.variant_ids, "variant_ids", errors);
 }
 
-std::vector<core::FieldError> rule_errors(const Promotion& p) {
+std::vector<core::FieldError> rule_errors(PromotionKind kind,
+                                          std::int64_t value,
+                                          std::optional<Timestamp> starts_at,
+                                          std::optional<Timestamp> ends_at) {
     std::vector<core::FieldError> errors;
-    switch (p.kind) {
+    switch (kind) {
         case PromotionKind::kPercentage:
-            if (p.value < 1 || p.value > pricing::kBasisPoints) {
+            if (value < 1 || value > pricing::kBasisPoints) {
                 errors.push_back({"value", "a percentage is 1 to 10000 basis points (10000 = 100%)"});
             }
             break;
         case PromotionKind::kFixedAmount:
-            if (p.value < 1) errors.push_back({"value", "a fixed amount is at least 1 cent"});
+            if (value < 1) errors.push_back({"value", "a fixed amount is at least 1 cent"});
             break;
         case PromotionKind::kFreeShipping:
-            if (p.value != 0) errors.push_back({"value", "free shipping takes no value (0)"});
+            if (value != 0) errors.push_back({"value", "free shipping takes no value (0)"});
             break;
     }
-    if (p.starts_at && p.ends_at && *p.ends_at <= *p.starts_at) {
+    if (starts_at && ends_at && *ends_at <= *starts_at) {
         errors.push_back({"ends_at", "must be after starts_at"});
     }
     return errors;

@@ -153,6 +153,9 @@ BOOST_DESCRIBE_STRUCT(PromotionPage, (), (items, next_cursor))
 
 // What a stored promotion must satisfy after a create or a change: the value fits the kind, the
 // window is ordered. Errors name the member.
-std::vector<core::FieldError> rule_errors(const Promotion& p);
+std::vector<core::FieldError> rule_errors(PromotionKind kind,
+                                          std::int64_t value,
+                                          std::optional<Timestamp> starts_at,
+                                          std::optional<Timestamp> ends_at);
 
 }  // namespace emporium::promotions

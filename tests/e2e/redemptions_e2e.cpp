@@ -295,6 +295,31 @@ TEST_F(CartCodesE2E, TheCartShowsAppliedAndRejectedCodesAndCheckoutCarriesTheDis
               1);
 }
 
+TEST_F(CartCodesE2E, AGuestCartsCodesMoveIntoTheCustomersCartOnMerge) {
+    const auto tee = create_product(server_->port(), admin_, {{"sku", "merge-tee"}, {"name", "Tee"}, {"price_cents", 1000}, {"stock", 5}});
+    promotion({{"code", "GUEST5"}, {"name", "5 off"}, {"kind", "fixed_amount"}, {"value", 500}});
+    promotion({{"code", "MINE"}, {"name", "1 off"}, {"kind", "fixed_amount"}, {"value", 100}});
+    auto guest = send(bhttp::verb::post, "/api/v1/carts", "");
+    ASSERT_EQ(guest.result_int(), 201U) << guest.body();
+    const auto gid = json_object(guest).at("id").as_int64();
+    const HttpHeaders token{{"X-Cart-Token", std::string(json_object(guest).at("token").as_string())}};
+    const auto gpath = "/api/v1/carts/" + std::to_string(gid);
+    ASSERT_EQ(send(bhttp::verb::post, gpath + "/lines", "", json::serialize(json::object{{"product_id", tee}}), token).result_int(), 200U);
+    ASSERT_EQ(send(bhttp::verb::post, gpath + "/codes", "", R"({"code":"guest5"})", token).result_int(), 200U);
+    ASSERT_EQ(send(bhttp::verb::post, gpath + "/codes", "", R"({"code":"MINE"})", token).result_int(), 200U);
+    const auto customer_token = customer("merger@example.com").second;
+    auto own = send(bhttp::verb::post, "/api/v1/carts", customer_token);
+    const auto own_path = "/api/v1/carts/" + std::to_string(json_object(own).at("id").as_int64());
+    ASSERT_EQ(send(bhttp::verb::post, own_path + "/codes", customer_token, R"({"code":"mine"})").result_int(), 200U);
+    auto merged = send(bhttp::verb::post, gpath + "/merge", customer_token, "", token);
+    ASSERT_EQ(merged.result_int(), 200U) << merged.body();
+    const auto body = json_object(merged);
+    ASSERT_EQ(body.at("codes").as_array().size(), 2U) << merged.body();
+    EXPECT_TRUE(code_of(body, "GUEST5").at("applied").as_bool());
+    EXPECT_TRUE(code_of(body, "MINE").at("applied").as_bool());
+    EXPECT_EQ(body.at("discount_cents").as_int64(), 600);
+}
+
 TEST_F(CartCodesE2E, OrdersWithBadCodesAreRefusedAndChangeNothing) {
     const auto product = create_product(server_->port(), admin_, {{"sku", "plain"}, {"name", "Plain"}, {"price_cents", 800}, {"stock", 10}});
     const auto gone = promotion({{"code", "GONE"}, {"name", "Deleted"}, {"kind", "percentage"}, {"value", 1000}});
