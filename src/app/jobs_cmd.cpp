@@ -60,6 +60,13 @@ asio::awaitable<core::Result<void>> capture_payment(std::shared_ptr<payments::Pa
     co_return co_await payments->capture(id, job.attempt);
 }
 
+asio::awaitable<core::Result<void>> execute_refund(std::shared_ptr<payments::PaymentsService> payments, jobs::Job job) {
+    const auto* id = job.payload.if_contains("refund_id");
+    const std::int64_t refund_id = id != nullptr && id->is_int64() ? id->get_int64() : 0;
+    if (refund_id <= 0) co_return core::make_error(core::Errc::kValidation, "job " + job.id + " has no refund_id");
+    co_return co_await payments->execute_refund(refund_id, job.attempt);
+}
+
 asio::awaitable<core::Result<void>> settle_payment(std::shared_ptr<payments::PaymentsService> payments, jobs::Job job) {
     const auto id = payment_id_of(job);
     if (id <= 0) co_return core::make_error(core::Errc::kValidation, "job " + job.id + " has no payment_id");
@@ -217,6 +224,8 @@ int run_worker(const core::Config& config, const WorkerOptions& options) {
                    [p = payments_service](jobs::Job job) { return capture_payment(p, std::move(job)); });
     worker->handle(std::string(payments::kSettleJob),
                    [p = payments_service](jobs::Job job) { return settle_payment(p, std::move(job)); });
+    worker->handle(std::string(payments::kRefundJob),
+                   [p = payments_service](jobs::Job job) { return execute_refund(p, std::move(job)); });
     auto recommend_service = std::make_shared<recommend::RecommendService>(
         recommend_settings(config), recommend::RecommendStore([pool]() -> db::Pool& { return *pool; }),
         [redis]() -> redis::Client& { return *redis; }, redis::Keys(config.cache.key_prefix), nullptr);

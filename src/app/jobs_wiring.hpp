@@ -36,6 +36,7 @@ inline jobs::EventRoutes event_routes() {
     routes.on("order.paid", std::string(kReceiptRender), "receipt");
     routes.on("order.paid", std::string(kRecommendOrderPaid), "recommend");
     routes.on("payment.requested", std::string(payments::kCaptureJob), "payment");
+    routes.on("refund.requested", std::string(payments::kRefundJob), "payment");
     for (const char* outcome : {"payment.captured", "payment.declined", "payment.failed"}) {
         routes.on(outcome, std::string(payments::kSettleJob), "payment");
     }

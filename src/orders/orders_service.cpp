@@ -227,6 +227,17 @@ asio::awaitable<void> OrdersService::remember_in(
     co_await store_.finish_key_in(tx, user_id, std::move(key), status, std::move(body));
 }
 
+asio::awaitable<void> OrdersService::refunded_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t order_id,
+    std::int64_t amount_cents,
+    std::int64_t payment_id) {
+    const auto total = co_await store_.add_refunded(tx, order_id, amount_cents, payment_id);
+    if (!total) co_return;
+    json::value payload = json::object{{"order_id", order_id}, {"amount_cents", amount_cents}, {"refunded_cents", *total}};
+    co_await store_.add_event(tx, order_id, "order.refunded", std::move(payload));
+}
+
 asio::awaitable<std::optional<Order>> OrdersService::lock_in(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::int64_t id) {

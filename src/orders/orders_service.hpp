@@ -209,6 +209,13 @@ public:
         std::string key,
         std::int32_t status,
         std::string body);
+    // A succeeded refund of `payment_id` (in the caller's transaction): when that payment paid the
+    // order, its refunded_cents grow and an order.refunded event is written.
+    boost::asio::awaitable<void> refunded_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t order_id,
+        std::int64_t amount_cents,
+        std::int64_t payment_id);
     // Locks the order row (FOR UPDATE) in the caller's transaction; nullopt when absent.
     boost::asio::awaitable<std::optional<Order>> lock_in(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly

@@ -9,7 +9,7 @@ namespace json = boost::json;
 
 #define EMPORIUM_ORDER_COLUMNS                                                                            \
     "id, user_id, status, total_cents, currency, shipping_address, created_at, expires_at, paid_payment_id, " \
-    "subtotal_cents, discount_cents, shipping_cents, tax_cents, promotions, country, shipping_option_id"
+    "subtotal_cents, discount_cents, shipping_cents, tax_cents, promotions, country, shipping_option_id, refunded_cents"
 
 constexpr db::Statement kPurgeKey{
     "orders.purge_key", "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at < now()"};
@@ -72,6 +72,10 @@ constexpr db::Statement kSetTotal{
     "UPDATE orders SET total_cents = $2::bigint, currency = $3, subtotal_cents = $4::bigint, "
     "discount_cents = $5::bigint, shipping_cents = $6::bigint, tax_cents = $7::bigint, promotions = $8::jsonb, "
     "country = $9, shipping_option_id = $10::bigint WHERE id = $1"};
+constexpr db::Statement kAddRefunded{
+    "orders.add_refunded",
+    "UPDATE orders SET refunded_cents = refunded_cents + $2::bigint WHERE id = $1 AND paid_payment_id = $3 "
+    "RETURNING refunded_cents"};
 constexpr db::Statement kAddEvent{
     "orders.add_event",
     "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', $1, $2, $3::jsonb)"};
@@ -157,6 +161,7 @@ Order order_of(const db::QueryResult& r, std::size_t row) {
     o.promotions = promotions_of(r.get<json::value>(row, "promotions"));
     o.country = r.get_optional<std::string>(row, "country");
     o.shipping_option_id = r.get_optional<std::int64_t>(row, "shipping_option_id");
+    o.refunded_cents = r.get<std::int64_t>(row, "refunded_cents");
     return o;
 }
 
@@ -334,6 +339,16 @@ asio::awaitable<void> OrdersStore::set_amounts(
     co_await tx.query(kSetTotal, db::params(order.id, order.total_cents, order.currency, order.subtotal_cents,
                                             order.discount_cents, order.shipping_cents, order.tax_cents, promotions,
                                             order.country, order.shipping_option_id));
+}
+
+asio::awaitable<std::optional<std::int64_t>> OrdersStore::add_refunded(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t order_id,
+    std::int64_t amount_cents,
+    std::int64_t payment_id) {
+    auto r = co_await tx.query(kAddRefunded, db::params(order_id, amount_cents, payment_id));
+    if (r.empty()) co_return std::nullopt;
+    co_return r.get<std::int64_t>(0, "refunded_cents");
 }
 
 asio::awaitable<void> OrdersStore::add_event(

@@ -111,6 +111,13 @@ public:
     boost::asio::awaitable<void> set_amounts(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         const Order& order);  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    // Adds a succeeded refund of `payment_id` to the order's refunded_cents when that payment paid
+    // it; the new total, or nullopt when it did not.
+    boost::asio::awaitable<std::optional<std::int64_t>> add_refunded(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t order_id,
+        std::int64_t amount_cents,
+        std::int64_t payment_id);
     boost::asio::awaitable<void> add_event(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
         std::int64_t order_id,

@@ -136,7 +136,9 @@ struct Order {
     std::vector<AppliedPromotion> promotions;
     std::optional<std::string> country;
     std::optional<std::int64_t> shipping_option_id;
+    std::int64_t refunded_cents = 0;
     static constexpr std::array kFields{
+        core::field("refunded_cents").describe("given back by the order's succeeded refunds (GET /orders/{id}/refunds)"),
         core::field("shipping_cents").describe("the shipping charged (after a free-shipping promotion)"),
         core::field("tax_cents").describe("Σ of the items' tax and the shipping's (added, or contained when prices "
                                           "include tax)"),
@@ -149,7 +151,7 @@ struct Order {
 };
 BOOST_DESCRIBE_STRUCT(Order, (), (id, user_id, status, total_cents, currency, shipping_address, items, created_at,
                                   expires_at, paid_payment_id, subtotal_cents, discount_cents, shipping_cents,
-                                  tax_cents, promotions, country, shipping_option_id))
+                                  tax_cents, promotions, country, shipping_option_id, refunded_cents))
 
 struct OrderPage {
     std::vector<Order> items;

@@ -51,6 +51,28 @@ asio::awaitable<Reply<PaymentStatus>> payment(std::shared_ptr<PaymentsService> s
     co_return out;
 }
 
+asio::awaitable<Reply<Refund>> refund(std::shared_ptr<PaymentsService> service,
+                                      In<orders::OrderRef, NoInput, NewRefund> in,
+                                      Caller caller) {
+    const auto order_id = in.path.id;
+    std::string fingerprint = "POST /api/v1/orders/" + std::to_string(order_id) + "/refunds\n" + core::codec::encode(in.body);
+    auto started = co_await service->request_refund(caller.user(), order_id, caller.idempotency_key, std::move(in.body),
+                                                    std::move(fingerprint));
+    if (!started) co_return started.error();
+    if (started->failure) {
+        auto res = http::problem_response(caller.version, caller.request_id, *started->failure);
+        co_await service->remember_failure(caller.user(), caller.idempotency_key, static_cast<std::int32_t>(res.result_int()), res.body());
+        co_return *started->failure;
+    }
+    auto reply = orders::stored_reply<Refund>(*started);
+    if (started->status == 202) reply.header("Location", "/api/v1/orders/" + std::to_string(order_id) + "/refunds");
+    co_return reply;
+}
+
+asio::awaitable<Reply<RefundList>> refunds(std::shared_ptr<PaymentsService> service, In<orders::OrderRef> in, Caller caller) {
+    co_return co_await service->refunds_of(in.path.id, caller.user(), caller.is_admin());
+}
+
 asio::awaitable<Reply<FlaggedPage>> flagged(std::shared_ptr<PaymentsService> service, In<NoInput, http::PageQuery> in,
                                             Caller /*caller*/) {
     co_return co_await service->flagged(in.query.limit, std::move(in.query.cursor));
@@ -107,18 +129,50 @@ void register_routes(http::Api& api, const std::shared_ptr<PaymentsService>& ser
              .id = "listFlaggedPayments",
              .tag = "payments",
              .summary = "Captured payments flagged for a refund (second charges, orders cancelled or expired), newest first",
-             .description = "Each was logged once at error level and counted in emporium_payments_flagged_total{reason}. "
-                            "Refund it at the provider; see docs/operations.md.",
+             .description = "Each was logged once at error level and counted in emporium_payments_flagged_total{reason}, "
+                            "and refunded automatically once (GET /orders/{id}/refunds shows it, automatic: true).",
              .access = Access::kAdmin,
              .rate_group = "read",
              .success_description = "a page",
              .errors = {{400, "malformed cursor"}}},
             flagged, service);
     api.add({.method = Verb::post,
+             .path = "/api/v1/orders/{id}/refunds",
+             .id = "refundOrder",
+             .tag = "payments",
+             .summary = "Refund (part of) a paid order (admin): by amount or by order lines; the provider is called in "
+                        "the background (202)",
+             .description = "Never more than the capture, even under concurrent requests (they queue on the payment). "
+                            "A line refund gives back the line's paid share per unit (after its discount, with its tax "
+                            "when added); each unit once. The same Idempotency-Key replays the first answer.",
+             .access = Access::kAdmin,
+             .rate_group = "write",
+             .idempotency_key = true,
+             .success = http::Status::accepted,
+             .success_description = "the refund, pending; GET /orders/{id}/refunds shows its outcome",
+             .errors = {{404, "no such order"},
+                        {409, "the order has no captured payment, more than what is left to refund, the key in use"},
+                        {422, "invalid fields (neither or both of amount_cents and lines), more than the capture, lines "
+                              "not in the order or refunded already, the key reused with another body"}},
+             .response_headers = {{"Location", "the order's refunds"},
+                                  {"Idempotent-Replayed", "true when this answer is a replay"}}},
+            refund, service);
+    api.add({.method = Verb::get,
+             .path = "/api/v1/orders/{id}/refunds",
+             .id = "listRefunds",
+             .tag = "payments",
+             .summary = "The order's refunds, newest first (owner or admin)",
+             .access = Access::kAuthenticated,
+             .rate_group = "read",
+             .success_description = "the refunds",
+             .errors = {{404, "no such order (or not yours)"}}},
+            refunds, service);
+    api.add({.method = Verb::post,
              .path = "/webhooks/payments",
              .id = "paymentWebhook",
              .tag = "payments",
-             .summary = "Provider events (payment_intent.succeeded / payment_intent.payment_failed)",
+             .summary = "Provider events (payment_intent.succeeded / payment_intent.payment_failed; refund.updated, "
+                        "refund.failed, charge.refunded settle refunds)",
              .description = "Signed like Stripe: header Stripe-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "
                             "\"<t>.<body>\")>; outside WEBHOOK_TOLERANCE_S the event is rejected; duplicates are ignored.",
              .rate_group = "write",

@@ -136,6 +136,255 @@ asio::awaitable<core::Result<orders::CheckoutResponse>> PaymentsService::start_p
     co_return orders::CheckoutResponse{202, std::move(body), false, std::nullopt};
 }
 
+asio::awaitable<core::Result<orders::CheckoutResponse>> PaymentsService::request_refund(std::int64_t admin_id,
+                                                                                        std::int64_t order_id,
+                                                                                        std::string key,
+                                                                                        NewRefund body,
+                                                                                        std::string fingerprint) {
+    auto claim = co_await orders_->claim_request(admin_id, key, std::move(fingerprint));
+    if (!claim) co_return claim.error();
+    if (claim->replay) co_return std::move(*claim->replay);
+    std::exception_ptr failure;
+    core::Result<orders::CheckoutResponse> result = core::make_error(core::Errc::kInternal, "refund did not start");
+    try {
+        result = co_await start_refund(admin_id, order_id, key, std::move(body));
+    } catch (const std::exception&) {
+        failure = std::current_exception();
+    }
+    if (failure) {
+        co_await orders_->release_request(admin_id, key);
+        std::rethrow_exception(failure);
+    }
+    if (!result) {
+        orders::CheckoutResponse failed;
+        failed.failure = result.error();
+        co_return failed;
+    }
+    co_return result;
+}
+
+asio::awaitable<core::Result<orders::CheckoutResponse>> PaymentsService::start_refund(std::int64_t admin_id,
+                                                                                      std::int64_t order_id,
+                                                                                      std::string key,
+                                                                                      NewRefund body) {
+    // The lock order of everything that touches an order's money: the order, then its payment.
+    auto tx = co_await store_.pool().begin();
+    auto order = co_await orders_->lock_in(tx, order_id);
+    if (!order) co_return core::make_error(core::Errc::kNotFound, "no such order");
+    if (!order->paid_payment_id) {
+        co_return core::make_error(core::Errc::kConflict,
+                                   "the order is " + std::string(orders::status_name(order->status)) +
+                                       " and has no captured payment to refund");
+    }
+    auto payment = co_await store_.lock(tx, *order->paid_payment_id);
+    if (!payment || payment->status != "captured") {
+        co_return core::make_error(core::Errc::kConflict, "the order's payment is not captured");
+    }
+    const auto refunded = co_await store_.refunded_of(tx, payment->id);
+    const std::int64_t left = payment->amount_cents - refunded;
+
+    Refund draft;
+    draft.order_id = order_id;
+    draft.payment_id = payment->id;
+    draft.currency = payment->currency;
+    draft.reason = std::move(body.reason);
+    draft.provider_key = "emporium-refund-" + core::random_hex_id();
+    if (body.amount_cents) {
+        draft.amount_cents = *body.amount_cents;
+        if (draft.amount_cents > payment->amount_cents) {
+            co_return core::make_error(core::Errc::kValidation, "a refund cannot exceed the capture",
+                                       {{"amount_cents", "at most " + std::to_string(payment->amount_cents) +
+                                                             " (the captured amount)"}});
+        }
+    } else {
+        // Each line's paid share: its amount after its discount, with its tax when the tax was
+        // added; unit by unit, so giving back every unit gives back exactly the share.
+        const bool tax_added = order->total_cents ==
+                               order->subtotal_cents - order->discount_cents + order->shipping_cents + order->tax_cents &&
+                               order->tax_cents > 0;
+        const auto done = co_await store_.refunded_units(tx, order_id);
+        std::vector<core::FieldError> errors;
+        for (std::size_t i = 0; i < body.lines.size(); ++i) {
+            const auto& want = body.lines[i];
+            const auto item = std::find_if(order->items.begin(), order->items.end(),
+                                           [&want](const orders::OrderItem& it) { return it.variant_id == want.variant_id; });
+            const std::string at = "lines/" + std::to_string(i);
+            if (item == order->items.end()) {
+                errors.push_back({at + "/variant_id", "the order has no line of variant " + std::to_string(want.variant_id)});
+                continue;
+            }
+            const auto before = done.contains(want.variant_id) ? done.at(want.variant_id) : 0;
+            if (before + want.quantity > item->quantity) {
+                errors.push_back({at + "/quantity", std::to_string(item->quantity - before) + " of " +
+                                                        std::to_string(item->quantity) + " units are left to refund"});
+                continue;
+            }
+            const std::int64_t share = item->unit_price_cents * item->quantity - item->discount_cents +
+                                       (tax_added ? item->tax_cents : 0);
+            const std::int64_t amount =
+                share * (before + want.quantity) / item->quantity - share * before / item->quantity;
+            draft.lines.push_back(RefundLine{want.variant_id, want.quantity, amount});
+            draft.amount_cents += amount;
+        }
+        if (!errors.empty()) {
+            co_return core::make_error(core::Errc::kValidation, "the refund's lines are invalid", std::move(errors));
+        }
+        if (draft.amount_cents <= 0) {
+            co_return core::make_error(core::Errc::kValidation, "the lines were paid nothing",
+                                       {{"lines", "their paid share is 0"}});
+        }
+    }
+    if (draft.amount_cents > left) {
+        co_return core::make_error(core::Errc::kConflict,
+                                   "only " + std::to_string(left) + " of the " + std::to_string(payment->amount_cents) +
+                                       " captured is left to refund",
+                                   {{"amount_cents", "at most " + std::to_string(left) + " is left to refund"}});
+    }
+    auto refund = co_await store_.insert_refund(tx, draft);
+    json::value requested = json::object{{"refund_id", refund.id}, {"order_id", order_id}, {"payment_id", payment->id}};
+    co_await store_.add_refund_event(tx, refund.id, "refund.requested", std::move(requested));
+    auto answer = core::codec::encode(refund);
+    co_await orders_->remember_in(tx, admin_id, key, 202, answer);
+    co_await tx.commit();
+    count("refund_requested");
+    core::log::info("refund requested", {{"refund_id", refund.id}, {"order_id", order_id}, {"amount_cents", refund.amount_cents}});
+    co_return orders::CheckoutResponse{202, std::move(answer), false, std::nullopt};
+}
+
+asio::awaitable<core::Result<RefundList>> PaymentsService::refunds_of(std::int64_t order_id,
+                                                                     std::int64_t viewer_id,
+                                                                     bool is_admin) {
+    auto order = co_await orders_->get_order(order_id, viewer_id, is_admin);
+    if (!order) co_return order.error();
+    auto items = co_await store_.refunds_of_order(order_id);
+    co_return RefundList{std::move(items)};
+}
+
+asio::awaitable<bool> PaymentsService::finish_refund(std::int64_t refund_id,
+                                                     std::string status,
+                                                     std::optional<std::string> reference,
+                                                     std::optional<std::string> error) {
+    auto tx = co_await store_.pool().begin();
+    auto refund = co_await store_.lock_refund(tx, refund_id);
+    if (!refund || refund->status != "pending") {
+        co_await tx.rollback();
+        co_return false;
+    }
+    co_await store_.set_refund_outcome(tx, refund_id, status, reference, error);
+    if (status == "succeeded") co_await orders_->refunded_in(tx, refund->order_id, refund->amount_cents, refund->payment_id);
+    json::value event = json::object{{"refund_id", refund_id},
+                                     {"order_id", refund->order_id},
+                                     {"payment_id", refund->payment_id},
+                                     {"amount_cents", refund->amount_cents}};
+    co_await store_.add_refund_event(tx, refund_id, "refund." + status, std::move(event));
+    co_await tx.commit();
+    count("refund_" + status);
+    core::log::info("refund finished", {{"refund_id", refund_id}, {"order_id", refund->order_id}, {"status", status}});
+    co_return true;
+}
+
+asio::awaitable<core::Result<void>> PaymentsService::execute_refund(std::int64_t refund_id, int delivery) {
+    if (!provider_) co_return core::make_error(core::Errc::kUnavailable, "no payment provider in this process");
+    auto refund = co_await store_.find_refund(refund_id);
+    if (!refund) co_return core::make_error(core::Errc::kNotFound, "no refund " + std::to_string(refund_id));
+    if (refund->status != "pending") co_return core::Result<void>{};
+    auto attempt = co_await store_.begin_refund_attempt(refund_id);
+    if (!attempt) co_return core::Result<void>{};
+    auto payment = co_await store_.find(refund->payment_id);
+    RefundRequest request;
+    request.refund_id = refund_id;
+    request.payment_id = refund->payment_id;
+    request.idempotency_key = refund->provider_key;
+    request.payment_reference = payment ? payment->provider_reference.value_or("") : "";
+    request.amount_cents = refund->amount_cents;
+    request.currency = refund->currency;
+    request.attempt = *attempt;
+    auto outcome = co_await provider_->refund(request);
+    switch (outcome.kind) {
+        case RefundOutcome::Kind::kApproved:
+            co_await finish_refund(refund_id, "succeeded", outcome.provider_reference, std::nullopt);
+            break;
+        case RefundOutcome::Kind::kDeclined:
+        case RefundOutcome::Kind::kRejected: {
+            const std::string why = "refused by the provider: " + outcome.message;
+            co_await finish_refund(refund_id, "failed", std::nullopt, why);
+        } break;
+        case RefundOutcome::Kind::kTransient:
+            co_await store_.record_refund_error(refund_id, outcome.message);
+            if (delivery < settings_.max_attempts) {
+                co_return core::make_error(core::Errc::kUnavailable, "payment provider: " + outcome.message);
+            }
+            {
+                const std::string why = "gave up after " + std::to_string(*attempt) + " attempts: " + outcome.message;
+                co_await finish_refund(refund_id, "failed", std::nullopt, why);
+            }
+            co_return core::make_error(core::Errc::kValidation,
+                                       "refund " + std::to_string(refund_id) + " failed: " + outcome.message);
+    }
+    co_return core::Result<void>{};
+}
+
+asio::awaitable<std::string> PaymentsService::apply_refund_event(json::object refund) {
+    std::optional<std::int64_t> refund_id;
+    if (const auto* meta = refund.if_contains("metadata"); meta != nullptr && meta->is_object()) {
+        refund_id = as_id(meta->get_object().if_contains("refund_id"));
+    }
+    std::optional<std::string> reference;
+    if (const auto* id = refund.if_contains("id"); id != nullptr && id->is_string()) reference = std::string(id->get_string());
+    if (!refund_id && reference) refund_id = co_await store_.refund_by_reference(*reference);
+    if (!refund_id) co_return "ignored: unknown refund";
+    std::string status;
+    if (const auto* s = refund.if_contains("status"); s != nullptr && s->is_string()) status = std::string(s->get_string());
+    bool changed = false;
+    if (status == "succeeded") {
+        changed = co_await finish_refund(*refund_id, "succeeded", reference, std::nullopt);
+    } else if (status == "failed" || status == "canceled") {
+        changed = co_await finish_refund(*refund_id, "failed", std::nullopt, "the provider reports the refund " + status);
+    } else {
+        co_return "ignored: refund " + (status.empty() ? std::string("without a status") : status);
+    }
+    co_return changed ? "refund " + status : "ignored: refund already settled";
+}
+
+asio::awaitable<WebhookOutcome> PaymentsService::handle_refund_webhook(std::string event_id,
+                                                                      std::string event_type,
+                                                                      json::object object) {
+    WebhookOutcome outcome;
+    {
+        auto tx = co_await store_.pool().begin();
+        const bool fresh = co_await store_.record_webhook(tx, settings_.provider, event_id, event_type, std::nullopt);
+        if (!fresh) {
+            co_await tx.rollback();
+            count("webhook_duplicate");
+            outcome.duplicate = true;
+            outcome.action = "ignored: duplicate event";
+            co_return outcome;
+        }
+        co_await tx.commit();
+    }
+    // refund.* carries a Refund; charge.refunded a Charge with its refunds in refunds.data.
+    std::vector<json::object> refunds;
+    if (event_type == "charge.refunded") {
+        if (const auto* list = object.if_contains("refunds"); list != nullptr && list->is_object()) {
+            if (const auto* data = list->get_object().if_contains("data"); data != nullptr && data->is_array()) {
+                for (const auto& r : data->get_array()) {
+                    if (r.is_object()) refunds.push_back(r.get_object());
+                }
+            }
+        }
+    } else {
+        refunds.push_back(std::move(object));
+    }
+    outcome.action = refunds.empty() ? "ignored: no refund in the event" : "";
+    for (auto& r : refunds) {
+        auto action = co_await apply_refund_event(std::move(r));
+        outcome.action += (outcome.action.empty() ? "" : "; ") + action;
+    }
+    count("webhook_applied");
+    core::log::info("refund webhook", {{"event_id", event_id}, {"type", event_type}, {"action", outcome.action}});
+    co_return outcome;
+}
+
 asio::awaitable<void> PaymentsService::remember_failure(std::int64_t user_id,
                                                         std::string key,
                                                         std::int32_t status,
@@ -250,9 +499,8 @@ asio::awaitable<core::Result<void>> PaymentsService::settle(std::int64_t payment
 asio::awaitable<void> PaymentsService::flag(Payment payment,
                                             std::string reason,
                                             std::optional<std::int64_t> paid_by) {
-    // The flag and its payment.flagged outbox event commit together; the event is where automatic
-    // refunds will start (a job routed from it). Until then an operator refunds by hand from the
-    // admin list (GET /api/v1/admin/payments/flagged, docs/operations.md).
+    // The flag, its payment.flagged outbox event and the automatic refund (with its
+    // refund.requested event) commit together.
     auto tx = co_await store_.pool().begin();
     const std::string why = std::move(reason);
     if (!co_await store_.flag(tx, payment.id, why)) {
@@ -267,6 +515,21 @@ asio::awaitable<void> PaymentsService::flag(Payment payment,
     event["paid_by_payment_id"] = paid_by ? json::value(*paid_by) : json::value(nullptr);
     json::value payload(std::move(event));
     co_await store_.add_event(tx, payment.id, "payment.flagged", std::move(payload));
+    // The money goes back by itself, once (the flag is set once; a unique index makes the
+    // automatic refund one per payment as well).
+    Refund automatic;
+    automatic.order_id = payment.order_id;
+    automatic.payment_id = payment.id;
+    automatic.amount_cents = payment.amount_cents;
+    automatic.currency = payment.currency;
+    automatic.reason = "automatic: " + why;
+    automatic.automatic = true;
+    automatic.provider_key = "emporium-refund-" + core::random_hex_id();
+    if (automatic.amount_cents > 0) {
+        auto refund = co_await store_.insert_refund(tx, automatic);
+        json::value requested = json::object{{"refund_id", refund.id}, {"order_id", payment.order_id}, {"payment_id", payment.id}};
+        co_await store_.add_refund_event(tx, refund.id, "refund.requested", std::move(requested));
+    }
     co_await tx.commit();
     core::Metrics::global()
         .counter("emporium_payments_flagged_total",
@@ -328,6 +591,11 @@ asio::awaitable<core::Result<WebhookOutcome>> PaymentsService::handle_webhook(st
     }
     const std::string event_id(id->get_string());
     const std::string event_type(type->get_string());
+    if (event_type.starts_with("refund.") || event_type == "charge.refunded") {
+        json::object refund_object = *object;
+        auto handled = co_await handle_refund_webhook(event_id, event_type, std::move(refund_object));
+        co_return handled;
+    }
 
     std::optional<std::int64_t> payment_id;
     if (const auto* meta = object->if_contains("metadata"); meta != nullptr && meta->is_object()) {

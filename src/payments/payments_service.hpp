@@ -72,8 +72,28 @@ public:
     boost::asio::awaitable<core::Result<FlaggedPage>> flagged(std::int64_t limit,
                                                               std::optional<std::string> cursor);
 
-    // POST /webhooks/payments. Errors: kBadRequest (signature, timestamp, body), kUnavailable
-    // (no webhook secret configured).
+    // POST /orders/{id}/refunds (admin): a pending refund of the payment that paid the order, by
+    // amount or by order lines, with a refund.requested event and the stored 202 answer, in one
+    // transaction under the order's and the payment's row locks (so concurrent refunds never sum
+    // to more than the capture). Failures as request_payment's: kNotFound (no such order),
+    // kConflict (not paid; more than what is left to refund), kValidation (more than captured,
+    // lines not in the order or refunded already).
+    boost::asio::awaitable<core::Result<orders::CheckoutResponse>> request_refund(std::int64_t admin_id,
+                                                                                  std::int64_t order_id,
+                                                                                  std::string key,
+                                                                                  NewRefund body,
+                                                                                  std::string fingerprint);
+    // The order's refunds, newest first (owner or admin). Errors: kNotFound.
+    boost::asio::awaitable<core::Result<RefundList>> refunds_of(std::int64_t order_id,
+                                                               std::int64_t viewer_id,
+                                                               bool is_admin);
+    // The refund.execute job: the provider refunds with the refund's key (the same on every try);
+    // succeeded → the order's refunded_cents grow; rejected → failed (refundable again); transient
+    // → kUnavailable (retried with backoff), failed after the last delivery.
+    boost::asio::awaitable<core::Result<void>> execute_refund(std::int64_t refund_id, int delivery);
+    // POST /webhooks/payments. Refund events (refund.updated, refund.failed, charge.refunded)
+    // settle pending refunds the same way. Errors: kBadRequest (signature, timestamp, body),
+    // kUnavailable (no webhook secret configured).
     boost::asio::awaitable<core::Result<WebhookOutcome>> handle_webhook(std::string signature_header,
                                                                         std::string body,
                                                                         std::int64_t now_seconds);
@@ -89,7 +109,22 @@ private:
                                         std::optional<std::string> reference,
                                         std::optional<std::string> error);
 
-    // Flags a captured payment for a refund (once; see settle()).
+    boost::asio::awaitable<core::Result<orders::CheckoutResponse>> start_refund(std::int64_t admin_id,
+                                                                                std::int64_t order_id,
+                                                                                std::string key,
+                                                                                NewRefund body);
+    // pending → `status` under the refund's row lock, with its event (and the order's
+    // refunded_cents on success); false when it was no longer pending.
+    boost::asio::awaitable<bool> finish_refund(std::int64_t refund_id,
+                                               std::string status,
+                                               std::optional<std::string> reference,
+                                               std::optional<std::string> error);
+    boost::asio::awaitable<WebhookOutcome> handle_refund_webhook(std::string event_id,
+                                                                 std::string event_type,
+                                                                 boost::json::object object);
+    // A refund event of the provider's webhook: the refund object's state applied to ours.
+    boost::asio::awaitable<std::string> apply_refund_event(boost::json::object refund);
+    // Flags a captured payment for a refund and starts that refund (once; see settle()).
     boost::asio::awaitable<void> flag(Payment payment,
                                       std::string reason,
                                       std::optional<std::int64_t> paid_by);

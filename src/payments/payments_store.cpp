@@ -10,6 +10,43 @@ namespace {
     "id, order_id, status, amount_cents, currency, provider, provider_reference, idempotency_key, " \
     "method_token, attempts, last_error, created_at, updated_at, captured_at, flag_reason, flagged_at"
 
+#define EMPORIUM_REFUND_COLUMNS                                                                        \
+    "id, order_id, payment_id, amount_cents, currency, status, reason, lines, automatic, provider_key, " \
+    "provider_reference, attempts, last_error, created_at, refunded_at"
+constexpr db::Statement kInsertRefund{
+    "refunds.insert",
+    "INSERT INTO refunds (order_id, payment_id, amount_cents, currency, reason, lines, automatic, provider_key) "
+    "VALUES ($1, $2, $3::bigint, $4, $5, $6::jsonb, $7::boolean, $8) RETURNING " EMPORIUM_REFUND_COLUMNS};
+constexpr db::Statement kFindRefund{"refunds.find", "SELECT " EMPORIUM_REFUND_COLUMNS " FROM refunds WHERE id = $1"};
+constexpr db::Statement kLockRefund{"refunds.lock",
+                                    "SELECT " EMPORIUM_REFUND_COLUMNS " FROM refunds WHERE id = $1 FOR UPDATE"};
+constexpr db::Statement kRefundsOfOrder{
+    "refunds.of_order", "SELECT " EMPORIUM_REFUND_COLUMNS " FROM refunds WHERE order_id = $1 ORDER BY id DESC LIMIT 200"};
+constexpr db::Statement kRefundByReference{"refunds.by_reference",
+                                           "SELECT id FROM refunds WHERE provider_reference = $1"};
+#undef EMPORIUM_REFUND_COLUMNS
+// What is no longer refundable of a payment: its refunds that did not fail.
+constexpr db::Statement kRefundedOf{
+    "refunds.refunded_of",
+    "SELECT coalesce(sum(amount_cents), 0)::bigint AS refunded FROM refunds WHERE payment_id = $1 AND status <> 'failed'"};
+// Units of each variant already given back (refunds that did not fail).
+constexpr db::Statement kRefundedUnits{
+    "refunds.refunded_units",
+    "SELECT (l->>'variant_id')::bigint AS variant_id, sum((l->>'quantity')::integer)::bigint AS units "
+    "FROM refunds r, jsonb_array_elements(r.lines) l WHERE r.order_id = $1 AND r.status <> 'failed' GROUP BY 1"};
+constexpr db::Statement kBeginRefundAttempt{
+    "refunds.begin_attempt",
+    "UPDATE refunds SET attempts = attempts + 1 WHERE id = $1 AND status = 'pending' RETURNING attempts"};
+constexpr db::Statement kRecordRefundError{"refunds.record_error",
+                                           "UPDATE refunds SET last_error = $2 WHERE id = $1 AND status = 'pending'"};
+constexpr db::Statement kSetRefundOutcome{
+    "refunds.set_outcome",
+    "UPDATE refunds SET status = $2, provider_reference = coalesce($3, provider_reference), last_error = $4, "
+    "refunded_at = CASE WHEN $2 = 'succeeded' THEN now() ELSE refunded_at END WHERE id = $1"};
+constexpr db::Statement kAddRefundEvent{
+    "refunds.add_event",
+    "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('refund', $1, $2, $3::jsonb)"};
+
 constexpr db::Statement kInsert{
     "payments.insert",
     "INSERT INTO payments (order_id, status, amount_cents, currency, provider, idempotency_key, method_token) "
@@ -74,7 +111,117 @@ Payment row(const db::QueryResult& r, std::size_t i) {
     return p;
 }
 
+Refund refund_of(const db::QueryResult& r, std::size_t i) {
+    Refund f;
+    f.id = r.get<std::int64_t>(i, "id");
+    f.order_id = r.get<std::int64_t>(i, "order_id");
+    f.payment_id = r.get<std::int64_t>(i, "payment_id");
+    f.amount_cents = r.get<std::int64_t>(i, "amount_cents");
+    f.currency = r.get<std::string>(i, "currency");
+    f.status = r.get<std::string>(i, "status");
+    f.reason = r.get<std::string>(i, "reason");
+    const auto lines = r.get<boost::json::value>(i, "lines");
+    for (const auto& l : lines.as_array()) {
+        const auto& o = l.as_object();
+        f.lines.push_back(RefundLine{o.at("variant_id").to_number<std::int64_t>(),
+                                     o.at("quantity").to_number<std::int32_t>(),
+                                     o.at("amount_cents").to_number<std::int64_t>()});
+    }
+    f.automatic = r.get<bool>(i, "automatic");
+    f.provider_key = r.get<std::string>(i, "provider_key");
+    f.provider_reference = r.get_optional<std::string>(i, "provider_reference");
+    f.attempts = r.get<std::int32_t>(i, "attempts");
+    f.last_error = r.get_optional<std::string>(i, "last_error");
+    f.created_at = r.get<Timestamp>(i, "created_at");
+    f.refunded_at = r.get_optional<Timestamp>(i, "refunded_at");
+    return f;
+}
+
 }  // namespace
+
+asio::awaitable<Refund> PaymentsStore::insert_refund(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    Refund refund) {
+    boost::json::array lines;
+    for (const auto& l : refund.lines) {
+        lines.push_back(boost::json::object{{"variant_id", l.variant_id}, {"quantity", l.quantity}, {"amount_cents", l.amount_cents}});
+    }
+    const boost::json::value list(std::move(lines));
+    auto r = co_await tx.query(kInsertRefund, db::params(refund.order_id, refund.payment_id, refund.amount_cents,
+                                                         refund.currency, refund.reason, list, refund.automatic,
+                                                         refund.provider_key));
+    co_return refund_of(r, 0);
+}
+
+asio::awaitable<std::optional<Refund>> PaymentsStore::find_refund(std::int64_t id) {
+    auto r = co_await pool_().query(kFindRefund, db::params(id));
+    if (r.empty()) co_return std::nullopt;
+    co_return refund_of(r, 0);
+}
+
+asio::awaitable<std::optional<Refund>> PaymentsStore::lock_refund(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t id) {
+    auto r = co_await tx.query(kLockRefund, db::params(id));
+    if (r.empty()) co_return std::nullopt;
+    co_return refund_of(r, 0);
+}
+
+asio::awaitable<std::vector<Refund>> PaymentsStore::refunds_of_order(std::int64_t order_id) {
+    auto r = co_await pool_().query(kRefundsOfOrder, db::params(order_id));
+    std::vector<Refund> out;
+    for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(refund_of(r, i));
+    co_return out;
+}
+
+asio::awaitable<std::optional<std::int64_t>> PaymentsStore::refund_by_reference(std::string reference) {
+    auto r = co_await pool_().query(kRefundByReference, db::params(reference));
+    if (r.empty()) co_return std::nullopt;
+    co_return r.get<std::int64_t>(0, "id");
+}
+
+asio::awaitable<std::int64_t> PaymentsStore::refunded_of(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t payment_id) {
+    auto r = co_await tx.query(kRefundedOf, db::params(payment_id));
+    co_return r.get<std::int64_t>(0, "refunded");
+}
+
+asio::awaitable<std::map<std::int64_t, std::int64_t>> PaymentsStore::refunded_units(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t order_id) {
+    auto r = co_await tx.query(kRefundedUnits, db::params(order_id));
+    std::map<std::int64_t, std::int64_t> out;
+    for (std::size_t i = 0; i < r.rows(); ++i) out[r.get<std::int64_t>(i, "variant_id")] = r.get<std::int64_t>(i, "units");
+    co_return out;
+}
+
+asio::awaitable<std::optional<std::int32_t>> PaymentsStore::begin_refund_attempt(std::int64_t id) {
+    auto r = co_await pool_().query(kBeginRefundAttempt, db::params(id));
+    if (r.empty()) co_return std::nullopt;
+    co_return r.get<std::int32_t>(0, "attempts");
+}
+
+asio::awaitable<void> PaymentsStore::record_refund_error(std::int64_t id, std::string error) {
+    co_await pool_().query(kRecordRefundError, db::params(id, error));
+}
+
+asio::awaitable<void> PaymentsStore::set_refund_outcome(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t id,
+    std::string status,
+    std::optional<std::string> reference,
+    std::optional<std::string> error) {
+    co_await tx.query(kSetRefundOutcome, db::params(id, status, reference, error));
+}
+
+asio::awaitable<void> PaymentsStore::add_refund_event(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t refund_id,
+    std::string event_type,
+    boost::json::value payload) {
+    co_await tx.query(kAddRefundEvent, db::params(std::to_string(refund_id), event_type, payload));
+}
 
 asio::awaitable<Payment> PaymentsStore::insert(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly

@@ -9,6 +9,7 @@
 #include <boost/json/value.hpp>
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,40 @@ public:
     // Flagged payments, newest first; `before_id` is exclusive.
     boost::asio::awaitable<std::vector<Payment>> flagged(std::int64_t limit,
                                                          std::optional<std::int64_t> before_id);
+
+    // Refunds (migration 0017).
+    boost::asio::awaitable<Refund> insert_refund(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        Refund refund);
+    boost::asio::awaitable<std::optional<Refund>> find_refund(std::int64_t id);
+    boost::asio::awaitable<std::optional<Refund>> lock_refund(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t id);
+    // Newest first.
+    boost::asio::awaitable<std::vector<Refund>> refunds_of_order(std::int64_t order_id);
+    boost::asio::awaitable<std::optional<std::int64_t>> refund_by_reference(std::string reference);
+    // Σ of the payment's refunds that did not fail (read under the payment's row lock).
+    boost::asio::awaitable<std::int64_t> refunded_of(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t payment_id);
+    // variant id → units given back by the order's refunds that did not fail.
+    boost::asio::awaitable<std::map<std::int64_t, std::int64_t>> refunded_units(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t order_id);
+    // Counts one more try of a pending refund; nullopt when it is no longer pending.
+    boost::asio::awaitable<std::optional<std::int32_t>> begin_refund_attempt(std::int64_t id);
+    boost::asio::awaitable<void> record_refund_error(std::int64_t id, std::string error);
+    boost::asio::awaitable<void> set_refund_outcome(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t id,
+        std::string status,
+        std::optional<std::string> reference,
+        std::optional<std::string> error);
+    boost::asio::awaitable<void> add_refund_event(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t refund_id,
+        std::string event_type,
+        boost::json::value payload);
 
 private:
     PoolRef pool_;

@@ -95,6 +95,72 @@ BOOST_DESCRIBE_STRUCT(PayRequest, (), (payment_method))
 // Decodes {"payment_method": "tok_…"}. Errors: kValidation with field errors.
 core::Result<std::string> parse_pay_request(const boost::json::object& body);
 
+// One order line given back: `quantity` units of a variant, for `amount_cents` (its share of what
+// was paid for the line).
+struct RefundLine {
+    std::int64_t variant_id = 0;
+    std::int32_t quantity = 0;
+    std::int64_t amount_cents = 0;
+};
+BOOST_DESCRIBE_STRUCT(RefundLine, (), (variant_id, quantity, amount_cents))
+
+// A refund of (part of) a captured payment: pending → succeeded | failed.
+struct Refund {
+    std::int64_t id = 0;
+    std::int64_t order_id = 0;
+    std::int64_t payment_id = 0;
+    std::int64_t amount_cents = 0;
+    std::string currency = "USD";
+    std::string status;  // pending | succeeded | failed
+    std::string reason;
+    std::vector<RefundLine> lines;
+    bool automatic = false;
+    std::string provider_key;  // sent to the provider on every try (not shown)
+    std::optional<std::string> provider_reference;
+    std::int32_t attempts = 0;
+    std::optional<std::string> last_error;
+    Timestamp created_at{};
+    std::optional<Timestamp> refunded_at;
+    static constexpr std::array kFields{
+        core::field("status").values("pending|succeeded|failed"),
+        core::field("lines").describe("the order lines it gives back (empty: a refund by amount)"),
+        core::field("automatic").describe("made by the shop for a payment flagged as a second charge")};
+};
+BOOST_DESCRIBE_STRUCT(Refund, (), (id, order_id, payment_id, amount_cents, currency, status, reason, lines, automatic,
+                                   provider_reference, attempts, last_error, created_at, refunded_at))
+
+struct RefundList {
+    std::vector<Refund> items;  // newest first
+};
+BOOST_DESCRIBE_STRUCT(RefundList, (), (items))
+
+inline constexpr std::size_t kMaxRefundLines = 50;
+
+struct RefundLineRequest {
+    std::int64_t variant_id = 0;
+    std::int32_t quantity = 0;
+    static constexpr std::array kFields{core::field("variant_id").at_least(1),
+                                        core::field("quantity").range(1, 100)};
+};
+BOOST_DESCRIBE_STRUCT(RefundLineRequest, (), (variant_id, quantity))
+
+// The body of POST /orders/{id}/refunds: an amount, or order lines (exactly one of them).
+struct NewRefund {
+    std::optional<std::int64_t> amount_cents{};
+    std::vector<RefundLineRequest> lines;
+    std::string reason;
+    static constexpr std::array kFields{
+        core::field("amount_cents").at_least(1).describe("cents to give back (at most what is left of the capture)"),
+        core::field("lines").length(0, kMaxRefundLines).optional().describe(
+            "order lines to give back: each line's paid share (after its discount, with its tax when added) "
+            "per unit; a unit is refunded at most once"),
+        core::field("reason").length(0, 500).optional()};
+    static constexpr std::string_view kSchemaDescription = "Exactly one of amount_cents and lines.";
+};
+BOOST_DESCRIBE_STRUCT(NewRefund, (), (amount_cents, lines, reason))
+void check_decoded(NewRefund& body, std::vector<core::FieldError>& errors);
+
+inline constexpr std::string_view kRefundJob = "refund.execute";
 inline constexpr std::string_view kCaptureJob = "payment.capture";
 inline constexpr std::string_view kSettleJob = "payment.settle";
 

@@ -31,12 +31,27 @@ struct ChargeOutcome {
     std::string message;             // decline reason or error, for payments.last_error
 };
 
+// Giving back (part of) a captured payment; the same key on every retry of this refund.
+struct RefundRequest {
+    std::int64_t refund_id = 0;
+    std::int64_t payment_id = 0;
+    std::string idempotency_key;     // identical on every retry of this refund
+    std::string payment_reference;   // the captured charge (provider_reference of the payment)
+    std::int64_t amount_cents = 0;
+    std::string currency = "USD";
+    int attempt = 1;
+};
+// kApproved: refunded (provider_reference names the refund); kDeclined / kRejected: final, the
+// refund failed; kTransient: retry with the same key.
+using RefundOutcome = ChargeOutcome;
+
 class PaymentProvider {
 public:
     virtual ~PaymentProvider() = default;
     virtual std::string name() const = 0;  // stored in payments.provider
     // Never throws for provider-side problems: they are outcomes.
     virtual boost::asio::awaitable<ChargeOutcome> charge(ChargeRequest request) = 0;
+    virtual boost::asio::awaitable<RefundOutcome> refund(RefundRequest request) = 0;
 };
 
 }  // namespace emporium::payments

@@ -45,4 +45,14 @@ asio::awaitable<ChargeOutcome> SandboxProvider::charge(ChargeRequest request) {
     co_return ChargeOutcome{ChargeOutcome::Kind::kDeclined, {}, "unknown test token"};
 }
 
+asio::awaitable<RefundOutcome> SandboxProvider::refund(RefundRequest request) {
+    if (request.payment_reference.empty()) {
+        co_return RefundOutcome{RefundOutcome::Kind::kRejected, {}, "sandbox: no such charge " + request.payment_reference};
+    }
+    if (request.amount_cents % 100 == 99 && request.attempt == 1) {
+        co_return RefundOutcome{RefundOutcome::Kind::kTransient, {}, "sandbox: transient refund failure"};
+    }
+    co_return RefundOutcome{RefundOutcome::Kind::kApproved, "sbr_" + request.idempotency_key, "refunded"};
+}
+
 }  // namespace emporium::payments

@@ -7,6 +7,9 @@
 //   tok_slow       answers after longer than the client timeout, so the call times out (transient)
 //   tok_invalid    is rejected like a malformed request (final, not a decline)
 //   anything else  declines ("unknown test token")
+// Refunds: a captured payment's charge is refunded (reference "sbr_<key>"), except that an amount
+// ending in 99 cents fails transiently on the first attempt (to show retries with the same key);
+// a payment without a provider reference is rejected ("no such charge").
 
 #include "payments/provider.hpp"
 
@@ -20,6 +23,7 @@ public:
     explicit SandboxProvider(std::chrono::milliseconds client_timeout) : timeout_(client_timeout) {}
     std::string name() const override { return "sandbox"; }
     boost::asio::awaitable<ChargeOutcome> charge(ChargeRequest request) override;
+    boost::asio::awaitable<RefundOutcome> refund(RefundRequest request) override;
 
 private:
     std::chrono::milliseconds timeout_;

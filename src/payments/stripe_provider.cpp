@@ -103,6 +103,15 @@ std::string form_body(const ChargeRequest& request) {
     return body;
 }
 
+std::string refund_body(const RefundRequest& request) {
+    std::string body;
+    append_field(body, "payment_intent", request.payment_reference);
+    append_field(body, "amount", std::to_string(request.amount_cents));
+    append_field(body, "metadata[refund_id]", std::to_string(request.refund_id));
+    append_field(body, "metadata[payment_id]", std::to_string(request.payment_id));
+    return body;
+}
+
 std::string string_field(const boost::json::object& object, std::string_view key) {
     const auto* value = object.if_contains(key);
     if (value == nullptr || !value->is_string()) return {};
@@ -178,7 +187,26 @@ ChargeOutcome classify_payment_intent(long status_code, const boost::json::value
         Kind::kTransient, id, "stripe: payment intent " + id + " has unexpected status '" + status + "'");
 }
 
-ChargeOutcome classify_reply(long status_code, std::string_view body) {
+// A 2xx answer to POST /v1/refunds: a Refund ("succeeded"; "pending" settles later, reported by a
+// webhook or by a retry with the same key; "failed" / "canceled" are final).
+ChargeOutcome classify_refund(long status_code, const boost::json::value& document) {
+    const std::string prefix = "stripe: HTTP " + std::to_string(status_code);
+    const auto* refund = document.if_object();
+    if (refund == nullptr) return outcome(Kind::kTransient, {}, prefix + " with a body that is not a JSON object");
+    const std::string id = string_field(*refund, "id");
+    const std::string status = string_field(*refund, "status");
+    if (status == "succeeded" && !id.empty()) return outcome(Kind::kApproved, id, {});
+    if (status == "failed" || status == "canceled") {
+        std::string message = "stripe: refund " + id + " " + status;
+        if (auto reason = string_field(*refund, "failure_reason"); !reason.empty()) message += " (" + reason + ")";
+        return outcome(Kind::kRejected, id, std::move(message));
+    }
+    return outcome(Kind::kTransient, id, "stripe: refund " + id + " is " + (status.empty() ? "without a status" : status));
+}
+
+using Classifier = ChargeOutcome (*)(long, const boost::json::value&);
+
+ChargeOutcome classify_reply(long status_code, std::string_view body, Classifier classify_success) {
     boost::system::error_code ec;
     const boost::json::value document = boost::json::parse(body, ec);
     if (status_code >= 200 && status_code < 300) {
@@ -188,7 +216,7 @@ ChargeOutcome classify_reply(long status_code, std::string_view body) {
                 {},
                 "stripe: HTTP " + std::to_string(status_code) + " with malformed JSON: " + ec.message());
         }
-        return classify_payment_intent(status_code, document);
+        return classify_success(status_code, document);
     }
 
     std::string message = "stripe: HTTP " + std::to_string(status_code);
@@ -243,8 +271,12 @@ ChargeOutcome sanitise(ChargeOutcome result, const std::string& secret_key) {
     return result;
 }
 
-ChargeOutcome send_charge(const StripeSettings& settings, const ChargeRequest& request) {
-    const std::string& key = request.idempotency_key;
+// One form POST to `path` with the idempotency key; the 2xx answer is read by `classify_success`.
+ChargeOutcome send_form(const StripeSettings& settings,
+                        const std::string& path,
+                        const std::string& key,
+                        const std::string& body,
+                        Classifier classify_success) {
     if (key.empty() || key.size() > kMaxIdempotencyKeyLength || !is_header_token(key)) {
         // Never charge without a usable key: a retry could charge twice.
         return outcome(Kind::kRejected,
@@ -271,8 +303,7 @@ ChargeOutcome send_charge(const StripeSettings& settings, const ChargeRequest& r
         headers.reset(extended);
     }
 
-    const std::string url = settings.base_url + "/v1/payment_intents";
-    const std::string body = form_body(request);
+    const std::string url = settings.base_url + path;
     std::string response;
     std::array<char, CURL_ERROR_SIZE> error_text{};
 
@@ -307,7 +338,7 @@ ChargeOutcome send_charge(const StripeSettings& settings, const ChargeRequest& r
         status_code == 0) {
         return outcome(Kind::kTransient, {}, "stripe: no HTTP status in the answer");
     }
-    return classify_reply(status_code, response);
+    return classify_reply(status_code, response, classify_success);
 }
 
 }  // namespace
@@ -335,8 +366,16 @@ StripeProvider::StripeProvider(StripeSettings settings, core::CpuPool& cpu)
 boost::asio::awaitable<ChargeOutcome> StripeProvider::charge(ChargeRequest request) {
     // The blocking request runs on the CPU pool with its own copies, so nothing it touches depends
     // on this coroutine frame.
-    auto work = [settings = settings_, request = std::move(request)] {
-        return sanitise(send_charge(settings, request), settings.secret_key);
+    auto work = [settings = settings_, key = request.idempotency_key, body = form_body(request)] {
+        return sanitise(send_form(settings, "/v1/payment_intents", key, body, &classify_payment_intent),
+                        settings.secret_key);
+    };
+    co_return co_await core::run_on_cpu(cpu_, std::move(work));
+}
+
+boost::asio::awaitable<RefundOutcome> StripeProvider::refund(RefundRequest request) {
+    auto work = [settings = settings_, key = request.idempotency_key, body = refund_body(request)] {
+        return sanitise(send_form(settings, "/v1/refunds", key, body, &classify_refund), settings.secret_key);
     };
     co_return co_await core::run_on_cpu(cpu_, std::move(work));
 }

@@ -59,6 +59,11 @@ public:
     // from any executor, which is where it resumes. The request blocks one CPU-pool thread for up
     // to `timeout`. The provider must outlive the returned awaitable.
     boost::asio::awaitable<ChargeOutcome> charge(ChargeRequest request) override;
+    // POST {base_url}/v1/refunds (payment_intent, amount, metadata[refund_id]) with the refund's
+    // idempotency key: 2xx "succeeded" → kApproved (the Refund id); "failed"/"canceled" →
+    // kRejected; "pending" or anything else → kTransient (a retry with the same key, or the
+    // webhook, settles it); errors as charge().
+    boost::asio::awaitable<RefundOutcome> refund(RefundRequest request) override;
 
 private:
     StripeSettings settings_;

@@ -290,6 +290,7 @@ TEST_F(AbuseE2E, EveryAdminOperationRejectsCustomersAndAnonymousCallers) {
         "patch /api/v1/variants/{id}",
         "delete /api/v1/variants/{id}",
         "post /api/v1/orders/{id}/fulfil",
+        "post /api/v1/orders/{id}/refunds",
         "get /api/v1/admin/jobs",
         "get /api/v1/admin/jobs/dead",
         "post /api/v1/admin/jobs/dead/{id}/retry",

@@ -64,3 +64,10 @@ emporium_add_test(NAME shipping_e2e
     SOURCES e2e/shipping_e2e.cpp
     LIBS emporium_e2e_support LABELS e2e)
 add_dependencies(shipping_e2e emporium)
+
+# Refunds through the server and the worker (sandbox provider): by lines and amount, retries with
+# the refund's key, replays, 20 concurrent partial refunds, a webhook settling one, bad input.
+emporium_add_test(NAME refunds_e2e
+    SOURCES e2e/refunds_e2e.cpp
+    LIBS emporium_e2e_support emporium_payments LABELS e2e)
+add_dependencies(refunds_e2e emporium)

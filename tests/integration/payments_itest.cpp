@@ -507,6 +507,23 @@ TEST_F(PaymentsTest, ALateSuccessAfterAnotherPaymentPaidTheOrderIsFlaggedForARef
     EXPECT_EQ(events("payment.flagged", paid_by), 0);
     EXPECT_EQ(events("order.paid", id), 1);
 
+    // The second charge goes back by itself, once: one automatic refund of the whole payment.
+    EXPECT_EQ(scalar("SELECT count(*) FROM refunds WHERE payment_id = $1 AND automatic AND amount_cents = "
+                     "(SELECT amount_cents FROM payments WHERE id = $1)",
+                     db::params(gave_up)),
+              1);
+    EXPECT_EQ(scalar("SELECT count(*) FROM refunds WHERE payment_id = $1", db::params(paid_by)), 0);
+    const auto refund_id = scalar("SELECT id FROM refunds WHERE payment_id = $1", db::params(gave_up));
+    ASSERT_TRUE(run(svc->execute_refund(refund_id, 1)));
+    ASSERT_TRUE(run(svc->execute_refund(refund_id, 2)));  // a redelivered job changes nothing
+    EXPECT_EQ(text("SELECT status FROM refunds WHERE id = $1", db::params(refund_id)), "succeeded");
+    EXPECT_EQ(scalar("SELECT attempts FROM refunds WHERE id = $1", db::params(refund_id)), 1);
+    EXPECT_EQ(scalar("SELECT count(*) FROM outbox WHERE event_type = 'refund.succeeded' AND aggregate_id = $1",
+                     db::params(std::to_string(refund_id))),
+              1);
+    EXPECT_EQ(scalar("SELECT refunded_cents FROM orders WHERE id = $1", db::params(id)), 0)
+        << "the payment that paid the order was not refunded";
+
     // Shown on the order's payments and in the admin's list.
     auto list = run(svc->payments_of(id, user_, false));
     ASSERT_TRUE(list);

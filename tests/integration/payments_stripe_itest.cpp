@@ -403,6 +403,48 @@ TEST_F(StripeProviderTest, IdempotencyKeyIsRequired) {
 
 // ---- faults, then a retry with the same key --------------------------------------------------------
 
+// ---- refunds ------------------------------------------------------------------------------------
+
+RefundRequest make_refund(std::string key, std::string intent, std::int64_t amount) {
+    RefundRequest request;
+    request.refund_id = 9;
+    request.payment_id = 42;
+    request.idempotency_key = std::move(key);
+    request.payment_reference = std::move(intent);
+    request.amount_cents = amount;
+    return request;
+}
+
+TEST_F(StripeProviderTest, RefundsWithTheRefundsKeyOnceAndNeverMoreThanTheCharge) {
+    const ChargeOutcome charged = charge(make_request("pay-for-refund"));
+    ASSERT_EQ(charged.kind, Kind::kApproved) << describe(charged);
+    StripeProvider provider(settings(), cpu_);
+    // A fault first: transient; the retry with the same key makes the one refund.
+    queue_faults({"500_after_charge"});
+    const RefundOutcome lost = test::run_coro(ctx_, provider.refund(make_refund("refund-a", charged.provider_reference, 999)));
+    EXPECT_EQ(lost.kind, Kind::kTransient) << describe(lost);
+    const RefundOutcome first = test::run_coro(ctx_, provider.refund(make_refund("refund-a", charged.provider_reference, 999)));
+    ASSERT_EQ(first.kind, Kind::kApproved) << describe(first);
+    EXPECT_EQ(first.provider_reference.rfind("re_", 0), 0U) << describe(first);
+    EXPECT_EQ(charges().at("refunds").as_int64(), 1) << "the retry replayed the first refund";
+    const auto log = requests();
+    const auto& last = log.back().as_object();
+    EXPECT_EQ(text(last.at("path")), "/v1/refunds");
+    EXPECT_EQ(text(last.at("idempotency_key")), "refund-a");
+    const auto& params = last.at("params").as_object();
+    EXPECT_EQ(text(params.at("payment_intent")), charged.provider_reference);
+    EXPECT_EQ(text(params.at("amount")), "999");
+    EXPECT_EQ(text(params.at("metadata[refund_id]")), "9");
+    // 1999 captured, 999 refunded: 1001 more is refused for good, 1000 goes through.
+    const RefundOutcome above = test::run_coro(ctx_, provider.refund(make_refund("refund-b", charged.provider_reference, 1001)));
+    EXPECT_EQ(above.kind, Kind::kRejected) << describe(above);
+    const RefundOutcome rest = test::run_coro(ctx_, provider.refund(make_refund("refund-c", charged.provider_reference, 1000)));
+    EXPECT_EQ(rest.kind, Kind::kApproved) << describe(rest);
+    const RefundOutcome unknown = test::run_coro(ctx_, provider.refund(make_refund("refund-d", "pi_nope", 1)));
+    EXPECT_EQ(unknown.kind, Kind::kRejected) << describe(unknown);
+    EXPECT_EQ(charges().at("refunds").as_int64(), 2);
+}
+
 class StripeFaultTest : public StripeProviderTest, public ::testing::WithParamInterface<std::string> {};
 
 TEST_P(StripeFaultTest, FaultIsTransientAndTheRetryGetsTheOneCharge) {

@@ -22,6 +22,11 @@ POST /v1/payment_intents (application/x-www-form-urlencoded, "Authorization: Bea
     a request that failed validation may be retried with the same key).
     A charge is counted once per new "succeeded" PaymentIntent.
 
+POST /v1/refunds (payment_intent, amount, metadata[...]; same key and idempotency rules)
+    200 a Refund with status "succeeded" for a succeeded PaymentIntent of this gateway while the
+    amount fits what is left of it; 400 resource_missing for an unknown intent, 400
+    amount_too_large beyond what is left. A refund is counted once per new Refund.
+
 Fault injection: POST /_control/faults {"faults": [...]} queues faults; each incoming payment
 request takes the next one (FIFO) before anything else happens:
     "<3-digit status>"   answer that status with a JSON error, no charge ("500", "429", "503";
@@ -39,7 +44,8 @@ Control endpoints (not recorded in the request log):
                              idempotency_key, authorization, content_type, params (the decoded
                              form), fault, status (the answer sent; null while in progress or when
                              none was sent), done (the handler finished)
-    GET  /_control/charges   {"count": N, "keys": {"<idempotency key>": "<pi id>"}}
+    GET  /_control/charges   {"count": N, "keys": {"<idempotency key>": "<pi id>"}, "refunds": N,
+                             "refunded": {"<pi id>": cents}}
     POST /_control/faults    queue faults (see above); 400 for an unknown fault
     POST /_control/reset     forget requests, charges, stored answers and queued faults
 """
@@ -96,6 +102,9 @@ class Gateway:
             self.requests = []
             self.charge_count = 0
             self.charge_keys = {}
+            self.intents = {}  # succeeded intent id -> amount
+            self.refunded = {}  # intent id -> cents refunded
+            self.refund_count = 0
             self.stored = {}  # idempotency key -> (params, status, body)
 
     def new_intent_id(self):
@@ -120,11 +129,52 @@ class Gateway:
             status, body, charged = self.create_intent(params)
             if charged:
                 self.charge_count += 1
+                self.intents[body["id"]] = body["amount"]
                 if key:
                     self.charge_keys[key] = body["id"]
             if key and status in (200, 402):
                 self.stored[key] = (params, status, body)
             return status, body
+
+    def process_refund(self, key, params):
+        """The answer (status, JSON-able body) for an authenticated refund request."""
+        with self.lock:
+            if key:
+                stored = self.stored.get(key)
+                if stored is not None:
+                    stored_params, status, body = stored
+                    if stored_params != params:
+                        return 400, error_body(
+                            "idempotency_error",
+                            "Keys for idempotent requests can only be used with the same parameters "
+                            "they were first used with.",
+                        )
+                    return status, body
+            intent = params.get("payment_intent", "")
+            if intent not in self.intents:
+                return 400, error_body("invalid_request_error", "No such payment_intent: '%s'" % intent,
+                                       "resource_missing", param="payment_intent")
+            try:
+                amount = int(params.get("amount", ""))
+            except ValueError:
+                return 400, error_body("invalid_request_error", "Invalid integer amount", "parameter_invalid_integer")
+            left = self.intents[intent] - self.refunded.get(intent, 0)
+            if amount <= 0 or amount > left:
+                return 400, error_body("invalid_request_error",
+                                       "Refund amount (%d) is greater than unrefunded amount (%d)" % (amount, left),
+                                       "amount_too_large", param="amount")
+            self.refunded[intent] = self.refunded.get(intent, 0) + amount
+            self.refund_count += 1
+            metadata = {}
+            for name, value in params.items():
+                if name.startswith("metadata[") and name.endswith("]"):
+                    metadata[name[len("metadata["):-1]] = value
+            body = {"id": "re_%d" % self.next_id, "object": "refund", "status": "succeeded", "amount": amount,
+                    "payment_intent": intent, "metadata": metadata}
+            self.next_id += 1
+            if key:
+                self.stored[key] = (params, 200, body)
+            return 200, body
 
     def create_intent(self, params):
         """(status, body, charged) for a new PaymentIntent; called with the lock held."""
@@ -219,7 +269,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_json(200, snapshot)
         elif self.path == "/_control/charges":
             with gateway.lock:
-                body = {"count": gateway.charge_count, "keys": dict(gateway.charge_keys)}
+                body = {"count": gateway.charge_count, "keys": dict(gateway.charge_keys),
+                        "refunds": gateway.refund_count, "refunded": dict(gateway.refunded)}
             self.send_json(200, body)
         else:
             self.send_json(404, error_body("invalid_request_error", "Unrecognized request URL (GET: %s)." % self.path))
@@ -237,7 +288,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.gateway.reset()
             self.send_json(200, {"reset": True})
         elif self.path == "/v1/payment_intents":
-            self.payment_intents(raw)
+            self.payment_intents(raw, self.gateway.process_payment)
+        elif self.path == "/v1/refunds":
+            self.payment_intents(raw, self.gateway.process_refund)
         else:
             self.send_json(404, error_body("invalid_request_error", "Unrecognized request URL (POST: %s)." % self.path))
 
@@ -257,7 +310,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # ---- the payment API ----------------------------------------------------------------------
 
-    def payment_intents(self, raw):
+    def payment_intents(self, raw, process):
         gateway = self.gateway
         params = dict(urllib.parse.parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
         key = self.headers.get("Idempotency-Key")
@@ -277,14 +330,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["fault"] = fault
             gateway.requests.append(entry)
         try:
-            self.answer_payment(key, params, fault, entry)
+            self.answer_payment(key, params, fault, entry, process)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (its timeout): nothing to answer
         finally:
             with gateway.lock:
                 entry["done"] = True
 
-    def answer_payment(self, key, params, fault, entry):
+    def answer_payment(self, key, params, fault, entry, process):
         gateway = self.gateway
 
         def respond(status, body):
@@ -326,7 +379,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             respond(401, error_body("invalid_request_error", message))
             return
 
-        status, body = gateway.process_payment(key, params)
+        status, body = process(key, params)
         if fault == "drop_after_charge":
             self.drop(reset=False)
         elif fault == "500_after_charge":
