@@ -105,6 +105,7 @@ inline payments::PaymentsSettings payments_settings(const core::Config& config) 
     s.max_attempts = retry_policies(config).of(payments::kCaptureJob).max_attempts;
     s.webhook_secret = config.payments.webhook_secret;
     s.webhook_tolerance = config.payments.webhook_tolerance;
+    s.return_window = std::chrono::days(config.payments.return_window_days);
     return s;
 }
 

@@ -92,7 +92,7 @@ constexpr db::Statement kVisibleProduct{
 constexpr db::Statement kVerifiedPurchase{
     "catalog.verified_purchase",
     "SELECT EXISTS (SELECT 1 FROM order_items oi JOIN orders o ON o.id = oi.order_id "
-    "WHERE oi.product_id = $1 AND o.user_id = $2 AND o.status IN ('paid', 'fulfilled')) AS verified"};
+    "WHERE oi.product_id = $1 AND o.user_id = $2 AND o.status IN ('paid', 'fulfilled', 'return_requested', 'returned')) AS verified"};
 constexpr db::Statement kInsertReview{
     "catalog.insert_review",
     "INSERT INTO reviews (product_id, user_id, rating, title, body, verified_purchase) "

@@ -413,6 +413,7 @@ Config Config::load(const ConfigSource& src) {
 
     auto& pay = c.payments;
     pay.provider = src.get_string("PAYMENT_PROVIDER", pay.provider);
+    pay.return_window_days = static_cast<int>(src.get_int("RETURN_WINDOW_DAYS", 30, 0, 3'650));
     if (pay.provider != "sandbox" && pay.provider != "stripe")
         throw ConfigError("PAYMENT_PROVIDER: expected sandbox|stripe, got '" + pay.provider + "'");
     pay.stripe_api_key = src.get_string("STRIPE_API_KEY", "");

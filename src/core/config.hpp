@@ -214,6 +214,7 @@ struct PaymentsConfig {
     std::chrono::milliseconds timeout{10'000};  // one provider call (the client timeout)
     std::string webhook_secret;                 // empty: POST /webhooks/payments answers 503
     std::chrono::seconds webhook_tolerance{300};
+    int return_window_days = 30;  // RETURN_WINDOW_DAYS: returns accepted this long after fulfilment
 };
 
 struct Config {

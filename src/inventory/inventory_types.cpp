@@ -27,6 +27,7 @@ std::string_view reason_name(ReturnReason reason) {
         case ReturnReason::kCancelled: return "order_cancelled";
         case ReturnReason::kExpired: return "order_expired";
         case ReturnReason::kPaymentFailed: return "order_payment_failed";
+        case ReturnReason::kReturned: return "order_returned";
     }
     return "order_cancelled";
 }

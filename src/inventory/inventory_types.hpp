@@ -52,7 +52,7 @@ struct Movement {
 };
 
 // Ledger reasons that return stock to a product.
-enum class ReturnReason { kCancelled, kExpired, kPaymentFailed };
+enum class ReturnReason { kCancelled, kExpired, kPaymentFailed, kReturned };
 std::string_view reason_name(ReturnReason reason);
 
 // What the audit found wrong: a variant whose stock is not the sum of its ledger rows

@@ -238,6 +238,28 @@ asio::awaitable<void> OrdersService::refunded_in(
     co_await store_.add_event(tx, order_id, "order.refunded", std::move(payload));
 }
 
+asio::awaitable<bool> OrdersService::move_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    Order order,
+    OrderStatus target) {
+    if (!can_transition(order.status, target)) co_return false;
+    co_await store_.set_status(tx, order.id, target, order.paid_payment_id);
+    order.status = target;
+    co_await store_.add_event(tx, order.id, "order." + std::string(status_name(target)), event_payload(order));
+    co_return true;
+}
+
+asio::awaitable<void> OrdersService::restock_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t order_id,
+    std::vector<inventory::Line> lines) {
+    co_await inventory_->release_in(tx, order_id, std::move(lines), inventory::ReturnReason::kReturned);
+}
+
+asio::awaitable<void> OrdersService::after_restock(std::vector<inventory::Line> lines) {
+    co_await inventory_->after_release(std::move(lines));
+}
+
 asio::awaitable<std::optional<Order>> OrdersService::lock_in(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     std::int64_t id) {
@@ -590,7 +612,7 @@ asio::awaitable<core::Result<PaymentApplied>> OrdersService::mark_paid(std::int6
     const auto status = out.order.status;
     if (t->changed) {
         out.kind = PaymentApplied::Kind::kPaid;
-    } else if (status == OrderStatus::kPaid || status == OrderStatus::kFulfilled) {
+    } else if (is_paid_state(status)) {
         // Once paid, paid_payment_id never changes, so this comparison is final.
         out.kind = out.order.paid_payment_id == payment_id ? PaymentApplied::Kind::kAlreadyPaidByIt
                                                            : PaymentApplied::Kind::kPaidByAnother;

@@ -216,6 +216,19 @@ public:
         std::int64_t order_id,
         std::int64_t amount_cents,
         std::int64_t payment_id);
+    // Moves the (locked) order to `target` in the caller's transaction with its order.<status>
+    // event; false when the state machine refuses it.
+    boost::asio::awaitable<bool> move_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        Order order,
+        OrderStatus target);
+    // Units sent back by the customer go back on sale: ledger rows 'order_returned', in the
+    // caller's transaction; after_restock() after the commit (the Redis mirror).
+    boost::asio::awaitable<void> restock_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t order_id,
+        std::vector<inventory::Line> lines);
+    boost::asio::awaitable<void> after_restock(std::vector<inventory::Line> lines);
     // Locks the order row (FOR UPDATE) in the caller's transaction; nullopt when absent.
     boost::asio::awaitable<std::optional<Order>> lock_in(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly

@@ -9,7 +9,8 @@ namespace json = boost::json;
 
 #define EMPORIUM_ORDER_COLUMNS                                                                            \
     "id, user_id, status, total_cents, currency, shipping_address, created_at, expires_at, paid_payment_id, " \
-    "subtotal_cents, discount_cents, shipping_cents, tax_cents, promotions, country, shipping_option_id, refunded_cents"
+    "subtotal_cents, discount_cents, shipping_cents, tax_cents, promotions, country, shipping_option_id, refunded_cents, " \
+    "fulfilled_at"
 
 constexpr db::Statement kPurgeKey{
     "orders.purge_key", "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at < now()"};
@@ -162,6 +163,7 @@ Order order_of(const db::QueryResult& r, std::size_t row) {
     o.country = r.get_optional<std::string>(row, "country");
     o.shipping_option_id = r.get_optional<std::int64_t>(row, "shipping_option_id");
     o.refunded_cents = r.get<std::int64_t>(row, "refunded_cents");
+    o.fulfilled_at = r.get_optional<db::Timestamp>(row, "fulfilled_at");
     return o;
 }
 

@@ -21,6 +21,8 @@ std::string_view status_name(OrderStatus status) {
         case OrderStatus::kCancelled: return "cancelled";
         case OrderStatus::kExpired: return "expired";
         case OrderStatus::kPaymentFailed: return "payment_failed";
+        case OrderStatus::kReturnRequested: return "return_requested";
+        case OrderStatus::kReturned: return "returned";
     }
     return "pending_payment";
 }
@@ -31,7 +33,9 @@ std::optional<OrderStatus> parse_status(std::string_view text) {
                    OrderStatus::kFulfilled,
                    OrderStatus::kCancelled,
                    OrderStatus::kExpired,
-                   OrderStatus::kPaymentFailed}) {
+                   OrderStatus::kPaymentFailed,
+                   OrderStatus::kReturnRequested,
+                   OrderStatus::kReturned}) {
         if (status_name(s) == text) return s;
     }
     return std::nullopt;
@@ -48,10 +52,17 @@ bool can_transition(OrderStatus from, OrderStatus to) {
             return to == OrderStatus::kPaid || to == OrderStatus::kCancelled || to == OrderStatus::kExpired;
         case OrderStatus::kPaid: return to == OrderStatus::kFulfilled;
         case OrderStatus::kFulfilled:
+        case OrderStatus::kReturned: return to == OrderStatus::kReturnRequested;
+        case OrderStatus::kReturnRequested: return to == OrderStatus::kReturned;
         case OrderStatus::kCancelled:
         case OrderStatus::kExpired: return false;
     }
     return false;
+}
+
+bool is_paid_state(OrderStatus status) {
+    return status == OrderStatus::kPaid || status == OrderStatus::kFulfilled || status == OrderStatus::kReturnRequested ||
+           status == OrderStatus::kReturned;
 }
 
 bool returns_stock(OrderStatus status) {

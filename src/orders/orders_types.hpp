@@ -33,9 +33,23 @@ inline constexpr std::size_t kMaxCodes = 5;  // promotion codes per order (and p
 
 // pending_payment → paid → fulfilled; pending_payment → cancelled | expired (stock returned);
 // pending_payment → payment_failed (a declined payment; the stock stays reserved) → paid (paid
-// again with another method) | cancelled | expired.
-enum class OrderStatus { kPendingPayment, kPaid, kFulfilled, kCancelled, kExpired, kPaymentFailed };
-BOOST_DESCRIBE_ENUM(OrderStatus, kPendingPayment, kPaid, kFulfilled, kCancelled, kExpired, kPaymentFailed)
+// again with another method) | cancelled | expired. Returns: fulfilled → return_requested (the
+// customer asks) → returned (received: restocked and refunded); returned → return_requested (units
+// left to send back). Refunds do not change the status (refunded_cents).
+enum class OrderStatus {
+    kPendingPayment,
+    kPaid,
+    kFulfilled,
+    kCancelled,
+    kExpired,
+    kPaymentFailed,
+    kReturnRequested,
+    kReturned
+};
+BOOST_DESCRIBE_ENUM(OrderStatus, kPendingPayment, kPaid, kFulfilled, kCancelled, kExpired, kPaymentFailed,
+                    kReturnRequested, kReturned)
+// Whether the order was paid by its payment (paid, fulfilled, being returned or returned).
+bool is_paid_state(OrderStatus status);
 
 std::string_view status_name(OrderStatus status);
 std::optional<OrderStatus> parse_status(std::string_view text);
@@ -137,7 +151,9 @@ struct Order {
     std::optional<std::string> country;
     std::optional<std::int64_t> shipping_option_id;
     std::int64_t refunded_cents = 0;
+    std::optional<Timestamp> fulfilled_at;
     static constexpr std::array kFields{
+        core::field("fulfilled_at").describe("when it was fulfilled (returns are open RETURN_WINDOW_DAYS after)"),
         core::field("refunded_cents").describe("given back by the order's succeeded refunds (GET /orders/{id}/refunds)"),
         core::field("shipping_cents").describe("the shipping charged (after a free-shipping promotion)"),
         core::field("tax_cents").describe("Σ of the items' tax and the shipping's (added, or contained when prices "
@@ -151,7 +167,7 @@ struct Order {
 };
 BOOST_DESCRIBE_STRUCT(Order, (), (id, user_id, status, total_cents, currency, shipping_address, items, created_at,
                                   expires_at, paid_payment_id, subtotal_cents, discount_cents, shipping_cents,
-                                  tax_cents, promotions, country, shipping_option_id, refunded_cents))
+                                  tax_cents, promotions, country, shipping_option_id, refunded_cents, fulfilled_at))
 
 struct OrderPage {
     std::vector<Order> items;

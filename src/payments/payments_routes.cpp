@@ -73,6 +73,31 @@ asio::awaitable<Reply<RefundList>> refunds(std::shared_ptr<PaymentsService> serv
     co_return co_await service->refunds_of(in.path.id, caller.user(), caller.is_admin());
 }
 
+struct ReturnRef {
+    std::int64_t id = 0;
+    static constexpr std::array kFields{core::field("id").at_least(1).describe("return id")};
+};
+BOOST_DESCRIBE_STRUCT(ReturnRef, (), (id))
+
+asio::awaitable<Reply<Return>> request_return(std::shared_ptr<PaymentsService> service,
+                                              In<orders::OrderRef, NoInput, NewReturn> in,
+                                              Caller caller) {
+    auto created = co_await service->request_return(caller.user(), in.path.id, std::move(in.body));
+    if (!created) co_return created.error();
+    Reply<Return> reply(std::move(*created));
+    reply.status(http::Status::created);
+    co_return reply;
+}
+
+asio::awaitable<Reply<ReturnList>> returns(std::shared_ptr<PaymentsService> service, In<orders::OrderRef> in, Caller caller) {
+    co_return co_await service->returns_of(in.path.id, caller.user(), caller.is_admin());
+}
+
+asio::awaitable<Reply<Return>> receive_return(std::shared_ptr<PaymentsService> service, In<ReturnRef> in,
+                                              Caller /*caller*/) {
+    co_return co_await service->receive_return(in.path.id);
+}
+
 asio::awaitable<Reply<FlaggedPage>> flagged(std::shared_ptr<PaymentsService> service, In<NoInput, http::PageQuery> in,
                                             Caller /*caller*/) {
     co_return co_await service->flagged(in.query.limit, std::move(in.query.cursor));
@@ -167,6 +192,43 @@ void register_routes(http::Api& api, const std::shared_ptr<PaymentsService>& ser
              .success_description = "the refunds",
              .errors = {{404, "no such order (or not yours)"}}},
             refunds, service);
+    api.add({.method = Verb::post,
+             .path = "/api/v1/orders/{id}/returns",
+             .id = "requestReturn",
+             .tag = "payments",
+             .summary = "Ask to send back units of a fulfilled order (its customer), within RETURN_WINDOW_DAYS of "
+                        "fulfilment",
+             .access = Access::kAuthenticated,
+             .rate_group = "write",
+             .success = http::Status::created,
+             .success_description = "the return, requested; the order becomes return_requested",
+             .errors = {{404, "no such order (or not yours)"},
+                        {409, "the order is not fulfilled, a return is already open, or the return window closed"},
+                        {422, "lines not in the order, more units than are left to return, a variant twice"}}},
+            request_return, service);
+    api.add({.method = Verb::get,
+             .path = "/api/v1/orders/{id}/returns",
+             .id = "listReturns",
+             .tag = "payments",
+             .summary = "The order's returns, newest first (owner or admin)",
+             .access = Access::kAuthenticated,
+             .rate_group = "read",
+             .success_description = "the returns",
+             .errors = {{404, "no such order (or not yours)"}}},
+            returns, service);
+    api.add({.method = Verb::post,
+             .path = "/api/v1/admin/returns/{id}/receive",
+             .id = "receiveReturn",
+             .tag = "payments",
+             .summary = "Receive a return (admin): its units go back on sale and their paid share is refunded, in one "
+                        "step",
+             .access = Access::kAdmin,
+             .rate_group = "write",
+             .success_description = "the return, received, with its refund_id (GET /orders/{id}/refunds)",
+             .errors = {{404, "no such return"},
+                        {409, "received already, or the order's payment cannot be refunded"},
+                        {422, "units already refunded another way"}}},
+            receive_return, service);
     api.add({.method = Verb::post,
              .path = "/webhooks/payments",
              .id = "paymentWebhook",

@@ -171,6 +171,22 @@ asio::awaitable<core::Result<orders::CheckoutResponse>> PaymentsService::start_r
     auto tx = co_await store_.pool().begin();
     auto order = co_await orders_->lock_in(tx, order_id);
     if (!order) co_return core::make_error(core::Errc::kNotFound, "no such order");
+    auto refund = co_await refund_in(tx, *order, std::move(body));
+    if (!refund) co_return refund.error();
+    auto answer = core::codec::encode(*refund);
+    co_await orders_->remember_in(tx, admin_id, key, 202, answer);
+    co_await tx.commit();
+    count("refund_requested");
+    core::log::info("refund requested", {{"refund_id", refund->id}, {"order_id", order_id}, {"amount_cents", refund->amount_cents}});
+    co_return orders::CheckoutResponse{202, std::move(answer), false, std::nullopt};
+}
+
+asio::awaitable<core::Result<Refund>> PaymentsService::refund_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    orders::Order locked,
+    NewRefund body) {
+    const auto* order = &locked;
+    const auto order_id = locked.id;
     if (!order->paid_payment_id) {
         co_return core::make_error(core::Errc::kConflict,
                                    "the order is " + std::string(orders::status_name(order->status)) +
@@ -243,12 +259,91 @@ asio::awaitable<core::Result<orders::CheckoutResponse>> PaymentsService::start_r
     auto refund = co_await store_.insert_refund(tx, draft);
     json::value requested = json::object{{"refund_id", refund.id}, {"order_id", order_id}, {"payment_id", payment->id}};
     co_await store_.add_refund_event(tx, refund.id, "refund.requested", std::move(requested));
-    auto answer = core::codec::encode(refund);
-    co_await orders_->remember_in(tx, admin_id, key, 202, answer);
+    co_return refund;
+}
+
+asio::awaitable<core::Result<Return>> PaymentsService::request_return(std::int64_t user_id,
+                                                                     std::int64_t order_id,
+                                                                     NewReturn body) {
+    auto tx = co_await store_.pool().begin();
+    auto order = co_await orders_->lock_in(tx, order_id);
+    if (!order || order->user_id != user_id) co_return core::make_error(core::Errc::kNotFound, "no such order");
+    if (!orders::can_transition(order->status, orders::OrderStatus::kReturnRequested)) {
+        co_return core::make_error(core::Errc::kConflict,
+                                   "the order is " + std::string(orders::status_name(order->status)) +
+                                       ": only a fulfilled order can be returned, one return at a time");
+    }
+    const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    if (!order->fulfilled_at || *order->fulfilled_at + settings_.return_window < now) {
+        co_return core::make_error(core::Errc::kConflict,
+                                   "the return window (" + std::to_string(settings_.return_window.count()) +
+                                       " days after fulfilment) is closed");
+    }
+    const auto asked = co_await store_.returned_units(tx, order_id);
+    std::vector<core::FieldError> errors;
+    for (std::size_t i = 0; i < body.lines.size(); ++i) {
+        const auto& want = body.lines[i];
+        const std::string at = "lines/" + std::to_string(i);
+        const auto item = std::find_if(order->items.begin(), order->items.end(),
+                                       [&want](const orders::OrderItem& it) { return it.variant_id == want.variant_id; });
+        if (item == order->items.end()) {
+            errors.push_back({at + "/variant_id", "the order has no line of variant " + std::to_string(want.variant_id)});
+            continue;
+        }
+        const auto before = asked.contains(want.variant_id) ? asked.at(want.variant_id) : 0;
+        if (before + want.quantity > item->quantity) {
+            errors.push_back({at + "/quantity", std::to_string(item->quantity - before) + " of " +
+                                                    std::to_string(item->quantity) + " units can still be returned"});
+        }
+    }
+    if (!errors.empty()) co_return core::make_error(core::Errc::kValidation, "the return's lines are invalid", std::move(errors));
+    Return draft;
+    draft.order_id = order_id;
+    for (const auto& l : body.lines) draft.lines.push_back(ReturnLine{l.variant_id, l.quantity});
+    draft.reason = std::move(body.reason);
+    auto created = co_await store_.insert_return(tx, user_id, std::move(draft));
+    co_await orders_->move_in(tx, *order, orders::OrderStatus::kReturnRequested);
     co_await tx.commit();
-    count("refund_requested");
-    core::log::info("refund requested", {{"refund_id", refund.id}, {"order_id", order_id}, {"amount_cents", refund.amount_cents}});
-    co_return orders::CheckoutResponse{202, std::move(answer), false, std::nullopt};
+    core::log::info("return requested", {{"return_id", created.id}, {"order_id", order_id}});
+    co_return created;
+}
+
+asio::awaitable<core::Result<Return>> PaymentsService::receive_return(std::int64_t return_id) {
+    auto found = co_await store_.find_return(return_id);
+    if (!found) co_return core::make_error(core::Errc::kNotFound, "no such return");
+    // The order first (the lock order of its money), then the return.
+    auto tx = co_await store_.pool().begin();
+    auto order = co_await orders_->lock_in(tx, found->order_id);
+    auto locked = co_await store_.lock_return(tx, return_id);
+    if (!order || !locked) co_return core::make_error(core::Errc::kNotFound, "no such return");
+    if (locked->status != "requested") co_return core::make_error(core::Errc::kConflict, "the return was received already");
+    NewRefund refund_body;
+    for (const auto& l : locked->lines) refund_body.lines.push_back(RefundLineRequest{l.variant_id, l.quantity});
+    refund_body.reason = "return " + std::to_string(return_id);
+    auto refund = co_await refund_in(tx, *order, std::move(refund_body));
+    if (!refund) co_return refund.error();
+    std::vector<inventory::Line> back;
+    for (const auto& l : locked->lines) {
+        for (const auto& item : order->items) {
+            if (item.variant_id == l.variant_id) back.push_back(inventory::Line{l.variant_id, item.product_id, l.quantity});
+        }
+    }
+    co_await orders_->restock_in(tx, order->id, back);
+    auto received = co_await store_.receive_return(tx, return_id, refund->id);
+    co_await orders_->move_in(tx, *order, orders::OrderStatus::kReturned);
+    co_await tx.commit();
+    co_await orders_->after_restock(std::move(back));
+    core::log::info("return received", {{"return_id", return_id}, {"order_id", order->id}, {"refund_id", refund->id}});
+    co_return received;
+}
+
+asio::awaitable<core::Result<ReturnList>> PaymentsService::returns_of(std::int64_t order_id,
+                                                                     std::int64_t viewer_id,
+                                                                     bool is_admin) {
+    auto order = co_await orders_->get_order(order_id, viewer_id, is_admin);
+    if (!order) co_return order.error();
+    auto items = co_await store_.returns_of_order(order_id);
+    co_return ReturnList{std::move(items)};
 }
 
 asio::awaitable<core::Result<RefundList>> PaymentsService::refunds_of(std::int64_t order_id,

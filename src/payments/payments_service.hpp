@@ -25,6 +25,7 @@ struct PaymentsSettings {
     int max_attempts = 8;  // deliveries of a capture job before the payment is marked failed
     std::string webhook_secret;  // empty: webhooks are refused (503)
     std::chrono::seconds webhook_tolerance{300};
+    std::chrono::days return_window{30};  // returns are accepted this long after fulfilment
 };
 
 struct WebhookOutcome {
@@ -87,6 +88,20 @@ public:
     boost::asio::awaitable<core::Result<RefundList>> refunds_of(std::int64_t order_id,
                                                                std::int64_t viewer_id,
                                                                bool is_admin);
+    // POST /orders/{id}/returns (the order's customer): units of a fulfilled order to send back,
+    // within return_window of its fulfilment; the order becomes return_requested. Errors:
+    // kNotFound, kConflict (not fulfilled, a return already open, the window closed), kValidation
+    // (lines not in the order, more units than are left to return).
+    boost::asio::awaitable<core::Result<Return>> request_return(std::int64_t user_id,
+                                                               std::int64_t order_id,
+                                                               NewReturn body);
+    // POST /admin/returns/{id}/receive: in one transaction the units go back on sale (ledger
+    // 'order_returned'), their paid share is refunded (a refund like POST /refunds by lines) and
+    // the order becomes returned. Errors: kNotFound, kConflict (received already), the refund's.
+    boost::asio::awaitable<core::Result<Return>> receive_return(std::int64_t return_id);
+    boost::asio::awaitable<core::Result<ReturnList>> returns_of(std::int64_t order_id,
+                                                               std::int64_t viewer_id,
+                                                               bool is_admin);
     // The refund.execute job: the provider refunds with the refund's key (the same on every try);
     // succeeded → the order's refunded_cents grow; rejected → failed (refundable again); transient
     // → kUnavailable (retried with backoff), failed after the last delivery.
@@ -113,6 +128,12 @@ private:
                                                                                 std::int64_t order_id,
                                                                                 std::string key,
                                                                                 NewRefund body);
+    // A pending refund of the locked order's paying payment, by amount or lines, with its
+    // refund.requested event, in `tx` (see request_refund for the rules).
+    boost::asio::awaitable<core::Result<Refund>> refund_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        orders::Order locked,
+        NewRefund body);
     // pending → `status` under the refund's row lock, with its event (and the order's
     // refunded_cents on success); false when it was no longer pending.
     boost::asio::awaitable<bool> finish_refund(std::int64_t refund_id,

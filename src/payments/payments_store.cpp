@@ -47,6 +47,26 @@ constexpr db::Statement kAddRefundEvent{
     "refunds.add_event",
     "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('refund', $1, $2, $3::jsonb)"};
 
+#define EMPORIUM_RETURN_COLUMNS "id, order_id, status, lines, reason, refund_id, created_at, received_at"
+constexpr db::Statement kInsertReturn{
+    "returns.insert",
+    "INSERT INTO returns (order_id, user_id, lines, reason) VALUES ($1, $2, $3::jsonb, $4) RETURNING " EMPORIUM_RETURN_COLUMNS};
+constexpr db::Statement kLockReturn{"returns.lock",
+                                    "SELECT " EMPORIUM_RETURN_COLUMNS " FROM returns WHERE id = $1 FOR UPDATE"};
+constexpr db::Statement kFindReturn{"returns.find", "SELECT " EMPORIUM_RETURN_COLUMNS " FROM returns WHERE id = $1"};
+constexpr db::Statement kReturnsOfOrder{
+    "returns.of_order", "SELECT " EMPORIUM_RETURN_COLUMNS " FROM returns WHERE order_id = $1 ORDER BY id DESC LIMIT 200"};
+constexpr db::Statement kReceiveReturn{
+    "returns.receive",
+    "UPDATE returns SET status = 'received', received_at = now(), refund_id = $2::bigint WHERE id = $1 "
+    "RETURNING " EMPORIUM_RETURN_COLUMNS};
+#undef EMPORIUM_RETURN_COLUMNS
+// Units of each variant of the order already asked back (requested or received returns).
+constexpr db::Statement kReturnedUnits{
+    "returns.units",
+    "SELECT (l->>'variant_id')::bigint AS variant_id, sum((l->>'quantity')::integer)::bigint AS units "
+    "FROM returns r, jsonb_array_elements(r.lines) l WHERE r.order_id = $1 GROUP BY 1"};
+
 constexpr db::Statement kInsert{
     "payments.insert",
     "INSERT INTO payments (order_id, status, amount_cents, currency, provider, idempotency_key, method_token) "
@@ -137,7 +157,73 @@ Refund refund_of(const db::QueryResult& r, std::size_t i) {
     return f;
 }
 
+Return return_of(const db::QueryResult& r, std::size_t i) {
+    Return x;
+    x.id = r.get<std::int64_t>(i, "id");
+    x.order_id = r.get<std::int64_t>(i, "order_id");
+    x.status = r.get<std::string>(i, "status");
+    const auto lines = r.get<boost::json::value>(i, "lines");
+    for (const auto& l : lines.as_array()) {
+        const auto& o = l.as_object();
+        x.lines.push_back(ReturnLine{o.at("variant_id").to_number<std::int64_t>(), o.at("quantity").to_number<std::int32_t>()});
+    }
+    x.reason = r.get<std::string>(i, "reason");
+    x.refund_id = r.get_optional<std::int64_t>(i, "refund_id");
+    x.created_at = r.get<Timestamp>(i, "created_at");
+    x.received_at = r.get_optional<Timestamp>(i, "received_at");
+    return x;
+}
+
 }  // namespace
+
+asio::awaitable<Return> PaymentsStore::insert_return(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t user_id,
+    Return value) {
+    boost::json::array lines;
+    for (const auto& l : value.lines) lines.push_back(boost::json::object{{"variant_id", l.variant_id}, {"quantity", l.quantity}});
+    const boost::json::value list(std::move(lines));
+    auto r = co_await tx.query(kInsertReturn, db::params(value.order_id, user_id, list, value.reason));
+    co_return return_of(r, 0);
+}
+
+asio::awaitable<std::optional<Return>> PaymentsStore::find_return(std::int64_t id) {
+    auto r = co_await pool_().query(kFindReturn, db::params(id));
+    if (r.empty()) co_return std::nullopt;
+    co_return return_of(r, 0);
+}
+
+asio::awaitable<std::optional<Return>> PaymentsStore::lock_return(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t id) {
+    auto r = co_await tx.query(kLockReturn, db::params(id));
+    if (r.empty()) co_return std::nullopt;
+    co_return return_of(r, 0);
+}
+
+asio::awaitable<std::vector<Return>> PaymentsStore::returns_of_order(std::int64_t order_id) {
+    auto r = co_await pool_().query(kReturnsOfOrder, db::params(order_id));
+    std::vector<Return> out;
+    for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(return_of(r, i));
+    co_return out;
+}
+
+asio::awaitable<Return> PaymentsStore::receive_return(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t id,
+    std::optional<std::int64_t> refund_id) {
+    auto r = co_await tx.query(kReceiveReturn, db::params(id, refund_id));
+    co_return return_of(r, 0);
+}
+
+asio::awaitable<std::map<std::int64_t, std::int64_t>> PaymentsStore::returned_units(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t order_id) {
+    auto r = co_await tx.query(kReturnedUnits, db::params(order_id));
+    std::map<std::int64_t, std::int64_t> out;
+    for (std::size_t i = 0; i < r.rows(); ++i) out[r.get<std::int64_t>(i, "variant_id")] = r.get<std::int64_t>(i, "units");
+    co_return out;
+}
 
 asio::awaitable<Refund> PaymentsStore::insert_refund(
     db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly

@@ -65,6 +65,25 @@ public:
     boost::asio::awaitable<std::vector<Payment>> flagged(std::int64_t limit,
                                                          std::optional<std::int64_t> before_id);
 
+    // Returns (migration 0018). Throws DbError (unique violation returns_one_open_per_order).
+    boost::asio::awaitable<Return> insert_return(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t user_id,
+        Return value);
+    boost::asio::awaitable<std::optional<Return>> find_return(std::int64_t id);
+    boost::asio::awaitable<std::optional<Return>> lock_return(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t id);
+    boost::asio::awaitable<std::vector<Return>> returns_of_order(std::int64_t order_id);
+    // requested → received, with the refund it made.
+    boost::asio::awaitable<Return> receive_return(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t id,
+        std::optional<std::int64_t> refund_id);
+    // variant id → units of the order asked back so far.
+    boost::asio::awaitable<std::map<std::int64_t, std::int64_t>> returned_units(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t order_id);
     // Refunds (migration 0017).
     boost::asio::awaitable<Refund> insert_refund(
         db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly

@@ -160,6 +160,48 @@ struct NewRefund {
 BOOST_DESCRIBE_STRUCT(NewRefund, (), (amount_cents, lines, reason))
 void check_decoded(NewRefund& body, std::vector<core::FieldError>& errors);
 
+struct ReturnLine {
+    std::int64_t variant_id = 0;
+    std::int32_t quantity = 0;
+};
+BOOST_DESCRIBE_STRUCT(ReturnLine, (), (variant_id, quantity))
+
+// A return: units of a fulfilled order the customer sends back; received by an admin, who
+// restocks them and refunds their paid share in one step.
+struct Return {
+    std::int64_t id = 0;
+    std::int64_t order_id = 0;
+    std::string status;  // requested | received
+    std::vector<ReturnLine> lines;
+    std::string reason;
+    std::optional<std::int64_t> refund_id;
+    Timestamp created_at{};
+    std::optional<Timestamp> received_at;
+    static constexpr std::array kFields{
+        core::field("status").values("requested|received"),
+        core::field("refund_id").describe("the refund made when it was received")};
+    static constexpr std::string_view kSchemaName = "OrderReturn";
+};
+BOOST_DESCRIBE_STRUCT(Return, (), (id, order_id, status, lines, reason, refund_id, created_at, received_at))
+
+struct ReturnList {
+    std::vector<Return> items;  // newest first
+    static constexpr std::string_view kSchemaName = "OrderReturnList";
+};
+BOOST_DESCRIBE_STRUCT(ReturnList, (), (items))
+
+// The body of POST /orders/{id}/returns.
+struct NewReturn {
+    std::vector<RefundLineRequest> lines;
+    std::string reason;
+    static constexpr std::array kFields{
+        core::field("lines").length(1, kMaxRefundLines).describe("the units to send back (each variant once)"),
+        core::field("reason").length(0, 500).optional()};
+    static constexpr std::string_view kSchemaName = "NewOrderReturn";
+};
+BOOST_DESCRIBE_STRUCT(NewReturn, (), (lines, reason))
+void check_decoded(NewReturn& body, std::vector<core::FieldError>& errors);
+
 inline constexpr std::string_view kRefundJob = "refund.execute";
 inline constexpr std::string_view kCaptureJob = "payment.capture";
 inline constexpr std::string_view kSettleJob = "payment.settle";

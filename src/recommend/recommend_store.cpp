@@ -32,16 +32,16 @@ constexpr std::string_view kPaidItems =
     "AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id "
     "AND o.id > current_setting('emporium.recommend_after')::bigint "
     "AND o.id <= current_setting('emporium.recommend_up_to')::bigint "
-    "AND o.status NOT IN ('paid', 'fulfilled')) "
+    "AND o.status NOT IN ('paid', 'fulfilled', 'return_requested', 'returned')) "
     "ORDER BY i.order_id, i.product_id) TO STDOUT";
 constexpr db::Statement kOrderProducts{
     "recommend.order_products",
-    "SELECT o.status IN ('paid', 'fulfilled') AS paid, coalesce(array_agg(DISTINCT i.product_id) FILTER (WHERE i.product_id IS NOT NULL), "
+    "SELECT o.status IN ('paid', 'fulfilled', 'return_requested', 'returned') AS paid, coalesce(array_agg(DISTINCT i.product_id) FILTER (WHERE i.product_id IS NOT NULL), "
     "'{}') AS products FROM orders o LEFT JOIN order_items i ON i.order_id = o.id WHERE o.id = $1 GROUP BY o.id"};
 constexpr db::Statement kPurchases{
     "recommend.purchases",
     "SELECT product_id FROM (SELECT i.product_id, max(o.id) AS last FROM orders o JOIN order_items i ON i.order_id = o.id "
-    "WHERE o.user_id = $1 AND o.status IN ('paid', 'fulfilled') GROUP BY i.product_id) t ORDER BY last DESC, product_id "
+    "WHERE o.user_id = $1 AND o.status IN ('paid', 'fulfilled', 'return_requested', 'returned') GROUP BY i.product_id) t ORDER BY last DESC, product_id "
     "LIMIT $2"};
 
 }  // namespace

@@ -117,6 +117,10 @@ export function describeOrderStatus(status: OrderStatus): string {
             return "expired before payment";
         case "payment_failed":
             return "payment failed";
+        case "return_requested":
+            return "return on its way";
+        case "returned":
+            return "returned";
         default: {
             const unknown: never = status;
             return unknown;

@@ -291,6 +291,7 @@ TEST_F(AbuseE2E, EveryAdminOperationRejectsCustomersAndAnonymousCallers) {
         "delete /api/v1/variants/{id}",
         "post /api/v1/orders/{id}/fulfil",
         "post /api/v1/orders/{id}/refunds",
+        "post /api/v1/admin/returns/{id}/receive",
         "get /api/v1/admin/jobs",
         "get /api/v1/admin/jobs/dead",
         "post /api/v1/admin/jobs/dead/{id}/retry",

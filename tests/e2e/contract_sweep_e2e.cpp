@@ -105,6 +105,7 @@ std::string valid_body(const Op& op) {
          R"({"items":[{"product_id":)" + std::string(kMissingId) + R"(,"quantity":1}],"shipping_address":{"city":"Oslo"}})"},
         {"/api/v1/orders/{id}/pay", R"({"payment_method":"tok_ok"})"},
         {"/api/v1/orders/{id}/refunds", R"({"amount_cents":1})"},
+        {"/api/v1/orders/{id}/returns", R"({"lines":[{"variant_id":1,"quantity":1}]})"},
         {"/api/v1/carts/{id}/lines", R"({"variant_id":)" + std::string(kMissingId) + R"(,"quantity":1})"},
         {"/api/v1/carts/{id}/lines/{variant_id}", R"({"quantity":1})"},
         {"/api/v1/carts/{id}/checkout", R"({"shipping_address":{"city":"Oslo"}})"},

@@ -224,5 +224,68 @@ TEST_F(RefundsE2E, AProviderWebhookSettlesAPendingRefundOnce) {
               1);
 }
 
+TEST_F(RefundsE2E, AReturnRestocksItsUnitsAndRefundsTheirShareInOneStep) {
+    const auto mug = create_product(server_->port(), admin_, {{"sku", "mug"}, {"name", "Mug"}, {"price_cents", 1200}, {"stock", 10}});
+    const auto token = customer("returner@example.com").second;
+    const auto order = paid_order(token, json::array{json::object{{"product_id", mug}, {"quantity", 3}}});
+    const auto placed = json_object(send(bhttp::verb::get, "/api/v1/orders/" + std::to_string(order), token));
+    const auto variant = placed.at("items").as_array().at(0).as_object().at("variant_id").as_int64();
+    const std::string path = "/api/v1/orders/" + std::to_string(order) + "/returns";
+    const auto lines = [&](std::int64_t v, int q) {
+        return json::serialize(json::object{{"lines", json::array{json::object{{"variant_id", v}, {"quantity", q}}}}, {"reason", "chipped"}});
+    };
+    expect_problem(send(bhttp::verb::post, path, token, lines(variant, 1)), 409, "conflict", "not fulfilled yet");
+    ASSERT_EQ(send(bhttp::verb::post, "/api/v1/orders/" + std::to_string(order) + "/fulfil", admin_).result_int(), 200U);
+    const auto stock = product_stock(mug);
+    ASSERT_EQ(stock, 7);
+
+    const auto before = sql("SELECT count(*) FROM returns") * 1000 + sql("SELECT count(*) FROM inventory_movements");
+    expect_problem(send(bhttp::verb::post, path, token, lines(999999, 1)), 422, "validation_failed", "a line not in the order");
+    expect_problem(send(bhttp::verb::post, path, token, lines(variant, 4)), 422, "validation_failed", "more than ordered");
+    expect_problem(send(bhttp::verb::post, path, token, R"({"lines":[]})"), 422, "validation_failed", "no lines");
+    expect_problem(send(bhttp::verb::post, path, token, lines(variant, 0)), 422, "validation_failed", "zero units");
+    expect_problem(send(bhttp::verb::post, path, customer("stranger@example.com").second, lines(variant, 1)), 404, "not_found",
+                   "another customer");
+    EXPECT_EQ(sql("SELECT count(*) FROM returns") * 1000 + sql("SELECT count(*) FROM inventory_movements"), before);
+
+    auto asked = send(bhttp::verb::post, path, token, lines(variant, 2));
+    ASSERT_EQ(asked.result_int(), 201U) << asked.body();
+    const auto ret = json_object(asked);
+    EXPECT_EQ(ret.at("status").as_string(), "requested");
+    EXPECT_EQ(sql("SELECT count(*) FROM orders WHERE id = $1 AND status = 'return_requested'", {order}), 1);
+    expect_problem(send(bhttp::verb::post, path, token, lines(variant, 1)), 409, "conflict", "a return already open");
+    EXPECT_EQ(product_stock(mug), 7) << "nothing goes back on sale before it is received";
+
+    const std::string receive = "/api/v1/admin/returns/" + std::to_string(ret.at("id").as_int64()) + "/receive";
+    expect_problem(send(bhttp::verb::post, receive, token), 403, "forbidden", "a customer receiving");
+    auto received = send(bhttp::verb::post, receive, admin_);
+    ASSERT_EQ(received.result_int(), 200U) << received.body();
+    const auto got = json_object(received);
+    EXPECT_EQ(got.at("status").as_string(), "received");
+    ASSERT_TRUE(got.at("refund_id").is_int64());
+    EXPECT_EQ(product_stock(mug), 9);
+    EXPECT_EQ(sql("SELECT coalesce(sum(delta), 0)::bigint FROM inventory_movements WHERE reason = 'order_returned' AND order_id = $1", {order}), 2);
+    EXPECT_EQ(sql("SELECT count(*) FROM orders WHERE id = $1 AND status = 'returned'", {order}), 1);
+    EXPECT_EQ(sql("SELECT amount_cents FROM refunds WHERE id = $1", {got.at("refund_id").as_int64()}), 2400);
+    EXPECT_TRUE(settled(got.at("refund_id").as_int64()));
+    EXPECT_TRUE(eventually([&] { return sql("SELECT refunded_cents FROM orders WHERE id = $1", {order}) == 2400; }));
+    expect_problem(send(bhttp::verb::post, receive, admin_), 409, "conflict", "received twice");
+    expect_problem(send(bhttp::verb::post, "/api/v1/admin/returns/999999/receive", admin_), 404, "not_found", "no such return");
+
+    // The last unit can still come back; then nothing is left.
+    expect_problem(send(bhttp::verb::post, path, token, lines(variant, 2)), 422, "validation_failed", "more than is left");
+    ASSERT_EQ(send(bhttp::verb::post, path, token, lines(variant, 1)).result_int(), 201U);
+    auto listed = json_object(send(bhttp::verb::get, path, token));
+    EXPECT_EQ(listed.at("items").as_array().size(), 2U);
+    EXPECT_EQ(run_emporium({"inventory", "audit"}, env()), 0);
+
+    // Past the window: refused.
+    const auto late = paid_order(token, json::array{json::object{{"product_id", mug}, {"quantity", 1}}});
+    ASSERT_EQ(send(bhttp::verb::post, "/api/v1/orders/" + std::to_string(late) + "/fulfil", admin_).result_int(), 200U);
+    sql("UPDATE orders SET fulfilled_at = now() - interval '31 days' WHERE id = $1 RETURNING id", {late});
+    expect_problem(send(bhttp::verb::post, "/api/v1/orders/" + std::to_string(late) + "/returns", token, lines(variant, 1)), 409,
+                   "conflict", "the window closed");
+}
+
 }  // namespace
 }  // namespace emporium::test
