@@ -64,13 +64,27 @@ asio::awaitable<core::Result<orders::CheckoutResponse>> PaymentsService::request
                                                                                          std::string key,
                                                                                          std::string method_token,
                                                                                          std::string fingerprint) {
+    Step step;
+    step.order_id = order_id;
+    step.method_token = std::move(method_token);
+    co_return co_await claimed(user_id, std::move(key), std::move(fingerprint), std::move(step));
+}
+
+asio::awaitable<core::Result<orders::CheckoutResponse>> PaymentsService::claimed(std::int64_t user_id,
+                                                                                 std::string key,
+                                                                                 std::string fingerprint,
+                                                                                 Step step) {
     auto claim = co_await orders_->claim_request(user_id, key, std::move(fingerprint));
     if (!claim) co_return claim.error();
     if (claim->replay) co_return std::move(*claim->replay);
     std::exception_ptr failure;
-    core::Result<orders::CheckoutResponse> result = core::make_error(core::Errc::kInternal, "payment did not start");
+    core::Result<orders::CheckoutResponse> result = core::make_error(core::Errc::kInternal, "the request did not start");
     try {
-        result = co_await start_payment(user_id, order_id, key, std::move(method_token));
+        if (step.kind == Step::Kind::kRefund) {
+            result = co_await start_refund(user_id, step.order_id, key, std::move(step.refund));
+        } else {
+            result = co_await start_payment(user_id, step.order_id, key, std::move(step.method_token));
+        }
     } catch (const std::exception&) {
         failure = std::current_exception();
     }
@@ -141,26 +155,11 @@ asio::awaitable<core::Result<orders::CheckoutResponse>> PaymentsService::request
                                                                                         std::string key,
                                                                                         NewRefund body,
                                                                                         std::string fingerprint) {
-    auto claim = co_await orders_->claim_request(admin_id, key, std::move(fingerprint));
-    if (!claim) co_return claim.error();
-    if (claim->replay) co_return std::move(*claim->replay);
-    std::exception_ptr failure;
-    core::Result<orders::CheckoutResponse> result = core::make_error(core::Errc::kInternal, "refund did not start");
-    try {
-        result = co_await start_refund(admin_id, order_id, key, std::move(body));
-    } catch (const std::exception&) {
-        failure = std::current_exception();
-    }
-    if (failure) {
-        co_await orders_->release_request(admin_id, key);
-        std::rethrow_exception(failure);
-    }
-    if (!result) {
-        orders::CheckoutResponse failed;
-        failed.failure = result.error();
-        co_return failed;
-    }
-    co_return result;
+    Step step;
+    step.kind = Step::Kind::kRefund;
+    step.order_id = order_id;
+    step.refund = std::move(body);
+    co_return co_await claimed(admin_id, std::move(key), std::move(fingerprint), std::move(step));
 }
 
 asio::awaitable<core::Result<orders::CheckoutResponse>> PaymentsService::start_refund(std::int64_t admin_id,

@@ -124,6 +124,20 @@ private:
                                         std::optional<std::string> reference,
                                         std::optional<std::string> error);
 
+    // What an idempotent request does once its key is claimed (pay or refund).
+    struct Step {
+        enum class Kind { kPay, kRefund };
+        Kind kind = Kind::kPay;
+        std::int64_t order_id = 0;
+        std::string method_token;
+        NewRefund refund;
+    };
+    // Claims the key (a replay answers as the first request did), runs the step, frees the key if
+    // it threw, and turns its error into a failure for the caller to render and remember.
+    boost::asio::awaitable<core::Result<orders::CheckoutResponse>> claimed(std::int64_t user_id,
+                                                                           std::string key,
+                                                                           std::string fingerprint,
+                                                                           Step step);
     boost::asio::awaitable<core::Result<orders::CheckoutResponse>> start_refund(std::int64_t admin_id,
                                                                                 std::int64_t order_id,
                                                                                 std::string key,
