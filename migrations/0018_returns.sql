@@ -34,3 +34,9 @@ ALTER TABLE inventory_movements ADD CONSTRAINT inventory_movements_reason_valid 
 ALTER TABLE orders DROP CONSTRAINT orders_paid_payment_only_when_paid;
 ALTER TABLE orders ADD CONSTRAINT orders_paid_payment_only_when_paid
     CHECK (paid_payment_id IS NULL OR status IN ('paid', 'fulfilled', 'return_requested', 'returned'));
+
+-- An order gives back a variant at most once per reason, except returns: the customer may send
+-- back units of one variant in several returns (each received once, under the return's lock).
+DROP INDEX inventory_movements_order_once;
+CREATE UNIQUE INDEX inventory_movements_order_once ON inventory_movements (order_id, variant_id, reason)
+    WHERE order_id IS NOT NULL AND reason <> 'order_returned';

@@ -103,6 +103,7 @@ inline payments::PaymentsSettings payments_settings(const core::Config& config) 
     payments::PaymentsSettings s;
     s.provider = config.payments.provider;
     s.max_attempts = retry_policies(config).of(payments::kCaptureJob).max_attempts;
+    s.refund_max_attempts = retry_policies(config).of(payments::kRefundJob).max_attempts;
     s.webhook_secret = config.payments.webhook_secret;
     s.webhook_tolerance = config.payments.webhook_tolerance;
     s.return_window = std::chrono::days(config.payments.return_window_days);

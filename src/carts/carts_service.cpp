@@ -328,7 +328,9 @@ asio::awaitable<core::Result<void>> CartsService::apply_line(
     if (!offer || !offer->for_sale) co_return variant_refused(wanted.variant_id, "variant_id");
     const std::int32_t quantity = add && line ? line->quantity + wanted.quantity : wanted.quantity;
     if (quantity > kMaxQuantity) co_return too_many_units(quantity);
-    if (!line && co_await store_.count_lines(tx, id) >= static_cast<std::int64_t>(kMaxLines)) co_return cart_full();
+    std::int64_t lines = 0;
+    if (!line) lines = co_await store_.count_lines(tx, id);
+    if (!line && lines >= static_cast<std::int64_t>(kMaxLines)) co_return cart_full();
     const std::int32_t had = line ? line->held : 0;
     const std::int32_t want = settings_.holds ? quantity : 0;
     inventory::Line named{wanted.variant_id, offer->product_id, quantity, true};

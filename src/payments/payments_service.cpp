@@ -316,11 +316,32 @@ asio::awaitable<core::Result<Return>> PaymentsService::receive_return(std::int64
     auto locked = co_await store_.lock_return(tx, return_id);
     if (!order || !locked) co_return core::make_error(core::Errc::kNotFound, "no such return");
     if (locked->status != "requested") co_return core::make_error(core::Errc::kConflict, "the return was received already");
+    // The units' paid share goes back, except for units refunded already (a refund by lines
+    // before the return); with nothing left to refund (no captured payment, the capture given
+    // back, a share of 0) the return is received without a refund.
+    const auto refunded_units = co_await store_.refunded_units(tx, order->id);
     NewRefund refund_body;
-    for (const auto& l : locked->lines) refund_body.lines.push_back(RefundLineRequest{l.variant_id, l.quantity});
     refund_body.reason = "return " + std::to_string(return_id);
-    auto refund = co_await refund_in(tx, *order, std::move(refund_body));
-    if (!refund) co_return refund.error();
+    for (const auto& l : locked->lines) {
+        std::int64_t ordered = 0;
+        for (const auto& item : order->items) {
+            if (item.variant_id == l.variant_id) ordered = item.quantity;
+        }
+        const auto done = refunded_units.contains(l.variant_id) ? refunded_units.at(l.variant_id) : 0;
+        const auto units = std::min<std::int64_t>(l.quantity, ordered - done);
+        if (units > 0) refund_body.lines.push_back(RefundLineRequest{l.variant_id, static_cast<std::int32_t>(units)});
+    }
+    std::optional<Refund> refund;
+    if (!refund_body.lines.empty()) {
+        auto made = co_await refund_in(tx, *order, std::move(refund_body));
+        if (made) {
+            refund = std::move(*made);
+        } else if (made.error().code != core::Errc::kConflict && made.error().code != core::Errc::kValidation) {
+            co_return made.error();
+        } else {
+            core::log::warn("return received without a refund", {{"return_id", return_id}, {"why", made.error().message}});
+        }
+    }
     std::vector<inventory::Line> back;
     for (const auto& l : locked->lines) {
         for (const auto& item : order->items) {
@@ -328,11 +349,13 @@ asio::awaitable<core::Result<Return>> PaymentsService::receive_return(std::int64
         }
     }
     co_await orders_->restock_in(tx, order->id, back);
-    auto received = co_await store_.receive_return(tx, return_id, refund->id);
+    std::optional<std::int64_t> refund_id;
+    if (refund) refund_id = refund->id;
+    auto received = co_await store_.receive_return(tx, return_id, refund_id);
     co_await orders_->move_in(tx, *order, orders::OrderStatus::kReturned);
     co_await tx.commit();
     co_await orders_->after_restock(std::move(back));
-    core::log::info("return received", {{"return_id", return_id}, {"order_id", order->id}, {"refund_id", refund->id}});
+    core::log::info("return received", {{"return_id", return_id}, {"order_id", order->id}, {"refund_id", refund_id.value_or(0)}});
     co_return received;
 }
 
@@ -359,11 +382,28 @@ asio::awaitable<bool> PaymentsService::finish_refund(std::int64_t refund_id,
                                                      std::optional<std::string> reference,
                                                      std::optional<std::string> error) {
     auto tx = co_await store_.pool().begin();
-    auto refund = co_await store_.lock_refund(tx, refund_id);
-    if (!refund || refund->status != "pending") {
+    const bool changed = co_await finish_refund_in(tx, refund_id, status, std::move(reference), std::move(error));
+    if (!changed) {
         co_await tx.rollback();
         co_return false;
     }
+    co_await tx.commit();
+    count("refund_" + status);
+    co_return true;
+}
+
+asio::awaitable<bool> PaymentsService::finish_refund_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    std::int64_t refund_id,
+    std::string status,
+    std::optional<std::string> reference,
+    std::optional<std::string> error) {
+    // The lock order of an order's money: the order, then (its payment, then) the refund.
+    auto found = co_await store_.find_refund(refund_id);
+    if (!found || found->status != "pending") co_return false;
+    co_await orders_->lock_in(tx, found->order_id);
+    auto refund = co_await store_.lock_refund(tx, refund_id);
+    if (!refund || refund->status != "pending") co_return false;
     co_await store_.set_refund_outcome(tx, refund_id, status, reference, error);
     if (status == "succeeded") co_await orders_->refunded_in(tx, refund->order_id, refund->amount_cents, refund->payment_id);
     json::value event = json::object{{"refund_id", refund_id},
@@ -371,8 +411,6 @@ asio::awaitable<bool> PaymentsService::finish_refund(std::int64_t refund_id,
                                      {"payment_id", refund->payment_id},
                                      {"amount_cents", refund->amount_cents}};
     co_await store_.add_refund_event(tx, refund_id, "refund." + status, std::move(event));
-    co_await tx.commit();
-    count("refund_" + status);
     core::log::info("refund finished", {{"refund_id", refund_id}, {"order_id", refund->order_id}, {"status", status}});
     co_return true;
 }
@@ -403,9 +441,20 @@ asio::awaitable<core::Result<void>> PaymentsService::execute_refund(std::int64_t
             const std::string why = "refused by the provider: " + outcome.message;
             co_await finish_refund(refund_id, "failed", std::nullopt, why);
         } break;
+        case RefundOutcome::Kind::kPending:
+            // The provider accepted it and will report the outcome (webhook); retries with the
+            // same key ask again. Never failed here: money that may have gone back is not offered
+            // for refund a second time.
+            co_await store_.record_refund_error(refund_id, outcome.message);
+            if (delivery < settings_.refund_max_attempts) {
+                co_return core::make_error(core::Errc::kUnavailable, "payment provider: " + outcome.message);
+            }
+            core::log::warn("refund left pending at the provider; its webhook will settle it",
+                            {{"refund_id", refund_id}, {"attempts", *attempt}});
+            break;
         case RefundOutcome::Kind::kTransient:
             co_await store_.record_refund_error(refund_id, outcome.message);
-            if (delivery < settings_.max_attempts) {
+            if (delivery < settings_.refund_max_attempts) {
                 co_return core::make_error(core::Errc::kUnavailable, "payment provider: " + outcome.message);
             }
             {
@@ -418,7 +467,9 @@ asio::awaitable<core::Result<void>> PaymentsService::execute_refund(std::int64_t
     co_return core::Result<void>{};
 }
 
-asio::awaitable<std::string> PaymentsService::apply_refund_event(json::object refund) {
+asio::awaitable<std::string> PaymentsService::apply_refund_event_in(
+    db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    json::object refund) {
     std::optional<std::int64_t> refund_id;
     if (const auto* meta = refund.if_contains("metadata"); meta != nullptr && meta->is_object()) {
         refund_id = as_id(meta->get_object().if_contains("refund_id"));
@@ -431,31 +482,19 @@ asio::awaitable<std::string> PaymentsService::apply_refund_event(json::object re
     if (const auto* s = refund.if_contains("status"); s != nullptr && s->is_string()) status = std::string(s->get_string());
     bool changed = false;
     if (status == "succeeded") {
-        changed = co_await finish_refund(*refund_id, "succeeded", reference, std::nullopt);
+        changed = co_await finish_refund_in(tx, *refund_id, "succeeded", reference, std::nullopt);
     } else if (status == "failed" || status == "canceled") {
-        changed = co_await finish_refund(*refund_id, "failed", std::nullopt, "the provider reports the refund " + status);
+        changed = co_await finish_refund_in(tx, *refund_id, "failed", std::nullopt, "the provider reports the refund " + status);
     } else {
         co_return "ignored: refund " + (status.empty() ? std::string("without a status") : status);
     }
-    co_return changed ? "refund " + status : "ignored: refund already settled";
+    if (!changed) co_return "ignored: refund already settled";
+    co_return "refund " + std::string(status == "succeeded" ? "succeeded" : "failed");
 }
 
 asio::awaitable<WebhookOutcome> PaymentsService::handle_refund_webhook(std::string event_id,
                                                                       std::string event_type,
                                                                       json::object object) {
-    WebhookOutcome outcome;
-    {
-        auto tx = co_await store_.pool().begin();
-        const bool fresh = co_await store_.record_webhook(tx, settings_.provider, event_id, event_type, std::nullopt);
-        if (!fresh) {
-            co_await tx.rollback();
-            count("webhook_duplicate");
-            outcome.duplicate = true;
-            outcome.action = "ignored: duplicate event";
-            co_return outcome;
-        }
-        co_await tx.commit();
-    }
     // refund.* carries a Refund; charge.refunded a Charge with its refunds in refunds.data.
     std::vector<json::object> refunds;
     if (event_type == "charge.refunded") {
@@ -469,11 +508,27 @@ asio::awaitable<WebhookOutcome> PaymentsService::handle_refund_webhook(std::stri
     } else {
         refunds.push_back(std::move(object));
     }
-    outcome.action = refunds.empty() ? "ignored: no refund in the event" : "";
+    // The event is recorded in the transaction that applies it: a failure leaves it unrecorded,
+    // so the provider's redelivery applies it.
+    WebhookOutcome outcome;
+    auto tx = co_await store_.pool().begin();
+    const bool fresh = co_await store_.record_webhook(tx, settings_.provider, event_id, event_type, std::nullopt);
+    if (!fresh) {
+        co_await tx.rollback();
+        count("webhook_duplicate");
+        outcome.duplicate = true;
+        outcome.action = "ignored: duplicate event";
+        co_return outcome;
+    }
+    std::vector<std::string> finished;
     for (auto& r : refunds) {
-        auto action = co_await apply_refund_event(std::move(r));
+        auto action = co_await apply_refund_event_in(tx, std::move(r));
+        if (action.starts_with("refund ")) finished.push_back(action.substr(7));
         outcome.action += (outcome.action.empty() ? "" : "; ") + action;
     }
+    if (outcome.action.empty()) outcome.action = "ignored: no refund in the event";
+    co_await tx.commit();
+    for (const auto& status : finished) count("refund_" + status);
     count("webhook_applied");
     core::log::info("refund webhook", {{"event_id", event_id}, {"type", event_type}, {"action", outcome.action}});
     co_return outcome;
@@ -545,6 +600,7 @@ asio::awaitable<core::Result<void>> PaymentsService::capture(std::int64_t paymen
             co_await finish(payment_id, "failed", std::nullopt, why);
         }
             break;
+        case ChargeOutcome::Kind::kPending:  // charges are never left to a later outcome: retried
         case ChargeOutcome::Kind::kTransient:
             co_await store_.record_error(payment_id, outcome.message);
             count("transient");

@@ -23,6 +23,7 @@ namespace emporium::payments {
 struct PaymentsSettings {
     std::string provider = "sandbox";
     int max_attempts = 8;  // deliveries of a capture job before the payment is marked failed
+    int refund_max_attempts = 8;  // deliveries of a refund.execute job before a transient failure is final
     std::string webhook_secret;  // empty: webhooks are refused (503)
     std::chrono::seconds webhook_tolerance{300};
     std::chrono::days return_window{30};  // returns are accepted this long after fulfilment
@@ -157,8 +158,18 @@ private:
     boost::asio::awaitable<WebhookOutcome> handle_refund_webhook(std::string event_id,
                                                                  std::string event_type,
                                                                  boost::json::object object);
-    // A refund event of the provider's webhook: the refund object's state applied to ours.
-    boost::asio::awaitable<std::string> apply_refund_event(boost::json::object refund);
+    // finish_refund in the caller's transaction (order, then refund locked); false when the
+    // refund was no longer pending.
+    boost::asio::awaitable<bool> finish_refund_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        std::int64_t refund_id,
+        std::string status,
+        std::optional<std::string> reference,
+        std::optional<std::string> error);
+    // A refund event of the provider's webhook: the refund object's state applied to ours, in `tx`.
+    boost::asio::awaitable<std::string> apply_refund_event_in(
+        db::Transaction& tx,  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+        boost::json::object refund);
     // Flags a captured payment for a refund and starts that refund (once; see settle()).
     boost::asio::awaitable<void> flag(Payment payment,
                                       std::string reason,

@@ -25,6 +25,7 @@ struct ChargeOutcome {
         kDeclined,   // the provider said no (card declined…): final, never retried
         kTransient,  // timeout, connection error, 5xx, 429: retry with the same key
         kRejected,   // any other 4xx (bad request, bad key…): final, never retried
+        kPending,    // accepted, the outcome comes later (a webhook, or a retry with the same key)
     };
     Kind kind = Kind::kTransient;
     std::string provider_reference;  // e.g. pi_…, when known

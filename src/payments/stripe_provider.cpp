@@ -201,6 +201,9 @@ ChargeOutcome classify_refund(long status_code, const boost::json::value& docume
         if (auto reason = string_field(*refund, "failure_reason"); !reason.empty()) message += " (" + reason + ")";
         return outcome(Kind::kRejected, id, std::move(message));
     }
+    if (status == "pending" || status == "requires_action") {
+        return outcome(Kind::kPending, id, "stripe: refund " + id + " is " + status);
+    }
     return outcome(Kind::kTransient, id, "stripe: refund " + id + " is " + (status.empty() ? "without a status" : status));
 }
 

@@ -61,8 +61,8 @@ public:
     boost::asio::awaitable<ChargeOutcome> charge(ChargeRequest request) override;
     // POST {base_url}/v1/refunds (payment_intent, amount, metadata[refund_id]) with the refund's
     // idempotency key: 2xx "succeeded" → kApproved (the Refund id); "failed"/"canceled" →
-    // kRejected; "pending" or anything else → kTransient (a retry with the same key, or the
-    // webhook, settles it); errors as charge().
+    // kRejected; "pending" → kPending (the webhook, or a retry with the same key, settles it);
+    // anything else → kTransient; errors as charge().
     boost::asio::awaitable<RefundOutcome> refund(RefundRequest request) override;
 
 private:

@@ -268,8 +268,10 @@ public:
         if (request.expected_total_cents && *request.expected_total_cents != priced.total_cents) {
             return orders::unexpected_total(priced.total_cents, *request.expected_total_cents);
         }
-        // Accepted: what it redeems counts for the orders after it.
+        // Accepted: what it redeems counts for the orders after it. A promotion worth nothing
+        // here (free shipping without shipping) uses up nothing.
         for (const auto& a : priced.applied) {
+            if (a.discount_cents <= 0) continue;
             ++redeemed_[a.promotion_id];
             ++uses[{request.user_id, a.promotion_id}];
         }
@@ -285,6 +287,7 @@ public:
         std::set<std::int64_t> counted;
         for (const auto& [i, order_id] : orders) {
             for (const auto& a : accepted_.at(i)) {
+                if (a.discount_cents <= 0) continue;
                 redemptions.push_back(Redemption{a.promotion_id, order_id, requests_[i].user_id,
                                                  a.code.empty() ? std::nullopt : std::optional<std::string>(a.code),
                                                  a.discount_cents});

@@ -24,6 +24,9 @@ constexpr db::Statement kRemoveOption{
     "shipping.remove_option",
     "UPDATE shipping_options SET deleted_at = now(), is_active = false WHERE id = $1 AND deleted_at IS NULL"};
 constexpr db::Statement kDeleteRates{"shipping.delete_rates", "DELETE FROM tax_rates WHERE country = $1"};
+// Two replacements of one country's rates run one after the other (both delete, then insert).
+constexpr db::Statement kLockCountry{"shipping.lock_country",
+                                     "SELECT pg_advisory_xact_lock(hashtext('emporium.tax_rates:' || $1))"};
 constexpr db::Statement kInsertRates{
     "shipping.insert_rates",
     "INSERT INTO tax_rates (country, category_id, rate_bp) SELECT $1, d.category_id, d.rate_bp "
@@ -104,6 +107,7 @@ asio::awaitable<TaxRates> ShippingStore::put_rates(std::string country, NewTaxRa
     for (const auto& c : rates.categories) rows.push_back(boost::json::object{{"category_id", c.category_id}, {"rate_bp", c.rate_bp}});
     const boost::json::value batch(std::move(rows));
     auto tx = co_await pools_().begin();
+    co_await tx.query(kLockCountry, db::params(country));
     co_await tx.query(kDeleteRates, db::params(country));
     co_await tx.query(kInsertRates, db::params(country, batch));
     auto r = co_await tx.query(kRatesOf, db::params(country));
@@ -129,7 +133,8 @@ asio::awaitable<std::optional<TaxRates>> ShippingStore::rates_of(db::Transaction
 }
 
 asio::awaitable<bool> ShippingStore::any_rates(db::Transaction* tx) {
-    auto r = co_await read(tx, kAnyRates, {});
+    db::Params none;
+    auto r = co_await read(tx, kAnyRates, std::move(none));
     co_return r.get<bool>(0, "any");
 }
 

@@ -347,6 +347,13 @@ TEST_F(CartCodesE2E, OrdersWithBadCodesAreRefusedAndChangeNothing) {
                         R"(,"quantity":1}],"shipping_address":{"city":"Oslo"},"expected_total_cents":-1})"),
                    422, "validation_failed", "a negative expected total");
     EXPECT_EQ(sql(money_fingerprint_sql()), before);
+    // A promotion worth nothing on an order (free shipping, and the order has no shipping) uses
+    // up nothing: a one-use free-shipping code serves two such orders.
+    const auto ship_free = promotion({{"code", "SHIPFREE"}, {"name", "Free shipping"}, {"kind", "free_shipping"}, {"usage_limit", 1}});
+    ASSERT_EQ(post(order_with(product, {"shipfree"})).result_int(), 201U);
+    auto twice = post(order_with(product, {"shipfree"}));
+    ASSERT_EQ(twice.result_int(), 201U) << twice.body();
+    EXPECT_EQ(sql("SELECT redeemed FROM promotions WHERE id = $1", db::params(ship_free)), 0);
     // With one code that applies, the order is placed at its price.
     auto placed = post(order_with(product, {"also"}));
     ASSERT_EQ(placed.result_int(), 201U) << placed.body();

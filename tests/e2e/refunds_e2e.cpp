@@ -272,11 +272,23 @@ TEST_F(RefundsE2E, AReturnRestocksItsUnitsAndRefundsTheirShareInOneStep) {
     expect_problem(send(bhttp::verb::post, receive, admin_), 409, "conflict", "received twice");
     expect_problem(send(bhttp::verb::post, "/api/v1/admin/returns/999999/receive", admin_), 404, "not_found", "no such return");
 
-    // The last unit can still come back; then nothing is left.
+    // The last unit can still come back, in a second return of the same variant; then nothing is
+    // left. An admin gave its money back before it arrived (a refund by lines): receiving it
+    // restocks it and refunds nothing more.
     expect_problem(send(bhttp::verb::post, path, token, lines(variant, 2)), 422, "validation_failed", "more than is left");
-    ASSERT_EQ(send(bhttp::verb::post, path, token, lines(variant, 1)).result_int(), 201U);
+    auto goodwill = refund(order, {{"lines", json::array{json::object{{"variant_id", variant}, {"quantity", 1}}}}}, "goodwill");
+    ASSERT_EQ(goodwill.result_int(), 202U) << goodwill.body();
+    auto second = send(bhttp::verb::post, path, token, lines(variant, 1));
+    ASSERT_EQ(second.result_int(), 201U) << second.body();
+    const auto second_receive = "/api/v1/admin/returns/" + std::to_string(json_object(second).at("id").as_int64()) + "/receive";
+    auto received_again = send(bhttp::verb::post, second_receive, admin_);
+    ASSERT_EQ(received_again.result_int(), 200U) << received_again.body();
+    EXPECT_TRUE(json_object(received_again).at("refund_id").is_null()) << "its unit was refunded already";
+    EXPECT_EQ(product_stock(mug), 10);
+    EXPECT_EQ(sql("SELECT coalesce(sum(amount_cents), 0)::bigint FROM refunds WHERE order_id = $1", {order}), 3600);
     auto listed = json_object(send(bhttp::verb::get, path, token));
     EXPECT_EQ(listed.at("items").as_array().size(), 2U);
+    expect_problem(send(bhttp::verb::post, path, token, lines(variant, 1)), 422, "validation_failed", "nothing left to return");
     EXPECT_EQ(run_emporium({"inventory", "audit"}, env()), 0);
 
     // Past the window: refused.

@@ -14,8 +14,11 @@
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace emporium::test {
 namespace {
@@ -124,6 +127,20 @@ TEST_F(ShippingE2E, AdminsManageOptionsAndRatesAndBadInputChangesNothing) {
     EXPECT_EQ(fingerprint(), before);
     // The rates of NO are the ones set first (the refused PUTs changed nothing).
     EXPECT_EQ(sql("SELECT rate_bp FROM tax_rates WHERE country = 'NO' AND category_id IS NULL"), 2500);
+
+    // Replacements of one country's rates sent together each succeed, one after the other.
+    std::vector<std::thread> writers;
+    std::atomic<int> ok{0};
+    for (int i = 0; i < 8; ++i) {
+        writers.emplace_back([&, i] {
+            auto r = authorized_call(server_->port(), bhttp::verb::put, "/api/v1/admin/tax-rates/FI", admin_,
+                                     json::serialize(json::object{{"standard_bp", 2400 + i}}));
+            if (r.result_int() == 200) ++ok;
+        });
+    }
+    for (auto& w : writers) w.join();
+    EXPECT_EQ(ok.load(), 8);
+    EXPECT_EQ(sql("SELECT count(*) FROM tax_rates WHERE country = 'FI'"), 1);
 
     ASSERT_EQ(admin(bhttp::verb::delete_, "/api/v1/admin/shipping-options/" + std::to_string(flat)).result_int(), 204U);
     ASSERT_EQ(admin(bhttp::verb::delete_, "/api/v1/admin/tax-rates/SE").result_int(), 204U);

@@ -80,6 +80,7 @@ protected:
         PaymentsSettings s;
         s.provider = std::move(name);
         s.max_attempts = max_attempts;
+        s.refund_max_attempts = max_attempts;
         s.webhook_secret = kWebhookSecret;
         s.webhook_tolerance = 300s;
         return std::make_shared<PaymentsService>(s, PaymentsStore([p = pool_.get()]() -> db::Pool& { return *p; }), orders_,
@@ -396,6 +397,54 @@ std::string event(const std::string& id, const std::string& type, std::int64_t p
 
 std::int64_t now_s() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Charges like the sandbox; every refund is accepted and left pending at the provider.
+class PendingRefunds final : public PaymentProvider {
+public:
+    std::string name() const override { return "sandbox"; }
+    asio::awaitable<ChargeOutcome> charge(ChargeRequest request) override { co_return co_await charges_.charge(std::move(request)); }
+    asio::awaitable<RefundOutcome> refund(RefundRequest request) override {
+        co_return RefundOutcome{RefundOutcome::Kind::kPending, "re_pending_" + std::to_string(request.refund_id), "pending"};
+    }
+
+private:
+    SandboxProvider charges_{100ms};
+};
+
+TEST_F(PaymentsTest, ARefundLeftPendingAtTheProviderStaysPendingUntilItsWebhook) {
+    auto svc = service(std::make_shared<PendingRefunds>(), "sandbox", 3);
+    const auto id = order();
+    auto [status, payment] = pay(*svc, id, "tok_ok");
+    ASSERT_EQ(status, 202);
+    ASSERT_TRUE(run(svc->capture(payment, 1)));
+    ASSERT_EQ(order_status(id), "paid");
+    NewRefund body;
+    body.amount_cents = 500;
+    auto requested = run(svc->request_refund(user_, id, "refund-pending", std::move(body), "POST refund 500"));
+    ASSERT_TRUE(requested && !requested->failure) << (requested ? requested->failure->message : requested.error().message);
+    const auto refund_id = scalar("SELECT id FROM refunds WHERE order_id = $1", db::params(id));
+    EXPECT_FALSE(run(svc->execute_refund(refund_id, 1)));  // asked again later
+    EXPECT_FALSE(run(svc->execute_refund(refund_id, 2)));
+    EXPECT_TRUE(run(svc->execute_refund(refund_id, 3)));  // the last delivery ends the job, not the refund
+    EXPECT_EQ(text("SELECT status FROM refunds WHERE id = $1", db::params(refund_id)), "pending")
+        << "money that may have gone back is never offered for a second refund";
+    // The provider's webhook settles it, once.
+    const auto body_text = json::serialize(json::object{
+        {"id", "evt_refund_pending"},
+        {"type", "refund.updated"},
+        {"data", json::object{{"object", json::object{{"id", "re_pending_" + std::to_string(refund_id)},
+                                                      {"status", "succeeded"},
+                                                      {"metadata", json::object{{"refund_id", std::to_string(refund_id)}}}}}}}});
+    auto applied = run(svc->handle_webhook(sign_webhook(kWebhookSecret, now_s(), body_text), body_text, now_s()));
+    ASSERT_TRUE(applied) << applied.error().message;
+    EXPECT_EQ(applied->action, "refund succeeded");
+    EXPECT_EQ(text("SELECT status FROM refunds WHERE id = $1", db::params(refund_id)), "succeeded");
+    EXPECT_EQ(scalar("SELECT refunded_cents FROM orders WHERE id = $1", db::params(id)), 500);
+    auto again = run(svc->handle_webhook(sign_webhook(kWebhookSecret, now_s(), body_text), body_text, now_s()));
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->duplicate);
+    EXPECT_EQ(scalar("SELECT refunded_cents FROM orders WHERE id = $1", db::params(id)), 500);
 }
 
 TEST_F(PaymentsTest, WebhooksAreVerifiedAppliedOnceAndRejectedWhenForgedOrStale) {

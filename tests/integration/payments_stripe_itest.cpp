@@ -223,6 +223,8 @@ std::string kind_name(Kind kind) {
             return "transient";
         case Kind::kRejected:
             return "rejected";
+        case Kind::kPending:
+            return "pending";
     }
     return "?";
 }
@@ -443,6 +445,16 @@ TEST_F(StripeProviderTest, RefundsWithTheRefundsKeyOnceAndNeverMoreThanTheCharge
     const RefundOutcome unknown = test::run_coro(ctx_, provider.refund(make_refund("refund-d", "pi_nope", 1)));
     EXPECT_EQ(unknown.kind, Kind::kRejected) << describe(unknown);
     EXPECT_EQ(charges().at("refunds").as_int64(), 2);
+}
+
+TEST_F(StripeProviderTest, ARefundStripeLeavesPendingIsPendingNotAFailure) {
+    const ChargeOutcome charged = charge(make_request("pay-for-pending"));
+    ASSERT_EQ(charged.kind, Kind::kApproved) << describe(charged);
+    StripeProvider provider(settings(), cpu_);
+    // The fake leaves a refund of 777 cents pending, as Stripe does for some payment methods.
+    const RefundOutcome pending = test::run_coro(ctx_, provider.refund(make_refund("refund-p", charged.provider_reference, 777)));
+    EXPECT_EQ(pending.kind, Kind::kPending) << describe(pending);
+    EXPECT_EQ(pending.provider_reference.rfind("re_", 0), 0U) << describe(pending);
 }
 
 class StripeFaultTest : public StripeProviderTest, public ::testing::WithParamInterface<std::string> {};

@@ -23,7 +23,7 @@ POST /v1/payment_intents (application/x-www-form-urlencoded, "Authorization: Bea
     A charge is counted once per new "succeeded" PaymentIntent.
 
 POST /v1/refunds (payment_intent, amount, metadata[...]; same key and idempotency rules)
-    200 a Refund with status "succeeded" for a succeeded PaymentIntent of this gateway while the
+    200 a Refund with status "succeeded" ("pending" for exactly 777 cents) for a succeeded PaymentIntent of this gateway while the
     amount fits what is left of it; 400 resource_missing for an unknown intent, 400
     amount_too_large beyond what is left. A refund is counted once per new Refund.
 
@@ -169,7 +169,9 @@ class Gateway:
             for name, value in params.items():
                 if name.startswith("metadata[") and name.endswith("]"):
                     metadata[name[len("metadata["):-1]] = value
-            body = {"id": "re_%d" % self.next_id, "object": "refund", "status": "succeeded", "amount": amount,
+            # 777 cents: left pending (settled later by a webhook at the real provider).
+            status = "pending" if amount == 777 else "succeeded"
+            body = {"id": "re_%d" % self.next_id, "object": "refund", "status": status, "amount": amount,
                     "payment_intent": intent, "metadata": metadata}
             self.next_id += 1
             if key:
