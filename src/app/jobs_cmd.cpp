@@ -67,6 +67,13 @@ asio::awaitable<core::Result<void>> execute_refund(std::shared_ptr<payments::Pay
     co_return co_await payments->execute_refund(refund_id, job.attempt);
 }
 
+asio::awaitable<core::Result<void>> deliver_webhook(std::shared_ptr<webhooks::WebhooksService> webhooks, jobs::Job job) {
+    const auto* id = job.payload.if_contains("delivery_id");
+    const std::int64_t delivery_id = id != nullptr && id->is_int64() ? id->get_int64() : 0;
+    if (delivery_id <= 0) co_return core::make_error(core::Errc::kValidation, "job " + job.id + " has no delivery_id");
+    co_return co_await webhooks->deliver(delivery_id, job.attempt);
+}
+
 asio::awaitable<core::Result<void>> settle_payment(std::shared_ptr<payments::PaymentsService> payments, jobs::Job job) {
     const auto id = payment_id_of(job);
     if (id <= 0) co_return core::make_error(core::Errc::kValidation, "job " + job.id + " has no payment_id");
@@ -204,6 +211,12 @@ int run_worker(const core::Config& config, const WorkerOptions& options) {
                                                      pool_options(config, 1).connection, queue, event_routes(),
                                                      relay_settings(config));
     const bool relay_running = !options.no_relay;
+    auto webhooks_service = std::make_shared<webhooks::WebhooksService>(
+        webhooks::WebhooksStore([pool]() -> db::Pool& { return *pool; }), webhooks_settings(config),
+        std::make_shared<webhooks::Sender>(sender_settings(config)));
+    relay->set_fanout([w = webhooks_service](db::Transaction& tx, std::vector<jobs::OutboxEvent> events) {
+        return w->fan_out(tx, std::move(events));
+    });
 
     auto worker = std::make_shared<jobs::Worker>(ctx.get_executor(), settings, queue, redis_options(config));
     worker->handle(std::string(kEmailOrderConfirmation),
@@ -226,6 +239,8 @@ int run_worker(const core::Config& config, const WorkerOptions& options) {
                    [p = payments_service](jobs::Job job) { return settle_payment(p, std::move(job)); });
     worker->handle(std::string(payments::kRefundJob),
                    [p = payments_service](jobs::Job job) { return execute_refund(p, std::move(job)); });
+    worker->handle(std::string(webhooks::kDeliverJob),
+                   [w = webhooks_service](jobs::Job job) { return deliver_webhook(w, std::move(job)); });
     auto recommend_service = std::make_shared<recommend::RecommendService>(
         recommend_settings(config), recommend::RecommendStore([pool]() -> db::Pool& { return *pool; }),
         [redis]() -> redis::Client& { return *redis; }, redis::Keys(config.cache.key_prefix), nullptr);

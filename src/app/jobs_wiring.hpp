@@ -11,6 +11,7 @@
 #include "payments/sandbox_provider.hpp"
 #include "payments/stripe_provider.hpp"
 #include "recommend/recommend_service.hpp"
+#include "webhooks/webhooks_service.hpp"
 
 #include <algorithm>
 #include <memory>
@@ -40,6 +41,8 @@ inline jobs::EventRoutes event_routes() {
     for (const char* outcome : {"payment.captured", "payment.declined", "payment.failed"}) {
         routes.on(outcome, std::string(payments::kSettleJob), "payment");
     }
+    // A webhook delivery to send (made by the relay's fan-out, or replayed).
+    routes.on(std::string(webhooks::kSendEvent), std::string(webhooks::kDeliverJob), std::string(webhooks::kQueue));
     // Benchmarks measure commit-to-handler latency with these.
     routes.on("bench.noop", std::string(kNoop), "default");
     return routes;
@@ -86,7 +89,28 @@ inline jobs::RetryPolicies retry_policies(const core::Config& config) {
                                        config.jobs.max_attempts,
                                        config.payments.timeout + std::chrono::milliseconds(5'000)});
     }
+    // A delivery may take a whole WEBHOOK_TIMEOUT_MS per try.
+    if (config.jobs.retry_policies.find(std::string(webhooks::kDeliverJob) + "=") == std::string::npos) {
+        policies.set(std::string(webhooks::kDeliverJob),
+                     jobs::RetryPolicy{config.jobs.retry_base, config.jobs.retry_cap, config.jobs.max_attempts,
+                                       std::max(config.jobs.job_timeout,
+                                                config.jobs.webhook_timeout + std::chrono::milliseconds(5'000))});
+    }
     return policies;
+}
+
+inline webhooks::WebhooksSettings webhooks_settings(const core::Config& config) {
+    webhooks::WebhooksSettings s;
+    s.max_attempts = retry_policies(config).of(webhooks::kDeliverJob).max_attempts;
+    return s;
+}
+
+inline webhooks::SenderSettings sender_settings(const core::Config& config) {
+    webhooks::SenderSettings s;
+    s.timeout = config.jobs.webhook_timeout;
+    s.connect_timeout = std::min(config.jobs.webhook_timeout, std::chrono::milliseconds(3'000));
+    s.threads = static_cast<std::size_t>(config.jobs.webhook_senders);
+    return s;
 }
 
 inline recommend::RecommendSettings recommend_settings(const core::Config& config) {

@@ -71,7 +71,7 @@ int run(int argc, char** argv) {
     app::WorkerOptions worker_opts;
     worker->add_option("--queues", worker_opts.queues, "queues to consume (default: WORKER_QUEUES, else all)")
         ->delimiter(',')
-        ->check(CLI::IsMember({"email", "receipt", "payment", "recommend", "default"}));
+        ->check(CLI::IsMember({"email", "receipt", "payment", "recommend", "webhook", "default"}));
     worker->add_option("--concurrency", worker_opts.concurrency, "jobs run at once (default: WORKER_CONCURRENCY)")
         ->check(CLI::Range(1, 1024));
     worker->add_flag("--no-relay", worker_opts.no_relay, "do not move outbox events to the queues in this process");

@@ -23,6 +23,7 @@
 #include "promotions/promotions_pricer.hpp"
 #include "promotions/promotions_routes.hpp"
 #include "shipping/shipping_routes.hpp"
+#include "webhooks/webhooks_routes.hpp"
 #include "recommend/recommend_routes.hpp"
 #include "ratelimit/rate_limit_middleware.hpp"
 #include "redis/redis.hpp"
@@ -221,6 +222,9 @@ int run_serve(const core::Config& config) {
                                        [p = &pools]() -> db::Pool& { return p->local(); })));
     promotions::register_routes(api, std::make_shared<promotions::PromotionsService>(promotions::PromotionsStore(
                                          [p = &pools]() -> db::Pool& { return p->local(); })));
+    webhooks::register_routes(api, std::make_shared<webhooks::WebhooksService>(
+                                       webhooks::WebhooksStore([p = &pools]() -> db::Pool& { return p->local(); }),
+                                       webhooks_settings(config), nullptr));
     // The API only records payment requests and webhook outcomes; the worker charges the provider.
     payments::register_routes(api,
                               std::make_shared<payments::PaymentsService>(

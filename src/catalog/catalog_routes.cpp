@@ -111,6 +111,7 @@ core::Result<VariantInput> variant_input_of(NewVariant body) {
     in.stock = body.stock;
     in.is_active = body.is_active;
     in.weight_g = body.weight_g;
+    in.low_stock_threshold = body.low_stock_threshold;
     std::vector<core::FieldError> errors;
     for (const auto& member : body.options) {
         std::string name(member.key());
@@ -147,6 +148,7 @@ core::Result<VariantPatch> variant_patch_of(VariantChanges body, std::optional<s
     patch.stock = body.stock;
     patch.is_active = body.is_active;
     patch.weight_g = body.weight_g;
+    patch.low_stock_threshold = body.low_stock_threshold;
     return patch;
 }
 

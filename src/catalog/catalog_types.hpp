@@ -95,6 +95,7 @@ inline constexpr std::size_t kMaxOptionText = 50;
 
 // A variant as the product detail shows it (cached with the product: no `available`).
 inline constexpr std::int64_t kMaxWeightGrams = 1'000'000;  // 1 t
+inline constexpr std::int64_t kMaxLowStockThreshold = 1'000'000;
 
 struct VariantSummary {
     std::int64_t id = 0;
@@ -123,14 +124,17 @@ struct Variant : VariantSummary {
     bool is_active = true;
     bool is_deleted = false;  // not in the JSON (deleted variants are only seen by admins, as inactive)
     std::int32_t weight_g = 0;
+    std::int32_t low_stock_threshold = 0;
     static constexpr std::array kFields{
         core::field("weight_g").describe("shipping weight in grams (options priced by weight use it)"),
+        core::field("low_stock_threshold").describe(
+            "an inventory.low_stock event when the stock falls to this or below (0: when it runs out)"),
         core::field("stock").describe("units not sold (the ledger's balance of the variant)"),
         core::field("held").describe("units held by shopping carts"),
         core::field("available").describe("stock - held: what can be bought now"),
         core::field("in_stock").describe("available > 0")};
 };
-BOOST_DESCRIBE_STRUCT(Variant, (VariantSummary), (stock, held, available, is_active, weight_g))
+BOOST_DESCRIBE_STRUCT(Variant, (VariantSummary), (stock, held, available, is_active, weight_g, low_stock_threshold))
 
 struct VariantList {
     std::vector<Variant> items;
@@ -145,9 +149,12 @@ struct NewVariant {
     std::int64_t stock = 0;
     bool is_active = true;
     std::int32_t weight_g = 0;
+    std::int32_t low_stock_threshold = 0;
     static constexpr std::array kFields{
         core::field("sku").length(1, 64).match(kSkuPatternForVariants, "must be 1 to 64 characters of A-Z a-z 0-9 - _"),
         core::field("weight_g").range(0, kMaxWeightGrams).optional().describe("shipping weight in grams"),
+        core::field("low_stock_threshold").range(0, kMaxLowStockThreshold).optional().describe(
+            "an inventory.low_stock event when the stock falls to this or below (default 0: when it runs out)"),
         core::field("options").length(0, kMaxVariantOptions).optional().describe(
             "option name -> value (0 to 3 options, names and values 1 to 50 characters); once a product has "
             "options, every new variant names exactly those options"),
@@ -155,7 +162,7 @@ struct NewVariant {
         core::field("stock").range(0, kMaxStock).optional().describe("opening stock (an 'initial' ledger row)"),
         core::field("is_active").optional()};
 };
-BOOST_DESCRIBE_STRUCT(NewVariant, (), (sku, options, price_cents, stock, is_active, weight_g))
+BOOST_DESCRIBE_STRUCT(NewVariant, (), (sku, options, price_cents, stock, is_active, weight_g, low_stock_threshold))
 
 // The body of PATCH /variants/{id}; absent members keep their value.
 struct VariantChanges {
@@ -165,9 +172,12 @@ struct VariantChanges {
     std::optional<bool> is_active;
     std::optional<std::int64_t> version;
     std::optional<std::int32_t> weight_g;
+    std::optional<std::int32_t> low_stock_threshold;
     static constexpr std::array kFields{
         core::field("sku").length(1, 64).match(kSkuPatternForVariants, "must be 1 to 64 characters of A-Z a-z 0-9 - _"),
         core::field("weight_g").range(0, kMaxWeightGrams).describe("shipping weight in grams"),
+        core::field("low_stock_threshold").range(0, kMaxLowStockThreshold).describe(
+            "an inventory.low_stock event when the stock falls to this or below"),
         core::field("price_cents").range(0, kMaxPriceCents).describe("the variant's own price; null: use the product's"),
         core::field("stock").range(0, kMaxStock).describe(
             "the new absolute stock (the difference goes to the inventory ledger); not below held"),
@@ -175,7 +185,7 @@ struct VariantChanges {
     static constexpr std::string_view kSchemaName = "VariantPatch";
     static constexpr std::string_view kSchemaDescription = "A partial update: absent members keep their value.";
 };
-BOOST_DESCRIBE_STRUCT(VariantChanges, (), (sku, price_cents, stock, is_active, version, weight_g))
+BOOST_DESCRIBE_STRUCT(VariantChanges, (), (sku, price_cents, stock, is_active, version, weight_g, low_stock_threshold))
 
 // A validated VariantChanges (the service's input).
 struct VariantPatch {
@@ -185,6 +195,7 @@ struct VariantPatch {
     std::optional<std::int64_t> stock{};
     std::optional<bool> is_active{};
     std::optional<std::int32_t> weight_g{};
+    std::optional<std::int32_t> low_stock_threshold{};
 };
 
 // A validated NewVariant: the options in the order given.
@@ -195,6 +206,7 @@ struct VariantInput {
     std::int64_t stock = 0;
     bool is_active = true;
     std::int32_t weight_g = 0;
+    std::int32_t low_stock_threshold = 0;
 };
 
 struct Product {

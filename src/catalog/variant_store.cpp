@@ -25,7 +25,7 @@ namespace json = boost::json;
 #define EMPORIUM_VARIANT_COLUMNS                                                                              \
     "v.id, v.product_id, v.sku, v.price_cents AS price_override_cents, "                                      \
     "coalesce(v.price_cents, p.price_cents) AS price_cents, p.currency, v.stock, v.held, v.is_default, "      \
-    "v.is_active, v.deleted_at IS NOT NULL AS is_deleted, v.version, v.weight_g, "                                        \
+    "v.is_active, v.deleted_at IS NOT NULL AS is_deleted, v.version, v.weight_g, v.low_stock_threshold, "                 \
     "(SELECT coalesce(json_agg(json_build_array(o.name, ov.value) ORDER BY o.position), '[]'::json) "         \
     "FROM product_variant_values vv JOIN product_options o ON o.id = vv.option_id "                           \
     "JOIN product_option_values ov ON ov.id = vv.value_id WHERE vv.variant_id = v.id) AS options"
@@ -58,8 +58,9 @@ constexpr db::Statement kUpsertOptionValue{
     "ON CONFLICT (option_id, value) DO UPDATE SET position = product_option_values.position RETURNING id"};
 constexpr db::Statement kInsertVariant{
     "catalog.insert_variant",
-    "INSERT INTO product_variants (product_id, sku, option_key, price_cents, stock, is_active, weight_g, position) "
-    "VALUES ($1, $2, $3, $4::bigint, $5::integer, $6::boolean, $7::integer, "
+    "INSERT INTO product_variants (product_id, sku, option_key, price_cents, stock, is_active, weight_g, "
+    "low_stock_threshold, position) "
+    "VALUES ($1, $2, $3, $4::bigint, $5::integer, $6::boolean, $7::integer, $8::integer, "
     "(SELECT coalesce(max(position), 0) + 1 FROM product_variants WHERE product_id = $1)) RETURNING id"};
 constexpr db::Statement kInsertVariantValue{
     "catalog.insert_variant_value",
@@ -81,7 +82,8 @@ constexpr db::Statement kUpdateVariant{
     "UPDATE product_variants SET sku = coalesce($2, sku), "
     "price_cents = CASE WHEN $3::boolean THEN $4::bigint ELSE price_cents END, "
     "stock = coalesce($5::integer, stock), is_active = coalesce($6::boolean, is_active), "
-    "weight_g = coalesce($7::integer, weight_g), version = version + 1 "
+    "weight_g = coalesce($7::integer, weight_g), low_stock_threshold = coalesce($8::integer, low_stock_threshold), "
+    "version = version + 1 "
     "WHERE id = $1"};
 constexpr db::Statement kSoftDeleteVariant{
     "catalog.soft_delete_variant",
@@ -105,6 +107,7 @@ Variant variant_of(const db::QueryResult& r, std::size_t row) {
     v.is_deleted = r.get<bool>(row, "is_deleted");
     v.version = r.get<std::int64_t>(row, "version");
     v.weight_g = r.get<std::int32_t>(row, "weight_g");
+    v.low_stock_threshold = r.get<std::int32_t>(row, "low_stock_threshold");
     const auto options = r.get<json::value>(row, "options");
     for (const auto& pair : options.as_array()) {
         const auto& a = pair.as_array();
@@ -169,7 +172,8 @@ insert_variant_in(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parame
     for (auto id : value_ids) key += (key.empty() ? "" : ",") + std::to_string(id);
 
     auto inserted = co_await tx.query(
-        kInsertVariant, db::params(product_id, in.sku, key, in.price_cents, in.stock, in.is_active, in.weight_g));
+        kInsertVariant, db::params(product_id, in.sku, key, in.price_cents, in.stock, in.is_active, in.weight_g,
+                                   in.low_stock_threshold));
     const auto id = inserted.get<std::int64_t>(0, "id");
     for (const auto& [option_id, value_id] : values) {
         co_await tx.query(kInsertVariantValue, db::params(id, option_id, value_id));
@@ -215,7 +219,8 @@ update_variant_in(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parame
     }
     const bool set_price = patch.price_cents.has_value();
     const std::optional<std::int64_t> price = set_price ? *patch.price_cents : std::nullopt;
-    co_await tx.query(kUpdateVariant, db::params(id, patch.sku, set_price, price, patch.stock, patch.is_active, patch.weight_g));
+    co_await tx.query(kUpdateVariant, db::params(id, patch.sku, set_price, price, patch.stock, patch.is_active, patch.weight_g,
+                                                  patch.low_stock_threshold));
     co_await tx.query(kBumpProductVersion, db::params(product_id));
     co_return co_await read_variant_in(tx, id);
 }

@@ -356,10 +356,10 @@ Config Config::load(const ConfigSource& src) {
     auto& j = c.jobs;
     j.key_prefix = src.get_string("JOBS_KEY_PREFIX", j.key_prefix);
     j.worker_queues = split_list(src.get_string("WORKER_QUEUES", ""));
-    static const std::vector<std::string> kQueueNames = {"email", "receipt", "payment", "recommend", "default"};
+    static const std::vector<std::string> kQueueNames = {"email", "receipt", "payment", "recommend", "webhook", "default"};
     for (const auto& q : j.worker_queues) {
         if (std::find(kQueueNames.begin(), kQueueNames.end(), q) == kQueueNames.end())
-            throw ConfigError("WORKER_QUEUES: unknown queue '" + q + "' (email, receipt, payment, recommend, default)");
+            throw ConfigError("WORKER_QUEUES: unknown queue '" + q + "' (email, receipt, payment, recommend, webhook, default)");
     }
     j.worker_concurrency = static_cast<int>(src.get_int("WORKER_CONCURRENCY", j.worker_concurrency, 1, 1'024));
     j.visibility_timeout = std::chrono::milliseconds(src.get_int("JOB_VISIBILITY_TIMEOUT_MS", 60'000, 100, 86'400'000));
@@ -374,6 +374,8 @@ Config Config::load(const ConfigSource& src) {
     j.outbox_poll = std::chrono::milliseconds(src.get_int("OUTBOX_POLL_MS", 1'000, 10, 600'000));
     j.outbox_batch = src.get_int("OUTBOX_BATCH", 200, 1, 10'000);
     j.outbox_retention_days = src.get_int("OUTBOX_RETENTION_DAYS", 7, 1, 3'650);
+    j.webhook_timeout = std::chrono::milliseconds(src.get_int("WEBHOOK_TIMEOUT_MS", 10'000, 100, 120'000));
+    j.webhook_senders = src.get_int("WEBHOOK_SENDERS", 8, 1, 256);
     j.leader_ttl = std::chrono::milliseconds(src.get_int("SCHEDULER_LEADER_TTL_MS", 10'000, 500, 600'000));
     j.schedule_expire_orders = src.get_string("SCHEDULE_EXPIRE_ORDERS", j.schedule_expire_orders);
     j.schedule_expire_carts = src.get_string("SCHEDULE_EXPIRE_CARTS", j.schedule_expire_carts);

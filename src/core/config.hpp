@@ -181,6 +181,8 @@ struct JobsConfig {
     std::string schedule_promote = "every 1s";
     std::string schedule_recommend = "every 1h";
     std::string schedule_catalog_purge = "every 5m";
+    std::chrono::milliseconds webhook_timeout{10'000};  // WEBHOOK_TIMEOUT_MS: one delivery's POST
+    std::int64_t webhook_senders = 8;                   // WEBHOOK_SENDERS: POSTs in flight per worker
 };
 
 // Recommendations (issue #9). Keys live under CACHE_KEY_PREFIX.

@@ -20,7 +20,7 @@
 namespace emporium::jobs {
 
 // The queues (one Redis Stream each). A job type belongs to exactly one queue (queue_of).
-inline constexpr std::array<std::string_view, 5> kQueues = {"email", "receipt", "payment", "recommend", "default"};
+inline constexpr std::array<std::string_view, 6> kQueues = {"email", "receipt", "payment", "recommend", "webhook", "default"};
 inline constexpr std::string_view kConsumerGroup = "workers";
 
 bool is_queue(std::string_view name);

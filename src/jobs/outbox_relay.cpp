@@ -80,6 +80,7 @@ asio::awaitable<std::int64_t> OutboxRelay::publish_batch() {
     }
     std::vector<Job> jobs;
     std::vector<std::int64_t> ids;
+    std::vector<OutboxEvent> events;
     for (std::size_t i = 0; i < rows.rows(); ++i) {
         OutboxEvent e;
         e.id = rows.get<std::int64_t>(i, "id");
@@ -92,7 +93,9 @@ asio::awaitable<std::int64_t> OutboxRelay::publish_batch() {
         auto more = routes_.jobs_for(e);
         std::move(more.begin(), more.end(), std::back_inserter(jobs));
         ids.push_back(e.id);
+        if (fanout_) events.push_back(std::move(e));
     }
+    if (fanout_) co_await fanout_(tx, std::move(events));
     // Redis first: if it fails, the exception rolls the claim back and the events stay unpublished.
     co_await queue_->enqueue(std::move(jobs));
     co_await tx.query(kMarkPublished, ids);

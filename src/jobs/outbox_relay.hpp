@@ -50,6 +50,10 @@ struct RelaySettings {
 class OutboxRelay {
 public:
     using PoolRef = std::function<db::Pool&()>;
+    // More rows written for a batch in the batch's transaction (webhook deliveries, with outbox
+    // events of their own that a later pass publishes once this one has committed: a job must
+    // never run before the rows it reads exist).
+    using Fanout = std::function<boost::asio::awaitable<void>(db::Transaction&, std::vector<OutboxEvent>)>;
 
     OutboxRelay(PoolRef pool,
                 db::ConnectionOptions listen_connection,
@@ -65,6 +69,7 @@ public:
     // Runs until stop().
     boost::asio::awaitable<void> run();
     void stop() { stopping_ = true; }
+    void set_fanout(Fanout fanout) { fanout_ = std::move(fanout); }
 
     static constexpr std::string_view kChannel = "outbox_new";
 
@@ -76,6 +81,7 @@ private:
     std::shared_ptr<JobQueue> queue_;
     EventRoutes routes_;
     RelaySettings settings_;
+    Fanout fanout_;
     bool stopping_ = false;
 };
 

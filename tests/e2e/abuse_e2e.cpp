@@ -307,6 +307,15 @@ TEST_F(AbuseE2E, EveryAdminOperationRejectsCustomersAndAnonymousCallers) {
         "put /api/v1/admin/tax-rates/{country}",
         "get /api/v1/admin/tax-rates",
         "delete /api/v1/admin/tax-rates/{country}",
+        "post /api/v1/admin/webhook-endpoints",
+        "get /api/v1/admin/webhook-endpoints",
+        "get /api/v1/admin/webhook-endpoints/{id}",
+        "patch /api/v1/admin/webhook-endpoints/{id}",
+        "delete /api/v1/admin/webhook-endpoints/{id}",
+        "post /api/v1/admin/webhook-endpoints/{id}/secret",
+        "get /api/v1/admin/webhook-endpoints/{id}/deliveries",
+        "get /api/v1/admin/webhook-deliveries/{id}",
+        "post /api/v1/admin/webhook-deliveries/{id}/replay",
     };
     EXPECT_EQ(admin_ops, expected) << "every admin route documents its 403, and the list is complete";
 

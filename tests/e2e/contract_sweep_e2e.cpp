@@ -116,6 +116,8 @@ std::string valid_body(const Op& op) {
         {"/webhooks/payments", R"({})"},
         {"/api/v1/admin/promotions", R"({"name":"Sweep","kind":"free_shipping"})"},
         {"/api/v1/admin/promotions/{id}", R"({"name":"Sweep","version":1})"},
+        {"/api/v1/admin/webhook-endpoints", R"({"url":"http://127.0.0.1:9/hook","events":["order.*"]})"},
+        {"/api/v1/admin/webhook-endpoints/{id}", R"({"description":"Sweep"})"},
     };
     if (!op.has_body) return "";
     auto it = kBodies.find(op.path);

@@ -71,3 +71,12 @@ emporium_add_test(NAME refunds_e2e
     SOURCES e2e/refunds_e2e.cpp
     LIBS emporium_e2e_support emporium_payments LABELS e2e)
 add_dependencies(refunds_e2e emporium)
+
+# Webhooks out through the server, worker and scheduler to a receiver that fails, hangs and answers
+# late (tests/support/fake_webhook_receiver.py checks the signatures itself): at least once, signed;
+# 4xx stops retries, 429 does not; dead after the last attempt; replay; product and low-stock
+# events; the admin routes and bad input.
+emporium_add_test(NAME webhooks_e2e
+    SOURCES e2e/webhooks_e2e.cpp
+    LIBS emporium_e2e_support LABELS e2e)
+add_dependencies(webhooks_e2e emporium)

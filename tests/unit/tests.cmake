@@ -9,3 +9,6 @@ emporium_add_test(NAME http_test
 emporium_add_test(NAME pricing_test
     SOURCES unit/pricing_test.cpp
     LIBS emporium_pricing LABELS unit)
+emporium_add_test(NAME webhooks_test
+    SOURCES unit/webhooks_test.cpp
+    LIBS emporium_webhooks LABELS unit)
