@@ -15,7 +15,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,8 +51,8 @@ protected:
         return r.result_int() == 201 ? json_object(r).at("id").as_int64() : 0;
     }
     // A product of `category` (0: none) whose default variant weighs `grams`.
-    std::int64_t product(const std::string& sku, std::int64_t price, std::int64_t category, int grams) {
-        json::object fields{{"sku", sku}, {"name", sku}, {"price_cents", price}, {"stock", 50}};
+    std::int64_t product(const std::string& sku, std::int64_t price, std::int64_t category, int grams, int stock = 50) {
+        json::object fields{{"sku", sku}, {"name", sku}, {"price_cents", price}, {"stock", stock}};
         if (category != 0) fields["category_id"] = category;
         const auto id = create_product(server_->port(), admin_, fields);
         auto variants = json_object(send(bhttp::verb::get, "/api/v1/products/" + std::to_string(id) + "/variants", admin_));
@@ -262,6 +264,149 @@ TEST_F(ShippingE2E, PricesIncludingTaxShowTheTaxWithoutAddingIt) {
     ASSERT_EQ(placed.result_int(), 201U) << placed.body();
     EXPECT_EQ(json_object(placed).at("tax_cents").as_int64(), 2704);
     EXPECT_EQ(json_object(placed).at("total_cents").as_int64(), 17000);
+}
+
+// The property test of the stored totals, against the database: random orders (random lines, codes,
+// with and without PRICES_INCLUDE_TAX) placed through the server, then every order's stored parts
+// recomputed here on their own: subtotal, per-line discounts summing to the order's, per-line tax
+// by category rate (half away from zero, added or contained), shipping (by weight, free above an
+// amount, or by a free-shipping promotion) and its tax at the standard rate, the total, and the
+// applied promotions and redemption rows adding up to the discounts.
+TEST_F(ShippingE2E, StoredTotalsAddUpOnRandomOrders) {
+    start();
+    const auto books = json_object(admin(bhttp::verb::post, "/api/v1/categories", {{"slug", "books"}, {"name", "Books"}})).at("id").as_int64();
+    const auto toys = json_object(admin(bhttp::verb::post, "/api/v1/categories", {{"slug", "toys"}, {"name", "Toys"}})).at("id").as_int64();
+    std::mt19937_64 rng(20261205);
+    const auto pick = [&](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
+    std::vector<std::int64_t> products;
+    for (int i = 0; i < 8; ++i) {
+        const std::int64_t category = i % 3 == 0 ? books : i % 3 == 1 ? toys : 0;
+        products.push_back(product("rnd" + std::to_string(i), pick(1, 9'999), category, static_cast<int>(pick(0, 2'500)), 1'000));
+    }
+    const auto parcel = option({{"country", "NO"}, {"name", "Parcel"}, {"base_cents", 490}, {"per_kg_cents", 130}, {"free_above_cents", 25'000}});
+    ASSERT_EQ(admin(bhttp::verb::put, "/api/v1/admin/tax-rates/NO",
+                    {{"standard_bp", 2500}, {"categories", json::array{json::object{{"category_id", books}, {"rate_bp", 1200}},
+                                                                       json::object{{"category_id", toys}, {"rate_bp", 0}}}}})
+                  .result_int(),
+              200U);
+    const auto promotion = [&](const json::object& body) {
+        auto r = admin(bhttp::verb::post, "/api/v1/admin/promotions", body);
+        EXPECT_EQ(r.result_int(), 201U) << r.body();
+        return r.result_int() == 201 ? json_object(r).at("id").as_int64() : 0;
+    };
+    promotion({{"code", "TEN"}, {"name", "10%"}, {"kind", "percentage"}, {"value", 1000}});
+    promotion({{"code", "FIVER"}, {"name", "5 off"}, {"kind", "fixed_amount"}, {"value", 500}, {"min_subtotal_cents", 3'000}});
+    promotion({{"code", "SOLO"}, {"name", "30% alone"}, {"kind", "percentage"}, {"value", 3000}, {"exclusive", true}});
+    promotion({{"name", "Books 15%"}, {"kind", "percentage"}, {"value", 1500}, {"category_ids", json::array{books}}, {"priority", 1}});
+    const auto free_shipping = promotion({{"name", "Free shipping"}, {"kind", "free_shipping"}, {"min_subtotal_cents", 20'000}});
+    const std::vector<std::string> codes = {"TEN", "FIVER", "SOLO"};
+    const std::vector<std::string> tokens = {customer("a@example.com").second, customer("b@example.com").second,
+                                             customer("c@example.com").second};
+
+    int placed = 0;
+    for (const bool inclusive : {false, true}) {
+        if (inclusive) {
+            server_.reset();
+            start({{"PRICES_INCLUDE_TAX", "true"}});
+        }
+        const auto after = sql("SELECT coalesce(max(id), 0) FROM orders");
+        for (int n = 0; n < 40; ++n) {
+            json::array items;
+            std::vector<std::int64_t> chosen = products;
+            std::shuffle(chosen.begin(), chosen.end(), rng);
+            const auto lines = pick(1, 4);
+            for (std::int64_t l = 0; l < lines; ++l) items.push_back(json::object{{"product_id", chosen[static_cast<std::size_t>(l)]}, {"quantity", pick(1, 3)}});
+            json::array with;
+            for (const auto& code : codes) {
+                if (pick(0, 2) == 0) with.emplace_back(code);
+            }
+            json::object body{{"items", items}, {"shipping_address", json::object{{"city", "Oslo"}}}, {"country", "NO"},
+                              {"shipping_option_id", parcel}, {"codes", with}};
+            const auto& token = tokens[static_cast<std::size_t>(pick(0, 2))];
+            const std::string key = "rnd-" + std::to_string(inclusive) + "-" + std::to_string(n);
+            auto r = send(bhttp::verb::post, "/api/v1/orders", token, json::serialize(body), {{"Idempotency-Key", key}});
+            if (r.result_int() == 409 && problem_code(r) == "promotion_unavailable") {
+                body["codes"] = json::array{};
+                r = send(bhttp::verb::post, "/api/v1/orders", token, json::serialize(body), {{"Idempotency-Key", key + "-plain"}});
+            }
+            ASSERT_EQ(r.result_int(), 201U) << r.body();
+            ++placed;
+        }
+
+        const auto orders = sql_query(db_.url,
+                                      "SELECT id, subtotal_cents, discount_cents, shipping_cents, tax_cents, total_cents, "
+                                      "promotions::text FROM orders WHERE id > $1 ORDER BY id",
+                                      {after});
+        ASSERT_EQ(orders.rows(), 40U);
+        for (std::size_t o = 0; o < orders.rows(); ++o) {
+            const auto id = orders.get<std::int64_t>(o, 0);
+            const auto subtotal = orders.get<std::int64_t>(o, 1);
+            const auto discount = orders.get<std::int64_t>(o, 2);
+            const auto shipping = orders.get<std::int64_t>(o, 3);
+            const auto tax = orders.get<std::int64_t>(o, 4);
+            const auto total = orders.get<std::int64_t>(o, 5);
+            const auto applied = json::parse(orders.get<std::string>(o, 6)).as_array();
+            const auto items = sql_query(db_.url,
+                                         "SELECT i.unit_price_cents, i.quantity, i.discount_cents, i.tax_cents, "
+                                         "coalesce(p.category_id, 0), v.weight_g FROM order_items i JOIN products p ON "
+                                         "p.id = i.product_id JOIN product_variants v ON v.id = i.variant_id WHERE i.order_id = $1",
+                                         {id});
+            const auto rate_of = [&](std::int64_t category) { return category == books ? 1200 : category == toys ? 0 : 2500; };
+            const auto tax_on = [&](std::int64_t amount, std::int64_t bp) {
+                return inclusive ? (2 * amount * bp + (10'000 + bp)) / (2 * (10'000 + bp)) : (amount * bp + 5'000) / 10'000;
+            };
+            std::int64_t lines_subtotal = 0;
+            std::int64_t lines_discount = 0;
+            std::int64_t lines_tax = 0;
+            std::int64_t grams = 0;
+            for (std::size_t i = 0; i < items.rows(); ++i) {
+                const auto amount = items.get<std::int64_t>(i, 0) * items.get<std::int32_t>(i, 1);
+                const auto line_discount = items.get<std::int64_t>(i, 2);
+                const auto line_tax = items.get<std::int64_t>(i, 3);
+                EXPECT_GE(line_discount, 0) << "order " << id;
+                EXPECT_LE(line_discount, amount) << "order " << id;
+                EXPECT_EQ(line_tax, tax_on(amount - line_discount, rate_of(items.get<std::int64_t>(i, 4))))
+                    << "order " << id << " line " << i << (inclusive ? " (inclusive)" : "");
+                lines_subtotal += amount;
+                lines_discount += line_discount;
+                lines_tax += line_tax;
+                grams += items.get<std::int32_t>(i, 5) * items.get<std::int32_t>(i, 1);
+            }
+            bool shipped_free = false;
+            std::int64_t promoted = 0;
+            std::int64_t free_shipping_value = 0;
+            bool solo = false;
+            for (const auto& a : applied) {
+                const auto value = a.at("discount_cents").as_int64();
+                promoted += value;
+                if (a.at("promotion_id").as_int64() == free_shipping) {
+                    shipped_free = true;
+                    free_shipping_value = value;
+                }
+                if (a.at("code") == "SOLO") solo = true;
+            }
+            if (solo) {
+                EXPECT_EQ(applied.size(), 1U) << "an exclusive promotion applies alone (order " << id << ")";
+            }
+            const auto net = lines_subtotal - lines_discount;
+            const std::int64_t priced_shipping = net >= 25'000 ? 0 : 490 + 130 * ((grams + 999) / 1000);
+            EXPECT_EQ(subtotal, lines_subtotal) << "order " << id;
+            EXPECT_EQ(discount, lines_discount) << "order " << id;
+            EXPECT_EQ(shipping, shipped_free ? 0 : priced_shipping) << "order " << id;
+            if (shipped_free) {
+                EXPECT_EQ(free_shipping_value, priced_shipping) << "order " << id;
+            }
+            EXPECT_EQ(tax, lines_tax + tax_on(shipping, 2500)) << "order " << id;
+            EXPECT_EQ(total, subtotal - discount + shipping + (inclusive ? 0 : tax)) << "order " << id;
+            EXPECT_EQ(promoted, discount + free_shipping_value) << "order " << id;
+            EXPECT_EQ(sql("SELECT coalesce(sum(discount_cents), 0) FROM promotion_redemptions WHERE order_id = $1", {id}),
+                      promoted)
+                << "order " << id;
+        }
+    }
+    EXPECT_EQ(placed, 80);
+    EXPECT_GT(sql("SELECT count(*) FROM orders WHERE promotions <> '[]'::jsonb"), 20) << "the promotions were exercised";
+    EXPECT_GT(sql("SELECT count(*) FROM orders WHERE discount_cents > 0 AND shipping_cents = 0"), 0);
 }
 
 }  // namespace
