@@ -110,9 +110,10 @@ CREATE TRIGGER products_webhook_changed AFTER UPDATE ON products
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
     EXECUTE FUNCTION products_webhook_changed();
 
--- inventory.low_stock: a variant's stock falls to its threshold or below (0: when it runs out). The
--- WHEN clause is evaluated without calling the function, so a sale that crosses nothing costs
--- nothing more.
+-- inventory.low_stock: a live variant's stock falls to its threshold or below (0: when it runs
+-- out); deleting a variant is not a low stock. The WHEN clause is evaluated without calling the
+-- function, so a sale that crosses nothing costs nothing more. Raising the threshold above the
+-- stock is not a crossing: the event comes when the stock next falls to it from above.
 ALTER TABLE product_variants ADD COLUMN low_stock_threshold integer NOT NULL DEFAULT 0;
 ALTER TABLE product_variants ADD CONSTRAINT product_variants_low_stock_threshold_valid
     CHECK (low_stock_threshold BETWEEN 0 AND 1000000);
@@ -129,7 +130,8 @@ BEGIN
     RETURN NULL;
 END $$;
 CREATE TRIGGER product_variants_low_stock AFTER UPDATE OF stock ON product_variants
-    FOR EACH ROW WHEN (OLD.stock > NEW.low_stock_threshold AND NEW.stock <= NEW.low_stock_threshold)
+    FOR EACH ROW WHEN (OLD.stock > NEW.low_stock_threshold AND NEW.stock <= NEW.low_stock_threshold
+                       AND NEW.deleted_at IS NULL)
     EXECUTE FUNCTION product_variants_low_stock();
 
 COMMENT ON TABLE webhook_deliveries IS

@@ -71,7 +71,9 @@ asio::awaitable<core::Result<void>> deliver_webhook(std::shared_ptr<webhooks::We
     const auto* id = job.payload.if_contains("delivery_id");
     const std::int64_t delivery_id = id != nullptr && id->is_int64() ? id->get_int64() : 0;
     if (delivery_id <= 0) co_return core::make_error(core::Errc::kValidation, "job " + job.id + " has no delivery_id");
-    co_return co_await webhooks->deliver(delivery_id, job.attempt);
+    const auto* replay = job.payload.if_contains("replay");
+    const auto replays = replay != nullptr && replay->is_int64() ? static_cast<std::int32_t>(replay->get_int64()) : 0;
+    co_return co_await webhooks->deliver(delivery_id, replays, job.attempt);
 }
 
 asio::awaitable<core::Result<void>> settle_payment(std::shared_ptr<payments::PaymentsService> payments, jobs::Job job) {

@@ -101,7 +101,9 @@ inline jobs::RetryPolicies retry_policies(const core::Config& config) {
 
 inline webhooks::WebhooksSettings webhooks_settings(const core::Config& config) {
     webhooks::WebhooksSettings s;
-    s.max_attempts = retry_policies(config).of(webhooks::kDeliverJob).max_attempts;
+    const auto policy = retry_policies(config).of(webhooks::kDeliverJob);
+    s.max_attempts = policy.max_attempts;
+    s.stuck_after = policy.cap + policy.timeout + std::chrono::minutes(1);
     return s;
 }
 

@@ -4,7 +4,10 @@
 
 #include <curl/curl.h>
 
+#include <chrono>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace emporium::core::curl {
 
@@ -39,5 +42,51 @@ private:
     CURL* handle_;
     CURLcode result_ = CURLE_OK;
 };
+
+// Appends `lines` ("Name: value") to `list`. False when libcurl could not allocate; the list is
+// then as it was (still owned).
+inline bool append_headers(HeaderList& list, const std::vector<std::string>& lines) {
+    for (const auto& line : lines) {
+        curl_slist* extended = curl_slist_append(list.get(), line.c_str());
+        if (extended == nullptr) return false;
+        static_cast<void>(list.release());  // the head may be new; the old nodes are part of it
+        list.reset(extended);
+    }
+    return true;
+}
+
+// A POST of `body` to `url` over http or https, redirects not followed, no signals, the answer's
+// body given to `write` with `write_data`. Every pointer must outlive the transfer.
+struct Post {
+    const std::string* url = nullptr;
+    const std::string* body = nullptr;
+    curl_slist* headers = nullptr;
+    std::chrono::milliseconds timeout{10'000};
+    std::chrono::milliseconds connect_timeout{3'000};
+    bool verify_peer = true;
+    const char* user_agent = "emporium";
+    char* error_buffer = nullptr;  // CURL_ERROR_SIZE bytes
+    curl_write_callback write = nullptr;
+    void* write_data = nullptr;
+};
+
+inline void set_post(Options& options, const Post& post) {
+    options.set(CURLOPT_ERRORBUFFER, post.error_buffer);
+    options.set(CURLOPT_URL, post.url->c_str());
+    options.set(CURLOPT_PROTOCOLS_STR, "http,https");
+    options.set(CURLOPT_NOSIGNAL, 1L);
+    options.set(CURLOPT_TIMEOUT_MS, static_cast<long>(post.timeout.count()));
+    options.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(post.connect_timeout.count()));
+    options.set(CURLOPT_SSL_VERIFYPEER, post.verify_peer ? 1L : 0L);
+    options.set(CURLOPT_SSL_VERIFYHOST, post.verify_peer ? 2L : 0L);
+    options.set(CURLOPT_FOLLOWLOCATION, 0L);
+    options.set(CURLOPT_USERAGENT, post.user_agent);
+    options.set(CURLOPT_HTTPHEADER, post.headers);
+    options.set(CURLOPT_POST, 1L);
+    options.set(CURLOPT_POSTFIELDS, post.body->c_str());
+    options.set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(post.body->size()));
+    options.set(CURLOPT_WRITEFUNCTION, post.write);
+    options.set(CURLOPT_WRITEDATA, post.write_data);
+}
 
 }  // namespace emporium::core::curl

@@ -291,19 +291,12 @@ ChargeOutcome send_form(const StripeSettings& settings,
     if (!handle) return outcome(Kind::kTransient, {}, "stripe: curl_easy_init failed; not sent");
 
     // "Expect:" keeps libcurl from waiting for a 100-continue.
-    std::unique_ptr<curl_slist, CurlListDeleter> headers;
-    for (const std::string& line : {"Authorization: Bearer " + settings.secret_key,
-                                    "Idempotency-Key: " + key,
-                                    std::string("Content-Type: application/x-www-form-urlencoded"),
-                                    std::string("Accept: application/json"),
-                                    std::string("Expect:")}) {
-        // On failure the old list is untouched (and still owned); on success the head may be new.
-        curl_slist* extended = curl_slist_append(headers.get(), line.c_str());
-        if (extended == nullptr) {
-            return outcome(Kind::kTransient, {}, "stripe: curl_slist_append failed; not sent");
-        }
-        static_cast<void>(headers.release());
-        headers.reset(extended);
+    core::curl::HeaderList headers;
+    if (!core::curl::append_headers(headers,
+                                    {"Authorization: Bearer " + settings.secret_key, "Idempotency-Key: " + key,
+                                     "Content-Type: application/x-www-form-urlencoded", "Accept: application/json",
+                                     "Expect:"})) {
+        return outcome(Kind::kTransient, {}, "stripe: curl_slist_append failed; not sent");
     }
 
     const std::string url = settings.base_url + path;
@@ -311,22 +304,9 @@ ChargeOutcome send_form(const StripeSettings& settings,
     std::array<char, CURL_ERROR_SIZE> error_text{};
 
     CurlOptions options(handle.get());
-    options.set(CURLOPT_ERRORBUFFER, error_text.data());
-    options.set(CURLOPT_URL, url.c_str());
-    options.set(CURLOPT_PROTOCOLS_STR, "http,https");
-    options.set(CURLOPT_NOSIGNAL, 1L);
-    options.set(CURLOPT_TIMEOUT_MS, static_cast<long>(settings.timeout.count()));
-    options.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings.connect_timeout.count()));
-    options.set(CURLOPT_SSL_VERIFYPEER, settings.verify_peer ? 1L : 0L);
-    options.set(CURLOPT_SSL_VERIFYHOST, settings.verify_peer ? 2L : 0L);
-    options.set(CURLOPT_FOLLOWLOCATION, 0L);
-    options.set(CURLOPT_USERAGENT, "emporium");
-    options.set(CURLOPT_HTTPHEADER, headers.get());
-    options.set(CURLOPT_POST, 1L);
-    options.set(CURLOPT_POSTFIELDS, body.c_str());
-    options.set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    options.set(CURLOPT_WRITEFUNCTION, &collect_body);
-    options.set(CURLOPT_WRITEDATA, static_cast<void*>(&response));
+    core::curl::set_post(options, core::curl::Post{&url, &body, headers.get(), settings.timeout,
+                                                   settings.connect_timeout, settings.verify_peer, "emporium",
+                                                   error_text.data(), &collect_body, static_cast<void*>(&response)});
     if (options.result() != CURLE_OK) {
         return outcome(Kind::kTransient,
                        {},

@@ -25,6 +25,36 @@ std::size_t collect(char* data, std::size_t size, std::size_t count, void* user_
     return n;
 }
 
+// The length of the valid UTF-8 sequence at the start of `s`: 0 when it is invalid, -1 when it is
+// a valid beginning cut off by the end of `s`.
+int sequence_length(std::string_view s) {
+    const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    const unsigned char lead = b(0);
+    int n = 0;
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xBF;
+    if (lead < 0x80) return 1;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+        n = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        n = 3;
+        if (lead == 0xE0) lo = 0xA0;
+        if (lead == 0xED) hi = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        n = 4;
+        if (lead == 0xF0) lo = 0x90;
+        if (lead == 0xF4) hi = 0x8F;
+    } else {
+        return 0;
+    }
+    for (int i = 1; i < n; ++i) {
+        if (static_cast<std::size_t>(i) >= s.size()) return -1;
+        const unsigned char c = b(static_cast<std::size_t>(i));
+        if (c < (i == 1 ? lo : 0x80) || c > (i == 1 ? hi : 0xBF)) return 0;
+    }
+    return n;
+}
+
 SendResult send(const SenderSettings& settings,
                 const std::string& url,
                 const std::string& body,
@@ -44,39 +74,23 @@ SendResult send(const SenderSettings& settings,
     core::curl::HeaderList headers;
     std::vector<std::string> lines = extra;
     lines.emplace_back("Content-Type: application/json");
-    lines.emplace_back("Expect:");
-    for (const auto& line : lines) {
-        curl_slist* extended = curl_slist_append(headers.get(), line.c_str());
-        if (extended == nullptr) {
-            result.error = "curl_slist_append failed";
-            return finish(std::move(result));
-        }
-        static_cast<void>(headers.release());
-        headers.reset(extended);
+    lines.emplace_back("Expect:");  // no waiting for a 100-continue
+    if (!core::curl::append_headers(headers, lines)) {
+        result.error = "curl_slist_append failed";
+        return finish(std::move(result));
     }
     Collected collected;
     std::array<char, CURL_ERROR_SIZE> error_text{};
     core::curl::Options options(handle.get());
-    options.set(CURLOPT_ERRORBUFFER, error_text.data());
-    options.set(CURLOPT_URL, url.c_str());
-    options.set(CURLOPT_PROTOCOLS_STR, "http,https");
-    options.set(CURLOPT_NOSIGNAL, 1L);
-    options.set(CURLOPT_TIMEOUT_MS, static_cast<long>(settings.timeout.count()));
-    options.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings.connect_timeout.count()));
-    options.set(CURLOPT_FOLLOWLOCATION, 0L);
-    options.set(CURLOPT_USERAGENT, "emporium-webhooks");
-    options.set(CURLOPT_HTTPHEADER, headers.get());
-    options.set(CURLOPT_POST, 1L);
-    options.set(CURLOPT_POSTFIELDS, body.c_str());
-    options.set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    options.set(CURLOPT_WRITEFUNCTION, &collect);
-    options.set(CURLOPT_WRITEDATA, static_cast<void*>(&collected));
+    core::curl::set_post(options, core::curl::Post{&url, &body, headers.get(), settings.timeout,
+                                                   settings.connect_timeout, true, "emporium-webhooks",
+                                                   error_text.data(), &collect, static_cast<void*>(&collected)});
     if (options.result() != CURLE_OK) {
         result.error = std::string("curl option rejected: ") + curl_easy_strerror(options.result());
         return finish(std::move(result));
     }
     const CURLcode code = curl_easy_perform(handle.get());
-    result.excerpt = std::move(collected.excerpt);
+    result.excerpt = text_excerpt(collected.excerpt);
     if (code != CURLE_OK) {
         result.error = error_text[0] != '\0' ? std::string(error_text.data()) : std::string(curl_easy_strerror(code));
         return finish(std::move(result));
@@ -91,6 +105,23 @@ SendResult send(const SenderSettings& settings,
 }
 
 }  // namespace
+
+std::string text_excerpt(std::string_view raw) {
+    std::string out;
+    out.reserve(raw.size());
+    while (!raw.empty()) {
+        const int n = sequence_length(raw);
+        if (n < 0) break;  // cut off by the excerpt's end
+        if (n == 0) {
+            out += "\xEF\xBF\xBD";  // U+FFFD
+            raw.remove_prefix(1);
+            continue;
+        }
+        if (raw[0] != '\0') out.append(raw.substr(0, static_cast<std::size_t>(n)));
+        raw.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return out;
+}
 
 Sender::Sender(SenderSettings settings) : settings_(settings), threads_(std::max<std::size_t>(1, settings.threads)) {
     if (core::curl::global_init() != CURLE_OK) throw std::runtime_error("webhooks: curl_global_init failed");

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace emporium::webhooks {
@@ -27,6 +28,10 @@ struct SendResult {
     std::int32_t duration_ms = 0;
     static constexpr std::size_t kExcerptBytes = 512;
 };
+
+// `raw` (the start of an answer, cut anywhere) as text PostgreSQL takes: valid UTF-8 kept, each
+// invalid byte replaced by U+FFFD, NUL bytes dropped, a sequence cut off at the end dropped.
+std::string text_excerpt(std::string_view raw);
 
 class Sender {
 public:

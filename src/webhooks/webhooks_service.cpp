@@ -122,7 +122,7 @@ asio::awaitable<core::Result<WebhookDeliveryDetail>> WebhooksService::delivery(s
 }
 
 asio::awaitable<core::Result<WebhookDelivery>> WebhooksService::replay(std::int64_t id) {
-    auto replayed = co_await store_.replay(id);
+    auto replayed = co_await store_.replay(id, settings_.stuck_after);
     if (!replayed) co_return no_delivery(id);
     if (!replayed->replayed) {
         co_return core::make_error(core::Errc::kConflict,
@@ -132,7 +132,9 @@ asio::awaitable<core::Result<WebhookDelivery>> WebhooksService::replay(std::int6
     co_return std::move(replayed->delivery);
 }
 
-asio::awaitable<void> WebhooksService::fan_out(db::Transaction& tx, std::vector<jobs::OutboxEvent> events) {
+asio::awaitable<void> WebhooksService::fan_out(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+    db::Transaction& tx,                          // the relay's batch, awaited directly
+    std::vector<jobs::OutboxEvent> events) {
     json::array rows;
     for (auto& e : events) {
         if (!is_subscribable(e.event_type)) continue;
@@ -156,18 +158,21 @@ std::string WebhooksService::body_of(const Outgoing& outgoing) {
     return json::serialize(body);
 }
 
-asio::awaitable<core::Result<void>> WebhooksService::deliver(std::int64_t delivery_id, int job_attempt) {
+asio::awaitable<core::Result<void>> WebhooksService::deliver(std::int64_t delivery_id,
+                                                             std::int32_t replay,
+                                                             int job_attempt) {
     auto found = co_await store_.outgoing(delivery_id);
-    if (!found) co_return core::Result<void>{};  // its endpoint was deleted, or a relay's rolled-back batch
+    if (!found) co_return core::Result<void>{};  // its endpoint was deleted
     const auto& delivery = found->delivery;
     if (delivery.status == "succeeded" || delivery.status == "dead") co_return core::Result<void>{};
+    if (delivery.replays != replay) co_return core::Result<void>{};  // a job of an earlier sending
 
     AttemptRecord record;
     record.started_at = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
     if (!found->enabled || !sender_) {
         record.status = "dead";
         record.error = found->enabled ? "no sender in this process; not sent" : "the endpoint is disabled; not sent";
-        co_await store_.record_attempt(delivery_id, std::move(record));
+        co_await store_.record_attempt(delivery_id, replay, std::move(record));
         count("disabled");
         co_return core::Result<void>{};
     }
@@ -199,7 +204,7 @@ asio::awaitable<core::Result<void>> WebhooksService::deliver(std::int64_t delive
     }
     const std::string outcome = record.status;
     const std::string error = record.error.value_or("");
-    const bool recorded = co_await store_.record_attempt(delivery_id, std::move(record));
+    const bool recorded = co_await store_.record_attempt(delivery_id, replay, std::move(record));
     count(outcome);
     if (!recorded) co_return core::Result<void>{};  // settled by a duplicate job meanwhile
     if (retry) co_return core::make_error(core::Errc::kUnavailable, "webhook delivery " + std::to_string(delivery_id) + ": " + error);

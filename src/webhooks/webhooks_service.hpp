@@ -24,6 +24,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,9 @@ inline constexpr std::string_view kSendEvent = "webhook.send";
 
 struct WebhooksSettings {
     int max_attempts = 8;  // the webhook.deliver retry policy's
+    // A delivery pending or retrying that has not changed for this long lost its job (a worker gave
+    // up on it, Redis lost it) and may be replayed: longer than a retry's wait plus one attempt.
+    std::chrono::milliseconds stuck_after{std::chrono::minutes(10)};
 };
 
 class WebhooksService {
@@ -59,15 +63,16 @@ public:
                                                                          std::int64_t limit);
     // Errors: kNotFound.
     boost::asio::awaitable<core::Result<WebhookDeliveryDetail>> delivery(std::int64_t id);
-    // Sends a succeeded or dead delivery again (same event id, a fresh retry budget).
-    // Errors: kNotFound, kConflict (still pending or retrying).
+    // Sends a succeeded or dead delivery again (same event id, a fresh retry budget), or one stuck
+    // (see WebhooksSettings::stuck_after). Errors: kNotFound, kConflict (still being sent).
     boost::asio::awaitable<core::Result<WebhookDelivery>> replay(std::int64_t id);
 
     // The outbox relay's fan-out: deliveries for the subscribable events of a batch, each with its
     // kSendEvent outbox event, in the batch's transaction.
     boost::asio::awaitable<void> fan_out(db::Transaction& tx, std::vector<jobs::OutboxEvent> events);
-    // The webhook.deliver job. Errors: kUnavailable when the attempt failed and will be retried.
-    boost::asio::awaitable<core::Result<void>> deliver(std::int64_t delivery_id, int job_attempt);
+    // The webhook.deliver job of the delivery's `replay`-th sending (a job of an earlier sending
+    // does nothing). Errors: kUnavailable when the attempt failed and will be retried.
+    boost::asio::awaitable<core::Result<void>> deliver(std::int64_t delivery_id, std::int32_t replay, int job_attempt);
 
     // The JSON document a delivery POSTs.
     static std::string body_of(const Outgoing& outgoing);

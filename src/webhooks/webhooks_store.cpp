@@ -45,7 +45,8 @@ constexpr db::Statement kInsertDeliveries{
     "ORDER BY ev.id, e.id "
     "ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id) "
     "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) "
-    "SELECT 'webhook_delivery', d.id::text, 'webhook.send', jsonb_build_object('delivery_id', d.id) FROM d ORDER BY d.id"};
+    "SELECT 'webhook_delivery', d.id::text, 'webhook.send', jsonb_build_object('delivery_id', d.id, 'replay', 0) "
+    "FROM d ORDER BY d.id"};
 constexpr db::Statement kDeliveries{
     "webhooks.deliveries",
     "SELECT " EMPORIUM_DELIVERY_COLUMNS " FROM webhook_deliveries WHERE endpoint_id = $1 "
@@ -64,19 +65,23 @@ constexpr db::Statement kRecordAttempt{
     "webhooks.record_attempt",
     "WITH d AS (UPDATE webhook_deliveries SET attempts = attempts + 1, status = $2, last_status_code = $3::integer, "
     "last_error = $4, delivered_at = CASE WHEN $2 = 'succeeded' THEN now() ELSE delivered_at END "
-    "WHERE id = $1 AND status IN ('pending', 'retrying') RETURNING id, attempts) "
+    "WHERE id = $1 AND status IN ('pending', 'retrying') AND replays = $8::integer RETURNING id, attempts) "
     "INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, response_excerpt) "
     "SELECT id, attempts, $5::timestamptz, $6::integer, $3::integer, $4, $7 FROM d RETURNING attempt"};
+// A delivery still pending or retrying whose last change is older than $2 ms is stuck (its job was
+// lost: a worker gave up on it, or Redis lost it) and may be replayed too.
 constexpr db::Statement kReplay{
     "webhooks.replay",
-    "UPDATE webhook_deliveries SET status = 'pending', replays = replays + 1 "
-    "WHERE id = $1 AND status IN ('succeeded', 'dead') RETURNING " EMPORIUM_DELIVERY_COLUMNS};
+    "UPDATE webhook_deliveries SET status = 'pending', replays = replays + 1, delivered_at = NULL "
+    "WHERE id = $1 AND (status IN ('succeeded', 'dead') "
+    "OR updated_at < now() - make_interval(secs => $2::bigint / 1000.0)) RETURNING " EMPORIUM_DELIVERY_COLUMNS};
 constexpr db::Statement kDelivery{"webhooks.delivery",
                                   "SELECT " EMPORIUM_DELIVERY_COLUMNS " FROM webhook_deliveries WHERE id = $1"};
 constexpr db::Statement kReplayEvent{
     "webhooks.replay_event",
     "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) "
-    "VALUES ('webhook_delivery', $1::bigint::text, 'webhook.send', jsonb_build_object('delivery_id', $1::bigint))"};
+    "VALUES ('webhook_delivery', $1::bigint::text, 'webhook.send', "
+    "jsonb_build_object('delivery_id', $1::bigint, 'replay', $2::integer))"};
 #undef EMPORIUM_ENDPOINT_COLUMNS
 #undef EMPORIUM_DELIVERY_COLUMNS
 
@@ -173,7 +178,9 @@ asio::awaitable<bool> WebhooksStore::delete_endpoint(std::int64_t id) {
     co_return r.affected() > 0;
 }
 
-asio::awaitable<std::int64_t> WebhooksStore::insert_deliveries(db::Transaction& tx, json::value events) {
+asio::awaitable<std::int64_t> WebhooksStore::insert_deliveries(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters):
+    db::Transaction& tx,                                           // the relay's batch, awaited directly
+    json::value events) {
     auto r = co_await tx.query(kInsertDeliveries, db::params(events));
     co_return r.affected();
 }
@@ -217,25 +224,27 @@ asio::awaitable<std::vector<WebhookAttempt>> WebhooksStore::attempts(std::int64_
     co_return out;
 }
 
-asio::awaitable<bool> WebhooksStore::record_attempt(std::int64_t delivery_id, AttemptRecord record) {
+asio::awaitable<bool> WebhooksStore::record_attempt(std::int64_t delivery_id, std::int32_t replay, AttemptRecord record) {
     auto r = co_await pools_().query(kRecordAttempt,
                                      db::params(delivery_id, record.status, record.status_code, record.error,
-                                                record.started_at, record.duration_ms, record.response_excerpt));
+                                                record.started_at, record.duration_ms, record.response_excerpt, replay));
     co_return !r.empty();
 }
 
-asio::awaitable<std::optional<WebhooksStore::Replay>> WebhooksStore::replay(std::int64_t delivery_id) {
+asio::awaitable<std::optional<WebhooksStore::Replay>> WebhooksStore::replay(std::int64_t delivery_id,
+                                                                            std::chrono::milliseconds stuck_after) {
     auto tx = co_await pools_().begin();
-    auto r = co_await tx.query(kReplay, delivery_id);
+    auto r = co_await tx.query(kReplay, db::params(delivery_id, static_cast<std::int64_t>(stuck_after.count())));
     if (r.empty()) {
         auto found = co_await tx.query(kDelivery, delivery_id);
         co_await tx.commit();
         if (found.empty()) co_return std::nullopt;
         co_return Replay{delivery_at(found, 0), false};
     }
-    co_await tx.query(kReplayEvent, delivery_id);
+    auto replayed = delivery_at(r, 0);
+    co_await tx.query(kReplayEvent, db::params(delivery_id, replayed.replays));
     co_await tx.commit();
-    co_return Replay{delivery_at(r, 0), true};
+    co_return Replay{std::move(replayed), true};
 }
 
 }  // namespace emporium::webhooks

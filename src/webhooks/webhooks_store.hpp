@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -62,17 +63,19 @@ public:
                                                                     std::int64_t limit);
     boost::asio::awaitable<std::optional<Outgoing>> outgoing(std::int64_t delivery_id);
     boost::asio::awaitable<std::vector<WebhookAttempt>> attempts(std::int64_t delivery_id);
-    // Records an attempt of a delivery still pending or retrying and moves its status; false when
-    // it was settled meanwhile (a duplicate job: nothing recorded).
-    boost::asio::awaitable<bool> record_attempt(std::int64_t delivery_id, AttemptRecord record);
-    // A settled delivery (succeeded or dead) back to pending, with a `webhook.send` outbox event
-    // that sends it again, in one transaction. nullopt: no such delivery; a delivery whose status
-    // is pending or retrying is returned unchanged (replayed = false).
+    // Records an attempt of a delivery still pending or retrying in its `replay`-th sending and
+    // moves its status; false when it was settled or replayed meanwhile (a duplicate or leftover
+    // job: nothing recorded).
+    boost::asio::awaitable<bool> record_attempt(std::int64_t delivery_id, std::int32_t replay, AttemptRecord record);
+    // A settled delivery (succeeded or dead), or one stuck pending or retrying (unchanged for
+    // `stuck_after`), back to pending with one more replay and a `webhook.send` outbox event that
+    // sends it again, in one transaction. nullopt: no such delivery; a delivery still being sent
+    // is returned unchanged (replayed = false).
     struct Replay {
         WebhookDelivery delivery;
         bool replayed = false;
     };
-    boost::asio::awaitable<std::optional<Replay>> replay(std::int64_t delivery_id);
+    boost::asio::awaitable<std::optional<Replay>> replay(std::int64_t delivery_id, std::chrono::milliseconds stuck_after);
 
 private:
     PoolProvider pools_;

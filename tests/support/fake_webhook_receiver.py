@@ -12,6 +12,7 @@ n-th step of that path's plan (past its end: "ok"):
     "fail"      500
     "throttle"  429
     "gone"      410
+    "binary"    500 with 700 bytes that are not all UTF-8 (multi-byte characters, NUL, invalid bytes)
     "hang"      sleep --slow-seconds, then close the connection without an answer
     "late"      record the event as received, sleep --slow-seconds, then answer 200 (after the
                 sender gave up: it sends the event again)
@@ -129,6 +130,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(429, b'{"error":"slow down"}')
         elif step == "gone":
             self.reply(410, b'{"error":"gone"}')
+        elif step == "binary":
+            self.reply(500, ("\u00e6\u00f8\u00e5\u20ac" * 60).encode()[:511] + b"\x00\xff\xfe" + bytes(range(256)) * 1)
         elif step == "hang":
             time.sleep(state.slow_seconds)
             self.close_connection = True

@@ -1,5 +1,6 @@
 // Webhooks out, pure parts: event patterns, the endpoint URL rule, the patterns an event matches,
 // the signing secret's shape and the body a delivery POSTs.
+#include "webhooks/sender.hpp"
 #include "webhooks/webhooks_service.hpp"
 #include "webhooks/webhooks_types.hpp"
 
@@ -64,7 +65,18 @@ TEST(WebhookBody, IdTypeCreatedAndData) {
     EXPECT_EQ(body.at("type"), "order.paid");
     EXPECT_EQ(body.at("created"), 1'700'000'000);
     EXPECT_EQ(body.at("data").at("order_id"), 7);
-    EXPECT_EQ(WebhooksService::body_of(o), WebhooksService::body_of(o)) << "the same bytes every time";
+}
+
+TEST(WebhookExcerpt, OnlyValidUtf8WithoutNulsAndNoHalfCharacterAtTheEnd) {
+    EXPECT_EQ(text_excerpt("plain {\"ok\":true}\n"), "plain {\"ok\":true}\n");
+    EXPECT_EQ(text_excerpt("bl\xC3\xA5" "b\xC3\xA6r \xE2\x82\xAC \xF0\x9F\x98\x80"), "bl\xC3\xA5" "b\xC3\xA6r \xE2\x82\xAC \xF0\x9F\x98\x80");
+    EXPECT_EQ(text_excerpt(std::string("a\0b", 3)), "ab");
+    EXPECT_EQ(text_excerpt("x\xFFy"), "x\xEF\xBF\xBDy");
+    EXPECT_EQ(text_excerpt("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD") << "an overlong encoding";
+    EXPECT_EQ(text_excerpt("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD") << "a surrogate";
+    EXPECT_EQ(text_excerpt("caf\xC3"), "caf") << "a character cut by the excerpt's end";
+    EXPECT_EQ(text_excerpt("\xE2\x82"), "");
+    EXPECT_EQ(text_excerpt("\xE2\x28\xA1"), "\xEF\xBF\xBD(\xEF\xBF\xBD") << "a broken sequence in the middle";
 }
 
 }  // namespace
