@@ -70,6 +70,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# promtool, which checks and unit-tests deploy/prometheus/ in `make test`: taken from Debian's
+# prometheus package and unpacked under .local/tools, not installed (installing would add a
+# Prometheus server to the machine's services).
+promtool="$root/.local/tools/prometheus/usr/bin/promtool"
+if [ ! -x "$promtool" ]; then
+  echo "deps: unpacking promtool from Debian's prometheus package"
+  tmp=$(mktemp -d)
+  if ! (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1); then
+    $SUDO apt-get update -qq
+    (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1)
+  fi
+  mkdir -p "$root/.local/tools/prometheus"
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$root/.local/tools/prometheus"
+  rm -rf "$tmp"
+fi
+
 # npm packages, versions pinned in package.json / package-lock.json: Swagger UI for /docs, and the
 # contract tests' tools (Redocly CLI, openapi-typescript, TypeScript, ajv, ajv-formats). `npm ci`
 # runs again whenever package-lock.json differs from the one node_modules was installed from (its

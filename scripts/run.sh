@@ -60,7 +60,11 @@ if [ ! -s "$root/.local/dev/admin_password" ]; then
 fi
 
 trap 'echo; echo "stopping…"; stop_all; exit 0' INT TERM
-"$bin" serve > >(tee "$run_dir/serve.out") 2> "$run_dir/serve.log" &
+# Each process's /metrics on a port of its own (off the API port): 9464 serve, 9465 worker, 9466
+# scheduler (METRICS_PORT moves the first; 0 turns them off and serve answers /metrics itself).
+metrics_base=${METRICS_PORT:-9464}
+metrics_of() { if [ "$metrics_base" = 0 ]; then echo 0; else echo $((metrics_base + $1)); fi; }
+METRICS_PORT=$metrics_base "$bin" serve > >(tee "$run_dir/serve.out") 2> "$run_dir/serve.log" &
 echo $! > "$run_dir/serve.pid"
 
 for _ in $(seq 1 100); do
@@ -68,8 +72,10 @@ for _ in $(seq 1 100); do
   kill -0 "$(cat "$run_dir/serve.pid")" 2>/dev/null || { cat "$run_dir/serve.log" >&2; stop_all; exit 1; }
   sleep 0.1
 done
+offset=0
 for role in worker scheduler; do
-  "$bin" "$role" > "$run_dir/$role.out" 2> "$run_dir/$role.log" &
+  offset=$((offset + 1))
+  METRICS_PORT=$(metrics_of $offset) "$bin" "$role" > "$run_dir/$role.out" 2> "$run_dir/$role.log" &
   echo $! > "$run_dir/$role.pid"
 done
 for role in worker scheduler; do
@@ -81,6 +87,8 @@ for role in worker scheduler; do
 done
 echo "Emporium is up: API http://127.0.0.1:$HTTP_PORT/api/v1 — docs http://127.0.0.1:$HTTP_PORT/docs/"
 echo "worker and scheduler running; e-mails are written to $MAIL_SPOOL_DIR (set SMTP_URL to send them)."
+[ "$metrics_base" = 0 ] ||
+  echo "metrics: http://127.0.0.1:$metrics_base/metrics (serve), :$(metrics_of 1) (worker), :$(metrics_of 2) (scheduler)"
 echo "logs: $run_dir/{serve,worker,scheduler}.log — Ctrl-C (or 'make stop' from another shell) stops everything."
 # Stop everything as soon as any of the three exits.
 wait -n "$(cat "$run_dir/serve.pid")" "$(cat "$run_dir/worker.pid")" "$(cat "$run_dir/scheduler.pid")" || true

@@ -258,6 +258,7 @@ int run_worker(const core::Config& config, const WorkerOptions& options) {
     worker->handle(std::string(kNoop), [redis, probe = redis::Keys(config.jobs.key_prefix).make("jobs", "probe")](
                                            jobs::Job job) { return noop(redis, probe, std::move(job)); });
 
+    const auto metrics_port = start_metrics(ctx.get_executor(), config, "worker");
     core::log::info("worker starting", {{"mailer", mailer->describe()}, {"relay", relay_running}});
     std::cout << "emporium worker running (consumer " << settings.consumer << ")" << std::endl;
 
@@ -267,6 +268,7 @@ int run_worker(const core::Config& config, const WorkerOptions& options) {
         core::log::info("worker shutting down", {{"signal", signo}, {"running", worker->running()}});
         worker->stop();
         relay->stop();
+        if (metrics_port) metrics_port->stop();
     });
     bool finished = false;
     core::spawn_tracked(ctx.get_executor(),
@@ -321,10 +323,13 @@ int run_scheduler(const core::Config& config) {
     settings.leader_ttl = config.jobs.leader_ttl;
     jobs::Scheduler scheduler([r = &redis]() -> redis::Client& { return *r; }, redis::Keys(config.jobs.key_prefix),
                               settings, std::move(entries));
+    const auto metrics_port = start_metrics(ctx.get_executor(), config, "scheduler");
     std::cout << "emporium scheduler running (token " << scheduler.token() << ")" << std::endl;
     asio::signal_set signals(ctx, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int) {
-        if (!ec) scheduler.stop();
+        if (ec) return;
+        scheduler.stop();
+        if (metrics_port) metrics_port->stop();
     });
     core::spawn_tracked(ctx.get_executor(), run_scheduler_until_stopped(&scheduler, [&] {
                             signals.cancel();

@@ -148,7 +148,8 @@ int run_serve(const core::Config& config) {
             catalog::CatalogStore([p = &pools]() -> db::Pool& { return p->local(); }), cpu, feed_settings);
         checks.push_back({"rank_index", [f = rank_feed] { return probe_rank_index(f); }});
     }
-    http::register_system_routes(router, openapi, std::move(checks), config.http.docs_dir);
+    http::register_system_routes(router, openapi, std::move(checks), config.http.docs_dir,
+                                 http::MetricsExposure{config.http.metrics_port == 0, config.http.metrics_token});
 
     auto auth_settings = auth::AuthSettings::from_config(config.auth);
     if (auth_settings.jwt.secret.empty()) {
@@ -270,6 +271,15 @@ int run_serve(const core::Config& config) {
     // One plain line on stdout for scripts and humans (the port when HTTP_PORT=0).
     std::cout << "emporium listening on " << base << " (API docs: " << base << "/docs/)" << std::endl;
 
+    std::unique_ptr<http::MetricsListener> metrics_port;
+    try {
+        metrics_port = start_metrics(runtime.context(0).get_executor(), config, "serve");
+    } catch (const std::exception& e) {
+        core::log::error("cannot listen", {{"host", config.http.metrics_host}, {"port", config.http.metrics_port},
+                                           {"error", e.what()}});
+        return 1;
+    }
+
     std::atomic<bool> stopping{false};
     core::spawn_tracked(runtime.context(0).get_executor(), refresh_job_metrics(job_queue, &stopping), "jobs.metrics");
     if (rank_feed) {
@@ -292,6 +302,7 @@ int run_serve(const core::Config& config) {
         if (ec) return;
         stopping = true;
         if (rank_feed) rank_feed->stop();
+        if (metrics_port) metrics_port->stop();
         core::log::info("shutting down", {{"signal", signo}, {"open_connections", server.active_connections()}});
         server.shutdown([&] {
             for (auto& p : pools) p->close();

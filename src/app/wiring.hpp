@@ -1,6 +1,9 @@
 #pragma once
 
 #include "core/config.hpp"
+#include "core/log.hpp"
+#include "core/spawn.hpp"
+#include "http/metrics_listener.hpp"
 #include "db/pg.hpp"
 #include "redis/redis.hpp"
 
@@ -9,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <exception>
 #include <iostream>
 
@@ -24,6 +28,22 @@ inline db::PoolOptions pool_options(const core::Config& config, std::size_t cont
     o.max_size = std::max<std::size_t>(1, (config.db.pool_size + contexts - 1) / std::max<std::size_t>(1, contexts));
     o.acquire_timeout = config.db.acquire_timeout;
     return o;
+}
+
+// The process's metrics port (METRICS_HOST:METRICS_PORT), accepting on `ex`; null when
+// METRICS_PORT is 0. Prints "emporium <role> metrics on http://host:port/metrics". Throws
+// boost::system::system_error when the port cannot be bound.
+inline std::unique_ptr<http::MetricsListener> start_metrics(const boost::asio::any_io_executor& ex,
+                                                            const core::Config& config,
+                                                            const std::string& role) {
+    if (config.http.metrics_port == 0) return nullptr;
+    auto listener = std::make_unique<http::MetricsListener>(ex, config.http.metrics_host, config.http.metrics_port,
+                                                            config.http.metrics_token);
+    core::spawn_tracked(ex, listener->run(), "metrics.listener");
+    const auto url = "http://" + config.http.metrics_host + ":" + std::to_string(listener->port()) + "/metrics";
+    core::log::info("metrics port", {{"url", url}, {"token", !config.http.metrics_token.empty()}});
+    std::cout << "emporium " << role << " metrics on " << url << std::endl;
+    return listener;
 }
 
 inline redis::ClientOptions redis_options(const core::Config& config) {

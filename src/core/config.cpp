@@ -260,6 +260,9 @@ Config Config::load(const ConfigSource& src) {
     h.max_connections = static_cast<std::size_t>(src.get_int("HTTP_MAX_CONNECTIONS", 10'000, 1, 1'000'000));
     h.docs_dir = src.get_string("DOCS_DIR", h.docs_dir);
     h.trusted_proxies = split_list(src.get_string("TRUSTED_PROXIES", ""));
+    h.metrics_host = src.get_string("METRICS_HOST", h.metrics_host);
+    h.metrics_port = static_cast<std::uint16_t>(src.get_int("METRICS_PORT", 0, 0, 65535));
+    h.metrics_token = src.get_string("METRICS_TOKEN", "");
 
     auto& d = c.db;
     d.url = src.get_string("DATABASE_URL", d.url);

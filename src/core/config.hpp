@@ -56,6 +56,11 @@ struct HttpConfig {
     std::size_t max_connections = 10'000;
     std::string docs_dir = "node_modules/swagger-ui-dist";
     std::vector<std::string> trusted_proxies;
+    // The operator's port (every long-running process): /metrics and /healthz on a listener of
+    // their own. 0: none, and serve answers /metrics on the API port as well.
+    std::string metrics_host = "127.0.0.1";
+    std::uint16_t metrics_port = 0;
+    std::string metrics_token;  // METRICS_TOKEN: /metrics (either port) wants "Bearer <token>"
 };
 
 struct DbConfig {

@@ -99,6 +99,9 @@ json::object operation_object(const Operation& op, Shape shape) {
             {"schema", json::object{{"type", "string"}, {"minLength", 1}, {"maxLength", kMaxKeyLength}}}});
     }
     for (const auto& h : op.request_headers) {
+        // OpenAPI ignores a header parameter named Authorization (security schemes describe it);
+        // the operation's description says when it is wanted.
+        if (h.name == "Authorization") continue;
         parameters.push_back(json::object{{"name", h.name},
                                           {"in", "header"},
                                           {"required", h.required},

@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "http/metrics_listener.hpp"
 #include "http/endpoint.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -50,6 +51,7 @@ struct SystemState {
     OpenApi* openapi;
     std::vector<ReadinessCheck> checks;
     StaticFiles docs;
+    MetricsExposure metrics;
 };
 
 struct Health {
@@ -91,7 +93,13 @@ asio::awaitable<Reply<Readiness>> readyz(std::shared_ptr<SystemState> state, In<
     co_return reply;
 }
 
-asio::awaitable<Reply<Bytes>> metrics(std::shared_ptr<SystemState> /*state*/, In<> /*in*/, Caller /*caller*/) {
+asio::awaitable<Reply<Bytes>> metrics(std::shared_ptr<SystemState> state, In<> /*in*/, Caller caller) {
+    if (!state->metrics.on_api_port) {
+        co_return core::make_error(core::Errc::kNotFound, "metrics are served on the metrics port (METRICS_PORT)");
+    }
+    if (!metrics_authorized(caller.header("Authorization").value_or(""), state->metrics.token)) {
+        co_return core::make_error(core::Errc::kUnauthorized, "metrics want the bearer token (METRICS_TOKEN)");
+    }
     co_return Bytes{core::Metrics::global().render(), "text/plain; version=0.0.4; charset=utf-8"};
 }
 
@@ -117,8 +125,9 @@ asio::awaitable<Reply<Bytes>> docs_file(std::shared_ptr<SystemState> state, In<D
 }  // namespace
 
 void register_system_routes(Router& router, OpenApi& openapi, std::vector<ReadinessCheck> checks,
-                            const std::string& docs_dir) {
+                            const std::string& docs_dir, MetricsExposure exposure) {
     auto state = std::make_shared<SystemState>();
+    state->metrics = std::move(exposure);
     state->openapi = &openapi;
     state->checks = std::move(checks);
     auto loaded = state->docs.load_directory(docs_dir);
@@ -138,8 +147,13 @@ void register_system_routes(Router& router, OpenApi& openapi, std::vector<Readin
              .success_description = "ready"},
             readyz, state);
     api.add({.method = Verb::get, .path = "/metrics", .id = "metrics", .tag = "system",
-             .summary = "Prometheus metrics (text format)", .rate_group = "system", .success_description = "metrics",
-             .media_type = "text/plain"},
+             .summary = "Prometheus metrics (text format)",
+             .description = "Not here when the server has a metrics port of its own (METRICS_PORT); with METRICS_TOKEN "
+                            "it wants Authorization: Bearer <token>.",
+             .rate_group = "system", .success_description = "metrics", .media_type = "text/plain",
+             .errors = {{401, "METRICS_TOKEN is set and the request does not carry it"},
+                        {404, "served on the metrics port (METRICS_PORT) instead"}},
+             .request_headers = {{"Authorization", "Bearer <METRICS_TOKEN>, when it is set"}}},
             metrics, state);
     api.add({.method = Verb::get, .path = "/openapi.json", .id = "openapi", .tag = "system",
              .summary = "This OpenAPI document", .rate_group = "system", .success_description = "the document"},

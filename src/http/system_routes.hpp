@@ -19,11 +19,18 @@ struct ReadinessCheck {
     std::function<boost::asio::awaitable<void>()> probe;
 };
 
+// Where /metrics is answered on the API port: not at all when the process has a metrics port
+// (METRICS_PORT; 404 here), and only with "Authorization: Bearer <token>" when a token is set.
+struct MetricsExposure {
+    bool on_api_port = true;
+    std::string token;
+};
+
 // Operational endpoints: /healthz, /readyz, /metrics, /openapi.json, and Swagger UI under /docs
 // (files of the swagger-ui-dist package in `docs_dir`, with our own initializer).
 // The OpenApi object must outlive the router; the document is serialized per request so routes
 // registered later are included.
 void register_system_routes(Router& router, OpenApi& openapi, std::vector<ReadinessCheck> checks,
-                            const std::string& docs_dir);
+                            const std::string& docs_dir, MetricsExposure exposure = {});
 
 }  // namespace emporium::http

@@ -497,6 +497,61 @@ TEST_F(JobsE2E, TheScheduledRebuildFeedsBothRecommendationEndpoints) {
     EXPECT_EQ(send(bhttp::verb::get, "/api/v1/recommendations", "").result_int(), 401U);
 }
 
+// /metrics off the public port: the server, the worker and the scheduler each answer it on a
+// metrics port of their own, with the bearer token when one is set; the API port answers 404.
+TEST_F(JobsE2E, ServerWorkerAndSchedulerServeMetricsOnTheirOwnPortsWithTheToken) {
+    const auto api_metrics = free_port();
+    const auto worker_metrics = free_port();
+    const auto scheduler_metrics = free_port();
+    const std::string token = "metrics-token-e2e";
+    const auto with = [&](unsigned short port) {
+        return Env{{"METRICS_PORT", std::to_string(port)}, {"METRICS_TOKEN", token}};
+    };
+    start_server(with(api_metrics));
+    start_worker(with(worker_metrics));
+    start_scheduler(with(scheduler_metrics));
+    const std::string bearer_token = "Bearer " + token;
+    const auto scrape = [&](unsigned short port, const std::string& authorization) {
+        return authorized_call(port, bhttp::verb::get, "/metrics", authorization);
+    };
+
+    expect_problem(http_call(server_->port(), bhttp::verb::get, "/metrics"), 404, "not_found", "the API port");
+    for (const auto port : {api_metrics, worker_metrics, scheduler_metrics}) {
+        EXPECT_EQ(scrape(port, "").result_int(), 401U) << port;
+        EXPECT_EQ(scrape(port, "Bearer wrong-token-e2e").result_int(), 401U) << port;
+        EXPECT_EQ(scrape(port, "Bearer " + token + "x").result_int(), 401U) << port;
+        EXPECT_EQ(http_call(port, bhttp::verb::get, "/healthz").result_int(), 200U) << port;
+        EXPECT_EQ(http_call(port, bhttp::verb::get, "/api/v1/products").result_int(), 404U) << port;
+        EXPECT_EQ(authorized_call(port, bhttp::verb::post, "/metrics", bearer_token, "{}").result_int(), 405U) << port;
+    }
+
+    // Each process's own figures: the server's requests, the worker's jobs, the scheduler's firings.
+    const auto [user, buyer] = customer("metrics@example.com");
+    (void)user;
+    const auto order = place(buyer, product("Metered mug", 5, 900), 1);
+    ASSERT_GT(order, 0);
+    auto served = scrape(api_metrics, bearer_token);
+    ASSERT_EQ(served.result_int(), 200U);
+    EXPECT_NE(served.body().find("emporium_http_requests_total{"), std::string::npos);
+    EXPECT_NE(served[bhttp::field::content_type].find("text/plain"), std::string::npos);
+    EXPECT_TRUE(eventually([&] {
+        return scrape(worker_metrics, bearer_token).body().find("emporium_outbox_published_total") != std::string::npos;
+    })) << "the worker relayed the order's event";
+    EXPECT_TRUE(eventually([&] {
+        return scrape(scheduler_metrics, bearer_token).body().find("emporium_scheduler_fired_total{") != std::string::npos;
+    })) << "the scheduler fired its entries";
+}
+
+// Without a metrics port the API port keeps /metrics, behind the token when one is set.
+TEST_F(JobsE2E, WithoutAMetricsPortTheApiPortServesMetricsBehindTheToken) {
+    start_server({{"METRICS_TOKEN", "api-port-token"}});
+    expect_problem(http_call(server_->port(), bhttp::verb::get, "/metrics"), 401, "", "no token");
+    expect_problem(authorized_call(server_->port(), bhttp::verb::get, "/metrics", "Bearer nope"), 401, "", "a wrong token");
+    auto ok = authorized_call(server_->port(), bhttp::verb::get, "/metrics", "Bearer api-port-token");
+    EXPECT_EQ(ok.result_int(), 200U) << ok.body();
+    EXPECT_NE(ok.body().find("emporium_http_requests_total"), std::string::npos);
+}
+
 TEST_F(JobsE2E, BadInputToTheNewEndpointsGetsProblemJson) {
     start_server();
     auto [ann_id, ann] = customer("ann@example.com");

@@ -12,3 +12,7 @@ emporium_add_test(NAME pricing_test
 emporium_add_test(NAME webhooks_test
     SOURCES unit/webhooks_test.cpp
     LIBS emporium_webhooks LABELS unit)
+# The monitoring files in deploy/: Prometheus rules checked and unit-tested with promtool (unpacked
+# by scripts/deps.sh), Grafana dashboards parsed, every metric they name recorded by the code.
+add_test(NAME monitoring_rules COMMAND bash ${PROJECT_SOURCE_DIR}/tests/support/check_monitoring.sh)
+set_tests_properties(monitoring_rules PROPERTIES LABELS unit TIMEOUT 120)
