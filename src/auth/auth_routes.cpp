@@ -180,6 +180,10 @@ authenticate(  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters)
     RequestContext& ctx,
     const http::Route& route) {
     const auto access = route.operation->access;
+    // The system routes (/healthz, /readyz, /metrics, /openapi.json, /docs) know no users: their
+    // Authorization header, if any, is /metrics' own token (METRICS_TOKEN), not an access token,
+    // and must not count as a rejected one.
+    if (route.operation->rate_group == "system") co_return http::MiddlewareResult{};
     bool malformed = false;
     auto token = bearer_token(ctx.request, malformed);
     if (token) {

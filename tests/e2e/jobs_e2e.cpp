@@ -550,6 +550,8 @@ TEST_F(JobsE2E, WithoutAMetricsPortTheApiPortServesMetricsBehindTheToken) {
     auto ok = authorized_call(server_->port(), bhttp::verb::get, "/metrics", "Bearer api-port-token");
     EXPECT_EQ(ok.result_int(), 200U) << ok.body();
     EXPECT_NE(ok.body().find("emporium_http_requests_total"), std::string::npos);
+    // The metrics token is not an access token: scrapes do not count as rejected ones.
+    EXPECT_EQ(ok.body().find("rejected_access_token"), std::string::npos) << ok.body();
 }
 
 TEST_F(JobsE2E, BadInputToTheNewEndpointsGetsProblemJson) {
