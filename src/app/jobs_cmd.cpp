@@ -26,10 +26,13 @@ namespace {
 
 namespace asio = boost::asio;
 
-std::int64_t order_id_of(const jobs::Job& job) {
-    const auto* id = job.payload.if_contains("order_id");
-    return id != nullptr && id->is_int64() ? id->get_int64() : 0;
+// An integer member of a job's payload; 0 when it is absent or not an integer.
+std::int64_t payload_int(const jobs::Job& job, std::string_view name) {
+    const auto* value = job.payload.if_contains(name);
+    return value != nullptr && value->is_int64() ? value->get_int64() : 0;
 }
+
+std::int64_t order_id_of(const jobs::Job& job) { return payload_int(job, "order_id"); }
 
 core::Error no_order_id(const jobs::Job& job) {
     return core::make_error(core::Errc::kValidation, "job " + job.id + " has no order_id");
@@ -49,10 +52,7 @@ asio::awaitable<core::Result<void>> render_receipt(std::shared_ptr<notify::Notif
     co_return co_await notify->render_receipt(id);
 }
 
-std::int64_t payment_id_of(const jobs::Job& job) {
-    const auto* id = job.payload.if_contains("payment_id");
-    return id != nullptr && id->is_int64() ? id->get_int64() : 0;
-}
+std::int64_t payment_id_of(const jobs::Job& job) { return payload_int(job, "payment_id"); }
 
 asio::awaitable<core::Result<void>> capture_payment(std::shared_ptr<payments::PaymentsService> payments, jobs::Job job) {
     const auto id = payment_id_of(job);
@@ -61,19 +61,16 @@ asio::awaitable<core::Result<void>> capture_payment(std::shared_ptr<payments::Pa
 }
 
 asio::awaitable<core::Result<void>> execute_refund(std::shared_ptr<payments::PaymentsService> payments, jobs::Job job) {
-    const auto* id = job.payload.if_contains("refund_id");
-    const std::int64_t refund_id = id != nullptr && id->is_int64() ? id->get_int64() : 0;
+    const auto refund_id = payload_int(job, "refund_id");
     if (refund_id <= 0) co_return core::make_error(core::Errc::kValidation, "job " + job.id + " has no refund_id");
     co_return co_await payments->execute_refund(refund_id, job.attempt);
 }
 
 asio::awaitable<core::Result<void>> deliver_webhook(std::shared_ptr<webhooks::WebhooksService> webhooks, jobs::Job job) {
-    const auto* id = job.payload.if_contains("delivery_id");
-    const std::int64_t delivery_id = id != nullptr && id->is_int64() ? id->get_int64() : 0;
+    const auto delivery_id = payload_int(job, "delivery_id");
     if (delivery_id <= 0) co_return core::make_error(core::Errc::kValidation, "job " + job.id + " has no delivery_id");
-    const auto* replay = job.payload.if_contains("replay");
-    const auto replays = replay != nullptr && replay->is_int64() ? static_cast<std::int32_t>(replay->get_int64()) : 0;
-    co_return co_await webhooks->deliver(delivery_id, replays, job.attempt);
+    const auto replay = static_cast<std::int32_t>(payload_int(job, "replay"));
+    co_return co_await webhooks->deliver(delivery_id, replay, job.attempt);
 }
 
 asio::awaitable<core::Result<void>> settle_payment(std::shared_ptr<payments::PaymentsService> payments, jobs::Job job) {

@@ -2,6 +2,7 @@
 
 #include "core/curl_easy.hpp"
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -34,16 +35,6 @@ std::string_view tls_name(MailSettings::Tls tls) {
             return "required";
     }
     return "unknown";
-}
-
-bool starts_with_ci(std::string_view text, std::string_view prefix) {
-    if (text.size() < prefix.size()) return false;
-    return std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
-        const auto lower = [](char c) {
-            return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-        };
-        return lower(a) == lower(b);
-    });
 }
 
 // The URL without a user:password@ part, for logs.
@@ -332,7 +323,8 @@ std::unique_ptr<Mailer> make_mailer(const MailSettings& settings) {
         if (settings.spool_dir.empty()) throw std::invalid_argument("mail: spool_dir must not be empty");
         return std::make_unique<SpoolMailer>(settings.spool_dir);
     }
-    if (!starts_with_ci(settings.smtp_url, "smtp://") && !starts_with_ci(settings.smtp_url, "smtps://")) {
+    if (!boost::algorithm::istarts_with(settings.smtp_url, "smtp://") &&
+        !boost::algorithm::istarts_with(settings.smtp_url, "smtps://")) {
         throw std::invalid_argument("mail: SMTP URL must start with smtp:// or smtps://: " +
                                     redact_url(settings.smtp_url));
     }

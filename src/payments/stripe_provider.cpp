@@ -1,5 +1,6 @@
 #include "payments/stripe_provider.hpp"
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
 #include "core/curl_easy.hpp"
 
@@ -42,16 +43,6 @@ std::size_t collect_body(char* data, std::size_t size, std::size_t count, void* 
     if (body->size() + n > kMaxResponseBytes) return 0;
     body->append(data, n);
     return n;
-}
-
-bool starts_with_ci(std::string_view text, std::string_view prefix) {
-    if (text.size() < prefix.size()) return false;
-    return std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
-        const auto lower = [](char c) {
-            return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-        };
-        return lower(a) == lower(b);
-    });
 }
 
 // Visible ASCII only: no spaces, no CR/LF that could end a header early.
@@ -328,7 +319,8 @@ ChargeOutcome send_form(const StripeSettings& settings,
 
 StripeProvider::StripeProvider(StripeSettings settings, core::CpuPool& cpu)
     : settings_(std::move(settings)), cpu_(cpu) {
-    if (!starts_with_ci(settings_.base_url, "https://") && !starts_with_ci(settings_.base_url, "http://")) {
+    if (!boost::algorithm::istarts_with(settings_.base_url, "https://") &&
+        !boost::algorithm::istarts_with(settings_.base_url, "http://")) {
         throw std::invalid_argument("stripe: base URL must start with https:// or http://: " +
                                     settings_.base_url);
     }

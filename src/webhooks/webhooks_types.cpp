@@ -2,19 +2,13 @@
 
 #include "core/error.hpp"
 
+#include <boost/algorithm/string/predicate.hpp>
+
 #include <algorithm>
 
 namespace emporium::webhooks {
 
 namespace {
-
-bool iequals_prefix(std::string_view text, std::string_view prefix) {
-    if (text.size() < prefix.size()) return false;
-    return std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
-        const auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-        return lower(a) == lower(b);
-    });
-}
 
 std::string_view group_of(std::string_view event_type) { return event_type.substr(0, event_type.find('.')); }
 
@@ -61,9 +55,9 @@ std::vector<std::string> patterns_for(std::string_view event_type) {
 bool is_endpoint_url(std::string_view url) {
     if (url.size() > 2048) return false;
     std::string_view rest;
-    if (iequals_prefix(url, "https://")) {
+    if (boost::algorithm::istarts_with(url, "https://")) {
         rest = url.substr(8);
-    } else if (iequals_prefix(url, "http://")) {
+    } else if (boost::algorithm::istarts_with(url, "http://")) {
         rest = url.substr(7);
     } else {
         return false;
