@@ -45,6 +45,7 @@ APT_PACKAGES=(
   jq                     # bench scripts parse JSON
   openssl                # the README tour signs a webhook (openssl dgst -hmac)
   procps
+  chromium               # the browser tests (tests/browser/, driven by playwright-core)
 )
 
 SUDO=""
@@ -86,8 +87,10 @@ if [ ! -x "$promtool" ]; then
   rm -rf "$tmp"
 fi
 
-# npm packages, versions pinned in package.json / package-lock.json: Swagger UI for /docs, and the
-# contract tests' tools (Redocly CLI, openapi-typescript, TypeScript, ajv, ajv-formats). `npm ci`
+# npm packages, versions pinned in package.json / package-lock.json: Swagger UI for /docs, the
+# storefront's and the console's libraries and bundler (Preact, @preact/signals, uPlot, esbuild),
+# the contract tests' tools (Redocly CLI, openapi-typescript, TypeScript, ajv, ajv-formats) and the
+# browser tests' (playwright-core, axe-core). `npm ci`
 # runs again whenever package-lock.json differs from the one node_modules was installed from (its
 # hash is kept in node_modules), so a pin changed by a pull also changes what is installed.
 lock_hash=$(sha256sum "$root/package-lock.json" | cut -d' ' -f1)

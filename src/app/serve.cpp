@@ -15,6 +15,8 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "http/system_routes.hpp"
+#include "http/web_routes.hpp"
+#include "inventory/inventory_routes.hpp"
 #include "jobs/jobs_routes.hpp"
 #include "notify/notify_routes.hpp"
 #include "orders/orders_routes.hpp"
@@ -45,6 +47,19 @@ namespace emporium::app {
 std::string version() { return EMPORIUM_VERSION; }
 
 namespace {
+
+// POST /admin/recommendations/rebuild: the job the scheduler also enqueues, with an id of its own.
+boost::asio::awaitable<std::string> enqueue_rebuild(std::shared_ptr<jobs::JobQueue> queue) {
+    jobs::Job job;
+    job.id = "manual:" + std::string(kRecommendRebuild) + ":" + core::random_hex_id();
+    job.type = std::string(kRecommendRebuild);
+    job.queue = "recommend";
+    auto id = job.id;
+    std::vector<jobs::Job> batch;
+    batch.push_back(std::move(job));
+    co_await queue->enqueue(std::move(batch));
+    co_return id;
+}
 
 boost::asio::awaitable<void> probe_postgres(core::PerContext<db::Pool>* pools) { co_await pools->local().ping(); }
 catalog::CatalogCache make_catalog_cache(const core::Config& config, core::PerContext<redis::Client>& clients) {
@@ -150,6 +165,8 @@ int run_serve(const core::Config& config) {
     }
     http::register_system_routes(router, openapi, std::move(checks), config.http.docs_dir,
                                  http::MetricsExposure{config.http.metrics_port == 0, config.http.metrics_token});
+    http::register_web_routes(router, openapi,
+                              config.http.web_dir.empty() ? http::default_web_dir() : config.http.web_dir);
 
     auto auth_settings = auth::AuthSettings::from_config(config.auth);
     if (auth_settings.jwt.secret.empty()) {
@@ -214,6 +231,7 @@ int run_serve(const core::Config& config) {
         shipping::ShippingStore([p = &pools]() -> db::Pool& { return p->local(); }),
         config.inventory.prices_include_tax));
     orders::register_routes(api, orders_service);
+    inventory::register_routes(api, inventory_service);
     auto carts_service = std::make_shared<carts::CartsService>(
         carts_settings(config), carts::CartsStore([p = &pools]() -> db::Pool& { return p->local(); }), inventory_service,
         orders_service);
@@ -233,6 +251,8 @@ int run_serve(const core::Config& config) {
                                   payments::PaymentsStore([p = &pools]() -> db::Pool& { return p->local(); }),
                                   orders_service,
                                   nullptr));
+    auto job_queue = std::make_shared<jobs::JobQueue>([r = &redis_clients]() -> redis::Client& { return r->local(); },
+                                                      redis::Keys(config.jobs.key_prefix));
     recommend::register_routes(
         api,
         std::make_shared<recommend::RecommendService>(
@@ -240,9 +260,8 @@ int run_serve(const core::Config& config) {
             recommend::RecommendStore([p = &pools]() -> db::Pool& { return p->local(); }),
             [r = &redis_clients]() -> redis::Client& { return r->local(); },
             redis::Keys(config.cache.key_prefix),
-            catalog_service));
-    auto job_queue = std::make_shared<jobs::JobQueue>([r = &redis_clients]() -> redis::Client& { return r->local(); },
-                                                      redis::Keys(config.jobs.key_prefix));
+            catalog_service),
+        [job_queue] { return enqueue_rebuild(job_queue); });
     jobs::register_routes(api, job_queue);
     notify::register_routes(api,
                             std::make_shared<notify::NotifyService>(

@@ -259,6 +259,7 @@ Config Config::load(const ConfigSource& src) {
     h.shutdown_grace = src.get_ms("HTTP_SHUTDOWN_GRACE_MS", 10'000);
     h.max_connections = static_cast<std::size_t>(src.get_int("HTTP_MAX_CONNECTIONS", 10'000, 1, 1'000'000));
     h.docs_dir = src.get_string("DOCS_DIR", h.docs_dir);
+    h.web_dir = src.get_string("WEB_DIR", h.web_dir);
     h.trusted_proxies = split_list(src.get_string("TRUSTED_PROXIES", ""));
     h.metrics_host = src.get_string("METRICS_HOST", h.metrics_host);
     h.metrics_port = static_cast<std::uint16_t>(src.get_int("METRICS_PORT", 0, 0, 65535));

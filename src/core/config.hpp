@@ -55,6 +55,9 @@ struct HttpConfig {
     std::chrono::milliseconds shutdown_grace{10'000};
     std::size_t max_connections = 10'000;
     std::string docs_dir = "node_modules/swagger-ui-dist";
+    // The built storefront and admin console (WEB_DIR); empty: the `web` directory beside the
+    // executable.
+    std::string web_dir;
     std::vector<std::string> trusted_proxies;
     // The operator's port (every long-running process): /metrics and /healthz on a listener of
     // their own. 0: none, and serve answers /metrics on the API port as well.

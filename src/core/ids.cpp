@@ -1,5 +1,7 @@
 #include "core/ids.hpp"
 
+#include <charconv>
+
 #include <sodium.h>
 
 #include <array>
@@ -52,6 +54,14 @@ std::string request_id() {
         }
     }
     return out;
+}
+
+std::optional<std::int64_t> parse_id(std::string_view text) {
+    std::int64_t id = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, id);
+    if (text.empty() || ec != std::errc{} || ptr != end || id < 1) return std::nullopt;
+    return id;
 }
 
 }  // namespace emporium::core

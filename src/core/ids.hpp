@@ -1,6 +1,9 @@
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace emporium::core {
 
@@ -11,5 +14,7 @@ std::string random_hex_id();
 std::string request_id();
 // `n` random bytes from the OS CSPRNG (libsodium).
 std::string random_bytes(std::size_t n);
+// A positive decimal id and nothing else (a keyset cursor, a path segment); nullopt otherwise.
+std::optional<std::int64_t> parse_id(std::string_view text);
 
 }  // namespace emporium::core

@@ -29,13 +29,19 @@ std::size_t StaticFiles::load_directory(const std::string& dir) {
         auto name = entry.path().filename().string();
         // Source maps and licence texts are not needed by the browser and are large.
         if (name.ends_with(".map") || name.ends_with(".txt") || name.ends_with(".md")) continue;
-        std::ifstream in(entry.path(), std::ios::binary);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        put(name, std::string(content_type_for(name)), ss.str());
-        ++loaded;
+        if (load_file(entry.path().string(), name)) ++loaded;
     }
     return loaded;
+}
+
+bool StaticFiles::load_file(const std::string& path, std::string name) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto type = std::string(content_type_for(name));
+    put(std::move(name), std::move(type), ss.str());
+    return true;
 }
 
 void StaticFiles::put(std::string name, std::string content_type, std::string body) {

@@ -21,6 +21,8 @@ class StaticFiles {
 public:
     // Returns the number of files loaded; a missing directory loads nothing.
     std::size_t load_directory(const std::string& dir);
+    // One file under `name`; false when it cannot be read.
+    bool load_file(const std::string& path, std::string name);
     void put(std::string name, std::string content_type, std::string body);
     const StaticFile* find(std::string_view name) const;
     std::size_t size() const { return files_.size(); }

@@ -1,5 +1,6 @@
 #include "inventory/inventory_service.hpp"
 
+#include "core/ids.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -558,6 +559,22 @@ asio::awaitable<void> InventoryService::invalidate(std::vector<Line> lines) {
 
 asio::awaitable<std::vector<AuditMismatch>> InventoryService::audit() {
     co_return co_await store_.audit();
+}
+
+asio::awaitable<core::Result<VariantLedger>> InventoryService::ledger(std::int64_t variant_id,
+                                                                     std::int64_t limit,
+                                                                     std::optional<std::string> cursor) {
+    std::optional<std::int64_t> before;
+    if (cursor && !(before = core::parse_id(*cursor))) {
+        co_return core::make_error(core::Errc::kBadRequest, "the cursor is malformed");
+    }
+    auto books = co_await store_.ledger(variant_id, limit + 1, before);
+    if (!books) co_return core::make_error(core::Errc::kNotFound, "no such variant");
+    if (static_cast<std::int64_t>(books->items.size()) > limit) {
+        books->items.pop_back();
+        books->next_cursor = std::to_string(books->items.back().id);
+    }
+    co_return std::move(*books);
 }
 
 asio::awaitable<std::size_t> InventoryService::resync() {

@@ -113,6 +113,10 @@ public:
 
     // Variants whose stock ≠ Σ ledger, products whose stock ≠ Σ variants (empty = clean).
     boost::asio::awaitable<std::vector<AuditMismatch>> audit();
+    // A page of the variant's ledger, newest first. Errors: kNotFound, kBadRequest (cursor).
+    boost::asio::awaitable<core::Result<VariantLedger>> ledger(std::int64_t variant_id,
+                                                               std::int64_t limit,
+                                                               std::optional<std::string> cursor);
     // Rewrites the Redis mirror from the database; returns the number of variants. Run it while
     // no checkout is in flight (startup, maintenance).
     boost::asio::awaitable<std::size_t> resync();

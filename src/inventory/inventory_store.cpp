@@ -76,6 +76,15 @@ constexpr db::Statement kAudit{
     "SELECT 'held', v.id, v.held::bigint, coalesce(h.total, 0)::bigint FROM product_variants v "
     "LEFT JOIN (SELECT variant_id, sum(held) AS total FROM cart_lines WHERE held > 0 GROUP BY variant_id) h "
     "ON h.variant_id = v.id WHERE v.held <> coalesce(h.total, 0) ORDER BY 1 DESC, 2"};
+constexpr db::Statement kVariantBooks{
+    "inventory.variant_books",
+    "SELECT v.id, v.product_id, v.sku, v.stock::bigint AS stock, v.held::bigint AS held, "
+    "coalesce((SELECT sum(m.delta) FROM inventory_movements m WHERE m.variant_id = v.id), 0)::bigint AS ledger_sum "
+    "FROM product_variants v WHERE v.id = $1"};
+constexpr db::Statement kLedgerPage{
+    "inventory.ledger_page",
+    "SELECT id, delta, reason, order_id, note, created_at FROM inventory_movements "
+    "WHERE variant_id = $1 AND ($3::bigint IS NULL OR id < $3) ORDER BY id DESC LIMIT $2"};
 constexpr db::Statement kAllStock{"inventory.all_stock",
                                   "SELECT id, (stock - held)::bigint AS available FROM product_variants ORDER BY id"};
 
@@ -203,6 +212,28 @@ asio::awaitable<std::vector<AuditMismatch>> InventoryStore::audit() {
             r.get<std::int64_t>(i, "id"),
             r.get<std::int64_t>(i, "stock"),
             r.get<std::int64_t>(i, "expected")});
+    }
+    co_return out;
+}
+
+asio::awaitable<std::optional<VariantLedger>> InventoryStore::ledger(std::int64_t variant_id,
+                                                                    std::int64_t limit,
+                                                                    std::optional<std::int64_t> before_id) {
+    auto head = co_await pools_().query(kVariantBooks, variant_id);
+    if (head.empty()) co_return std::nullopt;
+    VariantLedger out;
+    out.variant_id = head.get<std::int64_t>(0, "id");
+    out.product_id = head.get<std::int64_t>(0, "product_id");
+    out.sku = head.get<std::string>(0, "sku");
+    out.stock = head.get<std::int64_t>(0, "stock");
+    out.held = head.get<std::int64_t>(0, "held");
+    out.ledger_sum = head.get<std::int64_t>(0, "ledger_sum");
+    auto r = co_await pools_().query(kLedgerPage, db::params(variant_id, limit, before_id));
+    out.items.reserve(r.rows());
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        out.items.push_back(LedgerEntry{r.get<std::int64_t>(i, "id"), r.get<std::int32_t>(i, "delta"),
+                                        r.get<std::string>(i, "reason"), r.get_optional<std::int64_t>(i, "order_id"),
+                                        r.get_optional<std::string>(i, "note"), r.get<db::Timestamp>(i, "created_at")});
     }
     co_return out;
 }

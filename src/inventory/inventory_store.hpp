@@ -99,6 +99,12 @@ public:
     // Variants whose stock differs from the sum of their ledger rows, products whose stock differs
     // from the sum of their variants'.
     boost::asio::awaitable<std::vector<AuditMismatch>> audit();
+    // The variant's stock, holds and ledger sum with up to `limit` ledger rows older than
+    // `before_id`, newest first (items empty, next_cursor unset); nullopt when there is no such
+    // variant (deleted ones included).
+    boost::asio::awaitable<std::optional<VariantLedger>> ledger(std::int64_t variant_id,
+                                                                std::int64_t limit,
+                                                                std::optional<std::int64_t> before_id);
     // (variant id, available units) of every variant, for the Redis mirror.
     boost::asio::awaitable<std::vector<std::pair<std::int64_t, std::int64_t>>> all_stock();
     // The variants `variant_ids` and the default variants of `product_ids` that exist.

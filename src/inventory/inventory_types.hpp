@@ -2,6 +2,12 @@
 // Plain types of the inventory context: order lines to reserve, what a reservation took, the
 // checkout strategies (INVENTORY_STRATEGY) and the ledger audit.
 
+#include "core/fields.hpp"
+
+#include <boost/describe/class.hpp>
+#include <boost/describe/enum.hpp>
+
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -60,12 +66,57 @@ std::string_view reason_name(ReturnReason reason);
 // stock when its variants' sum says out, or the reverse (kProductInStock), or a variant whose held
 // units are not the sum of its cart lines' holds (kHeld).
 enum class AuditKind { kVariantLedger, kProductInStock, kHeld };
+BOOST_DESCRIBE_ENUM(AuditKind, kVariantLedger, kProductInStock, kHeld)
 struct AuditMismatch {
     AuditKind kind = AuditKind::kVariantLedger;
     std::int64_t id = 0;  // the variant's or the product's
     std::int64_t stock = 0;
     std::int64_t expected = 0;  // the ledger's sum, the variants' sum, or the cart lines' holds
+    static constexpr std::array kFields{
+        core::field("kind").describe("variant_ledger: stock ≠ Σ ledger; product_in_stock: the product's stored "
+                                     "total is on the wrong side of zero; held: held ≠ Σ cart lines' holds"),
+        core::field("id").describe("the variant's id (the product's for product_in_stock)"),
+        core::field("expected").describe("the ledger's sum, the variants' sum, or the cart lines' holds")};
 };
+BOOST_DESCRIBE_STRUCT(AuditMismatch, (), (kind, id, stock, expected))
+
+// GET /admin/inventory/audit.
+struct InventoryAudit {
+    bool clean = true;
+    std::chrono::sys_time<std::chrono::microseconds> checked_at{};
+    std::vector<AuditMismatch> mismatches;
+};
+BOOST_DESCRIBE_STRUCT(InventoryAudit, (), (clean, checked_at, mismatches))
+
+// One row of a variant's stock ledger (inventory_movements).
+struct LedgerEntry {
+    std::int64_t id = 0;
+    std::int32_t delta = 0;
+    std::string reason;
+    std::optional<std::int64_t> order_id;
+    std::optional<std::string> note;
+    std::chrono::sys_time<std::chrono::microseconds> created_at{};
+    static constexpr std::array kFields{
+        core::field("reason").describe("initial, restock, adjustment, order_reserved, order_cancelled, order_expired, "
+                                       "order_payment_failed, order_returned, …")};
+};
+BOOST_DESCRIBE_STRUCT(LedgerEntry, (), (id, delta, reason, order_id, note, created_at))
+
+// GET /admin/variants/{id}/ledger: the variant's stock with a page of its ledger, newest first.
+struct VariantLedger {
+    std::int64_t variant_id = 0;
+    std::int64_t product_id = 0;
+    std::string sku;
+    std::int64_t stock = 0;
+    std::int64_t held = 0;
+    std::int64_t ledger_sum = 0;
+    std::vector<LedgerEntry> items;
+    std::optional<std::string> next_cursor;
+    static constexpr std::array kFields{
+        core::field("ledger_sum").describe("Σ of every ledger row of the variant; equals stock when the books agree"),
+        core::field("held").describe("units held by carts (part of stock, not for sale to others)")};
+};
+BOOST_DESCRIBE_STRUCT(VariantLedger, (), (variant_id, product_id, sku, stock, held, ledger_sum, items, next_cursor))
 
 struct InventorySettings {
     Strategy strategy = Strategy::kDual;

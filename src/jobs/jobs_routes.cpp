@@ -14,7 +14,8 @@ using http::In;
 using http::NoInput;
 using http::Reply;
 
-constexpr std::string_view kQueueNames = "email|receipt|payment|recommend|default";
+// Every name of kQueues (ConsoleE2E checks that each is accepted).
+constexpr std::string_view kQueueNames = "email|receipt|payment|recommend|webhook|default";
 
 struct QueueList {
     std::vector<QueueStats> queues;

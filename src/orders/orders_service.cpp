@@ -1,6 +1,7 @@
 #include "orders/orders_service.hpp"
 
 #include "core/codec.hpp"
+#include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 
@@ -11,7 +12,6 @@
 #include <openssl/evp.h>
 
 #include <array>
-#include <charconv>
 #include <exception>
 #include <utility>
 
@@ -570,20 +570,14 @@ asio::awaitable<core::Result<Order>> OrdersService::get_order(std::int64_t id, s
     co_return std::move(*order);
 }
 
-asio::awaitable<core::Result<OrderPage>> OrdersService::list_orders(std::int64_t user_id,
+asio::awaitable<core::Result<OrderPage>> OrdersService::list_orders(OrderFilter filter,
                                                                     std::int64_t limit,
                                                                     std::optional<std::string> cursor) {
     std::optional<std::int64_t> before;
-    if (cursor) {
-        const std::string_view text = *cursor;
-        std::int64_t v = 0;
-        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-        if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size() || v <= 0) {
-            co_return core::make_error(core::Errc::kBadRequest, "the cursor is malformed");
-        }
-        before = v;
+    if (cursor && !(before = core::parse_id(*cursor))) {
+        co_return core::make_error(core::Errc::kBadRequest, "the cursor is malformed");
     }
-    auto orders = co_await store_.list_orders(user_id, limit + 1, before);
+    auto orders = co_await store_.list_orders(std::move(filter), limit + 1, before);
     OrderPage page;
     if (static_cast<std::int64_t>(orders.size()) > limit) {
         orders.pop_back();

@@ -237,7 +237,7 @@ public:
     // Errors: kNotFound (absent, or not the viewer's and the viewer is no admin).
     boost::asio::awaitable<core::Result<Order>> get_order(std::int64_t id, std::int64_t viewer_id, bool is_admin);
     // Newest first. Errors: kBadRequest (malformed cursor).
-    boost::asio::awaitable<core::Result<OrderPage>> list_orders(std::int64_t user_id,
+    boost::asio::awaitable<core::Result<OrderPage>> list_orders(OrderFilter filter,
                                                                 std::int64_t limit,
                                                                 std::optional<std::string> cursor);
     // Owner or admin; returns the stock (order_cancelled). Errors: kNotFound, kConflict (state).

@@ -107,6 +107,13 @@ constexpr db::Statement kListFirst{
 constexpr db::Statement kListAfter{
     "orders.list_after",
     "SELECT " EMPORIUM_ORDER_COLUMNS " FROM orders WHERE user_id = $1 AND id < $3 ORDER BY id DESC LIMIT $2"};
+// Every customer's orders (the admin's listing), narrowed by state and by a part of the e-mail.
+constexpr db::Statement kListAll{
+    "orders.list_all",
+    "SELECT " EMPORIUM_ORDER_COLUMNS " FROM orders WHERE ($2::bigint IS NULL OR id < $2) "
+    "AND ($3::text IS NULL OR status = $3) "
+    "AND ($4::text IS NULL OR user_id IN (SELECT id FROM users WHERE strpos(lower(email), lower($4)) > 0)) "
+    "ORDER BY id DESC LIMIT $1"};
 constexpr db::Statement kDueOrders{
     "orders.due_orders",
     "SELECT id FROM orders o WHERE status IN ('pending_payment', 'payment_failed') AND expires_at <= now() "
@@ -391,14 +398,16 @@ asio::awaitable<void> OrdersStore::set_status(
     co_await tx.query(kSetStatus, db::params(id, std::string(status_name(status)), paid_by));
 }
 
-asio::awaitable<std::vector<Order>> OrdersStore::list_orders(std::int64_t user_id,
+asio::awaitable<std::vector<Order>> OrdersStore::list_orders(OrderFilter filter,
                                                              std::int64_t limit,
                                                              std::optional<std::int64_t> before_id) {
     db::QueryResult r;
-    if (before_id) {
-        r = co_await pools_().query(kListAfter, db::params(user_id, limit, *before_id));
+    if (!filter.user_id) {
+        r = co_await pools_().query(kListAll, db::params(limit, before_id, filter.status, filter.email));
+    } else if (before_id) {
+        r = co_await pools_().query(kListAfter, db::params(*filter.user_id, limit, *before_id));
     } else {
-        r = co_await pools_().query(kListFirst, db::params(user_id, limit));
+        r = co_await pools_().query(kListFirst, db::params(*filter.user_id, limit));
     }
     std::vector<Order> orders;
     std::vector<std::int64_t> ids;

@@ -145,7 +145,7 @@ public:
         OrderStatus status,
         std::optional<std::int64_t> paid_by = std::nullopt);
     // Newest first; `before_id` is exclusive.
-    boost::asio::awaitable<std::vector<Order>> list_orders(std::int64_t user_id,
+    boost::asio::awaitable<std::vector<Order>> list_orders(OrderFilter filter,
                                                            std::int64_t limit,
                                                            std::optional<std::int64_t> before_id);
     // Locks up to `limit` unpaid orders past their expiry without an unsettled payment (SKIP LOCKED:

@@ -169,6 +169,14 @@ BOOST_DESCRIBE_STRUCT(Order, (), (id, user_id, status, total_cents, currency, sh
                                   expires_at, paid_payment_id, subtotal_cents, discount_cents, shipping_cents,
                                   tax_cents, promotions, country, shipping_option_id, refunded_cents, fulfilled_at))
 
+// Which orders a listing shows: one customer's (GET /orders), or any customer's narrowed by
+// state and e-mail (GET /admin/orders).
+struct OrderFilter {
+    std::optional<std::int64_t> user_id = std::nullopt;
+    std::optional<std::string> status = std::nullopt;  // an OrderStatus name, e.g. "paid"
+    std::optional<std::string> email = std::nullopt;   // a part of the customer's e-mail, any case
+};
+
 struct OrderPage {
     std::vector<Order> items;
     std::optional<std::string> next_cursor;  // the last id, opaque to clients

@@ -1,6 +1,6 @@
 #include "promotions/promotions_service.hpp"
 
-#include <charconv>
+#include "core/ids.hpp"
 
 namespace emporium::promotions {
 
@@ -66,13 +66,8 @@ asio::awaitable<core::Result<PromotionPage>> PromotionsService::list(std::int64_
                                                                       std::optional<std::string> cursor,
                                                                       std::optional<bool> active) {
     std::optional<std::int64_t> before;
-    if (cursor) {
-        std::int64_t id = 0;
-        const auto [ptr, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), id);
-        if (cursor->empty() || ec != std::errc{} || ptr != cursor->data() + cursor->size() || id < 1) {
-            co_return core::make_error(core::Errc::kBadRequest, "the cursor is malformed");
-        }
-        before = id;
+    if (cursor && !(before = core::parse_id(*cursor))) {
+        co_return core::make_error(core::Errc::kBadRequest, "the cursor is malformed");
     }
     auto items = co_await store_.list(limit + 1, before, active);
     PromotionPage page;

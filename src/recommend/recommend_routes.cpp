@@ -42,9 +42,31 @@ asio::awaitable<Reply<Recommendations>> for_you(std::shared_ptr<RecommendService
     co_return reply;
 }
 
+struct RebuildStarted {
+    std::string job_id;
+};
+BOOST_DESCRIBE_STRUCT(RebuildStarted, (), (job_id))
+
+struct AdminState {
+    std::shared_ptr<RecommendService> service;
+    StartRebuild start;
+};
+
+asio::awaitable<Reply<RecommendStatus>> status(std::shared_ptr<AdminState> state, In<> /*in*/, Caller /*caller*/) {
+    co_return co_await state->service->status();
+}
+
+asio::awaitable<Reply<RebuildStarted>> rebuild_now(std::shared_ptr<AdminState> state, In<> /*in*/,
+                                                     Caller /*caller*/) {
+    auto job_id = co_await state->start();
+    Reply<RebuildStarted> reply(RebuildStarted{std::move(job_id)});
+    reply.status(http::Status::accepted);
+    co_return reply;
+}
+
 }  // namespace
 
-void register_routes(http::Api& api, const std::shared_ptr<RecommendService>& service) {
+void register_routes(http::Api& api, const std::shared_ptr<RecommendService>& service, StartRebuild start_rebuild) {
     api.openapi().add_tag("recommendations", "Frequently bought together, and recommendations for the signed-in customer");
     api.add({.method = http::Verb::get,
              .path = "/api/v1/products/{id}/also-bought",
@@ -66,6 +88,28 @@ void register_routes(http::Api& api, const std::shared_ptr<RecommendService>& se
              .rate_group = "read",
              .success_description = "recommendations"},
             for_you, service);
+
+    auto admin = std::make_shared<AdminState>(AdminState{service, std::move(start_rebuild)});
+    api.add({.method = http::Verb::get,
+             .path = "/api/v1/admin/recommendations",
+             .id = "recommendationsStatus",
+             .tag = "recommendations",
+             .summary = "The recommendations' state (admin): scoring, whether a rebuild runs, the last rebuild",
+             .access = http::Access::kAdmin,
+             .rate_group = "read",
+             .success_description = "the state"},
+            status, admin);
+    api.add({.method = http::Verb::post,
+             .path = "/api/v1/admin/recommendations/rebuild",
+             .id = "rebuildRecommendations",
+             .tag = "recommendations",
+             .summary = "Start a full rebuild now (admin): a job for the worker; GET /admin/recommendations shows when "
+                        "it ran",
+             .access = http::Access::kAdmin,
+             .rate_group = "write",
+             .success = http::Status::accepted,
+             .success_description = "queued"},
+            rebuild_now, admin);
 }
 
 }  // namespace emporium::recommend

@@ -10,6 +10,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -172,8 +173,34 @@ std::string RecommendService::neighbours_key(std::int64_t product_id) const {
     return keys_.make("cooccurrence", product_id);
 }
 
+std::string RecommendService::lock_key() const {
+    return keys_.make("cooccurrence", "rebuild-lock");
+}
+
+std::string RecommendService::last_rebuild_key() const {
+    return keys_.make("cooccurrence", "last-rebuild");
+}
+
+asio::awaitable<RecommendStatus> RecommendService::status() {
+    RecommendStatus out;
+    out.scoring = std::string(scoring_name(settings_.scoring));
+    auto running = co_await redis_().command(redis::cmd("EXISTS", lock_key()));
+    out.running = running.as_int() > 0;
+    auto last = co_await redis_().command(redis::cmd("GET", last_rebuild_key()));
+    if (!last.is_nil()) {
+        boost::system::error_code ec;
+        auto value = boost::json::parse(last.as_string(), ec);
+        if (!ec) {
+            auto decoded = core::codec::decode<LastRebuild>(value);
+            if (decoded) out.last_run = std::move(*decoded);
+        }
+    }
+    co_return out;
+}
+
 asio::awaitable<core::Result<RebuildReport>> RecommendService::rebuild() {
-    const auto lock = keys_.make("cooccurrence", "rebuild-lock");
+    const auto lock = lock_key();
+    const auto began = Clock::now();
     const auto token = core::random_hex_id();
     auto taken = co_await redis_().command(redis::cmd("SET", lock, token, "NX", "PX", "900000"));
     if (!taken.is_ok()) co_return core::make_error(core::Errc::kConflict, "a recommendations rebuild is already running");
@@ -211,6 +238,13 @@ asio::awaitable<core::Result<RebuildReport>> RecommendService::rebuild() {
     }
     if (failure) std::rethrow_exception(failure);
     core::Metrics::global().counter("emporium_recommend_rebuilds_total", "Full recommendation rebuilds").inc();
+    const LastRebuild last{std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
+                           report.baskets,
+                           report.products,
+                           report.pairs,
+                           report.removed,
+                           std::chrono::duration<double>(Clock::now() - began).count()};
+    co_await redis_().command(redis::cmd("SET", last_rebuild_key(), core::codec::encode(last)));
     core::log::info("recommendations rebuilt", {{"baskets", static_cast<std::int64_t>(report.baskets)},
                                                 {"products", report.products},
                                                 {"pairs", report.pairs},

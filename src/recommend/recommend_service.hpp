@@ -74,6 +74,33 @@ struct Recommendations {
 };
 BOOST_DESCRIBE_STRUCT(Recommendations, (), (source, items))
 
+// The last full rebuild, as GET /admin/recommendations shows it.
+struct LastRebuild {
+    std::chrono::sys_time<std::chrono::microseconds> finished_at{};
+    std::uint64_t baskets = 0;
+    std::size_t products = 0;
+    std::size_t pairs = 0;
+    std::size_t removed = 0;
+    double seconds = 0;
+    static constexpr std::array kFields{core::field("products").describe("products with at least one neighbour"),
+                                        core::field("pairs").describe("distinct directed pairs counted"),
+                                        core::field("removed").describe("products whose neighbours disappeared"),
+                                        core::field("seconds").rounded(3).describe("how long the rebuild took")};
+};
+BOOST_DESCRIBE_STRUCT(LastRebuild, (), (finished_at, baskets, products, pairs, removed, seconds))
+
+// GET /admin/recommendations.
+struct RecommendStatus {
+    std::string scoring;
+    bool running = false;
+    std::optional<LastRebuild> last_run;
+    static constexpr std::array kFields{
+        core::field("scoring").values("count|cosine|jaccard|lift").describe("RECOMMEND_SCORING"),
+        core::field("running").describe("a rebuild holds the lock now"),
+        core::field("last_run").describe("null until a rebuild finished (kept in Redis)")};
+};
+BOOST_DESCRIBE_STRUCT(RecommendStatus, (), (scoring, running, last_run))
+
 class RecommendService {
 public:
     using ClientRef = std::function<redis::Client&()>;
@@ -86,6 +113,8 @@ public:
 
     // Full rebuild. Errors: kConflict (another rebuild holds the lock).
     boost::asio::awaitable<core::Result<RebuildReport>> rebuild();
+    // Whether a rebuild runs now, and the last one's report.
+    boost::asio::awaitable<RecommendStatus> status();
     // The `recommend.order_paid` job: bumps the pair counts of the order's products once.
     boost::asio::awaitable<core::Result<void>> on_order_paid(std::int64_t order_id);
 
@@ -95,6 +124,8 @@ public:
     boost::asio::awaitable<std::string> recommendations(std::int64_t user_id, std::int64_t limit);
 
     std::string neighbours_key(std::int64_t product_id) const;
+    std::string lock_key() const;          // held by the running rebuild
+    std::string last_rebuild_key() const;  // the last rebuild's LastRebuild (JSON)
     const RecommendSettings& settings() const { return settings_; }
 
 private:

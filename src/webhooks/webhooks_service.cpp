@@ -9,7 +9,6 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <charconv>
 
 namespace emporium::webhooks {
 
@@ -94,12 +93,12 @@ asio::awaitable<core::Result<WebhookDeliveryList>> WebhooksService::deliveries(s
                                                                                std::int64_t limit) {
     std::int64_t before = 0;
     if (cursor) {
-        const auto* end = cursor->data() + cursor->size();
-        const auto [ptr, ec] = std::from_chars(cursor->data(), end, before);
-        if (ec != std::errc{} || ptr != end || before <= 0) {
+        auto id = core::parse_id(*cursor);
+        if (!id) {
             co_return core::make_error(core::Errc::kValidation, "invalid cursor",
                                        {{"cursor", "must be the next_cursor of an earlier page"}});
         }
+        before = *id;
     }
     auto endpoint = co_await store_.endpoint(endpoint_id);
     if (!endpoint) co_return no_endpoint(endpoint_id);

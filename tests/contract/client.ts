@@ -2,64 +2,8 @@
 // generates from GET /openapi.json ("emporium-openapi", see tsconfig.json). It is compiled with
 // --strict by the ctest `contract_types` and never run: when an operation, a parameter or a field
 // the shop's clients rely on changes or disappears in the document, this file stops compiling.
-import type { components, paths } from "emporium-openapi";
-
-type Schemas = components["schemas"];
-type HttpMethod = "get" | "put" | "post" | "delete" | "patch";
-
-// The methods the document declares for path P.
-type MethodOf<P extends keyof paths> = {
-    [M in HttpMethod]: undefined extends paths[P][M] ? never : M;
-}[HttpMethod];
-type Operation<P extends keyof paths, M extends MethodOf<P>> = NonNullable<paths[P][M]>;
-
-// What a call needs: path parameters, query, header parameters and a JSON body, each only when the
-// operation declares it (required when the document says so).
-type PathInit<Op> = Op extends { parameters: { path: infer Params } } ? { path: Params } : { path?: never };
-type QueryInit<Op> = Op extends { parameters: { query?: infer Query } }
-    ? [Query] extends [undefined] ? { query?: never } : { query?: Query }
-    : { query?: never };
-type HeaderInit<Op> = Op extends { parameters: { header: infer Headers } }
-    ? { header: Headers }
-    : { header?: never };
-type BodyInit<Op> = Op extends { requestBody: { content: { "application/json": infer Body } } }
-    ? { body: Body }
-    : Op extends { requestBody?: { content: { "application/json": infer Body } } }
-      ? { body?: Body }
-      : { body?: never };
-type CallInit<Op> = PathInit<Op> & QueryInit<Op> & HeaderInit<Op> & BodyInit<Op> & { token?: string };
-
-// The answer: a union over the documented statuses, so that checking `status` narrows `body`.
-type BodyOf<Response> = Response extends { content: infer Content }
-    ? Content extends Record<string, unknown> ? Content[keyof Content] : undefined
-    : undefined;
-type Answer<Op> = Op extends { responses: infer Responses }
-    ? { [S in keyof Responses]: { status: S; body: BodyOf<Responses[S]>; headers: Headers } }[keyof Responses]
-    : never;
-
-type Primitive = string | number | boolean;
-
-function isPrimitive(value: unknown): value is Primitive {
-    return typeof value === "string" || typeof value === "number" || typeof value === "boolean";
-}
-
-function fillPath(template: string, params: object | undefined): string {
-    const values = new Map<string, unknown>(Object.entries(params ?? {}));
-    return template.replace(/\{([^}]+)\}/g, (_, name: string) => {
-        const value = values.get(name);
-        if (!isPrimitive(value)) throw new Error(`missing path parameter ${name}`);
-        return encodeURIComponent(String(value));
-    });
-}
-
-function queryString(query: object | undefined): string {
-    const search = new URLSearchParams();
-    for (const [name, value] of Object.entries(query ?? {})) {
-        if (isPrimitive(value)) search.set(name, String(value));
-    }
-    const text = search.toString();
-    return text === "" ? "" : `?${text}`;
-}
+import { send } from "../../web/shared/typed";
+import type { Answer, CallInit, MethodOf, Operation, Schemas, paths } from "../../web/shared/typed";
 
 export class EmporiumClient {
     constructor(private readonly baseUrl: string) {}
@@ -71,21 +15,8 @@ export class EmporiumClient {
         method: M,
         init: CallInit<Operation<P, M>>,
     ): Promise<Answer<Operation<P, M>>> {
-        const headers = new Headers();
-        for (const [name, value] of Object.entries(init.header ?? {})) {
-            if (isPrimitive(value)) headers.set(name, String(value));
-        }
-        if (init.token !== undefined) headers.set("Authorization", `Bearer ${init.token}`);
-        let payload: string | undefined;
-        if (init.body !== undefined) {
-            headers.set("Content-Type", "application/json");
-            payload = JSON.stringify(init.body);
-        }
-        const url = this.baseUrl + fillPath(path, init.path) + queryString(init.query);
-        const response = await fetch(url, { method: method.toUpperCase(), headers, body: payload });
-        const type = response.headers.get("Content-Type") ?? "";
-        const body: unknown = /[/+]json\b/.test(type) ? await response.json() : undefined;
-        return { status: response.status, body, headers: response.headers } as Answer<Operation<P, M>>;
+        const plain: object = init;
+        return (await send(this.baseUrl, path, method, plain)) as Answer<Operation<P, M>>;
     }
 }
 

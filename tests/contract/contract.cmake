@@ -7,6 +7,7 @@
 #   contract_openapi    (fixture contract_doc) starts `emporium serve`, saves /openapi.json
 #   contract_lint       @redocly/cli lint with tests/contract/redocly.yaml
 #   contract_types      openapi-typescript, then tests/contract/client.ts compiled with --strict
+#   web_types           the same for the storefront and the admin console (web/tsconfig.json)
 #   contract_e2e        tests/contract/validate.mjs on the log, after every e2e test
 set(EMPORIUM_CONTRACT_DIR ${CMAKE_BINARY_DIR}/contract)
 set(contract_src ${CMAKE_CURRENT_LIST_DIR})
@@ -51,6 +52,13 @@ add_test(NAME contract_types
     COMMAND ${contract_node} ${contract_src}/typecheck.mjs
             --doc ${contract_doc} --out ${EMPORIUM_CONTRACT_DIR}/openapi.d.ts)
 set_tests_properties(contract_types PROPERTIES LABELS contract FIXTURES_REQUIRED contract_doc)
+
+# The storefront and the admin console (web/), compiled with --strict against the same generated
+# types: an API change that breaks a page's calls fails here, not in a shopper's browser.
+add_test(NAME web_types
+    COMMAND ${contract_node} ${contract_src}/typecheck.mjs
+            --doc ${contract_doc} --out ${EMPORIUM_CONTRACT_DIR}/web/openapi.d.ts --project ${PROJECT_SOURCE_DIR}/web)
+set_tests_properties(web_types PROPERTIES LABELS contract FIXTURES_REQUIRED contract_doc)
 
 # The e2e tests exist only once gtest_discover_tests has listed them, at test time: this script runs
 # after their CTest include files (later in TEST_INCLUDE_FILES of this directory) and walks the

@@ -3,7 +3,10 @@
 // tests/contract/client.ts against them with the TypeScript compiler (the options of
 // tests/contract/tsconfig.json: --strict, --noEmit). One Node process for both steps.
 //
-//   node tests/contract/typecheck.mjs --doc openapi.json --out openapi.d.ts
+//   node tests/contract/typecheck.mjs --doc openapi.json --out openapi.d.ts [--project web]
+//
+// --project names another tsconfig.json's directory to compile instead (the storefront and the
+// admin console: ctest `web_types`).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +16,9 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const { values: options } = parseArgs({ options: { doc: { type: 'string' }, out: { type: 'string' } } });
+const { values: options } = parseArgs({
+  options: { doc: { type: 'string' }, out: { type: 'string' }, project: { type: 'string' } },
+});
 if (!options.doc || !options.out) {
   process.stderr.write('usage: node typecheck.mjs --doc openapi.json --out openapi.d.ts\n');
   process.exit(2);
@@ -30,13 +35,14 @@ fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, declarations);
 console.log(`openapi-typescript: ${declarations.split('\n').length} lines in ${out}`);
 
-const configPath = path.join(here, 'tsconfig.json');
+const project = options.project ? path.resolve(options.project) : here;
+const configPath = path.join(project, 'tsconfig.json');
 const { config, error } = ts.readConfigFile(configPath, ts.sys.readFile);
 if (error) {
   process.stderr.write(ts.formatDiagnostic(error, ts.createCompilerHost({})));
   process.exit(2);
 }
-const parsed = ts.parseJsonConfigFileContent(config, ts.sys, here);
+const parsed = ts.parseJsonConfigFileContent(config, ts.sys, project);
 // The generated declarations of this run, wherever the build directory is.
 parsed.options.paths = { 'emporium-openapi': [out] };
 parsed.options.strict = true;

@@ -316,6 +316,11 @@ TEST_F(AbuseE2E, EveryAdminOperationRejectsCustomersAndAnonymousCallers) {
         "get /api/v1/admin/webhook-endpoints/{id}/deliveries",
         "get /api/v1/admin/webhook-deliveries/{id}",
         "post /api/v1/admin/webhook-deliveries/{id}/replay",
+        "get /api/v1/admin/orders",
+        "get /api/v1/admin/variants/{id}/ledger",
+        "get /api/v1/admin/inventory/audit",
+        "get /api/v1/admin/recommendations",
+        "post /api/v1/admin/recommendations/rebuild",
     };
     EXPECT_EQ(admin_ops, expected) << "every admin route documents its 403, and the list is complete";
 

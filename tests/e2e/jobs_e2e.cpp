@@ -7,6 +7,7 @@
 #include "app/orders_wiring.hpp"
 #include "db/pg.hpp"
 #include "e2e/e2e_fixture.hpp"
+#include "jobs/jobs_types.hpp"
 #include "payments/webhook_signature.hpp"
 #include "support/run_coro.hpp"
 #include "support/test_env.hpp"
@@ -552,6 +553,17 @@ TEST_F(JobsE2E, WithoutAMetricsPortTheApiPortServesMetricsBehindTheToken) {
     EXPECT_NE(ok.body().find("emporium_http_requests_total"), std::string::npos);
     // The metrics token is not an access token: scrapes do not count as rejected ones.
     EXPECT_EQ(ok.body().find("rejected_access_token"), std::string::npos) << ok.body();
+}
+
+TEST_F(JobsE2E, EveryQueueCanBeNamedInTheDeadLetterFilter) {
+    start_server();
+    // The webhook queue was missing from the filter's values: its dead letters could be listed
+    // only among all the others.
+    for (const auto queue : jobs::kQueues) {
+        SCOPED_TRACE(queue);
+        auto r = send(bhttp::verb::get, "/api/v1/admin/jobs/dead?queue=" + std::string(queue), admin_);
+        EXPECT_EQ(r.result_int(), 200U) << r.body();
+    }
 }
 
 TEST_F(JobsE2E, BadInputToTheNewEndpointsGetsProblemJson) {

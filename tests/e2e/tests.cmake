@@ -80,3 +80,19 @@ emporium_add_test(NAME webhooks_e2e
     SOURCES e2e/webhooks_e2e.cpp
     LIBS emporium_e2e_support LABELS e2e)
 add_dependencies(webhooks_e2e emporium)
+
+# The admin console's and the storefront's server side: the pages and assets (CSP, caching), every
+# customer's orders, a variant's ledger, the audit, the recommendations' rebuild from the API.
+emporium_add_test(NAME console_e2e
+    SOURCES e2e/console_e2e.cpp
+    LIBS emporium_e2e_support LABELS e2e)
+add_dependencies(console_e2e emporium)
+
+# Chromium (Debian's) driven by playwright-core through the storefront and the console
+# (tests/browser/*.mjs); `ctest -L browser` runs them alone. Serial: a browser and the shop's three
+# processes would compete with other tests for the two cores and make the page timings meaningless.
+emporium_add_test(NAME browser_e2e
+    SOURCES e2e/browser_e2e.cpp
+    LIBS emporium_e2e_support LABELS e2e browser
+    PROPERTIES RUN_SERIAL TRUE)
+add_dependencies(browser_e2e emporium)

@@ -63,7 +63,7 @@ const Routes& routes() {
         catalog::register_routes(api, nullptr);
         orders::register_routes(api, nullptr);
         payments::register_routes(api, nullptr);
-        recommend::register_routes(api, nullptr);
+        recommend::register_routes(api, nullptr, {});
         jobs::register_routes(api, nullptr);
         notify::register_routes(api, nullptr);
         return r;

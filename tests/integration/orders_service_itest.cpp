@@ -490,16 +490,16 @@ TEST_P(OrdersTest, CancelAndExpiryReturnStock) {
     expect_audit_clean();
 
     // Listing: own orders only, newest first, keyset pages.
-    auto page = run(service->list_orders(user_, 2, std::nullopt));
+    auto page = run(service->list_orders(orders::OrderFilter{.user_id = user_}, 2, std::nullopt));
     ASSERT_TRUE(page);
     ASSERT_EQ(page->items.size(), 2U);
     EXPECT_EQ(page->items[0].id, due.id);
     ASSERT_TRUE(page->next_cursor);
-    auto rest = run(service->list_orders(user_, 2, page->next_cursor));
+    auto rest = run(service->list_orders(orders::OrderFilter{.user_id = user_}, 2, page->next_cursor));
     ASSERT_TRUE(rest);
     EXPECT_EQ(rest->items.size(), 1U);
     EXPECT_FALSE(rest->next_cursor);
-    auto none = run(service->list_orders(stranger, 10, std::nullopt));
+    auto none = run(service->list_orders(orders::OrderFilter{.user_id = stranger}, 10, std::nullopt));
     ASSERT_TRUE(none);
     EXPECT_TRUE(none->items.empty());
 }

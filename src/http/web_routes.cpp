@@ -1,0 +1,105 @@
+#include "http/web_routes.hpp"
+
+#include "core/log.hpp"
+#include "http/endpoint.hpp"
+#include "http/static_files.hpp"
+
+#include <boost/describe/class.hpp>
+
+#include <filesystem>
+#include <memory>
+
+namespace emporium::http {
+namespace {
+
+namespace asio = boost::asio;
+
+// Nothing from another origin, no inline script or style, no plugins, not framed.
+constexpr std::string_view kPagePolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+struct WebState {
+    StaticFiles pages;   // store.html, admin.html
+    StaticFiles assets;  // assets/<name>-<hash>.{js,css}
+};
+
+struct AssetFile {
+    std::string file;
+};
+BOOST_DESCRIBE_STRUCT(AssetFile, (), (file))
+
+void common_headers(Reply<Bytes>& reply) {
+    reply.header("X-Content-Type-Options", "nosniff");
+    reply.header("Referrer-Policy", "no-referrer");
+}
+
+asio::awaitable<Reply<Bytes>> page(const std::shared_ptr<WebState>& state, std::string_view name) {
+    const auto* file = state->pages.find(name);
+    if (file == nullptr) {
+        co_return core::make_error(core::Errc::kNotFound,
+                                   "the storefront is not built (node web/build.mjs --out <WEB_DIR>)");
+    }
+    Reply<Bytes> reply(Bytes{file->body, file->content_type});
+    reply.header("Cache-Control", "no-cache");
+    reply.header("Content-Security-Policy", std::string(kPagePolicy));
+    common_headers(reply);
+    co_return reply;
+}
+
+asio::awaitable<Reply<Bytes>> store_page(std::shared_ptr<WebState> state, In<> /*in*/, Caller /*caller*/) {
+    co_return co_await page(state, "store.html");
+}
+
+asio::awaitable<Reply<Bytes>> admin_page(std::shared_ptr<WebState> state, In<> /*in*/, Caller /*caller*/) {
+    co_return co_await page(state, "admin.html");
+}
+
+asio::awaitable<Reply<NoContent>> admin_redirect(std::shared_ptr<WebState> /*state*/, In<> /*in*/,
+                                                 Caller /*caller*/) {
+    Reply<NoContent> reply(NoContent{});
+    reply.header("Location", "/admin/");
+    co_return reply;
+}
+
+asio::awaitable<Reply<Bytes>> asset(std::shared_ptr<WebState> state, In<AssetFile> in, Caller /*caller*/) {
+    const auto* file = state->assets.find(in.path.file);
+    if (file == nullptr) co_return core::make_error(core::Errc::kNotFound, "no such asset");
+    Reply<Bytes> reply(Bytes{file->body, file->content_type});
+    // The name carries the content's hash: a new build has new names.
+    reply.header("Cache-Control", "public, max-age=31536000, immutable");
+    common_headers(reply);
+    co_return reply;
+}
+
+}  // namespace
+
+std::string default_web_dir() {
+    std::error_code ec;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) return "web";
+    return (exe.parent_path() / "web").string();
+}
+
+std::size_t register_web_routes(Router& router, OpenApi& openapi, const std::string& web_dir) {
+    auto state = std::make_shared<WebState>();
+    for (const char* name : {"store.html", "admin.html"}) state->pages.load_file(web_dir + "/" + name, name);
+    auto loaded = state->pages.size() + state->assets.load_directory(web_dir + "/assets");
+    if (state->pages.size() < 2) {
+        core::log::warn("storefront not built; / and /admin/ answer 404", {{"web_dir", web_dir}});
+    }
+
+    Api api(router, openapi);
+    api.add({.method = Verb::get, .path = "/", .id = "storefront", .rate_group = "system", .hidden = true},
+            store_page, state);
+    api.add({.method = Verb::get, .path = "/admin", .id = "adminRedirect", .rate_group = "system",
+             .success = Status::moved_permanently, .hidden = true},
+            admin_redirect, state);
+    api.add({.method = Verb::get, .path = "/admin/", .id = "adminConsole", .rate_group = "system", .hidden = true},
+            admin_page, state);
+    api.add({.method = Verb::get, .path = "/assets/{file}", .id = "webAsset", .rate_group = "system", .hidden = true},
+            asset, state);
+    return loaded;
+}
+
+}  // namespace emporium::http
