@@ -1,7 +1,8 @@
 // Builds the storefront and the admin console (docs/web.md): one esbuild bundle per app, minified,
 // with content-hashed file names under <out>/assets/, and one HTML page per app (<out>/store.html,
-// <out>/admin.html) that names only same-origin files. Fails when a page's JavaScript is over the
-// budget (150 KB gzip). Writes <out>/budget.json with each page's sizes.
+// <out>/admin.html) that names only same-origin files, and a gzip copy of each asset (<name>.gz).
+// Fails when a page's JavaScript is over the budget (150 KB gzip). Writes <out>/budget.json with
+// each page's sizes.
 //
 //   node web/build.mjs --out build/release/src/app/web
 import fs from 'node:fs';
@@ -74,6 +75,10 @@ for (const app of apps) {
     '',
   ].filter((line) => line !== '').join('\n');
   fs.writeFileSync(path.join(out, `${app.name}.html`), html);
+  // Pre-compressed copies, served to browsers that accept gzip (src/http/web_routes.cpp).
+  for (const file of [script, style].filter(Boolean)) {
+    fs.writeFileSync(`${file}.gz`, zlib.gzipSync(fs.readFileSync(file), { level: 9 }));
+  }
   const js = gzipSize(script);
   budget[app.name] = { js_gzip_bytes: js, css_gzip_bytes: style ? gzipSize(style) : 0, script: url(script) };
   console.log(`web: ${app.name}: ${url(script)} ${(js / 1024).toFixed(1)} KB gzip`);

@@ -4,7 +4,10 @@
 #include "http/endpoint.hpp"
 #include "http/static_files.hpp"
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/describe/class.hpp>
+
+#include <algorithm>
 
 #include <filesystem>
 #include <memory>
@@ -62,10 +65,36 @@ asio::awaitable<Reply<NoContent>> admin_redirect(std::shared_ptr<WebState> /*sta
     co_return reply;
 }
 
-asio::awaitable<Reply<Bytes>> asset(std::shared_ptr<WebState> state, In<AssetFile> in, Caller /*caller*/) {
+// Whether Accept-Encoding allows gzip (a "gzip" token not weighted q=0).
+bool accepts_gzip(std::string_view accept) {
+    for (std::size_t at = 0; at < accept.size();) {
+        auto end = accept.find(',', at);
+        if (end == std::string_view::npos) end = accept.size();
+        auto item = accept.substr(at, end - at);
+        at = end + 1;
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        const auto semi = item.find(';');
+        auto coding = item.substr(0, semi);
+        while (!coding.empty() && coding.back() == ' ') coding.remove_suffix(1);
+        if (!boost::algorithm::iequals(coding, "gzip")) continue;
+        if (semi == std::string_view::npos) return true;
+        auto params = item.substr(semi + 1);
+        params.remove_prefix(std::min(params.find_first_not_of(' '), params.size()));
+        return !(params.starts_with("q=0") && params.find_first_of("123456789") == std::string_view::npos);
+    }
+    return false;
+}
+
+asio::awaitable<Reply<Bytes>> asset(std::shared_ptr<WebState> state, In<AssetFile> in, Caller caller) {
     const auto* file = state->assets.find(in.path.file);
-    if (file == nullptr) co_return core::make_error(core::Errc::kNotFound, "no such asset");
-    Reply<Bytes> reply(Bytes{file->body, file->content_type});
+    if (file == nullptr || in.path.file.ends_with(".gz")) {
+        co_return core::make_error(core::Errc::kNotFound, "no such asset");
+    }
+    const auto* packed = state->assets.find(in.path.file + ".gz");
+    const bool gzip = packed != nullptr && accepts_gzip(caller.header("Accept-Encoding").value_or(""));
+    Reply<Bytes> reply(Bytes{gzip ? packed->body : file->body, file->content_type});
+    if (gzip) reply.header("Content-Encoding", "gzip");
+    if (packed != nullptr) reply.header("Vary", "Accept-Encoding");
     // The name carries the content's hash: a new build has new names.
     reply.header("Cache-Control", "public, max-age=31536000, immutable");
     common_headers(reply);
@@ -97,7 +126,8 @@ std::size_t register_web_routes(Router& router, OpenApi& openapi, const std::str
             admin_redirect, state);
     api.add({.method = Verb::get, .path = "/admin/", .id = "adminConsole", .rate_group = "system", .hidden = true},
             admin_page, state);
-    api.add({.method = Verb::get, .path = "/assets/{file}", .id = "webAsset", .rate_group = "system", .hidden = true},
+    api.add({.method = Verb::get, .path = "/assets/{file}", .id = "webAsset", .rate_group = "system",
+             .request_headers = {{"Accept-Encoding", "gzip: the build's compressed copy"}}, .hidden = true},
             asset, state);
     return loaded;
 }

@@ -49,12 +49,19 @@ class Run {
     this.context = context;
     this.problems = [];
     this.pages = [];
+    this.contexts = [context];
     this.step = 'start';
   }
 
-  // A new tab: 1280×800 by default, `{phone: true}` for 390×844 with touch.
+  // A new tab: 1280×800 by default, `{phone: true}` for 390×844. `{fresh: true}` opens it in a
+  // browser context of its own: an empty cache, no cookies, no storage (a first visit).
   async open(options = {}) {
-    const page = await this.context.newPage();
+    let context = this.context;
+    if (options.fresh) {
+      context = await this.context.browser().newContext({ baseURL: base });
+      this.contexts.push(context);
+    }
+    const page = await context.newPage();
     if (options.phone) await page.setViewportSize({ width: 390, height: 844 });
     page.setDefaultTimeout(kStepTimeoutMs);
     page.on('pageerror', (e) => this.problems.push(`page error: ${e.message}`));
@@ -83,8 +90,9 @@ class Run {
     this.step = step;
   }
 
-  // axe-core on the page as it is now (no serious or critical violation), and its load time.
-  async check(page, label) {
+  // axe-core on the page as it is now (no serious or critical violation), and its load time;
+  // `extra` goes into the page's timing record.
+  async check(page, label, extra = {}) {
     this.at(`check ${label}`);
     // Evaluated through the DevTools protocol, which the page's CSP does not govern (an inline
     // <script> would be refused, as it should).
@@ -95,9 +103,15 @@ class Run {
     const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     const timing = await page.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0];
-      return nav ? { load_ms: Math.round(nav.loadEventEnd - nav.startTime), transfer_bytes: nav.transferSize } : null;
+      if (!nav) return null;
+      // Bytes over the wire since the last full load: the page, its assets, its API answers.
+      const bytes = [nav, ...performance.getEntriesByType('resource')].reduce((sum, e) => sum + (e.transferSize ?? 0), 0);
+      return { load_ms: Math.round(nav.loadEventEnd - nav.startTime), transfer_bytes: bytes };
     });
-    timings.push({ scenario: this.name, page: label, ...timing, axe_violations: result.violations.length, axe_serious: bad.length });
+    timings.push({
+      scenario: this.name, page: label, ...timing, ...extra,
+      axe_violations: result.violations.length, axe_serious: bad.length,
+    });
     if (bad.length > 0) {
       const lines = bad.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
       throw new Error(`axe on ${label}:\n  ${lines.join('\n  ')}`);
@@ -134,7 +148,7 @@ export async function scenario(name, fn) {
     }
     console.log(`  screenshots: ${artifacts}/${stem}-*.png`);
   } finally {
-    await context.close();
+    for (const c of t.contexts) await c.close();
   }
 }
 

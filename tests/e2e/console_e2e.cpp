@@ -89,6 +89,17 @@ TEST_F(ConsoleE2E, ServesTheStorefrontAndTheConsoleWithTheirPolicyAndOnlySameOri
                 ++scripts;
                 EXPECT_EQ(asset[bhttp::field::content_type], "text/javascript; charset=utf-8");
             }
+            // Plain unless asked; gzip (the build's pre-compressed copy) when the browser accepts it.
+            EXPECT_EQ(asset[bhttp::field::content_encoding], "") << url;
+            EXPECT_EQ(asset[bhttp::field::vary], "Accept-Encoding") << url;
+            auto packed = http_call(server_->port(), bhttp::verb::get, url, "", {{"Accept-Encoding", "br, GZIP;q=0.8"}});
+            EXPECT_EQ(packed[bhttp::field::content_encoding], "gzip") << url;
+            EXPECT_EQ(packed.body().substr(0, 2), "\x1f\x8b") << url;
+            EXPECT_LT(packed.body().size(), asset.body().size()) << url;
+            auto refused = http_call(server_->port(), bhttp::verb::get, url, "", {{"Accept-Encoding", "gzip;q=0, br"}});
+            EXPECT_EQ(refused[bhttp::field::content_encoding], "") << url;
+            EXPECT_EQ(refused.body(), asset.body()) << url;
+            expect_problem(get(url + ".gz"), 404, "not_found", "the compressed copy is not a file of its own");
         }
         EXPECT_EQ(scripts, 1) << html;
     }

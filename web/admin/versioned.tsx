@@ -2,9 +2,8 @@
 // If-Match: W/"<version it was loaded at>". When someone else saved first (412) it never overwrites
 // and never drops the edit: the form keeps what the user typed, the current server copy is loaded
 // and shown next to it, and the user either re-applies their changes on top of that version or
-// discards them. Before the PATCH it reads the current version: a conflict found that way costs no
-// refused write (and no failed request in the browser's console); the If-Match still guards the
-// moment between the read and the write, and a 412 then takes the same path.
+// discards them. The server's If-Match check is the only one: the browser tests lose the race for
+// real (a 412), not against a copy read just before.
 import { useState } from "preact/hooks";
 
 import { ApiError } from "../shared/api";
@@ -95,11 +94,6 @@ export function VersionedForm<T extends Versioned>({ label, fields, initial, val
         setError(undefined);
         setStatus("Saving…");
         try {
-            const now = await reload();
-            if (now.version !== onto.version) {
-                conflictWith(onto, now);
-                return;
-            }
             const answer = await save(patch, `W/"${onto.version}"`);
             if (answer.status >= 200 && answer.status < 300) {
                 const saved = answer.body as T;
