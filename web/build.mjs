@@ -87,5 +87,10 @@ for (const app of apps) {
     over = true;
   }
 }
+if (over) {
+  // No page is left behind: the build system would otherwise take them as up to date next time.
+  for (const app of apps) fs.rmSync(path.join(out, `${app.name}.html`), { force: true });
+  fs.rmSync(path.join(out, 'budget.json'), { force: true });
+  process.exit(1);
+}
 fs.writeFileSync(path.join(out, 'budget.json'), JSON.stringify(budget, null, 2) + '\n');
-if (over) process.exit(1);

@@ -21,7 +21,9 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
+#include <array>
 #include <chrono>
+#include <ctime>
 #include <sstream>
 #include <unordered_map>
 #include <variant>
@@ -82,6 +84,21 @@ struct Exchange {
 }  // namespace detail
 
 namespace {
+
+// The Date header (RFC 9110, IMF-fixdate) of now, formatted once a second per thread. Clients use
+// it to count down against the server's clock (a cart's holds) rather than their own.
+std::string_view http_date() {
+    thread_local std::time_t shown = -1;
+    thread_local std::array<char, 40> text{};
+    const std::time_t now = std::time(nullptr);
+    if (now != shown) {
+        std::tm parts{};
+        gmtime_r(&now, &parts);
+        std::strftime(text.data(), text.size(), "%a, %d %b %Y %H:%M:%S GMT", &parts);
+        shown = now;
+    }
+    return text.data();
+}
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
@@ -380,6 +397,7 @@ asio::awaitable<void> run_session(Server* server, tcp::socket socket) {
             res.keep_alive(keep_alive);
         }
         res.set("X-Request-Id", request_id);
+        res.set(bhttp::field::date, http_date());
         res.prepare_payload();
         session.stream.expires_after(cfg.request_timeout);
         boost::system::error_code wec;

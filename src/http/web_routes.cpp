@@ -37,7 +37,7 @@ void common_headers(Reply<Bytes>& reply) {
     reply.header("Referrer-Policy", "no-referrer");
 }
 
-asio::awaitable<Reply<Bytes>> page(const std::shared_ptr<WebState>& state, std::string_view name) {
+asio::awaitable<Reply<Bytes>> page(std::shared_ptr<WebState> state, std::string name) {
     const auto* file = state->pages.find(name);
     if (file == nullptr) {
         co_return core::make_error(core::Errc::kNotFound,
@@ -51,11 +51,11 @@ asio::awaitable<Reply<Bytes>> page(const std::shared_ptr<WebState>& state, std::
 }
 
 asio::awaitable<Reply<Bytes>> store_page(std::shared_ptr<WebState> state, In<> /*in*/, Caller /*caller*/) {
-    co_return co_await page(state, "store.html");
+    co_return co_await page(std::move(state), "store.html");
 }
 
 asio::awaitable<Reply<Bytes>> admin_page(std::shared_ptr<WebState> state, In<> /*in*/, Caller /*caller*/) {
-    co_return co_await page(state, "admin.html");
+    co_return co_await page(std::move(state), "admin.html");
 }
 
 asio::awaitable<Reply<NoContent>> admin_redirect(std::shared_ptr<WebState> /*state*/, In<> /*in*/,
@@ -119,14 +119,18 @@ std::size_t register_web_routes(Router& router, OpenApi& openapi, const std::str
     }
 
     Api api(router, openapi);
-    api.add({.method = Verb::get, .path = "/", .id = "storefront", .rate_group = "system", .hidden = true},
+    const ErrorDoc unbuilt{404, "the apps are not built (WEB_DIR has no store.html / admin.html)"};
+    api.add({.method = Verb::get, .path = "/", .id = "storefront", .rate_group = "system", .errors = {unbuilt},
+             .hidden = true},
             store_page, state);
     api.add({.method = Verb::get, .path = "/admin", .id = "adminRedirect", .rate_group = "system",
              .success = Status::moved_permanently, .hidden = true},
             admin_redirect, state);
-    api.add({.method = Verb::get, .path = "/admin/", .id = "adminConsole", .rate_group = "system", .hidden = true},
+    api.add({.method = Verb::get, .path = "/admin/", .id = "adminConsole", .rate_group = "system",
+             .errors = {unbuilt}, .hidden = true},
             admin_page, state);
     api.add({.method = Verb::get, .path = "/assets/{file}", .id = "webAsset", .rate_group = "system",
+             .errors = {{404, "no such asset"}},
              .request_headers = {{"Accept-Encoding", "gzip: the build's compressed copy"}}, .hidden = true},
             asset, state);
     return loaded;

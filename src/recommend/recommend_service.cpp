@@ -226,6 +226,11 @@ asio::awaitable<core::Result<RebuildReport>> RecommendService::rebuild() {
         const auto publishing = Clock::now();
         report.products = co_await publish(counter, plan, report);
         report.publish_seconds = std::chrono::duration<double>(Clock::now() - publishing).count();
+        // Written while the lock is held: whoever sees the lock gone also sees this run's report.
+        const LastRebuild last{
+            std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()), report.baskets,
+            report.products, report.pairs, report.removed, std::chrono::duration<double>(Clock::now() - began).count()};
+        co_await redis_().command(redis::cmd("SET", last_rebuild_key(), core::codec::encode(last)));
     } catch (const std::exception&) {
         failure = std::current_exception();
     }
@@ -238,13 +243,6 @@ asio::awaitable<core::Result<RebuildReport>> RecommendService::rebuild() {
     }
     if (failure) std::rethrow_exception(failure);
     core::Metrics::global().counter("emporium_recommend_rebuilds_total", "Full recommendation rebuilds").inc();
-    const LastRebuild last{std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()),
-                           report.baskets,
-                           report.products,
-                           report.pairs,
-                           report.removed,
-                           std::chrono::duration<double>(Clock::now() - began).count()};
-    co_await redis_().command(redis::cmd("SET", last_rebuild_key(), core::codec::encode(last)));
     core::log::info("recommendations rebuilt", {{"baskets", static_cast<std::int64_t>(report.baskets)},
                                                 {"products", report.products},
                                                 {"pairs", report.pairs},

@@ -1,5 +1,6 @@
 // The admin console (web/admin): an admin signs in (a customer is refused), edits a product's price
-// and loses a version race visibly (both versions shown, the typed price kept, re-applied), fulfils
+// and loses a version race visibly (both versions shown, the typed price kept, re-applied), sees an
+// empty or malformed number or amount refused as a field error with nothing saved, fulfils
 // a paid order, refunds one of its lines (the refund's state shown until it settles), retries a
 // dead job; every console page passes axe and loads in under a second, one at phone width.
 // The data comes from the API (a fresh customer places and pays an order); nothing is hard-coded.
@@ -96,6 +97,22 @@ async function signInAs(page, email, password) {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
+// The edit form shows `key`'s own error (aria-invalid, described by the message) matching `message`.
+async function fieldError(page, key, message) {
+  const error = page.locator(`#edit-${key}-error`);
+  await error.waitFor();
+  assert.match(await error.innerText(), message);
+  const input = page.locator(`#edit-${key}`);
+  assert.equal(await input.getAttribute('aria-invalid'), 'true', `${key} is marked invalid`);
+  assert.ok((await input.getAttribute('aria-describedby'))?.split(' ').includes(`edit-${key}-error`), `${key} is described by its error`);
+}
+
+// Nothing was written: the same version and the same values of `keys`.
+function assertSameVersion(now, before, keys) {
+  assert.equal(now.version, before.version, 'nothing was saved');
+  for (const k of keys) assert.deepEqual(now[k], before[k], `${k} unchanged`);
+}
+
 await scenario('admin console', async (t) => {
   t.at('setup through the API');
   const admin = await login(env.ADMIN_EMAIL, env.ADMIN_PASSWORD);
@@ -125,6 +142,11 @@ await scenario('admin console', async (t) => {
   await visit(page, `#/products/${productId}`, page.getByRole('form', { name: 'Edit product' }));
   await t.check(page, 'product edit');
   const price = page.getByLabel(/^Price/);
+  // A cleared price is a field error, never "free": nothing is sent.
+  await price.fill('');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await fieldError(page, 'price_cents', /^Required/);
+  assertSameVersion(await api(`/api/v1/products/${productId}`), before, ['price']);
   const typed = ((before.price.amount_cents + 123) / 100).toFixed(2);
   await price.fill(typed);
   // Someone else saves the product after the form loaded.
@@ -155,6 +177,27 @@ await scenario('admin console', async (t) => {
     body: { price_cents: before.price.amount_cents, description: before.description },
   });
 
+  t.at('variant edit: empty or malformed numbers are field errors, nothing is saved');
+  const variantId = lines[0].variant_id;
+  const variantBefore = await api(`/api/v1/variants/${variantId}`);
+  await visit(page, `#/variants/${variantId}`, page.getByRole('form', { name: 'Edit variant' }));
+  const stock = page.getByLabel(/^Stock/);
+  const ownPrice = page.getByLabel(/^Own price/);
+  const save = page.getByRole('button', { name: 'Save' });
+  await stock.fill(''); // was: 0 units and a ledger row
+  await save.click();
+  await fieldError(page, 'stock', /^Required/);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'edit-stock', 'focus moves to the field to fix');
+  await stock.fill('7x');
+  await ownPrice.fill('12,5x'); // was: NaN → null, the variant's own price dropped
+  await save.click();
+  await fieldError(page, 'stock', /whole number/);
+  await fieldError(page, 'price_cents', /amount/);
+  await page.getByRole('status').getByText('Not saved: 2 fields need fixing.').waitFor();
+  assertSameVersion(await api(`/api/v1/variants/${variantId}`), variantBefore, ['stock', 'price_override_cents']);
+  await stock.fill(String(variantBefore.stock));
+  assert.equal(await stock.getAttribute('aria-invalid'), null, 'the error goes once the field is edited');
+
   t.at('stock ledger');
   await visit(page, `#/stock?variant=${lines[0].variant_id}`, page.getByRole('table', { name: 'Ledger rows, newest first' }));
   await page.getByText(/Clean|mismatch/).first().waitFor();
@@ -171,8 +214,23 @@ await scenario('admin console', async (t) => {
   t.at('fulfil the paid order');
   await page.getByRole('button', { name: 'Mark as fulfilled' }).click();
   await page.getByRole('status').getByText('Order fulfilled.').waitFor();
+  assert.equal(
+    await page.evaluate(() => document.activeElement?.textContent),
+    'Order fulfilled.',
+    'focus moves to the outcome (the button is gone)',
+  );
   await page.locator('.facts').getByText('fulfilled', { exact: true }).waitFor();
   assert.equal((await api(`/api/v1/orders/${order.id}`, { token: admin })).status, 'fulfilled');
+
+  t.at('refund: a malformed amount is a field error');
+  const amount = page.getByLabel(/^Amount/);
+  await amount.fill('12,5x');
+  await page.getByRole('button', { name: 'Refund amount' }).click();
+  const amountError = page.locator('#f-refund-amount-error');
+  await amountError.waitFor();
+  assert.match(await amountError.innerText(), /amount/);
+  assert.equal(await amount.getAttribute('aria-invalid'), 'true');
+  await amount.fill('');
 
   t.at('refund one line');
   await page.getByLabel(/^Units of .* to refund$/).first().fill('1');

@@ -1,7 +1,10 @@
 // The storefront, end to end, as a shopper would use it (docs/web.md): a guest finds a product by
 // searching with a typo, picks a size, adds it to the cart, creates an account (the cart follows),
 // checks out with the sandbox token tok_ok, sees the order paid and downloads the PDF receipt. A
-// second scenario pays with tok_declined and sees it fail; a third lets a cart hold lapse. Every page type gets an axe scan and its
+// second scenario has the cart change under the checkout page (409 cart_changed, then the retry
+// goes through with a new Idempotency-Key), pays with tok_declined and sees it fail, then pays
+// again; a third lets a cart hold lapse (announced) and removes the line (focus stays on the
+// page). Every page type gets an axe scan and its
 // load time (t.check: each page type after a full load of it), two at phone width.
 //
 //   EMPORIUM_URL=… ADMIN_EMAIL=… ADMIN_PASSWORD=… node tests/browser/store.mjs
@@ -248,8 +251,33 @@ await scenario('a declined card fails visibly and can be paid again', async (t) 
   await page.getByLabel('Country').selectOption(kCountry);
   await page.getByRole('radio', { name: new RegExp(`^${kShippingName}`) }).check();
   await page.getByRole('radio', { name: /tok_declined/ }).check();
+  await page.getByText('Items (1)').waitFor();
+
+  t.at('the cart changes meanwhile (another tab): 409 cart_changed, then the retry places the order');
+  // Through the API as the same customer: one more unit, so the total the page shows is stale.
+  const login = await json('/auth/login', { method: 'POST', body: JSON.stringify({ email, password: kPassword }) });
+  assert.equal(login.status, 200, `shopper login: ${JSON.stringify(login.body)}`);
+  const auth = { Authorization: `Bearer ${login.body.access_token}` };
+  const open = await json('/carts', { method: 'POST', headers: auth });
+  assert.ok(open.status === 200 || open.status === 201, `open cart: ${open.status}`);
+  const cartLine = open.body.lines[0];
+  const more = await json(`/carts/${open.body.id}/lines/${cartLine.variant_id}`, {
+    method: 'PUT',
+    headers: auth,
+    body: JSON.stringify({ quantity: cartLine.quantity + 1 }),
+  });
+  assert.equal(more.status, 200, `one more unit: ${more.status} ${JSON.stringify(more.body)}`);
+  const answers = [];
+  page.on('response', (r) => {
+    if (/\/carts\/\d+\/checkout$/.test(r.url())) answers.push(r.status());
+  });
+  await page.getByRole('button', { name: /^Place order and pay/ }).click();
+  await page.getByRole('alert').filter({ hasText: /total is \d+/ }).waitFor();
+  // The page reloaded the cart: the new total is on the button; the address is untouched.
+  await page.getByText('Items (2)').waitFor();
   await page.getByRole('button', { name: /^Place order and pay/ }).click();
   await page.waitForFunction(() => /^#\/orders\/\d+$/.test(location.hash));
+  assert.ok(answers.length === 2 && answers[0] === 409 && answers[1] < 300, `checkout answers: ${answers.join(', ')}`);
   await page.getByRole('status').filter({ hasText: 'Status: Payment failed' }).waitFor({ timeout: 30_000 });
   await page.getByText(/The payment was declined/).waitFor();
   await t.check(page, 'order (declined)');
@@ -275,6 +303,14 @@ await scenario('a lapsed hold says so', async (t) => {
   await page.clock.fastForward('16:00');
   await page.getByText('Hold lapsed: these units are no longer reserved for you').waitFor();
   await page.getByRole('button', { name: 'Hold my items again' }).waitFor();
+  // Said once in the page's status region (there since the first render), not only shown.
+  await page.getByRole('status').filter({ hasText: 'The hold on some of your items ran out' }).waitFor();
+
+  t.at('remove the line: focus stays on the page, the removal is announced');
+  await page.getByRole('list', { name: 'Items in your cart' }).getByRole('button', { name: /^Remove / }).click();
+  await page.getByRole('status').filter({ hasText: 'removed from your cart.' }).waitFor();
+  await page.getByText('Your cart is empty.').waitFor();
+  await page.waitForFunction(() => document.activeElement?.tagName === 'H1');
 });
 
 await finish();

@@ -93,6 +93,7 @@ add_dependencies(console_e2e emporium)
 # processes would compete with other tests for the two cores and make the page timings meaningless.
 emporium_add_test(NAME browser_e2e
     SOURCES e2e/browser_e2e.cpp
-    LIBS emporium_e2e_support LABELS e2e browser
+    LIBS emporium_e2e_support LABELS e2e
     PROPERTIES RUN_SERIAL TRUE)
+emporium_add_test_label(browser_e2e browser e2e "BrowserE2E")
 add_dependencies(browser_e2e emporium)

@@ -3,10 +3,11 @@
 // and returns (receive).
 import { useEffect, useRef, useState } from "preact/hooks";
 
-import { ok, idempotencyKey } from "../shared/api";
+import { ApiError, ok, idempotencyKey } from "../shared/api";
 import type { Schemas } from "../shared/api";
+import { parseInteger, parseMoney } from "../shared/parse";
 import { href, navigate, route } from "../shared/router";
-import { ErrorNotice, money, Show, useLoad, when } from "../shared/ui";
+import { ErrorNotice, Field, money, Show, useLoad, when } from "../shared/ui";
 import { Badge, Facts, Outcome, Pager, useAction, usePager, useTitle } from "./bits";
 
 type Order = Schemas["Order"];
@@ -126,15 +127,36 @@ function Flagged() {
 export function OrderPage({ id }: { id: number }) {
     useTitle(`Order #${id}`);
     const loaded = useLoad(() => ok("/api/v1/orders/{id}", "get", { path: { id } }), [id]);
+    // The last order shown stays when a reload fails (the refund form keeps what was typed); the
+    // error is shown above it.
     const [order, setOrder] = useState<Order | undefined>(undefined);
-    useEffect(() => setOrder(loaded.data), [loaded.data]);
+    useEffect(() => {
+        if (loaded.data !== undefined) setOrder(loaded.data);
+    }, [loaded.data]);
+    const current = order?.id === id ? order : undefined;
     return (
         <>
             <p>
                 <a href="#/orders">← Orders</a>
             </p>
             <h1>Order #{id}</h1>
-            {order === undefined ? <Show loaded={loaded} what="the order">{() => null}</Show> : <OrderDetail order={order} onChange={setOrder} reload={loaded.reload} />}
+            {current === undefined ? (
+                <Show loaded={loaded} what="the order">
+                    {() => null}
+                </Show>
+            ) : (
+                <>
+                    {loaded.error !== undefined && (
+                        <div class="row">
+                            <ErrorNotice error={loaded.error} />
+                            <button type="button" class="secondary" onClick={loaded.reload}>
+                                Reload the order
+                            </button>
+                        </div>
+                    )}
+                    <OrderDetail order={current} onChange={setOrder} reload={loaded.reload} />
+                </>
+            )}
         </>
     );
 }
@@ -150,6 +172,12 @@ function OrderDetail({ order, onChange, reload }: { order: Order; onChange: (o: 
         return out;
     }, [order.id]);
     const fulfil = useAction();
+    // The fulfilment's outcome: one live region, there from the first render (a region inserted
+    // together with its text is often not announced); focus moves to it, since the button goes away.
+    const fulfilStatus = useRef<HTMLParagraphElement>(null);
+    useEffect(() => {
+        if (fulfil.message) fulfilStatus.current?.focus();
+    }, [fulfil.message]);
     const refunds = useRefunds(order.id, reload);
     const c = order.currency;
     const canRefund = order.paid_payment_id !== null && order.refunded_cents < order.total_cents;
@@ -186,10 +214,12 @@ function OrderDetail({ order, onChange, reload }: { order: Order; onChange: (o: 
                     >
                         Mark as fulfilled
                     </button>
-                    <Outcome action={fulfil} />
                 </div>
             )}
-            {order.status !== "paid" && fulfil.message && <p role="status" class="notice">{fulfil.message}</p>}
+            <p role="status" class="status" tabIndex={-1} ref={fulfilStatus}>
+                {fulfil.message}
+            </p>
+            <ErrorNotice error={fulfil.error} />
 
             <h2>Items</h2>
             <table tabIndex={0}>
@@ -232,12 +262,21 @@ function addressText(address: unknown, country: string | null): string {
     return [...parts.map(String), country ?? ""].filter(Boolean).join(", ") || "—";
 }
 
-// The order's refunds, polled every 1.5 s while one is pending (the worker calls the provider);
-// when one settles, the order is reloaded (its refunded total changed).
+// How the refunds are polled while one is pending: every 1.5 s for the first 15 s, then every 5 s,
+// then every 15 s; after 3 minutes the page stops and says so (the worker may be down).
+const kRefundPollMs = 3 * 60_000;
+function refundPollDelay(elapsedMs: number): number {
+    return elapsedMs < 15_000 ? 1500 : elapsedMs < 60_000 ? 5000 : 15_000;
+}
+
+// The order's refunds, polled while one is pending (the worker calls the provider); when one
+// settles, the order is reloaded (its refunded total changed).
 function useRefunds(orderId: number, reloadOrder: () => void) {
     const loaded = useLoad(() => ok("/api/v1/orders/{id}/refunds", "get", { path: { id: orderId } }), [orderId]);
     const [items, setItems] = useState<Refund[] | undefined>(undefined);
     const [news, setNews] = useState("");
+    const [gaveUp, setGaveUp] = useState(false);
+    const pollSince = useRef<number | null>(null); // when the current wait for a pending refund began
     const previous = useRef(new Map<number, string>());
     useEffect(() => {
         if (loaded.data === undefined) return;
@@ -253,17 +292,37 @@ function useRefunds(orderId: number, reloadOrder: () => void) {
         setItems(loaded.data.items);
     }, [loaded.data]); // eslint-disable-line react-hooks/exhaustive-deps
     const pending = items?.some((r) => r.status === "pending") ?? false;
+    // One timer at a time: each answer (or failure) schedules the next look; cleared on unmount.
     useEffect(() => {
-        if (!pending) return;
-        const timer = setInterval(loaded.reload, 1500);
-        return () => clearInterval(timer);
-    }, [pending, loaded.reload]);
+        if (!pending || gaveUp) {
+            if (!pending) pollSince.current = null;
+            return;
+        }
+        if (pollSince.current === null) pollSince.current = Date.now();
+        const elapsed = Date.now() - pollSince.current;
+        if (elapsed >= kRefundPollMs) {
+            setGaveUp(true);
+            setNews("A refund is still pending after 3 minutes; the worker may be down. Use “Check refunds again” to look once more.");
+            return;
+        }
+        const timer = setTimeout(loaded.reload, refundPollDelay(elapsed));
+        return () => clearTimeout(timer);
+    }, [pending, gaveUp, loaded.data, loaded.error, loaded.reload]);
+    const restart = () => {
+        pollSince.current = Date.now();
+        setGaveUp(false);
+        loaded.reload();
+    };
     return {
         items,
         error: loaded.error,
         news,
+        gaveUp,
+        restart,
         reload: loaded.reload,
         add(r: Refund) {
+            pollSince.current = Date.now();
+            setGaveUp(false);
             previous.current.set(r.id, r.status);
             setItems((old) => [r, ...(old ?? []).filter((x) => x.id !== r.id)]);
             setNews(`Refund #${r.id} ${r.status}: the payment provider is being called.`);
@@ -278,6 +337,11 @@ function RefundTable({ refunds, currency, label }: { refunds: ReturnType<typeof 
             <p role="status" class="status">
                 {refunds.news}
             </p>
+            {refunds.gaveUp && (
+                <button type="button" class="secondary" onClick={refunds.restart}>
+                    Check refunds again
+                </button>
+            )}
             <ErrorNotice error={refunds.error} />
             {refunds.items !== undefined && refunds.items.length === 0 && <p class="muted">No refunds yet.</p>}
             {refunds.items !== undefined && refunds.items.length > 0 && (
@@ -314,23 +378,42 @@ function RefundTable({ refunds, currency, label }: { refunds: ReturnType<typeof 
     );
 }
 
+// Whether a refund that failed may be sent again with the same Idempotency-Key: only when the
+// server may not have a final answer stored under it (no answer at all, a 5xx, a rate limit, or the
+// first request with the key still in progress). Any other answer is final and stored under the key:
+// the same key with another body would be refused (422), so the next attempt is a new action.
+function keepKeyAfter(error: unknown): boolean {
+    if (!(error instanceof ApiError)) return true; // network error, timeout
+    if (error.status >= 500 || error.status === 429 || error.status === 408) return true;
+    return error.status === 409 && /Idempotency-Key/i.test(error.message);
+}
+
 function RefundForm({ order, label, onCreated }: { order: Order; label: (v: number) => string; onCreated: (r: Refund) => void }) {
     const [quantities, setQuantities] = useState<Record<number, string>>({});
     const [amount, setAmount] = useState("");
     const [reason, setReason] = useState("");
+    const [invalid, setInvalid] = useState<Record<string, string>>({}); // field id → the browser's own error
     const action = useAction();
-    // A retry of the same refund (same body) reuses its Idempotency-Key, so a lost answer cannot
-    // refund twice; a different refund gets a fresh key.
+    // One Idempotency-Key per user action: a retry of the same refund (same body) after no answer, a
+    // 5xx or "still in progress" reuses it, so a lost answer cannot refund twice; after any final
+    // answer the key is dropped and the next attempt gets a fresh one.
     const key = useRef<{ body: string; key: string } | null>(null);
+    const serverFields = action.error instanceof ApiError ? action.error.fields() : {};
 
     async function refund(body: Schemas["NewRefund"]) {
         const text = JSON.stringify(body);
         if (key.current?.body !== text) key.current = { body: text, key: idempotencyKey() };
-        const created = await ok("/api/v1/orders/{id}/refunds", "post", {
-            path: { id: order.id },
-            header: { "Idempotency-Key": key.current.key },
-            body,
-        });
+        let created: Refund;
+        try {
+            created = await ok("/api/v1/orders/{id}/refunds", "post", {
+                path: { id: order.id },
+                header: { "Idempotency-Key": key.current.key },
+                body,
+            });
+        } catch (e) {
+            if (!keepKeyAfter(e)) key.current = null;
+            throw e;
+        }
         key.current = null;
         setQuantities({});
         setAmount("");
@@ -338,43 +421,100 @@ function RefundForm({ order, label, onCreated }: { order: Order; label: (v: numb
         return `Refund #${created.id} requested (${money(created.amount_cents, created.currency)}), ${created.status}.`;
     }
 
-    const lines = order.items
-        .map((i) => ({ variant_id: i.variant_id, quantity: Number(quantities[i.variant_id] ?? "0") }))
-        .filter((l) => l.quantity > 0);
+    function showInvalid(errors: Record<string, string>): boolean {
+        setInvalid(errors);
+        const first = Object.keys(errors)[0];
+        if (first === undefined) return false;
+        document.getElementById(first)?.focus();
+        return true;
+    }
+
+    function refundLines() {
+        const errors: Record<string, string> = {};
+        const lines: { variant_id: number; quantity: number }[] = [];
+        for (const i of order.items) {
+            const parsed = parseInteger(quantities[i.variant_id] ?? "", { min: 0, max: i.quantity, empty: { value: 0 } });
+            if (!parsed.ok) errors[`refund-${i.variant_id}`] = parsed.error;
+            else if (parsed.value > 0) lines.push({ variant_id: i.variant_id, quantity: parsed.value });
+        }
+        const firstItem = order.items[0];
+        if (Object.keys(errors).length === 0 && lines.length === 0 && firstItem !== undefined) {
+            errors[`refund-${firstItem.variant_id}`] = "Enter how many units of at least one line to refund.";
+        }
+        if (showInvalid(errors)) return;
+        void action.run(() => refund({ lines, reason }));
+    }
+
+    function refundAmount() {
+        const parsed = parseMoney(amount, { min: 1 });
+        if (!parsed.ok) {
+            showInvalid({ "f-refund-amount": parsed.error });
+            return;
+        }
+        showInvalid({});
+        void action.run(() => refund({ amount_cents: parsed.value, reason }));
+    }
+
+    const edited = (id: string) => {
+        if (invalid[id] === undefined) return;
+        setInvalid((old) => {
+            const next = { ...old };
+            delete next[id];
+            return next;
+        });
+    };
     return (
-        <form class="refund" aria-label="Refund" onSubmit={(e) => e.preventDefault()}>
+        <form class="refund" aria-label="Refund" noValidate onSubmit={(e) => e.preventDefault()}>
             <fieldset>
                 <legend>By lines</legend>
-                {order.items.map((i) => (
-                    <div class="field inline" key={i.variant_id}>
-                        <label for={`refund-${i.variant_id}`}>Units of {label(i.variant_id)} to refund</label>
-                        <input
-                            id={`refund-${i.variant_id}`}
-                            type="number"
-                            min={0}
-                            max={i.quantity}
-                            value={quantities[i.variant_id] ?? ""}
-                            placeholder="0"
-                            onInput={(e) => setQuantities({ ...quantities, [i.variant_id]: e.currentTarget.value })}
-                        />
-                        <span class="muted">of {i.quantity}</span>
-                    </div>
-                ))}
-                <button type="button" disabled={action.busy || lines.length === 0} onClick={() => action.run(() => refund({ lines, reason }))}>
+                {order.items.map((i) => {
+                    const id = `refund-${i.variant_id}`;
+                    const err = invalid[id];
+                    return (
+                        <div class="field inline" key={i.variant_id}>
+                            <label for={id}>Units of {label(i.variant_id)} to refund</label>
+                            <input
+                                id={id}
+                                type="text"
+                                inputMode="numeric"
+                                value={quantities[i.variant_id] ?? ""}
+                                placeholder="0"
+                                aria-invalid={err ? "true" : undefined}
+                                aria-describedby={err ? `${id}-error` : `${id}-of`}
+                                onInput={(e) => {
+                                    setQuantities({ ...quantities, [i.variant_id]: e.currentTarget.value });
+                                    edited(id);
+                                }}
+                            />
+                            <span class="muted" id={`${id}-of`}>
+                                of {i.quantity}
+                            </span>
+                            {err && (
+                                <span class="field-error" id={`${id}-error`}>
+                                    {err}
+                                </span>
+                            )}
+                        </div>
+                    );
+                })}
+                <button type="button" disabled={action.busy} onClick={refundLines}>
                     Refund selected lines
                 </button>
             </fieldset>
             <fieldset>
                 <legend>By amount</legend>
-                <div class="field">
-                    <label for="refund-amount">Amount ({order.currency})</label>
-                    <input id="refund-amount" inputMode="decimal" value={amount} onInput={(e) => setAmount(e.currentTarget.value)} />
-                </div>
-                <button
-                    type="button"
-                    disabled={action.busy || amount.trim() === ""}
-                    onClick={() => action.run(() => refund({ amount_cents: Math.round(Number(amount.replace(",", ".")) * 100), reason }))}
-                >
+                <Field
+                    label={`Amount (${order.currency})`}
+                    name="refund-amount"
+                    inputMode="decimal"
+                    value={amount}
+                    onInput={(e) => {
+                        setAmount(e.currentTarget.value);
+                        edited("f-refund-amount");
+                    }}
+                    error={invalid["f-refund-amount"] ?? serverFields.amount_cents}
+                />
+                <button type="button" disabled={action.busy || amount.trim() === ""} onClick={refundAmount}>
                     Refund amount
                 </button>
             </fieldset>

@@ -98,7 +98,7 @@ export function ProductsPage() {
 const productFields = (currency: string): FieldSpec[] => [
     { key: "name", label: "Name", kind: "text" },
     { key: "description", label: "Description", kind: "textarea" },
-    { key: "price_cents", label: `Price (${currency})`, kind: "money" },
+    { key: "price_cents", label: `Price (${currency})`, kind: "money", min: 0, max: 10_000_000_000 },
     { key: "is_active", label: "Active (on sale)", kind: "checkbox" },
 ];
 const productValues = (p: Product) => ({
@@ -197,10 +197,18 @@ function VariantTable({ items }: { items: Variant[] }) {
 
 const variantFields = (currency: string): FieldSpec[] => [
     { key: "sku", label: "SKU", kind: "text" },
-    { key: "price_cents", label: `Own price (${currency})`, kind: "money", nullable: true, hint: "Empty: the product's price." },
-    { key: "stock", label: "Stock (units not sold)", kind: "number", hint: "The difference is written to the ledger; not below the units held." },
-    { key: "low_stock_threshold", label: "Low-stock threshold", kind: "number" },
-    { key: "weight_g", label: "Weight (grams)", kind: "number" },
+    // price_cents: null is documented as "use the product's price", so an empty field clears it.
+    { key: "price_cents", label: `Own price (${currency})`, kind: "money", nullable: true, hint: "Empty: the product's price.", min: 0, max: 10_000_000_000 },
+    {
+        key: "stock",
+        label: "Stock (units not sold)",
+        kind: "number",
+        hint: "The difference is written to the ledger; not below the units held.",
+        min: 0,
+        max: 10_000_000,
+    },
+    { key: "low_stock_threshold", label: "Low-stock threshold", kind: "number", min: 0, max: 1_000_000 },
+    { key: "weight_g", label: "Weight (grams)", kind: "number", min: 0, max: 1_000_000 },
     { key: "is_active", label: "Active (on sale)", kind: "checkbox" },
 ];
 const variantValues = (v: Variant) => ({

@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import { ApiError, call, ok } from "../shared/api";
 import type { Schemas } from "../shared/api";
 import { href, navigate, route } from "../shared/router";
+import { parseMoney, parsePercent } from "../shared/parse";
 import { ErrorNotice, Field, money, Show, useLoad, when } from "../shared/ui";
 import { Badge, Pager, usePager, useTitle } from "./bits";
 import { toLocalInput, toMoney, VersionedForm } from "./versioned";
@@ -87,15 +88,32 @@ function NewPromotion({ onCreated }: { onCreated: (p: Promotion) => void }) {
     const [form, setForm] = useState({ name: "", code: "", kind: "percentage", value: "", currency: "USD" });
     const [error, setError] = useState<unknown>(undefined);
     const [busy, setBusy] = useState(false);
+    const [valueError, setValueError] = useState<string | undefined>(undefined); // the browser's own check
     const fields = error instanceof ApiError ? error.fields() : {};
-    const set = (k: keyof typeof form) => (e: { currentTarget: { value: string } }) => setForm({ ...form, [k]: e.currentTarget.value });
+    const set = (k: keyof typeof form) => (e: { currentTarget: { value: string } }) => {
+        setForm({ ...form, [k]: e.currentTarget.value });
+        if (k === "value" || k === "kind") setValueError(undefined);
+    };
     async function submit(e: Event) {
         e.preventDefault();
+        // Percentages are typed in percent and sent in basis points (1 to 10000); fixed amounts in
+        // money, sent in cents (at least 1). Empty or malformed: the field's error, nothing sent.
+        const parsed =
+            form.kind === "free_shipping"
+                ? ({ ok: true, value: 0 } as const)
+                : form.kind === "percentage"
+                  ? parsePercent(form.value, { min: 1, max: 10_000 })
+                  : parseMoney(form.value, { min: 1, max: 100_000_000_000 });
+        if (!parsed.ok) {
+            setError(undefined);
+            setValueError(parsed.error);
+            document.getElementById("f-promo-value")?.focus();
+            return;
+        }
+        const value = parsed.value;
+        setValueError(undefined);
         setBusy(true);
         setError(undefined);
-        // Percentages are typed in percent and sent in basis points; fixed amounts in money, sent in cents.
-        const number = Number(form.value.replace(",", ".") || "0");
-        const value = form.kind === "free_shipping" ? 0 : Math.round(number * 100);
         try {
             const kind = form.kind as Promotion["kind"];
             onCreated(await ok("/api/v1/admin/promotions", "post", { body: { name: form.name, code: form.code.trim() || null, kind, value, currency: form.currency } }));
@@ -108,7 +126,7 @@ function NewPromotion({ onCreated }: { onCreated: (p: Promotion) => void }) {
     return (
         <section aria-labelledby="new-promo-title">
             <h2 id="new-promo-title">New promotion</h2>
-            <form onSubmit={submit} aria-labelledby="new-promo-title" class="grid-form">
+            <form onSubmit={submit} aria-labelledby="new-promo-title" class="grid-form" noValidate>
                 <Field label="Name" name="promo-name" required value={form.name} onInput={set("name")} error={fields.name} />
                 <Field label="Code (empty: applies automatically)" name="promo-code" value={form.code} onInput={set("code")} error={fields.code} />
                 <div class="field">
@@ -127,7 +145,7 @@ function NewPromotion({ onCreated }: { onCreated: (p: Promotion) => void }) {
                         required
                         value={form.value}
                         onInput={set("value")}
-                        error={fields.value}
+                        error={valueError ?? fields.value}
                     />
                 )}
                 <Field label="Currency" name="promo-currency" value={form.currency} onInput={set("currency")} error={fields.currency} />
@@ -148,13 +166,16 @@ const promotionFields = (p: Promotion): FieldSpec[] => [
         key: "value",
         label: p.kind === "percentage" ? "Value (basis points: 1000 = 10%)" : p.kind === "fixed_amount" ? `Value (cents, ${p.currency})` : "Value (0 for free shipping)",
         kind: "number",
+        min: 0,
+        max: 100_000_000_000,
     },
-    { key: "min_subtotal_cents", label: `Minimum subtotal (${p.currency})`, kind: "money" },
+    { key: "min_subtotal_cents", label: `Minimum subtotal (${p.currency})`, kind: "money", min: 0, max: 100_000_000_000 },
+    // The nullable ones: the API documents null as "no start", "no end", "no limit".
     { key: "starts_at", label: "Starts", kind: "datetime", nullable: true, hint: "Empty: no start." },
     { key: "ends_at", label: "Ends (exclusive)", kind: "datetime", nullable: true, hint: "Empty: no end." },
-    { key: "priority", label: "Priority (lower applies first)", kind: "number" },
-    { key: "usage_limit", label: "Usage limit", kind: "number", nullable: true, hint: "Empty: no limit." },
-    { key: "per_customer_limit", label: "Per-customer limit", kind: "number", nullable: true, hint: "Empty: no limit." },
+    { key: "priority", label: "Priority (lower applies first)", kind: "number", min: -1000, max: 1000 },
+    { key: "usage_limit", label: "Usage limit", kind: "number", nullable: true, hint: "Empty: no limit.", min: 1, max: 100_000_000_000 },
+    { key: "per_customer_limit", label: "Per-customer limit", kind: "number", nullable: true, hint: "Empty: no limit.", min: 1, max: 1_000_000 },
     { key: "exclusive", label: "Exclusive (no other promotion with it)", kind: "checkbox" },
     { key: "first_order_only", label: "First order only", kind: "checkbox" },
     { key: "is_active", label: "Active", kind: "checkbox" },

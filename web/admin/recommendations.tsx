@@ -36,25 +36,36 @@ export function RecommendationsPage() {
     );
 }
 
+// How long "Rebuild now" waits for the worker to finish the run before it says it gave up.
+const kRebuildWaitMs = 60_000;
+const kRebuildPollMs = 2000;
+
 function LastRun() {
     const status = useLoad(() => ok("/api/v1/admin/recommendations", "get", {}), []);
     const action = useAction();
-    // After a rebuild is queued: the finish time it must move past, polled every 2 s.
-    const [waitingFor, setWaitingFor] = useState<string | null | undefined>(undefined);
-    useEffect(() => {
-        if (waitingFor === undefined) return;
-        const timer = setInterval(status.reload, 2000);
-        return () => clearInterval(timer);
-    }, [waitingFor, status.reload]);
     const finished = status.data?.last_run?.finished_at ?? null;
     const running = status.data?.running ?? false;
+    // After a rebuild is queued: the last finish time read when the button was pressed (a run must
+    // finish after it to be this one) and when to give up. One timer, cleared on unmount.
+    const [waiting, setWaiting] = useState<{ since: string | null; deadline: number } | null>(null);
     const [done, setDone] = useState("");
     useEffect(() => {
-        if (waitingFor !== undefined && !running && finished !== null && finished !== waitingFor) {
-            setWaitingFor(undefined);
+        if (waiting === null) return;
+        const newer = finished !== null && (waiting.since === null || Date.parse(finished) > Date.parse(waiting.since));
+        if (!running && newer) {
+            setWaiting(null);
             setDone(`Rebuild finished at ${when(finished)}.`);
+            return;
         }
-    }, [finished, running, waitingFor]);
+        const left = waiting.deadline - Date.now();
+        if (left <= 0) {
+            setWaiting(null);
+            setDone(`The rebuild has not finished yet after ${kRebuildWaitMs / 1000} s — the worker may be down. The job stays queued; check again later.`);
+            return;
+        }
+        const timer = setTimeout(status.reload, Math.min(kRebuildPollMs, left));
+        return () => clearTimeout(timer);
+    }, [waiting, finished, running, status.data, status.error, status.reload]);
 
     return (
         <section aria-labelledby="run-title">
@@ -69,7 +80,7 @@ function LastRun() {
                                 ["Scoring", s.scoring],
                                 ["Now", s.running ? "rebuilding…" : "idle"],
                                 ["Finished", when(s.last_run.finished_at)],
-                                                                ["Baskets", s.last_run.baskets],
+                                ["Baskets", s.last_run.baskets],
                                 ["Products", s.last_run.products],
                                 ["Pairs", s.last_run.pairs],
                                 ["Products dropped", s.last_run.removed],
@@ -82,12 +93,15 @@ function LastRun() {
             <div class="row">
                 <button
                     type="button"
-                    disabled={action.busy || waitingFor !== undefined}
+                    disabled={action.busy || waiting !== null}
                     onClick={() =>
                         action.run(async () => {
                             setDone("");
+                            // The last finish as of now (the page's copy may be older): a run that
+                            // finishes after it is this one.
+                            const since = (await ok("/api/v1/admin/recommendations", "get", {})).last_run?.finished_at ?? null;
                             const { job_id } = await ok("/api/v1/admin/recommendations/rebuild", "post", {});
-                            setWaitingFor(finished);
+                            setWaiting({ since, deadline: Date.now() + kRebuildWaitMs });
                             return `Rebuild queued (job ${job_id}); it runs in the worker.`;
                         })
                     }

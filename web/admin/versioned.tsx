@@ -4,10 +4,16 @@
 // and shown next to it, and the user either re-applies their changes on top of that version or
 // discards them. The server's If-Match check is the only one: the browser tests lose the race for
 // real (a 412), not against a copy read just before.
-import { useState } from "preact/hooks";
+//
+// Number and money fields are parsed strictly (web/shared/parse.ts) before anything is sent: an
+// empty required field or a typo is shown as that field's error and nothing is saved; an empty
+// `nullable` field is sent as null, which the API documents as "clear" for those members.
+import { useRef, useState } from "preact/hooks";
 
 import { ApiError } from "../shared/api";
 import type { Problem } from "../shared/api";
+import { moneyText, parseInteger, parseMoney } from "../shared/parse";
+import type { Parsed } from "../shared/parse";
 import { ErrorNotice } from "../shared/ui";
 
 export type Kind = "text" | "textarea" | "number" | "money" | "checkbox" | "datetime";
@@ -15,8 +21,10 @@ export interface FieldSpec {
     key: string; // the API's member name (field errors come back under it)
     label: string;
     kind: Kind;
-    nullable?: boolean; // empty means null
+    nullable?: boolean; // empty means null: only where the API documents null as "clear"
     hint?: string;
+    min?: number; // number: the bounds the API declares; money: in cents
+    max?: number;
 }
 export type Values = Record<string, string | boolean>;
 
@@ -29,11 +37,7 @@ interface Answer {
 }
 
 // "77.99" ↔ 7799. Money is typed in the currency's main unit.
-export const toMoney = (cents: number | null | undefined) => (cents === null || cents === undefined ? "" : (cents / 100).toFixed(2));
-function cents(text: string): number {
-    const n = Number(text.replace(",", "."));
-    return Number.isFinite(n) ? Math.round(n * 100) : NaN;
-}
+export const toMoney = moneyText;
 // An ISO instant ↔ the "YYYY-MM-DDTHH:mm" of <input type="datetime-local"> (local time).
 export function toLocalInput(iso: string | null | undefined): string {
     if (!iso) return "";
@@ -42,15 +46,19 @@ export function toLocalInput(iso: string | null | undefined): string {
     return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
-// The JSON value of one form value (a malformed number goes as NaN → null, and the API's 422 says why).
-function jsonOf(field: FieldSpec, value: string | boolean): unknown {
-    if (field.kind === "checkbox") return value === true;
+// The JSON value of one form value, or the field's error (never NaN, never a silent 0).
+function jsonOf(field: FieldSpec, value: string | boolean): Parsed<unknown> {
+    if (field.kind === "checkbox") return { ok: true, value: value === true };
     const text = String(value).trim();
-    if (text === "" && field.nullable) return null;
-    if (field.kind === "money") return cents(text);
-    if (field.kind === "number") return Number(text);
-    if (field.kind === "datetime") return new Date(text).toISOString();
-    return text;
+    const rules = { min: field.min, max: field.max, empty: field.nullable ? { value: null } : undefined };
+    if (field.kind === "money") return parseMoney(text, rules);
+    if (field.kind === "number") return parseInteger(text, rules);
+    if (field.kind === "datetime") {
+        if (text === "") return field.nullable ? { ok: true, value: null } : { ok: false, error: "Required: enter a date and time." };
+        const d = new Date(text);
+        return Number.isNaN(d.getTime()) ? { ok: false, error: "Enter a date and time." } : { ok: true, value: d.toISOString() };
+    }
+    return { ok: true, value: text };
 }
 
 function shown(field: FieldSpec, value: string | boolean | undefined): string {
@@ -77,15 +85,31 @@ export function VersionedForm<T extends Versioned>({ label, fields, initial, val
     const [error, setError] = useState<unknown>(undefined);
     const [status, setStatus] = useState("");
     const [busy, setBusy] = useState(false);
+    const [invalid, setInvalid] = useState<Record<string, string>>({}); // the browser's own field errors
+    const formRef = useRef<HTMLFormElement>(null);
 
     const baseValues = values(base);
     const changed = fields.filter((f) => form[f.key] !== baseValues[f.key]);
-    const fieldErrors = error instanceof ApiError ? error.fields() : {};
+    const fieldErrors = { ...(error instanceof ApiError ? error.fields() : {}), ...invalid };
 
     async function submit(onto: T, formValues: Values) {
         const original = values(onto);
         const patch: Record<string, unknown> = {};
-        for (const f of fields) if (formValues[f.key] !== original[f.key]) patch[f.key] = jsonOf(f, formValues[f.key] ?? "");
+        const errors: Record<string, string> = {};
+        for (const f of fields) {
+            if (formValues[f.key] === original[f.key]) continue;
+            const parsed = jsonOf(f, formValues[f.key] ?? "");
+            if (parsed.ok) patch[f.key] = parsed.value;
+            else errors[f.key] = parsed.error;
+        }
+        setInvalid(errors);
+        const wrong = Object.keys(errors);
+        if (wrong.length > 0) {
+            setError(undefined);
+            setStatus(`Not saved: ${wrong.length === 1 ? "one field needs" : `${wrong.length} fields need`} fixing.`);
+            formRef.current?.querySelector<HTMLElement>(`[name="${wrong[0]}"]`)?.focus();
+            return;
+        }
         if (Object.keys(patch).length === 0) {
             setStatus("Nothing to save: no field changed.");
             return;
@@ -143,8 +167,10 @@ export function VersionedForm<T extends Versioned>({ label, fields, initial, val
     const theirs = conflict === null ? {} : values(conflict);
     return (
         <form
+            ref={formRef}
             class="edit"
             aria-label={label}
+            noValidate
             onSubmit={(e) => {
                 e.preventDefault();
                 if (conflict === null) void submit(base, form);
@@ -157,7 +183,16 @@ export function VersionedForm<T extends Versioned>({ label, fields, initial, val
                 const described = [f.hint ? `${id}-hint` : "", err ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
                 const common = { id, name: f.key, "aria-invalid": err ? ("true" as const) : undefined, "aria-describedby": described };
                 const value = form[f.key];
-                const set = (v: string | boolean) => setForm((old) => ({ ...old, [f.key]: v }));
+                const set = (v: string | boolean) => {
+                    setForm((old) => ({ ...old, [f.key]: v }));
+                    if (invalid[f.key] !== undefined) {
+                        setInvalid((old) => {
+                            const next = { ...old };
+                            delete next[f.key];
+                            return next;
+                        });
+                    }
+                };
                 return (
                     <div class={f.kind === "checkbox" ? "field check" : "field"} key={f.key}>
                         {f.kind === "checkbox" ? (

@@ -1,6 +1,6 @@
 // Webhooks: the endpoints (create, enable/disable, rotate the secret), an endpoint's delivery log
 // with replay, and one delivery's body and attempts.
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 
 import { ApiError, ok } from "../shared/api";
 import type { Schemas } from "../shared/api";
@@ -15,16 +15,24 @@ export function WebhooksPage() {
     useTitle("Webhooks");
     const list = useLoad(() => ok("/api/v1/admin/webhook-endpoints", "get", {}), []);
     const [secret, setSecret] = useState<{ id: number; secret: string } | null>(null);
+    // The new secret goes into one live region, there from the first render (a region inserted with
+    // its text is often not announced), and focus moves to it: it is shown only once.
+    const notice = useRef<HTMLDivElement>(null);
+    useEffect(() => {
+        if (secret !== null) notice.current?.focus();
+    }, [secret]);
     return (
         <>
             <h1>Webhooks</h1>
-            {secret && (
-                <div class="notice" role="status">
-                    <p>
-                        The signing secret of endpoint {secret.id} (shown only now): <code>{secret.secret}</code>
-                    </p>
-                </div>
-            )}
+            <div role="status" tabIndex={-1} ref={notice}>
+                {secret && (
+                    <div class="notice">
+                        <p>
+                            The signing secret of endpoint {secret.id} (shown only now): <code>{secret.secret}</code>
+                        </p>
+                    </div>
+                )}
+            </div>
             <Show loaded={list} what="webhook endpoints">
                 {(l) =>
                     l.items.length === 0 ? (

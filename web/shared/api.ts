@@ -1,7 +1,9 @@
 // The browser apps' API client: typed calls (web/shared/typed.ts) on the same origin, and the
 // signed-in session. The access token lives in memory only; the refresh token in sessionStorage
 // (this tab only), so that a reload signs in again without the password. A 401 answer is retried
-// once after a refresh. Everything goes through the public API: the server's checks are the only
+// once after a refresh. A duplicated tab copies sessionStorage: both tabs then hold one refresh
+// token, the second to rotate it is refused (reuse detection revokes the family) and signs in
+// again; an httpOnly cookie would avoid that (docs/web.md). Everything goes through the public API: the server's checks are the only
 // ones.
 import { signal } from "@preact/signals";
 
@@ -119,13 +121,19 @@ export async function refresh(): Promise<boolean> {
     refreshing = (async () => {
         try {
             const answer = await send("", "/api/v1/auth/refresh", "post", { body: { refresh_token: token } });
-            if (answer.status !== 200) throw new ApiError(answer.status, problemOf(answer.body));
-            await adopt(answer.body as { access_token: string; refresh_token: string });
-            return true;
-        } catch {
-            sessionStorage.removeItem(refreshKey);
-            session.value = null;
+            if (answer.status === 200) {
+                await adopt(answer.body as { access_token: string; refresh_token: string });
+                return true;
+            }
+            // Only the server's "no" ends the session (the token is spent, revoked or expired); a
+            // 429 or a 5xx is a moment's trouble and the token stays for the next try.
+            if (answer.status === 400 || answer.status === 401) {
+                sessionStorage.removeItem(refreshKey);
+                session.value = null;
+            }
             return false;
+        } catch {
+            return false;  // no answer (offline): keep the token
         } finally {
             refreshing = null;
         }
@@ -145,17 +153,27 @@ export async function signOut(): Promise<void> {
     if (token !== null) await send("", "/api/v1/auth/logout", "post", { body: { refresh_token: token } });
 }
 
-// A binary download (the PDF receipt) with the session's token; throws ApiError on failure.
-export async function download(url: string, filename: string): Promise<void> {
-    const headers = new Headers();
-    if (session.value !== null) headers.set("Authorization", `Bearer ${session.value.access}`);
-    const response = await fetch(url, { headers });
+// A file (the PDF receipt) with the session's token, retried once after a refresh like every
+// call; `signal` aborts it. Throws ApiError on a non-2xx answer.
+export async function fetchFile(url: string, signal?: AbortSignal): Promise<Blob> {
+    const get = () => {
+        const headers = new Headers();
+        if (session.value !== null) headers.set("Authorization", `Bearer ${session.value.access}`);
+        return fetch(url, { headers, signal });
+    };
+    let response = await get();
+    if (response.status === 401 && session.value !== null && (await refresh())) response = await get();
     if (!response.ok) {
         const type = response.headers.get("Content-Type") ?? "";
         throw new ApiError(response.status, /json/.test(type) ? problemOf(await response.json()) : undefined);
     }
+    return response.blob();
+}
+
+// Hands a file to the browser's download, under `filename`.
+export function saveFile(blob: Blob, filename: string): void {
     const link = document.createElement("a");
-    link.href = URL.createObjectURL(await response.blob());
+    link.href = URL.createObjectURL(blob);
     link.download = filename;
     document.body.append(link);
     link.click();

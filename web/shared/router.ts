@@ -40,8 +40,13 @@ export function match(pattern: string, path: string): Record<string, string> | n
     for (let i = 0; i < want.length; ++i) {
         const w = want[i] ?? "";
         const h = have[i] ?? "";
-        if (w.startsWith(":")) params[w.slice(1)] = decodeURIComponent(h);
-        else if (w !== h) return null;
+        if (w.startsWith(":")) {
+            try {
+                params[w.slice(1)] = decodeURIComponent(h);
+            } catch {
+                return null; // a malformed escape ("%E0") matches nothing: the app shows "not found"
+            }
+        } else if (w !== h) return null;
     }
     return params;
 }

@@ -5,7 +5,8 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 
 import { ApiError } from "./api";
 
-export function money(cents: number | undefined | null, currency = "EUR"): string {
+// USD, the server's default CURRENCY, when an answer names none.
+export function money(cents: number | undefined | null, currency = "USD"): string {
     if (cents === undefined || cents === null) return "";
     return new Intl.NumberFormat("en", { style: "currency", currency }).format(cents / 100);
 }

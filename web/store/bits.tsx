@@ -7,7 +7,7 @@ import { call } from "../shared/api";
 import type { Schemas } from "../shared/api";
 import { href } from "../shared/router";
 import { ErrorNotice, money } from "../shared/ui";
-import { now } from "./state";
+import { serverNow } from "./state";
 
 // What a listing, recommendation or product answer has in common.
 export type AnyProduct = Pick<Schemas["Product"], "id" | "name" | "price" | "in_stock" | "category" | "rating" | "price_range">;
@@ -109,13 +109,19 @@ function clock(ms: number): string {
     return `${m}:${String(s).padStart(2, "0")}`;
 }
 
-// A cart line's hold: the time left, ticking every second, then that it lapsed. role=timer is not
-// announced every second (it is a polite region off by default), which is what we want.
+// Whether a cart line's hold has lapsed, by the server's clock (the expiry time is the server's).
+export function holdLapsed(line: Schemas["CartLine"]): boolean {
+    return !!line.hold_expires_at && line.held > 0 && new Date(line.hold_expires_at).getTime() <= serverNow.value;
+}
+
+// A cart line's hold: the time left (by the server's clock), ticking every second, then that it
+// lapsed. role=timer is not announced every second (it is a polite region off by default), which is
+// what we want; the cart page announces a lapse once in its status region.
 export function HoldCountdown({ line }: { line: Schemas["CartLine"] }) {
     if (!line.hold_expires_at || line.held === 0) {
         return <span class="hold hold-none">Not held: {line.unavailable ? "unavailable" : "units are taken at checkout if still in stock"}</span>;
     }
-    const left = new Date(line.hold_expires_at).getTime() - now.value;
+    const left = new Date(line.hold_expires_at).getTime() - serverNow.value;
     if (left <= 0) {
         return <span class="hold hold-lapsed">Hold lapsed: these units are no longer reserved for you</span>;
     }

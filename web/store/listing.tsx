@@ -1,7 +1,7 @@
 // A product listing with facets, for category pages and search results. The filters live in the
 // URL (#/c/shoes?sort=price_asc&min=0&max=999&stock=1) so that links, reloads and back work and
 // every filter is an ordinary link or form control.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 
 import { ok } from "../shared/api";
 import type { Schemas } from "../shared/api";
@@ -48,6 +48,9 @@ export function Listing({ q, category, basePath }: Props) {
     const [error, setError] = useState<unknown>(undefined);
     const [moreError, setMoreError] = useState<unknown>(undefined);
     const [loadingMore, setLoadingMore] = useState(false);
+    // Bumped whenever the filters change: an answer (first page or "more") for an older generation
+    // is dropped, so that results of old filters never mix with the new ones.
+    const generation = useRef(0);
 
     const filters = {
         q,
@@ -59,35 +62,43 @@ export function Listing({ q, category, basePath }: Props) {
     };
 
     useEffect(() => {
-        let live = true;
+        const mine = ++generation.current;
+        const live = () => mine === generation.current;
         setError(undefined);
+        setMoreError(undefined);
+        setLoadingMore(false);
         setPage(null);
         ok("/api/v1/products", "get", { query: { ...filters, limit: 24, facets: kFacets } }).then(
             (answer) => {
-                if (!live) return;
+                if (!live()) return;
                 setPage(answer);
                 setItems(answer.items);
             },
-            (e: unknown) => live && setError(e),
+            (e: unknown) => {
+                if (live()) setError(e);
+            },
         );
         return () => {
-            live = false;
+            // Unmounted or filters changed: whatever is in flight is now stale.
+            if (live()) generation.current++;
         };
         // eslint-disable-next-line react-hooks/exhaustive-deps
     }, [q, category, sort, min, max, inStock]);
 
     const more = async () => {
-        if (!page?.next_cursor) return;
+        if (!page?.next_cursor || loadingMore) return;
+        const mine = generation.current;
         setLoadingMore(true);
         setMoreError(undefined);
         try {
             const next = await ok("/api/v1/products", "get", { query: { ...filters, limit: 24, cursor: page.next_cursor } });
+            if (mine !== generation.current) return;
             setItems((old) => [...old, ...next.items]);
-            setPage({ ...page, next_cursor: next.next_cursor });
+            setPage((old) => (old === null ? old : { ...old, next_cursor: next.next_cursor }));
         } catch (e) {
-            setMoreError(e);
+            if (mine === generation.current) setMoreError(e);
         } finally {
-            setLoadingMore(false);
+            if (mine === generation.current) setLoadingMore(false);
         }
     };
 
@@ -108,6 +119,7 @@ export function Listing({ q, category, basePath }: Props) {
     };
 
     const facets = page?.facets;
+    const currency = currencyOf(items);
     const total = facets?.total;
     return (
         <div class="listing">
@@ -169,7 +181,7 @@ export function Listing({ q, category, basePath }: Props) {
                                 {facets.price
                                     .filter((b) => b.count > 0)
                                     .map((b) => {
-                                        const label = b.max_cents === null ? `${money(b.min_cents, currencyOf(items))} and up` : `${money(b.min_cents, currencyOf(items))} – ${money(b.max_cents, currencyOf(items))}`;
+                                        const label = b.max_cents === null ? `${money(b.min_cents, currency)} and up` : `${money(b.min_cents, currency)} – ${money(b.max_cents, currency)}`;
                                         const selected = min === b.min_cents && max === (b.max_cents ?? undefined);
                                         return (
                                             <li key={b.min_cents}>
@@ -214,6 +226,8 @@ export function Listing({ q, category, basePath }: Props) {
     );
 }
 
-function currencyOf(items: Schemas["ListedProduct"][]): string {
-    return items[0]?.price.currency ?? "USD";
+// The currency of the listed prices (the price facets' bands are in it); when there is none,
+// money()'s own default (web/shared/ui.tsx), the one fallback of the storefront.
+function currencyOf(items: Schemas["ListedProduct"][]): string | undefined {
+    return items[0]?.price.currency;
 }

@@ -1,10 +1,10 @@
 // The storefront's shared state: whether the session restore finished, a clock that ticks every
-// second (hold countdowns), and the shopping cart. A guest's cart is remembered in localStorage as
+// second (hold countdowns, against the server's clock), and the shopping cart. A guest's cart is remembered in localStorage as
 // {id, token} (the token is shown once, when the cart is made); a signed-in customer's cart is the
 // one POST /carts answers for them, so only guests need the stored token.
 import { computed, signal } from "@preact/signals";
 
-import { ApiError, call, ok, restoreSession, session } from "../shared/api";
+import { ApiError, call, restoreSession, session } from "../shared/api";
 import type { Schemas } from "../shared/api";
 
 export type Cart = Schemas["Cart"];
@@ -18,6 +18,41 @@ export const now = signal(Date.now());
 setInterval(() => {
     now.value = Date.now();
 }, 1000);
+
+// The server's clock minus this browser's, in ms, from the Date header of the cart answers: the
+// holds' expiry times are the server's, and the browser's clock may be off. 0 while unknown (no
+// header). The header has whole seconds, so a difference under 2 s is taken as none (rounding
+// would otherwise make the countdowns jump).
+export const clockSkew = signal(0);
+// The server's time now (by this browser's clock and the skew), every second.
+export const serverNow = computed(() => now.value + clockSkew.value);
+
+function noteServerClock(headers: Headers, sent: number): void {
+    const date = headers.get("Date");
+    const server = date === null ? Number.NaN : Date.parse(date);
+    if (Number.isNaN(server)) return;
+    // The server answered between `sent` and now, some time in the second the header names.
+    const skew = server + 500 - (sent + Date.now()) / 2;
+    clockSkew.value = Math.abs(skew) < 2000 ? 0 : Math.round(skew);
+}
+
+type Answered = { status: number; body: unknown; headers: Headers };
+
+// A cart call's answer, its Date header noted.
+async function timed<A extends Answered>(run: () => Promise<A>): Promise<A> {
+    const sent = Date.now();
+    const answer = await run();
+    noteServerClock(answer.headers, sent);
+    return answer;
+}
+
+// The cart a cart call answers; any non-2xx answer throws ApiError.
+async function cartOf(run: () => Promise<Answered>): Promise<Cart> {
+    const answer = await timed(run);
+    if (answer.status >= 200 && answer.status < 300) return answer.body as Cart;
+    const body = answer.body;
+    throw new ApiError(answer.status, typeof body === "object" && body !== null ? (body as Schemas["Problem"]) : undefined);
+}
 
 export const cart = signal<Cart | null>(null);
 export const itemCount = computed(() => cart.value?.item_count ?? 0);
@@ -61,7 +96,7 @@ function cartHeader(): Record<string, string> {
 // A guest cart that is gone or no longer open is forgotten.
 export async function loadCart(): Promise<Cart | null> {
     if (session.value !== null) {
-        cart.value = await ok("/api/v1/carts", "post", {});
+        cart.value = await cartOf(() => call("/api/v1/carts", "post", {}));
         return cart.value;
     }
     const guest = storedGuest();
@@ -69,7 +104,7 @@ export async function loadCart(): Promise<Cart | null> {
         cart.value = null;
         return null;
     }
-    const answer = await call("/api/v1/carts/{id}", "get", { path: { id: guest.id }, header: cartHeader() });
+    const answer = await timed(() => call("/api/v1/carts/{id}", "get", { path: { id: guest.id }, header: cartHeader() }));
     if (answer.status === 200 && answer.body.status === "open") {
         cart.value = answer.body;
     } else if (answer.status === 200 || answer.status === 403 || answer.status === 404) {
@@ -84,7 +119,7 @@ export async function loadCart(): Promise<Cart | null> {
 // The cart to add to, made when there is none yet.
 async function ensureCart(): Promise<Cart> {
     if (cart.value !== null && cart.value.status === "open") return cart.value;
-    const made = await ok("/api/v1/carts", "post", {});
+    const made = await cartOf(() => call("/api/v1/carts", "post", {}));
     if (session.value === null && made.token) storeGuest({ id: made.id, token: made.token });
     cart.value = made;
     return made;
@@ -93,11 +128,13 @@ async function ensureCart(): Promise<Cart> {
 // Adds units of a variant (or of a product's default variant).
 export async function addLine(what: { variant_id: number } | { product_id: number }, quantity: number): Promise<Cart> {
     const { id } = await ensureCart();
-    cart.value = await ok("/api/v1/carts/{id}/lines", "post", {
-        path: { id },
-        header: cartHeader(),
-        body: { ...what, quantity },
-    });
+    cart.value = await cartOf(() =>
+        call("/api/v1/carts/{id}/lines", "post", {
+            path: { id },
+            header: cartHeader(),
+            body: { ...what, quantity },
+        }),
+    );
     return cart.value;
 }
 
@@ -107,34 +144,40 @@ function currentId(): number {
 }
 
 export async function setQuantity(variantId: number, quantity: number): Promise<void> {
-    cart.value = await ok("/api/v1/carts/{id}/lines/{variant_id}", "put", {
-        path: { id: currentId(), variant_id: variantId },
-        header: cartHeader(),
-        body: { quantity },
-    });
+    cart.value = await cartOf(() =>
+        call("/api/v1/carts/{id}/lines/{variant_id}", "put", {
+            path: { id: currentId(), variant_id: variantId },
+            header: cartHeader(),
+            body: { quantity },
+        }),
+    );
 }
 
 export async function removeLine(variantId: number): Promise<void> {
-    cart.value = await ok("/api/v1/carts/{id}/lines/{variant_id}", "delete", {
-        path: { id: currentId(), variant_id: variantId },
-        header: cartHeader(),
-    });
+    cart.value = await cartOf(() =>
+        call("/api/v1/carts/{id}/lines/{variant_id}", "delete", {
+            path: { id: currentId(), variant_id: variantId },
+            header: cartHeader(),
+        }),
+    );
 }
 
 export async function addCode(code: string): Promise<void> {
-    cart.value = await ok("/api/v1/carts/{id}/codes", "post", { path: { id: currentId() }, header: cartHeader(), body: { code } });
+    cart.value = await cartOf(() => call("/api/v1/carts/{id}/codes", "post", { path: { id: currentId() }, header: cartHeader(), body: { code } }));
 }
 
 export async function removeCode(code: string): Promise<void> {
-    cart.value = await ok("/api/v1/carts/{id}/codes/{code}", "delete", { path: { id: currentId(), code }, header: cartHeader() });
+    cart.value = await cartOf(() => call("/api/v1/carts/{id}/codes/{code}", "delete", { path: { id: currentId(), code }, header: cartHeader() }));
 }
 
 export async function setShipping(country: string, optionId: number | null): Promise<void> {
-    cart.value = await ok("/api/v1/carts/{id}/shipping", "put", {
-        path: { id: currentId() },
-        header: cartHeader(),
-        body: optionId === null ? { country } : { country, shipping_option_id: optionId },
-    });
+    cart.value = await cartOf(() =>
+        call("/api/v1/carts/{id}/shipping", "put", {
+            path: { id: currentId() },
+            header: cartHeader(),
+            body: optionId === null ? { country } : { country, shipping_option_id: optionId },
+        }),
+    );
 }
 
 // After a sign-in that carried the guest cart's token: that cart now lives in the customer's.

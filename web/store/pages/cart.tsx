@@ -1,13 +1,14 @@
 // The cart: lines with quantities, each line's hold counting down, promotion codes and totals.
-// Loading it renews the holds (the server counts that as activity).
-import { useEffect, useState } from "preact/hooks";
+// Loading it renews the holds (the server counts that as activity). What the actions did (and a
+// hold that lapsed) is said in one status region, there from the page's first render.
+import { useEffect, useRef, useState } from "preact/hooks";
 
 import { session } from "../../shared/api";
 import { href } from "../../shared/router";
 import { ErrorNotice, Loading, money } from "../../shared/ui";
-import { ActionButton, HoldCountdown, optionText, useProducts, useTitle } from "../bits";
+import { ActionButton, HoldCountdown, holdLapsed, optionText, useProducts, useTitle } from "../bits";
 import type { Schemas } from "../../shared/api";
-import { addCode, cart, loadCart, now, removeCode, removeLine, setQuantity } from "../state";
+import { addCode, cart, loadCart, removeCode, removeLine, setQuantity } from "../state";
 import type { Cart, CartLine } from "../state";
 
 export function CartPage() {
@@ -15,6 +16,12 @@ export function CartPage() {
     const [loaded, setLoaded] = useState(false);
     const [error, setError] = useState<unknown>(undefined);
     const [status, setStatus] = useState("");
+    // The same message twice is still a change (a trailing no-break space), so it is said again.
+    const announce = (text: string) => setStatus((old) => (old === text ? `${text}\u00a0` : text));
+    const heading = useRef<HTMLHeadingElement>(null);
+    // After a line was removed (its buttons are gone with it): the index it had, so that focus
+    // moves to the line now there (or the last one, or the heading) rather than to the page.
+    const removedAt = useRef<number | null>(null);
     const reload = async () => {
         setError(undefined);
         try {
@@ -30,9 +37,18 @@ export function CartPage() {
     }, [session.value?.user.id]);
 
     const c = cart.value;
+    useEffect(() => {
+        const at = removedAt.current;
+        if (at === null) return;
+        removedAt.current = null;
+        const names = document.querySelectorAll<HTMLElement>(".cart-lines .cart-line-name a");
+        (names[Math.min(at, names.length - 1)] ?? heading.current)?.focus();
+    }, [c]);
     return (
         <>
-            <h1>Your cart</h1>
+            <h1 ref={heading} tabIndex={-1}>
+                Your cart
+            </h1>
             <div role="status" class="cart-status">
                 {status}
             </div>
@@ -43,22 +59,47 @@ export function CartPage() {
                     Your cart is empty. <a href={href("/")}>Continue shopping</a>
                 </p>
             )}
-            {c !== null && c.lines.length > 0 && <CartContents cart={c} onStatus={setStatus} onRenew={reload} />}
+            {c !== null && c.lines.length > 0 && (
+                <CartContents
+                    cart={c}
+                    onStatus={announce}
+                    onRenew={reload}
+                    onRemoving={(index) => {
+                        removedAt.current = index;
+                    }}
+                />
+            )}
         </>
     );
 }
 
-function CartContents({ cart: c, onStatus, onRenew }: { cart: Cart; onStatus: (s: string) => void; onRenew: () => Promise<void> }) {
+function CartContents({
+    cart: c,
+    onStatus,
+    onRenew,
+    onRemoving,
+}: {
+    cart: Cart;
+    onStatus: (s: string) => void;
+    onRenew: () => Promise<void>;
+    onRemoving: (index: number | null) => void;
+}) {
     // Cart lines carry the SKU only: the products tell each variant's options ("Size 38").
     const products = useProducts(c.lines.map((l) => l.product_id));
     return (
         <>
             <ul class="cart-lines" aria-label="Items in your cart">
-                {c.lines.map((line) => (
-                    <Line key={line.variant_id} line={line} product={products.get(line.product_id)} onStatus={onStatus} />
+                {c.lines.map((line, index) => (
+                    <Line
+                        key={line.variant_id}
+                        line={line}
+                        product={products.get(line.product_id)}
+                        onStatus={onStatus}
+                        onRemoving={(removing) => onRemoving(removing ? index : null)}
+                    />
                 ))}
             </ul>
-            <Lapsed cart={c} onRenew={onRenew} />
+            <Lapsed cart={c} onRenew={onRenew} onStatus={onStatus} />
             <div class="cart-bottom">
                 <Codes cart={c} onStatus={onStatus} />
                 <Totals cart={c} />
@@ -73,9 +114,15 @@ function CartContents({ cart: c, onStatus, onRenew }: { cart: Cart; onStatus: (s
     );
 }
 
-// Once any hold lapsed (checked every second, in this component only): offer to hold them again.
-function Lapsed({ cart: c, onRenew }: { cart: Cart; onRenew: () => Promise<void> }) {
-    const lapsed = c.lines.some((l) => l.hold_expires_at && l.held > 0 && new Date(l.hold_expires_at).getTime() <= now.value);
+// Once any hold lapsed (checked every second, in this component only): offer to hold them again,
+// and say so once in the status region.
+function Lapsed({ cart: c, onRenew, onStatus }: { cart: Cart; onRenew: () => Promise<void>; onStatus: (s: string) => void }) {
+    const lapsed = c.lines.some(holdLapsed);
+    const told = useRef(false);
+    useEffect(() => {
+        if (lapsed && !told.current) onStatus("The hold on some of your items ran out: they are no longer reserved for you.");
+        told.current = lapsed;
+    }, [lapsed]);
     if (!lapsed) return null;
     return (
         <div class="warning">
@@ -87,7 +134,17 @@ function Lapsed({ cart: c, onRenew }: { cart: Cart; onRenew: () => Promise<void>
     );
 }
 
-function Line({ line, product, onStatus }: { line: CartLine; product?: Schemas["Product"]; onStatus: (s: string) => void }) {
+function Line({
+    line,
+    product,
+    onStatus,
+    onRemoving,
+}: {
+    line: CartLine;
+    product?: Schemas["Product"];
+    onStatus: (s: string) => void;
+    onRemoving: (removing: boolean) => void;
+}) {
     const options = product?.variants?.find((v) => v.id === line.variant_id)?.options ?? [];
     const [quantity, setQty] = useState(String(line.quantity));
     useEffect(() => setQty(String(line.quantity)), [line.quantity]);
@@ -134,7 +191,13 @@ function Line({ line, product, onStatus }: { line: CartLine; product?: Schemas["
                 <ActionButton
                     class="secondary"
                     onRun={async () => {
-                        await removeLine(line.variant_id);
+                        onRemoving(true);
+                        try {
+                            await removeLine(line.variant_id);
+                        } catch (e) {
+                            onRemoving(false);
+                            throw e;
+                        }
                         onStatus(`${line.name} removed from your cart.`);
                     }}
                     busyText="Removing…"
@@ -207,6 +270,8 @@ function Codes({ cart: c, onStatus }: { cart: Cart; onStatus: (s: string) => voi
                                 onRun={async () => {
                                     await removeCode(k.code);
                                     onStatus(`Code ${k.code} removed.`);
+                                    // Its button goes with it: focus the code field rather than the page.
+                                    document.getElementById("promo-code")?.focus();
                                 }}
                             >
                                 Remove<span class="visually-hidden"> code {k.code}</span>

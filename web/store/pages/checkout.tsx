@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 
 import { ApiError, idempotencyKey, ok, session } from "../../shared/api";
 import type { Schemas } from "../../shared/api";
+import { keyAfter } from "../../shared/ids";
 import { href, navigate } from "../../shared/router";
 import { ErrorNotice, Field, Loading, money } from "../../shared/ui";
 import { useTitle } from "../bits";
@@ -91,12 +92,19 @@ function Checkout() {
     const [address, setAddress] = useState({ name: user?.name ?? "", line1: "", city: "", postal_code: "" });
     const [country, setCountry] = useState(cart.value?.country ?? "");
     const [shipError, setShipError] = useState<unknown>(undefined);
+    // A shipping change in flight: the total is about to move, so the order cannot be placed yet
+    // (it would send the old expected_total_cents).
+    const [shipping, setShippingBusy] = useState(0);
+    // The option being chosen, shown checked until the cart answers.
+    const [choosing, setChoosing] = useState<number | null>(null);
     const [method, setMethod] = useState("tok_ok");
     const [busy, setBusy] = useState(false);
     const [error, setError] = useState<unknown>(undefined);
     const [progress, setProgress] = useState("");
     const [order, setOrder] = useState<Schemas["Order"] | null>(null);
-    // One key per attempted action: a retry after a lost answer replays instead of ordering twice.
+    // One key per action (web/shared/ids.ts): a retry after a lost answer replays instead of
+    // ordering twice; after a final answer (cart_changed, a refused payment) the next attempt is a
+    // new action with a new key.
     const checkoutKey = useRef(idempotencyKey());
     const payKey = useRef(idempotencyKey());
 
@@ -110,40 +118,54 @@ function Checkout() {
         checkoutKey.current = idempotencyKey();
     };
 
-    const chooseCountry = async (code: string) => {
-        setCountry(code);
+    const updateShipping = async (code: string, id: number | null) => {
         setShipError(undefined);
         checkoutKey.current = idempotencyKey();
-        if (code === "") return;
+        setShippingBusy((n) => n + 1);
         try {
-            await setShipping(code, null);
+            await setShipping(code, id);
         } catch (e) {
             setShipError(e);
+        } finally {
+            setShippingBusy((n) => n - 1);
+        }
+    };
+    const chooseCountry = async (code: string) => {
+        setCountry(code);
+        if (code !== "") {
+            await updateShipping(code, null);
+        } else {
+            setShipError(undefined);
+            checkoutKey.current = idempotencyKey();
         }
     };
     const chooseOption = async (id: number) => {
-        setShipError(undefined);
-        checkoutKey.current = idempotencyKey();
+        setChoosing(id);
         try {
-            await setShipping(country, id);
-        } catch (e) {
-            setShipError(e);
+            await updateShipping(country, id);
+        } finally {
+            setChoosing(null);
         }
     };
 
     const pay = async (o: Schemas["Order"]) => {
         setProgress(`Order #${o.id} placed. Starting the payment…`);
-        await ok("/api/v1/orders/{id}/pay", "post", {
-            path: { id: o.id },
-            header: { "Idempotency-Key": payKey.current },
-            body: { payment_method: method },
-        });
+        try {
+            await ok("/api/v1/orders/{id}/pay", "post", {
+                path: { id: o.id },
+                header: { "Idempotency-Key": payKey.current },
+                body: { payment_method: method },
+            });
+        } catch (err) {
+            payKey.current = keyAfter(payKey.current, err);
+            throw err;
+        }
         navigate(`/orders/${o.id}`);
     };
 
     const submit = async (e: Event) => {
         e.preventDefault();
-        if (c === null) return;
+        if (c === null || busy || shipping > 0) return;
         setBusy(true);
         setError(undefined);
         try {
@@ -151,11 +173,17 @@ function Checkout() {
                 if (country === "") throw new Error("Choose the country to ship to.");
                 if (c.shipping_options.length > 0 && !c.shipping_option_id) throw new Error("Choose a shipping option.");
                 setProgress("Placing your order…");
-                const placed = await ok("/api/v1/carts/{id}/checkout", "post", {
-                    path: { id: c.id },
-                    header: { "Idempotency-Key": checkoutKey.current },
-                    body: { shipping_address: { ...address, country }, expected_total_cents: c.total_cents },
-                });
+                let placed: Schemas["Order"];
+                try {
+                    placed = await ok("/api/v1/carts/{id}/checkout", "post", {
+                        path: { id: c.id },
+                        header: { "Idempotency-Key": checkoutKey.current },
+                        body: { shipping_address: { ...address, country }, expected_total_cents: c.total_cents },
+                    });
+                } catch (err) {
+                    checkoutKey.current = keyAfter(checkoutKey.current, err);
+                    throw err;
+                }
                 setOrder(placed);
                 forgetCart();
                 await pay(placed);
@@ -218,7 +246,7 @@ function Checkout() {
                                         type="radio"
                                         id={`ship-option-${o.id}`}
                                         name="ship-option"
-                                        checked={c.shipping_option_id === o.id}
+                                        checked={(choosing ?? c.shipping_option_id) === o.id}
                                         onChange={() => void chooseOption(o.id)}
                                     />
                                     <label for={`ship-option-${o.id}`}>
@@ -245,8 +273,8 @@ function Checkout() {
                             Order <a href={href(`/orders/${order.id}`)}>#{order.id}</a> is placed and awaits payment.
                         </p>
                     )}
-                    <button type="submit" disabled={busy}>
-                        {busy ? "Working…" : order === null ? `Place order and pay ${total}` : `Pay ${total}`}
+                    <button type="submit" disabled={busy || shipping > 0}>
+                        {busy ? "Working…" : shipping > 0 ? "Updating the total…" : order === null ? `Place order and pay ${total}` : `Pay ${total}`}
                     </button>
                     <p role="status" class="muted">
                         {progress}

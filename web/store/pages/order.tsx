@@ -3,8 +3,9 @@
 // receipt (rendered by a background job after payment, so the first tries may find none yet).
 import { useEffect, useRef, useState } from "preact/hooks";
 
-import { ApiError, call, download, idempotencyKey, ok, session } from "../../shared/api";
+import { ApiError, call, fetchFile, idempotencyKey, ok, saveFile, session } from "../../shared/api";
 import type { Schemas } from "../../shared/api";
+import { keyAfter } from "../../shared/ids";
 import { href } from "../../shared/router";
 import { ErrorNotice, Loading, money, when } from "../../shared/ui";
 import { ActionButton, optionText, useProducts, useTitle } from "../bits";
@@ -224,6 +225,8 @@ function PayAgain({ order, onPaid }: { order: Order; onPaid: () => void }) {
     const [method, setMethod] = useState("tok_ok");
     const [error, setError] = useState<unknown>(undefined);
     const [busy, setBusy] = useState(false);
+    // One key per payment attempt (web/shared/ids.ts): kept for a retry of a request whose answer
+    // was lost, replaced after any final answer.
     const key = useRef(idempotencyKey());
     const submit = async (e: Event) => {
         e.preventDefault();
@@ -238,6 +241,7 @@ function PayAgain({ order, onPaid }: { order: Order; onPaid: () => void }) {
             key.current = idempotencyKey(); // the next attempt is a new action
             onPaid();
         } catch (err) {
+            key.current = keyAfter(key.current, err);
             setError(err);
         } finally {
             setBusy(false);
@@ -262,19 +266,33 @@ function PayAgain({ order, onPaid }: { order: Order; onPaid: () => void }) {
 }
 
 // The PDF receipt: downloaded on request; "not there yet" (404/409) is retried with a growing
-// pause, the state shown as it goes.
+// pause, the state shown as it goes. Leaving the page stops it: the request in flight is aborted,
+// and neither a retry nor the download starts once the component is gone.
 function Receipt({ id }: { id: number }) {
     const [state, setState] = useState("");
     const [error, setError] = useState<unknown>(undefined);
     const [busy, setBusy] = useState(false);
     const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-    useEffect(() => () => clearTimeout(timer.current), []);
+    const live = useRef(true);
+    const abort = useRef(new AbortController());
+    useEffect(() => {
+        live.current = true;
+        return () => {
+            live.current = false;
+            clearTimeout(timer.current);
+            abort.current.abort();
+        };
+    }, []);
     const attempt = async (n: number) => {
+        if (!live.current) return;
         try {
-            await download(`/api/v1/orders/${id}/receipt`, `receipt-${id}.pdf`);
+            const blob = await fetchFile(`/api/v1/orders/${id}/receipt`, abort.current.signal);
+            if (!live.current) return;
+            saveFile(blob, `receipt-${id}.pdf`);
             setState(`Receipt downloaded (receipt-${id}.pdf).`);
             setBusy(false);
         } catch (e) {
+            if (!live.current) return;
             if (e instanceof ApiError && (e.status === 404 || e.status === 409) && n < kReceiptTries) {
                 const wait = Math.min(5, n); // seconds: 1, 2, 3, 4, then 5 (about 45 s in all)
                 setState(`The receipt is still being prepared. Trying again in ${wait} s (attempt ${n} of ${kReceiptTries})…`);
