@@ -3,12 +3,10 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 
-import { ErrorNotice } from "../shared/ui";
+import { ErrorNotice, useDocumentTitle } from "../shared/ui";
 
 export function useTitle(title: string): void {
-    useEffect(() => {
-        document.title = `${title} · Emporium admin`;
-    }, [title]);
+    useDocumentTitle(title, "Emporium admin");
 }
 
 export interface Action {

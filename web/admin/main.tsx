@@ -7,7 +7,6 @@ import "./admin.css";
 import { signal } from "@preact/signals";
 import { render } from "preact";
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef } from "preact/hooks";
 
 import { restoreSession, session, signOut, useSessionKey } from "../shared/api";
 import { match, route } from "../shared/router";
@@ -80,19 +79,7 @@ function Nav() {
 }
 
 function App() {
-    const main = useRef<HTMLDivElement>(null);
     const user = session.value?.user;
-    const path = route.value.path;
-    // After a route change, move focus to the new page's heading so keyboard and screen-reader
-    // users start at the top of it (not on the first load).
-    const first = useRef(true);
-    useEffect(() => {
-        if (first.current) {
-            first.current = false;
-            return;
-        }
-        main.current?.closest("main")?.focus();
-    }, [path]);
 
     if (!restored.value) return <Loading what="the console" />;
     const header = (
@@ -113,7 +100,7 @@ function App() {
     );
     return (
         <Frame header={header}>
-            <div ref={main}>{!user || checkingRole.value ? <SignIn /> : user.role !== "admin" ? <NotAdmin /> : <Page />}</div>
+            <div>{!user || checkingRole.value ? <SignIn /> : user.role !== "admin" ? <NotAdmin /> : <Page />}</div>
         </Frame>
     );
 }

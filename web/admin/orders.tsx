@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 
 import { ApiError, ok, idempotencyKey } from "../shared/api";
+import { keepsKey } from "../shared/ids";
 import type { Schemas } from "../shared/api";
 import { parseInteger, parseMoney } from "../shared/parse";
 import { href, navigate, route } from "../shared/router";
@@ -378,16 +379,6 @@ function RefundTable({ refunds, currency, label }: { refunds: ReturnType<typeof 
     );
 }
 
-// Whether a refund that failed may be sent again with the same Idempotency-Key: only when the
-// server may not have a final answer stored under it (no answer at all, a 5xx, a rate limit, or the
-// first request with the key still in progress). Any other answer is final and stored under the key:
-// the same key with another body would be refused (422), so the next attempt is a new action.
-function keepKeyAfter(error: unknown): boolean {
-    if (!(error instanceof ApiError)) return true; // network error, timeout
-    if (error.status >= 500 || error.status === 429 || error.status === 408) return true;
-    return error.status === 409 && /Idempotency-Key/i.test(error.message);
-}
-
 function RefundForm({ order, label, onCreated }: { order: Order; label: (v: number) => string; onCreated: (r: Refund) => void }) {
     const [quantities, setQuantities] = useState<Record<number, string>>({});
     const [amount, setAmount] = useState("");
@@ -411,7 +402,7 @@ function RefundForm({ order, label, onCreated }: { order: Order; label: (v: numb
                 body,
             });
         } catch (e) {
-            if (!keepKeyAfter(e)) key.current = null;
+            if (!keepsKey(e)) key.current = null;
             throw e;
         }
         key.current = null;

@@ -13,11 +13,12 @@ function keyBusy(error: ApiError): boolean {
 }
 
 // Whether what a call sent with the key threw leaves the action's outcome open, so that a retry
-// must reuse the key: no answer (a network error, a timeout), a 5xx, or "key still in progress".
-// Any other answer (a 4xx: cart_changed, a declined method, validation) is final for that key.
+// must reuse the key: no answer (a network error, a timeout), a 5xx, a 408 or 429 (refused before
+// the key was looked at), or "key still in progress". Any other answer (a 4xx: cart_changed, a
+// declined method, validation) is final for that key.
 export function keepsKey(error: unknown): boolean {
     if (!(error instanceof ApiError)) return true;
-    return error.status >= 500 || keyBusy(error);
+    return error.status >= 500 || error.status === 408 || error.status === 429 || keyBusy(error);
 }
 
 // The key to use for the next attempt after `error`: the same one, or a fresh one.

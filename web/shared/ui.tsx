@@ -4,6 +4,7 @@ import type { ComponentChildren, InputHTMLAttributes } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 
 import { ApiError } from "./api";
+import { route } from "./router";
 
 // USD, the server's default CURRENCY, when an answer names none.
 export function money(cents: number | undefined | null, currency = "USD"): string {
@@ -102,9 +103,29 @@ export function Field({ label, error, name, "aria-describedby": hint, ...rest }:
     );
 }
 
-// The page frame: a skip link to the main content, the header, the main region.
+// The document's title: "<title> · <site>", or the site alone.
+export function useDocumentTitle(title: string, site: string): void {
+    useEffect(() => {
+        document.title = title ? `${title} · ${site}` : site;
+    }, [title, site]);
+}
+
+// The page frame: a skip link to the main content, the header, the main region. On a move to
+// another page (not on the first load, not on a change of the query's filters) it focuses the main
+// region and scrolls to the top, so keyboard and screen-reader users start at the new content
+// rather than deep in the old one.
 export function Frame({ header, children }: { header: ComponentChildren; children: ComponentChildren }) {
     const main = useRef<HTMLElement>(null);
+    const path = route.value.path;
+    const first = useRef(true);
+    useEffect(() => {
+        if (first.current) {
+            first.current = false;
+            return;
+        }
+        main.current?.focus();
+        window.scrollTo(0, 0);
+    }, [path]);
     return (
         <>
             <button class="skip" type="button" onClick={() => main.current?.focus()}>

@@ -6,7 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { call } from "../shared/api";
 import type { Schemas } from "../shared/api";
 import { href } from "../shared/router";
-import { ErrorNotice, money } from "../shared/ui";
+import { ErrorNotice, money, useDocumentTitle } from "../shared/ui";
 import { serverNow } from "./state";
 
 // What a listing, recommendation or product answer has in common.
@@ -14,9 +14,7 @@ export type AnyProduct = Pick<Schemas["Product"], "id" | "name" | "price" | "in_
 
 // Sets the document's title for the page (screen readers announce it; tabs show it).
 export function useTitle(title: string): void {
-    useEffect(() => {
-        document.title = title ? `${title} · Emporium` : "Emporium";
-    }, [title]);
+    useDocumentTitle(title, "Emporium");
 }
 
 // A stable small number from a text: picks the placeholder's colour class.

@@ -8,7 +8,6 @@ import "../shared/base.css";
 import "./store.css";
 
 import { render } from "preact";
-import { useEffect, useRef } from "preact/hooks";
 
 import { session, useSessionKey } from "../shared/api";
 import { href, match, route } from "../shared/router";
@@ -82,18 +81,6 @@ function Page() {
 }
 
 function App() {
-    // On a move to another page (not on a change of filters), focus the main region, so that
-    // keyboard and screen-reader users start at the new content rather than deep in the old one.
-    const path = route.value.path;
-    const first = useRef(true);
-    useEffect(() => {
-        if (first.current) {
-            first.current = false;
-            return;
-        }
-        document.getElementById("main")?.focus();
-        window.scrollTo(0, 0);
-    }, [path]);
     return (
         <Frame header={<Header />}>
             <Page />
