@@ -338,7 +338,8 @@ Config Config::load(const ConfigSource& src) {
     inv.cart_ttl = std::chrono::seconds(src.get_int("CART_TTL_S", 2'592'000, 60, 31'536'000));
     inv.cart_retention = std::chrono::seconds(src.get_int("CART_RETENTION_S", 2'592'000, 0, 315'360'000));
 
-    if (!r.url.starts_with("redis://")) throw ConfigError("REDIS_URL: expected redis://host:port[/db]");
+    if (!r.url.starts_with("redis://") && !r.url.starts_with("redis+cluster://"))
+        throw ConfigError("REDIS_URL: expected redis://host:port[/db] or redis+cluster://host:port,host:port");
     if (!d.url.starts_with("postgresql://") && !d.url.starts_with("postgres://"))
         throw ConfigError("DATABASE_URL: expected postgresql://user@host:port/dbname");
     c.cache.enabled = src.get_bool("CACHE_ENABLED", true);

@@ -14,6 +14,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/spawn.hpp"
+#include "redis/cluster.hpp"
 #include "redis/redis.hpp"
 #include "redis/resp.hpp"
 
@@ -99,8 +100,10 @@ struct Client::Impl {
     Impl(asio::any_io_executor executor, ClientOptions opts)
         : ex(std::move(executor)),
           options(std::move(opts)),
-          endpoint(detail::parse_url(options.url)),
-          backoff(options.max_backoff) {}
+          endpoint(is_cluster_url(options.url) ? detail::Endpoint{} : detail::parse_url(options.url)),
+          backoff(options.max_backoff) {
+        if (is_cluster_url(options.url)) cluster = detail::make_cluster(ex, options);
+    }
 
     asio::any_io_executor ex;
     ClientOptions options;
@@ -108,6 +111,7 @@ struct Client::Impl {
     std::shared_ptr<detail::Connection> conn;  // null while disconnected
     detail::Backoff backoff;
     bool is_closed = false;
+    detail::ClusterPtr cluster;  // set for a redis+cluster:// URL: every call goes through it
 };
 
 namespace detail {
@@ -250,8 +254,9 @@ asio::awaitable<std::vector<Reply>> execute(ImplPtr impl,
     if (op->done) {
         // Blocking reads (XREADGROUP … BLOCK) pass their own, longer timeout: not latency.
         if (timeout == impl->options.command_timeout) {
-            static auto& latency = core::Metrics::global().histogram(
-                "emporium_redis_command_duration_seconds", "Redis commands and pipelines: time to the last reply");
+            static auto& latency =
+                core::Metrics::global().histogram("emporium_redis_command_duration_seconds",
+                                                  "Redis commands and pipelines: time to the last reply");
             latency.observe(std::chrono::duration<double>(Clock::now() - started).count());
         }
         if (op->error) {
@@ -296,6 +301,10 @@ asio::awaitable<Reply> Client::command(std::vector<std::string> args,
                                        std::optional<std::chrono::milliseconds> timeout) {
     std::vector<std::vector<std::string>> one;
     one.push_back(std::move(args));
+    if (impl_->cluster) {
+        auto routed = co_await detail::cluster_execute(impl_->cluster, std::move(one), timeout);
+        co_return std::move(routed.front());
+    }
     auto replies =
         co_await detail::execute(impl_, std::move(one), timeout.value_or(impl_->options.command_timeout));
     co_return std::move(replies.front());
@@ -303,12 +312,18 @@ asio::awaitable<Reply> Client::command(std::vector<std::string> args,
 
 asio::awaitable<std::vector<Reply>> Client::pipeline(std::vector<std::vector<std::string>> commands) {
     if (commands.empty()) co_return std::vector<Reply>{};
+    if (impl_->cluster)
+        co_return co_await detail::cluster_execute(impl_->cluster, std::move(commands), std::nullopt);
     co_return co_await detail::execute(impl_, std::move(commands), impl_->options.command_timeout);
 }
 
 asio::awaitable<Reply> Client::eval(Script script,
                                     std::vector<std::string> keys,
                                     std::vector<std::string> args) {
+    if (impl_->cluster) {
+        co_return co_await detail::cluster_eval(
+            impl_->cluster, std::move(script), std::move(keys), std::move(args));
+    }
     std::vector<std::string> evalsha;
     evalsha.reserve(3 + keys.size() + args.size());
     evalsha.emplace_back("EVALSHA");
@@ -341,11 +356,13 @@ asio::awaitable<void> Client::ping() {
 }
 
 bool Client::is_connected() const {
+    if (impl_->cluster) return detail::cluster_is_connected(*impl_->cluster);
     return impl_->conn && impl_->conn->state == detail::Connection::State::kReady;
 }
 
 void Client::close() {
     impl_->is_closed = true;
+    if (impl_->cluster) detail::cluster_close(*impl_->cluster);
     if (impl_->conn) detail::drop(*impl_, impl_->conn, "redis: client is closed");
 }
 

@@ -60,6 +60,8 @@ struct Reply {
 
 struct ClientOptions {
     // redis://[[user]:password@]host[:port][/db]; AUTH and SELECT are sent after every connect.
+    // Or redis+cluster://[[user]:password@]host:port[,host:port…]: a Redis Cluster reached through
+    // any of these seeds (see Client).
     std::string url = "redis://127.0.0.1:6379/0";
     std::chrono::milliseconds command_timeout{2000};  // default per command / pipeline
     std::chrono::milliseconds connect_timeout{1000};  // resolve + connect + AUTH/SELECT
@@ -79,6 +81,19 @@ private:
     std::string sha1_;
 };
 
+// Redis Cluster: CRC16/XMODEM of `data`, and the slot (0…16383) of a key: the CRC16 of its hash tag
+// (the part between the first '{' and the next '}', when not empty) or of the whole key.
+std::uint16_t crc16(std::string_view data);
+std::uint16_t key_slot(std::string_view key);
+bool is_cluster_url(std::string_view url);
+
+// With a redis+cluster:// URL, a Client talks to a Redis Cluster: it reads the slot map from any
+// seed, keeps one connection per master, sends each command to the master of its key's slot
+// (EVALSHA by its first key; a pipeline split per node, its replies back in order), follows MOVED
+// and ASK, and reads the map again after a redirect or a connection error (a failover). Every
+// multi-key command and script must keep its keys in one slot (hash tags), or the cluster answers
+// CROSSSLOT. Commands without a key (PING, PUBLISH) go to any master.
+//
 // Blocking commands (BLPOP, XREADGROUP … BLOCK, WAIT) hold the connection until they return and
 // delay every command queued behind them: give them a Client of their own and pass a `timeout`
 // longer than the server-side block time.

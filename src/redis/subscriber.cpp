@@ -3,6 +3,7 @@
 // waiting for subscribe confirmations are kept in an inbox for next().
 
 #include "core/log.hpp"
+#include "redis/cluster.hpp"
 #include "redis/redis.hpp"
 #include "redis/resp.hpp"
 
@@ -28,13 +29,26 @@ struct Subscriber::Impl {
     Impl(asio::any_io_executor executor, ClientOptions opts)
         : ex(std::move(executor)),
           options(std::move(opts)),
-          endpoint(detail::parse_url(options.url)),
+          endpoints(parse_endpoints(options.url)),
           backoff(options.max_backoff),
           buf(std::size_t{16} * 1024) {}
 
     asio::any_io_executor ex;
     ClientOptions options;
-    detail::Endpoint endpoint;
+    // One endpoint, or a cluster's seeds: a PUBLISH reaches every node of a cluster, so any node
+    // will do; after a failed connect the next one is tried.
+    std::vector<detail::Endpoint> endpoints;
+    std::size_t next_endpoint = 0;
+
+    static std::vector<detail::Endpoint> parse_endpoints(const std::string& url) {
+        std::vector<detail::Endpoint> out;
+        if (!is_cluster_url(url)) {
+            out.push_back(detail::parse_url(url));
+            return out;
+        }
+        for (const auto& seed : detail::cluster_seed_urls(url)) out.push_back(detail::parse_url(seed));
+        return out;
+    }
     detail::Backoff backoff;
     std::optional<detail::Link> link;   // engaged while connected
     std::vector<std::string> channels;  // confirmed subscriptions, restored after a reconnect
@@ -160,8 +174,11 @@ asio::awaitable<void> ensure_connected(ImplPtr impl, bool wait_out_backoff) {
     }
     try {
         impl->link.emplace(
-            co_await detail::open_link(impl->ex, impl->endpoint, impl->options.connect_timeout));
+            co_await detail::open_link(impl->ex,
+                                       impl->endpoints[impl->next_endpoint % impl->endpoints.size()],
+                                       impl->options.connect_timeout));
     } catch (const RedisError& e) {
+        ++impl->next_endpoint;
         auto delay = impl->backoff.on_failure(Clock::now());
         core::log::warn("redis subscriber connect failed",
                         {{"error", e.what()}, {"retry_in_ms", delay.count()}});

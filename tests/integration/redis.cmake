@@ -13,3 +13,8 @@ emporium_add_test(NAME redis_restart_itest
 emporium_add_test(NAME redis_subscriber_itest
     SOURCES integration/redis_subscriber_itest.cpp
     LIBS emporium_redis LABELS integration)
+# Needs the local Redis Cluster (scripts/services.sh start cluster; EMPORIUM_CLUSTER_REDIS_URL).
+# It moves slots between masters and back, so it runs alone.
+emporium_add_test(NAME redis_cluster_itest
+    SOURCES integration/redis_cluster_itest.cpp
+    LIBS emporium_redis LABELS integration cluster)

@@ -26,6 +26,7 @@ std::string required_env(const char* name) {
 
 std::string test_database_admin_url() { return required_env("EMPORIUM_TEST_DATABASE_URL"); }
 std::string test_redis_url() { return required_env("EMPORIUM_TEST_REDIS_URL"); }
+std::string cluster_redis_url() { return required_env("EMPORIUM_CLUSTER_REDIS_URL"); }
 std::string source_dir() { return EMPORIUM_SOURCE_DIR; }
 
 std::string unique_suffix() {

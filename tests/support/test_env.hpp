@@ -12,6 +12,9 @@ std::string required_env(const char* name);
 std::string test_database_admin_url();
 // EMPORIUM_TEST_REDIS_URL: redis://127.0.0.1:PORT (tests use unique key prefixes).
 std::string test_redis_url();
+// EMPORIUM_CLUSTER_REDIS_URL: redis+cluster://… of the local Redis Cluster (scripts/services.sh
+// start cluster), for the tests labelled `cluster`.
+std::string cluster_redis_url();
 // Absolute path of the repository (for migrations/, the built binary, …).
 std::string source_dir();
 // A unique id for names (process id + counter + random).

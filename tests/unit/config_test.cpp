@@ -61,6 +61,11 @@ TEST(Config, ReadsOverrides) {
     EXPECT_EQ(c.db.url, "postgresql://u@h:1/d");
 }
 
+TEST(Config, RedisUrlMayNameACluster) {
+    auto c = Config::load(ConfigSource::from_map({{"REDIS_URL", "redis+cluster://h:7000,h:7001"}}));
+    EXPECT_EQ(c.redis.url, "redis+cluster://h:7000,h:7001");
+}
+
 TEST(Config, RejectsInvalidValuesNamingTheVariable) {
     auto expect_error = [](std::map<std::string, std::string> m, const std::string& key) {
         try {

@@ -16,3 +16,6 @@ emporium_add_test(NAME webhooks_test
 # by scripts/deps.sh), Grafana dashboards parsed, every metric they name recorded by the code.
 add_test(NAME monitoring_rules COMMAND bash ${PROJECT_SOURCE_DIR}/tests/support/check_monitoring.sh)
 set_tests_properties(monitoring_rules PROPERTIES LABELS unit TIMEOUT 120)
+emporium_add_test(NAME redis_cluster_test
+    SOURCES unit/redis_cluster_test.cpp
+    LIBS emporium_redis LABELS unit)
