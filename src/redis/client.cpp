@@ -360,6 +360,8 @@ bool Client::is_connected() const {
     return impl_->conn && impl_->conn->state == detail::Connection::State::kReady;
 }
 
+bool Client::is_cluster() const { return static_cast<bool>(impl_->cluster); }
+
 void Client::close() {
     impl_->is_closed = true;
     if (impl_->cluster) detail::cluster_close(*impl_->cluster);

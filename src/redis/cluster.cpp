@@ -452,20 +452,24 @@ asio::awaitable<void> pause(asio::any_io_executor ex, std::chrono::milliseconds 
     co_await timer.async_wait(kTuple);
 }
 
+std::optional<std::uint16_t> command_slot(const std::vector<std::string>& args) {
+    if (auto key = routing_key(args)) return key_slot(*key);
+    return std::nullopt;
+}
+
 bool is_retryable(const Reply& reply) {
     return reply.is_error() && (reply.str.starts_with("MOVED ") || reply.str.starts_with("ASK ") ||
                                 reply.str.starts_with("TRYAGAIN") || reply.str.starts_with("CLUSTERDOWN"));
 }
 
-// Runs one command where its key lives, following redirects. With `script`, a NOSCRIPT reply
-// loads the script on that node and runs the command again.
+// Runs one command on the master of `slot` (any master without one), following redirects. With
+// `script`, a NOSCRIPT reply loads the script on that node and runs the command again.
 asio::awaitable<Reply> run_one(ClusterPtr c,
                                std::vector<std::string> args,
                                std::optional<std::chrono::milliseconds> timeout,
-                               std::optional<Script> script) {
+                               std::optional<Script> script,
+                               std::optional<std::uint16_t> slot) {
     co_await ensure_map(c);
-    std::optional<std::uint16_t> slot;
-    if (auto key = routing_key(args)) slot = key_slot(*key);
     auto address = c->address_for(slot);
     bool asking = false;
     bool is_loaded = false;
@@ -520,18 +524,27 @@ asio::awaitable<std::vector<Reply>> cluster_execute(ClusterPtr c,
                                                     std::optional<std::chrono::milliseconds> timeout) {
     std::vector<Reply> out(commands.size());
     if (commands.size() == 1) {
-        out[0] = co_await run_one(c, std::move(commands[0]), timeout, std::nullopt);
+        out[0] =
+            co_await run_one(c, std::move(commands[0]), timeout, std::nullopt, command_slot(commands[0]));
         co_return out;
     }
     co_await ensure_map(c);
-    // One pipeline per node, in the order the nodes first appear; a reply that is a redirect (a
-    // slot moved meanwhile) is then run again on its own.
+    // A command without a key (WAIT, say) goes where the command before it went, so that
+    // `XADD …` + `WAIT 1 100` asks the node that took the XADD.
+    std::vector<std::optional<std::uint16_t>> slots(commands.size());
+    std::vector<bool> keyed(commands.size());
+    std::optional<std::uint16_t> previous;
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+        auto own = command_slot(commands[i]);
+        keyed[i] = own.has_value();
+        if (own) previous = own;
+        slots[i] = previous;
+    }
+    // One pipeline per node, in the order the nodes first appear.
     std::vector<std::string> order;
     std::map<std::string, std::vector<std::size_t>> groups;
     for (std::size_t i = 0; i < commands.size(); ++i) {
-        std::optional<std::uint16_t> slot;
-        if (auto key = routing_key(commands[i])) slot = key_slot(*key);
-        auto address = c->address_for(slot);
+        auto address = c->address_for(slots[i]);
         auto& group = groups[address];
         if (group.empty()) order.push_back(address);
         group.push_back(i);
@@ -553,8 +566,13 @@ asio::awaitable<std::vector<Reply>> cluster_execute(ClusterPtr c,
         }
         for (std::size_t k = 0; k < indices.size(); ++k) out[indices[k]] = std::move(replies[k]);
     }
+    // A reply that is a redirect (the slot moved meanwhile) runs again on its own, and so do the
+    // keyless commands that followed it (their answer was about the wrong node).
+    bool follow_again = false;
     for (std::size_t i = 0; i < out.size(); ++i) {
-        if (is_retryable(out[i])) out[i] = co_await run_one(c, std::move(commands[i]), timeout, std::nullopt);
+        const bool again = is_retryable(out[i]) || (!keyed[i] && follow_again);
+        if (keyed[i]) follow_again = again;
+        if (again) out[i] = co_await run_one(c, std::move(commands[i]), timeout, std::nullopt, slots[i]);
     }
     co_return out;
 }
@@ -570,7 +588,8 @@ asio::awaitable<Reply> cluster_eval(ClusterPtr c,
     evalsha.push_back(std::to_string(keys.size()));
     for (auto& k : keys) evalsha.push_back(std::move(k));
     for (auto& a : args) evalsha.push_back(std::move(a));
-    co_return co_await run_one(c, std::move(evalsha), std::nullopt, std::move(script));
+    auto slot = command_slot(evalsha);
+    co_return co_await run_one(c, std::move(evalsha), std::nullopt, std::move(script), slot);
 }
 
 bool cluster_is_connected(const Cluster& cluster) {

@@ -125,6 +125,8 @@ public:
 
     // True while a connection is open and ready (false before the first command and after a loss).
     bool is_connected() const;
+    // Made with a redis+cluster:// URL.
+    bool is_cluster() const;
     // Closes the connection and fails in-flight commands with RedisError; later calls throw too.
     void close();
 

@@ -163,6 +163,29 @@ TEST_F(RedisClusterTest, PipelinesSpreadOverEveryMasterAndAnswerInOrder) {
     }(prefix_));
 }
 
+TEST_F(RedisClusterTest, AKeylessCommandInAPipelineGoesWhereTheCommandBeforeItWent) {
+    emporium::test::run_coro(ctx, [](std::string prefix) -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        Client cluster(ex, cluster_options());
+        auto ranges = co_await shards(&cluster);
+        // `SET k` then `CLUSTER MYID` (no key), for keys of every master: MYID names k's master,
+        // which is how `XADD` + `WAIT` asks the node that took the write.
+        std::vector<std::vector<std::string>> commands;
+        std::vector<std::string> expected;
+        for (int i = 0; i < 12; ++i) {
+            auto key = prefix + "w" + std::to_string(i);
+            commands.push_back(cmd("SET", key, "1", "PX", 60000));
+            commands.push_back(cmd("CLUSTER", "MYID"));
+            expected.push_back(co_await node_id(owner_of(ranges, key_slot(key))));
+        }
+        auto replies = co_await cluster.pipeline(std::move(commands));
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            EXPECT_TRUE(replies.at(2 * i).is_ok()) << replies.at(2 * i).str;
+            EXPECT_EQ(replies.at(2 * i + 1).str, expected[i]) << "command " << 2 * i + 1;
+        }
+    }(prefix_));
+}
+
 TEST_F(RedisClusterTest, ScriptsRunOnTheSlotsMasterAndAreLoadedThereWhenMissing) {
     emporium::test::run_coro(ctx, [](std::string prefix) -> asio::awaitable<void> {
         auto ex = co_await asio::this_coro::executor;

@@ -2,6 +2,7 @@
 // Helpers for the Redis integration tests: options for the shared test server, prefix cleanup,
 // running many coroutines at once, and a private redis-server for tests that stop the server.
 
+#include "redis/cluster.hpp"
 #include "redis/redis.hpp"
 #include "support/run_coro.hpp"
 #include "support/test_env.hpp"
@@ -15,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -51,30 +53,57 @@ inline asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
     co_await timer.async_wait(asio::use_awaitable);
 }
 
-// Deletes every key under `prefix` (SCAN MATCH prefix* + DEL), nothing else.
+// Where to SCAN: the client itself, or for a cluster client a plain client of each master (a
+// SCAN sees one node's keys only).
+inline asio::awaitable<std::vector<std::unique_ptr<Client>>> scan_targets(Client* client) {
+    std::vector<std::unique_ptr<Client>> out;
+    if (!client->is_cluster()) co_return out;
+    auto shards = co_await client->command(cmd("CLUSTER", "SHARDS"));
+    auto ex = co_await asio::this_coro::executor;
+    std::vector<std::string> seen;
+    for (const auto& range : detail::parse_shards(shards)) {
+        if (std::find(seen.begin(), seen.end(), range.address) != seen.end()) continue;
+        seen.push_back(range.address);
+        ClientOptions options;
+        options.url = "redis://" + range.address;
+        out.push_back(std::make_unique<Client>(ex, options));
+    }
+    co_return out;
+}
+
+// The keys under `prefix` on every node of `client` (SCAN MATCH prefix*).
+inline asio::awaitable<std::vector<std::string>> keys_under(Client* client, std::string prefix) {
+    auto targets = co_await scan_targets(client);
+    std::vector<Client*> scanned;
+    if (targets.empty()) scanned.push_back(client);
+    for (auto& t : targets) scanned.push_back(t.get());
+    std::vector<std::string> keys;
+    for (auto* node : scanned) {
+        std::string cursor = "0";
+        do {
+            auto reply = co_await node->command(cmd("SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"));
+            if (reply.type != Reply::Type::kArray || reply.elements.size() != 2)
+                throw std::runtime_error("bad SCAN reply");
+            cursor = reply.elements[0].as_string();
+            for (const auto& key : reply.elements[1].elements) keys.push_back(key.as_string());
+        } while (cursor != "0");
+    }
+    co_return keys;
+}
+
+// Deletes every key under `prefix`, nothing else (one DEL per key: in a cluster they live on
+// different nodes).
 inline asio::awaitable<void> delete_prefix(Client* client, std::string prefix) {
-    std::string cursor = "0";
-    do {
-        auto reply = co_await client->command(cmd("SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"));
-        if (reply.type != Reply::Type::kArray || reply.elements.size() != 2)
-            throw std::runtime_error("bad SCAN reply");
-        cursor = reply.elements[0].as_string();
-        auto del = cmd("DEL");
-        for (const auto& key : reply.elements[1].elements) del.push_back(key.as_string());
-        if (del.size() > 1) co_await client->command(std::move(del));
-    } while (cursor != "0");
+    auto keys = co_await keys_under(client, prefix);
+    std::vector<std::vector<std::string>> dels;
+    for (auto& key : keys) dels.push_back(cmd("DEL", key));
+    if (!dels.empty()) co_await client->pipeline(std::move(dels));
 }
 
 // Counts the keys under `prefix` (for asserting that cleanup only touched ours).
 inline asio::awaitable<std::size_t> count_prefix(Client* client, std::string prefix) {
-    std::string cursor = "0";
-    std::size_t count = 0;
-    do {
-        auto reply = co_await client->command(cmd("SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"));
-        cursor = reply.elements.at(0).as_string();
-        count += reply.elements.at(1).elements.size();
-    } while (cursor != "0");
-    co_return count;
+    auto keys = co_await keys_under(client, prefix);
+    co_return keys.size();
 }
 
 // Runs every task concurrently on `ctx` until all finished; rethrows the first failure.
