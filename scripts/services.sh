@@ -226,12 +226,15 @@ start_redis_node() {  # DIR PORT [redis-server options...]
     --dir "$dir" --logfile "$dir/redis.log" --protected-mode yes "$@" >/dev/null
 }
 
-wait_redis_ping() {  # PORT LOG
+# Waits until the server started in DIR runs (its pid file names a live process, written once it
+# listens) and answers on PORT; `timeout`: something else on the port may accept and never answer.
+wait_redis_ping() {  # PORT DIR
   for _ in $(seq 1 100); do
-    redis-cli -h 127.0.0.1 -p "$1" ping >/dev/null 2>&1 && return
+    if redis_pid_of "$2/redis.pid" >/dev/null &&
+       [ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = PONG ]; then return; fi
     sleep 0.1
   done
-  echo "Redis did not start on port $1; see $2" >&2; exit 1
+  echo "Redis did not start on port $1; $2/redis.log says:" >&2; tail -3 "$2/redis.log" >&2; exit 1
 }
 
 stop_redis_pids() {  # PIDFILE... [-KILL]: signal them all, then wait for each
@@ -251,7 +254,7 @@ start_redis() {
   local persist=(--appendonly yes)
   [ "$profile" = test ] && persist=(--appendonly no --save "")
   start_redis_node "$redis_dir" "$redis_port" "${persist[@]}"
-  wait_redis_ping "$redis_port" "$redis_dir/redis.log"
+  wait_redis_ping "$redis_port" "$redis_dir"
 }
 
 stop_redis() { stop_redis_pids "$redis_pid"; }
@@ -305,8 +308,8 @@ start_redis_cluster() {
   local p fresh=0
   for p in "${cluster_ports[@]}"; do start_cluster_node "$p"; done
   for p in "${lock_ports[@]}"; do start_lock_node "$p"; done
-  for p in "${cluster_ports[@]}"; do wait_redis_ping "$p" "$(cluster_node_dir "$p")/redis.log"; done
-  for p in "${lock_ports[@]}"; do wait_redis_ping "$p" "$(lock_node_dir "$p")/redis.log"; done
+  for p in "${cluster_ports[@]}"; do wait_redis_ping "$p" "$(cluster_node_dir "$p")"; done
+  for p in "${lock_ports[@]}"; do wait_redis_ping "$p" "$(lock_node_dir "$p")"; done
   # Made the first time only: every node alone, no slot assigned.
   for p in "${cluster_ports[@]}"; do
     if grep -qx 'cluster_known_nodes:1' <<<"$(cluster_info "$p")"; then fresh=$((fresh + 1)); fi
@@ -374,8 +377,8 @@ start_node() {  # PORT
   read -r kind what <<<"$(node_of_port "$1")"
   [ -n "$kind" ] || exit 2
   case "$kind" in
-    redis) start_cluster_node "$1"; wait_redis_ping "$1" "$what/redis.log"; wait_cluster_node "$1" ;;
-    lock) start_lock_node "$1"; wait_redis_ping "$1" "$what/redis.log" ;;
+    redis) start_cluster_node "$1"; wait_redis_ping "$1" "$what"; wait_cluster_node "$1" ;;
+    lock) start_lock_node "$1"; wait_redis_ping "$1" "$what" ;;
     pg)
       start_pg
       for n in 1 2; do
