@@ -22,10 +22,16 @@ UBSAN_RUN_OPTIONS := print_stacktrace=1:halt_on_error=1:abort_on_error=1
 LSAN_RUN_OPTIONS := suppressions=$(SANITIZER_DIR)/lsan.supp:print_suppressions=0
 TSAN_RUN_OPTIONS := halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$(SANITIZER_DIR)/tsan.supp
 
+# `make run CLUSTER=1`: the shop on the cluster profile of scripts/services.sh (Redis Cluster,
+# Redlock masters, PostgreSQL with two replicas; docs/operations.md) instead of the dev one.
+CLUSTER ?=
+SERVICES_PROFILE := $(if $(filter 1 yes true,$(CLUSTER)),cluster,dev)
+
 .PHONY: help deps build build-test run stop test test-unit test-asan test-long services-test bench fuzz lint clean format
 
 help:
 	@echo "make run    install what is missing, build, start PostgreSQL + Redis, migrate, seed, serve"
+	@echo "            (CLUSTER=1: on a local Redis Cluster and a PostgreSQL primary with two replicas)"
 	@echo "make test   same set-up, then the whole test suite (ctest)"
 	@echo "make stop   stop everything 'make run' started"
 	@echo "make bench  every benchmark scenario (about 10 min), one report in docs/benchmarks.md"
@@ -46,7 +52,7 @@ build-test: deps
 	@cmake --build --preset $(TEST_PRESET)
 
 run: build
-	@bash scripts/run.sh build/$(RUN_PRESET) $(SEED_ARGS)
+	@SERVICES_PROFILE=$(SERVICES_PROFILE) bash scripts/run.sh build/$(RUN_PRESET) $(SEED_ARGS)
 
 stop:
 	@bash scripts/run.sh --stop
