@@ -39,7 +39,8 @@
 #     scripts/services.sh start-node cluster PORT          start that node again and wait until it
 #         is back: a Redis node is part of a healthy cluster again (cluster_state:ok, seen by the
 #         others in the role it has, a replica's link up), a PostgreSQL replica streams again, the
-#         primary accepts connections and its running replicas stream again
+#         primary accepts connections and its running replicas stream again (but a paused one
+#         reconnects only once resumed)
 #   Tests may as well kill a Redis node themselves (EMPORIUM_CLUSTER_REDIS_PIDFILES), pause replay
 #   with `SELECT pg_wal_replay_pause()`, and call `start cluster` to make the cluster whole again.
 set -euo pipefail
@@ -147,6 +148,9 @@ start_pg() {  # the profile's server (the cluster's primary)
         echo "wal_level = replica"
         echo "max_wal_senders = 10"
         echo "max_replication_slots = 10"
+        # The two base backups run at once, each with its checkpoint: without a reserve, one's
+        # checkpoint may recycle a segment the other is about to stream (before its slot holds it).
+        echo "wal_keep_size = '64MB'"
         echo "hot_standby = on"
         echo "hot_standby_feedback = on"
         echo "wal_retrieve_retry_interval = '1s'"
@@ -183,14 +187,23 @@ start_pg_replica() {  # N
   pg_start "$data" "$port"
 }
 
-# Waits until replica N streams from the primary, replays (resumes a paused replay) and is still
-# a standby.
-wait_pg_replica() {  # N
-  local n=$1 port=${replica_ports[$(($1 - 1))]}
+# Replica N is still a standby, and replays (`start cluster` resumes a replay a test paused).
+resume_pg_replica() {  # N
+  local port=${replica_ports[$(($1 - 1))]}
   if [ "$(psql_at "$port" "SELECT pg_is_in_recovery()")" != t ]; then
     echo "PostgreSQL replica on $port was promoted: rebuild with 'scripts/services.sh reset cluster'" >&2; exit 1
   fi
   psql_at "$port" "SELECT pg_wal_replay_resume() WHERE pg_is_wal_replay_paused()" >/dev/null
+}
+
+pg_replica_paused() {  # N
+  [ "$(psql_at "${replica_ports[$(($1 - 1))]}" "SELECT pg_is_wal_replay_paused()" 2>/dev/null)" = t ]
+}
+
+# Waits until replica N streams from the primary (a paused replay still streams, but does not
+# reconnect to a primary that restarted until it is resumed).
+wait_pg_replica() {  # N
+  local n=$1 port=${replica_ports[$(($1 - 1))]}
   for _ in $(seq 1 300); do
     [ "$(psql_at "$pg_port" "SELECT count(*) FROM pg_stat_replication
                              WHERE application_name = 'emporium-replica$n' AND state = 'streaming'")" = 1 ] && return
@@ -339,6 +352,7 @@ start_cluster() {
   start_pg_replica 2 & jobs+=($!)
   for job in "${jobs[@]}"; do wait "$job" || rc=1; done
   [ "$rc" = 0 ] || exit 1
+  resume_pg_replica 1; resume_pg_replica 2
   wait_pg_replica 1; wait_pg_replica 2
 }
 
@@ -382,7 +396,7 @@ start_node() {  # PORT
     pg)
       start_pg
       for n in 1 2; do
-        if pg_is_running "$(pg_data_path "pg-replica$n")"; then wait_pg_replica "$n"; fi
+        if pg_is_running "$(pg_data_path "pg-replica$n")" && ! pg_replica_paused "$n"; then wait_pg_replica "$n"; fi
       done ;;
     replica)
       start_pg_replica "$what"
@@ -402,7 +416,9 @@ status_cluster() {
     if pg_is_running "$(pg_data_path "pg-replica$n")"; then
       state=$(psql_at "$pg_port" "SELECT state FROM pg_stat_replication WHERE application_name = 'emporium-replica$n'" 2>/dev/null || true)
       [ "$state" = streaming ] || ok=1
-      echo "postgres replica$n: running on $p (${state:-not connected})"
+      state=${state:-not connected}
+      if pg_replica_paused "$n"; then state+=", replay paused"; fi
+      echo "postgres replica$n: running on $p ($state)"
     else
       echo "postgres replica$n: stopped"; ok=1
     fi
