@@ -33,7 +33,7 @@
 #   cluster_state:ok, every Redis replica's link is up and both PostgreSQL replicas are streaming.
 #   Redis keeps an AOF (as in dev): `make run CLUSTER=1` keeps jobs and fencing counters across
 #   restarts. `status cluster` exits 1 unless all of it is up.
-#   Two helpers for failover tests (the node's own settings, whatever they are, are reused):
+#   Two helpers for failover tests (a node starts again with the settings it was made with):
 #     scripts/services.sh stop-node  cluster PORT [kill]   stop one node by its port: Redis by pid
 #         (SIGTERM; `kill`: SIGKILL, a crash), PostgreSQL with pg_ctl -m fast (`kill`: -m immediate)
 #     scripts/services.sh start-node cluster PORT          start that node again and wait until it
