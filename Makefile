@@ -22,10 +22,31 @@ UBSAN_RUN_OPTIONS := print_stacktrace=1:halt_on_error=1:abort_on_error=1
 LSAN_RUN_OPTIONS := suppressions=$(SANITIZER_DIR)/lsan.supp:print_suppressions=0
 TSAN_RUN_OPTIONS := halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$(SANITIZER_DIR)/tsan.supp
 
+# `make run CLUSTER=1`: the shop on the cluster profile of scripts/services.sh (Redis Cluster,
+# Redlock masters, PostgreSQL with two replicas; docs/operations.md) instead of the dev one.
+CLUSTER ?=
+SERVICES_PROFILE := $(if $(filter 1 yes true,$(CLUSTER)),cluster,dev)
+
+# The tests labelled `cluster` run against the cluster profile. Inside a test recipe's shell line,
+# after the test environment: $(call cluster_up,BUILD_DIR) starts it and exports its environment
+# (EMPORIUM_CLUSTER_*) when BUILD_DIR has such tests (if it cannot start, only they fail, on the
+# missing variables); $(cluster_down) stops it afterwards if this run started it (a `make run
+# CLUSTER=1` shop keeps its servers) and KEEP_SERVICES is unset.
+cluster_up = cluster_started=; \
+  if ctest --test-dir $(1) -N -L '^cluster$$' | grep -q 'Total Tests: [1-9]'; then \
+    bash scripts/services.sh status cluster >/dev/null || cluster_started=1; \
+    t0=$$SECONDS; \
+    if bash scripts/services.sh start cluster; then \
+      echo "cluster services up in $$((SECONDS - t0)) s"; eval "$$(bash scripts/services.sh env cluster)"; \
+    fi; \
+  fi;
+cluster_down = [ -z "$$cluster_started" ] || [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop cluster;
+
 .PHONY: help deps build build-test run stop test test-unit test-asan test-long services-test bench fuzz lint clean format
 
 help:
 	@echo "make run    install what is missing, build, start PostgreSQL + Redis, migrate, seed, serve"
+	@echo "            (CLUSTER=1: on a local Redis Cluster and a PostgreSQL primary with two replicas)"
 	@echo "make test   same set-up, then the whole test suite (ctest)"
 	@echo "make stop   stop everything 'make run' started"
 	@echo "make bench  every benchmark scenario (about 10 min), one report in docs/benchmarks.md"
@@ -46,7 +67,7 @@ build-test: deps
 	@cmake --build --preset $(TEST_PRESET)
 
 run: build
-	@bash scripts/run.sh build/$(RUN_PRESET) $(SEED_ARGS)
+	@SERVICES_PROFILE=$(SERVICES_PROFILE) bash scripts/run.sh build/$(RUN_PRESET) $(SEED_ARGS)
 
 stop:
 	@bash scripts/run.sh --stop
@@ -55,12 +76,13 @@ stop:
 TEST_FUZZ_SECONDS ?= 30
 test: build-test
 	@bash scripts/services.sh start test
-	@eval "$$(bash scripts/services.sh env test)"; \
+	@eval "$$(bash scripts/services.sh env test)"; $(call cluster_up,build/$(TEST_PRESET)) \
 	  ctest --test-dir build/$(TEST_PRESET) -j2 --timeout 600 --output-on-failure; rc=$$?; \
-	  [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop test; exit $$rc
+	  [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop test; $(cluster_down) exit $$rc
 	@FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) bash scripts/fuzz.sh
 
-# The whole suite in the asan preset (-O1, address + undefined sanitizers), same services as `make test`.
+# The whole suite in the asan preset (-O1, address + undefined sanitizers), same services as `make test`
+# (the cluster ones too when the build has tests labelled `cluster`).
 test-asan: export ASAN_OPTIONS := $(ASAN_RUN_OPTIONS)
 test-asan: export UBSAN_OPTIONS := $(UBSAN_RUN_OPTIONS)
 test-asan: export LSAN_OPTIONS := $(LSAN_RUN_OPTIONS)
@@ -68,9 +90,9 @@ test-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan
 	@bash scripts/services.sh start test
-	@eval "$$(bash scripts/services.sh env test)"; \
+	@eval "$$(bash scripts/services.sh env test)"; $(call cluster_up,build/asan) \
 	  ctest --test-dir build/asan -j2 --timeout 900 --output-on-failure; rc=$$?; \
-	  [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop test; exit $$rc
+	  [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop test; $(cluster_down) exit $$rc
 
 # Long runs: the `concurrency`-labelled tests built with ThreadSanitizer (tsan preset), then every
 # test labelled `long` in the release build (having none is fine).

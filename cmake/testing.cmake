@@ -11,8 +11,14 @@ include(GoogleTest)
 # ThreadSanitizer.
 # SERIAL: discovered tests whose CTest name matches one of these regular expressions run alone
 # (RUN_SERIAL), for a test that loads both cores by itself.
+# LABELS cluster: the test uses the servers of `scripts/services.sh start cluster` (the Makefile
+# starts them when the build has such tests); these tests share one cluster and some of them stop
+# its nodes, so they run one at a time (RESOURCE_LOCK emporium_cluster), beside the other tests.
 function(emporium_add_test)
     cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS;PROPERTIES;CONCURRENCY;SERIAL" ${ARGN})
+    if("cluster" IN_LIST T_LABELS)
+        list(APPEND T_PROPERTIES RESOURCE_LOCK emporium_cluster)
+    endif()
     add_executable(${T_NAME} ${T_SOURCES})
     target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} emporium_test_support GTest::gtest GTest::gtest_main
                                             emporium_options)

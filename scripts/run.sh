@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # `make run`: local PostgreSQL + Redis (scripts/services.sh), migrations, demo data, then the API,
 # the background worker and the scheduler. Ctrl-C or `make stop` stops what this started, by pid
-# file (.local/dev/run/*.pid). E-mails go to .local/mail/*.eml unless SMTP_URL is set.
+# file (.local/<profile>/run/*.pid). E-mails go to .local/mail/*.eml unless SMTP_URL is set.
+# SERVICES_PROFILE=cluster (`make run CLUSTER=1`) runs on the cluster profile instead of dev: Redis
+# Cluster, Redlock masters, a PostgreSQL primary with two replicas (the environment of
+# `scripts/services.sh env cluster`); its secrets and administrator are kept in .local/cluster/.
 #   scripts/run.sh BUILD_DIR [seed args…]
-#   scripts/run.sh --stop
+#   scripts/run.sh --stop     (either profile)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-run_dir="$root/.local/dev/run"
-mkdir -p "$run_dir"
+profile=${SERVICES_PROFILE:-dev}
+case "$profile" in dev|cluster) ;; *) echo "run.sh: SERVICES_PROFILE is dev or cluster" >&2; exit 2 ;; esac
+state_dir="$root/.local/$profile"
+run_dir="$state_dir/run"
 
 stop_all() {
   for f in "$run_dir"/*.pid; do
@@ -20,27 +25,35 @@ stop_all() {
     fi
     rm -f "$f"
   done
-  bash "$root/scripts/services.sh" stop dev
+  bash "$root/scripts/services.sh" stop "$profile"
 }
 
-if [ "${1:-}" = "--stop" ]; then stop_all; echo "stopped"; exit 0; fi
+# `make stop`: the dev shop and its services, and a cluster shop and its services if one runs.
+if [ "${1:-}" = "--stop" ]; then
+  profile=dev run_dir="$root/.local/dev/run"; stop_all
+  if compgen -G "$root/.local/cluster/run/*.pid" >/dev/null; then
+    profile=cluster run_dir="$root/.local/cluster/run"; stop_all
+  fi
+  echo "stopped"; exit 0
+fi
+mkdir -p "$run_dir"
 
 build_dir=${1:?usage: run.sh BUILD_DIR [seed args]}
 shift
 bin="$root/$build_dir/src/app/emporium"
 [ -x "$bin" ] || { echo "run.sh: $bin not built" >&2; exit 1; }
 
-bash "$root/scripts/services.sh" start dev
-eval "$(bash "$root/scripts/services.sh" env dev)"
+bash "$root/scripts/services.sh" start "$profile"
+eval "$(bash "$root/scripts/services.sh" env "$profile")"
 export DOCS_DIR=${DOCS_DIR:-$root/node_modules/swagger-ui-dist}
 export MIGRATIONS_DIR=${MIGRATIONS_DIR:-$root/migrations}
 export HTTP_PORT=${HTTP_PORT:-8080}
 export MAIL_SPOOL_DIR=${MAIL_SPOOL_DIR:-$root/.local/mail}
 # Every process of the deployment must share one JWT signing key, and the payment webhooks need a
 # signing secret (the README's tour signs one). Unless the environment sets them, generate local
-# ones once, kept in .local/dev/.
+# ones once, kept in .local/<profile>/.
 local_secret() {  # VARIABLE FILE PREFIX
-  local file="$root/.local/dev/$2"
+  local file="$state_dir/$2"
   [ -z "${!1:-}" ] || return 0
   [ -s "$file" ] || (umask 077; { printf '%s' "$3"; head -c 48 /dev/urandom | base64 | tr -d '\n/+='; } > "$file")
   export "$1=$(cat "$file")"
@@ -51,12 +64,12 @@ cd "$root"
 
 "$bin" migrate
 "$bin" seed --if-empty "$@"
-# The demo shop's administrator (the README's tour signs in as it): made once, its password kept in
-# .local/dev/admin_password.
-if [ ! -s "$root/.local/dev/admin_password" ]; then
+# The demo shop's administrator (the README's tour signs in as it): made once per database, its
+# password kept in .local/<profile>/admin_password.
+if [ ! -s "$state_dir/admin_password" ]; then
   admin_password=$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')
   EMPORIUM_ADMIN_PASSWORD=$admin_password "$bin" create-admin --email admin@example.com --name Admin >/dev/null
-  (umask 077; printf '%s' "$admin_password" > "$root/.local/dev/admin_password")
+  (umask 077; printf '%s' "$admin_password" > "$state_dir/admin_password")
 fi
 
 trap 'echo; echo "stopping…"; stop_all; exit 0' INT TERM
