@@ -28,8 +28,9 @@ CLUSTER ?=
 SERVICES_PROFILE := $(if $(filter 1 yes true,$(CLUSTER)),cluster,dev)
 
 # The tests labelled `cluster` run against the cluster profile. Inside a test recipe's shell line,
-# after the test environment: $(call cluster_up,BUILD_DIR) starts it and exports its environment
-# (EMPORIUM_CLUSTER_*) when BUILD_DIR has such tests (if it cannot start, only they fail, on the
+# after the test environment: $(call cluster_up,BUILD_DIR) starts it and exports its EMPORIUM_CLUSTER_*
+# variables (only those: the app's REDIS_URL, DATABASE_REPLICA_URLS… would reach every server the
+# tests start, which inherit the environment) when BUILD_DIR has such tests (if it cannot start, only they fail, on the
 # missing variables); $(cluster_down) stops it afterwards if this run started it (a `make run
 # CLUSTER=1` shop keeps its servers) and KEEP_SERVICES is unset.
 cluster_up = cluster_started=; \
@@ -37,7 +38,7 @@ cluster_up = cluster_started=; \
     bash scripts/services.sh status cluster >/dev/null || cluster_started=1; \
     t0=$$SECONDS; \
     if bash scripts/services.sh start cluster; then \
-      echo "cluster services up in $$((SECONDS - t0)) s"; eval "$$(bash scripts/services.sh env cluster)"; \
+      echo "cluster services up in $$((SECONDS - t0)) s"; eval "$$(bash scripts/services.sh env cluster | grep '^export EMPORIUM_CLUSTER_')"; \
     fi; \
   fi;
 cluster_down = [ -z "$$cluster_started" ] || [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop cluster;
