@@ -97,3 +97,30 @@ emporium_add_test(NAME browser_e2e
     PROPERTIES RUN_SERIAL TRUE)
 emporium_add_test_label(browser_e2e browser e2e "BrowserE2E")
 add_dependencies(browser_e2e emporium)
+
+# The cluster suite: scenarios of the suites above run again with Redis on the local Redis
+# Cluster (tests/support/on_cluster.sh): auth, rate limits, catalog and its cache, a flash sale
+# through three servers per Redis-backed strategy, a cart's holds, jobs and the recommendations'
+# rebuild. Labels e2e + cluster; one at a time, like every test of the cluster.
+function(emporium_add_cluster_run target filter)
+    add_test(NAME cluster.${target}
+             COMMAND bash ${PROJECT_SOURCE_DIR}/tests/support/on_cluster.sh $<TARGET_FILE:${target}>
+                     --gtest_filter=${filter})
+    set_tests_properties(cluster.${target} PROPERTIES
+        LABELS "e2e;cluster" RESOURCE_LOCK emporium_cluster TIMEOUT 900)
+endfunction()
+emporium_add_cluster_run(auth_e2e
+    "AuthE2E.RegisterLoginAndMe:AuthE2E.RefreshRotatesAndReuseRevokesTheFamily:AuthE2E.AuthRateLimitAdmitsExactlyTheBurstUnderConcurrency")
+emporium_add_cluster_run(abuse_e2e "AbuseE2E.PasswordGuessingFromManyAddressesIsThrottledPerAccount")
+emporium_add_cluster_run(catalog_e2e "CatalogE2E.*")
+emporium_add_cluster_run(orders_e2e "*FlashSaleThroughThreeServersSellsExactlyTheStock/dual:*FlashSaleThroughThreeServersSellsExactlyTheStock/redis")
+emporium_add_cluster_run(carts_e2e "*GuestCartHoldsMergesAndChecksOutOnce/redis")
+emporium_add_cluster_run(jobs_e2e
+    "JobsE2E.APaidOrderGetsItsEmailAndReceiptAndUnpaidOrdersExpire:JobsE2E.AWorkerKilledMidJobLeavesItsJobsToBeReclaimedAndDoneOnce:JobsE2E.TheScheduledRebuildFeedsBothRecommendationEndpoints")
+# Failover on the cluster: a master SIGKILLed mid flash sale and mid payments (its replica is
+# promoted). Only through on_cluster.sh: its servers must talk to the cluster.
+add_executable(cluster_failover_e2e e2e/cluster_failover_e2e.cpp)
+target_link_libraries(cluster_failover_e2e PRIVATE emporium_e2e_support emporium_redis emporium_test_support
+                                                   GTest::gtest GTest::gtest_main emporium_options)
+add_dependencies(cluster_failover_e2e emporium)
+emporium_add_cluster_run(cluster_failover_e2e "*")
