@@ -24,6 +24,7 @@
 #include <spawn.h>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <sys/wait.h>
 #include <system_error>
 #include <thread>
@@ -75,6 +76,17 @@ inline asio::awaitable<std::size_t> count_prefix(Client* client, std::string pre
         count += reply.elements.at(1).elements.size();
     } while (cursor != "0");
     co_return count;
+}
+
+// The part of `key` that Redis Cluster hashes to pick its slot: the text between the first `{` and
+// the next `}` when that is not empty, else the whole key. Keys with equal tags share a slot.
+inline std::string slot_tag(std::string_view key) {
+    const auto open = key.find('{');
+    if (open != std::string_view::npos) {
+        const auto close = key.find('}', open + 1);
+        if (close != std::string_view::npos && close > open + 1) return std::string(key.substr(open + 1, close - open - 1));
+    }
+    return std::string(key);
 }
 
 // Runs every task concurrently on `ctx` until all finished; rethrows the first failure.
