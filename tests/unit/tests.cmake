@@ -16,3 +16,7 @@ emporium_add_test(NAME webhooks_test
 # by scripts/deps.sh), Grafana dashboards parsed, every metric they name recorded by the code.
 add_test(NAME monitoring_rules COMMAND bash ${PROJECT_SOURCE_DIR}/tests/support/check_monitoring.sh)
 set_tests_properties(monitoring_rules PROPERTIES LABELS unit TIMEOUT 120)
+# Every key a Lua script in src/ touches comes from KEYS (Redis Cluster routes scripts by them).
+emporium_add_test(NAME lua_keys_test
+    SOURCES unit/lua_keys_test.cpp
+    LABELS unit)
