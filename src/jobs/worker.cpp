@@ -129,13 +129,22 @@ asio::awaitable<void> Worker::run(std::chrono::milliseconds drain) {
     while (!stopping_) {
         try {
             co_await queue_->ensure_groups();
-            co_await queue_->migrate_legacy();
             break;
         } catch (const std::exception& e) {
             core::log::warn("jobs: cannot reach Redis yet", {{"error", e.what()}});
         }
         wakeup_.expires_after(std::chrono::seconds(1));
         co_await wakeup_.async_wait(kAwaitTuple);
+    }
+    // Jobs the previous release left under the untagged names. A failure here does not keep the
+    // worker from serving the new keys: the maintenance loop tries again every interval.
+    if (!stopping_) {
+        try {
+            co_await queue_->migrate_legacy();
+        } catch (const std::exception& e) {
+            core::log::error("jobs: moving the jobs of the previous release failed; retrying later",
+                             {{"error", e.what()}});
+        }
     }
     loops_ += 2 + static_cast<int>(watchers_.size());  // counted down by the loops themselves when they end
     core::spawn_tracked(ex_, heartbeat_loop(), "jobs.heartbeat");

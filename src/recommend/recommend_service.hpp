@@ -1,6 +1,6 @@
 #pragma once
 // Recommendations: the batch builder (paid orders read in order-id batches → co-occurrence counts →
-// top K neighbours per product published to Redis sorted sets <prefix>cooccurrence:<id>, each
+// top K neighbours per product published to Redis sorted sets <prefix>{p:<id>}:cooccurrence, each
 // replaced atomically with a temporary key + RENAME), incremental bumps when an order is paid,
 // and the two reads: "also bought" for a product and "recommended for you" for a customer.
 

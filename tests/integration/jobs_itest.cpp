@@ -600,6 +600,24 @@ TEST_F(JobsTest, JobsLeftUnderTheOldKeyNamesAreMovedAndRunAfterTheUpgrade) {
     EXPECT_EQ(cmd(redis::cmd("EXISTS", stream)).as_int(), 0);
 }
 
+// A migration that fails (here: an old key of the wrong type) is logged and tried again later; it
+// does not keep the worker from serving the tagged keys.
+TEST_F(JobsTest, AFailedMigrationDoesNotKeepTheWorkerFromRunning) {
+    run(redis_->command(redis::cmd("SET", queue_->legacy_stream_key("default"), "not a stream")));
+    EXPECT_THROW(run(queue_->migrate_legacy()), redis::RedisError);
+    run(queue_->ensure_groups());
+    std::vector<Job> one{make_job("count", "default", "after-upgrade")};
+    run(queue_->enqueue(one));
+    Worker worker(ctx_.get_executor(), settings("c-failed-migration"), queue_, redis::test::shared_server_options());
+    int ran = 0;
+    worker.handle("count", [&](Job) -> asio::awaitable<core::Result<void>> {
+        ++ran;
+        co_return core::Result<void>{};
+    });
+    run(run_worker_for(&worker, 1s));
+    EXPECT_EQ(ran, 1);
+}
+
 TEST_F(JobsTest, TwoSchedulersFireOncePerPeriod) {
     std::vector<std::int64_t> fired_slots;
     auto record = [&fired_slots](std::int64_t slot) -> asio::awaitable<void> {
