@@ -87,7 +87,7 @@ wait_ready() {  # name
 stop_worker() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 
 enqueue() {  # JOBS_KEY_PREFIX count id-tag: XADDs as RESP, loaded with redis-cli --pipe
-  local key="${1}jobs:stream:default" result
+  local key="${1}{q:default}:jobs:stream" result
   result=$(LC_ALL=C awk -v key="$key" -v n="$2" -v tag="$3" -v now="$(now_ms)" 'BEGIN {
     for (i = 1; i <= n; i++) {
       job = sprintf("{\"id\":\"bench-%s-%d\",\"type\":\"noop\",\"queue\":\"default\",\"payload\":{},\"attempt\":1,\"created_ms\":%s}", tag, i, now)
@@ -112,7 +112,7 @@ throughput() {  # concurrency → sets tp_row
       elif (( $(now_ms) - t0 > 10000 )); then echo "jobs.sh: the worker did not start within 10 s; see $out/$name.log" >&2; exit 1
       fi
     fi
-    redis_get HGET "${p}jobs:stats" default:succeeded
+    redis_get HGET "${p}{q:default}:jobs:stats" succeeded
     (( reply >= njobs )) && break
     check_alive "$name"
     (( $(now_ms) < limit )) || { echo "jobs.sh: only $reply of $njobs jobs done after 300 s" >&2; exit 1; }
@@ -121,8 +121,8 @@ throughput() {  # concurrency → sets tp_row
   t_end=$(now_ms)
   [[ -n $t_ready ]] || t_ready=$t_end   # finished before the poll saw the line (tiny batches)
   stop_worker
-  redis_get HGET "${p}jobs:stats" default:dead; local dead=$reply
-  redis_get HGET "${p}jobs:stats" default:retried; local retried=$reply
+  redis_get HGET "${p}{q:default}:jobs:stats" dead; local dead=$reply
+  redis_get HGET "${p}{q:default}:jobs:stats" retried; local retried=$reply
   local rate; rate=$(awk -v n="$njobs" -v ms="$(( t_end - t0 ))" 'BEGIN { printf "%.0f", n * 1000 / ms }')
   failures=$(( failures + dead + retried ))
   tp_row="| throughput, concurrency $c | **$rate jobs/s** ($njobs jobs in $(( t_end - t0 )) ms from launch, of which start-up $(( t_ready - t0 )) ms; retried $retried, dead $dead) |"
@@ -164,7 +164,7 @@ SQL
     nap
   done
   stop_worker
-  redis_get HGET "${p}jobs:stats" default:succeeded; local ran=$reply
+  redis_get HGET "${p}{q:default}:jobs:stats" succeeded; local ran=$reply
   rcli LRANGE "${p}jobs:probe" 0 -1 | sort -n >"$out/probe-$label.txt"
   local probes; probes=$(wc -l <"$out/probe-$label.txt")
   local f="$out/probe-$label.txt"

@@ -206,7 +206,7 @@ for p in $samples; do
       JOIN orders o ON o.id = a.order_id
       WHERE o.status IN ('paid', 'fulfilled') AND a.product_id = $p
       GROUP BY b.product_id ORDER BY count(*) DESC, b.product_id LIMIT 5")
-  from_redis=$(rcli ZREVRANGE "${prefix}cooccurrence:$p" 0 -1 WITHSCORES | paste -d' ' - - | sort -k2,2nr -k1,1n | head -5)
+  from_redis=$(rcli ZREVRANGE "${prefix}{p:$p}:cooccurrence" 0 -1 WITHSCORES | paste -d' ' - - | sort -k2,2nr -k1,1n | head -5)
   {
     echo "product $p"; echo "  SQL:   $(tr '\n' ',' <<<"$from_sql")"; echo "  Redis: $(tr '\n' ',' <<<"$from_redis")"
   } >>"$out/agreement.txt"

@@ -32,24 +32,29 @@ std::chrono::milliseconds with_jitter(std::chrono::milliseconds ttl, std::chrono
     return ttl + std::chrono::milliseconds(dist(rng));
 }
 
-// KEYS: lock, key, stale key. ARGV: token, "1" to store, value, ttl ms, stale ttl ms. Stores only
-// while the caller still holds the lock: a write that invalidated in between deleted the lock, so
-// a value read before that write's commit is never stored.
+// KEYS: lock, key, stale key (one hash tag: see CatalogCache::product_key and list_key). ARGV:
+// token, "1" to store, value, ttl ms, stale ttl ms. Stores only while the caller still holds the
+// lock: a write that invalidated in between deleted the lock, so a value read before that write's
+// commit is never stored.
 const redis::Script& fill_script() {
-    static const redis::Script kScript(
-        "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end "
-        "if ARGV[2] == '1' then "
-        "redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) "
-        "redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[5]) "
-        "end "
-        "redis.call('DEL', KEYS[1]) "
-        "return 1");
+    static const redis::Script kScript(R"lua(
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '1' then
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+  redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[5])
+end
+redis.call('DEL', KEYS[1])
+return 1
+)lua");
     return kScript;
 }
 
+// KEYS: lock. ARGV: token.
 const redis::Script& release_script() {
-    static const redis::Script kScript(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0");
+    static const redis::Script kScript(R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua");
     return kScript;
 }
 
@@ -58,16 +63,18 @@ const redis::Script& release_script() {
 CatalogCache::CatalogCache(ClientProvider clients, redis::Keys keys, CacheSettings settings)
     : clients_(std::move(clients)), keys_(std::move(keys)), settings_(settings) {}
 
+// A cached value, its stale copy and its fill lock are written by one script: they share a hash
+// tag, the product's ({p:<id>}) or the list query's ({l:<hash>}).
 std::string CatalogCache::product_key(std::int64_t id) const {
-    return keys_.make("catalog", "product", id);
+    return keys_.tagged("p:" + std::to_string(id), "catalog", "product");
 }
 
 std::string CatalogCache::list_key(std::int64_t generation, const std::string& query_hash) const {
-    return keys_.make("catalog", "list", generation, query_hash);
+    return keys_.tagged("l:" + query_hash, "catalog", "list", generation);
 }
 
 std::string CatalogCache::list_stale_key(const std::string& query_hash) const {
-    return keys_.make("catalog", "list-stale", query_hash);
+    return keys_.tagged("l:" + query_hash, "catalog", "list-stale");
 }
 
 asio::awaitable<std::optional<std::int64_t>> CatalogCache::generation() {

@@ -17,66 +17,66 @@ namespace {
 
 namespace asio = boost::asio;
 
-// KEYS: stock keys, ARGV: quantities. 0 = all decremented; -i = key i missing (load it);
-// i = key i has too little stock. Nothing changes unless every line fits.
+// Every script below touches one variant: its stock key and its epoch key, both tagged {v:<id>}
+// so that they share a hash slot. An order of several variants runs one call per variant, in
+// ascending variant order (see acquire_redis).
+
+// KEYS: a stock key. ARGV: the quantity. 0 = decremented; -1 = key missing (load it); 1 = too
+// little stock (nothing changes).
 const redis::Script& reserve_script() {
-    static const redis::Script kScript(
-        "for i, k in ipairs(KEYS) do "
-        "  local v = redis.call('GET', k) "
-        "  if not v then return -i end "
-        "  if tonumber(v) < tonumber(ARGV[i]) then return i end "
-        "end "
-        "for i, k in ipairs(KEYS) do redis.call('DECRBY', k, ARGV[i]) end "
-        "return 0");
+    static const redis::Script kScript(R"lua(
+local v = redis.call('GET', KEYS[1])
+if not v then return -1 end
+if tonumber(v) < tonumber(ARGV[1]) then return 1 end
+redis.call('DECRBY', KEYS[1], ARGV[1])
+return 0
+)lua");
     return kScript;
 }
 
 // The mirror and the database move separately, so a key is only ever loaded from a database read
-// that no later change can have missed. Each product has an epoch key next to its stock key:
+// that no later change can have missed. Each variant has an epoch key next to its stock key:
 // loading reads the epoch, then the database, and sets the stock key only if the epoch is still
 // the same. Every stock change that finds the stock key missing (or drops it) bumps the epoch, so
 // a load that read the database before that change does not write its stale value.
 
-// KEYS: n stock keys, then their n epoch keys. ARGV: the n epochs read before the database, then
-// the n stock values. Sets each missing stock key whose epoch did not move.
+// KEYS: a stock key, its epoch key. ARGV: the epoch read before the database, the stock value.
+// Sets the stock key if it is missing and the epoch did not move.
 const redis::Script& load_script() {
-    static const redis::Script kScript(
-        "local n = #KEYS / 2 "
-        "for i = 1, n do "
-        "  if (redis.call('GET', KEYS[n + i]) or '') == ARGV[i] then "
-        "    redis.call('SET', KEYS[i], ARGV[n + i], 'NX') "
-        "  end "
-        "end "
-        "return 0");
+    static const redis::Script kScript(R"lua(
+if (redis.call('GET', KEYS[2]) or '') == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'NX')
+end
+return 0
+)lua");
     return kScript;
 }
 
-// KEYS: n stock keys, then their n epoch keys. ARGV: n quantities, then the epoch TTL (ms). Adds
-// the quantities back to keys that exist; for a missing key (reloaded from the database on its
-// next use) bumps the epoch instead, so a load in flight cannot miss the units.
+// KEYS: a stock key, its epoch key. ARGV: the quantity, the epoch TTL (ms). Adds the quantity back
+// if the key exists; for a missing key (reloaded from the database on its next use) bumps the
+// epoch instead, so a load in flight cannot miss the units.
 const redis::Script& give_back_script() {
-    static const redis::Script kScript(
-        "local n = #KEYS / 2 "
-        "for i = 1, n do "
-        "  if redis.call('EXISTS', KEYS[i]) == 1 then "
-        "    redis.call('INCRBY', KEYS[i], ARGV[i]) "
-        "  else "
-        "    redis.call('INCR', KEYS[n + i]) "
-        "    redis.call('PEXPIRE', KEYS[n + i], ARGV[n + 1]) "
-        "  end "
-        "end "
-        "return 0");
+    static const redis::Script kScript(R"lua(
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('INCRBY', KEYS[1], ARGV[1])
+else
+  redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return 0
+)lua");
     return kScript;
 }
 
-// KEYS: a stock key and its epoch key. ARGV: the epoch TTL (ms). Drops the mirror of a product
+// KEYS: a stock key and its epoch key. ARGV: the epoch TTL (ms). Drops the mirror of a variant
 // whose stock the database changed, and any load in flight that read the database before.
 const redis::Script& drop_script() {
-    static const redis::Script kScript(
-        "redis.call('DEL', KEYS[1]) "
-        "redis.call('INCR', KEYS[2]) "
-        "redis.call('PEXPIRE', KEYS[2], ARGV[1]) "
-        "return 0");
+    static const redis::Script kScript(R"lua(
+redis.call('DEL', KEYS[1])
+redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return 0
+)lua");
     return kScript;
 }
 
@@ -178,12 +178,19 @@ InventoryService::InventoryService(InventorySettings settings,
       redlock_(std::move(redlock)),
       catalog_(std::move(catalog)) {}
 
+namespace {
+
+// The hash tag of a variant's mirror keys (stock and epoch share a slot).
+std::string variant_tag(std::int64_t variant_id) { return "v:" + std::to_string(variant_id); }
+
+}  // namespace
+
 std::string InventoryService::stock_key(std::int64_t variant_id) const {
-    return keys_.make("stock", variant_id);
+    return keys_.tagged(variant_tag(variant_id), "stock");
 }
 
 std::string InventoryService::epoch_key(std::int64_t variant_id) const {
-    return keys_.make("stock", variant_id, "epoch");
+    return keys_.tagged(variant_tag(variant_id), "stock", "epoch");
 }
 
 asio::awaitable<core::Result<std::vector<Line>>> InventoryService::resolve(std::vector<Line> lines) {
@@ -214,28 +221,27 @@ asio::awaitable<core::Result<void>> InventoryService::precheck(std::vector<Line>
         auto rows = co_await store_.snapshot(ids_of(lines));
         co_return check_rows(lines, rows, true);
     }
-    // The epochs first, then the database: see load_script().
-    std::vector<std::string> keys;
-    std::vector<std::string> epoch_keys;
-    for (const auto& l : lines) {
-        keys.push_back(stock_key(l.variant_id));
-        epoch_keys.push_back(epoch_key(l.variant_id));
-    }
-    std::vector<std::string> mget{"MGET"};
-    mget.insert(mget.end(), epoch_keys.begin(), epoch_keys.end());
-    auto epochs = co_await redis_().command(std::move(mget));
-    if (epochs.type != redis::Reply::Type::kArray || epochs.elements.size() != lines.size()) {
-        throw redis::RedisError("inventory: unexpected reply to MGET of the stock epochs");
+    // The epochs first, then the database: see load_script(). One GET per variant (each in its
+    // own slot), pipelined.
+    std::vector<std::vector<std::string>> gets;
+    gets.reserve(lines.size());
+    for (const auto& l : lines) gets.push_back(redis::cmd("GET", epoch_key(l.variant_id)));
+    auto epochs = co_await redis_().pipeline(std::move(gets));
+    if (epochs.size() != lines.size()) throw redis::RedisError("inventory: unexpected replies to GET of the stock epochs");
+    for (const auto& e : epochs) {
+        if (e.is_error()) throw redis::RedisError("inventory: GET of a stock epoch failed: " + e.str);
     }
     auto rows = co_await store_.snapshot(ids_of(lines));
     auto checked = check_rows(lines, rows, false);
     if (!checked) co_return checked.error();
-    std::vector<std::string> args;
-    for (const auto& e : epochs.elements) args.push_back(e.is_nil() ? std::string() : e.str);
-    for (const auto& l : lines) args.push_back(std::to_string(find_row(rows, l.variant_id)->available));
-    keys.insert(keys.end(), epoch_keys.begin(), epoch_keys.end());
-    auto reply = co_await redis_().eval(load_script(), std::move(keys), std::move(args));
-    if (reply.is_error()) throw redis::RedisError("inventory: stock mirror load failed: " + reply.str);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const auto id = lines[i].variant_id;
+        std::vector<std::string> keys{stock_key(id), epoch_key(id)};
+        std::vector<std::string> args{epochs[i].is_nil() ? std::string() : epochs[i].str,
+                                      std::to_string(find_row(rows, id)->available)};
+        auto reply = co_await redis_().eval(load_script(), std::move(keys), std::move(args));
+        if (reply.is_error()) throw redis::RedisError("inventory: stock mirror load failed: " + reply.str);
+    }
     co_return core::Result<void>{};
 }
 
@@ -287,15 +293,11 @@ asio::awaitable<core::Result<Hold>> InventoryService::acquire_redis(std::vector<
     // Only the units the buyer's cart does not hold go through the mirror (which counts held units
     // as gone).
     std::vector<Line> lines;
-    std::vector<std::string> keys;
-    std::vector<std::string> quantities;
     for (const auto& l : all) {
         if (l.quantity <= l.held) continue;
         Line unheld = l;
         unheld.quantity = l.quantity - l.held;
         unheld.held = 0;
-        keys.push_back(stock_key(l.variant_id));
-        quantities.push_back(std::to_string(unheld.quantity));
         lines.push_back(unheld);
     }
     if (lines.empty()) {
@@ -303,21 +305,40 @@ asio::awaitable<core::Result<Hold>> InventoryService::acquire_redis(std::vector<
         hold.lines = std::move(all);
         co_return hold;
     }
+    // One reservation per variant (each variant's keys are in their own hash slot), in ascending
+    // variant order (`all` is sorted). When one is refused, the ones taken before it are given
+    // back. Between the two, a concurrent order can be refused for units this order is about to
+    // return: the mirror is an admission filter and the database's conditional update is the
+    // authority, so a partial reservation can only refuse a little early, never oversell.
     // A load refused because the stock changed meanwhile is simply tried again.
     for (int attempt = 0; attempt < 3; ++attempt) {
-        auto reply = co_await redis_().eval(reserve_script(), keys, quantities);
-        if (reply.is_error()) throw redis::RedisError("inventory: reserve script failed: " + reply.str);
-        const auto code = reply.as_int();
+        std::size_t taken = 0;
+        std::int64_t code = 0;
+        for (; taken < lines.size(); ++taken) {
+            const auto& l = lines[taken];
+            std::vector<std::string> keys{stock_key(l.variant_id)};
+            std::vector<std::string> args{std::to_string(l.quantity)};
+            auto reply = co_await redis_().eval(reserve_script(), std::move(keys), std::move(args));
+            if (reply.is_error()) {
+                std::vector<Line> done(lines.begin(), lines.begin() + static_cast<std::ptrdiff_t>(taken));
+                co_await mirror_add(std::move(done));
+                throw redis::RedisError("inventory: reserve script failed: " + reply.str);
+            }
+            code = reply.as_int();
+            if (code != 0) break;
+        }
         if (code == 0) {
             Hold hold;
             hold.lines = std::move(all);
             hold.redis_reserved = true;
             co_return hold;
         }
+        std::vector<Line> done(lines.begin(), lines.begin() + static_cast<std::ptrdiff_t>(taken));
+        co_await mirror_add(std::move(done));
+        const auto& refused = lines[taken];
         if (code > 0) {
-            const auto& l = lines[static_cast<std::size_t>(code - 1)];
-            auto left = co_await redis_().command(redis::cmd("GET", stock_key(l.variant_id)));
-            co_return out_of_stock_error(l, left.is_nil() ? 0 : left.as_int());
+            auto left = co_await redis_().command(redis::cmd("GET", stock_key(refused.variant_id)));
+            co_return out_of_stock_error(refused, left.is_nil() ? 0 : left.as_int());
         }
         // A key is missing: load the mirror of these variants from the database (SET NX).
         auto init = co_await precheck(lines, true);
@@ -494,17 +515,14 @@ asio::awaitable<void> InventoryService::mirror_add(std::vector<Line> lines) {
     // Units a cart held never left the mirror: only the others go back.
     std::erase_if(lines, [](const Line& l) { return l.quantity <= l.held; });
     if (lines.empty()) co_return;
-    std::vector<std::string> keys;
-    std::vector<std::string> quantities;
-    for (const auto& l : lines) {
-        keys.push_back(stock_key(l.variant_id));
-        quantities.push_back(std::to_string(l.quantity - l.held));
-    }
-    for (const auto& l : lines) keys.push_back(epoch_key(l.variant_id));
-    quantities.push_back(std::to_string(kEpochTtl.count()));
     try {
-        auto reply = co_await redis_().eval(give_back_script(), std::move(keys), std::move(quantities));
-        if (reply.is_error()) core::log::error("stock mirror give-back failed", {{"error", reply.str}});
+        // One call per variant (each in its own slot).
+        for (const auto& l : lines) {
+            std::vector<std::string> keys{stock_key(l.variant_id), epoch_key(l.variant_id)};
+            std::vector<std::string> args{std::to_string(l.quantity - l.held), std::to_string(kEpochTtl.count())};
+            auto reply = co_await redis_().eval(give_back_script(), std::move(keys), std::move(args));
+            if (reply.is_error()) core::log::error("stock mirror give-back failed", {{"error", reply.str}});
+        }
     } catch (const core::InfraError& e) {
         // The mirror is then lower than the database: fewer sales, never overselling;
         // `emporium inventory resync` repairs it.
@@ -580,7 +598,15 @@ asio::awaitable<core::Result<VariantLedger>> InventoryService::ledger(std::int64
 asio::awaitable<std::size_t> InventoryService::resync() {
     auto all = co_await store_.all_stock();
     for (const auto& [id, stock] : all) {
-        co_await redis_().command(redis::cmd("SET", stock_key(id), stock));
+        // The keys of releases before the hash tags (`stock:<id>`, `stock:<id>:epoch`) are read no
+        // more; a resync drops them.
+        std::vector<std::vector<std::string>> commands;
+        commands.push_back(redis::cmd("SET", stock_key(id), stock));
+        commands.push_back(redis::cmd("DEL", keys_.make("stock", id)));
+        commands.push_back(redis::cmd("DEL", keys_.make("stock", id, "epoch")));
+        for (const auto& r : co_await redis_().pipeline(std::move(commands))) {
+            if (r.is_error()) throw redis::RedisError("inventory: resync failed: " + r.str);
+        }
     }
     co_return all.size();
 }

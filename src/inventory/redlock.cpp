@@ -22,9 +22,12 @@ namespace {
 
 namespace asio = boost::asio;
 
+// KEYS: lock. ARGV: token. Releases the lock only if we hold it.
 const redis::Script& release_script() {
-    static const redis::Script kScript(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0");
+    static const redis::Script kScript(R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua");
     return kScript;
 }
 

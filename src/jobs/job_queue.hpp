@@ -1,9 +1,13 @@
 #pragma once
 // The Redis side of the job system: one Stream per queue read by the consumer group `workers`,
 // a delayed sorted set per queue for retries, a dead-letter stream per queue and a hash of outcome
-// counters. Every state change of a delivered job (ack, retry, bury) is one Lua script, so a job
-// is never both acknowledged and lost, and a delivery that another worker already settled (after
-// a reclaim) is not settled twice.
+// counters per queue. Every state change of a delivered job (ack, retry, bury) is one Lua script,
+// so a job is never both acknowledged and lost, and a delivery that another worker already settled
+// (after a reclaim) is not settled twice.
+//
+// Keys: a queue's keys share the hash tag {q:<queue>} (one Redis Cluster slot), so that every
+// script touches one slot: <prefix>{q:<queue>}:jobs:stream, …:jobs:delayed, …:jobs:dead,
+// …:jobs:stats and the enqueue markers …:jobs:enq:<job id>. No call spans two queues.
 
 #include "core/fields.hpp"
 #include "jobs/jobs_types.hpp"
@@ -53,8 +57,14 @@ public:
     std::string stream_key(std::string_view queue) const;
     std::string delayed_key(std::string_view queue) const;
     std::string dead_key(std::string_view queue) const;
-    std::string stats_key() const;
-    std::string enqueued_key(std::string_view job_id) const;
+    std::string stats_key(std::string_view queue) const;
+    std::string enqueued_key(std::string_view queue, std::string_view job_id) const;
+    // The names before the hash tags: <prefix>jobs:stream:<queue>, …:delayed:<queue>,
+    // …:dead:<queue> and the shared <prefix>jobs:stats (fields "<queue>:<outcome>").
+    std::string legacy_stream_key(std::string_view queue) const;
+    std::string legacy_delayed_key(std::string_view queue) const;
+    std::string legacy_dead_key(std::string_view queue) const;
+    std::string legacy_stats_key() const;
 
     // How long a job id is remembered after it was enqueued: enqueueing the same id again within
     // this window is a no-op (a relay that published and then failed to record it, or crashed,
@@ -63,16 +73,30 @@ public:
 
     // Creates the consumer group of every queue (idempotent). Throws RedisError.
     boost::asio::awaitable<void> ensure_groups();
-    // Appends jobs to their queues in one script call, skipping any whose id was enqueued within
-    // kEnqueueDedupeWindow; returns the stream ids ("" for a skipped duplicate). Throws RedisError.
+    // Moves what the previous release left under the legacy names (streams, delayed sets, dead
+    // letters, the shared outcome totals) into the tagged keys; returns how many entries moved.
+    // Entries are copied before they are deleted (a crash in between queues a job twice, never
+    // loses one), and delivered-but-unacknowledged entries are queued again. Cheap when there is
+    // nothing to move (one pipelined round of EXISTS); safe to run from several processes at once
+    // (a lock key makes the others skip). Throws RedisError.
+    boost::asio::awaitable<std::int64_t> migrate_legacy();
+    // Appends jobs to their queues, one script call per queue, skipping any whose id was enqueued
+    // within kEnqueueDedupeWindow; returns the stream ids in the order of `jobs` ("" for a skipped
+    // duplicate). Throws RedisError.
     boost::asio::awaitable<std::vector<std::string>> enqueue(std::vector<Job> jobs);
-    // Reads up to `count` new jobs for `consumer` from `queues`, blocking up to `block` on the
-    // dedicated `blocking` client (a blocked connection cannot carry other commands).
-    boost::asio::awaitable<std::vector<Job>> read(redis::Client& blocking,
-                                                  std::string consumer,
-                                                  std::vector<std::string> queues,
-                                                  std::int64_t count,
-                                                  std::chrono::milliseconds block);
+    // Reads up to `count` new jobs for `consumer` without blocking: one XREADGROUP per queue, in
+    // the order of `queues`, until `count` jobs are in hand. Throws RedisError.
+    boost::asio::awaitable<std::vector<Job>> read(std::string consumer, std::vector<std::string> queues, std::int64_t count);
+    // The id of the last entry added to `queue`'s stream ("$" when there is no stream yet).
+    boost::asio::awaitable<std::string> last_id(std::string queue);
+    // Waits up to `block` on the dedicated `blocking` client (a blocked connection cannot carry
+    // other commands) for an entry of `queue` newer than `after`; returns its id, or nullopt after
+    // the time ran out. Reads the stream outside the consumer group: it only tells that there is
+    // something to read. Throws RedisError.
+    boost::asio::awaitable<std::optional<std::string>> wait_for_new(redis::Client& blocking,
+                                                                   std::string queue,
+                                                                   std::string after,
+                                                                   std::chrono::milliseconds block);
     // Takes over jobs of `queue` idle (unacknowledged) for at least `min_idle` — their worker died
     // or hangs. Each job's `attempt` counts the earlier deliveries.
     boost::asio::awaitable<std::vector<Job>> reclaim(std::string consumer,
@@ -89,7 +113,8 @@ public:
 
     // Schedules a job for later (used by retries and by callers that want a delay).
     boost::asio::awaitable<void> schedule(Job job, std::int64_t due_ms);
-    // Moves due delayed jobs of every queue into their streams; returns how many moved.
+    // Moves due delayed jobs of every queue into their streams (one call per queue); returns how
+    // many moved.
     boost::asio::awaitable<std::int64_t> promote_due(std::int64_t now_ms, std::int64_t limit = 500);
 
     boost::asio::awaitable<std::vector<QueueStats>> stats();

@@ -95,17 +95,25 @@ Worker::Worker(const asio::any_io_executor& ex,
     : ex_(ex),
       settings_(std::move(settings)),
       queue_(std::move(queue)),
-      blocking_(ex, std::move(blocking_client)),
       wakeup_(ex),
       rng_(std::random_device{}()) {
     settings_.concurrency = std::max(1, settings_.concurrency);
+    for (std::size_t i = 0; i < settings_.queues.size(); ++i) {
+        watchers_.push_back(std::make_unique<redis::Client>(ex, blocking_client));
+        watcher_waits_.push_back(std::make_unique<asio::steady_timer>(ex));
+    }
 }
+
+Worker::~Worker() = default;
 
 void Worker::handle(std::string type, Handler handler) { handlers_[std::move(type)] = std::move(handler); }
 
 void Worker::stop() {
     stopping_ = true;
     wake();
+    // Ends the watchers' blocking reads now rather than after `block`.
+    for (auto& w : watchers_) w->close();
+    for (auto& t : watcher_waits_) t->cancel();
 }
 
 void Worker::wake() { wakeup_.cancel(); }
@@ -128,9 +136,20 @@ asio::awaitable<void> Worker::run(std::chrono::milliseconds drain) {
         wakeup_.expires_after(std::chrono::seconds(1));
         co_await wakeup_.async_wait(kAwaitTuple);
     }
-    loops_ += 2;  // counted down by the loops themselves when they end
+    // Jobs the previous release left under the untagged names. A failure here does not keep the
+    // worker from serving the new keys: the maintenance loop tries again every interval.
+    if (!stopping_) {
+        try {
+            co_await queue_->migrate_legacy();
+        } catch (const std::exception& e) {
+            core::log::error("jobs: moving the jobs of the previous release failed; retrying later",
+                             {{"error", e.what()}});
+        }
+    }
+    loops_ += 2 + static_cast<int>(watchers_.size());  // counted down by the loops themselves when they end
     core::spawn_tracked(ex_, heartbeat_loop(), "jobs.heartbeat");
     core::spawn_tracked(ex_, maintenance_loop(), "jobs.maintenance");
+    for (std::size_t i = 0; i < watchers_.size(); ++i) core::spawn_tracked(ex_, watch_loop(i), "jobs.watch");
     core::log::info("worker started", {{"consumer", settings_.consumer},
                                        {"concurrency", settings_.concurrency},
                                        {"queues", [&] {
@@ -138,14 +157,23 @@ asio::awaitable<void> Worker::run(std::chrono::milliseconds drain) {
                                             for (const auto& q : settings_.queues) s += (s.empty() ? "" : ",") + q;
                                             return s;
                                         }()}});
+    std::size_t first_queue = 0;
     while (!stopping_) {
         co_await wait_for_slot();
         if (stopping_) break;
         const auto free = static_cast<std::int64_t>(settings_.concurrency) - static_cast<std::int64_t>(running_.size());
+        // A read pass: the watchers that rang may watch again, and whatever they saw is read now.
+        rung_ = false;
+        ++passes_;
+        for (auto& t : watcher_waits_) t->cancel();
+        std::vector<std::string> order;
+        const auto n = settings_.queues.size();
+        for (std::size_t i = 0; i < n; ++i) order.push_back(settings_.queues[(first_queue + i) % n]);
+        first_queue = n == 0 ? 0 : (first_queue + 1) % n;
         std::vector<Job> jobs;
         bool failed = false;
         try {
-            jobs = co_await queue_->read(blocking_, settings_.consumer, settings_.queues, free, settings_.block);
+            jobs = co_await queue_->read(settings_.consumer, std::move(order), free);
         } catch (const std::exception& e) {
             core::log::warn("jobs: read failed; retrying", {{"error", e.what()}});
             failed = true;
@@ -155,9 +183,15 @@ asio::awaitable<void> Worker::run(std::chrono::milliseconds drain) {
             co_await wakeup_.async_wait(kAwaitTuple);
             continue;
         }
+        const bool idle = jobs.empty();
         for (auto& job : jobs) {
             running_.emplace(job.queue, job.stream_id);
             core::spawn_tracked(ex_, dispatch(std::move(job)), "jobs.dispatch");
+        }
+        if (idle && !rung_ && !stopping_) {
+            // Nothing anywhere: until a watcher rings (or a slot frees up), at most `block`.
+            wakeup_.expires_after(settings_.block);
+            co_await wakeup_.async_wait(kAwaitTuple);
         }
     }
     // Finish what is running; anything left after `drain` stays unacknowledged and is reclaimed
@@ -172,7 +206,48 @@ asio::awaitable<void> Worker::run(std::chrono::milliseconds drain) {
     finished_ = true;
     while (loops_ > 0) co_await sleep_for(kLoopSlice);
     core::log::info("worker stopped", {{"consumer", settings_.consumer}, {"abandoned", running_.size()}});
-    blocking_.close();
+    for (auto& w : watchers_) w->close();
+}
+
+asio::awaitable<void> Worker::watch_loop(std::size_t index) {
+    const LoopCount counted(loops_);
+    const auto queue = settings_.queues[index];
+    auto& client = *watchers_[index];
+    auto& pass_begun = *watcher_waits_[index];
+    std::string last;  // the newest entry id this watcher has seen ("" = ask the stream)
+    bool warned = false;
+    while (!stopping_ && !finished_) {
+        bool failed = false;
+        try {
+            if (last.empty()) last = co_await queue_->last_id(queue);
+            auto seen = co_await queue_->wait_for_new(client, queue, last, settings_.block);
+            warned = false;
+            if (seen) {
+                last = std::move(*seen);
+                rung_ = true;
+                wake();
+                // Watch again once a read pass has begun (it reads what was seen): while the
+                // worker is busy, a queue with a backlog does not ring over and over.
+                const auto pass = passes_;
+                while (!stopping_ && passes_ == pass) {
+                    pass_begun.expires_at(Clock::time_point::max());
+                    co_await pass_begun.async_wait(kAwaitTuple);
+                }
+            }
+        } catch (const std::exception& e) {
+            if (!stopping_ && !warned) {
+                core::log::warn("jobs: watching a queue failed; reading every block until it is back",
+                                {{"queue", queue}, {"error", e.what()}});
+            }
+            warned = true;
+            failed = true;
+        }
+        if (failed) {
+            last.clear();
+            const auto next = Clock::now() + std::chrono::seconds(1);
+            while (!stopping_ && Clock::now() < next) co_await sleep_for(slice_until(next));
+        }
+    }
 }
 
 asio::awaitable<void> Worker::dispatch(Job job) {
@@ -301,6 +376,7 @@ asio::awaitable<void> Worker::maintenance_loop() {
                                           std::chrono::milliseconds(30'000));
     const LoopCount counted(loops_);
     auto next_reclaim = Clock::now() + reclaim_every;
+    auto next_legacy_check = Clock::now() + settings_.legacy_check_interval;
     while (!stopping_) {
         const auto next = Clock::now() + settings_.promote_interval;
         while (!stopping_ && Clock::now() < next) co_await sleep_for(slice_until(next));
@@ -308,6 +384,10 @@ asio::awaitable<void> Worker::maintenance_loop() {
         try {
             // Retries are due even when no scheduler runs.
             co_await queue_->promote_due(now_ms());
+            if (Clock::now() >= next_legacy_check) {
+                next_legacy_check = Clock::now() + settings_.legacy_check_interval;
+                co_await queue_->migrate_legacy();
+            }
             if (Clock::now() >= next_reclaim) {
                 next_reclaim = Clock::now() + reclaim_every;
                 for (const auto& q : settings_.queues) {

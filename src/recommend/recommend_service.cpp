@@ -33,33 +33,32 @@ namespace {
 
 constexpr std::size_t kPublishChunk = 1000;  // products per pipeline
 
+// The hash tag of a product's keys (its neighbour set, the set's temporary build, the markers of
+// the orders that bumped it): a script or RENAME over them stays in one slot of a cluster.
+std::string product_tag(std::int64_t product_id) { return "p:" + std::to_string(product_id); }
+
 // KEYS: lock. ARGV: token. Releases the rebuild lock only if we hold it.
 const redis::Script kRelease(R"lua(
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 )lua");
 
-// KEYS: the order's "bumped" marker, the index set, the version counter.
-// ARGV: marker ttl s, key prefix of the neighbour sets, "incr" | "nx", K, product ids…
-// Bumps every ordered pair once per order (the marker makes a redelivered job a no-op).
+// One product of a paid order (both keys in the product's slot, tag {p:<id>}).
+// KEYS: the product's "bumped by this order" marker, the product's neighbour set.
+// ARGV: marker ttl s, "incr" | "nx", K, the order's other products…
+// Bumps the product's pairs once per order: the marker makes a redelivered job a no-op for the
+// products it already bumped, and a job that failed half-way bumps the rest when it runs again.
 const redis::Script kBump(R"lua(
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
-local k = tonumber(ARGV[4])
-for i = 5, #ARGV do
-  local key = ARGV[2] .. ARGV[i]
-  for j = 5, #ARGV do
-    if i ~= j then
-      if ARGV[3] == 'incr' then
-        redis.call('ZINCRBY', key, 1, ARGV[j])
-      else
-        redis.call('ZADD', key, 'NX', 0, ARGV[j])
-      end
-    end
+local k = tonumber(ARGV[3])
+for j = 4, #ARGV do
+  if ARGV[2] == 'incr' then
+    redis.call('ZINCRBY', KEYS[2], 1, ARGV[j])
+  else
+    redis.call('ZADD', KEYS[2], 'NX', 0, ARGV[j])
   end
-  redis.call('ZREMRANGEBYRANK', key, 0, -(k + 1))
-  redis.call('SADD', KEYS[2], ARGV[i])
 end
-redis.call('INCR', KEYS[3])
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(k + 1))
 return 1
 )lua");
 
@@ -127,7 +126,8 @@ RecommendService::PublishChunk RecommendService::ChunkEncoder::operator()(std::s
             restore_cmd.emplace_back("REPLACE");
             chunk.commands.push_back(std::move(restore_cmd));
         } else {
-            const auto tmp = service->keys_.make("cooccurrence", "tmp", plan->build, id);
+            // Renamed over the live key: both in the product's slot.
+            const auto tmp = service->keys_.tagged(product_tag(id), "cooccurrence", "tmp", plan->build);
             std::vector<std::string> zadd{"ZADD", tmp};
             zadd.reserve(2 + 2 * top.size());
             for (const auto& n : top) {
@@ -170,6 +170,10 @@ RecommendService::RecommendService(RecommendSettings settings,
       catalog_(std::move(catalog)) {}
 
 std::string RecommendService::neighbours_key(std::int64_t product_id) const {
+    return keys_.tagged(product_tag(product_id), "cooccurrence");
+}
+
+std::string RecommendService::legacy_neighbours_key(std::int64_t product_id) const {
     return keys_.make("cooccurrence", product_id);
 }
 
@@ -274,7 +278,8 @@ asio::awaitable<bool> RecommendService::restore_matches(const std::string& build
     commands.push_back(redis::cmd("RESTORE", b, "60000", redis::zset_restore_payload(members), "REPLACE"));
     commands.push_back(redis::cmd("DUMP", a));
     commands.push_back(redis::cmd("DUMP", b));
-    commands.push_back(redis::cmd("DEL", a, b));
+    commands.push_back(redis::cmd("DEL", a));
+    commands.push_back(redis::cmd("DEL", b));
     auto replies = co_await redis_().pipeline(std::move(commands));
     const bool same = replies[2].is_ok() && !replies[3].is_error() && !replies[3].is_nil() &&
                       replies[3].str == replies[4].str && replies[4].type == replies[3].type;
@@ -300,6 +305,8 @@ asio::awaitable<RecommendService::PublishPlan> RecommendService::plan_publish() 
         if (auto id = to_id(member.str)) plan.before.push_back(*id);
     }
     std::sort(plan.before.begin(), plan.before.end());
+    auto dropped = co_await redis_().command(redis::cmd("EXISTS", keys_.make("cooccurrence", "legacy-dropped")));
+    plan.legacy_dropped = dropped.as_int() > 0;
     co_return plan;
 }
 
@@ -330,21 +337,29 @@ asio::awaitable<std::size_t> RecommendService::publish(const CooccurrenceCounter
 
     // New products went into the index with their chunk. Products that had a list before but
     // have none now lose their stale one.
-    std::vector<std::string> gone{"DEL"};
+    // One DEL per list (each in its product's slot).
+    std::vector<std::vector<std::string>> commands;
     std::vector<std::string> forget{"SREM", index};
     for (auto id : plan.before) {
         if (std::binary_search(published.begin(), published.end(), id)) continue;
-        gone.push_back(neighbours_key(id));
+        commands.push_back(redis::cmd("DEL", neighbours_key(id)));
         forget.push_back(std::to_string(id));
     }
-    report.removed = gone.size() - 1;
-    std::vector<std::vector<std::string>> commands;
-    if (gone.size() > 1) {
-        commands.push_back(std::move(gone));
-        commands.push_back(std::move(forget));
+    report.removed = commands.size();
+    if (forget.size() > 2) commands.push_back(std::move(forget));
+    // Lists under the names of releases before the hash tags (`cooccurrence:<id>`, one per
+    // product of the index) are read no more: the first rebuild after the upgrade drops them.
+    if (!plan.legacy_dropped) {
+        for (auto id : plan.before) commands.push_back(redis::cmd("DEL", legacy_neighbours_key(id)));
+        commands.push_back(redis::cmd("SET", keys_.make("cooccurrence", "legacy-dropped"), "1"));
     }
     commands.push_back(redis::cmd("INCR", keys_.make("cooccurrence", "version")));
-    co_await send_all(&redis_(), std::move(commands));
+    for (std::size_t from = 0; from < commands.size(); from += kPublishChunk) {
+        const auto to = std::min(commands.size(), from + kPublishChunk);
+        std::vector<std::vector<std::string>> part(std::make_move_iterator(commands.begin() + static_cast<std::ptrdiff_t>(from)),
+                                                   std::make_move_iterator(commands.begin() + static_cast<std::ptrdiff_t>(to)));
+        co_await send_all(&redis_(), std::move(part));
+    }
     co_return published.size();
 }
 
@@ -354,13 +369,28 @@ asio::awaitable<core::Result<void>> RecommendService::on_order_paid(std::int64_t
     std::sort(products.begin(), products.end());
     products.erase(std::unique(products.begin(), products.end()), products.end());
     if (products.size() < 2) co_return core::Result<void>{};
-    std::vector<std::string> keys{keys_.make("cooccurrence", "bumped", order_id), keys_.make("cooccurrence", "index"),
-                                  keys_.make("cooccurrence", "version")};
-    std::vector<std::string> args{std::to_string(settings_.bump_memory.count()), keys_.make("cooccurrence", ""),
-                                  settings_.scoring == Scoring::kCount ? "incr" : "nx", std::to_string(settings_.top_k)};
-    for (auto p : products) args.push_back(std::to_string(p));
-    auto r = co_await redis_().eval(kBump, std::move(keys), std::move(args));
-    if (r.is_error()) throw redis::RedisError("recommend: bump failed: " + r.str);
+    // One script per product, each in that product's slot; then the index and the version, which
+    // are idempotent (SADD) or harmless to repeat (a new version only refreshes cached answers), so
+    // a job redelivered after a failure anywhere in between completes the work exactly once.
+    for (auto p : products) {
+        std::vector<std::string> keys{keys_.tagged(product_tag(p), "cooccurrence", "bumped", order_id), neighbours_key(p)};
+        std::vector<std::string> args{std::to_string(settings_.bump_memory.count()),
+                                      settings_.scoring == Scoring::kCount ? "incr" : "nx", std::to_string(settings_.top_k)};
+        for (auto other : products) {
+            if (other != p) args.push_back(std::to_string(other));
+        }
+        auto r = co_await redis_().eval(kBump, std::move(keys), std::move(args));
+        if (r.is_error()) throw redis::RedisError("recommend: bump failed: " + r.str);
+    }
+    std::vector<std::string> index{"SADD", keys_.make("cooccurrence", "index")};
+    for (auto p : products) index.push_back(std::to_string(p));
+    std::vector<std::vector<std::string>> commands;
+    commands.push_back(std::move(index));
+    commands.push_back(redis::cmd("INCR", keys_.make("cooccurrence", "version")));
+    auto replies = co_await redis_().pipeline(std::move(commands));
+    for (const auto& r : replies) {
+        if (r.is_error()) throw redis::RedisError("recommend: bump failed: " + r.str);
+    }
     co_return core::Result<void>{};
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // Recommendations: the batch builder (paid orders read in order-id batches → co-occurrence counts →
-// top K neighbours per product published to Redis sorted sets <prefix>cooccurrence:<id>, each
+// top K neighbours per product published to Redis sorted sets <prefix>{p:<id>}:cooccurrence, each
 // replaced atomically with a temporary key + RENAME), incremental bumps when an order is paid,
 // and the two reads: "also bought" for a product and "recommended for you" for a customer.
 
@@ -123,7 +123,10 @@ public:
     // The JSON text of a Recommendations answer.
     boost::asio::awaitable<std::string> recommendations(std::int64_t user_id, std::int64_t limit);
 
+    // <prefix>{p:<id>}:cooccurrence (hash tag per product: see docs/architecture.md).
     std::string neighbours_key(std::int64_t product_id) const;
+    // <prefix>cooccurrence:<id>: the name before the hash tags; dropped by the first rebuild.
+    std::string legacy_neighbours_key(std::int64_t product_id) const;
     std::string lock_key() const;          // held by the running rebuild
     std::string last_rebuild_key() const;  // the last rebuild's LastRebuild (JSON)
     const RecommendSettings& settings() const { return settings_; }
@@ -134,6 +137,7 @@ private:
         bool restore = false;              // RESTORE payloads, else ZADD + RENAME
         std::string build;                 // names the temporary keys
         std::vector<std::int64_t> before;  // products in the index when the rebuild began, ascending
+        bool legacy_dropped = false;       // the lists under their old names are gone
     };
     struct PublishChunk {
         std::vector<std::vector<std::string>> commands;

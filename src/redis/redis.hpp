@@ -199,6 +199,18 @@ public:
         ((append(out, parts, first)), ...);
         return out;
     }
+    // A key in the hash slot of `tag` (Redis Cluster hashes only the text between the first `{`
+    // and the next `}`): "<prefix>{<tag>}:<part>:<part>…". Keys that one script or multi-key
+    // command touches together must share a tag. `tag` must not contain `{` or `}`.
+    template <typename... Parts>
+    std::string tagged(std::string_view tag, const Parts&... parts) const {
+        std::string out = prefix_;
+        out += '{';
+        out += tag;
+        out += '}';
+        ((out += ':', append_part(out, parts)), ...);
+        return out;
+    }
     const std::string& prefix() const { return prefix_; }
 
 private:
@@ -206,6 +218,10 @@ private:
     static void append(std::string& out, const T& part, bool& first) {
         if (!first) out += ':';
         first = false;
+        append_part(out, part);
+    }
+    template <typename T>
+    static void append_part(std::string& out, const T& part) {
         if constexpr (std::is_arithmetic_v<T>) {
             out += std::to_string(part);
         } else {

@@ -72,7 +72,7 @@ protected:
     }
     // The mirror's value, or nullopt when the key is absent (not loaded yet).
     std::optional<std::int64_t> mirror(std::int64_t id) {
-        auto reply = run_coro(io_, redis_->command(redis::cmd("GET", prefix_ + "stock:" + std::to_string(variant(id)))));
+        auto reply = run_coro(io_, redis_->command(redis::cmd("GET", prefix_ + "{v:" + std::to_string(variant(id)) + "}:stock")));
         if (reply.is_nil()) return std::nullopt;
         return reply.as_int();
     }

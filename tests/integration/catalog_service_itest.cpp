@@ -562,6 +562,10 @@ TEST_F(CatalogTest, AFillAfterAnInvalidationIsDropped) {
     // A rebuild that read the row before a write committed must not store the old value.
     CatalogCache cache([r = redis_.get()]() -> redis::Client& { return *r; }, redis::Keys(prefix_));
     const auto key = cache.product_key(5);
+    // The fill script's keys (lock, value, stale copy) share one hash slot.
+    EXPECT_EQ(key, prefix_ + "{p:5}:catalog:product");
+    EXPECT_EQ(redis::test::slot_tag(cache.list_key(7, "ab12")), redis::test::slot_tag(cache.list_stale_key("ab12")));
+    EXPECT_EQ(redis::test::slot_tag(cache.list_key(7, "ab12") + ":lock"), "l:ab12");
     auto look = run(cache.lookup("product", key, key + ":stale"));
     ASSERT_EQ(look.kind, CacheLookup::Kind::kLoad);
     run(cache.invalidate_product(5));

@@ -125,6 +125,69 @@ TEST_F(JobsTest, AJobIdEnqueuedTwiceIsQueuedOnce) {
     EXPECT_THROW(run(queue_->enqueue(anonymous)), std::invalid_argument);
 }
 
+// Every key a queue's scripts touch carries the queue's hash tag (one Redis Cluster slot), and a
+// batch of several queues is enqueued one queue at a time, each job's stream id in its place.
+TEST_F(JobsTest, AQueuesKeysShareOneSlotAndABatchOfSeveralQueuesKeepsItsOrder) {
+    using redis::test::slot_tag;
+    for (auto q : kQueues) {
+        const auto tag = "q:" + std::string(q);
+        EXPECT_EQ(queue_->stream_key(q), prefix_ + "{" + tag + "}:jobs:stream");
+        EXPECT_EQ(slot_tag(queue_->delayed_key(q)), tag);
+        EXPECT_EQ(slot_tag(queue_->dead_key(q)), tag);
+        EXPECT_EQ(slot_tag(queue_->stats_key(q)), tag);
+        EXPECT_EQ(slot_tag(queue_->enqueued_key(q, "ob1:x")), tag);
+    }
+    EXPECT_NE(slot_tag(queue_->stream_key("email")), slot_tag(queue_->stream_key("receipt")));
+    run(queue_->ensure_groups());
+    std::vector<Job> batch{make_job("noop", "email", "m1"), make_job("noop", "receipt", "m2"),
+                           make_job("noop", "email", "m3"), make_job("noop", "default", "m4")};
+    auto ids = run(queue_->enqueue(batch));
+    ASSERT_EQ(ids.size(), 4U);
+    std::vector<std::string> queues{"email", "receipt", "default"};
+    auto got = run(queue_->read("c1", queues, 10));
+    ASSERT_EQ(got.size(), 4U);
+    std::map<std::string, std::string> stream_id_of;
+    for (const auto& j : got) stream_id_of[j.id] = j.stream_id;
+    for (std::size_t i = 0; i < batch.size(); ++i) EXPECT_EQ(ids[i], stream_id_of[batch[i].id]) << batch[i].id;
+    // The totals are kept per queue.
+    EXPECT_TRUE(run(queue_->ack(got[0])));
+    EXPECT_EQ(run(redis_->command(redis::cmd("HGET", queue_->stats_key(got[0].queue), "succeeded"))).as_int(), 1);
+    EXPECT_EQ(stats_of(got[0].queue).outcomes["succeeded"], 1);
+}
+
+// Each queue is read on its own (its stream is in its own slot); a job enqueued while the worker
+// idles still starts at once, on whichever of its queues it lands: a watcher wakes the reader,
+// which would otherwise look again only after `block`.
+TEST_F(JobsTest, AnIdleWorkerStartsANewJobOfAnyQueueWithoutWaitingForItsBlockTime) {
+    auto s = settings("c-watch");
+    s.block = 3'000ms;
+    s.queues = {"email", "receipt", "webhook"};
+    Worker worker(ctx_.get_executor(), s, queue_, redis::test::shared_server_options());
+    std::map<std::string, Clock::time_point> started;
+    worker.handle("noop", [&](Job job) -> asio::awaitable<core::Result<void>> {
+        started[job.id] = Clock::now();
+        co_return core::Result<void>{};
+    });
+    std::map<std::string, Clock::time_point> enqueued;
+    auto late = [](JobQueue* q, std::map<std::string, Clock::time_point>* at) -> asio::awaitable<void> {
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        for (const char* queue : {"webhook", "email", "receipt"}) {
+            t.expires_after(700ms);  // the worker is idle, blocked in its watchers
+            co_await t.async_wait(asio::use_awaitable);
+            std::vector<Job> one{make_job("noop", queue, std::string("w-") + queue)};
+            (*at)[one[0].id] = Clock::now();
+            co_await q->enqueue(std::move(one));
+        }
+    };
+    core::spawn_tracked(ctx_.get_executor(), late(queue_.get(), &enqueued), "late");
+    run(run_worker_for(&worker, 3s));
+    ASSERT_EQ(started.size(), 3U);
+    for (const auto& [id, at] : enqueued) {
+        ASSERT_TRUE(started.contains(id)) << id;
+        EXPECT_LT(started[id] - at, 500ms) << id << " waited for the reader's block time";
+    }
+}
+
 TEST_F(JobsTest, EnqueueReadAckAndStatistics) {
     run(queue_->ensure_groups());
     std::vector<Job> jobs;
@@ -136,9 +199,8 @@ TEST_F(JobsTest, EnqueueReadAckAndStatistics) {
     EXPECT_EQ(s.in_progress, 0);
     ASSERT_TRUE(s.oldest_age_ms.has_value());
 
-    redis::Client blocking(ctx_.get_executor(), redis::test::shared_server_options());
     std::vector<std::string> queues{"default", "email"};
-    auto got = run(queue_->read(blocking, "c1", queues, 2, 100ms));
+    auto got = run(queue_->read("c1", queues, 2));
     ASSERT_EQ(got.size(), 2U);
     EXPECT_EQ(got[0].id, "j0");
     EXPECT_EQ(got[0].queue, "default");
@@ -157,9 +219,8 @@ TEST_F(JobsTest, EnqueueReadAckAndStatistics) {
     EXPECT_EQ(s.outcomes["succeeded"], 1);
     EXPECT_EQ(s.outcomes["dead"], 1);
     // Nothing new for this consumer group after the last one is read.
-    EXPECT_EQ(run(queue_->read(blocking, "c1", queues, 10, 50ms)).size(), 1U);
-    EXPECT_TRUE(run(queue_->read(blocking, "c1", queues, 10, 50ms)).empty());
-    blocking.close();
+    EXPECT_EQ(run(queue_->read("c1", queues, 10)).size(), 1U);
+    EXPECT_TRUE(run(queue_->read("c1", queues, 10)).empty());
 }
 
 TEST_F(JobsTest, FailuresRetryWithinTheBackoffBoundsThenDeadLetterAndCanBeRevived) {
@@ -245,10 +306,8 @@ TEST_F(JobsTest, JobsOfADeadConsumerAreReclaimedAfterTheVisibilityTimeout) {
     std::vector<Job> one{make_job("count", "email", "r1")};
     run(queue_->enqueue(one));
     // A consumer takes the job and dies without acknowledging it.
-    redis::Client blocking(ctx_.get_executor(), redis::test::shared_server_options());
     std::vector<std::string> queues{"email"};
-    ASSERT_EQ(run(queue_->read(blocking, "dead-consumer", queues, 1, 100ms)).size(), 1U);
-    blocking.close();
+    ASSERT_EQ(run(queue_->read("dead-consumer", queues, 1)).size(), 1U);
     EXPECT_EQ(stats_of("email").in_progress, 1);
 
     auto s = settings("c-alive");
@@ -466,6 +525,97 @@ TEST_F(OutboxTest, TwoRelaysShareTheWorkWithoutPublishingTwice) {
     EXPECT_EQ(na + nb, 300);
     EXPECT_EQ(unpublished(), 0);
     EXPECT_EQ(stats_of("email").pending, 300);
+}
+
+// An upgrade from the release before the hash tags: jobs under the old key names (queued, delivered
+// to a worker that the upgrade stopped, waiting for a retry, dead) and the shared outcome totals
+// move to the tagged keys when the queue starts, and run or are listed there; two processes
+// migrating at once move each job once.
+TEST_F(JobsTest, JobsLeftUnderTheOldKeyNamesAreMovedAndRunAfterTheUpgrade) {
+    const redis::Keys old(prefix_);
+    const auto stream = old.make("jobs", "stream", "default");
+    const auto delayed = old.make("jobs", "delayed", "default");
+    const auto dead = old.make("jobs", "dead", "email");
+    const auto stats = old.make("jobs", "stats");
+    EXPECT_EQ(stream, queue_->legacy_stream_key("default"));
+    EXPECT_EQ(stats, queue_->legacy_stats_key());
+    auto cmd = [&](std::vector<std::string> args) { return run(redis_->command(std::move(args))); };
+    cmd(redis::cmd("XGROUP", "CREATE", stream, "workers", "0", "MKSTREAM"));
+    for (const char* id : {"old-1", "old-2", "old-3"}) {
+        auto job = make_job("count", "default", id);
+        job.created_ms = now_ms();
+        cmd(redis::cmd("XADD", stream, "*", "job", encode(job)));
+    }
+    // old-1 was delivered to a worker of the old release, which never acknowledged it.
+    auto taken = cmd(redis::cmd("XREADGROUP", "GROUP", "workers", "old-worker", "COUNT", "1", "STREAMS", stream, ">"));
+    ASSERT_EQ(taken.elements.size(), 1U);
+    auto retry = make_job("count", "default", "old-retry");
+    retry.attempt = 2;
+    cmd(redis::cmd("ZADD", delayed, std::to_string(now_ms() - 1), encode(retry)));
+    cmd(redis::cmd("XADD", dead, "*", "job", encode(make_job("count", "email", "old-dead")), "error", "boom", "failed_ms",
+                   std::to_string(now_ms())));
+    cmd(redis::cmd("HSET", stats, "default:succeeded", "5", "email:dead", "1"));
+
+    // Two processes start at once: each job is moved once.
+    auto other = make_queue(redis_.get());
+    std::vector<asio::awaitable<void>> both;
+    auto migrate = [](std::shared_ptr<JobQueue> q) -> asio::awaitable<void> { co_await q->migrate_legacy(); };
+    both.push_back(migrate(queue_));
+    both.push_back(migrate(other));
+    redis::test::run_all(ctx_, std::move(both));
+    EXPECT_EQ(cmd(redis::cmd("XLEN", queue_->stream_key("default"))).as_int(), 3);
+    EXPECT_EQ(cmd(redis::cmd("ZCARD", queue_->delayed_key("default"))).as_int(), 1);
+    for (const auto& key : {stream, delayed, dead, stats}) {
+        EXPECT_EQ(cmd(redis::cmd("EXISTS", key)).as_int(), 0) << key;
+    }
+    auto listed = run(queue_->dead_jobs("email", 10));
+    ASSERT_EQ(listed.size(), 1U);
+    EXPECT_EQ(listed[0].job.id, "old-dead");
+    EXPECT_EQ(listed[0].error, "boom");
+    EXPECT_EQ(stats_of("email").outcomes["dead"], 1);
+    // Nothing left: a second run moves nothing.
+    EXPECT_EQ(run(queue_->migrate_legacy()), 0);
+
+    // A worker runs them all (the one the old worker held included), and a job an old process
+    // queues under the old name after the upgrade too (the worker looks again every interval).
+    auto s = settings("c-upgrade");
+    s.legacy_check_interval = 200ms;
+    Worker worker(ctx_.get_executor(), s, queue_, redis::test::shared_server_options());
+    std::multiset<std::string> ran;
+    worker.handle("count", [&](Job job) -> asio::awaitable<core::Result<void>> {
+        ran.insert(job.id);
+        co_return core::Result<void>{};
+    });
+    auto straggler = make_job("count", "default", "old-late");
+    straggler.created_ms = now_ms();
+    auto add_late = [](redis::Client* client, std::string key, std::string job) -> asio::awaitable<void> {
+        asio::steady_timer t(co_await asio::this_coro::executor, 600ms);  // the worker runs by then
+        co_await t.async_wait(asio::use_awaitable);
+        co_await client->command(redis::cmd("XADD", key, "*", "job", job));
+    };
+    core::spawn_tracked(ctx_.get_executor(), add_late(redis_.get(), stream, encode(straggler)), "old release");
+    run(run_worker_for(&worker, 2s));
+    EXPECT_EQ(ran, (std::multiset<std::string>{"old-1", "old-2", "old-3", "old-late", "old-retry"}));
+    EXPECT_EQ(stats_of("default").outcomes["succeeded"], 5 + 5);
+    EXPECT_EQ(cmd(redis::cmd("EXISTS", stream)).as_int(), 0);
+}
+
+// A migration that fails (here: an old key of the wrong type) is logged and tried again later; it
+// does not keep the worker from serving the tagged keys.
+TEST_F(JobsTest, AFailedMigrationDoesNotKeepTheWorkerFromRunning) {
+    run(redis_->command(redis::cmd("SET", queue_->legacy_stream_key("default"), "not a stream")));
+    EXPECT_THROW(run(queue_->migrate_legacy()), redis::RedisError);
+    run(queue_->ensure_groups());
+    std::vector<Job> one{make_job("count", "default", "after-upgrade")};
+    run(queue_->enqueue(one));
+    Worker worker(ctx_.get_executor(), settings("c-failed-migration"), queue_, redis::test::shared_server_options());
+    int ran = 0;
+    worker.handle("count", [&](Job) -> asio::awaitable<core::Result<void>> {
+        ++ran;
+        co_return core::Result<void>{};
+    });
+    run(run_worker_for(&worker, 1s));
+    EXPECT_EQ(ran, 1);
 }
 
 TEST_F(JobsTest, TwoSchedulersFireOncePerPeriod) {

@@ -174,7 +174,7 @@ protected:
     std::string stock_key(std::int64_t product_id) {
         const auto variant =
             scalar("SELECT id FROM product_variants WHERE product_id = $1 AND is_default", db::params(product_id));
-        return prefix_ + "stock:" + std::to_string(variant);
+        return prefix_ + "{v:" + std::to_string(variant) + "}:stock";
     }
     std::int64_t purchases(std::int64_t id) {
         return scalar("SELECT purchase_count FROM products WHERE id = $1", db::params(id));
@@ -586,6 +586,40 @@ TEST_F(OrdersTest, RedisGroupCommitBelievesTheDatabaseOverADriftedMirror) {
     expect_audit_clean();
 }
 
+// The mirror reserves one variant at a time (each variant's keys are in their own hash slot), in
+// ascending variant order: a later variant's refusal gives the earlier ones back.
+TEST_F(OrdersTest, RedisAnOrderRefusedByALaterVariantGivesTheEarlierOnesBack) {
+    auto service = make_service(Strategy::kRedis);
+    const auto a = product(5, 300);
+    const auto b = product(5, 200);
+    const auto mirror = [&](std::int64_t id) { return run(redis_->command(redis::cmd("GET", stock_key(id)))).as_int(); };
+    // The mirror has none of `b` left (the database, which it lags, still has some).
+    run(redis_->command(redis::cmd("SET", stock_key(a), 5)));
+    run(redis_->command(redis::cmd("SET", stock_key(b), 0)));
+    ASSERT_EQ(scalar("SELECT CASE WHEN (SELECT id FROM product_variants WHERE product_id = $1 AND is_default) < "
+                     "(SELECT id FROM product_variants WHERE product_id = $2 AND is_default) THEN 1 ELSE 0 END",
+                     db::params(a, b)),
+              1)
+        << "`a`'s variant is reserved first";
+    std::vector<std::vector<OrderLine>> orders{{{b, 1}, {a, 2}}};
+    auto outcomes = buy_all(*service, std::move(orders));
+    ASSERT_TRUE(outcomes[0].done);
+    EXPECT_TRUE(outcomes[0].failure.empty()) << outcomes[0].failure;
+    EXPECT_FALSE(outcomes[0].created);
+    EXPECT_EQ(outcomes[0].error, core::Errc::kOutOfStock);
+    EXPECT_EQ(mirror(a), 5) << "the units of `a` reserved before `b` was refused were not given back";
+    EXPECT_EQ(mirror(b), 0);
+    EXPECT_EQ(stock(a), 5);
+    // A missing key of the later variant is loaded from the database and the order goes through.
+    run(redis_->command(redis::cmd("DEL", stock_key(b))));
+    EXPECT_NE(place(*service, {{a, 2}, {b, 1}}, "after-load", user_).id, 0);
+    EXPECT_EQ(mirror(a), 3);
+    EXPECT_EQ(mirror(b), 4);
+    EXPECT_EQ(stock(a), 3);
+    EXPECT_EQ(stock(b), 4);
+    expect_audit_clean();
+}
+
 TEST_F(OrdersTest, RedisGroupCommitARefusedOrderLeavesItsUnitsToTheOrdersAfterIt) {
     auto service = make_service(Strategy::kRedis);
     const auto blocker = product(1, 100);
@@ -627,13 +661,16 @@ TEST_F(OrdersTest, RedisGroupCommitARefusedOrderLeavesItsUnitsToTheOrdersAfterIt
 
     // Meanwhile two checkouts queue for the next batch: one mixing currencies (refused by the
     // batch), then one that needs all 5 units of `a`.
-    spawn(1, {{a, 1}, {euro, 1}});
-    spawn(2, {{a, 5}});
     // Both have reserved in the mirror (this GET's answer comes after theirs on the same
-    // connection, so they have queued by the time the loop sees it).
+    // connection, so they have queued by the time the loop sees it). The mirror reserves one
+    // variant per call, so the first order (two variants) is let finish before the second starts.
     const auto mirror = [&](std::int64_t id) {
         return run(redis_->command(redis::cmd("GET", stock_key(id)))).as_int();
     };
+    spawn(1, {{a, 1}, {euro, 1}});
+    for (int i = 0; i < 500 && mirror(euro) != 9; ++i) ctx_.run_one_for(1ms);
+    ASSERT_EQ(mirror(a), 5);
+    spawn(2, {{a, 5}});
     for (int i = 0; i < 500 && (mirror(a) != 0 || mirror(euro) != 9); ++i) ctx_.run_one_for(1ms);
     ASSERT_EQ(mirror(a), 0);
     ASSERT_EQ(mirror(euro), 9);

@@ -250,7 +250,7 @@ TEST_F(RecommendTest, ARebuildReplacesListsWholeAndRemovesStaleOnes) {
     EXPECT_TRUE(neighbours(*svc, "E").empty());
     EXPECT_EQ(neighbours(*svc, "A").size(), 1U);
     // No temporary keys are left behind.
-    EXPECT_EQ(run(redis::test::count_prefix(redis_.get(), prefix_ + "cooccurrence:tmp:")), 0U);
+    EXPECT_EQ(run(redis::test::count_prefix(redis_.get(), prefix_ + "*cooccurrence:tmp:")), 0U);
     // Only one rebuild at a time.
     run(redis_->command(redis::cmd("SET", prefix_ + "cooccurrence:rebuild-lock", "someone", "PX", "5000")));
     auto busy = run(svc->rebuild());
@@ -292,6 +292,52 @@ TEST_F(RecommendTest, PaidOrdersBumpPairsOnceBeforeTheNextRebuild) {
     // The next rebuild recounts from PostgreSQL (4 baskets of A+B, 1 with C).
     ASSERT_TRUE(run(svc->rebuild()));
     EXPECT_EQ(neighbours(*svc, "A")[0].second, 4);
+}
+
+// Each product's bump is its own script call (its keys in its slot), so a job can fail between
+// two products: when it runs again the products already bumped are skipped, the others bumped.
+TEST_F(RecommendTest, ABumpInterruptedBetweenProductsCompletesOnceWhenRedelivered) {
+    auto svc = service();
+    const auto paid = order({"A", "B", "C"});
+    // The first run bumped A (its marker is set, its set holds B and C), then failed.
+    const auto a = ids_.at("A");
+    const auto marker = redis::Keys(prefix_).tagged("p:" + std::to_string(a), "cooccurrence", "bumped", paid);
+    EXPECT_EQ(marker, prefix_ + "{p:" + std::to_string(a) + "}:cooccurrence:bumped:" + std::to_string(paid));
+    run(redis_->command(redis::cmd("SET", marker, "1", "EX", "60")));
+    run(redis_->command(redis::cmd("ZADD", svc->neighbours_key(a), "1", std::to_string(ids_.at("B")), "1",
+                                   std::to_string(ids_.at("C")))));
+    ASSERT_TRUE(run(svc->on_order_paid(paid)));
+    ASSERT_TRUE(run(svc->on_order_paid(paid)));
+    const auto sorted = [&](const std::string& name) {
+        auto list = neighbours(*svc, name);
+        std::sort(list.begin(), list.end());
+        return list;
+    };
+    EXPECT_EQ(sorted("A"), (std::vector<std::pair<std::string, double>>{{"B", 1}, {"C", 1}}));
+    EXPECT_EQ(sorted("B"), (std::vector<std::pair<std::string, double>>{{"A", 1}, {"C", 1}}));
+    EXPECT_EQ(sorted("C"), (std::vector<std::pair<std::string, double>>{{"A", 1}, {"B", 1}}));
+    auto index = run(redis_->command(redis::cmd("SCARD", prefix_ + "cooccurrence:index")));
+    EXPECT_EQ(index.as_int(), 3);
+    // The neighbour set is in its product's slot.
+    EXPECT_EQ(svc->neighbours_key(a), prefix_ + "{p:" + std::to_string(a) + "}:cooccurrence");
+}
+
+// Lists written by a release before the hash tags (`cooccurrence:<id>`) are not read; the first
+// rebuild drops them (once), and publishes the lists under the new names.
+TEST_F(RecommendTest, TheFirstRebuildAfterTheUpgradeDropsTheListsUnderTheirOldNames) {
+    repeat(2, {"A", "B"});
+    auto svc = service();
+    const auto legacy = svc->legacy_neighbours_key(ids_.at("A"));
+    EXPECT_EQ(legacy, prefix_ + "cooccurrence:" + std::to_string(ids_.at("A")));
+    run(redis_->command(redis::cmd("ZADD", legacy, "9", std::to_string(ids_.at("X")))));
+    run(redis_->command(redis::cmd("SADD", prefix_ + "cooccurrence:index", std::to_string(ids_.at("A")))));
+    ASSERT_TRUE(run(svc->rebuild()));
+    EXPECT_EQ(run(redis_->command(redis::cmd("EXISTS", legacy))).as_int(), 0);
+    EXPECT_EQ(neighbours(*svc, "A"), (std::vector<std::pair<std::string, double>>{{"B", 2}}));
+    // Dropped once: a key of that name written later is left alone.
+    run(redis_->command(redis::cmd("ZADD", legacy, "9", std::to_string(ids_.at("X")))));
+    ASSERT_TRUE(run(svc->rebuild()));
+    EXPECT_EQ(run(redis_->command(redis::cmd("EXISTS", legacy))).as_int(), 1);
 }
 
 TEST_F(RecommendTest, AlsoBoughtHidesInactiveProductsAndIsCachedUntilTheNextRebuild) {

@@ -26,6 +26,7 @@
 #include <spawn.h>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <sys/wait.h>
 #include <system_error>
 #include <thread>
@@ -104,6 +105,17 @@ inline asio::awaitable<void> delete_prefix(Client* client, std::string prefix) {
 inline asio::awaitable<std::size_t> count_prefix(Client* client, std::string prefix) {
     auto keys = co_await keys_under(client, prefix);
     co_return keys.size();
+}
+
+// The part of `key` that Redis Cluster hashes to pick its slot: the text between the first `{` and
+// the next `}` when that is not empty, else the whole key. Keys with equal tags share a slot.
+inline std::string slot_tag(std::string_view key) {
+    const auto open = key.find('{');
+    if (open != std::string_view::npos) {
+        const auto close = key.find('}', open + 1);
+        if (close != std::string_view::npos && close > open + 1) return std::string(key.substr(open + 1, close - open - 1));
+    }
+    return std::string(key);
 }
 
 // Runs every task concurrently on `ctx` until all finished; rethrows the first failure.

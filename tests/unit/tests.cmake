@@ -19,3 +19,7 @@ set_tests_properties(monitoring_rules PROPERTIES LABELS unit TIMEOUT 120)
 emporium_add_test(NAME redis_cluster_test
     SOURCES unit/redis_cluster_test.cpp
     LIBS emporium_redis LABELS unit)
+# Every key a Lua script in src/ touches comes from KEYS (Redis Cluster routes scripts by them).
+emporium_add_test(NAME lua_keys_test
+    SOURCES unit/lua_keys_test.cpp
+    LABELS unit)
