@@ -453,6 +453,7 @@ print_cluster_env() {
   # The application (make run CLUSTER=1).
   echo "export REDIS_URL=redis+cluster://$(join "${seeds[@]}")"
   echo "export REDIS_LOCK_URLS=$(join "${locks[@]}")"
+  echo "export JOBS_ENQUEUE_REPLICA_ACKS=1"
   echo "export DATABASE_URL=$pg_url:$pg_port/emporium"
   echo "export DATABASE_REPLICA_URLS=$pg_url:${replica_ports[0]}/emporium,$pg_url:${replica_ports[1]}/emporium"
   # The tests labelled `cluster`: server addresses (databases: the maintenance one, as for

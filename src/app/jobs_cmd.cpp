@@ -202,6 +202,7 @@ int run_worker(const core::Config& config, const WorkerOptions& options) {
     auto* redis = stack.redis.get();
     auto queue = std::make_shared<jobs::JobQueue>([redis]() -> redis::Client& { return *redis; },
                                                   redis::Keys(config.jobs.key_prefix));
+    queue->require_replica_acks(config.jobs.enqueue_replica_acks, config.jobs.enqueue_ack_timeout);
     std::shared_ptr<notify::Mailer> mailer = notify::make_mailer(mail_settings(config));
     auto notify_service = std::make_shared<notify::NotifyService>(
         notify_settings(config), notify::NotifyStore([pool]() -> db::Pool& { return *pool; }), mailer, cpu);
@@ -291,6 +292,7 @@ int run_scheduler(const core::Config& config) {
     redis::Client redis(ctx.get_executor(), redis_options(config));
     auto queue = std::make_shared<jobs::JobQueue>([r = &redis]() -> redis::Client& { return *r; },
                                                   redis::Keys(config.jobs.key_prefix));
+    queue->require_replica_acks(config.jobs.enqueue_replica_acks, config.jobs.enqueue_ack_timeout);
     // A periodic job: its id names the period, so a duplicate is recognisable.
     auto enqueue = [queue](const std::string& type, const std::string& queue_name = "default") {
         return [queue, type, queue_name](std::int64_t slot) -> asio::awaitable<void> {

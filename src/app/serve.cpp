@@ -253,6 +253,7 @@ int run_serve(const core::Config& config) {
                                   nullptr));
     auto job_queue = std::make_shared<jobs::JobQueue>([r = &redis_clients]() -> redis::Client& { return r->local(); },
                                                       redis::Keys(config.jobs.key_prefix));
+    job_queue->require_replica_acks(config.jobs.enqueue_replica_acks, config.jobs.enqueue_ack_timeout);
     recommend::register_routes(
         api,
         std::make_shared<recommend::RecommendService>(

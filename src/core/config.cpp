@@ -361,6 +361,8 @@ Config Config::load(const ConfigSource& src) {
     auto& j = c.jobs;
     j.key_prefix = src.get_string("JOBS_KEY_PREFIX", j.key_prefix);
     j.worker_queues = split_list(src.get_string("WORKER_QUEUES", ""));
+    j.enqueue_replica_acks = src.get_int("JOBS_ENQUEUE_REPLICA_ACKS", 0, 0, 16);
+    j.enqueue_ack_timeout = std::chrono::milliseconds(src.get_int("JOBS_ENQUEUE_ACK_TIMEOUT_MS", 1'000, 1, 60'000));
     static const std::vector<std::string> kQueueNames = {"email", "receipt", "payment", "recommend", "webhook", "default"};
     for (const auto& q : j.worker_queues) {
         if (std::find(kQueueNames.begin(), kQueueNames.end(), q) == kQueueNames.end())

@@ -167,7 +167,11 @@ struct InventoryConfig {
 
 // Background jobs (issue #7): worker, outbox relay, scheduler.
 struct JobsConfig {
-    std::string key_prefix = "emporium:";  // streams are <prefix>jobs:stream:<queue>
+    std::string key_prefix = "emporium:";  // streams are <prefix>{q:<queue>}:jobs:stream
+    // JOBS_ENQUEUE_REPLICA_ACKS: replicas that must acknowledge an enqueue (WAIT) before the outbox
+    // marks its events published; 0 (the default) for a Redis without replicas.
+    std::int64_t enqueue_replica_acks = 0;
+    std::chrono::milliseconds enqueue_ack_timeout{1'000};
     std::vector<std::string> worker_queues;  // empty = all queues
     int worker_concurrency = 8;
     std::chrono::milliseconds visibility_timeout{60'000};  // unacknowledged this long = reclaimed

@@ -202,6 +202,13 @@ asio::awaitable<std::vector<std::string>> JobQueue::enqueue(std::vector<Job> job
         const auto& added = checked(reply, "enqueue").elements;
         if (added.size() != positions.size()) throw redis::RedisError("jobs: enqueue: unexpected reply");
         for (std::size_t k = 0; k < positions.size(); ++k) ids[positions[k]] = added[k].str;
+        if (replica_acks_ > 0) {
+            const auto acked = co_await redis_().wait_replicas(stream_key(queue), replica_acks_, replica_ack_timeout_);
+            if (acked < replica_acks_) {
+                throw redis::RedisError("jobs: enqueue to queue " + queue + " acknowledged by " + std::to_string(acked) +
+                                        " of " + std::to_string(replica_acks_) + " replicas");
+            }
+        }
     }
     co_return ids;
 }

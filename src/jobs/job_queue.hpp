@@ -71,6 +71,15 @@ public:
     // publishes the same outbox event again; the job must still run once).
     static constexpr std::chrono::milliseconds kEnqueueDedupeWindow{std::chrono::hours(1)};
 
+    // With `replicas` > 0, enqueue() returns only once that many replicas of the queue's master
+    // acknowledged the write (WAIT, at most `timeout`), and throws RedisError otherwise: the outbox
+    // relay then keeps its rows unpublished and tries again, so a failover that loses the newest
+    // writes of a master (replication is asynchronous) cannot lose a job.
+    void require_replica_acks(std::int64_t replicas, std::chrono::milliseconds timeout) {
+        replica_acks_ = replicas;
+        replica_ack_timeout_ = timeout;
+    }
+
     // Creates the consumer group of every queue (idempotent). Throws RedisError.
     boost::asio::awaitable<void> ensure_groups();
     // Moves what the previous release left under the legacy names (streams, delayed sets, dead
@@ -124,6 +133,8 @@ public:
     boost::asio::awaitable<core::Result<Job>> retry_dead(std::string dead_id);
 
 private:
+    std::int64_t replica_acks_ = 0;
+    std::chrono::milliseconds replica_ack_timeout_{1000};
     boost::asio::awaitable<std::vector<Job>> with_delivery_counts(std::string queue, std::vector<Job> jobs);
 
     ClientRef redis_;

@@ -360,6 +360,20 @@ bool Client::is_connected() const {
     return impl_->conn && impl_->conn->state == detail::Connection::State::kReady;
 }
 
+asio::awaitable<std::int64_t> Client::wait_replicas(std::string key,
+                                                    std::int64_t replicas,
+                                                    std::chrono::milliseconds timeout) {
+    auto args = cmd("WAIT", replicas, timeout.count());
+    // The server holds the reply up to `timeout`: give the command that long and its own budget.
+    const auto budget = impl_->options.command_timeout + timeout;
+    if (impl_->cluster) {
+        auto reply = co_await detail::cluster_wait(impl_->cluster, std::move(key), std::move(args), budget);
+        co_return reply.as_int();
+    }
+    auto reply = co_await command(std::move(args), budget);
+    co_return reply.as_int();
+}
+
 bool Client::is_cluster() const { return static_cast<bool>(impl_->cluster); }
 
 void Client::close() {

@@ -592,6 +592,14 @@ asio::awaitable<Reply> cluster_eval(ClusterPtr c,
     co_return co_await run_one(c, std::move(evalsha), std::nullopt, std::move(script), slot);
 }
 
+asio::awaitable<Reply> cluster_wait(ClusterPtr c,
+                                    std::string key,
+                                    std::vector<std::string> args,
+                                    std::chrono::milliseconds timeout) {
+    const auto slot = key_slot(key);
+    co_return co_await run_one(c, std::move(args), timeout, std::nullopt, slot);
+}
+
 bool cluster_is_connected(const Cluster& cluster) {
     return std::any_of(cluster.nodes.begin(), cluster.nodes.end(), [](const auto& entry) {
         return entry.second->is_connected();

@@ -72,6 +72,11 @@ boost::asio::awaitable<Reply> cluster_eval(ClusterPtr cluster,
                                            Script script,
                                            std::vector<std::string> keys,
                                            std::vector<std::string> args);
+// A keyless command (WAIT) sent to the master of `key`'s slot.
+boost::asio::awaitable<Reply> cluster_wait(ClusterPtr cluster,
+                                           std::string key,
+                                           std::vector<std::string> args,
+                                           std::chrono::milliseconds timeout);
 bool cluster_is_connected(const Cluster& cluster);
 void cluster_close(Cluster& cluster);
 

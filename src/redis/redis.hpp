@@ -122,6 +122,12 @@ public:
                                        std::vector<std::string> args);
     // Throws RedisError unless the server answers PONG.
     boost::asio::awaitable<void> ping();
+    // WAIT on the connection that wrote `key` (in a cluster: to the master of its slot): returns
+    // how many replicas acknowledged every write made on that connection so far, waiting at most
+    // `timeout` for `replicas` of them.
+    boost::asio::awaitable<std::int64_t> wait_replicas(std::string key,
+                                                      std::int64_t replicas,
+                                                      std::chrono::milliseconds timeout);
 
     // True while a connection is open and ready (false before the first command and after a loss).
     bool is_connected() const;

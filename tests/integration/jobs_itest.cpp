@@ -125,6 +125,21 @@ TEST_F(JobsTest, AJobIdEnqueuedTwiceIsQueuedOnce) {
     EXPECT_THROW(run(queue_->enqueue(anonymous)), std::invalid_argument);
 }
 
+// JOBS_ENQUEUE_REPLICA_ACKS: an enqueue that not enough replicas acknowledged (WAIT) throws, so the
+// outbox relay keeps its rows and publishes them again later (the test Redis has no replica). The
+// job id is remembered meanwhile, so that later attempt does not queue it twice.
+TEST_F(JobsTest, AnEnqueueWithoutTheRequiredReplicaAcknowledgementsFails) {
+    run(queue_->ensure_groups());
+    queue_->require_replica_acks(1, 50ms);
+    std::vector<Job> jobs{make_job("noop", "email", "acks:1")};
+    EXPECT_THROW(run(queue_->enqueue(jobs)), redis::RedisError);
+    queue_->require_replica_acks(0, 50ms);
+    auto again = run(queue_->enqueue(jobs));
+    ASSERT_EQ(again.size(), 1U);
+    EXPECT_TRUE(again[0].empty()) << "already queued by the first attempt";
+    EXPECT_EQ(stats_of("email").pending, 1);
+}
+
 // Every key a queue's scripts touch carries the queue's hash tag (one Redis Cluster slot), and a
 // batch of several queues is enqueued one queue at a time, each job's stream id in its place.
 TEST_F(JobsTest, AQueuesKeysShareOneSlotAndABatchOfSeveralQueuesKeepsItsOrder) {

@@ -186,6 +186,21 @@ TEST_F(RedisClusterTest, AKeylessCommandInAPipelineGoesWhereTheCommandBeforeItWe
     }(prefix_));
 }
 
+TEST_F(RedisClusterTest, WaitAsksTheMasterThatTookTheWrite) {
+    emporium::test::run_coro(ctx, [](std::string prefix) -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        Client cluster(ex, cluster_options());
+        // Keys on every master: each has one replica, which acknowledges the write.
+        for (int i = 0; i < 6; ++i) {
+            auto key = prefix + "acked" + std::to_string(i);
+            auto set = co_await cluster.command(cmd("SET", key, "1", "PX", 60000));
+            EXPECT_TRUE(set.is_ok()) << set.str;
+            auto acked = co_await cluster.wait_replicas(key, 1, std::chrono::milliseconds(2000));
+            EXPECT_EQ(acked, 1) << key;
+        }
+    }(prefix_));
+}
+
 TEST_F(RedisClusterTest, ScriptsRunOnTheSlotsMasterAndAreLoadedThereWhenMissing) {
     emporium::test::run_coro(ctx, [](std::string prefix) -> asio::awaitable<void> {
         auto ex = co_await asio::this_coro::executor;

@@ -10,4 +10,6 @@ set -euo pipefail
 : "${EMPORIUM_CLUSTER_REDIS_LOCK_URLS:?the cluster suite needs scripts/services.sh start cluster (EMPORIUM_CLUSTER_REDIS_LOCK_URLS)}"
 export EMPORIUM_TEST_REDIS_URL="$EMPORIUM_CLUSTER_REDIS_URL"
 export REDIS_LOCK_URLS="$EMPORIUM_CLUSTER_REDIS_LOCK_URLS"
+# Every master has a replica: an enqueue counts once one of them has it (a failover keeps it).
+export JOBS_ENQUEUE_REPLICA_ACKS=1
 exec "$@"

@@ -62,8 +62,14 @@ TEST(Config, ReadsOverrides) {
 }
 
 TEST(Config, RedisUrlMayNameACluster) {
-    auto c = Config::load(ConfigSource::from_map({{"REDIS_URL", "redis+cluster://h:7000,h:7001"}}));
+    auto c = Config::load(ConfigSource::from_map({{"REDIS_URL", "redis+cluster://h:7000,h:7001"},
+                                                  {"JOBS_ENQUEUE_REPLICA_ACKS", "1"},
+                                                  {"JOBS_ENQUEUE_ACK_TIMEOUT_MS", "250"}}));
     EXPECT_EQ(c.redis.url, "redis+cluster://h:7000,h:7001");
+    EXPECT_EQ(c.jobs.enqueue_replica_acks, 1);
+    EXPECT_EQ(c.jobs.enqueue_ack_timeout, std::chrono::milliseconds(250));
+    EXPECT_EQ(Config::load(ConfigSource::from_map({})).jobs.enqueue_replica_acks, 0);
+    EXPECT_THROW(Config::load(ConfigSource::from_map({{"JOBS_ENQUEUE_REPLICA_ACKS", "-1"}})), ConfigError);
 }
 
 TEST(Config, RejectsInvalidValuesNamingTheVariable) {
