@@ -16,8 +16,12 @@ include(GoogleTest)
 # its nodes, so they run one at a time (RESOURCE_LOCK emporium_cluster), beside the other tests.
 function(emporium_add_test)
     cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS;PROPERTIES;CONCURRENCY;SERIAL" ${ARGN})
+    # gtest_discover_tests passes its PROPERTIES on unquoted, so a list value (two labels) would be
+    # split into property names: the cluster label and the lock are set by an include file instead.
+    set(cluster_labels "")
     if("cluster" IN_LIST T_LABELS)
-        list(APPEND T_PROPERTIES RESOURCE_LOCK emporium_cluster)
+        set(cluster_labels "${T_LABELS}")
+        list(REMOVE_ITEM T_LABELS cluster)
     endif()
     add_executable(${T_NAME} ${T_SOURCES})
     target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} emporium_test_support GTest::gtest GTest::gtest_main
@@ -25,6 +29,9 @@ function(emporium_add_test)
     gtest_discover_tests(${T_NAME}
         PROPERTIES LABELS "${T_LABELS}" ${T_PROPERTIES}
         DISCOVERY_TIMEOUT 60)
+    if(cluster_labels)
+        emporium_add_test_properties(${T_NAME} cluster "LABELS \"${cluster_labels}\" RESOURCE_LOCK emporium_cluster" ".*")
+    endif()
     if(T_CONCURRENCY)
         emporium_add_test_label(${T_NAME} concurrency "${T_LABELS}" ${T_CONCURRENCY})
     endif()
