@@ -324,13 +324,7 @@ asio::awaitable<Reply> Client::eval(Script script,
         co_return co_await detail::cluster_eval(
             impl_->cluster, std::move(script), std::move(keys), std::move(args));
     }
-    std::vector<std::string> evalsha;
-    evalsha.reserve(3 + keys.size() + args.size());
-    evalsha.emplace_back("EVALSHA");
-    evalsha.push_back(script.sha1());
-    evalsha.push_back(std::to_string(keys.size()));
-    for (auto& k : keys) evalsha.push_back(std::move(k));
-    for (auto& a : args) evalsha.push_back(std::move(a));
+    auto evalsha = detail::evalsha_command(script, std::move(keys), std::move(args));
 
     auto reply = co_await command(evalsha);
     if (!detail::is_noscript(reply)) co_return reply;

@@ -154,6 +154,19 @@ std::optional<std::string_view> routing_key(const std::vector<std::string>& args
     return args[1];
 }
 
+std::vector<std::string> evalsha_command(const Script& script,
+                                         std::vector<std::string> keys,
+                                         std::vector<std::string> args) {
+    std::vector<std::string> out;
+    out.reserve(3 + keys.size() + args.size());
+    out.emplace_back("EVALSHA");
+    out.push_back(script.sha1());
+    out.push_back(std::to_string(keys.size()));
+    for (auto& k : keys) out.push_back(std::move(k));
+    for (auto& a : args) out.push_back(std::move(a));
+    return out;
+}
+
 std::optional<Redirect> parse_redirect(std::string_view error) {
     // "MOVED 3999 127.0.0.1:6381" / "ASK 3999 127.0.0.1:6381"
     Redirect out;
@@ -581,13 +594,7 @@ asio::awaitable<Reply> cluster_eval(ClusterPtr c,
                                     Script script,
                                     std::vector<std::string> keys,
                                     std::vector<std::string> args) {
-    std::vector<std::string> evalsha;
-    evalsha.reserve(3 + keys.size() + args.size());
-    evalsha.emplace_back("EVALSHA");
-    evalsha.push_back(script.sha1());
-    evalsha.push_back(std::to_string(keys.size()));
-    for (auto& k : keys) evalsha.push_back(std::move(k));
-    for (auto& a : args) evalsha.push_back(std::move(a));
+    auto evalsha = evalsha_command(script, std::move(keys), std::move(args));
     auto slot = command_slot(evalsha);
     co_return co_await run_one(c, std::move(evalsha), std::nullopt, std::move(script), slot);
 }

@@ -41,6 +41,11 @@ std::vector<std::string> cluster_seed_urls(const std::string& url);
 // the first argument otherwise.
 std::optional<std::string_view> routing_key(const std::vector<std::string>& args);
 
+// EVALSHA <sha1> <numkeys> <keys…> <args…>
+std::vector<std::string> evalsha_command(const Script& script,
+                                         std::vector<std::string> keys,
+                                         std::vector<std::string> args);
+
 // A MOVED or ASK error reply, parsed.
 struct Redirect {
     bool is_ask = false;
