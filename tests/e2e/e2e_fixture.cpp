@@ -162,7 +162,8 @@ std::int64_t sql_int(const std::string& database_url, const std::string& text, d
 }
 
 std::int64_t product_stock(const std::string& database_url, std::int64_t product_id) {
-    return sql_int(database_url, "SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1",
+    return sql_int(database_url,
+                   "SELECT coalesce(sum(stock), 0)::bigint FROM product_variants WHERE product_id = $1",
                    db::params(product_id));
 }
 
@@ -171,6 +172,38 @@ std::int64_t insert_user(const std::string& database_url, const std::string& ema
         database_url,
         "INSERT INTO users (email, password_hash, name) VALUES ($1, '$argon2id$x', $2) RETURNING id",
         db::params(email, name));
+}
+
+void shop_flash_sale(std::vector<unsigned short> ports,
+                     std::string token,
+                     int customer,
+                     int orders,
+                     std::int64_t product,
+                     SaleTally* tally) {
+    const std::string body = order_body(product, 1);
+    for (int i = 0; i < orders; ++i) {
+        const auto port = ports[static_cast<std::size_t>(customer + i) % ports.size()];
+        const HttpHeaders headers{
+            {"Authorization", token},
+            {"Idempotency-Key", "c" + std::to_string(customer) + "-" + std::to_string(i)}};
+        try {
+            auto r = http_call(port, boost::beast::http::verb::post, "/api/v1/orders", body, headers);
+            const std::lock_guard lock(tally->mutex);
+            if (r.result_int() == 201) {
+                ++tally->created;
+            } else if (r.result_int() == 409) {
+                ++tally->conflict;
+            } else if (r.result_int() == 503) {
+                ++tally->unavailable;
+            } else {
+                if (r.result_int() >= 500) ++tally->server_error;
+                tally->unexpected.push_back(std::to_string(r.result_int()) + " " + r.body());
+            }
+        } catch (const boost::system::system_error&) {
+            const std::lock_guard lock(tally->mutex);
+            ++tally->unreachable;
+        }
+    }
 }
 
 void delete_redis_prefix(const std::string& redis_url, const std::string& prefix) {

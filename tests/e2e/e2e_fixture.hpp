@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -104,6 +105,27 @@ std::string register_and_sign_in(unsigned short port,
 // than 201 is a test failure. Returns the product's id, 0 when it was not created.
 std::int64_t create_product(unsigned short port, const std::string& admin, const boost::json::object& fields);
 
+// ---- flash sales ----
+
+// The answers to a flash sale's checkouts, counted by the threads that send them.
+struct SaleTally {
+    std::mutex mutex;
+    int created = 0;                      // 201
+    int conflict = 0;                     // 409: sold out
+    int unavailable = 0;                  // 503
+    int server_error = 0;                 // any other 5xx
+    int unreachable = 0;                  // no answer
+    std::vector<std::string> unexpected;  // every answer but 201, 409 and 503, with its body
+};
+// One customer's `orders` checkouts of one unit of `product` as `token` ("Bearer …"), spread
+// round-robin over `ports` (starting at index `customer`), Idempotency-Key "c<customer>-<i>".
+void shop_flash_sale(std::vector<unsigned short> ports,
+                     std::string token,
+                     int customer,
+                     int orders,
+                     std::int64_t product,
+                     SaleTally* tally);
+
 // ---- the database, Redis, processes ----
 
 // One statement on a connection of its own.
@@ -168,7 +190,9 @@ protected:
     // sql_int on this test's database.
     std::int64_t sql(const std::string& text, db::Params params = {}) const;
     // test::product_stock on this test's database.
-    std::int64_t product_stock(std::int64_t product_id) const { return test::product_stock(db_.url, product_id); }
+    std::int64_t product_stock(std::int64_t product_id) const {
+        return test::product_stock(db_.url, product_id);
+    }
 
     TestDatabase db_;
     std::string prefix_;

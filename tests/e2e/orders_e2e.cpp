@@ -29,15 +29,6 @@ constexpr int kStock = 50;
 constexpr int kCustomers = 20;
 constexpr int kOrdersPerCustomer = 25;  // 500 requests
 
-struct Tally {
-    std::mutex mutex;
-    int created = 0;
-    int conflict = 0;
-    int server_error = 0;
-    int unreachable = 0;
-    std::vector<std::string> unexpected;
-};
-
 class OrdersE2E : public ::testing::TestWithParam<std::string>, protected E2EFixture {
 protected:
     OrdersE2E() : E2EFixture("orders") {}
@@ -64,37 +55,19 @@ protected:
             admin_,
             {{"sku", "flash-1"}, {"name", "Flash sale item"}, {"price_cents", 999}, {"stock", kStock}});
     }
-    // One customer's requests, spread round-robin over the servers still in `ports`.
-    static void shop(std::vector<unsigned short> ports, std::string token, int customer, std::int64_t product, Tally* tally) {
-        const std::string body = order_body(product, 1);
-        for (int i = 0; i < kOrdersPerCustomer; ++i) {
-            const auto port = ports[static_cast<std::size_t>(customer + i) % ports.size()];
-            const HttpHeaders headers{
-                {"Authorization", token},
-                {"Idempotency-Key", "c" + std::to_string(customer) + "-" + std::to_string(i)}};
-            try {
-                auto r = http_call(port, bhttp::verb::post, "/api/v1/orders", body, headers);
-                std::lock_guard lock(tally->mutex);
-                if (r.result_int() == 201) {
-                    ++tally->created;
-                } else if (r.result_int() == 409) {
-                    ++tally->conflict;
-                } else {
-                    if (r.result_int() >= 500) ++tally->server_error;
-                    tally->unexpected.push_back(std::to_string(r.result_int()) + " " + r.body());
-                }
-            } catch (const boost::system::system_error&) {
-                std::lock_guard lock(tally->mutex);
-                ++tally->unreachable;
-            }
-        }
-    }
-    void sale(std::int64_t product, Tally& tally, bool kill_one) {
+    void sale(std::int64_t product, SaleTally& tally, bool kill_one) {
         auto tokens = customers();
         std::vector<unsigned short> ports;
         for (auto& s : servers_) ports.push_back(s->port());
         std::vector<std::thread> threads;
-        for (int c = 0; c < kCustomers; ++c) threads.emplace_back(shop, ports, tokens[static_cast<std::size_t>(c)], c, product, &tally);
+        for (int c = 0; c < kCustomers; ++c)
+            threads.emplace_back(shop_flash_sale,
+                                 ports,
+                                 tokens[static_cast<std::size_t>(c)],
+                                 c,
+                                 kOrdersPerCustomer,
+                                 product,
+                                 &tally);
         if (kill_one) {
             eventually(
                 [&] {
@@ -114,11 +87,11 @@ protected:
 
 TEST_P(OrdersE2E, FlashSaleThroughThreeServersSellsExactlyTheStock) {
     const auto product = create_product();
-    Tally tally;
+    SaleTally tally;
     sale(product, tally, false);
     EXPECT_EQ(tally.created, kStock);
     EXPECT_EQ(tally.conflict, kCustomers * kOrdersPerCustomer - kStock);
-    EXPECT_EQ(tally.server_error, 0);
+    EXPECT_EQ(tally.server_error + tally.unavailable, 0);
     EXPECT_EQ(tally.unreachable, 0);
     EXPECT_TRUE(tally.unexpected.empty()) << tally.unexpected.front();
     EXPECT_EQ(product_stock(product), 0);
@@ -128,9 +101,9 @@ TEST_P(OrdersE2E, FlashSaleThroughThreeServersSellsExactlyTheStock) {
 
 TEST_P(OrdersE2E, ServerKilledMidSaleLosesNothing) {
     const auto product = create_product();
-    Tally tally;
+    SaleTally tally;
     sale(product, tally, true);
-    EXPECT_EQ(tally.server_error, 0);
+    EXPECT_EQ(tally.server_error + tally.unavailable, 0);
     EXPECT_TRUE(tally.unexpected.empty()) << tally.unexpected.front();
     const auto stock = product_stock(product);
     const auto sold = sql("SELECT coalesce(sum(quantity), 0)::bigint FROM order_items WHERE product_id = " +
@@ -143,7 +116,9 @@ TEST_P(OrdersE2E, ServerKilledMidSaleLosesNothing) {
 INSTANTIATE_TEST_SUITE_P(Strategies,
                          OrdersE2E,
                          ::testing::Values("pessimistic", "dual", "optimistic", "redis"),
-                         [](const ::testing::TestParamInfo<std::string>& param_info) { return param_info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& param_info) {
+                             return param_info.param;
+                         });
 
 }  // namespace
 }  // namespace emporium::test
