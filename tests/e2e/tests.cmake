@@ -97,3 +97,11 @@ emporium_add_test(NAME browser_e2e
     PROPERTIES RUN_SERIAL TRUE)
 emporium_add_test_label(browser_e2e browser e2e "BrowserE2E")
 add_dependencies(browser_e2e emporium)
+
+# Read replicas on the local cluster (scripts/services.sh start cluster): read-your-writes and the
+# cache's fill position with replay paused on one replica. Alone: it pauses a shared replica.
+emporium_add_test(NAME replicas_e2e
+    SOURCES e2e/replicas_e2e.cpp
+    LIBS emporium_e2e_support LABELS e2e cluster
+    PROPERTIES RUN_SERIAL TRUE)
+add_dependencies(replicas_e2e emporium)
