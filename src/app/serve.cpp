@@ -1,6 +1,7 @@
 #include "app/commands.hpp"
 #include "app/jobs_wiring.hpp"
 #include "app/orders_wiring.hpp"
+#include "app/read_your_writes.hpp"
 #include "app/wiring.hpp"
 #include "auth/auth_routes.hpp"
 #include "catalog/catalog_routes.hpp"
@@ -145,6 +146,22 @@ int run_serve(const core::Config& config) {
     core::PerContext<redis::Client> redis_clients(runtime, [&](boost::asio::io_context& ctx, std::size_t) {
         return std::make_unique<redis::Client>(ctx.get_executor(), redis_options(config));
     });
+    // Read replicas (DATABASE_REPLICA_URLS): one set per I/O context beside its primary pool. Without
+    // them nothing below is built and every read runs on the primary as before.
+    std::unique_ptr<core::PerContext<db::ReplicaSet>> replica_sets;
+    std::function<db::ReplicaSet*()> replicas;
+    std::shared_ptr<ReadYourWrites> read_your_writes;
+    if (!config.db.replica_urls.empty()) {
+        replica_sets = std::make_unique<core::PerContext<db::ReplicaSet>>(
+            runtime, [&](boost::asio::io_context& ctx, std::size_t i) {
+                return std::make_unique<db::ReplicaSet>(ctx.get_executor(), pools.at(i), replica_settings(config),
+                                                        std::to_string(i));
+            });
+        replicas = [r = replica_sets.get()]() -> db::ReplicaSet* { return &r->local(); };
+        read_your_writes = std::make_shared<ReadYourWrites>([p = &pools]() -> db::Pool& { return p->local(); },
+                                                            [r = &redis_clients]() -> redis::Client& { return r->local(); },
+                                                            redis::Keys(config.cache.key_prefix));
+    }
 
     http::Router router;
     http::OpenApi openapi("Emporium API", version());
@@ -189,7 +206,7 @@ int run_serve(const core::Config& config) {
         invalidations = std::make_shared<redis::Subscriber>(runtime.context(0).get_executor(), redis_options(config));
     }
     auto catalog_service = std::make_shared<catalog::CatalogService>(
-        catalog::CatalogStore([p = &pools]() -> db::Pool& { return p->local(); }),
+        catalog::CatalogStore([p = &pools]() -> db::Pool& { return p->local(); }, replicas),
         make_catalog_cache(config, redis_clients),
         rank_feed,
         catalog::CatalogSettings{},
@@ -258,7 +275,7 @@ int run_serve(const core::Config& config) {
         api,
         std::make_shared<recommend::RecommendService>(
             recommend_settings(config),
-            recommend::RecommendStore([p = &pools]() -> db::Pool& { return p->local(); }),
+            recommend::RecommendStore([p = &pools]() -> db::Pool& { return p->local(); }, replicas),
             [r = &redis_clients]() -> redis::Client& { return r->local(); },
             redis::Keys(config.cache.key_prefix),
             catalog_service),
@@ -279,6 +296,11 @@ int run_serve(const core::Config& config) {
     server.use(ratelimit::make_rate_limit_middleware(
         limiter, config.rate_limit, auth::bearer_user_resolver(auth_service)));
     server.use(auth::make_auth_middleware(auth_service));
+    if (read_your_writes) {
+        // After authentication (it needs the user); the recorder runs before a write's answer is sent.
+        server.use(read_your_writes_middleware(read_your_writes));
+        server.after(read_your_writes_recorder(read_your_writes));
+    }
     std::uint16_t port = 0;
     try {
         port = server.start();
@@ -316,6 +338,13 @@ int run_serve(const core::Config& config) {
     }
     for (std::size_t i = 0; i < runtime.size(); ++i) {
         core::spawn_tracked(runtime.context(i).get_executor(), sample_pool(&pools, i, &stopping), "db.pool.metrics");
+        if (replica_sets) {
+            core::spawn_tracked(runtime.context(i).get_executor(), replica_sets->at(i).run(), "db.replicas.sampler");
+        }
+    }
+    if (replica_sets) {
+        core::log::info("read replicas", {{"replicas", config.db.replica_urls.size()},
+                                          {"max_lag_ms", config.db.replica_max_lag.count()}});
     }
     boost::asio::signal_set signals(runtime.context(0), SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signo) {
@@ -324,7 +353,13 @@ int run_serve(const core::Config& config) {
         if (rank_feed) rank_feed->stop();
         if (metrics_port) metrics_port->stop();
         core::log::info("shutting down", {{"signal", signo}, {"open_connections", server.active_connections()}});
+        if (replica_sets) {
+            for (auto& s : *replica_sets) s->stop();
+        }
         server.shutdown([&] {
+            if (replica_sets) {
+                for (auto& s : *replica_sets) s->close();
+            }
             for (auto& p : pools) p->close();
             for (auto& r : redis_clients) r->close();
             if (invalidations) invalidations->close();

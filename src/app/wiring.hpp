@@ -5,6 +5,7 @@
 #include "core/spawn.hpp"
 #include "http/metrics_listener.hpp"
 #include "db/pg.hpp"
+#include "db/replicas.hpp"
 #include "redis/redis.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -44,6 +45,20 @@ inline std::unique_ptr<http::MetricsListener> start_metrics(const boost::asio::a
     core::log::info("metrics port", {{"url", url}, {"token", !config.http.metrics_token.empty()}});
     std::cout << "emporium " << role << " metrics on " << url << std::endl;
     return listener;
+}
+
+// The read replicas of one I/O context (DATABASE_REPLICA_URLS and the REPLICA_* settings).
+inline db::ReplicaSettings replica_settings(const core::Config& config) {
+    db::ReplicaSettings s;
+    s.urls = config.db.replica_urls;
+    s.pool_size = config.db.replica_pool_size;
+    s.max_lag = config.db.replica_max_lag;
+    s.retry = config.db.replica_retry;
+    s.sample_every = config.db.replica_sample;
+    s.connect_timeout = config.db.connect_timeout;
+    s.query_timeout = config.db.query_timeout;
+    s.acquire_timeout = config.db.acquire_timeout;
+    return s;
 }
 
 inline redis::ClientOptions redis_options(const core::Config& config) {

@@ -9,7 +9,15 @@
 // Keys (all under the redis::Keys prefix): catalog:product:<id> (+ ":stale", ":lock") and
 // catalog:list:<generation>:<hash> with catalog:list-stale:<hash>; catalog:gen is INCR'd by every
 // product write, so list pages of an older generation are never read again.
+//
+// With read replicas, catalog:write-lsn holds the highest primary WAL position any product write
+// reached before invalidating (raise_write_lsn, then invalidate_product, in that order). A fill
+// reads it after winning the lock and reads the database only where that position has been
+// replayed. A lock won after an invalidation therefore sees at least that write's position, and
+// a lock won before it is deleted by it (the fill is then dropped): no cache entry is older than
+// the write that last invalidated it.
 
+#include "db/replicas.hpp"
 #include "redis/redis.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -69,6 +77,12 @@ public:
     // After a product write: drops its entries and rebuild lock, bumps the list generation and
     // publishes the id on the invalidation channel (every process's in-process layer drops it).
     boost::asio::awaitable<void> invalidate_product(std::int64_t id);
+
+    // Raises catalog:write-lsn to at least `lsn` (never lowers it). Redis failures are logged.
+    boost::asio::awaitable<void> raise_write_lsn(db::Lsn lsn);
+    // catalog:write-lsn; 0 when unset or the cache is disabled; the largest position (only the
+    // primary qualifies) when Redis does not answer.
+    boost::asio::awaitable<db::Lsn> write_lsn();
 
 private:
     ClientProvider clients_;

@@ -178,13 +178,13 @@ std::vector<CategoryNode> category_tree(const std::vector<Category>& all, std::o
     return out;
 }
 
-asio::awaitable<Reply<CategoryTree>> list_categories(std::shared_ptr<CatalogService> service, In<> /*in*/, Caller /*caller*/) {
-    auto all = co_await service->list_categories();
+asio::awaitable<Reply<CategoryTree>> list_categories(std::shared_ptr<CatalogService> service, In<> /*in*/, Caller caller) {
+    auto all = co_await service->list_categories(caller.read_after);
     co_return CategoryTree{category_tree(all, std::nullopt)};
 }
 
-asio::awaitable<Reply<Category>> get_category(std::shared_ptr<CatalogService> service, In<CategorySlug> in, Caller /*caller*/) {
-    co_return co_await service->get_category(std::move(in.path.slug));
+asio::awaitable<Reply<Category>> get_category(std::shared_ptr<CatalogService> service, In<CategorySlug> in, Caller caller) {
+    co_return co_await service->get_category(std::move(in.path.slug), caller.read_after);
 }
 
 asio::awaitable<Reply<Category>> create_category(std::shared_ptr<CatalogService> service,
@@ -200,7 +200,7 @@ asio::awaitable<Reply<Category>> create_category(std::shared_ptr<CatalogService>
 // ---- products ----
 
 asio::awaitable<Reply<ProductView>> get_product(std::shared_ptr<CatalogService> service, In<ProductRef> in, Caller caller) {
-    auto product = co_await service->get_product(in.path.id, caller.is_admin());
+    auto product = co_await service->get_product(in.path.id, caller.is_admin(), caller.read_after);
     if (!product) co_return product.error();
     if (auto inm = caller.header("If-None-Match")) {
         const auto tag = http::parse_entity_tag(*inm);
@@ -242,9 +242,9 @@ asio::awaitable<Reply<http::NoContent>> delete_product(std::shared_ptr<CatalogSe
 }
 
 asio::awaitable<Reply<ProductPageView>> list_products(std::shared_ptr<CatalogService> service, In<NoInput, ProductQuery> in,
-                                                      Caller /*caller*/) {
+                                                      Caller caller) {
     auto query = list_query_of(std::move(in.query));
-    auto page = co_await service->list_products(std::move(query));
+    auto page = co_await service->list_products(std::move(query), caller.read_after);
     if (!page) co_return page.error();
     co_return Reply<ProductPageView>::encoded(200, to_json_text(*page), "application/json");
 }
@@ -266,11 +266,11 @@ Reply<Variant> variant_reply(Variant v) {
 
 asio::awaitable<Reply<VariantList>> list_variants(std::shared_ptr<CatalogService> service, In<ProductRef> in,
                                                   Caller caller) {
-    co_return co_await service->list_variants(in.path.id, caller.is_admin());
+    co_return co_await service->list_variants(in.path.id, caller.is_admin(), caller.read_after);
 }
 
 asio::awaitable<Reply<Variant>> get_variant(std::shared_ptr<CatalogService> service, In<VariantRef> in, Caller caller) {
-    auto variant = co_await service->get_variant(in.path.id, caller.is_admin());
+    auto variant = co_await service->get_variant(in.path.id, caller.is_admin(), caller.read_after);
     if (!variant) co_return variant.error();
     const auto inm = caller.header("If-None-Match");
     const auto tag = inm ? http::parse_entity_tag(*inm) : std::nullopt;
@@ -320,8 +320,8 @@ asio::awaitable<Reply<Review>> add_review(std::shared_ptr<CatalogService> servic
 }
 
 asio::awaitable<Reply<ReviewPage>> list_reviews(std::shared_ptr<CatalogService> service, In<ProductRef, http::PageQuery> in,
-                                                Caller /*caller*/) {
-    co_return co_await service->list_reviews(in.path.id, in.query.limit, std::move(in.query.cursor));
+                                                Caller caller) {
+    co_return co_await service->list_reviews(in.path.id, in.query.limit, std::move(in.query.cursor), caller.read_after);
 }
 
 }  // namespace

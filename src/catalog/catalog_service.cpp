@@ -349,13 +349,15 @@ CatalogService::CatalogService(CatalogStore store,
 
 // ---- categories ----
 
-asio::awaitable<std::vector<Category>> CatalogService::list_categories() {
-    co_return co_await store_.list_categories();
+asio::awaitable<std::vector<Category>> CatalogService::list_categories(db::Lsn after) {
+    auto reads = store_.on_replica(after);
+    co_return co_await reads.list_categories();
 }
 
-asio::awaitable<core::Result<Category>> CatalogService::get_category(std::string slug) {
+asio::awaitable<core::Result<Category>> CatalogService::get_category(std::string slug, db::Lsn after) {
     if (!valid_slug(slug)) co_return core::make_error(core::Errc::kNotFound, "no such category");
-    auto c = co_await store_.find_category(std::move(slug));
+    auto reads = store_.on_replica(after);
+    auto c = co_await reads.find_category(std::move(slug));
     if (!c) co_return core::make_error(core::Errc::kNotFound, "no such category");
     co_return std::move(*c);
 }
@@ -408,8 +410,10 @@ asio::awaitable<void> CatalogService::name_categories(std::vector<Product>& prod
     }
 }
 
-asio::awaitable<std::vector<Product>> CatalogService::get_visible_products(std::vector<std::int64_t> ids) {
-    auto found = co_await store_.find_visible_products(ids);
+asio::awaitable<std::vector<Product>> CatalogService::get_visible_products(std::vector<std::int64_t> ids,
+                                                                          db::Lsn after) {
+    auto reads = store_.on_replica(after);
+    auto found = co_await reads.find_visible_products(ids);
     co_await name_categories(found);
     std::vector<Product> ordered;
     ordered.reserve(found.size());
@@ -420,25 +424,33 @@ asio::awaitable<std::vector<Product>> CatalogService::get_visible_products(std::
     co_return ordered;
 }
 
-asio::awaitable<std::optional<Product>> CatalogService::find_named_product(std::int64_t id) {
-    auto p = co_await store_.find_product(id);
+asio::awaitable<std::optional<Product>> CatalogService::find_named_product(std::int64_t id, CatalogStore reads) {
+    auto p = co_await reads.find_product(id);
     if (!p) co_return std::nullopt;
     std::vector<Product> one;
     one.push_back(std::move(*p));
     co_await name_categories(one);
-    co_await add_variants(one.front());
+    co_await add_variants(one.front(), std::move(reads));
     co_return std::move(one.front());
 }
 
-asio::awaitable<void> CatalogService::add_variants(Product& product) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
-    auto all = co_await store_.variants_of(product.id);
+asio::awaitable<void> CatalogService::add_variants(Product& product, CatalogStore reads) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+    auto all = co_await reads.variants_of(product.id);
     set_variants(product, all);
 }
 
-asio::awaitable<core::Result<Product>> CatalogService::get_product(std::int64_t id, bool include_hidden) {
+asio::awaitable<db::Lsn> CatalogService::fill_after(db::Lsn after) {
+    if (!store_.has_replicas()) co_return after;
+    const auto written = co_await cache_.write_lsn();
+    co_return std::max(after, written);
+}
+
+asio::awaitable<core::Result<Product>> CatalogService::get_product(std::int64_t id, bool include_hidden, db::Lsn after) {
     const auto not_found = core::make_error(core::Errc::kNotFound, "no such product");
     if (include_hidden || !cache_.enabled()) {
-        auto p = co_await find_named_product(id);
+        // Admins read the primary (their own writes, hidden products).
+        auto reads = include_hidden ? store_ : store_.on_replica(after);
+        auto p = co_await find_named_product(id, std::move(reads));
         if (!p || (!include_hidden && (!p->is_active || p->is_deleted))) co_return not_found;
         co_return std::move(*p);
     }
@@ -464,7 +476,11 @@ asio::awaitable<core::Result<Product>> CatalogService::get_product(std::int64_t 
             }
         }
     }
-    auto p = co_await find_named_product(id);
+    // What is read here may be stored (in Redis by the lock's winner, locally by anyone): from a
+    // replica only once it has replayed the last invalidating write.
+    const auto fill_lsn = co_await fill_after(after);
+    auto reads = store_.on_replica(fill_lsn);
+    auto p = co_await find_named_product(id, std::move(reads));
     const bool visible = p && p->is_active && !p->is_deleted;
     if (look.kind == CacheLookup::Kind::kLoad) {
         std::optional<std::string> value;
@@ -495,7 +511,7 @@ asio::awaitable<core::Result<Product>> CatalogService::create_product(NewProduct
         co_await invalidate_product(created->id);
         // A mirror left under this id (e.g. by a database restored to an earlier state) is stale.
         if (stock_listener_) co_await stock_listener_(created->id);
-        co_await add_variants(*created);
+        co_await add_variants(*created, store_);
     }
     co_return created;
 }
@@ -520,7 +536,7 @@ asio::awaitable<core::Result<Product>> CatalogService::update_product(std::int64
         core::log::info("product updated", {{"product_id", id}, {"version", updated->version}});
         co_await invalidate_product(id);
         if (stock_set && stock_listener_) co_await stock_listener_(id);
-        co_await add_variants(*updated);
+        co_await add_variants(*updated, store_);
     }
     co_return updated;
 }
@@ -535,12 +551,15 @@ asio::awaitable<core::Result<void>> CatalogService::delete_product(std::int64_t 
 
 // ---- options and variants ----
 
-asio::awaitable<core::Result<VariantList>> CatalogService::list_variants(std::int64_t product_id, bool include_hidden) {
-    auto product = co_await store_.find_product(product_id);
+asio::awaitable<core::Result<VariantList>> CatalogService::list_variants(std::int64_t product_id,
+                                                                         bool include_hidden,
+                                                                         db::Lsn after) {
+    auto reads = include_hidden ? store_ : store_.on_replica(after);
+    auto product = co_await reads.find_product(product_id);
     if (!product || product->is_deleted || (!include_hidden && !product->is_active)) {
         co_return core::make_error(core::Errc::kNotFound, "no such product");
     }
-    auto all = co_await store_.variants_of(product_id);
+    auto all = co_await reads.variants_of(product_id);
     VariantList out;
     for (auto& v : all) {
         if (v.is_deleted || (!include_hidden && !v.is_active)) continue;
@@ -549,8 +568,9 @@ asio::awaitable<core::Result<VariantList>> CatalogService::list_variants(std::in
     co_return out;
 }
 
-asio::awaitable<core::Result<Variant>> CatalogService::get_variant(std::int64_t id, bool include_hidden) {
-    auto found = co_await store_.find_variant(id);
+asio::awaitable<core::Result<Variant>> CatalogService::get_variant(std::int64_t id, bool include_hidden, db::Lsn after) {
+    auto reads = include_hidden ? store_ : store_.on_replica(after);
+    auto found = co_await reads.find_variant(id);
     if (!found || found->variant.is_deleted ||
         (!include_hidden && (!found->variant.is_active || !found->product_visible))) {
         co_return core::make_error(core::Errc::kNotFound, "no such variant");
@@ -598,6 +618,19 @@ asio::awaitable<core::Result<void>> CatalogService::delete_variant(std::int64_t 
 asio::awaitable<void> CatalogService::invalidate_product(std::int64_t id) {
     if (local_) local_->evict(id);
     if (feed_) feed_->mark_changed();
+    if (cache_.enabled() && store_.has_replicas()) {
+        // Before the invalidation: a fill that wins the rebuild lock after it reads a position at
+        // or past this write's commit, and so reads a replica that has replayed it (or the primary).
+        std::optional<db::Lsn> lsn;
+        try {
+            lsn = co_await store_.primary_insert_lsn();
+        } catch (const db::DbError& e) {
+            core::log::warn("catalog write position unavailable", {{"product_id", id}, {"error", e.what()}});
+        } catch (const core::TimeoutError& e) {
+            core::log::warn("catalog write position unavailable", {{"product_id", id}, {"error", e.what()}});
+        }
+        if (lsn) co_await cache_.raise_write_lsn(*lsn);
+    }
     co_await cache_.invalidate_product(id);
 }
 
@@ -614,7 +647,8 @@ asio::awaitable<core::Result<Review>> CatalogService::add_review(std::int64_t pr
 
 asio::awaitable<core::Result<ReviewPage>> CatalogService::list_reviews(std::int64_t product_id,
                                                                        std::int64_t limit,
-                                                                       std::optional<std::string> cursor) {
+                                                                       std::optional<std::string> cursor,
+                                                                       db::Lsn after_lsn) {
     if (limit < 1 || limit > kMaxPageSize) co_return validation("limit", "must be 1 to 100");
     std::optional<std::pair<Timestamp, std::int64_t>> after;
     if (cursor) {
@@ -632,11 +666,12 @@ asio::awaitable<core::Result<ReviewPage>> CatalogService::list_reviews(std::int6
         }
         after.emplace(Timestamp(std::chrono::microseconds(t->get_int64())), i->get_int64());
     }
-    auto product = co_await store_.find_product(product_id);
+    auto reads = store_.on_replica(after_lsn);
+    auto product = co_await reads.find_product(product_id);
     if (!product || !product->is_active || product->is_deleted) {
         co_return core::make_error(core::Errc::kNotFound, "no such product");
     }
-    auto rows = co_await store_.list_reviews(product_id, limit + 1, after);
+    auto rows = co_await reads.list_reviews(product_id, limit + 1, after);
     ReviewPage page;
     if (static_cast<std::int64_t>(rows.size()) > limit) {
         rows.resize(static_cast<std::size_t>(limit));
@@ -916,7 +951,7 @@ std::shared_ptr<const std::vector<Category>> CatalogService::categories_by_id() 
     return categories_by_id_;
 }
 
-asio::awaitable<core::Result<ProductPage>> CatalogService::list_products(ListQuery query) {
+asio::awaitable<core::Result<ProductPage>> CatalogService::list_products(ListQuery query, db::Lsn after) {
     if (query.q && query.q->empty()) query.q.reset();
     std::vector<core::FieldError> errors;
     if (query.sort == ListSort::kRelevance && !query.q) errors.push_back({"sort", "relevance requires q"});
@@ -943,7 +978,10 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::list_products(ListQue
     }
     std::optional<std::int64_t> generation;
     if (cache_.enabled()) generation = co_await cache_.generation();
-    if (!generation) co_return co_await load_page(std::move(query), std::move(cursor));
+    if (!generation) {
+        auto reads = store_.on_replica(after);
+        co_return co_await load_page(std::move(query), std::move(cursor), std::move(reads));
+    }
     const auto hash = fnv1a_hex(filter_hash(query) + "|" + std::string(sort_name(query.sort)) + "|" +
                                 std::to_string(query.limit) + "|" + query.cursor.value_or("") + "|" +
                                 (query.explain ? "e" : "") + (query.facet_categories ? "c" : "") +
@@ -962,7 +1000,12 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::list_products(ListQue
             }
         }
     }
-    auto page = co_await load_page(std::move(query), std::move(cursor));
+    // A page read for the cache (kLoad) comes from a replica only once it has replayed the last
+    // invalidating write.
+    db::Lsn reads_after = after;
+    if (look.kind == CacheLookup::Kind::kLoad) reads_after = co_await fill_after(after);
+    auto reads = store_.on_replica(reads_after);
+    auto page = co_await load_page(std::move(query), std::move(cursor), std::move(reads));
     if (look.kind == CacheLookup::Kind::kLoad) {
         std::optional<std::string> value;
         if (page) value = to_json_text(*page);
@@ -971,7 +1014,7 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::list_products(ListQue
     co_return page;
 }
 
-asio::awaitable<bool> CatalogService::text_has_matches(std::string q) {
+asio::awaitable<bool> CatalogService::text_has_matches(std::string q, CatalogStore reads) {
     // A match among the rank index's sample settles it without the database. Otherwise the text is
     // rare or matches nothing, and the full-text index answers at once, provided the planner reads
     // it: asked for one row, PostgreSQL expects a match early in a sequential scan and, when there
@@ -980,18 +1023,18 @@ asio::awaitable<bool> CatalogService::text_has_matches(std::string q) {
     if (feed_ != nullptr && feed_->ready()) {
         co_await feed_->refresh();  // as of this request, like the listing that follows
         const auto& index = feed_->index();
-        if (auto compiled = co_await compile_text(store_, index, q)) {
+        if (auto compiled = co_await compile_text(reads, index, q)) {
             RankFilters filters;
             filters.text = std::move(compiled);
             if (auto found = index.has_match(filters)) co_return *found;  // exact, from the postings
             if (index.sample_has_match(filters)) co_return true;
         }
     }
-    co_return !(co_await store_.text_matches(std::move(q), TextPredicate::kAnywhere, kMatchProbeRows)).empty();
+    co_return !(co_await reads.text_matches(std::move(q), TextPredicate::kAnywhere, kMatchProbeRows)).empty();
 }
 
-asio::awaitable<std::optional<std::string>> CatalogService::corrected_query(std::string q) {
-    if (co_await text_has_matches(q)) co_return std::nullopt;
+asio::awaitable<std::optional<std::string>> CatalogService::corrected_query(std::string q, CatalogStore reads) {
+    if (co_await text_has_matches(q, std::move(reads))) co_return std::nullopt;
     auto words = query_words(q);
     std::vector<std::string> asked;
     for (const auto& w : words) {
@@ -1034,7 +1077,8 @@ asio::awaitable<std::optional<std::string>> CatalogService::corrected_query(std:
 }
 
 asio::awaitable<core::Result<ProductPage>> CatalogService::load_page(ListQuery query,
-                                                                     std::optional<ListCursor> cursor) {
+                                                                     std::optional<ListCursor> cursor,
+                                                                     CatalogStore reads) {
     Resolved resolved;
     if (query.category) {
         auto all = co_await categories();
@@ -1052,7 +1096,7 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::load_page(ListQuery q
         if (cursor) {
             resolved.text = cursor->corrected.value_or(*query.q);
             resolved.corrected = cursor->corrected.has_value();
-        } else if (auto corrected = co_await corrected_query(*query.q)) {
+        } else if (auto corrected = co_await corrected_query(*query.q, reads)) {
             resolved.text = std::move(*corrected);
             resolved.corrected = true;
         } else {
@@ -1065,20 +1109,21 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::load_page(ListQuery q
     const bool by_index = ranked && feed_ != nullptr && (cursor ? cursor->snapshot.has_value() : feed_->ready());
     ProductPage page;
     if (by_index) {
-        auto ranked_page = co_await rank_page(query, cursor, resolved);
+        auto ranked_page = co_await rank_page(query, cursor, resolved, reads);
         if (!ranked_page) co_return ranked_page.error();
         page = std::move(*ranked_page);
     } else {
-        page = co_await reference_page(query, cursor, resolved);
+        page = co_await reference_page(query, cursor, resolved, reads);
     }
-    if (query.facet_categories || query.facet_prices) page.facets = co_await facets(query, resolved);
+    if (query.facet_categories || query.facet_prices) page.facets = co_await facets(query, resolved, reads);
     page.explain = query.explain;
     co_return page;
 }
 
 asio::awaitable<core::Result<ProductPage>> CatalogService::rank_page(const ListQuery& query,
                                                                      const std::optional<ListCursor>& cursor,
-                                                                     const Resolved& resolved) {
+                                                                     const Resolved& resolved,
+                                                                     CatalogStore& reads) {
     if (!feed_->ready()) {
         co_return core::make_error(core::Errc::kUnavailable, "the rank index is loading; try again shortly");
     }
@@ -1108,7 +1153,7 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::rank_page(const ListQ
     bool first_pass = true;
     const bool tiers = query.sort == ListSort::kRelevance;
     std::shared_ptr<const TextQuery> compiled;
-    if (resolved.text) compiled = co_await compile_text(store_, index, *resolved.text);
+    if (resolved.text) compiled = co_await compile_text(reads, index, *resolved.text);
     for (std::int64_t tier = first_tier; tier <= (tiers ? 1 : 0) && ranked.size() < request.want && !error; ++tier) {
         RankRequest pass = request;
         pass.want = request.want - ranked.size();
@@ -1126,9 +1171,9 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::rank_page(const ListQ
             if (compiled) {
                 pass.filters.text = compiled;
                 pass.filters.text_predicate = predicate;
-                error = co_await rank_text_in_process(store_, index, pass, *resolved.text, settings_.text_enumerate_limit, scan);
+                error = co_await rank_text_in_process(reads, index, pass, *resolved.text, settings_.text_enumerate_limit, scan);
             } else {
-                error = co_await rank_text(store_, index, pass, *resolved.text, predicate, settings_.text_enumerate_limit, scan);
+                error = co_await rank_text(reads, index, pass, *resolved.text, predicate, settings_.text_enumerate_limit, scan);
             }
         } else {
             error = index.rank(pass, scan);
@@ -1154,7 +1199,7 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::rank_page(const ListQ
     std::vector<std::int64_t> ids;
     ids.reserve(shown);
     for (std::size_t i = 0; i < shown; ++i) ids.push_back(ranked[i].item.id);
-    auto rows = co_await store_.find_visible_products(ids);
+    auto rows = co_await reads.find_visible_products(ids);
     co_await name_categories(rows);
     std::unordered_map<std::int64_t, Product*> by_id;
     for (auto& p : rows) by_id.emplace(p.id, &p);
@@ -1187,7 +1232,8 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::rank_page(const ListQ
 
 asio::awaitable<ProductPage> CatalogService::reference_page(const ListQuery& query,
                                                             const std::optional<ListCursor>& cursor,
-                                                            const Resolved& resolved) {
+                                                            const Resolved& resolved,
+                                                            CatalogStore& reads) {
     ListSpec spec;
     spec.q = resolved.text;
     spec.mode = resolved.text ? TextMode::kFullText : TextMode::kNone;
@@ -1202,10 +1248,10 @@ asio::awaitable<ProductPage> CatalogService::reference_page(const ListQuery& que
         spec.now = Timestamp(std::chrono::microseconds(cursor->now_micros));
         spec.after = cursor;
     } else {
-        spec.max_purchase = co_await store_.max_purchase_count();
+        spec.max_purchase = co_await reads.max_purchase_count();
         spec.now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
     }
-    auto rows = co_await store_.list_products(spec);
+    auto rows = co_await reads.list_products(spec);
     ProductPage page;
     if (static_cast<std::int64_t>(rows.size()) > query.limit) {
         rows.resize(static_cast<std::size_t>(query.limit));
@@ -1233,7 +1279,7 @@ asio::awaitable<ProductPage> CatalogService::reference_page(const ListQuery& que
     co_return page;
 }
 
-asio::awaitable<Facets> CatalogService::facets(const ListQuery& query, const Resolved& resolved) {
+asio::awaitable<Facets> CatalogService::facets(const ListQuery& query, const Resolved& resolved, CatalogStore& reads) {
     const auto filters = rank_filters(query, resolved.category_ids);
     const auto limit = settings_.facets_exact_limit;
     FacetCounts counts;
@@ -1242,7 +1288,7 @@ asio::awaitable<Facets> CatalogService::facets(const ListQuery& query, const Res
         co_await feed_->refresh();
         const auto& index = feed_->index();
         std::shared_ptr<const TextQuery> compiled;
-        if (resolved.text) compiled = co_await compile_text(store_, index, *resolved.text);
+        if (resolved.text) compiled = co_await compile_text(reads, index, *resolved.text);
         if (!resolved.text) {
             counts = index.facets(filters, nullptr, limit);
         } else if (compiled && index.has_postings()) {
@@ -1259,22 +1305,22 @@ asio::awaitable<Facets> CatalogService::facets(const ListQuery& query, const Res
             const double matches = index.estimate_fraction(with_text) * static_cast<double>(index.size());
             std::optional<std::vector<std::int64_t>> exact;
             if (matches <= 4.0 * static_cast<double>(limit)) {
-                auto ids = co_await store_.text_matches(*resolved.text, kAnywhere, static_cast<std::int64_t>(8 * limit) + 1);
+                auto ids = co_await reads.text_matches(*resolved.text, kAnywhere, static_cast<std::int64_t>(8 * limit) + 1);
                 if (ids.size() <= 8 * limit) exact = std::move(ids);
             }
             counts = exact ? index.facets(with_text, &*exact, limit) : index.facets(with_text, nullptr, limit);
         } else {
             const auto& text = *resolved.text;
-            auto estimate = co_await estimate_text(store_, index, text, kAnywhere, 4000);
+            auto estimate = co_await estimate_text(reads, index, text, kAnywhere, 4000);
             // Exact when one side is small: the text matches, or the products the filters leave.
             std::optional<std::vector<std::int64_t>> exact;
             if (estimate.matches <= 4.0 * static_cast<double>(limit)) {
-                auto ids = co_await store_.text_matches(text, kAnywhere, static_cast<std::int64_t>(8 * limit) + 1);
+                auto ids = co_await reads.text_matches(text, kAnywhere, static_cast<std::int64_t>(8 * limit) + 1);
                 if (ids.size() <= 8 * limit) exact = std::move(ids);
             }
             if (!exact) {
                 if (auto candidates = index.candidates(filters, 8 * limit)) {
-                    exact = co_await store_.text_matches_among(text, kAnywhere, std::move(*candidates));
+                    exact = co_await reads.text_matches_among(text, kAnywhere, std::move(*candidates));
                 }
             }
             counts = exact ? index.facets(filters, &*exact, limit)
@@ -1289,7 +1335,7 @@ asio::awaitable<Facets> CatalogService::facets(const ListQuery& query, const Res
         spec.min_price = query.min_price;
         spec.max_price = query.max_price;
         spec.in_stock = query.in_stock;
-        auto rows = co_await store_.facet_counts(spec);
+        auto rows = co_await reads.facet_counts(spec);
         std::unordered_map<std::int64_t, std::int64_t> by_category;
         std::vector<std::int64_t> bands(facet_price_bands().size(), 0);
         for (const auto& r : rows) {

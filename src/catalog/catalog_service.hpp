@@ -65,17 +65,26 @@ public:
     // Registers the stock listener (the composition root, before serving; not thread-safe).
     void on_stock_change(StockListener listener) { stock_listener_ = std::move(listener); }
 
-    boost::asio::awaitable<std::vector<Category>> list_categories();
-    // Errors: kNotFound.
-    boost::asio::awaitable<core::Result<Category>> get_category(std::string slug);
+    // Reads marked "(replica)" take the caller's read-your-writes position (`after`, a db::Lsn;
+    // 0: none) and may be served by a read replica that has replayed it (CatalogStore::on_replica);
+    // admin reads (`include_hidden`) and everything that writes use the primary.
+
+    // (replica)
+    boost::asio::awaitable<std::vector<Category>> list_categories(db::Lsn after = 0);
+    // Errors: kNotFound. (replica)
+    boost::asio::awaitable<core::Result<Category>> get_category(std::string slug, db::Lsn after = 0);
     // Errors: kValidation (slug shape, unknown parent), kConflict (slug taken).
     boost::asio::awaitable<core::Result<Category>> create_category(NewCategory input);
 
     // Public view unless `include_hidden` (admins): inactive and deleted products are kNotFound.
-    boost::asio::awaitable<core::Result<Product>> get_product(std::int64_t id, bool include_hidden = false);
+    // (replica, unless include_hidden)
+    boost::asio::awaitable<core::Result<Product>> get_product(std::int64_t id,
+                                                              bool include_hidden = false,
+                                                              db::Lsn after = 0);
     // Errors: kValidation (field errors), kConflict (sku taken).
     // The visible (active, not deleted) products among `ids`, in the order of `ids` (recommendations).
-    boost::asio::awaitable<std::vector<Product>> get_visible_products(std::vector<std::int64_t> ids);
+    // (replica)
+    boost::asio::awaitable<std::vector<Product>> get_visible_products(std::vector<std::int64_t> ids, db::Lsn after = 0);
     boost::asio::awaitable<core::Result<Product>> create_product(NewProduct input);
     // Errors: kValidation, kNotFound, kPreconditionFailed (stale version).
     boost::asio::awaitable<core::Result<Product>> update_product(std::int64_t id, ProductPatch patch);
@@ -86,9 +95,12 @@ public:
 
     // The product's active, undeleted variants (`include_hidden`, admins: all but deleted ones),
     // read from the database (live stock). Errors: kNotFound (product absent, or hidden from the caller).
-    boost::asio::awaitable<core::Result<VariantList>> list_variants(std::int64_t product_id, bool include_hidden);
-    // Errors: kNotFound (absent, deleted, or hidden from the caller).
-    boost::asio::awaitable<core::Result<Variant>> get_variant(std::int64_t id, bool include_hidden);
+    // (replica, unless include_hidden)
+    boost::asio::awaitable<core::Result<VariantList>> list_variants(std::int64_t product_id,
+                                                                    bool include_hidden,
+                                                                    db::Lsn after = 0);
+    // Errors: kNotFound (absent, deleted, or hidden from the caller). (replica, unless include_hidden)
+    boost::asio::awaitable<core::Result<Variant>> get_variant(std::int64_t id, bool include_hidden, db::Lsn after = 0);
     // Errors: kNotFound (product), kValidation (other options than the product's), kConflict (sku
     // taken, combination exists).
     boost::asio::awaitable<core::Result<Variant>> create_variant(std::int64_t product_id, VariantInput input);
@@ -102,17 +114,21 @@ public:
     boost::asio::awaitable<core::Result<Review>> add_review(std::int64_t product_id,
                                                             std::int64_t user_id,
                                                             NewReview input);
-    // Newest first. Errors: kNotFound (product not visible), kBadRequest (bad cursor).
+    // Newest first. Errors: kNotFound (product not visible), kBadRequest (bad cursor). (replica)
     boost::asio::awaitable<core::Result<ReviewPage>> list_reviews(std::int64_t product_id,
                                                                   std::int64_t limit,
-                                                                  std::optional<std::string> cursor);
+                                                                  std::optional<std::string> cursor,
+                                                                  db::Lsn after = 0);
 
     // Errors: kValidation (relevance without q, min_price > max_price, limit out of range),
     // kBadRequest (cursor malformed or from another sort / filter), kNotFound (unknown category).
-    boost::asio::awaitable<core::Result<ProductPage>> list_products(ListQuery query);
+    // (replica)
+    boost::asio::awaitable<core::Result<ProductPage>> list_products(ListQuery query, db::Lsn after = 0);
 
     // Drops the cached copies of a product and the cached listing pages. For other contexts that
-    // change products.stock or purchase_count (checkout, order expiry), after their commit.
+    // change products.stock or purchase_count (checkout, order expiry), after their commit. With
+    // read replicas it first raises the cache's write position to the primary's current one, so
+    // that no cache fill can store what a replica read before this write (catalog_cache.hpp).
     boost::asio::awaitable<void> invalidate_product(std::int64_t id);
 
     CatalogStore& store() { return store_; }
@@ -124,24 +140,32 @@ private:
     struct Resolved;
     // Fills the slug and name of each product's category (reads return its id only).
     boost::asio::awaitable<void> name_categories(std::vector<Product>& products);
-    boost::asio::awaitable<std::optional<Product>> find_named_product(std::int64_t id);
+    // `reads`: the store the reads go through (store_, or store_.on_replica(after)).
+    boost::asio::awaitable<std::optional<Product>> find_named_product(std::int64_t id, CatalogStore reads);
     // Sets the detail's options, active variants and price range.
-    boost::asio::awaitable<void> add_variants(Product& product);
+    boost::asio::awaitable<void> add_variants(Product& product, CatalogStore reads);
     std::shared_ptr<const std::vector<Category>> categories_by_id();  // as categories(), by id
-    boost::asio::awaitable<core::Result<ProductPage>> load_page(ListQuery query, std::optional<ListCursor> cursor);
+    // The position a read whose result may be cached must have replayed: `after`, raised to the
+    // cache's write position when there are replicas.
+    boost::asio::awaitable<db::Lsn> fill_after(db::Lsn after);
+    boost::asio::awaitable<core::Result<ProductPage>> load_page(ListQuery query,
+                                                                std::optional<ListCursor> cursor,
+                                                                CatalogStore reads);
     boost::asio::awaitable<ProductPage> reference_page(const ListQuery& query,
                                                        const std::optional<ListCursor>& cursor,
-                                                       const Resolved& resolved);
+                                                       const Resolved& resolved,
+                                                       CatalogStore& reads);
     boost::asio::awaitable<core::Result<ProductPage>> rank_page(const ListQuery& query,
                                                                 const std::optional<ListCursor>& cursor,
-                                                                const Resolved& resolved);
-    boost::asio::awaitable<Facets> facets(const ListQuery& query, const Resolved& resolved);
+                                                                const Resolved& resolved,
+                                                                CatalogStore& reads);
+    boost::asio::awaitable<Facets> facets(const ListQuery& query, const Resolved& resolved, CatalogStore& reads);
     // Whether any product's text matches q (cheap for common and for rare texts alike).
-    boost::asio::awaitable<bool> text_has_matches(std::string q);
+    boost::asio::awaitable<bool> text_has_matches(std::string q, CatalogStore reads);
     static constexpr std::int64_t kMatchProbeRows = 200;
     // `q` with its unknown words replaced by their nearest vocabulary words, when `q` matches no
     // product at all and a replacement exists; nullopt otherwise.
-    boost::asio::awaitable<std::optional<std::string>> corrected_query(std::string q);
+    boost::asio::awaitable<std::optional<std::string>> corrected_query(std::string q, CatalogStore reads);
 
     CatalogStore store_;
     CatalogCache cache_;

@@ -641,10 +641,28 @@ ListingSql listing_sql(const ListSpec& spec) {
     return ListingSql{std::move(built.sql), std::move(built.params)};
 }
 
+// ---- primary or replica ----
+
+asio::awaitable<db::QueryResult> CatalogStore::read(db::Statement stmt, db::Params params) {
+    auto* set = replica_after_ && replicas_ ? replicas_() : nullptr;
+    if (set == nullptr) co_return co_await pools_().query(stmt, std::move(params));
+    co_return co_await set->query(stmt, std::move(params), *replica_after_);
+}
+
+asio::awaitable<db::QueryResult> CatalogStore::read_unprepared(std::string sql, db::Params params) {
+    auto* set = replica_after_ && replicas_ ? replicas_() : nullptr;
+    if (set == nullptr) co_return co_await pools_().query_unprepared(std::move(sql), std::move(params));
+    co_return co_await set->query_unprepared(std::move(sql), std::move(params), *replica_after_);
+}
+
+asio::awaitable<db::Lsn> CatalogStore::primary_insert_lsn() {
+    co_return co_await db::current_insert_lsn(pools_());
+}
+
 // ---- categories ----
 
 asio::awaitable<std::vector<Category>> CatalogStore::list_categories() {
-    auto r = co_await pools_().query(kListCategories);
+    auto r = co_await read(kListCategories);
     std::vector<Category> out;
     out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(category_of(r, i));
@@ -652,7 +670,7 @@ asio::awaitable<std::vector<Category>> CatalogStore::list_categories() {
 }
 
 asio::awaitable<std::optional<Category>> CatalogStore::find_category(std::string slug) {
-    auto r = co_await pools_().query(kCategoryBySlug, db::params(slug));
+    auto r = co_await read(kCategoryBySlug, db::params(slug));
     if (r.empty()) co_return std::nullopt;
     co_return category_of(r, 0);
 }
@@ -680,7 +698,7 @@ asio::awaitable<core::Result<Category>> CatalogStore::insert_category(NewCategor
 }
 
 asio::awaitable<std::optional<std::vector<std::int64_t>>> CatalogStore::category_subtree(std::string slug) {
-    auto r = co_await pools_().query(kCategorySubtree, db::params(slug));
+    auto r = co_await read(kCategorySubtree, db::params(slug));
     if (r.empty() || r.is_null(0, 0)) co_return std::nullopt;
     co_return r.get<std::vector<std::int64_t>>(0, "ids");
 }
@@ -689,7 +707,7 @@ asio::awaitable<std::optional<std::vector<std::int64_t>>> CatalogStore::category
 
 asio::awaitable<std::optional<Product>> CatalogStore::find_product(std::int64_t id) {
     product_reads_->fetch_add(1);
-    auto r = co_await pools_().query(kProductRead, db::params(id));
+    auto r = co_await read(kProductRead, db::params(id));
     if (r.empty()) co_return std::nullopt;
     co_return product_of(r, 0);
 }
@@ -698,7 +716,7 @@ asio::awaitable<std::vector<Product>> CatalogStore::find_visible_products(std::v
     std::vector<Product> out;
     if (ids.empty()) co_return out;
     product_reads_->fetch_add(1);
-    auto r = co_await pools_().query(kProductsByIds, ids);
+    auto r = co_await read(kProductsByIds, ids);
     out.reserve(r.rows());
     if (r.empty()) co_return out;
     const ProductColumns columns(r);
@@ -779,10 +797,10 @@ asio::awaitable<std::vector<Review>> CatalogStore::list_reviews(
     std::int64_t product_id, std::int64_t limit, std::optional<std::pair<Timestamp, std::int64_t>> after) {
     db::QueryResult r;
     if (after) {
-        r = co_await pools_().query(kReviewsAfter,
+        r = co_await read(kReviewsAfter,
                                     db::params(product_id, limit, after->first, after->second));
     } else {
-        r = co_await pools_().query(kReviewsFirst, db::params(product_id, limit));
+        r = co_await read(kReviewsFirst, db::params(product_id, limit));
     }
     std::vector<Review> out;
     out.reserve(r.rows());
@@ -793,20 +811,20 @@ asio::awaitable<std::vector<Review>> CatalogStore::list_reviews(
 // ---- listing ----
 
 asio::awaitable<std::int64_t> CatalogStore::max_purchase_count() {
-    auto r = co_await pools_().query(kMaxPurchase);
+    auto r = co_await read(kMaxPurchase);
     co_return r.get<std::int64_t>(0, "m");
 }
 
 asio::awaitable<std::vector<ListedProduct>> CatalogStore::list_products(ListSpec spec) {
     product_reads_->fetch_add(1);
     auto built = build_list_query(spec);
-    auto r = co_await pools_().query_unprepared(std::move(built.sql), std::move(built.params));
+    auto r = co_await read_unprepared(std::move(built.sql), std::move(built.params));
     co_return listed_of(r);
 }
 
 asio::awaitable<std::vector<CatalogStore::FacetRow>> CatalogStore::facet_counts(ListSpec spec) {
     auto built = build_facet_query(spec);
-    auto r = co_await pools_().query_unprepared(std::move(built.sql), std::move(built.params));
+    auto r = co_await read_unprepared(std::move(built.sql), std::move(built.params));
     std::vector<FacetRow> out;
     out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) {
@@ -872,7 +890,7 @@ asio::awaitable<std::vector<std::int64_t>> CatalogStore::text_matches(std::strin
     const auto& statement = predicate == TextPredicate::kAnywhere ? kTextMatches
                             : predicate == TextPredicate::kName   ? kNameMatches
                                                                   : kElsewhereMatches;
-    auto r = co_await pools_().query(statement, q, limit);
+    auto r = co_await read(statement, q, limit);
     std::vector<std::int64_t> out;
     out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(r.get<std::int64_t>(i, 0));
@@ -887,14 +905,14 @@ asio::awaitable<std::vector<std::int64_t>> CatalogStore::text_matches_among(std:
     const auto& statement = predicate == TextPredicate::kAnywhere ? kTextMatchesAmong
                             : predicate == TextPredicate::kName   ? kNameMatchesAmong
                                                                   : kElsewhereMatchesAmong;
-    auto r = co_await pools_().query(statement, q, ids);
+    auto r = co_await read(statement, q, ids);
     out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(r.get<std::int64_t>(i, 0));
     co_return out;
 }
 
 asio::awaitable<std::string> CatalogStore::tsquery_text(std::string q) {
-    auto r = co_await pools_().query(kTsquery, q);
+    auto r = co_await read(kTsquery, q);
     co_return r.is_null(0, 0) ? std::string() : r.get<std::string>(0, 0);
 }
 

@@ -7,6 +7,7 @@
 #include "catalog/rank_index.hpp"
 #include "core/error.hpp"
 #include "db/pg.hpp"
+#include "db/replicas.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -43,29 +44,56 @@ struct ListingSql {
 };
 ListingSql listing_sql(const ListSpec& spec);
 
-// Every method uses the pool returned by `pools()` on the calling thread and throws db::DbError
-// subclasses for infrastructure failures.
+// Every method uses the pool returned by `pools()` on the calling thread (the primary) and throws
+// db::DbError subclasses for infrastructure failures.
+//
+// Read replicas: a store made with a replica provider runs nothing on a replica by itself. The
+// service chooses, per request, `on_replica(after)`: a copy whose replica-eligible reads (marked
+// "[replica]" below: the request path's product, variant, category, review, listing and text
+// reads) go to the thread's db::ReplicaSet, to a replica that has replayed `after`, or to the
+// primary. Writes, transactions and the rank index's snapshots always run on the primary.
 class CatalogStore {
 public:
     using PoolProvider = std::function<db::Pool&()>;
+    // The calling thread's replica set; empty provider or null: no replicas.
+    using ReplicaProvider = std::function<db::ReplicaSet*()>;
 
-    explicit CatalogStore(PoolProvider pools)
-        : pools_(std::move(pools)), product_reads_(std::make_shared<std::atomic<std::int64_t>>(0)) {}
+    explicit CatalogStore(PoolProvider pools, ReplicaProvider replicas = {})
+        : pools_(std::move(pools)),
+          replicas_(std::move(replicas)),
+          product_reads_(std::make_shared<std::atomic<std::int64_t>>(0)) {}
 
+    // This store with its [replica] reads on a replica that has replayed `after` (0: any replica
+    // in rotation), falling back to the primary. Cheap (a copy of the providers).
+    CatalogStore on_replica(db::Lsn after) const {
+        CatalogStore copy = *this;
+        copy.replica_after_ = after;
+        return copy;
+    }
+    // Whether this thread has read replicas configured.
+    bool has_replicas() const {
+        auto* set = replicas_ ? replicas_() : nullptr;
+        return set != nullptr && !set->empty();
+    }
+    // The primary's WAL insert position now (db::current_insert_lsn).
+    boost::asio::awaitable<db::Lsn> primary_insert_lsn();
+
+    // [replica]
     boost::asio::awaitable<std::vector<Category>> list_categories();
+    // [replica]
     boost::asio::awaitable<std::optional<Category>> find_category(std::string slug);
     // Errors: kConflict (slug taken), kValidation (parent_id does not exist).
     boost::asio::awaitable<core::Result<Category>> insert_category(NewCategory input);
-    // The ids of the category and all its descendants; nullopt for an unknown slug.
+    // The ids of the category and all its descendants; nullopt for an unknown slug. [replica]
     boost::asio::awaitable<std::optional<std::vector<std::int64_t>>> category_subtree(std::string slug);
 
     // Any product, including inactive and soft-deleted ones (the service decides visibility).
-    // Its category carries the id only (slug and name empty): the service names it.
+    // Its category carries the id only (slug and name empty): the service names it. [replica]
     boost::asio::awaitable<std::optional<Product>> find_product(std::int64_t id);
     // Inserts the product and its 'initial' ledger row in one transaction.
     // Errors: kConflict (sku taken), kValidation (category_id does not exist).
     // Active, not deleted products among `ids` (any order; absent ones are left out); categories
-    // by id only, as find_product.
+    // by id only, as find_product. [replica]
     boost::asio::awaitable<std::vector<Product>> find_visible_products(std::vector<std::int64_t> ids);
     boost::asio::awaitable<core::Result<Product>> insert_product(NewProduct input);
     // Errors: kNotFound (absent or deleted), kPreconditionFailed (version mismatch), kValidation
@@ -77,12 +105,13 @@ public:
     // ---- options and variants (variant_store.cpp) ----
 
     // Every variant of the product (inactive and deleted ones too), by position; empty for an
-    // unknown product.
+    // unknown product. [replica]
     boost::asio::awaitable<std::vector<Variant>> variants_of(std::int64_t product_id);
     struct FoundVariant {
         Variant variant;
         bool product_visible = false;  // its product is active and not deleted
     };
+    // [replica]
     boost::asio::awaitable<std::optional<FoundVariant>> find_variant(std::int64_t id);
     // Inserts the variant, the options and values it names that the product lacks, and its
     // 'initial' ledger row, in one transaction. Errors: kNotFound (no product, or deleted),
@@ -103,15 +132,16 @@ public:
     boost::asio::awaitable<core::Result<Review>> insert_review(std::int64_t product_id,
                                                                std::int64_t user_id,
                                                                NewReview input);
-    // Newest first, after (created_at, id) when given.
+    // Newest first, after (created_at, id) when given. [replica]
     boost::asio::awaitable<std::vector<Review>> list_reviews(
         std::int64_t product_id, std::int64_t limit, std::optional<std::pair<Timestamp, std::int64_t>> after);
 
-    // max(purchase_count) over active products (0 when none).
+    // max(purchase_count) over active products (0 when none). [replica]
     boost::asio::awaitable<std::int64_t> max_purchase_count();
+    // [replica]
     boost::asio::awaitable<std::vector<ListedProduct>> list_products(ListSpec spec);
     // Counts per category and price band (index into facet_price_bands()) of the products `spec`
-    // matches (its sort, limit and cursor are ignored): exact, by a scan of the matches.
+    // matches (its sort, limit and cursor are ignored): exact, by a scan of the matches. [replica]
     struct FacetRow {
         std::int64_t category_id = 0;
         std::size_t band = 0;
@@ -144,15 +174,15 @@ public:
     // Asks every rank index to load again (after a bulk load that bypassed the triggers).
     boost::asio::awaitable<void> request_rank_reload();
 
-    // Ids of products (any visibility) matching text `q` as `predicate` says, at most `limit`.
+    // Ids of products (any visibility) matching text `q` as `predicate` says, at most `limit`. [replica]
     boost::asio::awaitable<std::vector<std::int64_t>> text_matches(std::string q,
                                                                    TextPredicate predicate,
                                                                    std::int64_t limit);
-    // Those of `ids` matching.
+    // Those of `ids` matching. [replica]
     boost::asio::awaitable<std::vector<std::int64_t>> text_matches_among(std::string q,
                                                                          TextPredicate predicate,
                                                                          std::vector<std::int64_t> ids);
-    // websearch_to_tsquery('english', q) as text: what the rank index evaluates in process.
+    // websearch_to_tsquery('english', q) as text: what the rank index evaluates in process. [replica]
     boost::asio::awaitable<std::string> tsquery_text(std::string q);
     // For each word (lower-case, no spaces): whether the search vocabulary has it, and its nearest
     // vocabulary word by trigram word similarity (>= 0.3), if any.
@@ -169,7 +199,18 @@ public:
     std::int64_t word_lookups() const { return word_lookups_->load(); }
 
 private:
+    // A [replica] read: on the replica set when this is an on_replica() copy, else the primary.
+    boost::asio::awaitable<db::QueryResult> read(db::Statement stmt, db::Params params = {});
+    template <typename... Args>
+        requires db::detail::ParamList<Args...>
+    boost::asio::awaitable<db::QueryResult> read(db::Statement stmt, Args&&... args) {
+        return read(stmt, db::params(std::forward<Args>(args)...));
+    }
+    boost::asio::awaitable<db::QueryResult> read_unprepared(std::string sql, db::Params params);
+
     PoolProvider pools_;
+    ReplicaProvider replicas_;
+    std::optional<db::Lsn> replica_after_;  // set in on_replica() copies
     std::shared_ptr<std::atomic<std::int64_t>> product_reads_;
     std::shared_ptr<std::atomic<std::int64_t>> word_lookups_ = std::make_shared<std::atomic<std::int64_t>>(0);
 };

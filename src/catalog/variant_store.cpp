@@ -281,7 +281,7 @@ std::optional<core::Error> variant_conflict(const db::DbError& e) {
 }  // namespace
 
 asio::awaitable<std::vector<Variant>> CatalogStore::variants_of(std::int64_t product_id) {
-    auto r = co_await pools_().query(kVariantsOfProduct, db::params(product_id));
+    auto r = co_await read(kVariantsOfProduct, db::params(product_id));
     std::vector<Variant> out;
     out.reserve(r.rows());
     for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(variant_of(r, i));
@@ -289,7 +289,7 @@ asio::awaitable<std::vector<Variant>> CatalogStore::variants_of(std::int64_t pro
 }
 
 asio::awaitable<std::optional<CatalogStore::FoundVariant>> CatalogStore::find_variant(std::int64_t id) {
-    auto r = co_await pools_().query(kVariantById, db::params(id));
+    auto r = co_await read(kVariantById, db::params(id));
     if (r.empty()) co_return std::nullopt;
     co_return FoundVariant{variant_of(r, 0), r.get<bool>(0, "product_visible")};
 }

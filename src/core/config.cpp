@@ -272,6 +272,15 @@ Config Config::load(const ConfigSource& src) {
     d.query_timeout = src.get_ms("DB_QUERY_TIMEOUT_MS", 5'000);
     d.connect_timeout = src.get_ms("DB_CONNECT_TIMEOUT_MS", 3'000);
     d.migrations_dir = src.get_string("MIGRATIONS_DIR", d.migrations_dir);
+    d.replica_urls = split_list(src.get_string("DATABASE_REPLICA_URLS", ""));
+    for (const auto& u : d.replica_urls) {
+        if (!u.starts_with("postgresql://") && !u.starts_with("postgres://"))
+            throw ConfigError("DATABASE_REPLICA_URLS: expected postgresql://user@host:port/dbname,...");
+    }
+    d.replica_pool_size = static_cast<std::size_t>(src.get_int("DB_REPLICA_POOL_SIZE", 2, 1, 100));
+    d.replica_max_lag = std::chrono::milliseconds(src.get_int("REPLICA_MAX_LAG_MS", 1'000, 1, 3'600'000));
+    d.replica_retry = std::chrono::milliseconds(src.get_int("REPLICA_RETRY_MS", 5'000, 10, 3'600'000));
+    d.replica_sample = std::chrono::milliseconds(src.get_int("REPLICA_SAMPLE_MS", 500, 10, 60'000));
 
     auto& r = c.redis;
     r.url = src.get_string("REDIS_URL", r.url);

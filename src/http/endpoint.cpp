@@ -160,6 +160,7 @@ Caller caller_of(const RequestContext& ctx, const Operation& op) {
     c.request_id = ctx.request_id;
     c.client_ip = ctx.client_ip;
     c.version = ctx.request.version();
+    c.read_after = ctx.read_after;
     for (const auto& h : op.request_headers) {
         auto it = ctx.request.find(h.name);
         if (it != ctx.request.end()) c.headers.emplace_back(h.name, std::string(it->value()));

@@ -70,6 +70,8 @@ struct Caller {
     // The operation's declared request headers that the request carries.
     std::vector<std::pair<std::string, std::string>> headers;
     unsigned version = 11;
+    // Read-your-writes (RequestContext::read_after): pass to replica-eligible reads; 0 = none.
+    std::uint64_t read_after = 0;
 
     std::int64_t user() const { return user_id.value_or(0); }
     bool is_admin() const { return role == "admin"; }

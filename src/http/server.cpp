@@ -56,7 +56,7 @@ struct Exchange {
              std::chrono::steady_clock::time_point deadline,
              const asio::any_io_executor& ex)
         : request(std::move(req)),
-          ctx{request, std::move(request_id), {}, {}, {}, {}, deadline, std::nullopt, {}},
+          ctx{request, std::move(request_id), {}, {}, {}, {}, deadline, std::nullopt, {}, 0},
           done(ex) {}
     Exchange(const Exchange&) = delete;
     Exchange& operator=(const Exchange&) = delete;
@@ -493,9 +493,23 @@ asio::awaitable<Response> guarded_handler(const Route* route, RequestContext* ct
     co_return res;
 }
 
-// The handler task of an exchange: runs the handler to its end (nothing cancels it), keeps its
-// answer and wakes the connection.
-asio::awaitable<void> run_handler(const Route* route, std::shared_ptr<detail::Exchange> exchange) {
+// The after hooks of a handled request, each guarded: a failure is logged, the answer stands.
+asio::awaitable<void> run_after_hooks(const std::vector<AfterHook>* hooks, std::shared_ptr<detail::Exchange> exchange) {
+    for (const auto& hook : *hooks) {
+        try {
+            co_await hook(exchange->ctx, *exchange->response);
+        } catch (const std::exception& e) {
+            core::log::error("after hook failed",
+                             {{"request_id", exchange->ctx.request_id}, {"route", exchange->ctx.route}, {"error", e.what()}});
+        }
+    }
+}
+
+// The handler task of an exchange: runs the handler to its end (nothing cancels it), then the
+// after hooks, keeps its answer and wakes the connection.
+asio::awaitable<void> run_handler(const Route* route,
+                                  const std::vector<AfterHook>* hooks,
+                                  std::shared_ptr<detail::Exchange> exchange) {
     try {
         exchange->response = co_await guarded_handler(route, &exchange->ctx);
     } catch (const std::exception& e) {
@@ -504,6 +518,7 @@ asio::awaitable<void> run_handler(const Route* route, std::shared_ptr<detail::Ex
             "unhandled exception",
             {{"request_id", exchange->ctx.request_id}, {"route", exchange->ctx.route}, {"error", e.what()}});
     }
+    if (exchange->response && !hooks->empty()) co_await run_after_hooks(hooks, exchange);
     exchange->finish();
     if (exchange->overran) {
         const auto ms =
@@ -549,7 +564,7 @@ asio::awaitable<Response> Server::run_route(std::shared_ptr<detail::Exchange> ex
         // Not `handler || budget`: that would cancel the handler (see detail::Exchange).
         exchange->done.expires_at(ctx.deadline);
         core::spawn_tracked(
-            co_await asio::this_coro::executor, run_handler(&route, exchange), "http.handler");
+            co_await asio::this_coro::executor, run_handler(&route, &after_hooks_, exchange), "http.handler");
         if (!exchange->finished) co_await exchange->done.async_wait(kTuple);
         if (exchange->finished && exchange->response) {
             res = std::move(*exchange->response);

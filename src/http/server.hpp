@@ -31,6 +31,11 @@ struct MiddlewareResult {  // NOLINT(bugprone-exception-escape): Beast's respons
 };
 using Middleware = std::function<boost::asio::awaitable<MiddlewareResult>(RequestContext&, const Route&)>;
 
+// Runs after the route handler has returned and before its response is sent, in registration
+// order (only for requests whose handler ran). For work that must be done before the client can
+// see the answer (recording a client's write position). An exception is logged, never sent.
+using AfterHook = std::function<boost::asio::awaitable<void>(const RequestContext&, const Response&)>;
+
 // HTTP/1.1 server: one acceptor, connections spread over the runtime's io_contexts, each
 // connection a coroutine on its context. Keep-alive and pipelining (requests are answered in order),
 // header/body limits, header/idle/request timeouts, problem+json errors, graceful drain.
@@ -50,6 +55,7 @@ public:
     ~Server();
 
     void use(Middleware middleware) { middlewares_.push_back(std::move(middleware)); }
+    void after(AfterHook hook) { after_hooks_.push_back(std::move(hook)); }
 
     // Binds host:port (port 0 = any free port), starts accepting; returns the bound port.
     // Throws std::system_error when the address cannot be bound.
@@ -87,6 +93,7 @@ private:
     core::HttpConfig config_;
     const Router& router_;
     std::vector<Middleware> middlewares_;
+    std::vector<AfterHook> after_hooks_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::atomic<std::size_t> active_{0};
     std::atomic<bool> draining_{false};

@@ -38,6 +38,9 @@ struct RequestContext {
     // Set by authentication middleware (later issues); empty when anonymous.
     std::optional<std::int64_t> user_id;
     std::string user_role;
+    // Read-your-writes: the WAL position (db::Lsn) a read for this client must see; 0 when any
+    // replica will do. Set by the read-your-writes middleware (only with read replicas).
+    std::uint64_t read_after = 0;
 
     // Decoded path parameter `{name}`; empty if absent.
     std::string_view param(std::string_view name) const;

@@ -26,8 +26,8 @@ struct LimitQuery {
 BOOST_DESCRIBE_STRUCT(LimitQuery, (), (limit))
 
 asio::awaitable<Reply<AlsoBought>> also_bought(std::shared_ptr<RecommendService> service, In<catalog::ProductRef, LimitQuery> in,
-                                               Caller /*caller*/) {
-    auto body = co_await service->also_bought(in.path.id, in.query.limit);
+                                               Caller caller) {
+    auto body = co_await service->also_bought(in.path.id, in.query.limit, caller.read_after);
     if (!body) co_return body.error();
     auto reply = Reply<AlsoBought>::encoded(200, std::move(*body), "application/json");
     reply.header("Cache-Control", "public, max-age=60");
@@ -36,7 +36,7 @@ asio::awaitable<Reply<AlsoBought>> also_bought(std::shared_ptr<RecommendService>
 
 asio::awaitable<Reply<Recommendations>> for_you(std::shared_ptr<RecommendService> service, In<NoInput, LimitQuery> in,
                                                 Caller caller) {
-    auto body = co_await service->recommendations(caller.user(), in.query.limit);
+    auto body = co_await service->recommendations(caller.user(), in.query.limit, caller.read_after);
     auto reply = Reply<Recommendations>::encoded(200, std::move(body), "application/json");
     reply.header("Cache-Control", "private, no-store");
     co_return reply;

@@ -394,7 +394,9 @@ asio::awaitable<core::Result<void>> RecommendService::on_order_paid(std::int64_t
     co_return core::Result<void>{};
 }
 
-asio::awaitable<core::Result<std::string>> RecommendService::also_bought(std::int64_t product_id, std::int64_t limit) {
+asio::awaitable<core::Result<std::string>> RecommendService::also_bought(std::int64_t product_id,
+                                                                         std::int64_t limit,
+                                                                         db::Lsn after) {
     // One round trip for a cached answer: the model version and the answer (stored as
     // "<version>\n<json>"); an answer of an older model is recomputed.
     const auto cache_key = keys_.make("rec", "also", product_id, limit);
@@ -410,7 +412,7 @@ asio::awaitable<core::Result<std::string>> RecommendService::also_bought(std::in
             co_return cached.substr(newline + 1);
         }
     }
-    auto product = co_await catalog_->get_product(product_id);
+    auto product = co_await catalog_->get_product(product_id, false, after);
     if (!product) co_return product.error();
 
     auto members = co_await redis_().command(
@@ -423,7 +425,7 @@ asio::awaitable<core::Result<std::string>> RecommendService::also_bought(std::in
             scores[*id] = to_double(members.elements[i + 1].str);
         }
     }
-    auto products = co_await catalog_->get_visible_products(ids);
+    auto products = co_await catalog_->get_visible_products(ids, after);
     if (static_cast<std::int64_t>(products.size()) > limit) products.resize(static_cast<std::size_t>(limit));
     std::vector<std::optional<double>> item_scores;
     item_scores.reserve(products.size());
@@ -435,20 +437,20 @@ asio::awaitable<core::Result<std::string>> RecommendService::also_bought(std::in
     co_return body;
 }
 
-asio::awaitable<std::vector<catalog::Product>> RecommendService::popular(std::int64_t limit) {
+asio::awaitable<std::vector<catalog::Product>> RecommendService::popular(std::int64_t limit, db::Lsn after) {
     catalog::ListQuery query;
     query.sort = catalog::ListSort::kRank;
     query.limit = std::clamp<std::int64_t>(limit, 1, 100);
     std::vector<catalog::Product> out;
-    auto page = co_await catalog_->list_products(query);
+    auto page = co_await catalog_->list_products(query, after);
     if (page) {
         for (auto& item : page->items) out.push_back(std::move(item.product));
     }
     co_return out;
 }
 
-asio::awaitable<std::string> RecommendService::recommendations(std::int64_t user_id, std::int64_t limit) {
-    auto bought = co_await store_.purchases(user_id, 500);
+asio::awaitable<std::string> RecommendService::recommendations(std::int64_t user_id, std::int64_t limit, db::Lsn after) {
+    auto bought = co_await store_.purchases(user_id, 500, after);
     const std::unordered_set<std::int64_t> owned(bought.begin(), bought.end());
     std::vector<catalog::Product> items;
     std::vector<std::optional<double>> item_scores;
@@ -477,7 +479,7 @@ asio::awaitable<std::string> RecommendService::recommendations(std::int64_t user
         std::vector<std::int64_t> ids;
         ids.reserve(ranked.size());
         for (const auto& [id, score] : ranked) ids.push_back(id);
-        for (const auto& p : co_await catalog_->get_visible_products(ids)) {
+        for (const auto& p : co_await catalog_->get_visible_products(ids, after)) {
             if (static_cast<std::int64_t>(items.size()) >= limit) break;
             items.push_back(p);
             item_scores.emplace_back(sum[p.id]);
@@ -488,7 +490,7 @@ asio::awaitable<std::string> RecommendService::recommendations(std::int64_t user
     const auto from_cooccurrence = items.size();
     if (static_cast<std::int64_t>(items.size()) < limit) {
         // New customers (and short lists) get the shop's ranking, minus what they own.
-        for (const auto& p : co_await popular(limit + static_cast<std::int64_t>(owned.size()) + 10)) {
+        for (const auto& p : co_await popular(limit + static_cast<std::int64_t>(owned.size()) + 10, after)) {
             if (static_cast<std::int64_t>(items.size()) >= limit) break;
             if (owned.contains(p.id) || shown.contains(p.id)) continue;
             items.push_back(p);

@@ -118,10 +118,13 @@ public:
     // The `recommend.order_paid` job: bumps the pair counts of the order's products once.
     boost::asio::awaitable<core::Result<void>> on_order_paid(std::int64_t order_id);
 
-    // The JSON text of an AlsoBought answer (cached). Errors: kNotFound.
-    boost::asio::awaitable<core::Result<std::string>> also_bought(std::int64_t product_id, std::int64_t limit);
-    // The JSON text of a Recommendations answer.
-    boost::asio::awaitable<std::string> recommendations(std::int64_t user_id, std::int64_t limit);
+    // The JSON text of an AlsoBought answer (cached). Errors: kNotFound. Its reads may use a
+    // replica that has replayed `after` (the caller's read-your-writes position; 0: none).
+    boost::asio::awaitable<core::Result<std::string>> also_bought(std::int64_t product_id,
+                                                                  std::int64_t limit,
+                                                                  db::Lsn after = 0);
+    // The JSON text of a Recommendations answer (reads as also_bought).
+    boost::asio::awaitable<std::string> recommendations(std::int64_t user_id, std::int64_t limit, db::Lsn after = 0);
 
     // <prefix>{p:<id>}:cooccurrence (hash tag per product: see docs/architecture.md).
     std::string neighbours_key(std::int64_t product_id) const;
@@ -163,7 +166,7 @@ private:
     boost::asio::awaitable<bool> restore_matches(const std::string& build);
     boost::asio::awaitable<PublishPlan> plan_publish();
     boost::asio::awaitable<std::size_t> publish(const CooccurrenceCounter& counter, const PublishPlan& plan, RebuildReport& report);
-    boost::asio::awaitable<std::vector<catalog::Product>> popular(std::int64_t limit);
+    boost::asio::awaitable<std::vector<catalog::Product>> popular(std::int64_t limit, db::Lsn after);
 
     RecommendSettings settings_;
     RecommendStore store_;

@@ -101,8 +101,16 @@ asio::awaitable<std::pair<bool, std::vector<std::int64_t>>> RecommendStore::orde
     co_return std::pair<bool, std::vector<std::int64_t>>{r.get<bool>(0, 0), r.get<std::vector<std::int64_t>>(0, 1)};
 }
 
-asio::awaitable<std::vector<std::int64_t>> RecommendStore::purchases(std::int64_t user_id, std::int64_t limit) {
-    auto r = co_await pool_().query(kPurchases, user_id, limit);
+asio::awaitable<std::vector<std::int64_t>> RecommendStore::purchases(std::int64_t user_id,
+                                                                     std::int64_t limit,
+                                                                     db::Lsn after) {
+    auto* set = replicas_ ? replicas_() : nullptr;
+    db::QueryResult r;
+    if (set != nullptr) {
+        r = co_await set->query(kPurchases, db::params(user_id, limit), after);
+    } else {
+        r = co_await pool_().query(kPurchases, user_id, limit);
+    }
     std::vector<std::int64_t> out;
     for (std::size_t i = 0; i < r.rows(); ++i) out.push_back(r.get<std::int64_t>(i, 0));
     co_return out;

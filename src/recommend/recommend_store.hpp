@@ -3,6 +3,7 @@
 // ranges, the products of one order, and a customer's purchases.
 
 #include "db/pg.hpp"
+#include "db/replicas.hpp"
 #include "recommend/basket_stream.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -17,7 +18,10 @@ namespace emporium::recommend {
 class RecommendStore {
 public:
     using PoolRef = std::function<db::Pool&()>;
-    explicit RecommendStore(PoolRef pool) : pool_(std::move(pool)) {}
+    // The calling thread's read replicas (empty or null: none): purchases() may read there.
+    using ReplicaProvider = std::function<db::ReplicaSet*()>;
+    explicit RecommendStore(PoolRef pool, ReplicaProvider replicas = {})
+        : pool_(std::move(pool)), replicas_(std::move(replicas)) {}
 
     // Every basket of a paid or fulfilled order, to `on_basket` (on the caller's executor, one at a
     // time, in no particular order across streams). One COPY statement per `batch_orders` order
@@ -29,8 +33,9 @@ public:
                                                               BasketAssembler::OnBasket on_basket);
     // The products of one order and whether it is paid (or fulfilled).
     boost::asio::awaitable<std::pair<bool, std::vector<std::int64_t>>> order_products(std::int64_t order_id);
-    // Products the user bought (paid or fulfilled orders), most recently bought first.
-    boost::asio::awaitable<std::vector<std::int64_t>> purchases(std::int64_t user_id, std::int64_t limit);
+    // Products the user bought (paid or fulfilled orders), most recently bought first. Read on a
+    // replica that has replayed `after` when there are replicas (else the primary).
+    boost::asio::awaitable<std::vector<std::int64_t>> purchases(std::int64_t user_id, std::int64_t limit, db::Lsn after = 0);
 
 private:
     boost::asio::awaitable<void> read_ranges(std::int64_t max_id,
@@ -40,6 +45,7 @@ private:
                                              BasketAssembler* into);
 
     PoolRef pool_;
+    ReplicaProvider replicas_;
 };
 
 }  // namespace emporium::recommend

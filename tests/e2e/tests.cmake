@@ -124,3 +124,10 @@ target_link_libraries(cluster_failover_e2e PRIVATE emporium_e2e_support emporium
                                                    GTest::gtest GTest::gtest_main emporium_options)
 add_dependencies(cluster_failover_e2e emporium)
 emporium_add_cluster_run(cluster_failover_e2e "*")
+# Read replicas on the local cluster (scripts/services.sh start cluster): read-your-writes and the
+# cache's fill position with replay paused on one replica. Alone: it pauses a shared replica.
+emporium_add_test(NAME replicas_e2e
+    SOURCES e2e/replicas_e2e.cpp
+    LIBS emporium_e2e_support LABELS e2e cluster
+    PROPERTIES RUN_SERIAL TRUE)
+add_dependencies(replicas_e2e emporium)

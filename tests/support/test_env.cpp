@@ -27,6 +27,21 @@ std::string required_env(const char* name) {
 std::string test_database_admin_url() { return required_env("EMPORIUM_TEST_DATABASE_URL"); }
 std::string test_redis_url() { return required_env("EMPORIUM_TEST_REDIS_URL"); }
 std::string cluster_redis_url() { return required_env("EMPORIUM_CLUSTER_REDIS_URL"); }
+std::string cluster_database_url() { return required_env("EMPORIUM_CLUSTER_DATABASE_URL"); }
+std::vector<std::string> cluster_replica_urls() {
+    std::vector<std::string> out;
+    const auto all = required_env("EMPORIUM_CLUSTER_REPLICA_URLS");
+    std::size_t at = 0;
+    while (at <= all.size()) {
+        const auto comma = all.find(',', at);
+        auto item = all.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        if (!item.empty()) out.push_back(std::move(item));
+        if (comma == std::string::npos) break;
+        at = comma + 1;
+    }
+    return out;
+}
+std::string cluster_services() { return required_env("EMPORIUM_CLUSTER_SERVICES"); }
 std::string source_dir() { return EMPORIUM_SOURCE_DIR; }
 
 std::string unique_suffix() {

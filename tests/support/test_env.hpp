@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace emporium::test {
 
@@ -15,6 +16,13 @@ std::string test_redis_url();
 // EMPORIUM_CLUSTER_REDIS_URL: redis+cluster://… of the local Redis Cluster (scripts/services.sh
 // start cluster), for the tests labelled `cluster`.
 std::string cluster_redis_url();
+// EMPORIUM_CLUSTER_DATABASE_URL: a superuser URL to the cluster's PostgreSQL primary (its
+// `postgres` database); EMPORIUM_CLUSTER_REPLICA_URLS: the same database on its two streaming
+// replicas (comma-separated in the variable).
+std::string cluster_database_url();
+std::vector<std::string> cluster_replica_urls();
+// EMPORIUM_CLUSTER_SERVICES: the services.sh that runs the cluster (stop-node / start-node).
+std::string cluster_services();
 // Absolute path of the repository (for migrations/, the built binary, …).
 std::string source_dir();
 // A unique id for names (process id + counter + random).

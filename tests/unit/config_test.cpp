@@ -61,6 +61,27 @@ TEST(Config, ReadsOverrides) {
     EXPECT_EQ(c.db.url, "postgresql://u@h:1/d");
 }
 
+TEST(Config, ReadReplicas) {
+    auto none = Config::load(ConfigSource::from_map({}));
+    EXPECT_TRUE(none.db.replica_urls.empty());
+    EXPECT_EQ(none.db.replica_pool_size, 2U);
+    EXPECT_EQ(none.db.replica_max_lag, std::chrono::milliseconds(1'000));
+    EXPECT_EQ(none.db.replica_retry, std::chrono::milliseconds(5'000));
+    EXPECT_EQ(none.db.replica_sample, std::chrono::milliseconds(500));
+    auto c = Config::load(ConfigSource::from_map({{"DATABASE_REPLICA_URLS", "postgresql://u@h:2/d, postgres://u@h:3/d"},
+                                                  {"DB_REPLICA_POOL_SIZE", "3"},
+                                                  {"REPLICA_MAX_LAG_MS", "250"},
+                                                  {"REPLICA_RETRY_MS", "2000"},
+                                                  {"REPLICA_SAMPLE_MS", "100"}}));
+    ASSERT_EQ(c.db.replica_urls.size(), 2U);
+    EXPECT_EQ(c.db.replica_urls[0], "postgresql://u@h:2/d");
+    EXPECT_EQ(c.db.replica_urls[1], "postgres://u@h:3/d");
+    EXPECT_EQ(c.db.replica_pool_size, 3U);
+    EXPECT_EQ(c.db.replica_max_lag, std::chrono::milliseconds(250));
+    EXPECT_EQ(c.db.replica_retry, std::chrono::milliseconds(2'000));
+    EXPECT_EQ(c.db.replica_sample, std::chrono::milliseconds(100));
+}
+
 TEST(Config, RedisUrlMayNameACluster) {
     auto c = Config::load(ConfigSource::from_map({{"REDIS_URL", "redis+cluster://h:7000,h:7001"},
                                                   {"JOBS_ENQUEUE_REPLICA_ACKS", "1"},
@@ -90,6 +111,11 @@ TEST(Config, RejectsInvalidValuesNamingTheVariable) {
     expect_error({{"DATABASE_URL", "mysql://x"}}, "DATABASE_URL");
     expect_error({{"HTTP_IDLE_TIMEOUT_MS", "0"}}, "HTTP_IDLE_TIMEOUT_MS");
     expect_error({{"RECOMMEND_READ_STREAMS", "0"}}, "RECOMMEND_READ_STREAMS");
+    expect_error({{"DATABASE_REPLICA_URLS", "postgresql://u@h:2/d,mysql://x"}}, "DATABASE_REPLICA_URLS");
+    expect_error({{"DB_REPLICA_POOL_SIZE", "0"}}, "DB_REPLICA_POOL_SIZE");
+    expect_error({{"REPLICA_MAX_LAG_MS", "0"}}, "REPLICA_MAX_LAG_MS");
+    expect_error({{"REPLICA_RETRY_MS", "x"}}, "REPLICA_RETRY_MS");
+    expect_error({{"REPLICA_SAMPLE_MS", "5"}}, "REPLICA_SAMPLE_MS");
 }
 
 // CART_HOLD_TTL (a duration) is the name for CART_HOLD_TTL_S; setting it used to do nothing.
