@@ -16,11 +16,15 @@ namespace {
 // KEYS: the user's key. ARGV: a position as 16 hex digits (equal widths compare as strings), the
 // TTL in ms. Raises, never lowers: a slower process recording an older write must not undo a newer one.
 const redis::Script& raise_script() {
-    static const redis::Script kScript(
-        "local cur = redis.call('GET', KEYS[1]) "
-        "if not cur or cur < ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
-        "else redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
-        "return 1");
+    static const redis::Script kScript(R"lua(
+local cur = redis.call('GET', KEYS[1])
+if not cur or cur < ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+)lua");
     return kScript;
 }
 

@@ -64,10 +64,14 @@ return 0
 
 // KEYS: the write position. ARGV: a position as 16 hex digits (equal widths compare as strings).
 const redis::Script& raise_script() {
-    static const redis::Script kScript(
-        "local cur = redis.call('GET', KEYS[1]) "
-        "if not cur or cur < ARGV[1] then redis.call('SET', KEYS[1], ARGV[1]) return 1 end "
-        "return 0");
+    static const redis::Script kScript(R"lua(
+local cur = redis.call('GET', KEYS[1])
+if not cur or cur < ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+)lua");
     return kScript;
 }
 
