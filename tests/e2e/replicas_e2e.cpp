@@ -57,7 +57,8 @@ protected:
         sql_query(admin_url_, "CREATE DATABASE " + database_);
         created_ = true;
         url_ = with_database(admin_url_, database_);
-        ASSERT_EQ(run_emporium({"migrate"}, emporium_env(url_, test_redis_url(), prefix_)), 0);
+        const Env migrations{{"MIGRATIONS_DIR", source_dir() + "/migrations"}};
+        ASSERT_EQ(run_emporium({"migrate"}, emporium_env(url_, test_redis_url(), prefix_, migrations)), 0);
         // The replicas have the migrated schema before the servers start.
         for (const auto& r : replica_urls_) {
             const auto replica = with_database(r, database_);
