@@ -39,15 +39,21 @@ constexpr std::size_t kSweepAbove = 100'000;
 
 }  // namespace
 
-ReadYourWrites::ReadYourWrites(PoolProvider primary, ClientProvider redis, redis::Keys keys, std::chrono::milliseconds ttl)
+ReadYourWrites::ReadYourWrites(PoolProvider primary,
+                               ClientProvider redis,
+                               redis::Keys keys,
+                               std::chrono::milliseconds ttl)
     : primary_(std::move(primary)), redis_(std::move(redis)), keys_(std::move(keys)), ttl_(ttl) {}
 
-std::string ReadYourWrites::key(std::int64_t user_id) const { return keys_.make("rw", user_id); }
+std::string ReadYourWrites::key(std::int64_t user_id) const {
+    return keys_.make("rw", user_id);
+}
 
 void ReadYourWrites::remember(std::int64_t user_id, db::Lsn lsn) {
     const auto now = Clock::now();
     std::lock_guard lock(mutex_);
-    if (entries_.size() > kSweepAbove) std::erase_if(entries_, [&](const auto& e) { return e.second.expires <= now; });
+    if (entries_.size() > kSweepAbove)
+        std::erase_if(entries_, [&](const auto& e) { return e.second.expires <= now; });
     auto& e = entries_[user_id];
     if (e.expires <= now) e.lsn = 0;
     e.lsn = std::max(e.lsn, lsn);
@@ -70,7 +76,8 @@ asio::awaitable<db::Lsn> ReadYourWrites::record(std::int64_t user_id) {
         auto args = redis::cmd(lsn_hex(lsn), ttl_.count());
         redis::Script script = raise_script();
         auto reply = co_await redis_().eval(std::move(script), std::move(keys), std::move(args));
-        if (reply.is_error()) core::log::warn("write position not shared", {{"user_id", user_id}, {"error", reply.str}});
+        if (reply.is_error())
+            core::log::warn("write position not shared", {{"user_id", user_id}, {"error", reply.str}});
     } catch (const redis::RedisError& e) {
         core::log::warn("write position not shared", {{"user_id", user_id}, {"error", e.what()}});
     } catch (const redis::RedisTimeoutError& e) {
@@ -90,10 +97,12 @@ asio::awaitable<db::Lsn> ReadYourWrites::lookup(std::int64_t user_id) {
             if (ec != std::errc{} || ptr != text.data() + text.size()) shared = 0;
         }
     } catch (const redis::RedisError& e) {
-        core::log::debug("write position unknown: reading from the primary", {{"user_id", user_id}, {"error", e.what()}});
+        core::log::debug("write position unknown: reading from the primary",
+                         {{"user_id", user_id}, {"error", e.what()}});
         shared = std::numeric_limits<db::Lsn>::max();
     } catch (const redis::RedisTimeoutError& e) {
-        core::log::debug("write position unknown: reading from the primary", {{"user_id", user_id}, {"error", e.what()}});
+        core::log::debug("write position unknown: reading from the primary",
+                         {{"user_id", user_id}, {"error", e.what()}});
         shared = std::numeric_limits<db::Lsn>::max();
     }
     co_return std::max(local, shared);
@@ -102,15 +111,19 @@ asio::awaitable<db::Lsn> ReadYourWrites::lookup(std::int64_t user_id) {
 namespace {
 
 bool is_write(http::Verb v) {
-    return v == http::Verb::post || v == http::Verb::put || v == http::Verb::patch || v == http::Verb::delete_;
+    return v == http::Verb::post || v == http::Verb::put || v == http::Verb::patch ||
+           v == http::Verb::delete_;
 }
 
-asio::awaitable<void> record_after(std::shared_ptr<ReadYourWrites> tracker, std::optional<std::int64_t> user_id, http::Verb method) {
+asio::awaitable<void> record_after(std::shared_ptr<ReadYourWrites> tracker,
+                                   std::optional<std::int64_t> user_id,
+                                   http::Verb method) {
     if (!user_id || !is_write(method)) co_return;
     co_await tracker->record(*user_id);
 }
 
-asio::awaitable<http::MiddlewareResult> look_up(std::shared_ptr<ReadYourWrites> tracker, http::RequestContext* ctx) {
+asio::awaitable<http::MiddlewareResult> look_up(std::shared_ptr<ReadYourWrites> tracker,
+                                                http::RequestContext* ctx) {
     http::MiddlewareResult out;
     const auto method = ctx->request.method();
     if (ctx->user_id && (method == http::Verb::get || method == http::Verb::head)) {

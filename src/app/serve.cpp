@@ -4,13 +4,14 @@
 #include "app/read_your_writes.hpp"
 #include "app/wiring.hpp"
 #include "auth/auth_routes.hpp"
+#include "carts/carts_routes.hpp"
 #include "catalog/catalog_routes.hpp"
 #include "core/cpu_pool.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
-#include "core/spawn.hpp"
 #include "core/runtime.hpp"
+#include "core/spawn.hpp"
 #include "db/pg.hpp"
 #include "http/openapi.hpp"
 #include "http/router.hpp"
@@ -21,15 +22,14 @@
 #include "jobs/jobs_routes.hpp"
 #include "notify/notify_routes.hpp"
 #include "orders/orders_routes.hpp"
-#include "carts/carts_routes.hpp"
 #include "payments/payments_routes.hpp"
 #include "promotions/promotions_pricer.hpp"
 #include "promotions/promotions_routes.hpp"
+#include "ratelimit/rate_limit_middleware.hpp"
+#include "recommend/recommend_routes.hpp"
+#include "redis/redis.hpp"
 #include "shipping/shipping_routes.hpp"
 #include "webhooks/webhooks_routes.hpp"
-#include "recommend/recommend_routes.hpp"
-#include "ratelimit/rate_limit_middleware.hpp"
-#include "redis/redis.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -154,13 +154,14 @@ int run_serve(const core::Config& config) {
     if (!config.db.replica_urls.empty()) {
         replica_sets = std::make_unique<core::PerContext<db::ReplicaSet>>(
             runtime, [&](boost::asio::io_context& ctx, std::size_t i) {
-                return std::make_unique<db::ReplicaSet>(ctx.get_executor(), pools.at(i), replica_settings(config),
-                                                        std::to_string(i));
+                return std::make_unique<db::ReplicaSet>(
+                    ctx.get_executor(), pools.at(i), replica_settings(config), std::to_string(i));
             });
         replicas = [r = replica_sets.get()]() -> db::ReplicaSet* { return &r->local(); };
-        read_your_writes = std::make_shared<ReadYourWrites>([p = &pools]() -> db::Pool& { return p->local(); },
-                                                            [r = &redis_clients]() -> redis::Client& { return r->local(); },
-                                                            redis::Keys(config.cache.key_prefix));
+        read_your_writes =
+            std::make_shared<ReadYourWrites>([p = &pools]() -> db::Pool& { return p->local(); },
+                                             [r = &redis_clients]() -> redis::Client& { return r->local(); },
+                                             redis::Keys(config.cache.key_prefix));
     }
 
     http::Router router;
@@ -339,12 +340,14 @@ int run_serve(const core::Config& config) {
     for (std::size_t i = 0; i < runtime.size(); ++i) {
         core::spawn_tracked(runtime.context(i).get_executor(), sample_pool(&pools, i, &stopping), "db.pool.metrics");
         if (replica_sets) {
-            core::spawn_tracked(runtime.context(i).get_executor(), replica_sets->at(i).run(), "db.replicas.sampler");
+            core::spawn_tracked(
+                runtime.context(i).get_executor(), replica_sets->at(i).run(), "db.replicas.sampler");
         }
     }
     if (replica_sets) {
-        core::log::info("read replicas", {{"replicas", config.db.replica_urls.size()},
-                                          {"max_lag_ms", config.db.replica_max_lag.count()}});
+        core::log::info(
+            "read replicas",
+            {{"replicas", config.db.replica_urls.size()}, {"max_lag_ms", config.db.replica_max_lag.count()}});
     }
     boost::asio::signal_set signals(runtime.context(0), SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signo) {

@@ -3,9 +3,9 @@
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "core/spawn.hpp"
-#include "http/metrics_listener.hpp"
 #include "db/pg.hpp"
 #include "db/replicas.hpp"
+#include "http/metrics_listener.hpp"
 #include "redis/redis.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -13,9 +13,9 @@
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
-#include <memory>
 #include <exception>
 #include <iostream>
+#include <memory>
 
 namespace emporium::app {
 

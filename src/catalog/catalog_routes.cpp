@@ -178,12 +178,16 @@ std::vector<CategoryNode> category_tree(const std::vector<Category>& all, std::o
     return out;
 }
 
-asio::awaitable<Reply<CategoryTree>> list_categories(std::shared_ptr<CatalogService> service, In<> /*in*/, Caller caller) {
+asio::awaitable<Reply<CategoryTree>> list_categories(std::shared_ptr<CatalogService> service,
+                                                     In<> /*in*/,
+                                                     Caller caller) {
     auto all = co_await service->list_categories(caller.read_after);
     co_return CategoryTree{category_tree(all, std::nullopt)};
 }
 
-asio::awaitable<Reply<Category>> get_category(std::shared_ptr<CatalogService> service, In<CategorySlug> in, Caller caller) {
+asio::awaitable<Reply<Category>> get_category(std::shared_ptr<CatalogService> service,
+                                              In<CategorySlug> in,
+                                              Caller caller) {
     co_return co_await service->get_category(std::move(in.path.slug), caller.read_after);
 }
 
@@ -241,7 +245,8 @@ asio::awaitable<Reply<http::NoContent>> delete_product(std::shared_ptr<CatalogSe
     co_return http::NoContent{};
 }
 
-asio::awaitable<Reply<ProductPageView>> list_products(std::shared_ptr<CatalogService> service, In<NoInput, ProductQuery> in,
+asio::awaitable<Reply<ProductPageView>> list_products(std::shared_ptr<CatalogService> service,
+                                                      In<NoInput, ProductQuery> in,
                                                       Caller caller) {
     auto query = list_query_of(std::move(in.query));
     auto page = co_await service->list_products(std::move(query), caller.read_after);
@@ -319,9 +324,11 @@ asio::awaitable<Reply<Review>> add_review(std::shared_ptr<CatalogService> servic
     co_return co_await service->add_review(in.path.id, caller.user(), std::move(in.body));
 }
 
-asio::awaitable<Reply<ReviewPage>> list_reviews(std::shared_ptr<CatalogService> service, In<ProductRef, http::PageQuery> in,
+asio::awaitable<Reply<ReviewPage>> list_reviews(std::shared_ptr<CatalogService> service,
+                                                In<ProductRef, http::PageQuery> in,
                                                 Caller caller) {
-    co_return co_await service->list_reviews(in.path.id, in.query.limit, std::move(in.query.cursor), caller.read_after);
+    co_return co_await service->list_reviews(
+        in.path.id, in.query.limit, std::move(in.query.cursor), caller.read_after);
 }
 
 }  // namespace

@@ -411,7 +411,7 @@ asio::awaitable<void> CatalogService::name_categories(std::vector<Product>& prod
 }
 
 asio::awaitable<std::vector<Product>> CatalogService::get_visible_products(std::vector<std::int64_t> ids,
-                                                                          db::Lsn after) {
+                                                                           db::Lsn after) {
     auto reads = store_.on_replica(after);
     auto found = co_await reads.find_visible_products(ids);
     co_await name_categories(found);
@@ -424,7 +424,8 @@ asio::awaitable<std::vector<Product>> CatalogService::get_visible_products(std::
     co_return ordered;
 }
 
-asio::awaitable<std::optional<Product>> CatalogService::find_named_product(std::int64_t id, CatalogStore reads) {
+asio::awaitable<std::optional<Product>> CatalogService::find_named_product(std::int64_t id,
+                                                                           CatalogStore reads) {
     auto p = co_await reads.find_product(id);
     if (!p) co_return std::nullopt;
     std::vector<Product> one;
@@ -434,7 +435,9 @@ asio::awaitable<std::optional<Product>> CatalogService::find_named_product(std::
     co_return std::move(one.front());
 }
 
-asio::awaitable<void> CatalogService::add_variants(Product& product, CatalogStore reads) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+asio::awaitable<void> CatalogService::add_variants(
+    Product& product,
+    CatalogStore reads) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     auto all = co_await reads.variants_of(product.id);
     set_variants(product, all);
 }
@@ -445,7 +448,9 @@ asio::awaitable<db::Lsn> CatalogService::fill_after(db::Lsn after) {
     co_return std::max(after, written);
 }
 
-asio::awaitable<core::Result<Product>> CatalogService::get_product(std::int64_t id, bool include_hidden, db::Lsn after) {
+asio::awaitable<core::Result<Product>> CatalogService::get_product(std::int64_t id,
+                                                                   bool include_hidden,
+                                                                   db::Lsn after) {
     const auto not_found = core::make_error(core::Errc::kNotFound, "no such product");
     if (include_hidden || !cache_.enabled()) {
         // Admins read the primary (their own writes, hidden products).
@@ -568,7 +573,9 @@ asio::awaitable<core::Result<VariantList>> CatalogService::list_variants(std::in
     co_return out;
 }
 
-asio::awaitable<core::Result<Variant>> CatalogService::get_variant(std::int64_t id, bool include_hidden, db::Lsn after) {
+asio::awaitable<core::Result<Variant>> CatalogService::get_variant(std::int64_t id,
+                                                                   bool include_hidden,
+                                                                   db::Lsn after) {
     auto reads = include_hidden ? store_ : store_.on_replica(after);
     auto found = co_await reads.find_variant(id);
     if (!found || found->variant.is_deleted ||
@@ -1033,7 +1040,8 @@ asio::awaitable<bool> CatalogService::text_has_matches(std::string q, CatalogSto
     co_return !(co_await reads.text_matches(std::move(q), TextPredicate::kAnywhere, kMatchProbeRows)).empty();
 }
 
-asio::awaitable<std::optional<std::string>> CatalogService::corrected_query(std::string q, CatalogStore reads) {
+asio::awaitable<std::optional<std::string>> CatalogService::corrected_query(std::string q,
+                                                                            CatalogStore reads) {
     if (co_await text_has_matches(q, std::move(reads))) co_return std::nullopt;
     auto words = query_words(q);
     std::vector<std::string> asked;
@@ -1171,9 +1179,11 @@ asio::awaitable<core::Result<ProductPage>> CatalogService::rank_page(const ListQ
             if (compiled) {
                 pass.filters.text = compiled;
                 pass.filters.text_predicate = predicate;
-                error = co_await rank_text_in_process(reads, index, pass, *resolved.text, settings_.text_enumerate_limit, scan);
+                error = co_await rank_text_in_process(
+                    reads, index, pass, *resolved.text, settings_.text_enumerate_limit, scan);
             } else {
-                error = co_await rank_text(reads, index, pass, *resolved.text, predicate, settings_.text_enumerate_limit, scan);
+                error = co_await rank_text(
+                    reads, index, pass, *resolved.text, predicate, settings_.text_enumerate_limit, scan);
             }
         } else {
             error = index.rank(pass, scan);
@@ -1279,7 +1289,9 @@ asio::awaitable<ProductPage> CatalogService::reference_page(const ListQuery& que
     co_return page;
 }
 
-asio::awaitable<Facets> CatalogService::facets(const ListQuery& query, const Resolved& resolved, CatalogStore& reads) {
+asio::awaitable<Facets> CatalogService::facets(const ListQuery& query,
+                                               const Resolved& resolved,
+                                               CatalogStore& reads) {
     const auto filters = rank_filters(query, resolved.category_ids);
     const auto limit = settings_.facets_exact_limit;
     FacetCounts counts;
@@ -1305,7 +1317,8 @@ asio::awaitable<Facets> CatalogService::facets(const ListQuery& query, const Res
             const double matches = index.estimate_fraction(with_text) * static_cast<double>(index.size());
             std::optional<std::vector<std::int64_t>> exact;
             if (matches <= 4.0 * static_cast<double>(limit)) {
-                auto ids = co_await reads.text_matches(*resolved.text, kAnywhere, static_cast<std::int64_t>(8 * limit) + 1);
+                auto ids = co_await reads.text_matches(
+                    *resolved.text, kAnywhere, static_cast<std::int64_t>(8 * limit) + 1);
                 if (ids.size() <= 8 * limit) exact = std::move(ids);
             }
             counts = exact ? index.facets(with_text, &*exact, limit) : index.facets(with_text, nullptr, limit);
@@ -1315,7 +1328,8 @@ asio::awaitable<Facets> CatalogService::facets(const ListQuery& query, const Res
             // Exact when one side is small: the text matches, or the products the filters leave.
             std::optional<std::vector<std::int64_t>> exact;
             if (estimate.matches <= 4.0 * static_cast<double>(limit)) {
-                auto ids = co_await reads.text_matches(text, kAnywhere, static_cast<std::int64_t>(8 * limit) + 1);
+                auto ids =
+                    co_await reads.text_matches(text, kAnywhere, static_cast<std::int64_t>(8 * limit) + 1);
                 if (ids.size() <= 8 * limit) exact = std::move(ids);
             }
             if (!exact) {

@@ -84,7 +84,8 @@ public:
     // Errors: kValidation (field errors), kConflict (sku taken).
     // The visible (active, not deleted) products among `ids`, in the order of `ids` (recommendations).
     // (replica)
-    boost::asio::awaitable<std::vector<Product>> get_visible_products(std::vector<std::int64_t> ids, db::Lsn after = 0);
+    boost::asio::awaitable<std::vector<Product>> get_visible_products(std::vector<std::int64_t> ids,
+                                                                      db::Lsn after = 0);
     boost::asio::awaitable<core::Result<Product>> create_product(NewProduct input);
     // Errors: kValidation, kNotFound, kPreconditionFailed (stale version).
     boost::asio::awaitable<core::Result<Product>> update_product(std::int64_t id, ProductPatch patch);
@@ -100,7 +101,9 @@ public:
                                                                     bool include_hidden,
                                                                     db::Lsn after = 0);
     // Errors: kNotFound (absent, deleted, or hidden from the caller). (replica, unless include_hidden)
-    boost::asio::awaitable<core::Result<Variant>> get_variant(std::int64_t id, bool include_hidden, db::Lsn after = 0);
+    boost::asio::awaitable<core::Result<Variant>> get_variant(std::int64_t id,
+                                                              bool include_hidden,
+                                                              db::Lsn after = 0);
     // Errors: kNotFound (product), kValidation (other options than the product's), kConflict (sku
     // taken, combination exists).
     boost::asio::awaitable<core::Result<Variant>> create_variant(std::int64_t product_id, VariantInput input);
@@ -159,7 +162,9 @@ private:
                                                                 const std::optional<ListCursor>& cursor,
                                                                 const Resolved& resolved,
                                                                 CatalogStore& reads);
-    boost::asio::awaitable<Facets> facets(const ListQuery& query, const Resolved& resolved, CatalogStore& reads);
+    boost::asio::awaitable<Facets> facets(const ListQuery& query,
+                                          const Resolved& resolved,
+                                          CatalogStore& reads);
     // Whether any product's text matches q (cheap for common and for rare texts alike).
     boost::asio::awaitable<bool> text_has_matches(std::string q, CatalogStore reads);
     static constexpr std::int64_t kMatchProbeRows = 200;

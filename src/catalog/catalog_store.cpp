@@ -797,8 +797,7 @@ asio::awaitable<std::vector<Review>> CatalogStore::list_reviews(
     std::int64_t product_id, std::int64_t limit, std::optional<std::pair<Timestamp, std::int64_t>> after) {
     db::QueryResult r;
     if (after) {
-        r = co_await read(kReviewsAfter,
-                                    db::params(product_id, limit, after->first, after->second));
+        r = co_await read(kReviewsAfter, db::params(product_id, limit, after->first, after->second));
     } else {
         r = co_await read(kReviewsFirst, db::params(product_id, limit));
     }

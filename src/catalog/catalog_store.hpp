@@ -202,8 +202,8 @@ private:
     // A [replica] read: on the replica set when this is an on_replica() copy, else the primary.
     boost::asio::awaitable<db::QueryResult> read(db::Statement stmt, db::Params params = {});
     template <typename... Args>
-        requires db::detail::ParamList<Args...>
-    boost::asio::awaitable<db::QueryResult> read(db::Statement stmt, Args&&... args) {
+    requires db::detail::ParamList<Args...> boost::asio::awaitable<db::QueryResult> read(db::Statement stmt,
+                                                                                         Args&&... args) {
         return read(stmt, db::params(std::forward<Args>(args)...));
     }
     boost::asio::awaitable<db::QueryResult> read_unprepared(std::string sql, db::Params params);

@@ -76,10 +76,10 @@ struct DbConfig {
     // Read replicas (DATABASE_REPLICA_URLS, comma-separated): catalog and recommendation reads go
     // to them; empty: every statement runs on the primary.
     std::vector<std::string> replica_urls;
-    std::size_t replica_pool_size = 2;                     // DB_REPLICA_POOL_SIZE: per replica and I/O thread
-    std::chrono::milliseconds replica_max_lag{1'000};      // REPLICA_MAX_LAG_MS
-    std::chrono::milliseconds replica_retry{5'000};        // REPLICA_RETRY_MS: back-off after a failure
-    std::chrono::milliseconds replica_sample{500};         // REPLICA_SAMPLE_MS: how often lag is sampled
+    std::size_t replica_pool_size = 2;                 // DB_REPLICA_POOL_SIZE: per replica and I/O thread
+    std::chrono::milliseconds replica_max_lag{1'000};  // REPLICA_MAX_LAG_MS
+    std::chrono::milliseconds replica_retry{5'000};    // REPLICA_RETRY_MS: back-off after a failure
+    std::chrono::milliseconds replica_sample{500};     // REPLICA_SAMPLE_MS: how often lag is sampled
 };
 
 struct RedisConfig {

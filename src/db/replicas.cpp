@@ -45,13 +45,17 @@ std::optional<Lsn> parse_lsn(std::string_view text) {
     if (slash == std::string_view::npos) return std::nullopt;
     std::uint64_t hi = 0;
     std::uint64_t lo = 0;
-    if (!parse_hex32(text.substr(0, slash), hi) || !parse_hex32(text.substr(slash + 1), lo)) return std::nullopt;
+    if (!parse_hex32(text.substr(0, slash), hi) || !parse_hex32(text.substr(slash + 1), lo))
+        return std::nullopt;
     return (hi << 32U) | lo;
 }
 
 std::string format_lsn(Lsn lsn) {
     std::array<char, 24> buf{};
-    const int n = std::snprintf(buf.data(), buf.size(), "%X/%X", static_cast<unsigned>(lsn >> 32U),
+    const int n = std::snprintf(buf.data(),
+                                buf.size(),
+                                "%X/%X",
+                                static_cast<unsigned>(lsn >> 32U),
                                 static_cast<unsigned>(lsn & 0xFFFFFFFFU));
     return {buf.data(), static_cast<std::size_t>(n)};
 }
@@ -90,10 +94,12 @@ ReplicaSet::ReplicaSet(asio::any_io_executor ex, Pool& primary, ReplicaSettings 
         o.max_size = std::max<std::size_t>(1, settings_.pool_size);
         o.acquire_timeout = settings_.acquire_timeout;
         auto r = std::make_unique<Replica>(ex_, std::move(o), replica_name(url));
-        r->lag_gauge = &metrics.gauge("emporium_db_replica_lag_ms",
-                                      "Replication lag of each read replica as sampled (ms; -1 when it does not answer)",
-                                      {{"replica", r->name}, {"context", label_}});
-        r->reads = &metrics.counter("emporium_db_replica_reads_total", "Statements routed to each read replica",
+        r->lag_gauge =
+            &metrics.gauge("emporium_db_replica_lag_ms",
+                           "Replication lag of each read replica as sampled (ms; -1 when it does not answer)",
+                           {{"replica", r->name}, {"context", label_}});
+        r->reads = &metrics.counter("emporium_db_replica_reads_total",
+                                    "Statements routed to each read replica",
                                     {{"replica", r->name}});
         r->failures = &metrics.counter("emporium_db_replica_failures_total",
                                        "Read replica failures (queries rerun on the primary, failed probes)",
@@ -119,15 +125,16 @@ bool ReplicaSet::is_in_rotation(const Replica& r, Clock::time_point now) const {
 
 std::size_t ReplicaSet::in_rotation() const {
     const auto now = Clock::now();
-    return static_cast<std::size_t>(
-        std::count_if(replicas_.begin(), replicas_.end(), [&](const auto& r) { return is_in_rotation(*r, now); }));
+    return static_cast<std::size_t>(std::count_if(
+        replicas_.begin(), replicas_.end(), [&](const auto& r) { return is_in_rotation(*r, now); }));
 }
 
 std::vector<ReplicaSet::ReplicaState> ReplicaSet::states() const {
     const auto now = Clock::now();
     std::vector<ReplicaState> out;
     out.reserve(replicas_.size());
-    for (const auto& r : replicas_) out.push_back(ReplicaState{r->name, is_in_rotation(*r, now), r->sampled, r->replay, r->lag});
+    for (const auto& r : replicas_)
+        out.push_back(ReplicaState{r->name, is_in_rotation(*r, now), r->sampled, r->replay, r->lag});
     return out;
 }
 
@@ -152,14 +159,19 @@ void ReplicaSet::fail(Replica& r, const char* during, const std::exception& e) {
     r.lag_gauge->set(-1);
     if (was_in) {
         core::log::warn("read replica out of rotation",
-                        {{"replica", r.name}, {"during", during}, {"error", e.what()}, {"retry_ms", settings_.retry.count()}});
+                        {{"replica", r.name},
+                         {"during", during},
+                         {"error", e.what()},
+                         {"retry_ms", settings_.retry.count()}});
     }
     publish_metrics();
 }
 
 void ReplicaSet::publish_metrics() {
     core::Metrics::global()
-        .gauge("emporium_db_replicas_in_rotation", "Read replicas in rotation per I/O context", {{"context", label_}})
+        .gauge("emporium_db_replicas_in_rotation",
+               "Read replicas in rotation per I/O context",
+               {{"context", label_}})
         .set(static_cast<std::int64_t>(in_rotation()));
 }
 
@@ -170,10 +182,11 @@ asio::awaitable<QueryResult> ReplicaSet::run_on(Pool& pool, Statement stmt, std:
 
 asio::awaitable<QueryResult> ReplicaSet::route(Statement stmt, std::string sql, Params params, Lsn after) {
     // The per-thread series of the primary's share (the registry's lookup takes a mutex).
-    thread_local core::Metrics::Counter* primary_reads = &core::Metrics::global().counter(
-        "emporium_db_replica_routed_to_primary_total",
-        "Replica-eligible statements that ran on the primary (no replica in rotation had replayed far enough, "
-        "or a replica failed)");
+    thread_local core::Metrics::Counter* primary_reads =
+        &core::Metrics::global().counter("emporium_db_replica_routed_to_primary_total",
+                                         "Replica-eligible statements that ran on the primary (no replica in "
+                                         "rotation had replayed far enough, "
+                                         "or a replica failed)");
     if (Replica* r = pick(after)) {
         r->reads->inc();
         // Kept for the rerun on the primary.
@@ -190,7 +203,8 @@ asio::awaitable<QueryResult> ReplicaSet::route(Statement stmt, std::string sql, 
             // A conflict with recovery cancelled the statement (40001 on a standby): transient,
             // the replica stays in rotation.
             r->failures->inc();
-            core::log::debug("read replica statement cancelled; rerun on the primary", {{"replica", r->name}, {"error", e.what()}});
+            core::log::debug("read replica statement cancelled; rerun on the primary",
+                             {{"replica", r->name}, {"error", e.what()}});
         }
     }
     primary_reads->inc();
@@ -207,7 +221,8 @@ asio::awaitable<QueryResult> ReplicaSet::query_unprepared(std::string sql, Param
     co_return co_await route(Statement{}, std::move(sql), std::move(params), after);
 }
 
-asio::awaitable<void> ReplicaSet::sample_replica(Replica& r) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
+asio::awaitable<void> ReplicaSet::sample_replica(
+    Replica& r) {  // NOLINT(cppcoreguidelines-avoid-reference-coroutine-parameters): awaited directly
     try {
         auto res = co_await r.pool.query(kReplayLsn);
         if (res.is_null(0, 0)) {
@@ -229,8 +244,9 @@ asio::awaitable<void> ReplicaSet::sample_replica(Replica& r) {  // NOLINT(cppcor
         r.lag_gauge->set(r.lag.count());
         const bool now_in = is_in_rotation(r, Clock::now());
         if (was_in && !now_in) {
-            core::log::warn("read replica out of rotation: lagging",
-                            {{"replica", r.name}, {"lag_ms", r.lag.count()}, {"max_lag_ms", settings_.max_lag.count()}});
+            core::log::warn(
+                "read replica out of rotation: lagging",
+                {{"replica", r.name}, {"lag_ms", r.lag.count()}, {"max_lag_ms", settings_.max_lag.count()}});
         } else if (!was_in && now_in) {
             core::log::info("read replica in rotation", {{"replica", r.name}, {"lag_ms", r.lag.count()}});
         }
@@ -248,7 +264,8 @@ asio::awaitable<void> ReplicaSet::sample() {
         history_.push_back(PrimarySample{Clock::now(), lsn});
         // Enough history to date a lag a few times the limit; older samples say nothing more.
         const auto keep = 4 * std::max(settings_.max_lag, settings_.sample_every) + settings_.sample_every;
-        while (history_.size() > kMaxHistory || (history_.size() > 2 && Clock::now() - history_.front().at > keep)) {
+        while (history_.size() > kMaxHistory ||
+               (history_.size() > 2 && Clock::now() - history_.front().at > keep)) {
             history_.pop_front();
         }
     } catch (const DbError& e) {

@@ -46,11 +46,11 @@ std::string format_lsn(Lsn lsn);
 boost::asio::awaitable<Lsn> current_insert_lsn(Pool& primary);
 
 struct ReplicaSettings {
-    std::vector<std::string> urls;                     // postgresql:// URLs, one per replica
-    std::size_t pool_size = 2;                         // connections per replica (per I/O context)
-    std::chrono::milliseconds max_lag{1'000};          // beyond it a replica leaves the rotation
-    std::chrono::milliseconds retry{5'000};            // a failed replica is probed again after it
-    std::chrono::milliseconds sample_every{500};       // how often positions are sampled
+    std::vector<std::string> urls;                // postgresql:// URLs, one per replica
+    std::size_t pool_size = 2;                    // connections per replica (per I/O context)
+    std::chrono::milliseconds max_lag{1'000};     // beyond it a replica leaves the rotation
+    std::chrono::milliseconds retry{5'000};       // a failed replica is probed again after it
+    std::chrono::milliseconds sample_every{500};  // how often positions are sampled
     std::chrono::milliseconds connect_timeout{3'000};
     std::chrono::milliseconds query_timeout{5'000};
     std::chrono::milliseconds acquire_timeout{2'000};
@@ -59,7 +59,10 @@ struct ReplicaSettings {
 class ReplicaSet {
 public:
     // `primary` must outlive the set. `label` names the set in metrics (the I/O context's index).
-    ReplicaSet(boost::asio::any_io_executor ex, Pool& primary, ReplicaSettings settings, std::string label = "0");
+    ReplicaSet(boost::asio::any_io_executor ex,
+               Pool& primary,
+               ReplicaSettings settings,
+               std::string label = "0");
     ~ReplicaSet();
     ReplicaSet(const ReplicaSet&) = delete;
     ReplicaSet& operator=(const ReplicaSet&) = delete;
@@ -117,7 +120,10 @@ private:
     void publish_metrics();
     boost::asio::awaitable<void> sample_replica(Replica& r);  // NOLINT: awaited directly by sample()
     // Runs `stmt` (or `sql` when stmt.name is empty) on `pool`.
-    static boost::asio::awaitable<QueryResult> run_on(Pool& pool, Statement stmt, std::string sql, Params params);
+    static boost::asio::awaitable<QueryResult> run_on(Pool& pool,
+                                                      Statement stmt,
+                                                      std::string sql,
+                                                      Params params);
     boost::asio::awaitable<QueryResult> route(Statement stmt, std::string sql, Params params, Lsn after);
 
     boost::asio::any_io_executor ex_;

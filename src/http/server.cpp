@@ -494,13 +494,16 @@ asio::awaitable<Response> guarded_handler(const Route* route, RequestContext* ct
 }
 
 // The after hooks of a handled request, each guarded: a failure is logged, the answer stands.
-asio::awaitable<void> run_after_hooks(const std::vector<AfterHook>* hooks, std::shared_ptr<detail::Exchange> exchange) {
+asio::awaitable<void> run_after_hooks(const std::vector<AfterHook>* hooks,
+                                      std::shared_ptr<detail::Exchange> exchange) {
     for (const auto& hook : *hooks) {
         try {
             co_await hook(exchange->ctx, *exchange->response);
         } catch (const std::exception& e) {
             core::log::error("after hook failed",
-                             {{"request_id", exchange->ctx.request_id}, {"route", exchange->ctx.route}, {"error", e.what()}});
+                             {{"request_id", exchange->ctx.request_id},
+                              {"route", exchange->ctx.route},
+                              {"error", e.what()}});
         }
     }
 }

@@ -25,7 +25,8 @@ struct LimitQuery {
 };
 BOOST_DESCRIBE_STRUCT(LimitQuery, (), (limit))
 
-asio::awaitable<Reply<AlsoBought>> also_bought(std::shared_ptr<RecommendService> service, In<catalog::ProductRef, LimitQuery> in,
+asio::awaitable<Reply<AlsoBought>> also_bought(std::shared_ptr<RecommendService> service,
+                                               In<catalog::ProductRef, LimitQuery> in,
                                                Caller caller) {
     auto body = co_await service->also_bought(in.path.id, in.query.limit, caller.read_after);
     if (!body) co_return body.error();

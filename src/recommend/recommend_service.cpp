@@ -449,7 +449,9 @@ asio::awaitable<std::vector<catalog::Product>> RecommendService::popular(std::in
     co_return out;
 }
 
-asio::awaitable<std::string> RecommendService::recommendations(std::int64_t user_id, std::int64_t limit, db::Lsn after) {
+asio::awaitable<std::string> RecommendService::recommendations(std::int64_t user_id,
+                                                               std::int64_t limit,
+                                                               db::Lsn after) {
     auto bought = co_await store_.purchases(user_id, 500, after);
     const std::unordered_set<std::int64_t> owned(bought.begin(), bought.end());
     std::vector<catalog::Product> items;

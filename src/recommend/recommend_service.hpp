@@ -124,7 +124,9 @@ public:
                                                                   std::int64_t limit,
                                                                   db::Lsn after = 0);
     // The JSON text of a Recommendations answer (reads as also_bought).
-    boost::asio::awaitable<std::string> recommendations(std::int64_t user_id, std::int64_t limit, db::Lsn after = 0);
+    boost::asio::awaitable<std::string> recommendations(std::int64_t user_id,
+                                                        std::int64_t limit,
+                                                        db::Lsn after = 0);
 
     // <prefix>{p:<id>}:cooccurrence (hash tag per product: see docs/architecture.md).
     std::string neighbours_key(std::int64_t product_id) const;

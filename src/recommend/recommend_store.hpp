@@ -35,7 +35,9 @@ public:
     boost::asio::awaitable<std::pair<bool, std::vector<std::int64_t>>> order_products(std::int64_t order_id);
     // Products the user bought (paid or fulfilled orders), most recently bought first. Read on a
     // replica that has replayed `after` when there are replicas (else the primary).
-    boost::asio::awaitable<std::vector<std::int64_t>> purchases(std::int64_t user_id, std::int64_t limit, db::Lsn after = 0);
+    boost::asio::awaitable<std::vector<std::int64_t>> purchases(std::int64_t user_id,
+                                                                std::int64_t limit,
+                                                                db::Lsn after = 0);
 
 private:
     boost::asio::awaitable<void> read_ranges(std::int64_t max_id,

@@ -53,19 +53,20 @@ protected:
         admin_url_ = cluster_database_url();
         replica_urls_ = cluster_replica_urls();
         ASSERT_EQ(replica_urls_.size(), 2U);
-        for (const auto& r : replica_urls_) sql_query(r, "SELECT pg_wal_replay_resume() WHERE pg_is_wal_replay_paused()");
+        for (const auto& r : replica_urls_)
+            sql_query(r, "SELECT pg_wal_replay_resume() WHERE pg_is_wal_replay_paused()");
         sql_query(admin_url_, "CREATE DATABASE " + database_);
         created_ = true;
         url_ = with_database(admin_url_, database_);
-        ASSERT_EQ(run_emporium({"migrate"}, emporium_env(url_, test_redis_url(), prefix_,
-                                                         {{"MIGRATIONS_DIR", source_dir() + "/migrations"}})),
-                  0);
+        const Env migrations{{"MIGRATIONS_DIR", source_dir() + "/migrations"}};
+        ASSERT_EQ(run_emporium({"migrate"}, emporium_env(url_, test_redis_url(), prefix_, migrations)), 0);
         // The replicas have the migrated schema before the servers start.
         for (const auto& r : replica_urls_) {
             const auto replica = with_database(r, database_);
             ASSERT_TRUE(eventually([&] {
                 try {
-                    return sql_int(replica, "SELECT count(*) FROM pg_tables WHERE tablename = 'products'") == 1;
+                    return sql_int(replica, "SELECT count(*) FROM pg_tables WHERE tablename = 'products'") ==
+                           1;
                 } catch (const std::exception&) {
                     return false;  // the database itself is not there yet
                 }
@@ -75,7 +76,8 @@ protected:
 
     void TearDown() override {
         // Resumed whatever happened, and the servers gone before the database.
-        for (const auto& r : replica_urls_) sql_query(r, "SELECT pg_wal_replay_resume() WHERE pg_is_wal_replay_paused()");
+        for (const auto& r : replica_urls_)
+            sql_query(r, "SELECT pg_wal_replay_resume() WHERE pg_is_wal_replay_paused()");
         servers_.clear();
         if (created_) sql_query(admin_url_, "DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
         delete_redis_prefix(test_redis_url(), prefix_);
@@ -83,13 +85,15 @@ protected:
 
     ServerProcess& start_server(bool cache) {
         std::string replicas;
-        for (const auto& r : replica_urls_) replicas += (replicas.empty() ? "" : ",") + with_database(r, database_);
+        for (const auto& r : replica_urls_)
+            replicas += (replicas.empty() ? "" : ",") + with_database(r, database_);
         Env extra{{"DATABASE_REPLICA_URLS", replicas},
                   {"REPLICA_MAX_LAG_MS", "3600000"},
                   {"REPLICA_SAMPLE_MS", "20"},
                   {"CACHE_ENABLED", cache ? "true" : "false"},
                   {"RATE_LIMIT_ENABLED", "false"}};
-        servers_.push_back(std::make_unique<ServerProcess>(emporium_env(url_, test_redis_url(), prefix_, extra)));
+        servers_.push_back(
+            std::make_unique<ServerProcess>(emporium_env(url_, test_redis_url(), prefix_, extra)));
         return *servers_.back();
     }
 
@@ -118,8 +122,10 @@ TEST_F(ReplicasE2E, AdminSeesEveryPriceChangeAtOnceAndSoDoesTheCache) {
     auto& uncached = start_server(false);
     auto& cached = start_server(true);
     const auto admin = tokens_.admin();
-    const auto id = create_product(uncached.port(), admin,
-                                   json::object{{"sku", "RYW-1"}, {"name", "Replica lamp"}, {"price_cents", 1000}, {"stock", 5}});
+    const auto id = create_product(
+        uncached.port(),
+        admin,
+        json::object{{"sku", "RYW-1"}, {"name", "Replica lamp"}, {"price_cents", 1000}, {"stock", 5}});
     ASSERT_GT(id, 0);
     const auto path = "/api/v1/products/" + std::to_string(id);
     const auto before = replica_reads(uncached.port()) + replica_reads(cached.port());
@@ -129,8 +135,12 @@ TEST_F(ReplicasE2E, AdminSeesEveryPriceChangeAtOnceAndSoDoesTheCache) {
     int stale_detail = 0;
     for (int i = 1; i <= 50; ++i) {
         const std::int64_t price = 1000 + i;
-        auto patched = authorized_call(cached.port(), bhttp::verb::patch, path, admin,
-                                       json::serialize(json::object{{"price_cents", price}, {"version", version}}));
+        auto patched =
+            authorized_call(cached.port(),
+                            bhttp::verb::patch,
+                            path,
+                            admin,
+                            json::serialize(json::object{{"price_cents", price}, {"version", version}}));
         ASSERT_EQ(patched.result_int(), 200U) << patched.body();
         version = json_object(patched).at("version").as_int64();
         // The admin's own listing on the other server, with no cache in the way: read-your-writes
@@ -139,10 +149,12 @@ TEST_F(ReplicasE2E, AdminSeesEveryPriceChangeAtOnceAndSoDoesTheCache) {
             // A one-statement read in between shifts the replicas' round-robin (a listing takes two
             // statements), so that the listings land on both replicas.
             if (k == 1) {
-                auto categories = authorized_call(uncached.port(), bhttp::verb::get, "/api/v1/categories", admin);
+                auto categories =
+                    authorized_call(uncached.port(), bhttp::verb::get, "/api/v1/categories", admin);
                 ASSERT_EQ(categories.result_int(), 200U) << categories.body();
             }
-            auto listed = authorized_call(uncached.port(), bhttp::verb::get, "/api/v1/products?sort=newest&limit=5", admin);
+            auto listed = authorized_call(
+                uncached.port(), bhttp::verb::get, "/api/v1/products?sort=newest&limit=5", admin);
             ASSERT_EQ(listed.result_int(), 200U) << listed.body();
             bool found = false;
             const auto page = json_object(listed);
@@ -168,8 +180,10 @@ TEST_F(ReplicasE2E, AdminSeesEveryPriceChangeAtOnceAndSoDoesTheCache) {
 TEST_F(ReplicasE2E, CustomersSeeTheirOwnReviewsAtOnce) {
     auto& server = start_server(false);
     const auto admin = tokens_.admin();
-    const auto id = create_product(server.port(), admin,
-                                   json::object{{"sku", "RYW-2"}, {"name", "Replica chair"}, {"price_cents", 500}, {"stock", 5}});
+    const auto id = create_product(
+        server.port(),
+        admin,
+        json::object{{"sku", "RYW-2"}, {"name", "Replica chair"}, {"price_cents", 500}, {"stock", 5}});
     ASSERT_GT(id, 0);
     const auto path = "/api/v1/products/" + std::to_string(id) + "/reviews";
     // The customers exist on the replicas before replay stops.
@@ -184,7 +198,10 @@ TEST_F(ReplicasE2E, CustomersSeeTheirOwnReviewsAtOnce) {
     pause_first_replica();
     int missing = 0;
     for (std::size_t i = 0; i < customers.size(); ++i) {
-        auto posted = authorized_call(server.port(), bhttp::verb::post, path, customers[i],
+        auto posted = authorized_call(server.port(),
+                                      bhttp::verb::post,
+                                      path,
+                                      customers[i],
                                       json::serialize(json::object{{"rating", 4}, {"title", "Fine"}}));
         ASSERT_EQ(posted.result_int(), 201U) << posted.body();
         const auto review_id = json_object(posted).at("id").as_int64();
@@ -192,7 +209,8 @@ TEST_F(ReplicasE2E, CustomersSeeTheirOwnReviewsAtOnce) {
         ASSERT_EQ(listed.result_int(), 200U) << listed.body();
         bool found = false;
         const auto page = json_object(listed);
-        for (const auto& item : page.at("items").as_array()) found = found || item.at("id").as_int64() == review_id;
+        for (const auto& item : page.at("items").as_array())
+            found = found || item.at("id").as_int64() == review_id;
         if (!found) ++missing;
     }
     EXPECT_EQ(missing, 0) << "customers who did not see the review they had just posted";

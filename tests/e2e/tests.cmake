@@ -128,6 +128,7 @@ emporium_add_cluster_run(cluster_failover_e2e "*")
 # cache's fill position with replay paused on one replica. Alone: it pauses a shared replica.
 emporium_add_test(NAME replicas_e2e
     SOURCES e2e/replicas_e2e.cpp
-    LIBS emporium_e2e_support LABELS e2e cluster
+    LIBS emporium_e2e_support LABELS e2e
     PROPERTIES RUN_SERIAL TRUE)
+emporium_add_test_label(replicas_e2e cluster e2e ".*")
 add_dependencies(replicas_e2e emporium)

@@ -59,12 +59,16 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
 
 // Samples until `done(set)` holds; throws after `limit`.
 template <typename Pred>
-asio::awaitable<void> sample_until(ReplicaSet* set, Pred done, std::chrono::milliseconds limit, std::string what) {
+asio::awaitable<void> sample_until(ReplicaSet* set,
+                                   Pred done,
+                                   std::chrono::milliseconds limit,
+                                   std::string what) {
     const auto until = std::chrono::steady_clock::now() + limit;
     for (;;) {
         co_await set->sample();
         if (done(*set)) co_return;
-        if (std::chrono::steady_clock::now() > until) throw std::runtime_error("timed out waiting until " + what);
+        if (std::chrono::steady_clock::now() > until)
+            throw std::runtime_error("timed out waiting until " + what);
         co_await sleep_for(10ms);
     }
 }
@@ -113,7 +117,8 @@ protected:
 
     // services.sh for the cluster's ports (it computes them from PG_PORT).
     static std::string services() {
-        return "PG_PORT=" + test::required_env("EMPORIUM_CLUSTER_PG_PORT") + " bash '" + test::cluster_services() + "'";
+        return "PG_PORT=" + test::required_env("EMPORIUM_CLUSTER_PG_PORT") + " bash '" +
+               test::cluster_services() + "'";
     }
 
     void stop_node(const std::string& port) {
@@ -128,7 +133,9 @@ protected:
     std::vector<std::string> stopped_ports_;
 };
 
-bool all_in(const ReplicaSet& set) { return set.in_rotation() == 2; }
+bool all_in(const ReplicaSet& set) {
+    return set.in_rotation() == 2;
+}
 
 // ---- reads land on replicas ----------------------------------------------------------------------
 
@@ -170,7 +177,9 @@ asio::awaitable<void> empty_set_is_the_primary(std::string primary_url) {
     primary.close();
 }
 
-TEST_F(DbReplicas, EmptySetIsThePrimary) { run_coro(empty_set_is_the_primary(primary_url_)); }
+TEST_F(DbReplicas, EmptySetIsThePrimary) {
+    run_coro(empty_set_is_the_primary(primary_url_));
+}
 
 // ---- read-your-writes ----------------------------------------------------------------------------
 
@@ -179,14 +188,18 @@ struct RywCounts {
     int on_primary = 0;
 };
 
-asio::awaitable<RywCounts> read_after_write(std::string primary_url, std::vector<std::string> replicas, std::string table) {
+asio::awaitable<RywCounts> read_after_write(std::string primary_url,
+                                            std::vector<std::string> replicas,
+                                            std::string table) {
     auto ex = co_await asio::this_coro::executor;
     Pool primary(ex, options_for(primary_url));
-    static_cast<void>(co_await primary.query_unprepared("CREATE TABLE " + table + " (id int PRIMARY KEY, v int NOT NULL)"));
+    static_cast<void>(
+        co_await primary.query_unprepared("CREATE TABLE " + table + " (id int PRIMARY KEY, v int NOT NULL)"));
     ReplicaSet set(ex, primary, settings_for(replicas));
     core::spawn_tracked(ex, set.run(), "test.sampler");  // samples every 20 ms meanwhile
     co_await sample_until(&set, all_in, 10s, "both replicas are in rotation");
-    const auto insert = "INSERT INTO " + table + " VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET v = EXCLUDED.v";
+    const auto insert =
+        "INSERT INTO " + table + " VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET v = EXCLUDED.v";
     const auto select = "SELECT v, pg_is_in_recovery() FROM " + table + " WHERE id = 1";
     RywCounts counts;
     for (int i = 1; i <= 200; ++i) {
@@ -206,7 +219,8 @@ asio::awaitable<RywCounts> read_after_write(std::string primary_url, std::vector
         }
         auto r = co_await set.query_unprepared(select, kNone, lsn);
         if (r.rows() != 1) throw std::runtime_error("the row is missing at iteration " + std::to_string(i));
-        EXPECT_EQ(r.get<std::int32_t>(0, 0), i) << "stale read at iteration " << i << " (on a replica: " << r.get<bool>(0, 1) << ")";
+        EXPECT_EQ(r.get<std::int32_t>(0, 0), i)
+            << "stale read at iteration " << i << " (on a replica: " << r.get<bool>(0, 1) << ")";
         (r.get<bool>(0, 1) ? counts.on_replica : counts.on_primary)++;
     }
     set.stop();
@@ -217,7 +231,8 @@ asio::awaitable<RywCounts> read_after_write(std::string primary_url, std::vector
 }
 
 TEST_F(DbReplicas, ReadWithTheWritesPositionNeverSeesOlderData) {
-    const auto counts = run_coro(read_after_write(primary_url_, replica_urls_, table_), std::chrono::seconds(120));
+    const auto counts =
+        run_coro(read_after_write(primary_url_, replica_urls_, table_), std::chrono::seconds(120));
     // Both paths were taken: the check means something.
     EXPECT_GT(counts.on_replica, 50);
     EXPECT_GT(counts.on_primary, 0);
@@ -225,7 +240,9 @@ TEST_F(DbReplicas, ReadWithTheWritesPositionNeverSeesOlderData) {
 
 // ---- a paused replica ------------------------------------------------------------------------------
 
-asio::awaitable<void> paused_replica(std::string primary_url, std::vector<std::string> replicas, std::string table) {
+asio::awaitable<void> paused_replica(std::string primary_url,
+                                     std::vector<std::string> replicas,
+                                     std::string table) {
     auto ex = co_await asio::this_coro::executor;
     Pool primary(ex, options_for(primary_url));
     Pool first(ex, options_for(replicas[0]));
@@ -236,15 +253,20 @@ asio::awaitable<void> paused_replica(std::string primary_url, std::vector<std::s
         static_cast<void>(co_await first.query(kPause));
         // A write the paused replica cannot replay; the primary keeps moving (the sampler reads
         // its position) while the lag grows past 300 ms.
-        static_cast<void>(co_await primary.query_unprepared("CREATE TABLE " + table + " (id int PRIMARY KEY)"));
+        static_cast<void>(
+            co_await primary.query_unprepared("CREATE TABLE " + table + " (id int PRIMARY KEY)"));
         static_cast<void>(co_await primary.query_unprepared("INSERT INTO " + table + " VALUES (1)"));
         const auto lsn = co_await current_insert_lsn(primary);
         co_await sample_until(
-            &set, [](const ReplicaSet& s) { return !s.states()[0].in_rotation; }, 10s, "the paused replica leaves");
+            &set,
+            [](const ReplicaSet& s) { return !s.states()[0].in_rotation; },
+            10s,
+            "the paused replica leaves");
         const auto states = set.states();
         EXPECT_FALSE(states[0].in_rotation);
         EXPECT_GT(states[0].lag, 300ms);
-        EXPECT_TRUE(states[1].in_rotation) << "the other replica keeps serving (lag " << states[1].lag.count() << " ms)";
+        EXPECT_TRUE(states[1].in_rotation)
+            << "the other replica keeps serving (lag " << states[1].lag.count() << " ms)";
         // Reads go to the other replica only.
         const auto other_port = std::stoi(replicas[1].substr(replicas[1].rfind(':') + 1));
         for (int i = 0; i < 10; ++i) {
@@ -310,9 +332,10 @@ asio::awaitable<void> connections_dropped(std::string primary_url, std::vector<s
     co_await sample_until(&set, all_in, 10s, "both replicas are in rotation");
     // Open connections to both replicas.
     for (int i = 0; i < 4; ++i) static_cast<void>(co_await set.query(kWhere, kNone, 0));
-    static_cast<void>(co_await first.query_unprepared(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
-        db::params(name)));
+    static_cast<void>(
+        co_await first.query_unprepared("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                                        "application_name = $1 AND pid <> pg_backend_pid()",
+                                        db::params(name)));
     int on_replica = 0;
     for (int i = 0; i < 10; ++i) {
         auto r = co_await set.query(kWhere, kNone, 0);  // never throws
@@ -329,7 +352,9 @@ TEST_F(DbReplicas, DroppedConnectionsCostNoError) {
     run_coro(connections_dropped(primary_url_, replica_urls_));
 }
 
-asio::awaitable<void> sample_in(ReplicaSet* set) { co_await sample_until(set, all_in, 10s, "both replicas are in rotation"); }
+asio::awaitable<void> sample_in(ReplicaSet* set) {
+    co_await sample_until(set, all_in, 10s, "both replicas are in rotation");
+}
 
 asio::awaitable<int> read_through(ReplicaSet* set, int reads) {
     int on_replica = 0;

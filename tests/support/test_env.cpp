@@ -27,7 +27,9 @@ std::string required_env(const char* name) {
 std::string test_database_admin_url() { return required_env("EMPORIUM_TEST_DATABASE_URL"); }
 std::string test_redis_url() { return required_env("EMPORIUM_TEST_REDIS_URL"); }
 std::string cluster_redis_url() { return required_env("EMPORIUM_CLUSTER_REDIS_URL"); }
-std::string cluster_database_url() { return required_env("EMPORIUM_CLUSTER_DATABASE_URL"); }
+std::string cluster_database_url() {
+    return required_env("EMPORIUM_CLUSTER_DATABASE_URL");
+}
 std::vector<std::string> cluster_replica_urls() {
     std::vector<std::string> out;
     const auto all = required_env("EMPORIUM_CLUSTER_REPLICA_URLS");
@@ -41,7 +43,9 @@ std::vector<std::string> cluster_replica_urls() {
     }
     return out;
 }
-std::string cluster_services() { return required_env("EMPORIUM_CLUSTER_SERVICES"); }
+std::string cluster_services() {
+    return required_env("EMPORIUM_CLUSTER_SERVICES");
+}
 std::string source_dir() { return EMPORIUM_SOURCE_DIR; }
 
 std::string unique_suffix() {

@@ -68,11 +68,12 @@ TEST(Config, ReadReplicas) {
     EXPECT_EQ(none.db.replica_max_lag, std::chrono::milliseconds(1'000));
     EXPECT_EQ(none.db.replica_retry, std::chrono::milliseconds(5'000));
     EXPECT_EQ(none.db.replica_sample, std::chrono::milliseconds(500));
-    auto c = Config::load(ConfigSource::from_map({{"DATABASE_REPLICA_URLS", "postgresql://u@h:2/d, postgres://u@h:3/d"},
-                                                  {"DB_REPLICA_POOL_SIZE", "3"},
-                                                  {"REPLICA_MAX_LAG_MS", "250"},
-                                                  {"REPLICA_RETRY_MS", "2000"},
-                                                  {"REPLICA_SAMPLE_MS", "100"}}));
+    auto c = Config::load(
+        ConfigSource::from_map({{"DATABASE_REPLICA_URLS", "postgresql://u@h:2/d, postgres://u@h:3/d"},
+                                {"DB_REPLICA_POOL_SIZE", "3"},
+                                {"REPLICA_MAX_LAG_MS", "250"},
+                                {"REPLICA_RETRY_MS", "2000"},
+                                {"REPLICA_SAMPLE_MS", "100"}}));
     ASSERT_EQ(c.db.replica_urls.size(), 2U);
     EXPECT_EQ(c.db.replica_urls[0], "postgresql://u@h:2/d");
     EXPECT_EQ(c.db.replica_urls[1], "postgres://u@h:3/d");

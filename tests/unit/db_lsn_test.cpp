@@ -16,7 +16,8 @@ TEST(Lsn, ParsesPostgresText) {
 }
 
 TEST(Lsn, RejectsAnythingElse) {
-    for (const char* bad : {"", "/", "0/", "/0", "16", "16/B374D848/1", "1G/0", "0/123456789", "-1/0", " 0/1", "0/1 "}) {
+    for (const char* bad :
+         {"", "/", "0/", "/0", "16", "16/B374D848/1", "1G/0", "0/123456789", "-1/0", " 0/1", "0/1 "}) {
         EXPECT_FALSE(parse_lsn(bad).has_value()) << bad;
     }
 }
