@@ -43,6 +43,12 @@ cluster_up = cluster_started=; \
   fi;
 cluster_down = [ -z "$$cluster_started" ] || [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop cluster;
 
+# Builds a preset; when the build fails, builds it once more one job at a time. A compiler killed
+# from outside (memory pressure on a shared machine) fails a step without a message, and the
+# second run resumes where the first stopped; a real error fails the same way again.
+build_preset = cmake --build --preset $(1) || { echo "build of $(1) failed; once more, one job at a time" >&2; \
+  cmake --build --preset $(1) -j1; }
+
 .PHONY: help deps build build-test run stop test test-unit test-asan test-long services-test bench fuzz lint clean format
 
 help:
@@ -65,7 +71,7 @@ build: deps
 
 build-test: deps
 	@cmake --preset $(TEST_PRESET) >/dev/null
-	@cmake --build --preset $(TEST_PRESET)
+	@$(call build_preset,$(TEST_PRESET))
 
 run: build
 	@SERVICES_PROFILE=$(SERVICES_PROFILE) bash scripts/run.sh build/$(RUN_PRESET) $(SEED_ARGS)
@@ -89,7 +95,7 @@ test-asan: export UBSAN_OPTIONS := $(UBSAN_RUN_OPTIONS)
 test-asan: export LSAN_OPTIONS := $(LSAN_RUN_OPTIONS)
 test-asan: deps
 	@cmake --preset asan >/dev/null
-	@cmake --build --preset asan
+	@$(call build_preset,asan)
 	@bash scripts/services.sh start test
 	@eval "$$(bash scripts/services.sh env test)"; $(call cluster_up,build/asan) \
 	  ctest --test-dir build/asan -j2 --timeout 900 --output-on-failure; rc=$$?; \

@@ -1,10 +1,8 @@
 #include "app/read_your_writes.hpp"
 
 #include "core/log.hpp"
+#include "redis/position.hpp"
 
-#include <array>
-#include <charconv>
-#include <cstdio>
 #include <limits>
 
 namespace emporium::app {
@@ -12,27 +10,6 @@ namespace emporium::app {
 namespace asio = boost::asio;
 
 namespace {
-
-// KEYS: the user's key. ARGV: a position as 16 hex digits (equal widths compare as strings), the
-// TTL in ms. Raises, never lowers: a slower process recording an older write must not undo a newer one.
-const redis::Script& raise_script() {
-    static const redis::Script kScript(R"lua(
-local cur = redis.call('GET', KEYS[1])
-if not cur or cur < ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-else
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 1
-)lua");
-    return kScript;
-}
-
-std::string lsn_hex(db::Lsn lsn) {
-    std::array<char, 17> buf{};
-    std::snprintf(buf.data(), buf.size(), "%016llx", static_cast<unsigned long long>(lsn));
-    return {buf.data(), 16};
-}
 
 // A larger map than this is swept of expired entries on insert (a burst of writers).
 constexpr std::size_t kSweepAbove = 100'000;
@@ -72,10 +49,7 @@ asio::awaitable<db::Lsn> ReadYourWrites::record(std::int64_t user_id) {
     const auto lsn = co_await db::current_insert_lsn(primary_());
     remember(user_id, lsn);
     try {
-        auto keys = redis::cmd(key(user_id));
-        auto args = redis::cmd(lsn_hex(lsn), ttl_.count());
-        redis::Script script = raise_script();
-        auto reply = co_await redis_().eval(std::move(script), std::move(keys), std::move(args));
+        auto reply = co_await redis::raise_position(&redis_(), key(user_id), lsn, ttl_);
         if (reply.is_error())
             core::log::warn("write position not shared", {{"user_id", user_id}, {"error", reply.str}});
     } catch (const redis::RedisError& e) {
@@ -90,12 +64,7 @@ asio::awaitable<db::Lsn> ReadYourWrites::lookup(std::int64_t user_id) {
     const auto local = remembered(user_id);
     db::Lsn shared = 0;
     try {
-        auto reply = co_await redis_().command(redis::cmd("GET", key(user_id)));
-        if (reply.type == redis::Reply::Type::kString) {
-            const auto& text = reply.str;
-            auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), shared, 16);
-            if (ec != std::errc{} || ptr != text.data() + text.size()) shared = 0;
-        }
+        shared = (co_await redis::read_position(&redis_(), key(user_id))).value_or(0);
     } catch (const redis::RedisError& e) {
         core::log::debug("write position unknown: reading from the primary",
                          {{"user_id", user_id}, {"error", e.what()}});
@@ -123,11 +92,18 @@ asio::awaitable<void> record_after(std::shared_ptr<ReadYourWrites> tracker,
 }
 
 asio::awaitable<http::MiddlewareResult> look_up(std::shared_ptr<ReadYourWrites> tracker,
-                                                http::RequestContext* ctx) {
+                                                http::RequestContext* ctx,
+                                                bool replica_reads) {
     http::MiddlewareResult out;
     const auto method = ctx->request.method();
-    if (ctx->user_id && (method == http::Verb::get || method == http::Verb::head)) {
-        ctx->read_after = co_await tracker->lookup(*ctx->user_id);
+    const bool is_read = method == http::Verb::get || method == http::Verb::head;
+    if (!is_read) {
+        // A write's handler reads what it writes: never from a replica.
+        ctx->read_after = std::numeric_limits<db::Lsn>::max();
+    } else if (ctx->user_id) {
+        // Only the operations declared to read replicas ask Redis; the others stay on the primary.
+        ctx->read_after =
+            replica_reads ? co_await tracker->lookup(*ctx->user_id) : std::numeric_limits<db::Lsn>::max();
     }
     co_return out;
 }
@@ -141,8 +117,8 @@ http::AfterHook read_your_writes_recorder(std::shared_ptr<ReadYourWrites> tracke
 }
 
 http::Middleware read_your_writes_middleware(std::shared_ptr<ReadYourWrites> tracker) {
-    return [tracker = std::move(tracker)](http::RequestContext& ctx, const http::Route& /*route*/) {
-        return look_up(tracker, &ctx);
+    return [tracker = std::move(tracker)](http::RequestContext& ctx, const http::Route& route) {
+        return look_up(tracker, &ctx, route.operation->replica_reads);
     };
 }
 

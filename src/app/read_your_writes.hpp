@@ -6,10 +6,12 @@
 //   primary's WAL insert position, which is at or past every commit the handler made, and keeps
 //   it for the user for `ttl`, in this process (a map) and in Redis (`<prefix>rw:<user id>`, only
 //   ever raised), so that every API process behind the load balancer honours it;
-// - lookup (an http::Middleware, for GET and HEAD of a signed-in client): the larger of the two
-//   positions goes into RequestContext::read_after, which replica-eligible reads pass to
-//   db::ReplicaSet. If Redis cannot be asked, only the primary will do (read_after = the largest
-//   position): a write made through another process may be unknown here.
+// - lookup (an http::Middleware, for GET and HEAD of a signed-in client on an operation declared
+//   with `replica_reads`): the larger of the two positions goes into RequestContext::read_after,
+//   which replica-eligible reads pass to db::ReplicaSet. If Redis cannot be asked, only the primary
+//   will do (read_after = the largest position): a write made through another process may be
+//   unknown here. Other operations of a signed-in client, and every write, get the largest position
+//   without asking Redis: a replica read that was not declared goes to the primary.
 //
 // Used only when read replicas are configured. Thread-safe (a mutex around the map, never held
 // across an await).
@@ -68,8 +70,7 @@ private:
 
 // Records the position after every POST, PUT, PATCH and DELETE a signed-in user made.
 http::AfterHook read_your_writes_recorder(std::shared_ptr<ReadYourWrites> tracker);
-// Sets RequestContext::read_after for GET and HEAD requests of a signed-in user. Register after
-// authentication.
+// Sets RequestContext::read_after (above). Register after authentication.
 http::Middleware read_your_writes_middleware(std::shared_ptr<ReadYourWrites> tracker);
 
 }  // namespace emporium::app

@@ -3,14 +3,12 @@
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "redis/position.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <array>
-#include <charconv>
-#include <cstdio>
 #include <limits>
 #include <random>
 #include <vector>
@@ -60,25 +58,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 )lua");
     return kScript;
-}
-
-// KEYS: the write position. ARGV: a position as 16 hex digits (equal widths compare as strings).
-const redis::Script& raise_script() {
-    static const redis::Script kScript(R"lua(
-local cur = redis.call('GET', KEYS[1])
-if not cur or cur < ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1])
-  return 1
-end
-return 0
-)lua");
-    return kScript;
-}
-
-std::string lsn_hex(db::Lsn lsn) {
-    std::array<char, 17> buf{};
-    std::snprintf(buf.data(), buf.size(), "%016llx", static_cast<unsigned long long>(lsn));
-    return {buf.data(), 16};
 }
 
 }  // namespace
@@ -223,10 +202,7 @@ asio::awaitable<void> CatalogCache::invalidate_product(std::int64_t id) {
 asio::awaitable<void> CatalogCache::raise_write_lsn(db::Lsn lsn) {
     if (!enabled()) co_return;
     try {
-        auto keys = redis::cmd(keys_.make("catalog", "write-lsn"));
-        auto args = redis::cmd(lsn_hex(lsn));
-        redis::Script script = raise_script();
-        auto reply = co_await clients_().eval(std::move(script), std::move(keys), std::move(args));
+        auto reply = co_await redis::raise_position(&clients_(), keys_.make("catalog", "write-lsn"), lsn);
         if (reply.is_error()) core::log::warn("catalog write position not raised", {{"error", reply.str}});
     } catch (const redis::RedisError& e) {
         core::log::warn("catalog write position not raised", {{"error", e.what()}});
@@ -238,13 +214,8 @@ asio::awaitable<void> CatalogCache::raise_write_lsn(db::Lsn lsn) {
 asio::awaitable<db::Lsn> CatalogCache::write_lsn() {
     if (!enabled()) co_return 0;
     try {
-        auto reply = co_await clients_().command(redis::cmd("GET", keys_.make("catalog", "write-lsn")));
-        if (reply.type != redis::Reply::Type::kString) co_return 0;
-        db::Lsn lsn = 0;
-        const auto& text = reply.str;
-        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), lsn, 16);
-        if (ec != std::errc{} || ptr != text.data() + text.size()) co_return 0;
-        co_return lsn;
+        co_return (co_await redis::read_position(&clients_(), keys_.make("catalog", "write-lsn")))
+            .value_or(0);
     } catch (const redis::RedisError& e) {
         core::log::debug("catalog cache unavailable", {{"error", e.what()}});
     } catch (const redis::RedisTimeoutError& e) {

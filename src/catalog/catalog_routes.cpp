@@ -370,6 +370,7 @@ void register_routes(http::Api& api, const std::shared_ptr<CatalogService>& serv
              .tag = "catalog",
              .summary = "The category tree",
              .rate_group = "read",
+             .replica_reads = true,
              .success_description = "the top-level categories, each with its children"},
             list_categories, service);
     api.add({.method = Verb::post,
@@ -390,6 +391,7 @@ void register_routes(http::Api& api, const std::shared_ptr<CatalogService>& serv
              .tag = "catalog",
              .summary = "One category",
              .rate_group = "read",
+             .replica_reads = true,
              .success_description = "the category",
              .errors = {{404, "no such category"}}},
             get_category, service);
@@ -406,6 +408,7 @@ void register_routes(http::Api& api, const std::shared_ptr<CatalogService>& serv
                  "relevance, later pages are ranked as of the first page (no product repeated or skipped while sales "
                  "happen) for 15 minutes, after which the cursor is refused (400).",
              .rate_group = "read",
+             .replica_reads = true,
              .success_description = "a page",
              .errors = {{400, "invalid or expired cursor"}, {404, "unknown category"}}},
             list_products, service);
@@ -427,6 +430,7 @@ void register_routes(http::Api& api, const std::shared_ptr<CatalogService>& serv
              .tag = "catalog",
              .summary = "One product (ETag: W/\"<version>.<stock>\")",
              .rate_group = "read",
+             .replica_reads = true,
              .success_description = "the product",
              .errors = {{304, "If-None-Match named the current version and stock"}, {404, "no such product (or inactive)"}},
              .request_headers = {{"If-None-Match", "the ETag of a copy the client has"}},
@@ -464,6 +468,7 @@ void register_routes(http::Api& api, const std::shared_ptr<CatalogService>& serv
              .summary = "A product's variants with their live stock (uncached)",
              .description = "The active variants; admins also see inactive ones. Deleted variants are never listed.",
              .rate_group = "read",
+             .replica_reads = true,
              .success_description = "the variants, by position",
              .errors = {{404, "no such product (or inactive)"}}},
             list_variants, service);
@@ -490,6 +495,7 @@ void register_routes(http::Api& api, const std::shared_ptr<CatalogService>& serv
              .tag = "catalog",
              .summary = "One variant with its live stock (ETag: W/\"<version>\")",
              .rate_group = "read",
+             .replica_reads = true,
              .success_description = "the variant",
              .errors = {{304, "If-None-Match named the current version"},
                         {404, "no such variant (or inactive, or its product is)"}},
@@ -531,6 +537,7 @@ void register_routes(http::Api& api, const std::shared_ptr<CatalogService>& serv
              .tag = "catalog",
              .summary = "Reviews, newest first",
              .rate_group = "read",
+             .replica_reads = true,
              .success_description = "a page",
              .errors = {{400, "invalid cursor"}, {404, "no such product"}}},
             list_reviews, service);

@@ -45,6 +45,11 @@ struct Operation {
     std::string rate_group{};
     // The Idempotency-Key header is required (400 without); the handler gets it in Caller.
     bool idempotency_key = false;
+    // Its reads may be served by read replicas (DATABASE_REPLICA_URLS): a signed-in caller's
+    // read-your-writes position is looked up for it (RequestContext::read_after). A signed-in
+    // caller's other requests get the largest position, so that a read that was not declared here
+    // goes to the primary.
+    bool replica_reads = false;
     Status success = Status::ok;
     std::string success_description = "OK";
     // The success body's media type (application/json unless the output is http::Bytes).

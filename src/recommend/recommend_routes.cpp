@@ -77,6 +77,7 @@ void register_routes(http::Api& api, const std::shared_ptr<RecommendService>& se
              .description = "Computed by the scheduled rebuild (RECOMMEND_SCORING: count, cosine, jaccard or lift) and "
                             "bumped as orders are paid; answers are cached for up to 60 s.",
              .rate_group = "read",
+             .replica_reads = true,
              .success_description = "neighbours, best first",
              .errors = {{404, "no such product"}}},
             also_bought, service);
@@ -87,6 +88,7 @@ void register_routes(http::Api& api, const std::shared_ptr<RecommendService>& se
              .summary = "Recommended for you: the neighbours of your recent purchases, minus what you own",
              .access = http::Access::kAuthenticated,
              .rate_group = "read",
+             .replica_reads = true,
              .success_description = "recommendations"},
             for_you, service);
 

@@ -1,6 +1,7 @@
 // Client against the shared test Redis (EMPORIUM_TEST_REDIS_URL). Every test works under its own
 // key prefix and deletes only that prefix.
 
+#include "redis/position.hpp"
 #include "redis_support.hpp"
 
 #include <algorithm>
@@ -398,6 +399,49 @@ TEST_F(RedisClient, UrlDatabaseIsSelectedOnEveryConnect) {
     options.url += "/3";
     Client db3(ctx_.get_executor(), options);
     run_coro(ctx_, selects_database(&db0, &db3, &killer, keys_));
+}
+
+// ---- positions that only go up (redis/position.hpp) ---------------------------------------------
+
+asio::awaitable<void> positions_only_go_up(Client* client, Keys keys) {
+    const auto key = keys.make("position");
+    EXPECT_FALSE(co_await read_position(client, key));
+    EXPECT_EQ((co_await raise_position(client, key, 0x1A2B3C4DULL)).as_int(), 1);
+    EXPECT_EQ(co_await read_position(client, key), std::optional<std::uint64_t>(0x1A2B3C4DULL));
+    // A lower position (a slower process's older write) leaves it; a higher one raises it, also
+    // across a change in the number of significant digits.
+    EXPECT_EQ((co_await raise_position(client, key, 0x0FFFFFFFULL)).as_int(), 0);
+    EXPECT_EQ(co_await read_position(client, key), std::optional<std::uint64_t>(0x1A2B3C4DULL));
+    EXPECT_EQ((co_await raise_position(client, key, 0x100000000ULL)).as_int(), 1);
+    EXPECT_EQ(co_await read_position(client, key), std::optional<std::uint64_t>(0x100000000ULL));
+    EXPECT_EQ((co_await client->command(cmd("PTTL", key))).as_int(), -1) << "no TTL asked for";
+    // With a TTL: set on a raise, refreshed when the position stays.
+    const auto timed = keys.make("timed");
+    co_await raise_position(client, timed, 7, 60'000ms);
+    EXPECT_GT((co_await client->command(cmd("PTTL", timed))).as_int(), 50'000);
+    EXPECT_EQ((co_await client->command(cmd("PEXPIRE", timed, 1'000))).as_int(), 1);
+    EXPECT_EQ((co_await raise_position(client, timed, 5, 60'000ms)).as_int(), 0);
+    EXPECT_GT((co_await client->command(cmd("PTTL", timed))).as_int(), 50'000) << "refreshed";
+    EXPECT_EQ(co_await read_position(client, timed), std::optional<std::uint64_t>(7));
+    // Something else under the key is no position.
+    co_await client->command(cmd("SET", key, "not-hex"));
+    EXPECT_FALSE(co_await read_position(client, key));
+}
+
+TEST_F(RedisClient, PositionsOnlyGoUp) {
+    Client client(ctx_.get_executor(), test::shared_server_options());
+    run_coro(ctx_, positions_only_go_up(&client, keys_));
+}
+
+TEST(RedisPosition, TextRoundTrips) {
+    EXPECT_EQ(position_text(0), "0000000000000000");
+    EXPECT_EQ(position_text(0x16B3748ULL), "00000000016b3748");
+    EXPECT_EQ(parse_position("00000000016b3748"), std::optional<std::uint64_t>(0x16B3748ULL));
+    EXPECT_EQ(parse_position("ffffffffffffffff"), std::optional<std::uint64_t>(~0ULL));
+    EXPECT_FALSE(parse_position(""));
+    EXPECT_FALSE(parse_position("12g"));
+    EXPECT_FALSE(parse_position("10000000000000000")) << "17 digits";
+    EXPECT_FALSE(parse_position("-1"));
 }
 
 asio::awaitable<void> connect_refused_then_backoff(Client* client) {
