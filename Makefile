@@ -56,7 +56,7 @@ help:
 	@echo "            (CLUSTER=1: on a local Redis Cluster and a PostgreSQL primary with two replicas)"
 	@echo "make test   same set-up, then the whole test suite (ctest)"
 	@echo "make stop   stop everything 'make run' started"
-	@echo "make bench  every benchmark scenario (about 10 min), one report in docs/benchmarks.md"
+	@echo "make bench  every benchmark scenario (about 20 min), one report in docs/benchmarks.md"
 	@echo "make fuzz   build the libFuzzer targets (clang-14) and run each for FUZZ_SECONDS (30)"
 	@echo "make test-asan  the whole suite built with AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make test-long  the concurrency tests under ThreadSanitizer, then the tests labelled 'long'"

@@ -4,7 +4,7 @@
 # (pgbench, redis-benchmark, nginx serving a static file, the PostgreSQL hot-row ceiling, raw
 # XADD, the SQL self-join). Prints one report, writes it to .local/bench/summary.md and replaces
 # the "Latest make bench" section of docs/benchmarks.md. Loopback only; each scenario is bounded
-# by SECONDS per load phase and a timeout (about 15 minutes in all on 2 cores, plus seeding
+# by SECONDS per load phase and a timeout (about 18 minutes in all on 2 cores, plus seeding
 # the 100k and 1M catalogs the first time).
 # Usage: bench/all.sh BUILD_DIR [SECONDS=5]
 set -euo pipefail
@@ -58,6 +58,7 @@ scenario "Checkout" bash "$root/bench/checkout.sh" "$build" "$secs"
 scenario "Carts" bash "$root/bench/cart.sh" "$build" "$secs"
 scenario "Flash sale" bash "$root/bench/flash_sale.sh" "$build" dual 2000 100 64 bench
 scenario "Background jobs" bash "$root/bench/jobs.sh" "$build" 20000 "$secs"
+scenario "Scale curve" bash "$root/bench/scale.sh" "$build" "$secs"
 scenario "Recommendations" bash "$root/bench/recommend.sh" "$build" 1000000 "$secs"
 mv "$summary.tmp" "$summary"
 cat "$summary"
