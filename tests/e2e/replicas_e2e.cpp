@@ -155,6 +155,17 @@ protected:
         std::erase(stopped_, port);
     }
 
+    // A product of the admin's, 5 in stock.
+    std::int64_t new_product(unsigned short port,
+                             const std::string& sku,
+                             const std::string& name,
+                             std::int64_t price) {
+        return create_product(
+            port,
+            tokens_.admin(),
+            json::object{{"sku", sku}, {"name", name}, {"price_cents", price}, {"stock", 5}});
+    }
+
     // PATCHes a product's price (the version as If-Match would be: the body's `version`).
     static HttpResponse change_price(unsigned short port,
                                      const std::string& path,
@@ -202,10 +213,7 @@ TEST_F(ReplicasE2E, AdminSeesEveryPriceChangeAtOnceAndSoDoesTheCache) {
     auto& uncached = start_server(false);
     auto& cached = start_server(true);
     const auto admin = tokens_.admin();
-    const auto id = create_product(
-        uncached.port(),
-        admin,
-        json::object{{"sku", "RYW-1"}, {"name", "Replica lamp"}, {"price_cents", 1000}, {"stock", 5}});
+    const auto id = new_product(uncached.port(), "RYW-1", "Replica lamp", 1000);
     ASSERT_GT(id, 0);
     const auto path = "/api/v1/products/" + std::to_string(id);
     const auto before = replica_reads(uncached.port()) + replica_reads(cached.port());
@@ -255,10 +263,7 @@ TEST_F(ReplicasE2E, AdminSeesEveryPriceChangeAtOnceAndSoDoesTheCache) {
 TEST_F(ReplicasE2E, CustomersSeeTheirOwnReviewsAtOnce) {
     auto& server = start_server(false);
     const auto admin = tokens_.admin();
-    const auto id = create_product(
-        server.port(),
-        admin,
-        json::object{{"sku", "RYW-2"}, {"name", "Replica chair"}, {"price_cents", 500}, {"stock", 5}});
+    const auto id = new_product(server.port(), "RYW-2", "Replica chair", 500);
     ASSERT_GT(id, 0);
     const auto path = "/api/v1/products/" + std::to_string(id) + "/reviews";
     // The customers exist on the replicas before replay stops.
@@ -340,10 +345,7 @@ TEST_F(ReplicasE2E, AKilledAndALaggingReplicaUnderLoadCostNoErrorAndNoStaleRead)
     // A lag limit the paused replica passes quickly (the price changes keep the primary moving).
     auto& server = start_server(false, "300");
     const auto admin = tokens_.admin();
-    const auto id = create_product(
-        server.port(),
-        admin,
-        json::object{{"sku", "RYW-3"}, {"name", "Replica desk"}, {"price_cents", 2000}, {"stock", 5}});
+    const auto id = new_product(server.port(), "RYW-3", "Replica desk", 2000);
     ASSERT_GT(id, 0);
     const auto path = "/api/v1/products/" + std::to_string(id);
     ASSERT_TRUE(eventually([&] { return in_rotation_everywhere(server.port(), 2); }));
@@ -427,10 +429,7 @@ TEST_F(ReplicasE2E, AKilledAndALaggingReplicaUnderLoadCostNoErrorAndNoStaleRead)
 TEST_F(ReplicasE2E, WhileThePrimaryIsDownWritesAnswer503AndTheCatalogIsReadFromTheReplicas) {
     auto& server = start_server(false);
     const auto admin = tokens_.admin();
-    const auto id = create_product(
-        server.port(),
-        admin,
-        json::object{{"sku", "RYW-4"}, {"name", "Replica shelf"}, {"price_cents", 700}, {"stock", 5}});
+    const auto id = new_product(server.port(), "RYW-4", "Replica shelf", 700);
     ASSERT_GT(id, 0);
     const auto path = "/api/v1/products/" + std::to_string(id);
     ASSERT_TRUE(eventually([&] {
