@@ -116,7 +116,10 @@ std::chrono::milliseconds ReplicaSet::lag_of(Lsn replay, Clock::time_point now) 
     for (auto it = history_.rbegin(); it != history_.rend(); ++it) {
         if (it->lsn <= replay) return std::chrono::duration_cast<std::chrono::milliseconds>(now - it->at);
     }
-    return std::chrono::duration_cast<std::chrono::milliseconds>(now - history_.front().at);
+    // Not even the oldest sample: at least that old, and not known to be within the limit. (Right
+    // after start-up the history is milliseconds long while the replica may be hours behind.)
+    return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(now - history_.front().at),
+                    settings_.max_lag + std::chrono::milliseconds(1));
 }
 
 bool ReplicaSet::is_in_rotation(const Replica& r, Clock::time_point now) const {

@@ -537,8 +537,10 @@ asio::awaitable<std::vector<Reply>> cluster_execute(ClusterPtr c,
                                                     std::optional<std::chrono::milliseconds> timeout) {
     std::vector<Reply> out(commands.size());
     if (commands.size() == 1) {
-        out[0] =
-            co_await run_one(c, std::move(commands[0]), timeout, std::nullopt, command_slot(commands[0]));
+        // The slot first: the order in which the arguments below are initialised is unspecified,
+        // and the command is moved into one of them.
+        const auto slot = command_slot(commands[0]);
+        out[0] = co_await run_one(c, std::move(commands[0]), timeout, std::nullopt, slot);
         co_return out;
     }
     co_await ensure_map(c);

@@ -54,6 +54,9 @@ boost::asio::awaitable<Reply> raise_position(Client* client,
 
 boost::asio::awaitable<std::optional<std::uint64_t>> read_position(Client* client, std::string key) {
     auto reply = co_await client->command(cmd("GET", std::move(key)));
+    // An error reply (LOADING after a restart, CLUSTERDOWN, WRONGTYPE) is no answer: the caller
+    // must not take it for "no position".
+    if (reply.is_error()) throw RedisError("redis: GET of a position failed: " + reply.str);
     if (reply.type != Reply::Type::kString) co_return std::nullopt;
     co_return parse_position(reply.str);
 }

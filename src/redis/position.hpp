@@ -28,7 +28,8 @@ boost::asio::awaitable<Reply> raise_position(Client* client,
                                              std::string key,
                                              std::uint64_t position,
                                              std::chrono::milliseconds ttl = std::chrono::milliseconds(0));
-// The key's position: nullopt when it is absent or holds something else. Throws as Client::command.
+// The key's position: nullopt when it is absent or holds a string that is not one. Throws as
+// Client::command, and RedisError on an error reply (the position is then unknown, not absent).
 boost::asio::awaitable<std::optional<std::uint64_t>> read_position(Client* client, std::string key);
 
 }  // namespace emporium::redis

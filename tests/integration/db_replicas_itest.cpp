@@ -1,8 +1,8 @@
 // db::ReplicaSet against the local cluster (scripts/services.sh start cluster: a primary and two
 // streaming replicas): reads land on replicas, a paused replica leaves the rotation while the other
-// serves, a read after a write never returns what the write replaced, and a replica that dies or
-// was never there costs no error. Every test resumes WAL replay and restarts what it stopped, also
-// when it fails, so the shared cluster is whole for the next one.
+// serves, one already behind when the set starts is not in rotation, a read after a write never returns what
+// the write replaced, and a replica that dies or was never there costs no error. Every test resumes WAL
+// replay and restarts what it stopped, also when it fails, so the shared cluster is whole for the next one.
 
 #include "core/spawn.hpp"
 #include "db/replicas.hpp"
@@ -292,6 +292,47 @@ asio::awaitable<void> paused_replica(std::string primary_url,
 
 TEST_F(DbReplicas, PausedReplicaLeavesTheRotationWhileTheOtherServes) {
     run_coro(paused_replica(primary_url_, replica_urls_, table_));
+}
+
+// A replica already far behind when the set starts: the set's history is then milliseconds long,
+// and a replica that has replayed none of it must not count as within the limit.
+asio::awaitable<void> behind_from_the_start(std::string primary_url,
+                                            std::vector<std::string> replicas,
+                                            std::string table) {
+    auto ex = co_await asio::this_coro::executor;
+    Pool primary(ex, options_for(primary_url));
+    Pool first(ex, options_for(replicas[0]));
+    std::exception_ptr failure;
+    try {
+        static_cast<void>(co_await first.query(kPause));
+        static_cast<void>(
+            co_await primary.query_unprepared("CREATE TABLE " + table + " (id int PRIMARY KEY)"));
+        static_cast<void>(co_await primary.query_unprepared("INSERT INTO " + table + " VALUES (1)"));
+        ReplicaSet set(ex, primary, settings_for(replicas));
+        // Well inside the 300 ms limit of the set's age: only the rule above keeps it out.
+        for (int i = 0; i < 4; ++i) {
+            co_await set.sample();
+            EXPECT_FALSE(set.states()[0].in_rotation)
+                << "sample " << i << ": the paused replica is in rotation";
+            co_await sleep_for(10ms);
+        }
+        const auto paused_port = std::stoi(replicas[0].substr(replicas[0].rfind(':') + 1));
+        for (int i = 0; i < 6; ++i) {
+            auto r = co_await set.query(kWhere, kNone, 0);
+            EXPECT_NE(r.get<std::int32_t>(0, 1), paused_port) << "read " << i << " ran on the paused replica";
+        }
+        set.close();
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    static_cast<void>(co_await first.query(kResume));
+    first.close();
+    primary.close();
+    if (failure) std::rethrow_exception(failure);
+}
+
+TEST_F(DbReplicas, AReplicaFarBehindWhenTheSetStartsIsNotInRotation) {
+    run_coro(behind_from_the_start(primary_url_, replica_urls_, table_));
 }
 
 // ---- failures --------------------------------------------------------------------------------------

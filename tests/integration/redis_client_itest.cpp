@@ -426,6 +426,17 @@ asio::awaitable<void> positions_only_go_up(Client* client, Keys keys) {
     // Something else under the key is no position.
     co_await client->command(cmd("SET", key, "not-hex"));
     EXPECT_FALSE(co_await read_position(client, key));
+    // An error reply is no answer at all: read-your-writes and the cache fills must then use the
+    // primary, not take it for "no write".
+    const auto list = keys.make("list");
+    co_await client->command(cmd("RPUSH", list, "x"));
+    bool thrown = false;
+    try {
+        static_cast<void>(co_await read_position(client, list));
+    } catch (const RedisError& e) {
+        thrown = std::string(e.what()).find("WRONGTYPE") != std::string::npos;
+    }
+    EXPECT_TRUE(thrown) << "a WRONGTYPE reply should throw RedisError";
 }
 
 TEST_F(RedisClient, PositionsOnlyGoUp) {
