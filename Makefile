@@ -49,7 +49,7 @@ cluster_down = [ -z "$$cluster_started" ] || [ -n "$$KEEP_SERVICES" ] || bash sc
 build_preset = cmake --build --preset $(1) || { echo "build of $(1) failed; once more, one job at a time" >&2; \
   cmake --build --preset $(1) -j1; }
 
-.PHONY: help deps build build-test run stop test test-unit test-asan test-long services-test bench fuzz lint clean format
+.PHONY: help deps build build-test run stop test test-unit test-asan test-long test-containers services-test bench fuzz lint clean format
 
 help:
 	@echo "make run    install what is missing, build, start PostgreSQL + Redis, migrate, seed, serve"
@@ -58,8 +58,9 @@ help:
 	@echo "make stop   stop everything 'make run' started"
 	@echo "make bench  every benchmark scenario (about 20 min), one report in docs/benchmarks.md"
 	@echo "make fuzz   build the libFuzzer targets (clang-14) and run each for FUZZ_SECONDS (30)"
-	@echo "make test-asan  the whole suite built with AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make test-asan  the suite (but the tests labelled heavy) built with AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make test-long  the concurrency tests under ThreadSanitizer, then the tests labelled 'long'"
+	@echo "make test-containers  deploy/ built and run with podman (local images), a shopping flow through nginx"
 	@echo "make lint  clang-tidy (.clang-tidy) on every source file of src/ (about an hour on 2 cores)"
 
 deps:
@@ -88,8 +89,10 @@ test: build-test
 	  [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop test; $(cluster_down) exit $$rc
 	@FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) bash scripts/fuzz.sh
 
-# The whole suite in the asan preset (-O1, address + undefined sanitizers), same services as `make test`
-# (the cluster ones too when the build has tests labelled `cluster`).
+# The suite in the asan preset (-O0, address + undefined sanitizers, shared libraries), same services as
+# `make test` (the cluster ones too when the build has tests labelled `cluster`), but for the tests
+# labelled `heavy` (cmake/testing.cmake: long runs whose paths lighter tests cover, the TypeScript
+# checks and the browser, which `make test` runs).
 test-asan: export ASAN_OPTIONS := $(ASAN_RUN_OPTIONS)
 test-asan: export UBSAN_OPTIONS := $(UBSAN_RUN_OPTIONS)
 test-asan: export LSAN_OPTIONS := $(LSAN_RUN_OPTIONS)
@@ -98,7 +101,7 @@ test-asan: deps
 	@$(call build_preset,asan)
 	@bash scripts/services.sh start test
 	@eval "$$(bash scripts/services.sh env test)"; $(call cluster_up,build/asan) \
-	  ctest --test-dir build/asan -j2 --timeout 900 --output-on-failure; rc=$$?; \
+	  ctest --test-dir build/asan -j2 --timeout 900 -LE heavy --output-on-failure; rc=$$?; \
 	  [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop test; $(cluster_down) exit $$rc
 
 # Long runs: the `concurrency`-labelled tests built with ThreadSanitizer (tsan preset), then every
@@ -113,6 +116,13 @@ test-long: build-test
 	  ctest --test-dir build/$(TEST_PRESET) -L long -j2 --timeout 3600 --output-on-failure --no-tests=ignore \
 	    || rc=1; \
 	  [ -n "$$KEEP_SERVICES" ] || bash scripts/services.sh stop test; exit $$rc
+
+# deploy/Dockerfile and deploy/docker-compose.yml for real: images built with podman from a local
+# Debian base (no registry), the stack up, a shopping flow through nginx, the stack down
+# (scripts/containers.sh; docs/operations.md, "Containers"). Not part of `make test`: the image
+# build compiles Emporium once more.
+test-containers:
+	@bash scripts/containers.sh
 
 # Every benchmark scenario against the bench stack; one report, also written to docs/benchmarks.md.
 bench: build-test

@@ -11,11 +11,16 @@ include(GoogleTest)
 # ThreadSanitizer.
 # SERIAL: discovered tests whose CTest name matches one of these regular expressions run alone
 # (RUN_SERIAL), for a test that loads both cores by itself.
+# HEAVY: discovered tests whose CTest name matches one of these regular expressions also get the
+# label `heavy`: long runs whose code paths lighter tests already cover (the same flash sale under a
+# third and fourth inventory strategy, say). `make test` runs them; `make test-asan` leaves them out
+# (-LE heavy), the sanitizers adding nothing there that the lighter tests do not find. (The CTest
+# name of a parameterised test ends in "  # GetParam() = …": match the parameter with `( |$)`.)
 # LABELS cluster: the test uses the servers of `scripts/services.sh start cluster` (the Makefile
 # starts them when the build has such tests); these tests share one cluster and some of them stop
 # its nodes, so they run one at a time (RESOURCE_LOCK emporium_cluster), beside the other tests.
 function(emporium_add_test)
-    cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS;PROPERTIES;CONCURRENCY;SERIAL" ${ARGN})
+    cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS;PROPERTIES;CONCURRENCY;SERIAL;HEAVY" ${ARGN})
     # gtest_discover_tests passes its PROPERTIES on unquoted, so a list value (two labels) would be
     # split into property names: the cluster label and the lock are set by an include file instead.
     set(cluster_labels "")
@@ -37,6 +42,9 @@ function(emporium_add_test)
     endif()
     if(T_SERIAL)
         emporium_add_test_properties(${T_NAME} serial "RUN_SERIAL TRUE" ${T_SERIAL})
+    endif()
+    if(T_HEAVY)
+        emporium_add_test_label(${T_NAME} heavy "${T_LABELS}" ${T_HEAVY})
     endif()
     # The contract test (tests/contract/contract.cmake) records what every e2e binary sends.
     if("e2e" IN_LIST T_LABELS)

@@ -48,13 +48,29 @@ APT_PACKAGES=(
   chromium               # the browser tests (tests/browser/, driven by playwright-core)
 )
 
+# `deps.sh containers` also installs what `make test-containers` needs (scripts/containers.sh): podman
+# with runc (crun cannot set the containers' rlimits on every host), podman-compose, the CNI
+# plugins with container name resolution, and mmdebstrap for the base image.
+CONTAINER_PACKAGES=(
+  podman                 # 4.3
+  podman-compose         # 1.0.3
+  runc
+  containernetworking-plugins
+  golang-github-containernetworking-plugin-dnsname   # service names resolve between containers
+  iptables
+  uidmap
+  mmdebstrap             # the debian:12 base image, made locally (no registry pull)
+)
+wanted=("${APT_PACKAGES[@]}")
+if [ "${1:-}" = containers ]; then wanted+=("${CONTAINER_PACKAGES[@]}"); fi
+
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 missing=()
 # Node.js may come from another repository that bundles npm; only ask apt when npm is absent.
 if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
-for p in "${APT_PACKAGES[@]}"; do
+for p in "${wanted[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -33,13 +33,18 @@ std::optional<std::int64_t> id_ms(std::string_view id) {
 // Every script below touches the keys of one queue, which share the hash tag {q:<queue>}.
 
 // KEYS: stream, marker 1, marker 2, ... ARGV: window ms, job 1, job 2, ...
-// A job is appended only if its marker (its id) was not set within the window.
+// A job is appended only if its marker (its id) was not set within the window. A skipped job's
+// marker is written again as it is (KEEPTTL): the script then always writes, so a WAIT after it on
+// this connection covers the master's whole history up to now, the earlier attempt's append
+// included. Without a write, WAIT would count replicas for this connection's last write, or for
+// none on a new connection, and a retry would pass while the job is on the master only.
 const redis::Script kEnqueue(R"lua(
 local ids = {}
 for i = 2, #KEYS do
   if redis.call('SET', KEYS[i], '1', 'NX', 'PX', ARGV[1]) then
     ids[i - 1] = redis.call('XADD', KEYS[1], '*', 'job', ARGV[i])
   else
+    redis.call('SET', KEYS[i], '1', 'XX', 'KEEPTTL')
     ids[i - 1] = ''
   end
 end
@@ -213,6 +218,22 @@ asio::awaitable<std::vector<std::string>> JobQueue::enqueue(std::vector<Job> job
     co_return ids;
 }
 
+namespace {
+
+// Stream entries of `queue` that are not jobs (parse_entries set them aside) go to the dead letters
+// as they are, so that no consumer reads them again.
+asio::awaitable<void> bury_undecodable(JobQueue* jobs, std::string queue, std::vector<std::string> stream_ids) {
+    for (auto& id : stream_ids) {
+        Job raw;
+        raw.queue = queue;
+        raw.stream_id = std::move(id);
+        raw.id = "undecodable";
+        co_await jobs->bury(std::move(raw), "the stream entry is not a job");
+    }
+}
+
+}  // namespace
+
 asio::awaitable<std::vector<Job>> JobQueue::read(std::string consumer,
                                                  std::vector<std::string> queues,
                                                  std::int64_t count) {
@@ -232,13 +253,7 @@ asio::awaitable<std::vector<Job>> JobQueue::read(std::string consumer,
             if (stream.elements.size() < 2) continue;
             std::vector<std::string> broken;
             parse_entries(stream.elements[1], q, jobs, broken);
-            for (const auto& id : broken) {
-                Job raw;
-                raw.queue = q;
-                raw.stream_id = id;
-                raw.id = "undecodable";
-                co_await bury(std::move(raw), "the stream entry is not a job");
-            }
+            co_await bury_undecodable(this, q, std::move(broken));
         }
     }
     co_return jobs;
@@ -283,13 +298,7 @@ asio::awaitable<std::vector<Job>> JobQueue::reclaim(std::string consumer,
     if (reply.elements.size() < 2) co_return jobs;
     std::vector<std::string> broken;
     parse_entries(reply.elements[1], queue, jobs, broken);
-    for (const auto& id : broken) {
-        Job raw;
-        raw.queue = queue;
-        raw.stream_id = id;
-        raw.id = "undecodable";
-        co_await bury(std::move(raw), "the stream entry is not a job");
-    }
+    co_await bury_undecodable(this, queue, std::move(broken));
     co_return co_await with_delivery_counts(queue, std::move(jobs));
 }
 

@@ -51,14 +51,15 @@ set_tests_properties(contract_lint PROPERTIES
 add_test(NAME contract_types
     COMMAND ${contract_node} ${contract_src}/typecheck.mjs
             --doc ${contract_doc} --out ${EMPORIUM_CONTRACT_DIR}/openapi.d.ts)
-set_tests_properties(contract_types PROPERTIES LABELS contract FIXTURES_REQUIRED contract_doc)
+# Heavy (TypeScript compiles, the same whatever the C++ build): not rerun by `make test-asan`.
+set_tests_properties(contract_types PROPERTIES LABELS "contract;heavy" FIXTURES_REQUIRED contract_doc)
 
 # The storefront and the admin console (web/), compiled with --strict against the same generated
 # types: an API change that breaks a page's calls fails here, not in a shopper's browser.
 add_test(NAME web_types
     COMMAND ${contract_node} ${contract_src}/typecheck.mjs
             --doc ${contract_doc} --out ${EMPORIUM_CONTRACT_DIR}/web/openapi.d.ts --project ${PROJECT_SOURCE_DIR}/web)
-set_tests_properties(web_types PROPERTIES LABELS contract FIXTURES_REQUIRED contract_doc)
+set_tests_properties(web_types PROPERTIES LABELS "contract;heavy" FIXTURES_REQUIRED contract_doc)
 
 # The e2e tests exist only once gtest_discover_tests has listed them, at test time: this script runs
 # after their CTest include files (later in TEST_INCLUDE_FILES of this directory) and walks the

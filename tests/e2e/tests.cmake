@@ -1,5 +1,5 @@
 # Support shared by the end-to-end tests: starting the real binary, a blocking HTTP client.
-add_library(emporium_e2e_support STATIC e2e/process.cpp e2e/http_client.cpp e2e/e2e_fixture.cpp)
+add_library(emporium_e2e_support ${EMPORIUM_LIBRARY_TYPE} e2e/process.cpp e2e/http_client.cpp e2e/e2e_fixture.cpp)
 target_link_libraries(emporium_e2e_support PUBLIC emporium_test_support PRIVATE emporium_options)
 
 # Starts the real `emporium` binary and talks HTTP to it.
@@ -31,10 +31,12 @@ add_dependencies(abuse_e2e emporium)
 
 # Carts with stock holds, per INVENTORY_STRATEGY: tokens, holds, bad input, flags, merge, checkout.
 # The flash sales (500 shoppers, three servers) run alone: two at once took four times as long.
+# The sanitizer suite runs the sale with one server killed under the redis strategy only.
 emporium_add_test(NAME carts_e2e
     SOURCES e2e/carts_e2e.cpp
     LIBS emporium_e2e_support LABELS e2e
-    SERIAL "CartsE2E\\.FlashSale")
+    SERIAL "CartsE2E\\.FlashSale"
+    HEAVY "CartsE2E\\.FlashSaleAcrossThreeServersWithOneKilled.*/(pessimistic|optimistic|dual)( |$)")
 add_dependencies(carts_e2e emporium)
 
 # Every operation of /openapi.json made to answer its documented error statuses (413, 415, 400, 422,
@@ -55,7 +57,8 @@ add_dependencies(promotions_e2e emporium)
 emporium_add_test(NAME redemptions_e2e
     SOURCES e2e/redemptions_e2e.cpp
     LIBS emporium_e2e_support LABELS e2e
-    SERIAL "RedemptionsE2E\\.AHundred")
+    SERIAL "RedemptionsE2E\\.AHundred"
+    HEAVY "RedemptionsE2E\\.AHundred.*/(optimistic|dual)( |$)")
 add_dependencies(redemptions_e2e emporium)
 
 # Shipping options and tax rates: admin routes and bad input, a cart's shipping and tax per line,
@@ -91,11 +94,12 @@ add_dependencies(console_e2e emporium)
 # Chromium (Debian's) driven by playwright-core through the storefront and the console
 # (tests/browser/*.mjs); `ctest -L browser` runs them alone. Serial: a browser and the shop's three
 # processes would compete with other tests for the two cores and make the page timings meaningless.
+# Heavy: they test the pages; the server paths they take are the e2e suites' (not under sanitizers).
 emporium_add_test(NAME browser_e2e
     SOURCES e2e/browser_e2e.cpp
     LIBS emporium_e2e_support LABELS e2e
     PROPERTIES RUN_SERIAL TRUE)
-emporium_add_test_label(browser_e2e browser e2e "BrowserE2E")
+emporium_add_test_label(browser_e2e browser "e2e;heavy" "BrowserE2E")
 add_dependencies(browser_e2e emporium)
 
 # The cluster suite: scenarios of the suites above run again with Redis on the local Redis

@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -138,6 +139,50 @@ TEST_F(JobsTest, AnEnqueueWithoutTheRequiredReplicaAcknowledgementsFails) {
     ASSERT_EQ(again.size(), 1U);
     EXPECT_TRUE(again[0].empty()) << "already queued by the first attempt";
     EXPECT_EQ(stats_of("email").pending, 1);
+}
+
+// A retried enqueue of a job the first attempt appended (its WAIT failed) appends nothing. WAIT counts
+// the replicas that have this connection's last write; a new connection that wrote nothing would
+// pass at once while the job is on the master only (a failover could lose it, and the outbox would
+// not send it again). The retry's WAIT must cover the first attempt's append: it fails until the
+// replica has it. (Redis 7.0 already counts a script call that wrote nothing as the connection's
+// write; the enqueue script writes the job's marker again anyway, so as not to depend on that.)
+TEST_F(JobsTest, ARetriedEnqueueWaitsUntilAReplicaHasTheFirstAttemptsAppend) {
+    redis::test::ThrowawayRedis master({"--repl-diskless-sync-delay", "0"});
+    master.start();
+    redis::test::ThrowawayRedis replica({"--replicaof", "127.0.0.1", std::to_string(master.port())});
+    replica.start();
+    const auto client_options = [&] {
+        redis::ClientOptions o;
+        o.url = "redis://127.0.0.1:" + std::to_string(master.port());
+        o.command_timeout = 2s;
+        return o;
+    };
+    redis::Client first(ctx_.get_executor(), client_options());
+    auto queue = make_queue(&first);
+    run(queue->ensure_groups());
+    // Once this is acknowledged, the replica is in sync and the master counts its acknowledgements.
+    queue->require_replica_acks(1, 10s);
+    std::vector<Job> warm_up{make_job("noop", "email", "replicated:0")};
+    ASSERT_FALSE(run(queue->enqueue(warm_up)).at(0).empty());
+    std::vector<Job> jobs{make_job("noop", "email", "replicated:1")};
+
+    replica.signal(SIGSTOP);  // the replica stalls: nothing new reaches it
+    queue->require_replica_acks(1, 300ms);
+    EXPECT_THROW(run(queue->enqueue(jobs)), redis::RedisError);
+    // The outbox retries, from another connection (another relay, or after a reconnect).
+    redis::Client second(ctx_.get_executor(), client_options());
+    auto retry = make_queue(&second);
+    retry->require_replica_acks(1, 300ms);
+    EXPECT_THROW(run(retry->enqueue(jobs)), redis::RedisError) << "the job is not on the replica yet";
+
+    replica.signal(SIGCONT);
+    retry->require_replica_acks(1, 5s);
+    auto ids = run(retry->enqueue(jobs));
+    ASSERT_EQ(ids.size(), 1U);
+    EXPECT_TRUE(ids[0].empty()) << "queued once, by the first attempt";
+    first.close();
+    second.close();
 }
 
 // Every key a queue's scripts touch carries the queue's hash tag (one Redis Cluster slot), and a
@@ -314,6 +359,38 @@ TEST_F(JobsTest, PermanentErrorsUnknownTypesAndTimeouts) {
     auto slow_dead = run(queue_->dead_jobs("receipt", 10));
     ASSERT_EQ(slow_dead.size(), 1U);
     EXPECT_NE(slow_dead[0].error.find("timed out"), std::string::npos) << slow_dead[0].error;
+}
+
+// An entry of a queue's stream that is not a job (written by hand, or by a broken producer) is never
+// handed to a handler: a read moves it to the dead letters, and so does a reclaim of one that a
+// consumer had taken before it died. The entries around it are delivered as usual.
+TEST_F(JobsTest, StreamEntriesThatAreNotJobsGoToTheDeadLettersOnReadAndOnReclaim) {
+    run(queue_->ensure_groups());
+    std::vector<Job> before{make_job("noop", "email", "n1")};
+    run(queue_->enqueue(before));
+    run(redis_->command(redis::cmd("XADD", queue_->stream_key("email"), "*", "garbage", "1")));
+    std::vector<Job> after{make_job("noop", "email", "n2")};
+    run(queue_->enqueue(after));
+
+    std::vector<std::string> queues{"email"};
+    auto got = run(queue_->read("c1", queues, 10));
+    ASSERT_EQ(got.size(), 2U);
+    EXPECT_EQ(got[0].id, "n1");
+    EXPECT_EQ(got[1].id, "n2");
+    auto dead = run(queue_->dead_jobs("email", 10));
+    ASSERT_EQ(dead.size(), 1U);
+    EXPECT_EQ(dead[0].job.id, "undecodable");
+    EXPECT_EQ(dead[0].error, "the stream entry is not a job");
+    EXPECT_EQ(stats_of("email").in_progress, 2) << "the undecodable entry is no longer pending";
+
+    // One more, delivered to a consumer that dies with it (read by the group directly, as a consumer
+    // that cannot decode it would); the reclaim of the next consumer buries it.
+    run(redis_->command(redis::cmd("XADD", queue_->stream_key("email"), "*", "garbage", "2")));
+    run(redis_->command(redis::cmd("XREADGROUP", "GROUP", kConsumerGroup, "dead-consumer", "COUNT", "1", "STREAMS",
+                                   queue_->stream_key("email"), ">")));
+    EXPECT_TRUE(run(queue_->reclaim("c2", "email", 0ms, 10)).size() == 2U)
+        << "the two jobs c1 holds are reclaimed; the undecodable entry is not";
+    EXPECT_EQ(run(queue_->dead_jobs("email", 10)).size(), 2U);
 }
 
 TEST_F(JobsTest, JobsOfADeadConsumerAreReclaimedAfterTheVisibilityTimeout) {

@@ -170,6 +170,10 @@ public:
 
     unsigned short port() const { return port_; }
     bool is_running() const { return pid_ > 0; }
+    // SIGSTOP / SIGCONT: a server that is there but does nothing (a stalled replica, say).
+    void signal(int sig) const {
+        if (pid_ > 0) ::kill(pid_, sig);
+    }
 
     // Starts the server and waits (up to 10 s) until it accepts connections.
     void start() {
@@ -186,7 +190,11 @@ public:
                                       "--daemonize",
                                       "no",
                                       "--logfile",
-                                      "/tmp/emporium-redis-itest-" + std::to_string(port_) + ".log"};
+                                      "/tmp/emporium-redis-itest-" + std::to_string(port_) + ".log",
+                                      // A replica's copy of its master's data (sync) goes here, not
+                                      // into the test's working directory.
+                                      "--dir",
+                                      "/tmp"};
         args.insert(args.end(), extra_args_.begin(), extra_args_.end());
         std::vector<char*> argv;
         argv.reserve(args.size() + 1);
