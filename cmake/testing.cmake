@@ -19,6 +19,18 @@ include(GoogleTest)
 # LABELS cluster: the test uses the servers of `scripts/services.sh start cluster` (the Makefile
 # starts them when the build has such tests); these tests share one cluster and some of them stop
 # its nodes, so they run one at a time (RESOURCE_LOCK emporium_cluster), beside the other tests.
+# EMPORIUM_STRIP_TEST_DEBUG (the `asan` preset): the test binaries are linked without debug sections
+# (-Wl,--strip-debug; the `emporium` binary and the libraries keep theirs). Each statically linked,
+# instrumented test binary carried about 400 MB of debug information, 30 GB in all, and CI ran out of
+# disk. A sanitizer report from test code then names functions without lines; the `dev` preset
+# keeps them.
+option(EMPORIUM_STRIP_TEST_DEBUG "Link the test binaries without debug sections" OFF)
+function(emporium_strip_test_debug target)
+    if(EMPORIUM_STRIP_TEST_DEBUG)
+        target_link_options(${target} PRIVATE -Wl,--strip-debug)
+    endif()
+endfunction()
+
 function(emporium_add_test)
     cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS;PROPERTIES;CONCURRENCY;SERIAL;HEAVY" ${ARGN})
     # gtest_discover_tests passes its PROPERTIES on unquoted, so a list value (two labels) would be
@@ -29,6 +41,7 @@ function(emporium_add_test)
         list(REMOVE_ITEM T_LABELS cluster)
     endif()
     add_executable(${T_NAME} ${T_SOURCES})
+    emporium_strip_test_debug(${T_NAME})
     target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} emporium_test_support GTest::gtest GTest::gtest_main
                                             emporium_options)
     gtest_discover_tests(${T_NAME}

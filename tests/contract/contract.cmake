@@ -24,6 +24,7 @@ else()
 endif()
 
 add_executable(contract_fetch_openapi contract/fetch_openapi.cpp)
+emporium_strip_test_debug(contract_fetch_openapi)
 target_link_libraries(contract_fetch_openapi PRIVATE emporium_e2e_support GTest::gtest GTest::gtest_main
                                                      emporium_options)
 add_dependencies(contract_fetch_openapi emporium)

@@ -301,9 +301,10 @@ TEST_F(HostileE2E, ThousandsOfIdleConnectionsKeepMemoryBoundedAndOthersServed) {
     RecordProperty("rss_with_idle_kib", std::to_string(during));
     EXPECT_LT(growth, kConnections * 40L) << "RSS grew by " << growth << " KiB for " << kConnections << " connections";
     // The absolute cap is for a normal build: AddressSanitizer's shadow memory alone puts the idle
-    // server near 220 MiB (the growth per connection above is what is checked there).
+    // server near 220 MiB, near 500 MiB in the shared-library -O0 `dev` build (the growth per
+    // connection above is what is checked there).
 #if defined(__SANITIZE_ADDRESS__)
-    constexpr long kRssCapKib = 512L * 1024;
+    constexpr long kRssCapKib = 768L * 1024;
 #else
     constexpr long kRssCapKib = 256L * 1024;
 #endif

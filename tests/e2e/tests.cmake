@@ -124,6 +124,7 @@ emporium_add_cluster_run(jobs_e2e
 # Failover on the cluster: a master SIGKILLed mid flash sale and mid payments (its replica is
 # promoted). Only through on_cluster.sh: its servers must talk to the cluster.
 add_executable(cluster_failover_e2e e2e/cluster_failover_e2e.cpp)
+emporium_strip_test_debug(cluster_failover_e2e)
 target_link_libraries(cluster_failover_e2e PRIVATE emporium_e2e_support emporium_redis emporium_test_support
                                                    GTest::gtest GTest::gtest_main emporium_options)
 add_dependencies(cluster_failover_e2e emporium)
